@@ -1,0 +1,53 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// One settings list for every target (STYLE.md, convention 2).
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "KeyLedger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "keyledger", targets: ["keyledger"])
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLMDB", pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(
+            name: "CCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
+        .target(name: "CSystem"),
+        .target(name: "Store", dependencies: ["CLMDB"], swiftSettings: swiftSettings),
+        .target(name: "JSON", swiftSettings: swiftSettings),
+        .target(name: "Events", dependencies: ["CCrypto", "JSON"], swiftSettings: swiftSettings),
+        .target(
+            name: "Projections", dependencies: ["Store", "Events"], path: "Projections",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Ledger", dependencies: ["Store", "Events", "Projections"],
+            swiftSettings: swiftSettings),
+        .target(name: "HTTP", dependencies: ["CSystem"], swiftSettings: swiftSettings),
+        .target(
+            name: "Server", dependencies: ["HTTP", "Ledger", "JSON", "Events"],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "keyledger", dependencies: ["Server", "Ledger", "Events", "Store", "JSON"],
+            path: "tools/keyledger", swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: swiftSettings),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LedgerTests", dependencies: ["Ledger", "Projections", "Events", "Store"],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CSystem"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ServerTests", dependencies: ["Server", "HTTP", "Ledger", "Events", "JSON"],
+            swiftSettings: swiftSettings),
+    ]
+)

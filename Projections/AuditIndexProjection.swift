@@ -1,0 +1,68 @@
+public import Events
+public import Store
+
+/// Posting lists of event sequences by key, owner, type, owner and type, actor and
+/// client IP, so audit queries walk only the events that match.
+///
+/// One DUPFIXED table: each index value (a tagged key) holds its ascending seqs.
+public struct AuditIndexProjection: Projection {
+    public static let tableSpecs = [TableSpec("audit_index", duplicates: true)]
+    public let name = "audit"
+    public let needsEventContext = true
+    let index: Table
+    public var tables: [Table] { [index] }
+
+    public init(environment: Environment) { index = environment.table("audit_index") }
+
+    /// The index values an event is filed under.
+    public enum Facet: Hashable, Sendable {
+        case key(KeyID)
+        case owner(String)
+        case type(EventType)
+        case ownerType(String, EventType)
+        case actor(Actor)
+        case ip(IPAddress)
+
+        /// The table key of this facet.
+        public var indexKey: [UInt8] {
+            switch self {
+            case .key(let id): [1] + id.bytes
+            case .owner(let owner): [2] + Array(owner.utf8)
+            case .type(let type): [3, type.rawValue]
+            case .ownerType(let owner, let type): [4, type.rawValue] + Array(owner.utf8)
+            case .actor(let actor): [5, actor.kind.rawValue] + Array(actor.id.utf8)
+            case .ip(let ip): [6] + IPAddress(high: ip.high, low: ip.low, isV4: false).bytes
+            }
+        }
+    }
+
+    static func indexKeys(of event: Event) -> [[UInt8]] {
+        var facets: [Facet] = [.key(event.keyID), .owner(event.owner), .type(event.type),
+                               .ownerType(event.owner, event.type), .actor(event.actor)]
+        if let ip = event.ip { facets.append(.ip(ip)) }
+        return facets.map(\.indexKey)
+    }
+
+    public func apply(_ event: Event, in txn: borrowing Transaction) throws {
+        for key in Self.indexKeys(of: event) { try txn.addDuplicate(index, key, event.seq) }
+    }
+
+    public func makeRebuilder() -> any ProjectionRebuilder { Rebuilder(index: index) }
+
+    /// Gathers each posting list's new seqs and appends them in one call per list.
+    struct Rebuilder: ProjectionRebuilder {
+        let index: Table
+        var pending: [[UInt8]: [UInt64]] = [:]
+
+        mutating func fold(_ event: Event) {
+            for key in AuditIndexProjection.indexKeys(of: event) { pending[key, default: []].append(event.seq) }
+        }
+
+        mutating func flush(into txn: borrowing Transaction) throws {
+            for key in pending.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+                try txn.appendDuplicates(index, key, pending[key] ?? [])
+            }
+            pending.removeAll(keepingCapacity: true)
+        }
+    }
+}

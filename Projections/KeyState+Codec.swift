@@ -1,0 +1,76 @@
+public import Events
+
+extension KeyState {
+    static let formatVersion: UInt8 = 1
+
+    /// The projection row: deterministic bytes (metadata sorted), so an incremental
+    /// fold and a replay write identical rows.
+    public func encoded() -> [UInt8] {
+        var w = BinaryWriter()
+        w.u8(Self.formatVersion)
+        w.raw(id.bytes)
+        w.string(owner)
+        w.u8(status.rawValue)
+        w.i64(createdAt)
+        w.optionalI64(lastUsedAt)
+        w.optionalI64(rotatedAt)
+        w.varint(version)
+        w.digest(secretDigest)
+        if let previous = previousSecretDigest {
+            w.u8(1)
+            w.digest(previous)
+        } else {
+            w.u8(0)
+        }
+        w.optionalI64(previousSecretExpiresAt)
+        w.varint(UInt64(windows.count))
+        for window in windows {
+            w.i64(window.start)
+            w.varint(window.current)
+            w.varint(window.previous)
+        }
+        // The attributes reuse the event codec's created-payload layout.
+        var settings = KeyCreated(
+            name: name, prefix: prefix, environment: environment, scopes: scopes, accounts: accounts,
+            ipAllowlist: ipAllowlist, expiresAt: expiresAt, rateLimits: rateLimits, credits: credits,
+            metadata: metadata, secretDigest: secretDigest)
+        settings.secretDigest = .zero
+        EventCodec.encodePayload(.created(settings), into: &w)
+        return w.bytes
+    }
+
+    /// Decodes a row written by ``encoded()``.
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(EventDecodingError) {
+        var r = BinaryReader(bytes)
+        guard try r.u8() == Self.formatVersion else { throw r.fail("unknown key state version") }
+        guard let id = KeyID(bytes: try r.raw(16)) else { throw r.fail("bad key id") }
+        let owner = try r.string()
+        let rawStatus = try r.u8()
+        guard let status = KeyStatus(rawValue: rawStatus) else { throw r.fail("bad status") }
+        let createdAt = try r.i64()
+        let lastUsedAt = try r.optionalI64()
+        let rotatedAt = try r.optionalI64()
+        let version = try r.varint()
+        let digest = try r.digest()
+        let previous: Digest? = try r.u8() == 1 ? try r.digest() : nil
+        let previousExpiresAt = try r.optionalI64()
+        let windowCount = try r.count(limit: 1000)
+        var windows = [RateWindow]()
+        for _ in 0..<windowCount {
+            windows.append(RateWindow(start: try r.i64(), current: try r.varint(), previous: try r.varint()))
+        }
+        guard case .created(let c) = try EventCodec.decodePayload(.created, &r), r.isAtEnd else {
+            throw r.fail("bad key attributes")
+        }
+        self.init(id: id, owner: owner, created: c, at: createdAt)
+        self.status = status
+        self.lastUsedAt = lastUsedAt
+        self.rotatedAt = rotatedAt
+        self.version = version
+        self.secretDigest = digest
+        self.previousSecretDigest = previous
+        self.previousSecretExpiresAt = previousExpiresAt
+        guard windows.count == rateLimits.count else { throw r.fail("rate windows do not match limits") }
+        self.windows = windows
+    }
+}

@@ -1,0 +1,78 @@
+public import Events
+
+extension KeyState {
+    /// The fold: the state after `event`, given the state before it (nil before the
+    /// key exists). Pure; the writer and a replay both use exactly this.
+    public static func evolve(_ state: KeyState?, _ event: Event) -> KeyState? {
+        if case .created(let created) = event.payload {
+            return KeyState(id: event.keyID, owner: event.owner, created: created, at: event.time)
+        }
+        guard var s = state else { return nil }
+        s.apply(event.payload, at: event.time)
+        return s
+    }
+
+    mutating func apply(_ payload: EventPayload, at time: Int64) {
+        switch payload {
+        case .created:
+            return
+        case .updated(let u):
+            if let name = u.name { self.name = name }
+            if let scopes = u.scopes { self.scopes = scopes }
+            if let accounts = u.accounts { self.accounts = accounts }
+            if let list = u.ipAllowlist { ipAllowlist = list }
+            if let expiresAt = u.expiresAt { self.expiresAt = expiresAt }
+            if let limits = u.rateLimits {
+                // New limits start with fresh windows.
+                rateLimits = limits
+                windows = Array(repeating: RateWindow(), count: limits.count)
+            }
+            if let metadata = u.metadata { self.metadata = metadata }
+        case .rotated(let r):
+            previousSecretDigest = secretDigest
+            previousSecretExpiresAt = r.previousSecretExpiresAt
+            secretDigest = r.secretDigest
+            rotatedAt = time
+        case .suspended:
+            status = .suspended
+        case .reactivated:
+            status = .active
+        case .revoked:
+            status = .revoked
+        case .expired:
+            status = .expired
+        case .creditsAdded(_, let balance):
+            credits = balance
+        case .accessed(let access):
+            if access.code == .valid { recordGrant(cost: access.cost, at: time) }
+            return
+        }
+        version += 1
+    }
+
+    /// Counts a granted request: spends its cost and fills every rate-limit window.
+    mutating func recordGrant(cost: UInt32, at time: Int64) {
+        lastUsedAt = time
+        if let credits { self.credits = credits - Int64(cost) }
+        for i in rateLimits.indices {
+            windows[i] = windows[i].rolled(to: time, windowMicros: Int64(rateLimits[i].windowSeconds) * 1_000_000)
+            windows[i].current += 1
+        }
+    }
+
+    /// True when `digest` opens this key at `time`: the current secret, or the previous
+    /// one within its grace period. Compares in constant time.
+    public func secretMatches(_ digest: Digest, at time: Int64) -> SecretMatch {
+        if secretDigest.constantTimeEquals(digest) { return .current }
+        if let previous = previousSecretDigest, previous.constantTimeEquals(digest) {
+            if let until = previousSecretExpiresAt, time < until { return .previous }
+            return .retired
+        }
+        return .none
+    }
+
+    /// How a presented secret relates to a key.
+    public enum SecretMatch: Sendable {
+        case current, previous, retired, none
+    }
+}

@@ -1,0 +1,106 @@
+public import Events
+
+/// Where a key is in its life.
+public enum KeyStatus: UInt8, Sendable, CaseIterable {
+    case active = 0, suspended = 1, revoked = 2, expired = 3
+
+    public var wireName: String {
+        switch self {
+        case .active: "active"
+        case .suspended: "suspended"
+        case .revoked: "revoked"
+        case .expired: "expired"
+        }
+    }
+
+    public init?(wireName: some StringProtocol) {
+        guard let match = Self.allCases.first(where: { $0.wireName == wireName }) else { return nil }
+        self = match
+    }
+
+    /// Revoked and expired keys accept no further change.
+    public var isFinal: Bool { self == .revoked || self == .expired }
+}
+
+/// The sliding-window counter of one rate limit: granted requests in the current fixed
+/// window and in the one before it. The estimate over the last `window` is the current
+/// count plus the previous count weighted by how much of it the sliding window still
+/// covers (the approach of Cloudflare's and Unkey's limiters), exact within a window.
+public struct RateWindow: Equatable, Sendable {
+    /// Start of the current fixed window, µs since the epoch, a multiple of the window.
+    public var start: Int64
+    public var current: UInt64
+    public var previous: UInt64
+
+    public init(start: Int64 = 0, current: UInt64 = 0, previous: UInt64 = 0) {
+        self.start = start
+        self.current = current
+        self.previous = previous
+    }
+
+    /// This counter moved forward to the fixed window holding `time`.
+    public func rolled(to time: Int64, windowMicros: Int64) -> RateWindow {
+        let aligned = time - ((time % windowMicros) + windowMicros) % windowMicros
+        if aligned <= start { return self }
+        if aligned == start + windowMicros { return RateWindow(start: aligned, current: 0, previous: current) }
+        return RateWindow(start: aligned, current: 0, previous: 0)
+    }
+
+    /// Granted requests counted in the sliding window ending at `time` (rounded up).
+    /// - Precondition: `self` was rolled to `time`.
+    public func estimate(at time: Int64, windowMicros: Int64) -> UInt64 {
+        let remaining = UInt64(max(0, windowMicros - (time - start)))
+        let product = previous.multipliedFullWidth(by: remaining)
+        let (quotient, remainder) = UInt64(windowMicros).dividingFullWidth(product)
+        return current + quotient + (remainder > 0 ? 1 : 0)
+    }
+}
+
+/// The current state of one key: everything the API shows, plus what verification
+/// needs (secret digests, rate-limit windows, credits).
+public struct KeyState: Equatable, Sendable {
+    public var id: KeyID
+    public var owner: String
+    public var name: String
+    public var prefix: String
+    public var environment: String
+    public var status: KeyStatus
+    public var scopes: [String]
+    public var accounts: [String]
+    public var ipAllowlist: [CIDR]
+    public var expiresAt: Int64?
+    public var rateLimits: [RateLimit]
+    /// One counter per rate limit, same order.
+    public var windows: [RateWindow]
+    public var credits: Int64?
+    public var metadata: [String: String]
+    public var createdAt: Int64
+    public var lastUsedAt: Int64?
+    public var rotatedAt: Int64?
+    /// Events on the key other than accesses.
+    public var version: UInt64
+    public var secretDigest: Digest
+    public var previousSecretDigest: Digest?
+    public var previousSecretExpiresAt: Int64?
+
+    /// A key as `key.created` makes it.
+    public init(id: KeyID, owner: String, created c: KeyCreated, at time: Int64) {
+        self.id = id
+        self.owner = owner
+        name = c.name
+        prefix = c.prefix
+        environment = c.environment
+        status = .active
+        scopes = c.scopes
+        accounts = c.accounts
+        ipAllowlist = c.ipAllowlist
+        expiresAt = c.expiresAt
+        rateLimits = c.rateLimits
+        windows = Array(repeating: RateWindow(), count: c.rateLimits.count)
+        credits = c.credits
+        metadata = c.metadata
+        createdAt = time
+        version = 1
+        secretDigest = c.secretDigest
+    }
+}

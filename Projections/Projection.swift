@@ -1,0 +1,48 @@
+public import Events
+public import Store
+
+/// A fold of the log into tables of its own.
+///
+/// `apply` runs inside the writer's transaction for every appended event, and the
+/// projection's checkpoint is written in that same transaction, so a projection can
+/// never be ahead of or behind the log. A rebuild clears ``tables`` and folds the log
+/// from the start through a ``ProjectionRebuilder``; both paths must write identical rows.
+public protocol Projection: Sendable {
+    /// The checkpoint's name; never changes.
+    var name: String { get }
+    /// The tables this projection owns and a rebuild clears.
+    var tables: [Table] { get }
+    /// True when the fold reads the actor, ip or request id of events.
+    var needsEventContext: Bool { get }
+    /// Folds one event (in seq order) into the projection's tables.
+    func apply(_ event: Event, in txn: borrowing Transaction) throws
+    /// A fresh in-memory folder for a rebuild from seq 1.
+    func makeRebuilder() -> any ProjectionRebuilder
+}
+
+/// Folds a run of events in memory and writes the result in bulk.
+public protocol ProjectionRebuilder {
+    /// Folds the next event (events arrive in seq order).
+    mutating func fold(_ event: Event)
+    /// Writes what was folded since the last flush. Called at chunk ends; the chunk's
+    /// checkpoint is written in the same transaction.
+    mutating func flush(into txn: borrowing Transaction) throws
+}
+
+/// The last applied sequence of each projection, kept in one table.
+public struct Checkpoints: Sendable {
+    public static let tableSpec = TableSpec("checkpoints")
+    let table: Table
+
+    public init(environment: Environment) { table = environment.table(Self.tableSpec.name) }
+
+    /// The last seq `projection` has applied; 0 when none.
+    public func read(_ name: String, in txn: borrowing Transaction) throws -> UInt64 {
+        guard let bytes = try txn.get(table, Array(name.utf8)), bytes.count == 8 else { return 0 }
+        return bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) }
+    }
+
+    public func write(_ name: String, _ seq: UInt64, in txn: borrowing Transaction) throws {
+        try txn.put(table, Array(name.utf8), withUnsafeBytes(of: seq.bigEndian) { Array($0) })
+    }
+}

@@ -1,0 +1,51 @@
+/// Appends the codec's primitives to a byte buffer: little-endian fixed integers,
+/// LEB128 varints and length-prefixed UTF-8.
+public struct BinaryWriter: Sendable {
+    public private(set) var bytes: [UInt8]
+
+    public init(capacity: Int = 256) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func u8(_ v: UInt8) { bytes.append(v) }
+
+    public mutating func i64(_ v: Int64) {
+        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func varint(_ v: UInt64) {
+        var rest = v
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
+
+    public mutating func raw(_ raw: some Sequence<UInt8>) { bytes.append(contentsOf: raw) }
+
+    public mutating func string(_ s: String) {
+        varint(UInt64(s.utf8.count))
+        bytes.append(contentsOf: s.utf8)
+    }
+
+    public mutating func optionalString(_ s: String?) {
+        guard let s else { return u8(0) }
+        u8(1)
+        string(s)
+    }
+
+    public mutating func optionalI64(_ v: Int64?) {
+        guard let v else { return u8(0) }
+        u8(1)
+        i64(v)
+    }
+
+    public mutating func strings(_ list: [String]) {
+        varint(UInt64(list.count))
+        for s in list { string(s) }
+    }
+
+    public mutating func digest(_ d: Digest) { d.withUnsafeBytes { bytes.append(contentsOf: $0) } }
+}

@@ -1,0 +1,37 @@
+/// An event as stored in the log: its record, then `prevHash`, then
+/// `hash = SHA-256(prevHash || record)`.
+public enum ChainedRecord {
+    /// Bytes the two hashes add after the record.
+    public static let trailerSize = 64
+
+    /// The stored value for `record` following `prevHash`, and the new head hash.
+    public static func seal(_ record: [UInt8], after prevHash: Digest) -> (value: [UInt8], hash: Digest) {
+        let hash = record.withUnsafeBytes { Digest.sha256(prevHash, $0) }
+        var value = record
+        value.reserveCapacity(record.count + trailerSize)
+        prevHash.withUnsafeBytes { value.append(contentsOf: $0) }
+        hash.withUnsafeBytes { value.append(contentsOf: $0) }
+        return (value, hash)
+    }
+
+    /// Splits a stored value into record, prevHash and hash, without copying.
+    public static func split(_ value: UnsafeRawBufferPointer) throws(EventDecodingError) -> (record: UnsafeRawBufferPointer, prevHash: Digest, hash: Digest) {
+        guard value.count > trailerSize else { throw EventDecodingError(offset: 0, reason: "stored event shorter than its hashes") }
+        let end = value.count - trailerSize
+        guard let prev = Digest(bytes: UnsafeRawBufferPointer(rebasing: value[end..<end + 32])),
+              let hash = Digest(bytes: UnsafeRawBufferPointer(rebasing: value[(end + 32)...])) else {
+            throw EventDecodingError(offset: end, reason: "bad hashes")
+        }
+        return (UnsafeRawBufferPointer(rebasing: value[..<end]), prev, hash)
+    }
+
+    /// True when the stored hash is `SHA-256(prevHash || record)`.
+    public static func isIntact(record: UnsafeRawBufferPointer, prevHash: Digest, hash: Digest) -> Bool {
+        Digest.sha256(prevHash, record) == hash
+    }
+
+    /// The public id of the event stored with `hash`: `evt_` + the first 12 bytes in hex.
+    public static func eventID(_ hash: Digest) -> String {
+        "evt_" + Hex.encode(hash.bytes.prefix(12))
+    }
+}

@@ -1,0 +1,168 @@
+extension EventCodec {
+    public static func encodePayload(_ payload: EventPayload, into w: inout BinaryWriter) {
+        switch payload {
+        case .created(let c):
+            w.string(c.name)
+            w.string(c.prefix)
+            w.string(c.environment)
+            w.strings(c.scopes)
+            w.strings(c.accounts)
+            encode(c.ipAllowlist, &w)
+            w.optionalI64(c.expiresAt)
+            encode(c.rateLimits, &w)
+            w.optionalI64(c.credits)
+            encode(c.metadata, &w)
+            w.digest(c.secretDigest)
+        case .updated(let u):
+            // A bit per field present, then the present fields in order.
+            var mask: UInt8 = 0
+            if u.name != nil { mask |= 1 }
+            if u.scopes != nil { mask |= 2 }
+            if u.accounts != nil { mask |= 4 }
+            if u.ipAllowlist != nil { mask |= 8 }
+            if u.expiresAt != nil { mask |= 16 }
+            if u.rateLimits != nil { mask |= 32 }
+            if u.metadata != nil { mask |= 64 }
+            w.u8(mask)
+            if let name = u.name { w.string(name) }
+            if let scopes = u.scopes { w.strings(scopes) }
+            if let accounts = u.accounts { w.strings(accounts) }
+            if let list = u.ipAllowlist { encode(list, &w) }
+            if let expiresAt = u.expiresAt { w.optionalI64(expiresAt) }
+            if let limits = u.rateLimits { encode(limits, &w) }
+            if let metadata = u.metadata { encode(metadata, &w) }
+        case .rotated(let r):
+            w.digest(r.secretDigest)
+            w.varint(UInt64(r.gracePeriodSeconds))
+            w.i64(r.previousSecretExpiresAt)
+        case .suspended(let reason), .revoked(let reason):
+            w.optionalString(reason)
+        case .reactivated, .expired:
+            break
+        case .creditsAdded(let add, let balance):
+            w.i64(add)
+            w.i64(balance)
+        case .accessed(let a):
+            w.u8(a.code.rawValue)
+            w.optionalString(a.scope)
+            w.optionalString(a.account)
+            w.optionalString(a.endpoint)
+            w.varint(UInt64(a.latencyMicros))
+            w.varint(UInt64(a.cost))
+        }
+    }
+
+    public static func decodePayload(_ type: EventType, _ r: inout BinaryReader) throws(EventDecodingError) -> EventPayload {
+        switch type {
+        case .created:
+            return .created(KeyCreated(
+                name: try r.string(), prefix: try r.string(), environment: try r.string(),
+                scopes: try r.strings(), accounts: try r.strings(), ipAllowlist: try cidrs(&r),
+                expiresAt: try r.optionalI64(), rateLimits: try rateLimits(&r), credits: try r.optionalI64(),
+                metadata: try metadata(&r), secretDigest: try r.digest()))
+        case .updated:
+            let mask = try r.u8()
+            guard mask & 0x80 == 0 else { throw r.fail("unknown update fields") }
+            var u = KeyUpdated()
+            if mask & 1 != 0 { u.name = try r.string() }
+            if mask & 2 != 0 { u.scopes = try r.strings() }
+            if mask & 4 != 0 { u.accounts = try r.strings() }
+            if mask & 8 != 0 { u.ipAllowlist = try cidrs(&r) }
+            if mask & 16 != 0 { u.expiresAt = .some(try r.optionalI64()) }
+            if mask & 32 != 0 { u.rateLimits = try rateLimits(&r) }
+            if mask & 64 != 0 { u.metadata = try metadata(&r) }
+            return .updated(u)
+        case .rotated:
+            let digest = try r.digest()
+            let grace = try r.varint()
+            guard grace <= UInt64(UInt32.max) else { throw r.fail("grace period out of range") }
+            return .rotated(KeyRotated(secretDigest: digest, gracePeriodSeconds: UInt32(grace),
+                                       previousSecretExpiresAt: try r.i64()))
+        case .suspended:
+            return .suspended(reason: try r.optionalString())
+        case .revoked:
+            return .revoked(reason: try r.optionalString())
+        case .reactivated:
+            return .reactivated
+        case .expired:
+            return .expired
+        case .creditsAdded:
+            return .creditsAdded(add: try r.i64(), balance: try r.i64())
+        case .accessed:
+            let raw = try r.u8()
+            guard let code = VerifyCode(rawValue: raw) else { throw r.fail("unknown verify code \(raw)") }
+            let scope = try r.optionalString()
+            let account = try r.optionalString()
+            let endpoint = try r.optionalString()
+            let latency = try r.varint()
+            let cost = try r.varint()
+            guard latency <= UInt64(UInt32.max), cost <= UInt64(UInt32.max) else { throw r.fail("access figures out of range") }
+            return .accessed(KeyAccessed(code: code, scope: scope, account: account, endpoint: endpoint,
+                                         latencyMicros: UInt32(latency), cost: UInt32(cost)))
+        }
+    }
+
+    private static func encode(_ list: [CIDR], _ w: inout BinaryWriter) {
+        w.varint(UInt64(list.count))
+        for range in list {
+            let bytes = range.network.bytes
+            w.u8(UInt8(bytes.count))
+            w.raw(bytes)
+            w.u8(UInt8(range.prefixLength))
+        }
+    }
+
+    private static func cidrs(_ r: inout BinaryReader) throws(EventDecodingError) -> [CIDR] {
+        let n = try r.count(limit: 10_000)
+        var list = [CIDR]()
+        for _ in 0..<n {
+            let length = Int(try r.u8())
+            guard length == 4 || length == 16, let address = IPAddress(bytes: try r.raw(length)) else {
+                throw r.fail("bad network address")
+            }
+            let prefix = Int(try r.u8())
+            guard prefix <= (address.isV4 ? 32 : 128) else { throw r.fail("bad prefix length") }
+            list.append(CIDR(network: address, prefixLength: prefix))
+        }
+        return list
+    }
+
+    private static func encode(_ limits: [RateLimit], _ w: inout BinaryWriter) {
+        w.varint(UInt64(limits.count))
+        for limit in limits {
+            w.varint(limit.limit)
+            w.varint(UInt64(limit.windowSeconds))
+        }
+    }
+
+    private static func rateLimits(_ r: inout BinaryReader) throws(EventDecodingError) -> [RateLimit] {
+        let n = try r.count(limit: 1000)
+        var list = [RateLimit]()
+        for _ in 0..<n {
+            let limit = try r.varint()
+            let window = try r.varint()
+            guard window <= UInt64(UInt32.max) else { throw r.fail("window out of range") }
+            list.append(RateLimit(limit: limit, windowSeconds: UInt32(window)))
+        }
+        return list
+    }
+
+    /// Metadata is written sorted by key, so equal maps encode to equal bytes.
+    private static func encode(_ metadata: [String: String], _ w: inout BinaryWriter) {
+        w.varint(UInt64(metadata.count))
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            w.string(key)
+            w.string(value)
+        }
+    }
+
+    private static func metadata(_ r: inout BinaryReader) throws(EventDecodingError) -> [String: String] {
+        let n = try r.count(limit: 10_000)
+        var map = [String: String](minimumCapacity: n)
+        for _ in 0..<n {
+            let key = try r.string()
+            guard map.updateValue(try r.string(), forKey: key) == nil else { throw r.fail("duplicate metadata key") }
+        }
+        return map
+    }
+}

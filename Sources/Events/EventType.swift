@@ -1,0 +1,112 @@
+/// The kinds of event on a key. Raw values are the binary codec's type byte and the
+/// wire names are the API's; neither ever changes (a new shape is a new type).
+public enum EventType: UInt8, CaseIterable, Sendable {
+    case created = 1
+    case updated = 2
+    case rotated = 3
+    case suspended = 4
+    case reactivated = 5
+    case revoked = 6
+    case expired = 7
+    case creditsAdded = 8
+    case accessed = 9
+
+    /// The stable wire name, e.g. `key.rotated`.
+    public var wireName: String {
+        switch self {
+        case .created: "key.created"
+        case .updated: "key.updated"
+        case .rotated: "key.rotated"
+        case .suspended: "key.suspended"
+        case .reactivated: "key.reactivated"
+        case .revoked: "key.revoked"
+        case .expired: "key.expired"
+        case .creditsAdded: "key.credits_added"
+        case .accessed: "key.accessed"
+        }
+    }
+
+    /// The type with this wire name, or nil.
+    public init?(wireName: some StringProtocol) {
+        guard let match = Self.allCases.first(where: { $0.wireName == wireName }) else { return nil }
+        self = match
+    }
+}
+
+/// Who caused an event.
+public struct Actor: Hashable, Sendable {
+    public enum Kind: UInt8, Sendable, CaseIterable {
+        /// The root token.
+        case root = 1
+        /// A ledger key with a management or audit scope; `id` is its key id.
+        case key = 2
+        /// A local administrator over the Unix socket; `id` names the peer uid.
+        case socket = 3
+        /// KeyLedger itself (the expiry sweeper); `id` names the component.
+        case system = 4
+
+        public var wireName: String {
+            switch self {
+            case .root: "root"
+            case .key: "key"
+            case .socket: "socket"
+            case .system: "system"
+            }
+        }
+    }
+
+    public var kind: Kind
+    public var id: String
+
+    public init(kind: Kind, id: String) {
+        self.kind = kind
+        self.id = id
+    }
+
+    /// The expiry sweeper.
+    public static let sweeper = Actor(kind: .system, id: "expiry-sweeper")
+}
+
+/// The outcome of one verification, as recorded in `key.accessed` and answered to the
+/// gateway. Raw values are the codec's; wire names are the API's.
+public enum VerifyCode: UInt8, CaseIterable, Sendable {
+    case valid = 0
+    case notFound = 1
+    case expired = 2
+    case revoked = 3
+    case suspended = 4
+    case insufficientScope = 5
+    case ipNotAllowed = 6
+    case rateLimited = 7
+    case usageExceeded = 8
+
+    public var wireName: String {
+        switch self {
+        case .valid: "VALID"
+        case .notFound: "NOT_FOUND"
+        case .expired: "EXPIRED"
+        case .revoked: "REVOKED"
+        case .suspended: "SUSPENDED"
+        case .insufficientScope: "INSUFFICIENT_SCOPE"
+        case .ipNotAllowed: "IP_NOT_ALLOWED"
+        case .rateLimited: "RATE_LIMITED"
+        case .usageExceeded: "USAGE_EXCEEDED"
+        }
+    }
+
+    public init?(wireName: some StringProtocol) {
+        guard let match = Self.allCases.first(where: { $0.wireName == wireName }) else { return nil }
+        self = match
+    }
+}
+
+/// One rate limit of a key: at most `limit` granted requests in any `windowSeconds`.
+public struct RateLimit: Hashable, Sendable {
+    public var limit: UInt64
+    public var windowSeconds: UInt32
+
+    public init(limit: UInt64, windowSeconds: UInt32) {
+        self.limit = limit
+        self.windowSeconds = windowSeconds
+    }
+}

@@ -1,0 +1,70 @@
+/// The identifier of an API key: 48 bits of creation time in milliseconds then 80
+/// random bits, written `key_` + 22 base62 digits, so ids sort by creation time.
+public struct KeyID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The high and low 64 bits, big-endian order (time first).
+    public let high: UInt64
+    public let low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// A new id for a key created at `micros` (µs since the epoch).
+    public static func make(at micros: Int64, using random: inout some RandomNumberGenerator) -> KeyID {
+        let millis = UInt64(max(0, micros / 1000)) & 0xFFFF_FFFF_FFFF
+        return KeyID(high: millis << 16 | (random.next() & 0xFFFF), low: random.next())
+    }
+
+    /// Parses `key_` + 22 base62 digits; nil for anything else.
+    public init?(_ text: some StringProtocol) {
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 26, utf8.starts(with: "key_".utf8) else { return nil }
+        var high: UInt64 = 0, low: UInt64 = 0
+        for byte in utf8[4...] {
+            guard let digit = Base62.value(of: byte) else { return nil }
+            // 128-bit multiply-add by 62, refusing overflow.
+            let lowProduct = low.multipliedFullWidth(by: 62)
+            let (highTimes, highOverflow) = high.multipliedReportingOverflow(by: 62)
+            let (highSum, carryOverflow) = highTimes.addingReportingOverflow(lowProduct.high)
+            let (newLow, lowCarry) = lowProduct.low.addingReportingOverflow(UInt64(digit))
+            let (newHigh, lastOverflow) = highSum.addingReportingOverflow(lowCarry ? 1 : 0)
+            guard !highOverflow, !carryOverflow, !lastOverflow else { return nil }
+            high = newHigh
+            low = newLow
+        }
+        self.init(high: high, low: low)
+    }
+
+    /// `key_` + 22 base62 digits.
+    public var description: String {
+        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: 22)
+        var (h, l) = (high, low)
+        for i in stride(from: 21, through: 0, by: -1) {
+            // Divide the 128-bit value by 62, keeping the remainder.
+            let (qh, rh) = h.quotientAndRemainder(dividingBy: 62)
+            let (ql, rl) = UInt64(62).dividingFullWidth((high: rh, low: l))
+            digits[i] = Base62.digits[Int(rl)]
+            (h, l) = (qh, ql)
+        }
+        return "key_" + String(decoding: digits, as: UTF8.self)
+    }
+
+    /// The 16 bytes, big-endian: the order of these bytes is the order of the ids.
+    public var bytes: [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(16)
+        withUnsafeBytes(of: high.bigEndian) { out.append(contentsOf: $0) }
+        withUnsafeBytes(of: low.bigEndian) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// Reads 16 big-endian bytes; nil for any other length.
+    public init?(bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == 16 else { return nil }
+        self.init(high: UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self)),
+                  low: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+    }
+
+    public static func < (a: KeyID, b: KeyID) -> Bool { (a.high, a.low) < (b.high, b.low) }
+}

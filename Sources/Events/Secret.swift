@@ -1,0 +1,72 @@
+/// API key secrets: `<prefix><37 random base62><6 base62 CRC-32>` (API.md).
+///
+/// A secret exists in memory only between its creation and the response that hands it
+/// out; what is stored and logged is its ``Digest`` (SHA-256), never the text.
+public enum Secret {
+    /// Random base62 characters after the prefix.
+    public static let randomLength = 37
+    /// Checksum characters at the end.
+    public static let checksumLength = 6
+
+    /// A new secret with `prefix`, its random part drawn from `random`.
+    /// - Precondition: `isValidPrefix(prefix)`.
+    public static func generate(prefix: String, using random: inout some RandomNumberGenerator) -> String {
+        var body = Array(prefix.utf8)
+        body.reserveCapacity(body.count + randomLength + checksumLength)
+        while body.count < prefix.utf8.count + randomLength {
+            // Rejection sampling keeps every digit equally likely: 248 = 4 * 62.
+            let byte = UInt8(truncatingIfNeeded: random.next())
+            if byte < 248 { body.append(Base62.digits[Int(byte % 62)]) }
+        }
+        body += Base62.encode(UInt64(CRC32.checksum(body)), width: checksumLength)
+        return String(decoding: body, as: UTF8.self)
+    }
+
+    /// True when `prefix` matches `^[a-z][a-z0-9]{0,15}_([a-z0-9]{1,15}_)?$`.
+    public static func isValidPrefix(_ prefix: some StringProtocol) -> Bool {
+        let bytes = Array(prefix.utf8)
+        let parts = bytes.split(separator: UInt8(ascii: "_"), omittingEmptySubsequences: false)
+        // A valid prefix ends with "_", so splitting yields a trailing empty part.
+        guard bytes.last == UInt8(ascii: "_"), parts.count == 2 || parts.count == 3,
+              parts.last?.isEmpty == true else { return false }
+        func isLowerAlnum(_ b: UInt8) -> Bool { (b >= 97 && b <= 122) || (b >= 48 && b <= 57) }
+        let first = parts[0]
+        guard let lead = first.first, lead >= 97, lead <= 122, first.count <= 16,
+              first.allSatisfy(isLowerAlnum) else { return false }
+        if parts.count == 3 {
+            let second = parts[1]
+            guard (1...15).contains(second.count), second.allSatisfy(isLowerAlnum) else { return false }
+        }
+        return true
+    }
+
+    /// True when `secret` has a valid prefix, 43 base62 characters after it, and a
+    /// matching checksum. Refuses without touching any storage, so malformed guesses
+    /// cost one CRC and nothing else.
+    public static func isWellFormed(_ secret: UnsafeRawBufferPointer) -> Bool {
+        let tail = randomLength + checksumLength
+        guard secret.count > tail, secret.count <= tail + 32 else { return false }
+        let bodyEnd = secret.count - checksumLength
+        let prefixEnd = secret.count - tail
+        guard isValidPrefix(String(decoding: secret[..<prefixEnd], as: UTF8.self)) else { return false }
+        var checksum: UInt64 = 0
+        for byte in secret[bodyEnd...] {
+            guard let digit = Base62.value(of: byte) else { return false }
+            checksum = checksum * 62 + UInt64(digit)
+        }
+        for byte in secret[prefixEnd..<bodyEnd] where Base62.value(of: byte) == nil { return false }
+        return checksum == UInt64(CRC32.checksum(secret[..<bodyEnd]))
+    }
+
+    /// ``isWellFormed(_:)`` for text.
+    public static func isWellFormed(_ secret: String) -> Bool {
+        var copy = secret
+        return copy.withUTF8 { isWellFormed(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The digest stored for `secret`: SHA-256 of its UTF-8 bytes.
+    public static func digest(_ secret: String) -> Digest {
+        var copy = secret
+        return copy.withUTF8 { Digest.sha256(UnsafeRawBufferPointer($0)) }
+    }
+}

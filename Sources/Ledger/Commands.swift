@@ -1,0 +1,139 @@
+public import Events
+public import Projections
+
+/// What a new key should be. Times are µs since the epoch.
+public struct KeySpec: Sendable, Equatable {
+    public var owner: String
+    public var name: String
+    public var prefix: String?
+    public var environment: String?
+    public var scopes: [String] = []
+    public var accounts: [String] = []
+    public var ipAllowlist: [CIDR] = []
+    public var expiresAt: Int64?
+    public var ttlSeconds: Int64?
+    public var rateLimits: [RateLimit] = []
+    public var credits: Int64?
+    public var metadata: [String: String] = [:]
+
+    public init(owner: String, name: String) {
+        self.owner = owner
+        self.name = name
+    }
+}
+
+/// Changes to a key's attributes; nil fields stay as they are.
+public struct KeyChanges: Sendable, Equatable {
+    public var name: String?
+    public var scopes: [String]?
+    public var accounts: [String]?
+    public var ipAllowlist: [CIDR]?
+    /// `.some(nil)` removes the expiry.
+    public var expiresAt: Int64??
+    public var rateLimits: [RateLimit]?
+    /// Merged into the current metadata; a nil value removes that entry.
+    public var metadata: [String: String?]?
+
+    public init() {}
+}
+
+/// A gateway's question about a secret (the secret itself travels separately and
+/// only its digest reaches the writer).
+public struct VerifyRequest: Sendable, Equatable {
+    public var scope: String?
+    public var account: String?
+    public var ip: IPAddress?
+    public var endpoint: String?
+    /// Credits to spend when granted (0 checks without spending).
+    public var cost: UInt32 = 1
+
+    public init(scope: String? = nil, account: String? = nil, ip: IPAddress? = nil, endpoint: String? = nil, cost: UInt32 = 1) {
+        self.scope = scope
+        self.account = account
+        self.ip = ip
+        self.endpoint = endpoint
+        self.cost = cost
+    }
+}
+
+/// A ledger key presented as a management credential: its secret digest, the scope
+/// the request needs and what to record about the use.
+public struct ManagementCredential: Sendable, Equatable {
+    public var digest: Digest
+    public var scope: String
+    public var endpoint: String
+
+    public init(digest: Digest, scope: String, endpoint: String) {
+        self.digest = digest
+        self.scope = scope
+        self.endpoint = endpoint
+    }
+}
+
+/// Who asks, from where, under which request id.
+public struct CommandContext: Sendable, Equatable {
+    public var actor: Actor
+    public var ip: IPAddress?
+    public var requestID: String?
+    /// Set when a ledger key acts: checked and recorded as `key.accessed` atomically
+    /// with the command; the command may then only touch keys of that key's owner.
+    public var credential: ManagementCredential?
+    /// Monotonic nanoseconds when the request arrived (for recorded latency).
+    public var receivedAtNanos: UInt64
+
+    public init(actor: Actor, ip: IPAddress? = nil, requestID: String? = nil,
+                credential: ManagementCredential? = nil, receivedAtNanos: UInt64 = 0) {
+        self.actor = actor
+        self.ip = ip
+        self.requestID = requestID
+        self.credential = credential
+        self.receivedAtNanos = receivedAtNanos
+    }
+}
+
+/// One unit of work for the writer. Secrets are minted before a command is made, so
+/// a command carries only the digest.
+public enum Command: Sendable, Equatable {
+    case create(KeySpec, id: KeyID, secretDigest: Digest)
+    case update(KeyID, KeyChanges, expectedVersion: UInt64?)
+    case rotate(KeyID, gracePeriodSeconds: Int64, secretDigest: Digest)
+    case suspend(KeyID, reason: String?)
+    case reactivate(KeyID)
+    case revoke(KeyID, reason: String?)
+    case addCredits(KeyID, amount: Int64)
+    /// Marks every key whose expiry has passed as expired (the sweeper's command).
+    case expireDue
+    case verify(VerifyRequest, secretDigest: Digest)
+    /// Records the use of the context's management credential by a read that succeeded.
+    case recordAccess
+}
+
+/// What a command produced, answered once its batch is durable.
+public enum Outcome: Sendable, Equatable {
+    case key(KeyState)
+    case verified(VerifyResult)
+    case expired(count: Int)
+    case recorded
+}
+
+/// The answer to a verification (API.md, "Verification").
+public struct VerifyResult: Sendable, Equatable {
+    public var code: VerifyCode
+    /// What the gateway should answer its own caller.
+    public var status: Int
+    /// The key after the decision; nil for NOT_FOUND of an unknown secret.
+    public var key: KeyState?
+    /// The limit closest to exhaustion after the decision.
+    public var rateLimit: RateLimitStatus?
+    public var retryAfterSeconds: Int?
+
+    public var isValid: Bool { code == .valid }
+}
+
+/// One rate limit's standing after a decision.
+public struct RateLimitStatus: Sendable, Equatable {
+    public var limit: UInt64
+    public var remaining: UInt64
+    /// µs since the epoch when the current window ends.
+    public var resetAt: Int64
+}

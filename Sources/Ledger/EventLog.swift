@@ -1,0 +1,92 @@
+public import Events
+public import Store
+
+/// The append-only, hash-chained log: table `events`, key = seq (UInt64 big-endian,
+/// appended with `MDB_APPEND`), value = record || prevHash || hash.
+public struct EventLog: Sendable {
+    public static let tableSpec = TableSpec("events")
+    let events: Table
+
+    public init(environment: Environment) { events = environment.table(Self.tableSpec.name) }
+
+    /// The end of the log: last seq (0 when empty), its hash and time.
+    public struct Head: Sendable, Equatable {
+        public var seq: UInt64
+        public var hash: Digest
+        public var time: Int64
+    }
+
+    /// An event with the chain links it was stored with.
+    public struct Stored: Sendable {
+        public var event: Event
+        public var prevHash: Digest
+        public var hash: Digest
+    }
+
+    static func key(_ seq: UInt64) -> [UInt8] { withUnsafeBytes(of: seq.bigEndian) { Array($0) } }
+
+    public func head(in txn: borrowing Transaction) throws -> Head {
+        try txn.withCursor(events) { cursor in
+            guard let last = try cursor.last() else { return Head(seq: 0, hash: .zero, time: 0) }
+            let seq = UInt64(bigEndian: last.key.loadUnaligned(as: UInt64.self))
+            let parts = try ChainedRecord.split(last.value)
+            // The record's time sits after the version and type bytes.
+            let time = parts.record.count >= 10 ? Int64(littleEndian: parts.record.loadUnaligned(fromByteOffset: 2, as: Int64.self)) : 0
+            return Head(seq: seq, hash: parts.hash, time: time)
+        }
+    }
+
+    /// Appends `event` after `head`, setting its seq and moving `head` on.
+    public func append(_ event: inout Event, after head: inout Head, in txn: borrowing Transaction) throws {
+        event.seq = head.seq + 1
+        let sealed = ChainedRecord.seal(EventCodec.encode(event), after: head.hash)
+        try txn.put(events, Self.key(event.seq), sealed.value, append: true)
+        head = Head(seq: event.seq, hash: sealed.hash, time: event.time)
+    }
+
+    /// The event at `seq`, or nil past the end.
+    public func event(at seq: UInt64, in txn: borrowing Transaction) throws -> Stored? {
+        try Self.key(seq).withUnsafeBytes { key in
+            guard let value = try txn.get(events, key) else { return nil }
+            return try Self.decodeStored(value, seq: seq, context: true)
+        }
+    }
+
+    static func decodeStored(_ value: UnsafeRawBufferPointer, seq: UInt64, context: Bool) throws -> Stored {
+        let parts = try ChainedRecord.split(value)
+        return Stored(event: try EventCodec.decode(parts.record, seq: seq, context: context),
+                      prevHash: parts.prevHash, hash: parts.hash)
+    }
+
+    /// Calls `body` for each event from `first` on, in order, until it returns false.
+    public func scan(from first: UInt64, context: Bool = true, in txn: borrowing Transaction,
+                     _ body: (Stored) throws -> Bool) throws {
+        try txn.withCursor(events) { cursor in
+            var entry = try cursor.seek(atLeast: Self.key(first))
+            while let e = entry {
+                let seq = UInt64(bigEndian: e.key.loadUnaligned(as: UInt64.self))
+                guard try body(try Self.decodeStored(e.value, seq: seq, context: context)) else { return }
+                entry = try cursor.next()
+            }
+        }
+    }
+
+    /// The last seq whose event time is at or before `time` (0 when none). Event times
+    /// never decrease along the log, so this is a binary search.
+    public func lastSeq(atOrBefore time: Int64, in txn: borrowing Transaction) throws -> UInt64 {
+        var low: UInt64 = 1
+        var high = try head(in: txn).seq
+        var found: UInt64 = 0
+        while low <= high {
+            let mid = low + (high - low) / 2
+            guard let stored = try event(at: mid, in: txn) else { break }
+            if stored.event.time <= time {
+                found = mid
+                low = mid + 1
+            } else {
+                high = mid - 1
+            }
+        }
+        return found
+    }
+}

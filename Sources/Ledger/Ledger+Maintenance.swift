@@ -1,0 +1,73 @@
+import Events
+import Projections
+import Store
+
+extension Ledger {
+    /// Creates a new ledger at `path` and returns its root token, the only time it is
+    /// ever shown (only its digest is stored).
+    ///
+    /// - Throws: ``LedgerError/conflict(_:)`` when the ledger already has a root token.
+    public static func initialize(path: String, options: LedgerOptions = .init()) throws(LedgerError) -> String {
+        var options = options
+        options.sweepInterval = nil
+        let ledger = try Ledger(path: path, options: options)
+        defer { ledger.close() }
+        let (token, digest) = mintSecret(prefix: "kl_root_")
+        do {
+            try ledger.environment.write { txn in
+                let key = Array(rootDigestKey.utf8)
+                guard try txn.get(ledger.meta, key) == nil else {
+                    throw LedgerError.conflict("\(path) already holds an initialised ledger")
+                }
+                try txn.put(ledger.meta, key, digest.bytes)
+            }
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw .unavailable("cannot initialise \(path): \(error)")
+        }
+        return token
+    }
+
+    /// Rebuilds every projection from the log: clears their tables, then folds the
+    /// log from seq 1 in chunks, each chunk committed with its checkpoints. An
+    /// interrupted rebuild is finished by the next writer (projections catch up from
+    /// their checkpoints).
+    ///
+    /// - Parameters:
+    ///   - chunk: events per transaction.
+    ///   - progress: called after each chunk with (events folded, head seq).
+    public func replay(chunk: Int = 500_000, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(LedgerError) {
+        let projections: [any Projection] = [keys] + others
+        let needsContext = projections.contains { $0.needsEventContext }
+        do {
+            let headSeq = try environment.write { txn in
+                for projection in projections {
+                    for table in projection.tables { try txn.clear(table) }
+                    try checkpoints.write(projection.name, 0, in: txn)
+                }
+                return try log.head(in: txn).seq
+            }
+            var builders = projections.map { $0.makeRebuilder() }
+            var done: UInt64 = 0
+            while done < headSeq {
+                done = try environment.write { txn in
+                    var last = done
+                    try log.scan(from: done + 1, context: needsContext, in: txn) { stored in
+                        for i in builders.indices { builders[i].fold(stored.event) }
+                        last = stored.event.seq
+                        return last - done < UInt64(chunk) && last < headSeq
+                    }
+                    for i in builders.indices { try builders[i].flush(into: txn) }
+                    for projection in projections { try checkpoints.write(projection.name, last, in: txn) }
+                    return last
+                }
+                progress(done, headSeq)
+            }
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw .unavailable("replay failed: \(error)")
+        }
+    }
+}

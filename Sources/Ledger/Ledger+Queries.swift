@@ -1,0 +1,65 @@
+public import Events
+public import Projections
+import Store
+
+extension Ledger {
+    /// The current state of a key, or nil.
+    public func key(_ id: KeyID) throws(LedgerError) -> KeyState? {
+        try read { txn in try keys.state(of: id, in: txn) }
+    }
+
+    /// A page of keys, newest first; see ``KeyStateProjection/list(owner:status:before:limit:in:)``.
+    public func listKeys(owner: String?, status: KeyStatus?, before: KeyID?, limit: Int) throws(LedgerError) -> (keys: [KeyState], more: Bool) {
+        try read { txn in try keys.list(owner: owner, status: status, before: before, limit: limit, in: txn) }
+    }
+
+    /// The log's head.
+    public func head() throws(LedgerError) -> EventLog.Head {
+        try read { txn in try log.head(in: txn) }
+    }
+
+    /// The event at `seq` with its chain links, or nil.
+    public func event(at seq: UInt64) throws(LedgerError) -> EventLog.Stored? {
+        try read { txn in try log.event(at: seq, in: txn) }
+    }
+
+    /// Events from `after + 1` on, oldest first, at most `limit`.
+    public func events(after: UInt64, limit: Int) throws(LedgerError) -> [EventLog.Stored] {
+        try read { txn in
+            var page: [EventLog.Stored] = []
+            try log.scan(from: after + 1, in: txn) { stored in
+                page.append(stored)
+                return page.count < limit
+            }
+            return page
+        }
+    }
+
+    /// Checks the whole hash chain.
+    public func verifyChain() throws(LedgerError) -> ChainReport {
+        try read { txn in try log.verifyChain(in: txn) }
+    }
+
+    /// True when `secret` is the root token (compared as digests, in constant time).
+    public func isRootToken(_ secret: String) throws(LedgerError) -> Bool {
+        guard Secret.isWellFormed(secret) else { return false }
+        let digest = Secret.digest(secret)
+        return try read { txn in
+            guard let stored = try txn.get(meta, Array(Self.rootDigestKey.utf8)) else { return false }
+            return stored.withUnsafeBytes { Digest(bytes: $0) }?.constantTimeEquals(digest) ?? false
+        }
+    }
+
+    /// The last applied seq of each projection, by name.
+    public func projectionCheckpoints() throws(LedgerError) -> [String: UInt64] {
+        try read { txn in
+            var result: [String: UInt64] = [:]
+            for projection in [keys as any Projection] + others {
+                result[projection.name] = try checkpoints.read(projection.name, in: txn)
+            }
+            return result
+        }
+    }
+
+    static let rootDigestKey = "root-token-digest"
+}

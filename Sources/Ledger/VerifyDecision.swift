@@ -1,0 +1,72 @@
+public import Events
+public import Projections
+
+/// The verification decision (API.md, "Verification"), pure: the state of the key the
+/// secret points to, how the secret matched, the request and the time in, the code
+/// and the events out.
+public enum VerifyDecision {
+    /// The outcome for a known key, with the events to append: `key.expired` when the
+    /// expiry passed unnoticed, then always `key.accessed`.
+    public static func decide(_ state: KeyState, match: KeyState.SecretMatch, request: VerifyRequest,
+                              latencyMicros: UInt32, now: Int64) -> (code: VerifyCode, events: [EventPayload]) {
+        var events: [EventPayload] = []
+        if let expired = Decisions.expire(state, now: now) { events.append(expired) }
+        let code = check(state, match: match, request: request, now: now)
+        events.append(.accessed(KeyAccessed(code: code, scope: request.scope, account: request.account,
+                                            endpoint: request.endpoint, latencyMicros: latencyMicros,
+                                            cost: request.cost)))
+        return (code, events)
+    }
+
+    static func check(_ state: KeyState, match: KeyState.SecretMatch, request: VerifyRequest, now: Int64) -> VerifyCode {
+        if state.status == .revoked { return .revoked }
+        if match == .retired { return .expired }
+        if state.status == .expired { return .expired }
+        if let at = state.expiresAt, at <= now { return .expired }
+        if state.status == .suspended { return .suspended }
+        if !state.ipAllowlist.isEmpty {
+            guard let ip = request.ip, state.ipAllowlist.contains(where: { $0.contains(ip) }) else { return .ipNotAllowed }
+        }
+        if let scope = request.scope, !state.scopes.contains(scope) { return .insufficientScope }
+        if let account = request.account, !state.accounts.isEmpty, !state.accounts.contains(account) { return .notFound }
+        for (limit, window) in zip(state.rateLimits, state.windows) {
+            let micros = Int64(limit.windowSeconds) * 1_000_000
+            if window.rolled(to: now, windowMicros: micros).estimate(at: now, windowMicros: micros) >= limit.limit {
+                return .rateLimited
+            }
+        }
+        if let credits = state.credits, credits < Int64(request.cost) { return .usageExceeded }
+        return .valid
+    }
+
+    /// The HTTP status a gateway should answer for `code`.
+    public static func status(for code: VerifyCode) -> Int {
+        switch code {
+        case .valid: 200
+        case .expired, .revoked, .suspended: 401
+        case .insufficientScope, .ipNotAllowed: 403
+        case .notFound: 404
+        case .rateLimited, .usageExceeded: 429
+        }
+    }
+
+    /// The full answer once the events are applied: `after` is the key's new state.
+    public static func result(code: VerifyCode, after: KeyState, now: Int64) -> VerifyResult {
+        var tightest: RateLimitStatus?
+        var retryAfter: Int?
+        for (limit, window) in zip(after.rateLimits, after.windows) {
+            let micros = Int64(limit.windowSeconds) * 1_000_000
+            let rolled = window.rolled(to: now, windowMicros: micros)
+            let used = rolled.estimate(at: now, windowMicros: micros)
+            let status = RateLimitStatus(limit: limit.limit, remaining: limit.limit > used ? limit.limit - used : 0,
+                                         resetAt: rolled.start + micros)
+            if tightest == nil || status.remaining < tightest?.remaining ?? 0 { tightest = status }
+            if code == .rateLimited, status.remaining == 0 {
+                let wait = Int((rolled.start + micros - now + 999_999) / 1_000_000)
+                retryAfter = max(retryAfter ?? 1, max(1, wait))
+            }
+        }
+        return VerifyResult(code: code, status: status(for: code), key: after, rateLimit: tightest,
+                            retryAfterSeconds: retryAfter)
+    }
+}

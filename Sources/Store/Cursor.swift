@@ -1,0 +1,46 @@
+internal import CLMDB
+
+/// A position in a table, ordered by key bytes (memcmp order).
+///
+/// Valid only inside the ``Transaction/withCursor(_:_:)`` closure that created it. Each
+/// move returns the entry it lands on, or nil when it runs off either end; the buffers
+/// follow the transaction's lifetime rules.
+public struct Cursor {
+    /// One table entry; the buffers point into the memory map.
+    public typealias Entry = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+
+    let handle: OpaquePointer
+
+    func move(_ op: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil) throws -> Entry? {
+        var k = MDB_val(mv_size: key?.count ?? 0, mv_data: UnsafeMutableRawPointer(mutating: key?.baseAddress))
+        var v = MDB_val()
+        let rc = mdb_cursor_get(handle, &k, &v, op)
+        if rc == MDB_NOTFOUND { return nil }
+        try LMDBError.check(rc)
+        return (UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+                UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+
+    /// The first entry of the table.
+    public mutating func first() throws -> Entry? { try move(MDB_FIRST) }
+    /// The last entry of the table.
+    public mutating func last() throws -> Entry? { try move(MDB_LAST) }
+    /// The entry after the current one.
+    public mutating func next() throws -> Entry? { try move(MDB_NEXT) }
+    /// The entry before the current one.
+    public mutating func previous() throws -> Entry? { try move(MDB_PREV) }
+
+    /// The first entry whose key is greater than or equal to `key`.
+    public mutating func seek(atLeast key: [UInt8]) throws -> Entry? {
+        try key.withUnsafeBytes { (k) throws -> Entry? in try move(MDB_SET_RANGE, key: k) }
+    }
+
+    /// The last entry whose key is less than or equal to `key`.
+    public mutating func seek(atMost key: [UInt8]) throws -> Entry? {
+        if let entry = try seek(atLeast: key) {
+            if entry.key.elementsEqual(key) { return entry }
+            return try previous()
+        }
+        return try last()
+    }
+}

@@ -1,0 +1,187 @@
+internal import CLMDB
+internal import Glibc
+
+/// How an ``Environment`` is opened.
+public struct EnvironmentOptions: Sendable {
+    /// The map size to start with, in bytes. The map grows by itself (doubling, capped
+    /// at `maxGrowthStep` per step) whenever a write finds it full.
+    public var initialMapSize: Int = 1 << 30
+    /// The largest single growth step, in bytes.
+    public var maxGrowthStep: Int = 8 << 30
+    /// Open without write access (tools that only read, e.g. `verify-chain`).
+    public var readOnly = false
+
+    public init() {}
+}
+
+/// An LMDB environment: one data directory holding named tables.
+///
+/// Opening it creates the directory (mode 0700) and the data and lock files (mode
+/// 0600), clears reader slots left by dead processes (`mdb_reader_check`) and opens
+/// every named table, creating missing ones. Read transactions may run on any thread
+/// at the same time (`MDB_NOTLS`); LMDB admits one write transaction at a time and
+/// callers are expected to funnel writes through a single writer.
+public final class Environment: @unchecked Sendable {
+    // Safe to share: `env` is only used through LMDB calls that are thread-safe under
+    // MDB_NOTLS, and map resizing is serialised against every transaction by
+    // `resizeLock`. `tablesByName` is immutable after init.
+    let env: OpaquePointer
+    let resizeLock = ResizeLock()
+    private let tablesByName: [String: Table]
+    private let options: EnvironmentOptions
+    /// The directory holding `data.mdb` and `lock.mdb`.
+    public let path: String
+
+    /// Opens (creating if needed) the environment at `path` with the given tables.
+    ///
+    /// - Parameters:
+    ///   - path: the data directory; created with mode 0700 when missing.
+    ///   - tables: every table name the caller will use; missing ones are created
+    ///     unless the environment is read-only.
+    /// - Throws: ``LMDBError`` when the directory, the files or a table cannot be opened.
+    public init(path: String, tables: [TableSpec], options: EnvironmentOptions = .init()) throws {
+        self.path = path
+        self.options = options
+        if !options.readOnly, mkdir(path, 0o700) != 0, errno != EEXIST {
+            throw LMDBError(code: errno)
+        }
+        var handle: OpaquePointer?
+        try LMDBError.check(mdb_env_create(&handle))
+        guard let handle else { throw LMDBError(code: ENOMEM) }
+        env = handle
+        do {
+            try LMDBError.check(mdb_env_set_maxdbs(env, MDB_dbi(max(tables.count, 1))))
+            try LMDBError.check(mdb_env_set_maxreaders(env, 1024))
+            try LMDBError.check(mdb_env_set_mapsize(env, options.initialMapSize))
+            var flags = UInt32(MDB_NOTLS)
+            if options.readOnly { flags |= UInt32(MDB_RDONLY) }
+            try LMDBError.check(mdb_env_open(env, path, flags, 0o600))
+            var dead: Int32 = 0
+            try LMDBError.check(mdb_reader_check(env, &dead))
+            tablesByName = try Self.openTables(env, tables, create: !options.readOnly)
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+    }
+
+    deinit { mdb_env_close(env) }
+
+    private static func openTables(_ env: OpaquePointer, _ specs: [TableSpec], create: Bool) throws -> [String: Table] {
+        var txn: OpaquePointer?
+        try LMDBError.check(mdb_txn_begin(env, nil, create ? 0 : UInt32(MDB_RDONLY), &txn))
+        var result: [String: Table] = [:]
+        for spec in specs {
+            var dbi: MDB_dbi = 0
+            var flags = create ? UInt32(MDB_CREATE) : 0
+            if spec.duplicates { flags |= UInt32(MDB_DUPSORT | MDB_DUPFIXED) }
+            let rc = mdb_dbi_open(txn, spec.name, flags, &dbi)
+            if rc != 0 {
+                mdb_txn_abort(txn)
+                throw LMDBError(code: rc)
+            }
+            result[spec.name] = Table(name: spec.name, dbi: dbi)
+        }
+        try LMDBError.check(mdb_txn_commit(txn))
+        return result
+    }
+
+    /// The handle of a table named at init.
+    ///
+    /// - Precondition: `name` was in the `tables` list given to init; asking for another
+    ///   name is a programming error.
+    public func table(_ name: String) -> Table {
+        guard let table = tablesByName[name] else {
+            preconditionFailure("table \(name) was not opened with the environment")
+        }
+        return table
+    }
+
+    /// Runs `body` in a read-only transaction that sees the last committed state.
+    ///
+    /// The transaction, and every byte buffer it hands out, is valid only inside `body`.
+    /// Any thread may call this at any time; it never waits for the writer.
+    public func read<T>(_ body: (borrowing Transaction) throws -> T) throws -> T {
+        while true {
+            do {
+                return try resizeLock.withShared { () throws -> T in
+                    let txn = try begin(flags: UInt32(MDB_RDONLY))
+                    defer { mdb_txn_abort(txn) }
+                    return try body(Transaction(txn: txn, isWritable: false))
+                }
+            } catch let error as LMDBError where error == .mapResized {
+                try adoptForeignMapSize()
+            }
+        }
+    }
+
+    /// Runs `body` in a write transaction and commits it when `body` returns.
+    ///
+    /// `body` throwing aborts the transaction: nothing it wrote is kept. When the map
+    /// fills, the transaction is aborted, the map grows and `body` runs again from the
+    /// start, so `body` must have no effect outside the transaction. The commit is
+    /// durable (fsync) before this returns. Only one thread should write at a time.
+    public func write<T>(_ body: (borrowing Transaction) throws -> T) throws -> T {
+        while true {
+            do {
+                return try resizeLock.withShared { () throws -> T in
+                    let txn = try begin(flags: 0)
+                    let result: T
+                    do {
+                        result = try body(Transaction(txn: txn, isWritable: true))
+                    } catch {
+                        mdb_txn_abort(txn)
+                        throw error
+                    }
+                    try LMDBError.check(mdb_txn_commit(txn))
+                    return result
+                }
+            } catch let error as LMDBError where error == .mapFull {
+                try grow()
+            } catch let error as LMDBError where error == .mapResized {
+                try adoptForeignMapSize()
+            }
+        }
+    }
+
+    private func begin(flags: UInt32) throws -> OpaquePointer {
+        var txn: OpaquePointer?
+        try LMDBError.check(mdb_txn_begin(env, nil, flags, &txn))
+        guard let txn else { throw LMDBError(code: ENOMEM) }
+        return txn
+    }
+
+    /// Another process grew the map (`MDB_MAP_RESIZED`): adopt its size once every
+    /// transaction of this process has ended.
+    private func adoptForeignMapSize() throws {
+        try resizeLock.withExclusive { () throws in
+            try LMDBError.check(mdb_env_set_mapsize(env, 0))
+        }
+    }
+
+    /// Grows the map, waiting for every transaction of this process to end first.
+    private func grow() throws {
+        try resizeLock.withExclusive { () throws in
+            var info = MDB_envinfo()
+            try LMDBError.check(mdb_env_info(env, &info))
+            let current = info.me_mapsize
+            let next = current + min(current, options.maxGrowthStep)
+            try LMDBError.check(mdb_env_set_mapsize(env, next))
+        }
+    }
+
+    /// The current map size and the bytes of it in use (last page number × page size).
+    public func mapUsage() throws -> (size: Int, used: Int) {
+        var info = MDB_envinfo()
+        var stat = MDB_stat()
+        try LMDBError.check(mdb_env_info(env, &info))
+        try LMDBError.check(mdb_env_stat(env, &stat))
+        return (info.me_mapsize, (info.me_last_pgno + 1) * Int(stat.ms_psize))
+    }
+
+    /// Writes a consistent copy of the environment into the empty directory `path`,
+    /// compacting free pages. Runs concurrently with readers and the writer.
+    public func copy(to path: String) throws {
+        try LMDBError.check(mdb_env_copy2(env, path, UInt32(MDB_CP_COMPACT)))
+    }
+}

@@ -1,0 +1,36 @@
+internal import CLMDB
+
+/// An error returned by LMDB, carrying its return code and LMDB's own text for it.
+///
+/// The code is either one of LMDB's `MDB_*` codes or an `errno` value (LMDB passes
+/// system errors through); `message` comes from `mdb_strerror`, which knows both.
+public struct LMDBError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The raw return code of the failing LMDB call.
+    public let code: Int32
+    /// What LMDB says about the code (`mdb_strerror`).
+    public var message: String { String(cString: mdb_strerror(code)) }
+
+    public init(code: Int32) { self.code = code }
+
+    /// The map (the configured size of the data file) is full.
+    public static let mapFull = LMDBError(code: MDB_MAP_FULL)
+    /// The read-only data file is missing, or another process grew the map.
+    public static let mapResized = LMDBError(code: MDB_MAP_RESIZED)
+    /// `MDB_APPEND` was asked with a key not above the last one, or a key exists
+    /// under `MDB_NOOVERWRITE`.
+    public static let keyExists = LMDBError(code: MDB_KEYEXIST)
+
+    /// True when the disk or the filesystem refuses writes (full, read-only, quota).
+    public var isStorageRefusal: Bool {
+        code == 28 /* ENOSPC */ || code == 30 /* EROFS */ || code == 122 /* EDQUOT */
+            || code == 5 /* EIO */ || code == 13 /* EACCES */
+    }
+
+    public var description: String { "LMDB error \(code): \(message)" }
+
+    /// Turns an LMDB return code into a thrown error.
+    @inline(__always)
+    static func check(_ rc: Int32) throws(LMDBError) {
+        if rc != 0 { throw LMDBError(code: rc) }
+    }
+}
