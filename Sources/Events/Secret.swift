@@ -45,7 +45,8 @@ public enum Secret {
     /// cost one CRC and nothing else.
     public static func isWellFormed(_ secret: UnsafeRawBufferPointer) -> Bool {
         let tail = randomLength + checksumLength
-        guard secret.count > tail, secret.count <= tail + 32 else { return false }
+        // The longest prefix is 33 bytes (16 + "_" + 15 + "_").
+        guard secret.count > tail, secret.count <= tail + 33 else { return false }
         let bodyEnd = secret.count - checksumLength
         let prefixEnd = secret.count - tail
         guard isValidPrefix(String(decoding: secret[..<prefixEnd], as: UTF8.self)) else { return false }

@@ -1,0 +1,86 @@
+import Events
+import Testing
+
+@Test func crc32MatchesZlib() {
+    #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
+    #expect(CRC32.checksum([UInt8]()) == 0)
+}
+
+@Test(arguments: ["sk_live_", "fk_user_", "prod_", "a_", "abcdefghijklmnop_abcdefghijklmno_"])
+func secretsHaveTheDocumentedShape(prefix: String) throws {
+    var rng = SystemRandom()
+    let secret = Secret.generate(prefix: prefix, using: &rng)
+    #expect(secret.hasPrefix(prefix))
+    #expect(secret.utf8.count == prefix.utf8.count + 43)
+    let tail = secret.dropFirst(prefix.count)
+    #expect(tail.utf8.allSatisfy { Base62.value(of: $0) != nil })
+    let body = Array(secret.utf8.dropLast(6))
+    let checksum = String(decoding: Base62.encode(UInt64(CRC32.checksum(body)), width: 6), as: UTF8.self)
+    #expect(secret.hasSuffix(checksum))
+    #expect(Secret.isWellFormed(secret))
+}
+
+@Test func aBadChecksumOrShapeIsRefused() {
+    var rng = SystemRandom()
+    let secret = Secret.generate(prefix: "sk_live_", using: &rng)
+    var chars = Array(secret)
+    let i = 10
+    chars[i] = chars[i] == "A" ? "B" : "A"
+    #expect(!Secret.isWellFormed(String(chars)))
+    #expect(!Secret.isWellFormed(String(secret.dropLast())))
+    #expect(!Secret.isWellFormed(secret + "0"))
+    #expect(!Secret.isWellFormed("Sk_live_" + secret.dropFirst(8)))
+    #expect(!Secret.isWellFormed(""))
+    #expect(!Secret.isWellFormed(String(secret.dropFirst(8))))
+}
+
+@Test(arguments: [
+    ("sk_live_", true), ("prod_", true), ("a_", true), ("a1_b2_", true),
+    ("_", false), ("sk", false), ("Sk_", false), ("1k_", false), ("sk__", false), ("sk_live", false),
+    ("sk_live_x_", false), ("abcdefghijklmnopq_", false), ("sk_abcdefghijklmnop_", false), ("sk-live_", false),
+])
+func prefixesFollowThePattern(prefix: String, valid: Bool) {
+    #expect(Secret.isValidPrefix(prefix) == valid)
+}
+
+@Test func secretsAreDistinctAndOnlyTheirDigestIsKept() {
+    var rng = SystemRandom()
+    let a = Secret.generate(prefix: "sk_", using: &rng)
+    let b = Secret.generate(prefix: "sk_", using: &rng)
+    #expect(a != b)
+    #expect(Secret.digest(a) == Secret.digest(a))
+    #expect(!Secret.digest(a).constantTimeEquals(Secret.digest(b)))
+    #expect(Secret.digest(a).hex.count == 64)
+    #expect(!Secret.digest(a).hex.contains(a))
+}
+
+@Test func keyIDsRoundTripAndSortByCreationTime() {
+    var rng = SystemRandom()
+    let early = KeyID.make(at: 1_000_000_000_000, using: &rng)
+    let late = KeyID.make(at: 2_000_000_000_000, using: &rng)
+    #expect(early < late)
+    #expect(early.description < late.description)
+    #expect(KeyID(early.description) == early)
+    #expect(early.description.count == 26 && early.description.hasPrefix("key_"))
+    #expect(KeyID("key_zzzzzzzzzzzzzzzzzzzzzz") == nil)
+    #expect(KeyID("key_123") == nil)
+    #expect(KeyID(high: .max, low: .max).description == KeyID(KeyID(high: .max, low: .max).description)?.description)
+}
+
+@Test func cidrRangesContainTheirAddresses() throws {
+    let v4 = try CIDR.parse("10.0.0.0/8").get()
+    #expect(v4.contains(IPAddress("10.200.3.4")!))
+    #expect(!v4.contains(IPAddress("11.0.0.1")!))
+    #expect(!v4.contains(IPAddress("::ffff:b00:1")!))
+    let v6 = try CIDR.parse("2001:db8::/32").get()
+    #expect(v6.contains(IPAddress("2001:db8:1::7")!))
+    #expect(!v6.contains(IPAddress("2001:db9::1")!))
+    #expect(!v6.contains(IPAddress("10.0.0.1")!))
+    #expect(try CIDR.parse("203.0.113.7").get().description == "203.0.113.7/32")
+    #expect(try CIDR.parse("0.0.0.0/0").get().contains(IPAddress("8.8.8.8")!))
+    #expect(CIDR.parse("10.1.0.0/8") == .failure(.hostBitsSet))
+    #expect(CIDR.parse("10.0.0.0/33") == .failure(.badPrefixLength))
+    #expect(CIDR.parse("10.0.0.0/+8") == .failure(.badPrefixLength))
+    #expect(CIDR.parse("example.com") == .failure(.notAnAddress))
+    #expect(IPAddress("::ffff:10.0.0.1")?.isV4 == true)
+}

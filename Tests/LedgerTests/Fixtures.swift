@@ -1,0 +1,123 @@
+import Events
+import Foundation
+import Ledger
+import Projections
+import Store
+import Synchronization
+import Testing
+
+/// A fresh directory under /tmp, removed by `remove()`.
+struct TempDirectory {
+    let path: String
+
+    init() {
+        var template = Array("/tmp/keyledger-test-XXXXXX".utf8CString)
+        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A clock the test moves by hand.
+final class ManualClock: LedgerClock {
+    let micros = Mutex<Int64>(1_795_417_200_000_000)
+
+    func now() -> Int64 { micros.withLock { $0 } }
+    func monotonicNanos() -> UInt64 { UInt64(now()) * 1000 }
+    func advance(seconds: Double) { micros.withLock { $0 += Int64(seconds * 1_000_000) } }
+}
+
+let rootContext = CommandContext(actor: Actor(kind: .root, id: "root"), ip: IPAddress("127.0.0.1"), requestID: "req_test")
+
+/// A ledger in a temp directory with a manual clock and no background sweeper.
+final class LedgerFixture {
+    let directory = TempDirectory()
+    let clock = ManualClock()
+    var ledger: Ledger
+
+    init() throws {
+        ledger = try Self.open(directory.path, clock: clock)
+    }
+
+    static func open(_ path: String, clock: ManualClock) throws -> Ledger {
+        var options = LedgerOptions()
+        options.clock = clock
+        options.sweepInterval = nil
+        return try Ledger(path: path, options: options)
+    }
+
+    func reopen() throws {
+        ledger.close()
+        ledger = try Self.open(directory.path, clock: clock)
+    }
+
+    deinit {
+        ledger.close()
+        directory.remove()
+    }
+
+    var headSeq: UInt64 { (try? ledger.head().seq) ?? 0 }
+
+    func create(_ configure: (inout KeySpec) -> Void = { _ in }) throws -> (KeyState, String) {
+        var spec = KeySpec(owner: "org_42", name: "CRM Sync")
+        spec.scopes = ["accounts:read"]
+        configure(&spec)
+        return try wait { done in ledger.createKey(spec, context: rootContext, completion: done) }
+    }
+
+    func verify(_ secret: String, _ request: VerifyRequest = VerifyRequest()) throws -> VerifyResult {
+        try wait { done in ledger.verify(secret: secret, request, context: rootContext, completion: done) }
+    }
+
+    func run(_ command: Command, context: CommandContext = rootContext) throws(LedgerError) -> Outcome {
+        try ledger.execute(command, context: context)
+    }
+
+    func key(_ command: Command) throws -> KeyState {
+        guard case .key(let state) = try run(command) else { throw LedgerError.notFound("no key outcome") }
+        return state
+    }
+
+    /// Every entry of every table but the log, for comparing projections.
+    func projectionDump() throws -> [String: [[UInt8]]] {
+        try ledger.environment.read { txn in
+            var dump: [String: [[UInt8]]] = [:]
+            for spec in LedgerSchema.tableSpecs where spec.name != "events" && spec.name != "meta" {
+                let table = ledger.environment.table(spec.name)
+                var rows: [[UInt8]] = []
+                try txn.withCursor(table) { cursor in
+                    var entry = try cursor.first()
+                    while let e = entry {
+                        rows.append(Array(e.key) + [0xFF] + Array(e.value))
+                        entry = try cursor.next()
+                    }
+                }
+                dump[spec.name] = rows
+            }
+            return dump
+        }
+    }
+}
+
+/// Waits for a completion-style call on the writer thread.
+func wait<T: Sendable>(_ body: (@escaping @Sendable (Result<T, LedgerError>) -> Void) -> Void) throws -> T {
+    let done = DispatchSemaphore(value: 0)
+    let box = Mutex<Result<T, LedgerError>?>(nil)
+    body { result in
+        box.withLock { $0 = result }
+        done.signal()
+    }
+    done.wait()
+    return try box.withLock { $0! }.get()
+}
+
+func expectError(_ expected: LedgerError, _ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) {
+    do {
+        try body()
+        Issue.record("expected \(expected)", sourceLocation: sourceLocation)
+    } catch let error as LedgerError {
+        #expect(error == expected, sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
+    }
+}

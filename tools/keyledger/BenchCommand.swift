@@ -1,0 +1,113 @@
+import Dispatch
+import Events
+import Foundation
+import Glibc
+import Ledger
+
+/// `keyledger bench`: drives the writer directly (no HTTP) with concurrent verify
+/// submitters and prints durable commands per second.
+enum BenchCommand: CLICommand {
+    static let name = "bench"
+    static let summary = "drive the writer with concurrent verifications; print durable commands/s"
+    static let help = """
+        usage: keyledger bench --data DIR [--keys 1000] [--submitters 32] [--in-flight 1]
+                               [--seconds 5] [--print-acks]
+
+        Creates --keys keys in a new or existing ledger, then runs --submitters threads, each
+        keeping --in-flight verifications outstanding against random keys, for --seconds.
+        Every verification is a durable `key.accessed` event. Prints one line:
+          verify_durable: N commands in S s = R commands/s (batches B, mean batch M)
+        With --print-acks, prints `acked <seq>` on stdout after every durable commit (used by
+        the crash test: every event up to that seq must survive a SIGKILL).
+        """
+
+    static func run(_ args: [String]) throws -> Int32 {
+        let parsed = try Arguments(args, options: ["data", "keys", "submitters", "in-flight", "seconds"], flags: ["print-acks"])
+        let keyCount = try parsed.integer("keys", default: 1000)
+        let submitters = try parsed.integer("submitters", default: 32)
+        let inFlight = try parsed.integer("in-flight", default: 1)
+        let seconds = Double(try parsed.integer("seconds", default: 5))
+        let printAcks = parsed.has("print-acks")
+        let batches = Counter()
+        var options = LedgerOptions()
+        options.sweepInterval = nil
+        options.onCommit = { head, _, _ in
+            batches.add(1)
+            if printAcks {
+                let line = Array("acked \(head)\n".utf8)
+                _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+            }
+        }
+        let ledger = try Ledger(path: try parsed.dataDirectory(), options: options)
+        defer { ledger.close() }
+        let secrets = try makeKeys(ledger, count: keyCount)
+        batches.reset()
+        let done = Counter()
+        let deadline = Date().addingTimeInterval(seconds)
+        let started = Date()
+        let group = DispatchGroup()
+        for s in 0..<submitters {
+            group.enter()
+            Thread.detachNewThread {
+                let window = DispatchSemaphore(value: inFlight)
+                var i = s
+                while Date() < deadline {
+                    window.wait()
+                    i = (i &* 1_103_515_245 &+ 12345) & 0x7FFF_FFFF
+                    let request = VerifyRequest(scope: "bench:read", endpoint: "GET /bench")
+                    ledger.verify(secret: secrets[i % secrets.count], request, context: CommandContext(actor: .sweeper)) { _ in
+                        done.add(1)
+                        window.signal()
+                    }
+                }
+                for _ in 0..<inFlight { window.wait() }
+                group.leave()
+            }
+        }
+        group.wait()
+        let elapsed = Date().timeIntervalSince(started)
+        let n = done.value
+        let b = max(batches.value, 1)
+        let line = String(format: "verify_durable: %d commands in %.3f s = %.0f commands/s (batches %d, mean batch %.1f, submitters %d, in flight each %d)",
+                          n, elapsed, Double(n) / elapsed, b, Double(n) / Double(b), submitters, inFlight)
+        if printAcks { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+        return 0
+    }
+
+    static func makeKeys(_ ledger: Ledger, count: Int) throws -> [String] {
+        let made = Collector()
+        let group = DispatchGroup()
+        for i in 0..<count {
+            var spec = KeySpec(owner: "org_\(i % 100)", name: "bench key \(i)")
+            spec.scopes = ["bench:read"]
+            spec.rateLimits = [RateLimit(limit: 1_000_000_000, windowSeconds: 60)]
+            group.enter()
+            ledger.createKey(spec, context: CommandContext(actor: Actor(kind: .root, id: "root"))) { result in
+                if case .success(let (_, secret)) = result { made.append(secret) }
+                group.leave()
+            }
+        }
+        group.wait()
+        guard made.items.count == count else { throw LedgerError.unavailable("only \(made.items.count) of \(count) keys were created") }
+        return made.items
+    }
+}
+
+/// A thread-safe counter for the benchmark.
+final class Counter: @unchecked Sendable {
+    // Safe: every access holds `lock`.
+    private let lock = NSLock()
+    private var count = 0
+    func add(_ n: Int) { lock.withLock { count += n } }
+    func reset() { lock.withLock { count = 0 } }
+    var value: Int { lock.withLock { count } }
+}
+
+/// Collects secrets from writer callbacks.
+final class Collector: @unchecked Sendable {
+    // Safe: every access holds `lock`.
+    private let lock = NSLock()
+    private var list: [String] = []
+    func append(_ s: String) { lock.withLock { list.append(s) } }
+    var items: [String] { lock.withLock { list } }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Glibc
+import Ledger
+
+/// A CLI command: a static name, summary and help text, and `run` (swift-argument-parser
+/// style without the package).
+protocol CLICommand: Sendable {
+    static var name: String { get }
+    static var summary: String { get }
+    static var help: String { get }
+    static func run(_ args: [String]) throws -> Int32
+}
+
+enum CommandList {
+    static let all: [any CLICommand.Type] = [
+        InitCommand.self, ReplayCommand.self, VerifyChainCommand.self, BenchCommand.self,
+    ]
+}
+
+func usage() -> String {
+    var text = "usage: keyledger <command> [options]\n\ncommands:\n"
+    for command in CommandList.all {
+        text += "  \(command.name.padding(toLength: 14, withPad: " ", startingAt: 0))\(command.summary)\n"
+    }
+    text += "\n`keyledger <command> --help` says what a command takes. Every option has an environment\nvariable: --data is KEYLEDGER_DATA, --listen is KEYLEDGER_LISTEN, and so on.\n"
+    return text
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data(("keyledger: " + message + "\n").utf8))
+}
+
+// Writes to a closed pipe must not kill the process.
+signal(SIGPIPE, SIG_IGN)
+let argv = CommandLine.arguments
+guard argv.count >= 2, argv[1] != "--help", argv[1] != "-h" else {
+    print(usage(), terminator: "")
+    exit(argv.count >= 2 ? 0 : 2)
+}
+guard let command = CommandList.all.first(where: { $0.name == argv[1] }) else {
+    printError("unknown command \(argv[1])\n\n" + usage())
+    exit(2)
+}
+let rest = Array(argv.dropFirst(2))
+if rest.contains("--help") || rest.contains("-h") {
+    print(command.help)
+    exit(0)
+}
+do {
+    exit(try command.run(rest))
+} catch let error as UsageError {
+    printError("\(error)\n\n\(command.help)")
+    exit(2)
+} catch let error as LedgerError {
+    printError(error.description)
+    exit(1)
+} catch {
+    printError("\(error)")
+    exit(1)
+}
