@@ -1,0 +1,80 @@
+/// RFC 3339 timestamps for instants held as `Int64` microseconds since the Unix epoch
+/// (1970-01-01T00:00:00Z), the ledger's one representation of time.
+///
+/// Output is always UTC with exactly six fractional digits,
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, so formatting then parsing gives back the same
+/// microsecond and the strings sort in time order. Years are limited to 0001...9999.
+/// No Foundation: calendar arithmetic is ``CivilDate``'s (Howard Hinnant's algorithms).
+public enum RFC3339 {
+    /// 0001-01-01T00:00:00.000000Z, the earliest instant that can be formatted or parsed.
+    public static let minMicros: Int64 = -62_135_596_800_000_000
+    /// 9999-12-31T23:59:59.999999Z, the latest instant that can be formatted or parsed.
+    public static let maxMicros: Int64 = 253_402_300_799_999_999
+
+    /// The length of every formatted timestamp.
+    static let formattedLength = 27
+    static let microsPerSecond: Int64 = 1_000_000
+    static let microsPerDay: Int64 = 86_400 * microsPerSecond
+
+    /// Formats an instant as `YYYY-MM-DDTHH:MM:SS.ffffffZ`, for example
+    /// `2026-11-23T07:00:00.000000Z` for `1_795_417_200_000_000`.
+    ///
+    /// - Parameter micros: Microseconds since the Unix epoch. Values outside
+    ///   ``minMicros``...``maxMicros`` are clamped to that range, because a year
+    ///   outside 0001...9999 has no RFC 3339 form.
+    public static func format(micros: Int64) -> String {
+        String(unsafeUninitializedCapacity: formattedLength) { buffer in
+            render(micros: micros, into: buffer)
+            return formattedLength
+        }
+    }
+
+    /// Writes an instant as a JSON string value, formatted as ``format(micros:)`` does,
+    /// without building a `String` (the writer is on the HTTP hot path).
+    ///
+    /// - Parameters:
+    ///   - micros: Microseconds since the Unix epoch, clamped as in ``format(micros:)``.
+    ///   - writer: Where the value goes, with a comma first when one is due.
+    public static func write(micros: Int64, into writer: inout JSONWriter) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: formattedLength + 2) { buffer in
+            buffer[0] = UInt8(ascii: "\"")
+            render(
+                micros: micros,
+                into: UnsafeMutableBufferPointer(rebasing: buffer[1...formattedLength]))
+            buffer[formattedLength + 1] = UInt8(ascii: "\"")
+            writer.raw(UnsafeBufferPointer(buffer))
+        }
+    }
+
+    /// Fills `out`, which holds exactly ``formattedLength`` bytes.
+    private static func render(micros: Int64, into out: UnsafeMutableBufferPointer<UInt8>) {
+        let clamped = min(max(micros, minMicros), maxMicros)
+        // Floor division, so instants before 1970 land on the day they belong to.
+        let days = clamped / microsPerDay - (clamped % microsPerDay < 0 ? 1 : 0)
+        let ofDay = Int(clamped - days * microsPerDay)
+        let date = CivilDate(daysSinceEpoch: Int(days))
+        let seconds = ofDay / Int(microsPerSecond)
+
+        func put(_ value: Int, digits: Int, at start: Int) {
+            var rest = value
+            for position in (start..<(start + digits)).reversed() {
+                out[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            }
+        }
+        put(date.year, digits: 4, at: 0)
+        out[4] = UInt8(ascii: "-")
+        put(date.month, digits: 2, at: 5)
+        out[7] = UInt8(ascii: "-")
+        put(date.day, digits: 2, at: 8)
+        out[10] = UInt8(ascii: "T")
+        put(seconds / 3600, digits: 2, at: 11)
+        out[13] = UInt8(ascii: ":")
+        put(seconds / 60 % 60, digits: 2, at: 14)
+        out[16] = UInt8(ascii: ":")
+        put(seconds % 60, digits: 2, at: 17)
+        out[19] = UInt8(ascii: ".")
+        put(ofDay % Int(microsPerSecond), digits: 6, at: 20)
+        out[26] = UInt8(ascii: "Z")
+    }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Storage-layer benchmark: KeyLedger's writer and replay against raw LMDB measured in
+# the same run (../shared/limits/lmdb-limit). Prints each figure and its ratio.
+#   tools/bench-ledger.sh [seconds-per-run, default 5]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
+secs=${1:-5}
+tools/deps.sh
+limits=$(../shared/limits/lmdb-limit)
+echo "$limits"
+raw_batched=$(echo "$limits" | awk '/durable_batches_of/ {for(i=1;i<=NF;i++) if($i=="recs/s") print $(i-1)}')
+raw_scan=$(echo "$limits" | awk '/^scan:/ {for(i=1;i<=NF;i++) if($i=="recs/s") print $(i-1)}')
+swift build -c release --product keyledger >/dev/null
+bin=.build/release/keyledger
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", 100 * a / b }'; }
+for inflight in 1 8 64; do
+  line=$($bin bench --data "$dir/bench-$inflight" --keys 1000 --submitters 32 --in-flight $inflight --seconds "$secs")
+  rate=$(echo "$line" | awk '{for(i=1;i<=NF;i++) if($i=="commands/s") print $(i-1)}')
+  echo "$line"
+  echo "  ratio to raw durable batched appends ($raw_batched recs/s): $(ratio "$rate" "$raw_batched")"
+done
+# Replay the largest of those logs (mostly key.accessed, like production).
+events=$($bin verify-chain --data "$dir/bench-64" | awk '{print $3}')
+start=$(date +%s.%N)
+$bin replay --data "$dir/bench-64" 2>/dev/null
+end=$(date +%s.%N)
+rate=$(awk -v n="$events" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }')
+echo "replay: $events events in $(awk -v s="$start" -v e="$end" 'BEGIN{printf "%.3f", e-s}') s = $rate events/s (whole process, open to close)"
+echo "  ratio to raw cursor scan ($raw_scan recs/s): $(ratio "$rate" "$raw_scan")"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages KeyLedger builds against, when missing (liblmdb-dev,
+# libssl-dev, pkg-config). Runs apt-get as root, or through sudo.
+set -euo pipefail
+missing=()
+for p in liblmdb-dev libssl-dev pkg-config; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
