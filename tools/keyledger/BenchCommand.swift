@@ -60,7 +60,10 @@ enum BenchCommand: CLICommand {
                         window.signal()
                     }
                 }
+                // Drain every outstanding answer, then give the permits back: libdispatch
+                // traps when a semaphore dies below its initial value.
                 for _ in 0..<inFlight { window.wait() }
+                for _ in 0..<inFlight { window.signal() }
                 group.leave()
             }
         }
