@@ -48,11 +48,15 @@ public struct KeyStateProjection: Projection {
     /// Writes `new` and moves its index entries from where `old` had them.
     public func store(_ new: KeyState, replacing old: KeyState?, in txn: borrowing Transaction) throws {
         try txn.put(keys, new.id.bytes, new.encoded())
-        let oldDigests = Set([old?.secretDigest, old?.previousSecretDigest].compactMap { $0 })
-        let newDigests = Set([new.secretDigest, new.previousSecretDigest].compactMap { $0 })
-        for gone in oldDigests.subtracting(newDigests) { try txn.delete(secrets, gone.bytes) }
-        for added in newDigests.subtracting(oldDigests) { try txn.put(secrets, added.bytes, new.id.bytes) }
+        // Secrets change only at creation and rotation; skip the set work otherwise.
+        if old?.secretDigest != new.secretDigest || old?.previousSecretDigest != new.previousSecretDigest {
+            let oldDigests = Set([old?.secretDigest, old?.previousSecretDigest].compactMap { $0 })
+            let newDigests = Set([new.secretDigest, new.previousSecretDigest].compactMap { $0 })
+            for gone in oldDigests.subtracting(newDigests) { try txn.delete(secrets, gone.bytes) }
+            for added in newDigests.subtracting(oldDigests) { try txn.put(secrets, added.bytes, new.id.bytes) }
+        }
         if old == nil { try txn.put(owners, Self.ownerKey(new.owner, new.id), []) }
+        guard old?.expiresAt != new.expiresAt || old?.status != new.status else { return }
         let oldExpiry = old.flatMap(Self.expiryKey)
         let newExpiry = Self.expiryKey(new)
         if oldExpiry != newExpiry {

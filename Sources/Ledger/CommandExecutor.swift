@@ -20,13 +20,17 @@ struct CommandExecutor: Sendable {
         let startSeq = head.seq
         var results: [Result<Outcome, LedgerError>] = []
         results.reserveCapacity(batch.count)
+        var cache = KeyStateCache()
         for job in batch {
             let now = max(clock.now(), head.time)
             if case .verify(let request, let digest) = job.command {
                 // Verification never fails as a command: refusals are outcomes to record.
-                results.append(.success(.verified(try verify(request, digest, job.context, &head, now, txn))))
+                results.append(.success(.verified(try verify(request, digest, job.context, &head, now, &cache, txn))))
                 continue
             }
+            // Management commands read and write the key rows directly (and may be
+            // rolled back), so the cached verification states go to the table first.
+            try cache.flush(keys, txn)
             let before = head
             do {
                 let outcome = try txn.nested { child in try execute(job, &head, now, child) }
@@ -36,6 +40,7 @@ struct CommandExecutor: Sendable {
                 results.append(.failure(error))
             }
         }
+        try cache.flush(keys, txn)
         if head.seq != startSeq {
             for projection in allProjections { try checkpoints.write(projection.name, head.seq, in: txn) }
         }
@@ -58,15 +63,18 @@ struct CommandExecutor: Sendable {
 
     /// Appends one event for a key whose state before it is `old`, folds it everywhere,
     /// and returns the key's state after it.
+    ///
+    /// - Parameter storeState: false when the caller keeps the new state in a
+    ///   ``KeyStateCache`` and writes it later in the same transaction.
     @discardableResult
     func append(_ payload: EventPayload, to old: KeyState?, id: KeyID, owner: String, actor: Actor,
                 context: CommandContext, head: inout EventLog.Head, now: Int64,
-                in txn: borrowing Transaction) throws -> KeyState? {
+                storeState: Bool = true, in txn: borrowing Transaction) throws -> KeyState? {
         var event = Event(time: now, keyID: id, owner: owner, actor: actor, ip: context.ip,
                           requestID: context.requestID, payload: payload)
         try log.append(&event, after: &head, in: txn)
         let new = KeyState.evolve(old, event)
-        if let new { try keys.store(new, replacing: old, in: txn) }
+        if storeState, let new { try keys.store(new, replacing: old, in: txn) }
         for projection in others { try projection.apply(event, in: txn) }
         return new
     }
@@ -78,9 +86,10 @@ struct CommandExecutor: Sendable {
     }
 
     func verify(_ request: VerifyRequest, _ digest: Digest, _ context: CommandContext,
-                _ head: inout EventLog.Head, _ now: Int64, _ txn: borrowing Transaction) throws -> VerifyResult {
+                _ head: inout EventLog.Head, _ now: Int64, _ cache: inout KeyStateCache,
+                _ txn: borrowing Transaction) throws -> VerifyResult {
         let unknown = VerifyResult(code: .notFound, status: 401)
-        guard let id = try keys.keyID(forSecret: digest, in: txn), let state = try keys.state(of: id, in: txn) else {
+        guard let id = try keys.keyID(forSecret: digest, in: txn), let state = try cache.state(of: id, keys, txn) else {
             return unknown
         }
         let match = state.secretMatches(digest, at: now)
@@ -89,8 +98,9 @@ struct CommandExecutor: Sendable {
         var current = state
         for payload in decision.events {
             current = try append(payload, to: current, id: id, owner: state.owner, actor: Actor(kind: .key, id: id.description),
-                                 context: context, head: &head, now: now, in: txn) ?? current
+                                 context: context, head: &head, now: now, storeState: false, in: txn) ?? current
         }
+        cache.update(current)
         return VerifyDecision.result(code: decision.code, after: current, now: now)
     }
 }

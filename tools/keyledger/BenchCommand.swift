@@ -29,10 +29,12 @@ enum BenchCommand: CLICommand {
         let seconds = Double(try parsed.integer("seconds", default: 5))
         let printAcks = parsed.has("print-acks")
         let batches = Counter()
+        let writerMicros = Counter()
         var options = LedgerOptions()
         options.sweepInterval = nil
-        options.onCommit = { head, _, _ in
+        options.onCommit = { head, _, nanos in
             batches.add(1)
+            writerMicros.add(Int(nanos / 1000))
             if printAcks {
                 let line = Array("acked \(head)\n".utf8)
                 _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
@@ -42,6 +44,7 @@ enum BenchCommand: CLICommand {
         defer { ledger.close() }
         let secrets = try makeKeys(ledger, count: keyCount)
         batches.reset()
+        writerMicros.reset()
         let done = Counter()
         let deadline = Date().addingTimeInterval(seconds)
         let started = Date()
@@ -71,8 +74,10 @@ enum BenchCommand: CLICommand {
         let elapsed = Date().timeIntervalSince(started)
         let n = done.value
         let b = max(batches.value, 1)
-        let line = String(format: "verify_durable: %d commands in %.3f s = %.0f commands/s (batches %d, mean batch %.1f, submitters %d, in flight each %d)",
-                          n, elapsed, Double(n) / elapsed, b, Double(n) / Double(b), submitters, inFlight)
+        let line = String(format: "verify_durable: %d commands in %.3f s = %.0f commands/s (batches %d, mean batch %.1f, writer busy %.0f%%, %.0f µs per batch, submitters %d, in flight each %d)",
+                          n, elapsed, Double(n) / elapsed, b, Double(n) / Double(b),
+                          Double(writerMicros.value) / (elapsed * 10_000), Double(writerMicros.value) / Double(b),
+                          submitters, inFlight)
         if printAcks { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
         return 0
     }

@@ -1,0 +1,37 @@
+import Events
+import Projections
+import Store
+
+/// Key states read and changed by verifications within one batch, written back once
+/// per key at the end (or before a management command), instead of a decode and an
+/// encode per verification. Lives inside one write transaction; never crosses batches.
+struct KeyStateCache {
+    /// The state as stored in the table when first read, and the state now.
+    private var entries: [KeyID: (stored: KeyState, current: KeyState)] = [:]
+    /// Keys whose current state differs from the stored one, in first-change order.
+    private var dirty: [KeyID] = []
+
+    mutating func state(of id: KeyID, _ keys: KeyStateProjection, _ txn: borrowing Transaction) throws -> KeyState? {
+        if let entry = entries[id] { return entry.current }
+        guard let state = try keys.state(of: id, in: txn) else { return nil }
+        entries[id] = (state, state)
+        return state
+    }
+
+    /// Records the new state of a key previously returned by ``state(of:_:_:)``.
+    mutating func update(_ state: KeyState) {
+        guard let entry = entries[state.id] else { return }
+        if entry.current == entry.stored, state != entry.stored { dirty.append(state.id) }
+        entries[state.id] = (entry.stored, state)
+    }
+
+    /// Writes every changed state and forgets everything.
+    mutating func flush(_ keys: KeyStateProjection, _ txn: borrowing Transaction) throws {
+        for id in dirty {
+            guard let entry = entries[id], entry.current != entry.stored else { continue }
+            try keys.store(entry.current, replacing: entry.stored, in: txn)
+        }
+        entries.removeAll(keepingCapacity: true)
+        dirty.removeAll(keepingCapacity: true)
+    }
+}
