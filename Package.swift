@@ -34,10 +34,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(name: "HTTP", dependencies: ["CSystem"], swiftSettings: swiftSettings),
         .target(
-            name: "Server", dependencies: ["HTTP", "Ledger", "JSON", "Events"],
+            name: "Server", dependencies: ["HTTP", "Ledger", "Projections", "JSON", "Events"],
             swiftSettings: swiftSettings),
         .executableTarget(
-            name: "keyledger", dependencies: ["Server", "Ledger", "Events", "Store", "JSON"],
+            name: "keyledger", dependencies: ["Server", "HTTP", "Ledger", "Events", "Store", "JSON"],
             path: "tools/keyledger", swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: swiftSettings),
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: swiftSettings),
@@ -45,9 +45,9 @@ let package = Package(
         .testTarget(
             name: "LedgerTests", dependencies: ["Ledger", "Projections", "Events", "Store"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CSystem"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ServerTests", dependencies: ["Server", "HTTP", "Ledger", "Events", "JSON"],
             swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CSystem"], swiftSettings: swiftSettings),
     ]
 )

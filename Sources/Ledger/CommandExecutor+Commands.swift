@@ -6,7 +6,15 @@ extension CommandExecutor {
     /// One management command in its own child transaction: a thrown ``LedgerError``
     /// undoes everything it appended, the credential's recorded use included.
     func execute(_ job: Writer.Job, _ head: inout EventLog.Head, _ now: Int64, _ txn: borrowing Transaction) throws -> Outcome {
-        let (actor, ownerLimit) = try authorize(job.context, &head, now, txn)
+        let (actor, credentialKey) = try authorize(job.context, &head, now, txn)
+        let ownerLimit = credentialKey?.owner
+        /// A ledger key may not hand out a `ledger:` scope it does not hold itself.
+        func checkGrant(_ scopes: [String]?) throws {
+            guard let credentialKey, let scopes else { return }
+            for scope in scopes where scope.hasPrefix("ledger:") && !credentialKey.scopes.contains(scope) {
+                throw LedgerError.forbidden("a ledger key cannot grant the scope \(scope), which it does not hold")
+            }
+        }
         func load(_ id: KeyID) throws -> KeyState {
             guard let state = try keys.state(of: id, in: txn) else { throw LedgerError.notFound("no key \(id)") }
             if let ownerLimit, state.owner != ownerLimit {
@@ -25,6 +33,7 @@ extension CommandExecutor {
             if let ownerLimit, spec.owner != ownerLimit {
                 throw LedgerError.forbidden("this credential may only create keys for owner \(ownerLimit)")
             }
+            try checkGrant(spec.scopes)
             let payload = try Decisions.create(spec, secretDigest: digest, now: now)
             guard try keys.state(of: id, in: txn) == nil else { throw LedgerError.conflict("key id \(id) is taken") }
             guard let new = try append(payload, to: nil, id: id, owner: spec.owner, actor: actor,
@@ -34,6 +43,7 @@ extension CommandExecutor {
             return .key(new)
         case .update(let id, let changes, let expected):
             let state = try load(id)
+            try checkGrant(changes.scopes)
             return try commit(try Decisions.update(state, changes, expectedVersion: expected, now: now), state)
         case .rotate(let id, let grace, let digest):
             let state = try load(id)
@@ -67,9 +77,10 @@ extension CommandExecutor {
     }
 
     /// Checks a management credential and records its use. Returns the actor to put on
-    /// the command's events and, for a ledger key, the only owner it may act for.
+    /// the command's events and, for a ledger key, that key (its owner bounds what the
+    /// command may touch).
     func authorize(_ context: CommandContext, _ head: inout EventLog.Head, _ now: Int64,
-                   _ txn: borrowing Transaction) throws -> (Actor, String?) {
+                   _ txn: borrowing Transaction) throws -> (Actor, KeyState?) {
         guard let credential = context.credential else { return (context.actor, nil) }
         guard let id = try keys.keyID(forSecret: credential.digest, in: txn),
               let state = try keys.state(of: id, in: txn) else {
@@ -85,19 +96,28 @@ extension CommandExecutor {
             current = try append(payload, to: current, id: id, owner: state.owner, actor: actor,
                                  context: context, head: &head, now: now, in: txn) ?? current
         }
-        switch decision.code {
-        case .valid:
-            return (actor, state.owner)
-        case .notFound, .expired, .revoked, .suspended:
-            throw LedgerError.unauthorized("the credential is \(decision.code.wireName.lowercased().replacingUnderscores)")
-        case .insufficientScope:
-            throw LedgerError.forbidden("the credential lacks the scope \(credential.scope)")
-        case .ipNotAllowed:
-            throw LedgerError.forbidden("the credential may not be used from this address")
-        case .rateLimited, .usageExceeded:
+        guard decision.code == .valid else {
             let result = VerifyDecision.result(code: decision.code, after: current, now: now)
-            throw LedgerError.rateLimited("the credential is over its \(decision.code == .rateLimited ? "rate limit" : "credits")",
-                                          retryAfterSeconds: result.retryAfterSeconds ?? 1)
+            throw LedgerError.refusing(credential, code: decision.code, retryAfterSeconds: result.retryAfterSeconds)
+        }
+        return (actor, current)
+    }
+}
+
+extension LedgerError {
+    /// Why a management credential was refused, from its verification code.
+    static func refusing(_ credential: ManagementCredential, code: VerifyCode, retryAfterSeconds: Int?) -> LedgerError {
+        switch code {
+        case .valid, .notFound, .expired, .revoked, .suspended:
+            .unauthorized("the credential is \(code.wireName.lowercased().replacingUnderscores)")
+        case .insufficientScope:
+            .forbidden("the credential lacks the scope \(credential.scope)")
+        case .ipNotAllowed:
+            .forbidden("the credential may not be used from this address")
+        case .rateLimited:
+            .rateLimited("the credential is over its rate limit", retryAfterSeconds: retryAfterSeconds ?? 1)
+        case .usageExceeded:
+            .rateLimited("the credential is out of credits", retryAfterSeconds: retryAfterSeconds ?? 3600)
         }
     }
 }

@@ -118,7 +118,7 @@ public enum Decisions {
         try mutable(state)
         guard let credits = state.credits else { throw .conflict("key \(state.id) has unlimited credits") }
         guard credits <= KeyRules.maxCredits - amount else {
-            throw .invalid(field: "add", reason: "the balance would exceed \(KeyRules.maxCredits)")
+            throw .conflict("key \(state.id) would hold more than \(KeyRules.maxCredits) credits")
         }
         return .creditsAdded(add: amount, balance: credits + amount)
     }

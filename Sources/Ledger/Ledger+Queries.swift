@@ -62,4 +62,32 @@ extension Ledger {
     }
 
     static let rootDigestKey = "root-token-digest"
+
+    /// True once `keyledger init` has stored a root token.
+    public func isInitialized() throws(LedgerError) -> Bool {
+        try read { txn in try txn.get(meta, Array(Self.rootDigestKey.utf8)) != nil }
+    }
+
+    /// Checks a management credential without recording anything (for reads, which
+    /// record the use with ``Command/recordAccess`` only once they succeeded).
+    ///
+    /// - Returns: the credential's key, whose owner bounds what it may read.
+    public func checkCredential(_ credential: ManagementCredential, ip: IPAddress?) throws(LedgerError) -> KeyState {
+        let now = clock.now()
+        return try read { txn in
+            guard let id = try keys.keyID(forSecret: credential.digest, in: txn),
+                  let state = try keys.state(of: id, in: txn) else {
+                throw LedgerError.unauthorized("the credential is not a known key")
+            }
+            let match = state.secretMatches(credential.digest, at: now)
+            guard match != .none else { throw LedgerError.unauthorized("the credential is not a known key") }
+            let request = VerifyRequest(scope: credential.scope, ip: ip, endpoint: credential.endpoint)
+            let code = VerifyDecision.check(state, match: match, request: request, now: now)
+            guard code == .valid else {
+                let result = VerifyDecision.result(code: code, after: state, now: now)
+                throw LedgerError.refusing(credential, code: code, retryAfterSeconds: result.retryAfterSeconds)
+            }
+            return state
+        }
+    }
 }

@@ -29,7 +29,8 @@ public final class Ledger: Sendable {
     let others: [any Projection]
     let checkpoints: Checkpoints
     let meta: Table
-    let clock: any LedgerClock
+    /// The ledger's clock (injected in tests).
+    public let clock: any LedgerClock
     private let writer: Writer?
     private let lockFD: Int32
 

@@ -18,7 +18,8 @@ public enum VerifyDecision {
         return (code, events)
     }
 
-    static func check(_ state: KeyState, match: KeyState.SecretMatch, request: VerifyRequest, now: Int64) -> VerifyCode {
+    /// The code alone, with no events: the checks in API.md order.
+    public static func check(_ state: KeyState, match: KeyState.SecretMatch, request: VerifyRequest, now: Int64) -> VerifyCode {
         if state.status == .revoked { return .revoked }
         if match == .retired { return .expired }
         if state.status == .expired { return .expired }

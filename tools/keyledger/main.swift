@@ -13,7 +13,7 @@ protocol CLICommand: Sendable {
 
 enum CommandList {
     static let all: [any CLICommand.Type] = [
-        InitCommand.self, ReplayCommand.self, VerifyChainCommand.self, BenchCommand.self,
+        InitCommand.self, ServeCommand.self, ReplayCommand.self, VerifyChainCommand.self, BenchCommand.self,
     ]
 }
 

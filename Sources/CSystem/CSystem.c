@@ -1,0 +1,193 @@
+#define _GNU_SOURCE
+#include "CSystem.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+int csys_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int csys_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event event;
+    memset(&event, 0, sizeof event);
+    event.events = events;
+    event.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &event);
+}
+
+int csys_epoll_wait(int epfd, csys_epoll_event *events, int max, int timeout_ms) {
+    struct epoll_event raw[1024];
+    if (max > 1024) max = 1024;
+    int count = epoll_wait(epfd, raw, max, timeout_ms);
+    if (count < 0) return errno == EINTR ? 0 : -1;
+    for (int i = 0; i < count; i++) {
+        events[i].events = raw[i].events;
+        events[i].data = raw[i].data.u64;
+    }
+    return count;
+}
+
+int csys_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int csys_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    ssize_t written;
+    do {
+        written = write(fd, &one, sizeof one);
+    } while (written < 0 && errno == EINTR);
+    /* EAGAIN means the counter is saturated: the fd is readable, which is all we need. */
+    return (written < 0 && errno != EAGAIN) ? -1 : 0;
+}
+
+int csys_eventfd_drain(int fd) {
+    uint64_t value;
+    ssize_t got;
+    do {
+        got = read(fd, &value, sizeof value);
+    } while (got < 0 && errno == EINTR);
+    return (got < 0 && errno != EAGAIN) ? -1 : 0;
+}
+
+int csys_accept(int listen_fd, char *address) {
+    struct sockaddr_storage peer;
+    socklen_t length = sizeof peer;
+    int fd = accept4(listen_fd, (struct sockaddr *)&peer, &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return -1;
+    address[0] = '\0';
+    int one = 1;
+    if (peer.ss_family == AF_INET) {
+        struct sockaddr_in *v4 = (struct sockaddr_in *)&peer;
+        inet_ntop(AF_INET, &v4->sin_addr, address, CSYS_ADDRESS_LENGTH);
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    } else if (peer.ss_family == AF_INET6) {
+        struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&peer;
+        if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+            inet_ntop(AF_INET, &v6->sin6_addr.s6_addr[12], address, CSYS_ADDRESS_LENGTH);
+        } else {
+            inet_ntop(AF_INET6, &v6->sin6_addr, address, CSYS_ADDRESS_LENGTH);
+        }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    return fd;
+}
+
+int csys_peer_credentials(int fd, int32_t *pid, uint32_t *uid) {
+    struct ucred credentials;
+    socklen_t length = sizeof credentials;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
+    *pid = credentials.pid;
+    *uid = credentials.uid;
+    return 0;
+}
+
+static int fail_closing(int fd) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+int csys_listen_tcp(const char *host, uint16_t port, int backlog, uint16_t *bound_port) {
+    struct addrinfo hints, *found = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+    char service[8];
+    snprintf(service, sizeof service, "%u", (unsigned)port);
+    if (getaddrinfo(host, service, &hints, &found) != 0 || found == NULL) {
+        if (found) freeaddrinfo(found);
+        return CSYS_INVALID_ADDRESS;
+    }
+    int fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        freeaddrinfo(found);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int bound = bind(fd, found->ai_addr, found->ai_addrlen);
+    freeaddrinfo(found);
+    if (bound != 0 || listen(fd, backlog) != 0) return fail_closing(fd);
+    struct sockaddr_storage local;
+    socklen_t length = sizeof local;
+    if (getsockname(fd, (struct sockaddr *)&local, &length) != 0) return fail_closing(fd);
+    if (local.ss_family == AF_INET6) {
+        *bound_port = ntohs(((struct sockaddr_in6 *)&local)->sin6_port);
+    } else {
+        *bound_port = ntohs(((struct sockaddr_in *)&local)->sin_port);
+    }
+    return fd;
+}
+
+/* Removes `path` if it is a Unix socket nobody accepts on; see csys_listen_unix. */
+static int remove_stale_socket(const char *path, const struct sockaddr_un *address) {
+    struct stat status;
+    if (lstat(path, &status) != 0) return errno == ENOENT ? 0 : -1;
+    if (!S_ISSOCK(status.st_mode)) {
+        errno = EEXIST;
+        return -1;
+    }
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe < 0) return -1;
+    int live = connect(probe, (const struct sockaddr *)address, sizeof *address) == 0;
+    close(probe);
+    if (live) {
+        errno = EADDRINUSE;
+        return -1;
+    }
+    return (unlink(path) == 0 || errno == ENOENT) ? 0 : -1;
+}
+
+int csys_listen_unix(const char *path, int backlog) {
+    struct sockaddr_un address;
+    memset(&address, 0, sizeof address);
+    address.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof address.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(address.sun_path, path);
+    if (remove_stale_socket(path, &address) != 0) return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (bind(fd, (const struct sockaddr *)&address, sizeof address) != 0) return fail_closing(fd);
+    /* chmod before listen: until listen(2) every connect is refused, so there is no window. */
+    if (chmod(path, 0600) != 0 || listen(fd, backlog) != 0) {
+        int saved = errno;
+        unlink(path);
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+ssize_t csys_send(int fd, const void *buffer, size_t length) {
+    return send(fd, buffer, length, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+ssize_t csys_recv(int fd, void *buffer, size_t length) {
+    return recv(fd, buffer, length, MSG_DONTWAIT);
+}
+
+int csys_shutdown_write(int fd) { return shutdown(fd, SHUT_WR); }
+
+int csys_close(int fd) { return close(fd); }
+
+uint64_t csys_monotonic_nanos(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}

@@ -1,0 +1,65 @@
+/// Byte constants and character classes of RFC 9110/9112, for parsing on bytes.
+enum ASCII {
+    static let tab: UInt8 = 0x09
+    static let lineFeed: UInt8 = 0x0A
+    static let carriageReturn: UInt8 = 0x0D
+    static let space: UInt8 = 0x20
+    static let comma: UInt8 = 0x2C
+    static let colon: UInt8 = 0x3A
+    static let semicolon: UInt8 = 0x3B
+    static let questionMark: UInt8 = 0x3F
+    static let slash: UInt8 = 0x2F
+    static let zero: UInt8 = 0x30
+    static let nine: UInt8 = 0x39
+
+    /// `tchar` of RFC 9110 section 5.6.2: the bytes allowed in a method or a field name.
+    private static let tokenTable: [Bool] = (0..<256).map { byte in
+        switch UInt8(byte) {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "!#$%&'*+-.^_`|~".utf8.contains(UInt8(byte))
+        }
+    }
+
+    @inline(__always)
+    static func isToken(_ byte: UInt8) -> Bool {
+        tokenTable.withUnsafeBufferPointer { $0[Int(byte)] }
+    }
+
+    /// A byte allowed in a field value: HTAB, visible ASCII, space, or obs-text.
+    @inline(__always)
+    static func isFieldValue(_ byte: UInt8) -> Bool {
+        byte == tab || (byte >= space && byte != 0x7F)
+    }
+
+    /// A byte allowed in a request target: visible ASCII only.
+    @inline(__always)
+    static func isTarget(_ byte: UInt8) -> Bool {
+        byte > space && byte < 0x7F && byte != UInt8(ascii: "#")
+    }
+
+    @inline(__always)
+    static func isDigit(_ byte: UInt8) -> Bool {
+        byte >= zero && byte <= nine
+    }
+
+    @inline(__always)
+    static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+    }
+
+    /// Whether `bytes` equals the lowercase ASCII `word`, ignoring case.
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer.SubSequence, _ word: StaticString) -> Bool {
+        guard bytes.count == word.utf8CodeUnitCount else { return false }
+        return word.withUTF8Buffer { word in
+            var offset = 0
+            for byte in bytes {
+                if lowercased(byte) != word[offset] { return false }
+                offset += 1
+            }
+            return true
+        }
+    }
+}

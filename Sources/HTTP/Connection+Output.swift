@@ -1,0 +1,95 @@
+internal import CSystem
+internal import Glibc
+
+extension Connection {
+    /// Encodes the responses that are next in order, owes a `100 Continue` if due, and
+    /// writes what the socket takes.
+    ///
+    /// - Returns: whether any request left the in-flight queue, which may let more
+    ///   pipelined requests in.
+    func sendReady() -> Bool {
+        var released = false
+        if slotHead < slots.count && slots[slotHead].response != nil {
+            let date = loop.date.current()
+            if !hasPendingOutput { lastWriteProgress = loop.now }
+            while slotHead < slots.count, let response = slots[slotHead].response {
+                let slot = slots[slotHead]
+                slots[slotHead].response = nil
+                slotHead += 1
+                headSequence += 1
+                released = true
+                let closing = ResponseEncoder.encode(
+                    response, isHead: slot.isHead, version: slot.version, close: slot.close, date: date,
+                    into: &output)
+                if closing {
+                    // Requests pipelined behind this one will not be answered.
+                    closeAfterOutput = true
+                    phase = .stopped
+                    slotHead = slots.count
+                    break
+                }
+            }
+            compactSlots()
+        }
+        if continuePending && activeSlots == 0 {
+            continuePending = false
+            if !hasPendingOutput { lastWriteProgress = loop.now }
+            ResponseEncoder.appendContinue(to: &output)
+        }
+        writeOutput()
+        return released
+    }
+
+    /// Drops answered slots from the front of the queue once they pile up.
+    private func compactSlots() {
+        if slotHead == slots.count {
+            slots.removeAll(keepingCapacity: true)
+            slotHead = 0
+        } else if slotHead >= 64 {
+            slots.removeFirst(slotHead)
+            slotHead = 0
+        }
+    }
+
+    /// Sends pending output until it is all gone or the socket is full.
+    private func writeOutput() {
+        while hasPendingOutput && writable {
+            let start = outputSent
+            let count = output.withUnsafeBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return 0 }
+                return csys_send(fd, base + start, buffer.count - start)
+            }
+            if count > 0 {
+                outputSent += count
+                lastWriteProgress = loop.now
+            } else if errno == EAGAIN || errno == EWOULDBLOCK {
+                writable = false
+            } else if errno != EINTR {
+                close()
+                return
+            }
+        }
+        if !output.isEmpty && !hasPendingOutput {
+            // Keep the buffer for the next response unless one huge body inflated it.
+            if output.capacity > 1 << 20 { output = [] } else { output.removeAll(keepingCapacity: true) }
+            outputSent = 0
+            if activeSlots == 0 { idleSince = loop.now }
+        }
+    }
+
+    /// Ends a connection whose output is all sent. When the client may still be sending
+    /// (a refused request, unread pipelined bytes, a close it did not ask for), closing
+    /// at once could make the kernel reset the connection and destroy the response
+    /// before the client reads it; so shut down the sending side and drain the input
+    /// until the client closes or the linger time passes (a "lingering close").
+    func finish() {
+        let quiet = inputClosed || (clientAskedToClose && !refusedInput && inputStart == inputEnd && !readable)
+        if quiet || csys_shutdown_write(fd) != 0 {
+            close()
+            return
+        }
+        lingeringSince = loop.now
+        phase = .stopped
+        drainLingering()
+    }
+}

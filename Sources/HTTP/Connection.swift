@@ -1,0 +1,197 @@
+internal import CSystem
+internal import Glibc
+
+/// One client connection: its socket, the request being received, the requests in
+/// flight and the bytes waiting to be sent.
+///
+/// Owned by one `EventLoop` and touched only on its thread; responses from other threads
+/// reach it through the loop's `Mailbox`. Its input and output buffers are reused for
+/// every request (hot path, STYLE.md 12).
+final class Connection {
+    /// Where the connection is in receiving the current request.
+    enum Phase {
+        /// Between requests, or receiving a head (`headStartedAt != 0`).
+        case head
+        /// Receiving a body of a declared length; `remaining` bytes still to come.
+        case fixedBody(remaining: Int)
+        /// Receiving a chunked body.
+        case chunkedBody(ChunkedDecoder)
+        /// Reading no more requests: the last one asked to close, an error was answered,
+        /// or the server is shutting down.
+        case stopped
+    }
+
+    /// A request handed to the responder (or refused by the server) whose response is
+    /// not yet written. Responses are written strictly in this order.
+    struct Slot {
+        var response: HTTPResponse?
+        var isHead: Bool
+        var version: HTTPVersion
+        /// Close the connection after this response.
+        var close: Bool
+    }
+
+    let fd: Int32
+    let serial: UInt32
+    let peer: HTTPPeer
+    unowned let loop: EventLoop
+
+    // Input: bytes received and not yet parsed are input[inputStart..<inputEnd].
+    var input: [UInt8]
+    var inputStart = 0
+    var inputEnd = 0
+    /// The socket may have unread bytes (edge-triggered epoll: set by EPOLLIN, cleared by
+    /// a short read or EAGAIN).
+    var readable = false
+    /// The client sent FIN (or reset): nothing more will arrive.
+    var inputClosed = false
+
+    // The request being received.
+    var phase = Phase.head
+    /// Monotonic time of the current head's first byte; 0 when no head is under way.
+    var headStartedAt: UInt64 = 0
+    /// Where to resume looking for the end of the current head, from `inputStart`.
+    var headScanResume = 0
+    var currentHead: RequestHead?
+    var currentBody: [UInt8] = []
+    var currentReceivedAt: UInt64 = 0
+    var bodyStartedAt: UInt64 = 0
+    /// A `100 Continue` is owed to the current request once the ones before it are answered.
+    var continuePending = false
+
+    // Requests in flight: slots[slotHead...], the first having sequence `headSequence`.
+    var slots: [Slot] = []
+    var slotHead = 0
+    var headSequence: UInt64 = 0
+    var nextSequence: UInt64 = 0
+
+    // Output: bytes encoded and not yet sent are output[outputSent...].
+    var output: [UInt8] = []
+    var outputSent = 0
+    /// The socket accepts more bytes (cleared by EAGAIN, set by EPOLLOUT).
+    var writable = true
+    var lastWriteProgress: UInt64 = 0
+    /// Close once the output is sent.
+    var closeAfterOutput = false
+    /// The close was asked for by the client, who therefore sends nothing more.
+    var clientAskedToClose = false
+    /// An error response was queued: the client may still be sending what we refused.
+    var refusedInput = false
+
+    /// When the connection last had nothing in flight and nothing received.
+    var idleSince: UInt64
+    /// Set once the connection shut down its sending side and only drains input (see `finish`).
+    var lingeringSince: UInt64 = 0
+    var isClosed = false
+    /// Queued for `service()` after the loop's current batch of responses.
+    var isDirty = false
+
+    init(fd: Int32, serial: UInt32, peer: HTTPPeer, loop: EventLoop) {
+        self.fd = fd
+        self.serial = serial
+        self.peer = peer
+        self.loop = loop
+        self.input = [UInt8](repeating: 0, count: min(4096, loop.limits.inputBufferLimit))
+        self.idleSince = loop.now
+    }
+
+    var activeSlots: Int { slots.count - slotHead }
+    var hasPendingOutput: Bool { outputSent < output.count }
+
+    /// Reacts to epoll readiness `events` for this socket.
+    func handle(events: UInt32) {
+        if events & (CSYS_EPOLLERR | CSYS_EPOLLHUP) != 0 {
+            close()
+            return
+        }
+        if events & CSYS_EPOLLIN != 0 { readable = true }
+        if events & CSYS_EPOLLOUT != 0 { writable = true }
+        service()
+    }
+
+    /// Does all the work that can be done now: read and parse, dispatch, write, close.
+    func service() {
+        guard !isClosed else { return }
+        if lingeringSince != 0 {
+            drainLingering()
+            return
+        }
+        repeat {
+            receive()
+            guard !isClosed else { return }
+        } while sendReady() && !isClosed
+        guard !isClosed, activeSlots == 0, !hasPendingOutput else { return }
+        if closeAfterOutput || loop.isShuttingDown {
+            finish()
+        } else if inputClosed {
+            close()
+        }
+    }
+
+    /// Records the response to request `sequence`; a second answer or a stale one is ignored.
+    func deliver(sequence: UInt64, response: HTTPResponse) {
+        guard sequence >= headSequence else { return }
+        let index = slotHead + Int(sequence - headSequence)
+        guard index < slots.count, slots[index].response == nil else { return }
+        slots[index].response = response
+    }
+
+    /// Applies the timeouts at `loop.now`: 408 for a slow head or body, a silent close
+    /// when idle, an abort when the client stops reading, the end of a lingering close.
+    func checkTimers() {
+        let now = loop.now
+        let limits = loop.limits
+        if lingeringSince != 0 {
+            if now &- lingeringSince > limits.lingerTimeout { close() }
+            return
+        }
+        if hasPendingOutput && now &- lastWriteProgress > limits.writeTimeout {
+            close()
+            return
+        }
+        switch phase {
+        case .head where headStartedAt != 0:
+            if now &- headStartedAt > limits.headerTimeout {
+                refuse(.headTimeout)
+                service()
+            }
+        case .head:
+            if activeSlots == 0 && !hasPendingOutput && now &- idleSince > limits.idleTimeout { close() }
+        case .fixedBody, .chunkedBody:
+            if now &- bodyStartedAt > limits.bodyTimeout {
+                refuse(.bodyTimeout)
+                service()
+            }
+        case .stopped:
+            break
+        }
+    }
+
+    /// The server is shutting down: read no more requests, answer those in flight (the
+    /// last with `Connection: close`), and close; an idle connection closes at once.
+    func beginShutdown() {
+        if lingeringSince != 0 {
+            close()
+            return
+        }
+        phase = .stopped
+        currentHead = nil
+        continuePending = false
+        if activeSlots > 0 {
+            slots[slots.count - 1].close = true
+        } else if hasPendingOutput {
+            closeAfterOutput = true
+        } else {
+            close()
+            return
+        }
+        service()
+    }
+
+    /// Closes the socket at once. The loop forgets the connection when it sees `isClosed`.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        _ = csys_close(fd)
+    }
+}

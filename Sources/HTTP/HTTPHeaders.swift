@@ -1,0 +1,81 @@
+/// The header fields of a request, in the order they arrived.
+///
+/// A value type. It keeps the raw header block once plus an index of where each field
+/// lies, so parsing a request costs two allocations however many fields it has; a
+/// `String` is made only when a value is asked for (hot path, STYLE.md 12).
+public struct HTTPHeaders: Sendable {
+    /// Where one field's name and value lie in `bytes` (half-open ranges).
+    struct Field: Sendable {
+        var nameStart: Int32
+        var nameEnd: Int32
+        var valueStart: Int32
+        var valueEnd: Int32
+    }
+
+    /// The header block as received: every field line, without the request line.
+    var bytes: [UInt8]
+    /// One entry per field, in arrival order; values are already trimmed of whitespace.
+    var index: [Field]
+
+    /// Headers made from name-value pairs, kept in the given order.
+    ///
+    /// Meant for tests and for code that builds requests by hand; the server builds its
+    /// headers straight from the received bytes.
+    public init(_ fields: [(name: String, value: String)] = []) {
+        var bytes: [UInt8] = []
+        var index: [Field] = []
+        index.reserveCapacity(fields.count)
+        for field in fields {
+            let nameStart = Int32(bytes.count)
+            bytes.append(contentsOf: field.name.utf8)
+            let nameEnd = Int32(bytes.count)
+            bytes.append(contentsOf: field.value.utf8)
+            index.append(Field(nameStart: nameStart, nameEnd: nameEnd, valueStart: nameEnd, valueEnd: Int32(bytes.count)))
+        }
+        self.init(bytes: bytes, index: index)
+    }
+
+    init(bytes: [UInt8], index: [Field]) {
+        self.bytes = bytes
+        self.index = index
+    }
+
+    /// The value of the first field called `name`, compared without regard to ASCII case;
+    /// `nil` when there is none. Repeated fields are not joined: use `fields` for those.
+    public subscript(name: String) -> String? {
+        var key = name
+        return key.withUTF8 { key in
+            bytes.withUnsafeBufferPointer { block in
+                for field in index where Self.matches(key, block, Int(field.nameStart), Int(field.nameEnd)) {
+                    return String(decoding: block[Int(field.valueStart)..<Int(field.valueEnd)], as: UTF8.self)
+                }
+                return nil
+            }
+        }
+    }
+
+    /// Every field as a name-value pair, in arrival order, names as the client spelled them.
+    public var fields: [(name: String, value: String)] {
+        bytes.withUnsafeBufferPointer { block in
+            index.map { field in
+                (
+                    name: String(decoding: block[Int(field.nameStart)..<Int(field.nameEnd)], as: UTF8.self),
+                    value: String(decoding: block[Int(field.valueStart)..<Int(field.valueEnd)], as: UTF8.self)
+                )
+            }
+        }
+    }
+
+    /// The number of fields.
+    public var count: Int { index.count }
+
+    private static func matches(
+        _ key: UnsafeBufferPointer<UInt8>, _ block: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int
+    ) -> Bool {
+        guard end - start == key.count else { return false }
+        for offset in 0..<key.count where ASCII.lowercased(block[start + offset]) != ASCII.lowercased(key[offset]) {
+            return false
+        }
+        return true
+    }
+}

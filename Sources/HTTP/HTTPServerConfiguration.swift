@@ -1,0 +1,81 @@
+/// Limits, timeouts and threading of an `HTTPServer`. A value type; defaults suit a
+/// service behind a gateway.
+public struct HTTPServerConfiguration: Sendable {
+    /// Largest request head (request line, header fields and the blank line) in bytes;
+    /// a larger one is answered 431 and the connection closed.
+    public var maxHeaderBytes: Int
+    /// Largest request body in bytes, after chunked decoding; a larger one is answered
+    /// 413 and the connection closed. A declared `Content-Length` over the limit is
+    /// refused at once, without reading the body.
+    public var maxBodyBytes: Int
+    /// Time a request head may take to arrive, counted from its first byte; then 408.
+    public var headerTimeout: Duration
+    /// Time a request body may take to arrive, counted from the end of its head; then 408.
+    public var bodyTimeout: Duration
+    /// Time a connection may sit with nothing in flight and nothing received before it
+    /// is closed without a word (also the time a new connection has to start a request).
+    public var idleTimeout: Duration
+    /// Time a response may wait on a client that does not read before the connection
+    /// is dropped.
+    public var writeTimeout: Duration
+    /// Most connections open at once, across all event loops; a client over the cap
+    /// gets a 503 and is closed.
+    public var maxConnections: Int
+    /// Most requests of one connection handed to the responder and not yet written
+    /// back; further pipelined requests wait in the socket. At least 1.
+    public var maxPipelinedRequests: Int
+    /// Number of event-loop threads. At least 1.
+    public var eventLoops: Int
+    /// Longest `HTTPServer.shutdown()` waits for in-flight requests before closing
+    /// their connections anyway.
+    public var shutdownGrace: Duration
+    /// Renders a protocol error (malformed request, limit, timeout, overload) as a
+    /// response. Called on an event-loop thread; must not block. The default answers
+    /// with the message as plain text.
+    public var errorResponse: @Sendable (HTTPProtocolError) -> HTTPResponse
+
+    public init(
+        maxHeaderBytes: Int = 16 * 1024,
+        maxBodyBytes: Int = 64 * 1024,
+        headerTimeout: Duration = .seconds(10),
+        bodyTimeout: Duration = .seconds(30),
+        idleTimeout: Duration = .seconds(60),
+        writeTimeout: Duration = .seconds(30),
+        maxConnections: Int = 1024,
+        maxPipelinedRequests: Int = 32,
+        eventLoops: Int = 1,
+        shutdownGrace: Duration = .seconds(10),
+        errorResponse: @escaping @Sendable (HTTPProtocolError) -> HTTPResponse = Self.plainTextErrorResponse
+    ) {
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxBodyBytes = maxBodyBytes
+        self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
+        self.idleTimeout = idleTimeout
+        self.writeTimeout = writeTimeout
+        self.maxConnections = maxConnections
+        self.maxPipelinedRequests = maxPipelinedRequests
+        self.eventLoops = eventLoops
+        self.shutdownGrace = shutdownGrace
+        self.errorResponse = errorResponse
+    }
+
+    /// The default `errorResponse`: the status with the message as `text/plain`.
+    @Sendable
+    public static func plainTextErrorResponse(_ error: HTTPProtocolError) -> HTTPResponse {
+        HTTPResponse(
+            status: error.status,
+            headers: [(name: "Content-Type", value: "text/plain; charset=utf-8")],
+            body: Array((error.message + "\n").utf8))
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds, 0 when negative, saturating when huge.
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0 else { return 0 }
+        guard seconds < 9_000_000_000 else { return UInt64.max / 2 }
+        return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+    }
+}

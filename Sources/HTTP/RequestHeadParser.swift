@@ -1,0 +1,183 @@
+/// Parses a request head (RFC 9112 sections 2-5) straight from the received bytes.
+///
+/// Hot path (STYLE.md 12): it walks the bytes once, never splits the buffer into
+/// Strings, and allocates only the header block copy, its index, and the path and query
+/// strings (method names and short strings need no heap allocation).
+enum RequestHeadParser {
+    /// Where the head ends, if it has fully arrived.
+    enum Scan: Equatable {
+        /// The head ends just before this offset (after its blank line).
+        case complete(end: Int)
+        /// More bytes are needed; scan again from this offset when they come.
+        case incomplete(resumeAt: Int)
+    }
+
+    /// Looks for the blank line ending a head in `bytes`, starting at `start` (a previous
+    /// `resumeAt`, or 0). A line ends with LF, optionally preceded by CR.
+    static func scan(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Scan {
+        var index = start
+        while index < bytes.count {
+            guard let newline = bytes[index...].firstIndex(of: ASCII.lineFeed) else { break }
+            let next = newline + 1
+            if next >= bytes.count { return .incomplete(resumeAt: newline) }
+            if bytes[next] == ASCII.lineFeed { return .complete(end: next + 1) }
+            if bytes[next] == ASCII.carriageReturn {
+                if next + 1 >= bytes.count { return .incomplete(resumeAt: newline) }
+                if bytes[next + 1] == ASCII.lineFeed { return .complete(end: next + 2) }
+            }
+            index = next
+        }
+        return .incomplete(resumeAt: bytes.count)
+    }
+
+    /// Parses a complete head: `head` runs from the request line through the blank line.
+    ///
+    /// - Throws: `HTTPProtocolError` 400 for malformed syntax, a missing Host on HTTP/1.1
+    ///   or conflicting framing, 413 for a declared body over `maxBodyBytes`, 501 for a
+    ///   transfer coding other than chunked, 505 for HTTP/2 and later.
+    static func parse(_ head: UnsafeRawBufferPointer, maxBodyBytes: Int) throws(HTTPProtocolError) -> RequestHead {
+        guard let lineEnd = head.firstIndex(of: ASCII.lineFeed) else {
+            throw .badRequest("The request line is not terminated.")
+        }
+        let contentEnd = lineEnd > 0 && head[lineEnd - 1] == ASCII.carriageReturn ? lineEnd - 1 : lineEnd
+        let line = head[0..<contentEnd]
+
+        guard let methodEnd = line.firstIndex(of: ASCII.space), methodEnd > 0,
+            line[0..<methodEnd].allSatisfy(ASCII.isToken)
+        else { throw .badRequest("The request line has no valid method.") }
+        let targetStart = methodEnd + 1
+        guard let targetEnd = line[targetStart...].firstIndex(of: ASCII.space), targetEnd > targetStart,
+            line[targetStart..<targetEnd].allSatisfy(ASCII.isTarget)
+        else { throw .badRequest("The request line has no valid target.") }
+        let version = try parseVersion(line[(targetEnd + 1)...])
+        let method = methodString(line[0..<methodEnd])
+        let (path, query) = try splitTarget(line[targetStart..<targetEnd])
+
+        var framingFields = FramingFields()
+        let headers = try parseFields(head[(lineEnd + 1)...], into: &framingFields)
+        let framing = try framingFields.framing(version: version, maxBodyBytes: maxBodyBytes)
+        let keepAlive =
+            version == .http1_1
+            ? !framingFields.connectionClose
+            : framingFields.connectionKeepAlive && !framingFields.connectionClose
+        return RequestHead(
+            method: method, path: path, query: query, version: version, headers: headers, framing: framing,
+            keepAlive: keepAlive,
+            expectsContinue: framingFields.expectsContinue && version == .http1_1 && framing != .none,
+            isHead: method == "HEAD")
+    }
+
+    /// `HTTP/1.1` and `HTTP/1.0`; a later 1.x is served as 1.1, other versions
+    /// (`HTTP/2`, `HTTP/2.0`, `HTTP/0.9`) are 505, anything else 400.
+    private static func parseVersion(_ bytes: UnsafeRawBufferPointer.SubSequence) throws(HTTPProtocolError)
+        -> HTTPVersion
+    {
+        let malformed = HTTPProtocolError.badRequest("The request line has no valid HTTP version.")
+        guard bytes.count == 6 || bytes.count == 8, bytes.prefix(5).elementsEqual("HTTP/".utf8) else {
+            throw malformed
+        }
+        let digits = bytes.dropFirst(5)
+        let major = digits[digits.startIndex]
+        guard ASCII.isDigit(major) else { throw malformed }
+        if digits.count == 1 {
+            if major >= UInt8(ascii: "2") { throw .unsupportedVersion }
+            throw malformed
+        }
+        let minor = digits[digits.startIndex + 2]
+        guard digits[digits.startIndex + 1] == UInt8(ascii: "."), ASCII.isDigit(minor) else { throw malformed }
+        guard major == UInt8(ascii: "1") else { throw .unsupportedVersion }
+        return minor == ASCII.zero ? .http1_0 : .http1_1
+    }
+
+    /// The method as a String; common ones come from literals, so no allocation.
+    private static func methodString(_ bytes: UnsafeRawBufferPointer.SubSequence) -> String {
+        switch bytes.count {
+        case 3 where bytes.elementsEqual("GET".utf8): "GET"
+        case 3 where bytes.elementsEqual("PUT".utf8): "PUT"
+        case 4 where bytes.elementsEqual("POST".utf8): "POST"
+        case 4 where bytes.elementsEqual("HEAD".utf8): "HEAD"
+        case 5 where bytes.elementsEqual("PATCH".utf8): "PATCH"
+        case 6 where bytes.elementsEqual("DELETE".utf8): "DELETE"
+        case 7 where bytes.elementsEqual("OPTIONS".utf8): "OPTIONS"
+        default: String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    /// Splits origin-form (`/p?q`), absolute-form (`http://h/p?q`) or asterisk-form
+    /// (`*`) into path and query.
+    private static func splitTarget(_ target: UnsafeRawBufferPointer.SubSequence) throws(HTTPProtocolError)
+        -> (path: String, query: String)
+    {
+        var pathStart = target.startIndex
+        if target.first != ASCII.slash {
+            if target.count == 1 && target.first == UInt8(ascii: "*") { return ("*", "") }
+            guard let schemeEnd = schemeLength(target) else {
+                throw .badRequest("The request target must be a path or an absolute http URI.")
+            }
+            let authorityStart = target.startIndex + schemeEnd
+            pathStart =
+                target[authorityStart...].firstIndex { $0 == ASCII.slash || $0 == ASCII.questionMark }
+                ?? target.endIndex
+            guard pathStart > authorityStart else { throw .badRequest("The request target has no host.") }
+        }
+        let queryMark = target[pathStart...].firstIndex(of: ASCII.questionMark) ?? target.endIndex
+        let path = pathStart == queryMark ? "/" : String(decoding: target[pathStart..<queryMark], as: UTF8.self)
+        let query = queryMark < target.endIndex ? String(decoding: target[(queryMark + 1)...], as: UTF8.self) : ""
+        return (path, query)
+    }
+
+    /// The length of `http://` or `https://` at the start of `target`, ignoring case.
+    private static func schemeLength(_ target: UnsafeRawBufferPointer.SubSequence) -> Int? {
+        if ASCII.equalsIgnoringCase(target.prefix(7), "http://") { return 7 }
+        if ASCII.equalsIgnoringCase(target.prefix(8), "https://") { return 8 }
+        return nil
+    }
+
+    /// Parses the field lines of `block` (everything after the request line, through the
+    /// blank line) into headers, telling `framing` about the fields the server acts on.
+    private static func parseFields(
+        _ block: UnsafeRawBufferPointer.SubSequence, into framing: inout FramingFields
+    ) throws(HTTPProtocolError) -> HTTPHeaders {
+        let base = block.startIndex
+        var index: [HTTPHeaders.Field] = []
+        index.reserveCapacity(16)
+        var lineStart = base
+        while lineStart < block.endIndex {
+            let lineEnd = block[lineStart...].firstIndex(of: ASCII.lineFeed) ?? block.endIndex
+            let contentEnd =
+                lineEnd > lineStart && block[lineEnd - 1] == ASCII.carriageReturn ? lineEnd - 1 : lineEnd
+            if contentEnd == lineStart { break }
+            let first = block[lineStart]
+            if first == ASCII.space || first == ASCII.tab {
+                throw .badRequest("Folded or indented header lines are not allowed.")
+            }
+            var nameEnd = lineStart
+            while nameEnd < contentEnd && ASCII.isToken(block[nameEnd]) { nameEnd += 1 }
+            guard nameEnd < contentEnd, block[nameEnd] == ASCII.colon else {
+                if nameEnd < contentEnd && (block[nameEnd] == ASCII.space || block[nameEnd] == ASCII.tab) {
+                    throw .badRequest("Whitespace between a header field name and its colon is not allowed.")
+                }
+                throw .badRequest("A header line is not a valid 'name: value' field.")
+            }
+            guard nameEnd > lineStart else { throw .badRequest("A header field has an empty name.") }
+            var valueStart = nameEnd + 1
+            var valueEnd = contentEnd
+            while valueStart < valueEnd && (block[valueStart] == ASCII.space || block[valueStart] == ASCII.tab) {
+                valueStart += 1
+            }
+            while valueEnd > valueStart && (block[valueEnd - 1] == ASCII.space || block[valueEnd - 1] == ASCII.tab) {
+                valueEnd -= 1
+            }
+            guard block[valueStart..<valueEnd].allSatisfy(ASCII.isFieldValue) else {
+                throw .badRequest("A header field value holds a control character.")
+            }
+            try framing.record(name: block[lineStart..<nameEnd], value: block[valueStart..<valueEnd])
+            index.append(
+                HTTPHeaders.Field(
+                    nameStart: Int32(lineStart - base), nameEnd: Int32(nameEnd - base),
+                    valueStart: Int32(valueStart - base), valueEnd: Int32(valueEnd - base)))
+            lineStart = lineEnd + 1
+        }
+        return HTTPHeaders(bytes: Array(block[base..<lineStart]), index: index)
+    }
+}

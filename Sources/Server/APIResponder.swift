@@ -1,0 +1,111 @@
+public import HTTP
+import Events
+import JSON
+public import Ledger
+
+/// The KeyLedger API over HTTP: routes each request, checks its credential, calls the
+/// ledger and renders the envelope. Holds no domain rules: those live in the ledger.
+public final class APIResponder: HTTPResponder {
+    let ledger: Ledger
+    let log: RequestLog
+
+    /// - Parameters:
+    ///   - ledger: the open ledger to serve.
+    ///   - logRequests: write one line per request to stderr.
+    public init(ledger: Ledger, logRequests: Bool = true) {
+        self.ledger = ledger
+        self.log = RequestLog(enabled: logRequests)
+    }
+
+    /// Called by the HTTP server on its event loop; answers through `respond`, possibly
+    /// from the ledger's writer thread after a durable commit.
+    public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let requestID = Self.requestID(request.headers["X-Request-Id"])
+        let route = Route(path: request.path)
+        let ledger = self.ledger
+        let log = self.log
+        let finish: Reply = { result in
+            var response: HTTPResponse
+            switch result {
+            case .success(let ok): response = ok
+            case .failure(let error): response = error.response
+            }
+            response.headers.append(("X-Request-Id", requestID))
+            log.record(request, route: route?.template ?? "(none)", status: response.status, requestID: requestID,
+                       nowMicros: ledger.clock.now(), nowNanos: ledger.clock.monotonicNanos())
+            respond(response)
+        }
+        guard let route else {
+            finish(.failure(.notFound("no route \(request.path.prefix(200))")))
+            return
+        }
+        guard route.methods.contains(request.method) else {
+            finish(.failure(APIError(status: 405, code: "METHOD_NOT_ALLOWED",
+                                     message: "\(route.template) answers \(route.methods.joined(separator: ", "))",
+                                     headers: [("Allow", route.methods.joined(separator: ", "))])))
+            return
+        }
+        let call = Call(request: request, route: route, requestID: requestID, ledger: ledger, finish: finish)
+        do {
+            try call.dispatch()
+        } catch {
+            finish(.failure(error))
+        }
+    }
+
+    /// The client's `X-Request-Id` when it is 1..128 of `[A-Za-z0-9._:-]`, else a new one.
+    static func requestID(_ given: String?) -> String {
+        if let given, (1...128).contains(given.utf8.count), given.utf8.allSatisfy(isRequestIDByte) { return given }
+        var random = SystemRandom()
+        var bytes = Array("req_".utf8)
+        for _ in 0..<20 { bytes.append(Base62.digits[Int(random.next() % 62)]) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func isRequestIDByte(_ b: UInt8) -> Bool {
+        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 46 || b == 95 || b == 58 || b == 45
+    }
+
+    /// The protocol-error renderer for ``HTTPServerConfiguration/errorResponse``.
+    public static let protocolErrorResponse: @Sendable (HTTPProtocolError) -> HTTPResponse = { APIError($0).response }
+}
+
+typealias Reply = @Sendable (Result<HTTPResponse, APIError>) -> Void
+
+/// One request on its way through the API.
+struct Call: Sendable {
+    let request: HTTPRequest
+    let route: Route
+    let requestID: String
+    let ledger: Ledger
+    let finish: Reply
+
+    var endpoint: String { "\(request.method) \(route.template)" }
+
+    func dispatch() throws(APIError) {
+        switch route {
+        case .healthz:
+            try Query(request.query).finish()
+            finish(.success(HTTPResponse(status: 200, headers: [("Content-Type", "application/json")],
+                                         body: Array(#"{"status":"ok"}"#.utf8))))
+        case .verify: try verify()
+        case .keys: request.method == "POST" ? try createKey() : try listKeys()
+        case .key(let id):
+            switch request.method {
+            case "PATCH": try updateKey(id)
+            case "DELETE": try revokeKey(id)
+            default: try getKey(id)
+            }
+        case .keyAction(let id, let action): try keyAction(id, action)
+        case .events: try events()
+        case .ledgerVerify: try ledgerVerify()
+        case .keyView, .audit, .metrics:
+            finish(.failure(.notFound("\(route.template) is not served by this build")))
+        }
+    }
+
+    /// A JSON response with the envelope already rendered.
+    func ok(_ status: Int = 200, _ body: [UInt8], headers: [(name: String, value: String)] = []) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: body)
+    }
+}

@@ -1,0 +1,241 @@
+import Events
+import HTTP
+import JSON
+import Ledger
+import Projections
+
+extension Call {
+    /// The principal and command context for a management call needing `scope`.
+    func management(_ scope: String) throws(APIError) -> (Principal, CommandContext) {
+        let principal = try Principal.resolve(request, ledger: ledger)
+        return (principal, principal.context(request, requestID: requestID, scope: scope, endpoint: endpoint))
+    }
+
+    /// For reads: checks a ledger key's credential without recording it; returns the
+    /// owner it is bound to (nil for root and the socket).
+    func readerOwner(_ principal: Principal, _ context: CommandContext) throws(APIError) -> String? {
+        guard let credential = context.credential else { return nil }
+        do {
+            return try ledger.checkCredential(credential, ip: context.ip).owner
+        } catch {
+            throw APIError(error)
+        }
+    }
+
+    /// Answers a successful read; a ledger key's use is recorded first (durably), and a
+    /// refusal at that moment (e.g. its rate limit) answers instead.
+    func finishRead(_ context: CommandContext, _ response: HTTPResponse) {
+        guard context.credential != nil else { return finish(.success(response)) }
+        let finish = self.finish
+        ledger.submit(.recordAccess, context: context) { result in
+            switch result {
+            case .success: finish(.success(response))
+            case .failure(let error): finish(.failure(APIError(error)))
+            }
+        }
+    }
+
+    func keyResponse(_ status: Int, _ key: KeyState) -> HTTPResponse {
+        let now = ledger.clock.now()
+        return ok(status, Envelope.data { KeyJSON.write(key, now: now, into: &$0) }, headers: [KeyJSON.etag(key)])
+    }
+
+    /// Runs a key command and answers with the key.
+    func submit(_ command: Command, _ context: CommandContext) {
+        let finish = self.finish
+        ledger.submit(command, context: context) { result in
+            switch result {
+            case .success(.key(let key)): finish(.success(keyResponse(200, key)))
+            case .success: finish(.failure(APIError(.unavailable("unexpected outcome"))))
+            case .failure(let error): finish(.failure(APIError(error)))
+            }
+        }
+    }
+
+    func createKey() throws(APIError) {
+        let (_, context) = try management("ledger:keys")
+        try Query(request.query).finish()
+        var body = try RequestBody(request.body)
+        var spec = KeySpec(owner: try body.string("owner", required: true) ?? "", name: try body.string("name", required: true) ?? "")
+        spec.prefix = try body.string("prefix")
+        spec.environment = try body.string("environment")
+        spec.scopes = try body.strings("scopes") ?? []
+        spec.accounts = try body.strings("accounts") ?? []
+        spec.ipAllowlist = try body.cidrs("ipAllowlist") ?? []
+        spec.expiresAt = try body.time("expiresAt") ?? nil
+        spec.ttlSeconds = try body.integer("ttlSeconds", in: 1...KeyRules.maxTTLSeconds)
+        spec.rateLimits = try body.rateLimits("rateLimits") ?? []
+        spec.credits = try body.integer("credits", in: 0...KeyRules.maxCredits)
+        spec.metadata = (try body.metadata("metadata", nullDeletes: false) ?? [:]).compactMapValues { $0 }
+        try body.finish()
+        let finish = self.finish
+        let now = ledger.clock.now()
+        ledger.createKey(spec, context: context) { result in
+            switch result {
+            case .success(let (key, secret)):
+                let body = Envelope.data { w in
+                    w.beginObject()
+                    w.key("key")
+                    KeyJSON.write(key, now: now, into: &w)
+                    w.field("secret", secret)
+                    w.endObject()
+                }
+                finish(.success(ok(201, body, headers: [KeyJSON.etag(key)])))
+            case .failure(let error):
+                finish(.failure(APIError(error)))
+            }
+        }
+    }
+
+    func listKeys() throws(APIError) {
+        let (principal, context) = try management("ledger:keys")
+        var query = try Query(request.query)
+        var owner = query.string("owner")
+        let statusText = query.string("status")
+        let limit = try query.integer("limit", in: 1...1000, default: 100) ?? 100
+        let cursor = query.string("cursor")
+        try query.finish()
+        if let owner { try Self.checkOwner(owner) }
+        var status: KeyStatus?
+        if let statusText {
+            guard let s = KeyStatus(wireName: statusText) else {
+                throw .invalid("status", "must be one of active, suspended, revoked, expired")
+            }
+            status = s
+        }
+        var before: KeyID?
+        if let cursor {
+            guard let bytes = Base64URL.decode(cursor), bytes.count == 16,
+                  let id = bytes.withUnsafeBytes({ KeyID(bytes: $0) }) else {
+                throw .invalid("cursor", "not a cursor this endpoint gave out")
+            }
+            before = id
+        }
+        if let bound = try readerOwner(principal, context) {
+            if let owner, owner != bound { throw .forbidden("this credential may only list keys of owner \(bound)") }
+            owner = bound
+        }
+        let page: (keys: [KeyState], more: Bool)
+        do {
+            page = try ledger.listKeys(owner: owner, status: status, before: before, limit: limit)
+        } catch {
+            throw APIError(error)
+        }
+        let now = ledger.clock.now()
+        let next = page.more ? page.keys.last.map { Base64URL.encode($0.id.bytes) } : nil
+        finishRead(context, ok(200, Envelope.list(page.keys, nextCursor: next) { key, w in KeyJSON.write(key, now: now, into: &w) }))
+    }
+
+    static func checkOwner(_ owner: String) throws(APIError) {
+        do {
+            try KeyRules.owner(owner)
+        } catch {
+            throw APIError(error)
+        }
+    }
+
+    func getKey(_ id: KeyID) throws(APIError) {
+        let (principal, context) = try management("ledger:keys")
+        try Query(request.query).finish()
+        let bound = try readerOwner(principal, context)
+        let key: KeyState
+        do {
+            guard let found = try ledger.key(id) else { throw APIError.notFound("no key \(id)") }
+            key = found
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(error as? LedgerError ?? .unavailable("\(error)"))
+        }
+        if let bound, key.owner != bound { throw .forbidden("key \(id) belongs to another owner") }
+        finishRead(context, keyResponse(200, key))
+    }
+
+    func updateKey(_ id: KeyID) throws(APIError) {
+        let (_, context) = try management("ledger:keys")
+        try Query(request.query).finish()
+        var expected: UInt64?
+        if let match = request.headers["If-Match"] {
+            let digits = match.trimmingSpaces.trimmingQuotes
+            guard let version = UInt64(digits), digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+                throw .invalid("If-Match", "must be the key's version, e.g. \"7\"")
+            }
+            expected = version
+        }
+        var body = try RequestBody(request.body)
+        var changes = KeyChanges()
+        changes.name = try body.string("name")
+        changes.scopes = try body.strings("scopes")
+        changes.accounts = try body.strings("accounts")
+        changes.ipAllowlist = try body.cidrs("ipAllowlist")
+        changes.expiresAt = try body.time("expiresAt")
+        changes.rateLimits = try body.rateLimits("rateLimits")
+        changes.metadata = try body.metadata("metadata", nullDeletes: true)
+        if body.has("name"), changes.name == nil { throw .invalid("name", "must be a string") }
+        try body.finish()
+        submit(.update(id, changes, expectedVersion: expected), context)
+    }
+
+    func revokeKey(_ id: KeyID) throws(APIError) {
+        let (_, context) = try management("ledger:keys")
+        try Query(request.query).finish()
+        var body = try RequestBody(request.body, optional: true)
+        let reason = try body.string("reason", maxLength: KeyRules.maxReasonLength)
+        try body.finish()
+        let finish = self.finish
+        ledger.submit(.revoke(id, reason: reason), context: context) { result in
+            switch result {
+            case .success:
+                finish(.success(ok(200, Array(#"{"success":true,"message":"API key revoked successfully"}"#.utf8))))
+            case .failure(let error):
+                finish(.failure(APIError(error)))
+            }
+        }
+    }
+
+    func keyAction(_ id: KeyID, _ action: Route.KeyAction) throws(APIError) {
+        let (_, context) = try management("ledger:keys")
+        try Query(request.query).finish()
+        var body = try RequestBody(request.body, optional: true)
+        switch action {
+        case .suspend:
+            let reason = try body.string("reason", maxLength: KeyRules.maxReasonLength)
+            try body.finish()
+            submit(.suspend(id, reason: reason), context)
+        case .reactivate:
+            try body.finish()
+            submit(.reactivate(id), context)
+        case .credits:
+            guard let add = try body.integer("add", in: 1...KeyRules.maxCredits) else { throw .invalid("add", "is required") }
+            try body.finish()
+            submit(.addCredits(id, amount: add), context)
+        case .rotate:
+            let grace = try body.integer("gracePeriodSeconds", in: 0...KeyRules.maxGraceSeconds) ?? 0
+            try body.finish()
+            let finish = self.finish
+            let now = ledger.clock.now()
+            ledger.rotateKey(id, gracePeriodSeconds: grace, context: context) { result in
+                switch result {
+                case .success(let (key, secret)):
+                    let body = Envelope.data { w in
+                        w.beginObject()
+                        w.key("key")
+                        KeyJSON.write(key, now: now, into: &w)
+                        w.field("secret", secret)
+                        w.field("previousSecretExpiresAt", timestamp: key.previousSecretExpiresAt)
+                        w.endObject()
+                    }
+                    finish(.success(ok(200, body, headers: [KeyJSON.etag(key)])))
+                case .failure(let error):
+                    finish(.failure(APIError(error)))
+                }
+            }
+        }
+    }
+}
+
+extension String {
+    var trimmingQuotes: String {
+        hasPrefix("\"") && hasSuffix("\"") && count >= 2 ? String(dropFirst().dropLast()) : self
+    }
+}

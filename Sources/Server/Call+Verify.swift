@@ -1,0 +1,67 @@
+import Events
+import HTTP
+import JSON
+import Ledger
+import Projections
+
+extension Call {
+    /// `POST /v1/verify`: the gateway's hot path. Parses the body, hands the digest to
+    /// the writer, renders the decision; the secret goes no further than this function.
+    func verify() throws(APIError) {
+        try Query(request.query).finish()
+        var body = try RequestBody(request.body)
+        guard let secret = try body.string("key", required: true, maxLength: 256), !secret.isEmpty else {
+            throw .invalid("key", "must be a non-empty string")
+        }
+        var verify = VerifyRequest()
+        verify.scope = try body.string("scope", maxLength: 128)
+        verify.account = try body.string("account", maxLength: 128)
+        if let ip = try body.string("ip", maxLength: 64) {
+            guard let address = IPAddress(ip) else { throw .invalid("ip", "must be an IPv4 or IPv6 address") }
+            verify.ip = address
+        }
+        verify.endpoint = try body.string("endpoint", maxLength: 256)
+        verify.cost = UInt32(try body.integer("cost", in: 0...1_000_000) ?? 1)
+        try body.finish()
+        for (field, value) in [("scope", verify.scope), ("account", verify.account)] where value?.isEmpty == true {
+            throw .invalid(field, "must not be empty")
+        }
+        var context = CommandContext(actor: Actor(kind: .root, id: "root"), ip: verify.ip, requestID: requestID,
+                                     receivedAtNanos: request.receivedAtNanos)
+        if case .unix(_, let uid) = request.peer { context.actor = Actor(kind: .socket, id: "uid:\(uid)") }
+        let finish = self.finish
+        ledger.verify(secret: secret, verify, context: context) { result in
+            switch result {
+            case .success(let verdict): finish(.success(ok(200, Self.render(verdict))))
+            case .failure(let error): finish(.failure(APIError(error)))
+            }
+        }
+    }
+
+    static func render(_ v: VerifyResult) -> [UInt8] {
+        Envelope.data { w in
+            w.beginObject()
+            w.field("valid", v.isValid)
+            w.field("code", v.code.wireName)
+            w.field("status", Int64(v.status))
+            if let key = v.key {
+                w.field("keyId", key.id.description)
+                w.field("owner", key.owner)
+                KeyJSON.strings("scopes", key.scopes, &w)
+                w.field("credits", key.credits)
+            }
+            if let limit = v.rateLimit, v.code == .valid || v.code == .rateLimited || v.code == .usageExceeded {
+                w.key("rateLimit")
+                w.beginObject()
+                w.key("limit")
+                w.uint(limit.limit)
+                w.key("remaining")
+                w.uint(limit.remaining)
+                w.field("resetAt", timestamp: limit.resetAt)
+                w.endObject()
+            }
+            if v.code == .rateLimited { w.field("retryAfterSeconds", Int64(v.retryAfterSeconds ?? 1)) }
+            w.endObject()
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Events
+import JSON
+import Ledger
+
+/// Renders an event (API.md "An event"). The data never holds a secret or a digest.
+enum EventJSON {
+    static func write(_ stored: EventLog.Stored, into w: inout JSONWriter) {
+        let e = stored.event
+        w.beginObject()
+        w.key("seq")
+        w.uint(e.seq)
+        w.field("id", ChainedRecord.eventID(stored.hash))
+        w.field("type", e.type.wireName)
+        w.field("time", timestamp: e.time)
+        w.field("keyId", e.keyID.description)
+        w.field("owner", e.owner)
+        w.key("actor")
+        w.beginObject()
+        w.field("type", e.actor.kind.wireName)
+        w.field("id", e.actor.id)
+        w.endObject()
+        w.field("ip", e.ip?.description)
+        w.field("requestId", e.requestID)
+        w.key("data")
+        data(e.payload, &w)
+        w.field("prevHash", stored.prevHash.hex)
+        w.field("hash", stored.hash.hex)
+        w.endObject()
+    }
+
+    static func data(_ payload: EventPayload, _ w: inout JSONWriter) {
+        w.beginObject()
+        switch payload {
+        case .created(let c):
+            w.field("name", c.name)
+            w.field("prefix", c.prefix)
+            w.field("environment", c.environment)
+            KeyJSON.strings("scopes", c.scopes, &w)
+            KeyJSON.strings("accounts", c.accounts, &w)
+            KeyJSON.strings("ipAllowlist", c.ipAllowlist.map(\.description), &w)
+            w.field("expiresAt", timestamp: c.expiresAt)
+            limits(c.rateLimits, &w)
+            w.field("credits", c.credits)
+            metadata(c.metadata, &w)
+        case .updated(let u):
+            if let name = u.name { w.field("name", name) }
+            if let scopes = u.scopes { KeyJSON.strings("scopes", scopes, &w) }
+            if let accounts = u.accounts { KeyJSON.strings("accounts", accounts, &w) }
+            if let list = u.ipAllowlist { KeyJSON.strings("ipAllowlist", list.map(\.description), &w) }
+            if let expiresAt = u.expiresAt { w.field("expiresAt", timestamp: expiresAt) }
+            if let rateLimits = u.rateLimits { limits(rateLimits, &w) }
+            if let meta = u.metadata { metadata(meta, &w) }
+        case .rotated(let r):
+            w.field("gracePeriodSeconds", Int64(r.gracePeriodSeconds))
+            w.field("previousSecretExpiresAt", timestamp: r.previousSecretExpiresAt)
+        case .suspended(let reason), .revoked(let reason):
+            w.field("reason", reason)
+        case .reactivated, .expired:
+            break
+        case .creditsAdded(let add, let balance):
+            w.field("add", add)
+            w.field("balance", balance)
+        case .accessed(let a):
+            w.field("code", a.code.wireName)
+            w.field("scope", a.scope)
+            w.field("account", a.account)
+            w.field("endpoint", a.endpoint)
+            w.field("latencyMicros", Int64(a.latencyMicros))
+            w.field("cost", Int64(a.cost))
+        }
+        w.endObject()
+    }
+
+    static func limits(_ list: [RateLimit], _ w: inout JSONWriter) {
+        w.key("rateLimits")
+        w.beginArray()
+        for limit in list {
+            w.beginObject()
+            w.key("limit")
+            w.uint(limit.limit)
+            w.key("windowSeconds")
+            w.uint(UInt64(limit.windowSeconds))
+            w.endObject()
+        }
+        w.endArray()
+    }
+
+    static func metadata(_ map: [String: String], _ w: inout JSONWriter) {
+        w.key("metadata")
+        w.beginObject()
+        for (k, v) in map.sorted(by: { $0.key < $1.key }) { w.field(k, v) }
+        w.endObject()
+    }
+}

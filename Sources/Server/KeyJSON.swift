@@ -1,0 +1,59 @@
+import Events
+import JSON
+import Projections
+
+/// Renders a key object (API.md "Keys"). Never writes a secret or a digest.
+enum KeyJSON {
+    /// The status a caller sees: a key whose expiry passed is `expired` even before the
+    /// sweeper records `key.expired`.
+    static func status(_ key: KeyState, now: Int64) -> KeyStatus {
+        if !key.status.isFinal, let at = key.expiresAt, at <= now { return .expired }
+        return key.status
+    }
+
+    static func write(_ key: KeyState, now: Int64, into w: inout JSONWriter) {
+        w.beginObject()
+        w.field("id", key.id.description)
+        w.field("owner", key.owner)
+        w.field("name", key.name)
+        w.field("prefix", key.prefix)
+        w.field("environment", key.environment)
+        w.field("status", status(key, now: now).wireName)
+        strings("scopes", key.scopes, &w)
+        strings("accounts", key.accounts, &w)
+        strings("ipAllowlist", key.ipAllowlist.map(\.description), &w)
+        w.field("expiresAt", timestamp: key.expiresAt)
+        w.key("rateLimits")
+        w.beginArray()
+        for limit in key.rateLimits {
+            w.beginObject()
+            w.key("limit")
+            w.uint(limit.limit)
+            w.key("windowSeconds")
+            w.uint(UInt64(limit.windowSeconds))
+            w.endObject()
+        }
+        w.endArray()
+        w.field("credits", key.credits)
+        w.key("metadata")
+        w.beginObject()
+        for (k, v) in key.metadata.sorted(by: { $0.key < $1.key }) { w.field(k, v) }
+        w.endObject()
+        w.field("createdAt", timestamp: key.createdAt)
+        w.field("lastUsedAt", timestamp: key.lastUsedAt)
+        w.field("rotatedAt", timestamp: key.rotatedAt)
+        w.key("version")
+        w.uint(key.version)
+        w.endObject()
+    }
+
+    static func strings(_ name: String, _ list: [String], _ w: inout JSONWriter) {
+        w.key(name)
+        w.beginArray()
+        for s in list { w.string(s) }
+        w.endArray()
+    }
+
+    /// `ETag` for a key: its version, quoted.
+    static func etag(_ key: KeyState) -> (name: String, value: String) { ("ETag", "\"\(key.version)\"") }
+}

@@ -1,0 +1,144 @@
+import Events
+import JSON
+import Ledger
+
+/// A JSON object body, read field by field: each getter names the field in its error,
+/// and ``finish()`` refuses any field nobody asked for.
+struct RequestBody {
+    private let object: JSONObject
+    private var read: Set<String> = []
+
+    /// Parses `bytes` as a JSON object. An empty body is an empty object when `optional`.
+    init(_ bytes: [UInt8], optional: Bool = false) throws(APIError) {
+        if bytes.isEmpty, optional {
+            object = JSONObject()
+            return
+        }
+        guard !bytes.isEmpty else { throw .invalid("body", "a JSON object is required") }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            throw .invalid("body", error.description)
+        }
+        guard case .object(let object) = value else { throw .invalid("body", "must be a JSON object") }
+        self.object = object
+    }
+
+    /// Refuses fields that were not read.
+    func finish() throws(APIError) {
+        for member in object.members where !read.contains(member.key) {
+            throw .invalid(member.key, "unknown field")
+        }
+    }
+
+    private mutating func value(_ field: String) -> JSONValue? {
+        read.insert(field)
+        return object[field]
+    }
+
+    /// True when the field is present (even as null).
+    func has(_ field: String) -> Bool { object[field] != nil }
+
+    mutating func string(_ field: String, required: Bool = false, maxLength: Int = 10_000) throws(APIError) -> String? {
+        guard let v = value(field), !v.isNull else {
+            if required { throw .invalid(field, "is required") }
+            return nil
+        }
+        guard let s = v.stringValue else { throw .invalid(field, "must be a string") }
+        guard s.count <= maxLength else { throw .invalid(field, "must be at most \(maxLength) characters") }
+        return s
+    }
+
+    mutating func integer(_ field: String, in range: ClosedRange<Int64>) throws(APIError) -> Int64? {
+        guard let v = value(field), !v.isNull else { return nil }
+        guard case .int(let n) = v else { throw .invalid(field, "must be an integer") }
+        guard range.contains(n) else { throw .invalid(field, "must be \(range.lowerBound) to \(range.upperBound)") }
+        return n
+    }
+
+    /// An integer or an explicit null: `.some(nil)` for null, nil when absent.
+    mutating func nullableInteger(_ field: String, in range: ClosedRange<Int64>) throws(APIError) -> Int64?? {
+        guard let v = value(field) else { return nil }
+        if v.isNull { return .some(nil) }
+        guard case .int(let n) = v else { throw .invalid(field, "must be an integer or null") }
+        guard range.contains(n) else { throw .invalid(field, "must be \(range.lowerBound) to \(range.upperBound)") }
+        return .some(n)
+    }
+
+    mutating func strings(_ field: String) throws(APIError) -> [String]? {
+        guard let v = value(field), !v.isNull else { return nil }
+        guard let array = v.arrayValue else { throw .invalid(field, "must be an array of strings") }
+        var out: [String] = []
+        for (i, item) in array.enumerated() {
+            guard let s = item.stringValue else { throw .invalid("\(field)[\(i)]", "must be a string") }
+            out.append(s)
+        }
+        return out
+    }
+
+    mutating func cidrs(_ field: String) throws(APIError) -> [CIDR]? {
+        guard let texts = try strings(field) else { return nil }
+        var out: [CIDR] = []
+        for (i, text) in texts.enumerated() {
+            switch CIDR.parse(text) {
+            case .success(let range): out.append(range)
+            case .failure(.hostBitsSet): throw .invalid("\(field)[\(i)]", "host bits are set after the prefix length")
+            case .failure(.badPrefixLength): throw .invalid("\(field)[\(i)]", "bad prefix length")
+            case .failure(.notAnAddress): throw .invalid("\(field)[\(i)]", "not an IPv4 or IPv6 address or CIDR")
+            }
+        }
+        return out
+    }
+
+    /// An RFC 3339 time or null: `.some(nil)` for null, nil when absent.
+    mutating func time(_ field: String) throws(APIError) -> Int64?? {
+        guard let v = value(field) else { return nil }
+        if v.isNull { return .some(nil) }
+        guard let s = v.stringValue, let micros = RFC3339.parse(s) else {
+            throw .invalid(field, "must be an RFC 3339 time such as 2026-11-23T07:00:00Z, or null")
+        }
+        return .some(micros)
+    }
+
+    mutating func rateLimits(_ field: String) throws(APIError) -> [RateLimit]? {
+        guard let v = value(field), !v.isNull else { return nil }
+        guard let array = v.arrayValue else { throw .invalid(field, "must be an array of {limit, windowSeconds}") }
+        var out: [RateLimit] = []
+        for (i, item) in array.enumerated() {
+            guard let object = item.objectValue else { throw .invalid("\(field)[\(i)]", "must be an object") }
+            for member in object.members where member.key != "limit" && member.key != "windowSeconds" {
+                throw .invalid("\(field)[\(i)].\(member.key)", "unknown field")
+            }
+            guard case .int(let limit)? = object["limit"], limit >= 1, UInt64(limit) <= KeyRules.maxRateLimit else {
+                throw .invalid("\(field)[\(i)].limit", "must be an integer from 1 to \(KeyRules.maxRateLimit)")
+            }
+            guard case .int(let window)? = object["windowSeconds"], window >= 1, window <= Int64(KeyRules.maxWindowSeconds) else {
+                throw .invalid("\(field)[\(i)].windowSeconds", "must be an integer from 1 to \(KeyRules.maxWindowSeconds)")
+            }
+            out.append(RateLimit(limit: UInt64(limit), windowSeconds: UInt32(window)))
+        }
+        return out
+    }
+
+    /// A string map; with `nullDeletes`, null values are kept as nil (PATCH merge).
+    mutating func metadata(_ field: String, nullDeletes: Bool) throws(APIError) -> [String: String?]? {
+        guard let v = value(field), !v.isNull else { return nil }
+        guard let object = v.objectValue else { throw .invalid(field, "must be an object of strings") }
+        guard object.members.count <= KeyRules.maxMetadataEntries else {
+            throw .invalid(field, "at most \(KeyRules.maxMetadataEntries) entries")
+        }
+        var out: [String: String?] = [:]
+        for member in object.members {
+            if member.value.isNull, nullDeletes {
+                out[member.key] = .some(nil)
+                continue
+            }
+            guard let s = member.value.stringValue else {
+                throw .invalid("\(field).\(member.key)", nullDeletes ? "must be a string or null" : "must be a string")
+            }
+            out[member.key] = s
+        }
+        return out
+    }
+}

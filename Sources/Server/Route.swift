@@ -1,0 +1,77 @@
+import Events
+
+/// The API's paths, parsed from the request target (query already split off).
+enum Route: Equatable {
+    case keys
+    case key(KeyID)
+    case keyAction(KeyID, KeyAction)
+    case keyView(KeyID, KeyView)
+    case verify
+    case audit
+    case events
+    case ledgerVerify
+    case healthz
+    case metrics
+
+    enum KeyAction: String {
+        case rotate, suspend, reactivate, credits
+    }
+
+    enum KeyView: String {
+        case logs, usage, state
+    }
+
+    /// The route for `path`, or nil (404). A malformed key id is a 404 too: no such key.
+    init?(path: String) {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.first == "" else { return nil }
+        switch parts.dropFirst().map(String.init) {
+        case ["healthz"]: self = .healthz
+        case ["metrics"]: self = .metrics
+        case ["v1", "keys"]: self = .keys
+        case ["v1", "verify"]: self = .verify
+        case ["v1", "audit"]: self = .audit
+        case ["v1", "events"]: self = .events
+        case ["v1", "ledger", "verify"]: self = .ledgerVerify
+        case let p where p.count == 3 && p[0] == "v1" && p[1] == "keys":
+            guard let id = KeyID(p[2]) else { return nil }
+            self = .key(id)
+        case let p where p.count == 4 && p[0] == "v1" && p[1] == "keys":
+            guard let id = KeyID(p[2]) else { return nil }
+            if let action = KeyAction(rawValue: p[3]) {
+                self = .keyAction(id, action)
+            } else if let view = KeyView(rawValue: p[3]) {
+                self = .keyView(id, view)
+            } else {
+                return nil
+            }
+        default: return nil
+        }
+    }
+
+    /// The methods this route answers (HEAD goes with GET).
+    var methods: [String] {
+        switch self {
+        case .keys: ["GET", "HEAD", "POST"]
+        case .key: ["GET", "HEAD", "PATCH", "DELETE"]
+        case .keyAction, .verify: ["POST"]
+        case .keyView, .audit, .events, .ledgerVerify, .healthz, .metrics: ["GET", "HEAD"]
+        }
+    }
+
+    /// The path with ids replaced, for logs and metrics: `/v1/keys/{id}/rotate`.
+    var template: String {
+        switch self {
+        case .keys: "/v1/keys"
+        case .key: "/v1/keys/{id}"
+        case .keyAction(_, let action): "/v1/keys/{id}/\(action.rawValue)"
+        case .keyView(_, let view): "/v1/keys/{id}/\(view.rawValue)"
+        case .verify: "/v1/verify"
+        case .audit: "/v1/audit"
+        case .events: "/v1/events"
+        case .ledgerVerify: "/v1/ledger/verify"
+        case .healthz: "/healthz"
+        case .metrics: "/metrics"
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Dispatch
+import Foundation
+import Glibc
+import HTTP
+import Ledger
+import Server
+
+/// `keyledger serve`: the API on TCP and a Unix socket.
+enum ServeCommand: CLICommand {
+    static let name = "serve"
+    static let summary = "serve the HTTP API on TCP and a Unix socket"
+    static let help = """
+        usage: keyledger serve --data DIR [--listen 127.0.0.1:8420] [--socket PATH]
+                               [--max-body 65536] [--max-connections 1024] [--event-loops 1] [--quiet]
+
+        Serves the API (docs/openapi.yaml) over HTTP/1.1 on the TCP address and, when given, on a
+        Unix socket created mode 0600 (requests on it are local administration: no credential).
+        Logs one JSON line per request to stderr (--quiet turns that off). SIGINT or SIGTERM stop
+        accepting, finish in-flight requests, and exit 0. The ledger must exist (keyledger init).
+
+          --data DIR              data directory (KEYLEDGER_DATA)
+          --listen HOST:PORT      TCP address, [::1]:PORT for IPv6 (KEYLEDGER_LISTEN)
+          --socket PATH           Unix socket path (KEYLEDGER_SOCKET)
+          --max-body BYTES        largest request body (KEYLEDGER_MAX_BODY)
+          --max-connections N     open connections at most (KEYLEDGER_MAX_CONNECTIONS)
+          --event-loops N         HTTP event-loop threads (KEYLEDGER_EVENT_LOOPS)
+          --quiet                 no request log lines
+        """
+
+    static func run(_ args: [String]) throws -> Int32 {
+        let parsed = try Arguments(args, options: ["data", "listen", "socket", "max-body", "max-connections", "event-loops"],
+                                   flags: ["quiet"])
+        let path = try parsed.dataDirectory()
+        let (host, port) = try address(parsed.value("listen") ?? "127.0.0.1:8420")
+        let ledger = try Ledger(path: path)
+        guard try ledger.isInitialized() else {
+            ledger.close()
+            throw UsageError("\(path) holds no ledger yet: run keyledger init --data \(path) first")
+        }
+        var configuration = HTTPServerConfiguration()
+        configuration.maxBodyBytes = try parsed.integer("max-body", default: 64 * 1024)
+        configuration.maxConnections = try parsed.integer("max-connections", default: 1024)
+        configuration.eventLoops = try parsed.integer("event-loops", default: 1)
+        configuration.errorResponse = APIResponder.protocolErrorResponse
+        let responder = APIResponder(ledger: ledger, logRequests: !parsed.has("quiet"))
+        let server = HTTPServer(configuration: configuration, responder: responder)
+        let bound = try server.bindTCP(host: host, port: port)
+        var where_ = "http://\(host.contains(":") ? "[\(host)]" : host):\(bound)"
+        if let socket = parsed.value("socket") {
+            try server.bindUnix(path: socket)
+            where_ += " and unix:\(socket)"
+        }
+        try server.start()
+        FileHandle.standardError.write(Data("keyledger: serving \(path) on \(where_)\n".utf8))
+        let stop = DispatchSemaphore(value: 0)
+        var sources: [any DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        stop.wait()
+        FileHandle.standardError.write(Data("keyledger: stopping: finishing in-flight requests\n".utf8))
+        server.shutdown()
+        ledger.close()
+        if let socket = parsed.value("socket") { unlink(socket) }
+        FileHandle.standardError.write(Data("keyledger: stopped\n".utf8))
+        return 0
+    }
+
+    /// `host:port` or `[v6]:port`.
+    static func address(_ text: String) throws -> (String, UInt16) {
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
+            throw UsageError("--listen takes HOST:PORT, not \(text)")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
+    }
+}
