@@ -1,0 +1,55 @@
+import Foundation
+import HTTP
+import Ledger
+import Server
+import Testing
+
+/// A real ledger in a temp directory served by a real HTTP server on an ephemeral
+/// loopback port and a Unix socket.
+final class ServerFixture {
+    let directory: String
+    let ledger: Ledger
+    let server: HTTPServer
+    let port: UInt16
+    let socketPath: String
+    let root: String
+
+    init(configure: (inout HTTPServerConfiguration) -> Void = { _ in }) throws {
+        var template = Array("/tmp/keyledger-server-XXXXXX".utf8CString)
+        directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+        root = try Ledger.initialize(path: directory)
+        var options = LedgerOptions()
+        options.sweepInterval = nil
+        ledger = try Ledger(path: directory, options: options)
+        var configuration = HTTPServerConfiguration()
+        configuration.errorResponse = APIResponder.protocolErrorResponse
+        configure(&configuration)
+        server = HTTPServer(configuration: configuration, responder: APIResponder(ledger: ledger, logRequests: false))
+        port = try server.bindTCP(host: "127.0.0.1", port: 0)
+        socketPath = directory + "/api.sock"
+        try server.bindUnix(path: socketPath)
+        try server.start()
+    }
+
+    deinit {
+        server.shutdown()
+        ledger.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func client() throws -> RawClient { try RawClient(port: port) }
+
+    var auth: [String: String] { ["Authorization": "Bearer \(root)"] }
+
+    var eventCount: UInt64 { (try? ledger.head().seq) ?? 0 }
+
+    /// Creates a key through the API; returns its id and secret.
+    func createKey(_ json: String = #"{"owner":"org_42","name":"CRM Sync","scopes":["accounts:read"]}"#,
+                   headers: [String: String]? = nil) throws -> (id: String, secret: String) {
+        let response = try client().call("POST", "/v1/keys", json: json, headers: headers ?? auth)
+        #expect(response.status == 201)
+        let data = response.data
+        let key = data["key"] as? [String: Any] ?? [:]
+        return (key["id"] as? String ?? "", data["secret"] as? String ?? "")
+    }
+}
