@@ -36,9 +36,17 @@ public struct AuditIndexProjection: Projection {
         }
     }
 
+    /// True when the event is a key's own access: its actor is the key itself, which the
+    /// key facet already files, so the actor facet is skipped (one posting list less to
+    /// touch on the verification path). Actor queries add these from the key facet.
+    public static func isSelfAccess(_ event: Event) -> Bool {
+        event.type == .accessed && event.actor.kind == .key && event.actor.id == event.keyID.description
+    }
+
     static func indexKeys(of event: Event) -> [[UInt8]] {
         var facets: [Facet] = [.key(event.keyID), .owner(event.owner), .type(event.type),
-                               .ownerType(event.owner, event.type), .actor(event.actor)]
+                               .ownerType(event.owner, event.type)]
+        if !isSelfAccess(event) { facets.append(.actor(event.actor)) }
         if let ip = event.ip { facets.append(.ip(ip)) }
         return facets.map(\.indexKey)
     }

@@ -18,4 +18,16 @@ public struct SystemRandom: RandomNumberGenerator, Sendable {
         }
         return value
     }
+
+    /// Fills `count` bytes with one call (each `RAND_bytes` call has a fixed cost:
+    /// a fork check and a parameter lookup inside OpenSSL).
+    public static func bytes(_ count: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        out.withUnsafeMutableBytes { buffer in
+            guard RAND_bytes(buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(count)) == 1 else {
+                preconditionFailure("RAND_bytes failed: the kernel random source is unavailable")
+            }
+        }
+        return out
+    }
 }

@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// Byte constants and character classes of RFC 9110/9112, for parsing on bytes.
 enum ASCII {
     static let tab: UInt8 = 0x09
@@ -12,20 +14,14 @@ enum ASCII {
     static let zero: UInt8 = 0x30
     static let nine: UInt8 = 0x39
 
-    /// `tchar` of RFC 9110 section 5.6.2: the bytes allowed in a method or a field name.
-    private static let tokenTable: [Bool] = (0..<256).map { byte in
-        switch UInt8(byte) {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(UInt8(byte))
-        }
-    }
+    /// `tchar` of RFC 9110 section 5.6.2 (the bytes of a method or a field name) as two
+    /// 64-bit masks over ASCII: plain constants, so a lookup needs no lazy global.
+    private static let tokenLow: UInt64 = 0x03FF_6CFA_0000_0000  // ! # $ % & ' * + - . 0-9
+    private static let tokenHigh: UInt64 = 0x57FF_FFFF_C7FF_FFFE  // A-Z ^ _ ` a-z | ~
 
     @inline(__always)
     static func isToken(_ byte: UInt8) -> Bool {
-        tokenTable.withUnsafeBufferPointer { $0[Int(byte)] }
+        byte < 64 ? tokenLow >> byte & 1 == 1 : byte < 128 && tokenHigh >> (byte - 64) & 1 == 1
     }
 
     /// A byte allowed in a field value: HTAB, visible ASCII, space, or obs-text.
@@ -48,6 +44,15 @@ enum ASCII {
     @inline(__always)
     static func lowercased(_ byte: UInt8) -> UInt8 {
         byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+    }
+
+    /// Whether `bytes` equals `word` exactly.
+    static func equals(_ bytes: UnsafeRawBufferPointer.SubSequence, _ word: StaticString) -> Bool {
+        guard bytes.count == word.utf8CodeUnitCount else { return false }
+        return word.withUTF8Buffer { word in
+            guard let base = bytes.base.baseAddress, let other = word.baseAddress else { return bytes.isEmpty }
+            return memcmp(base + bytes.startIndex, other, word.count) == 0
+        }
     }
 
     /// Whether `bytes` equals the lowercase ASCII `word`, ignoring case.

@@ -6,6 +6,7 @@
 struct ChunkedDecoder {
     private enum State {
         case size
+        case sizeWhitespace
         case sizeExtension
         case sizeLineFeed
         case data(remaining: Int)
@@ -53,25 +54,29 @@ struct ChunkedDecoder {
             index += 1
             switch state {
             case .size:
+                sizeLineBytes += 1
+                if sizeLineBytes > Self.maxSizeLineBytes { throw .badRequest("A chunk size line is too long.") }
                 if let digit = Self.hexValue(byte) {
                     size = size * 16 + digit
                     sizeDigits += 1
                     if size > maxBodyBytes - body.count { throw .bodyTooLarge(limit: maxBodyBytes) }
                 } else if sizeDigits == 0 {
                     throw .badRequest("A chunk size is not a hexadecimal number.")
-                } else if byte == ASCII.semicolon || byte == ASCII.space || byte == ASCII.tab {
-                    state = .sizeExtension
-                } else if byte == ASCII.carriageReturn {
-                    state = .sizeLineFeed
-                } else if byte == ASCII.lineFeed {
-                    endSizeLine()
                 } else {
-                    throw .badRequest("A chunk size is not a hexadecimal number.")
+                    try endSizeDigits(byte)
                 }
+            case .sizeWhitespace:
+                sizeLineBytes += 1
+                if sizeLineBytes > Self.maxSizeLineBytes { throw .badRequest("A chunk size line is too long.") }
+                try endSizeDigits(byte)
             case .sizeExtension:
                 sizeLineBytes += 1
                 if sizeLineBytes > Self.maxSizeLineBytes { throw .badRequest("A chunk extension is too long.") }
-                if byte == ASCII.carriageReturn { state = .sizeLineFeed } else if byte == ASCII.lineFeed { endSizeLine() }
+                if byte == ASCII.carriageReturn {
+                    state = .sizeLineFeed
+                } else if byte == ASCII.lineFeed {
+                    endSizeLine()
+                }
             case .sizeLineFeed:
                 guard byte == ASCII.lineFeed else { throw .badRequest("A chunk size line is not terminated.") }
                 endSizeLine()
@@ -108,6 +113,18 @@ struct ChunkedDecoder {
             }
         }
         return index - input.startIndex
+    }
+
+    /// Handles a byte after the size digits: optional whitespace, then `;` and an
+    /// extension, or the end of the line.
+    private mutating func endSizeDigits(_ byte: UInt8) throws(HTTPProtocolError) {
+        switch byte {
+        case ASCII.space, ASCII.tab: state = .sizeWhitespace
+        case ASCII.semicolon: state = .sizeExtension
+        case ASCII.carriageReturn: state = .sizeLineFeed
+        case ASCII.lineFeed: endSizeLine()
+        default: throw .badRequest("A chunk size is not a hexadecimal number.")
+        }
     }
 
     private mutating func endSizeLine() {

@@ -16,8 +16,9 @@ extension Connection {
             }
             if count > 0 {
                 inputEnd += count
-                // A short read emptied the socket; epoll reports the next arrival.
-                if count < room { readable = false }
+                // A short read emptied the socket and epoll reports the next arrival, unless
+                // the FIN already came: then no new event will, so read on to the end.
+                if count < room && !finReported { readable = false }
             } else if count == 0 {
                 inputClosed = true
                 readable = false
@@ -125,29 +126,21 @@ extension Connection {
             headStartedAt = loop.now
             headScanResume = 0
         }
-        let maxHeaderBytes = loop.limits.maxHeaderBytes
-        let maxBodyBytes = loop.limits.maxBodyBytes
-        let result: Result<(RequestHead, Int)?, HTTPProtocolError> = input.withUnsafeBytes { buffer in
-            let pending = UnsafeRawBufferPointer(rebasing: buffer[inputStart..<inputEnd])
-            switch RequestHeadParser.scan(pending, from: headScanResume) {
-            case .incomplete(let resumeAt):
-                headScanResume = resumeAt
-                return pending.count > maxHeaderBytes ? .failure(.headTooLarge(limit: maxHeaderBytes)) : .success(nil)
-            case .complete(let end):
-                guard end <= maxHeaderBytes else { return .failure(.headTooLarge(limit: maxHeaderBytes)) }
-                return Result { () throws(HTTPProtocolError) in
-                    (try RequestHeadParser.parse(UnsafeRawBufferPointer(rebasing: pending[0..<end]), maxBodyBytes: maxBodyBytes), end)
-                }
-            }
+        let limits = loop.limits
+        let outcome = input.withUnsafeBytes { buffer in
+            RequestHeadParser.next(
+                in: UnsafeRawBufferPointer(rebasing: buffer[inputStart..<inputEnd]), resumingAt: headScanResume,
+                maxHeaderBytes: limits.maxHeaderBytes, maxBodyBytes: limits.maxBodyBytes)
         }
-        switch result {
-        case .failure(let error):
+        switch outcome {
+        case .incomplete(let resumeAt):
+            headScanResume = resumeAt
+            return false
+        case .refused(let error):
             refuse(error)
             return false
-        case .success(nil):
-            return false
-        case .success(let (head, end)?):
-            inputStart += end
+        case .complete(let head, let length):
+            inputStart += length
             headStartedAt = 0
             beginRequest(head)
             return true

@@ -34,7 +34,9 @@ final class Connection {
     let fd: Int32
     let serial: UInt32
     let peer: HTTPPeer
-    unowned let loop: EventLoop
+    /// Unowned without checks: the loop owns every connection through its table and
+    /// closes them all before it ends, so the loop is alive whenever a connection runs.
+    unowned(unsafe) let loop: EventLoop
 
     // Input: bytes received and not yet parsed are input[inputStart..<inputEnd].
     var input: [UInt8]
@@ -43,7 +45,9 @@ final class Connection {
     /// The socket may have unread bytes (edge-triggered epoll: set by EPOLLIN, cleared by
     /// a short read or EAGAIN).
     var readable = false
-    /// The client sent FIN (or reset): nothing more will arrive.
+    /// epoll reported the client's FIN (EPOLLRDHUP); reading on until recv returns 0.
+    var finReported = false
+    /// recv returned end of stream: nothing more will arrive.
     var inputClosed = false
 
     // The request being received.
@@ -105,6 +109,7 @@ final class Connection {
             return
         }
         if events & CSYS_EPOLLIN != 0 { readable = true }
+        if events & CSYS_EPOLLRDHUP != 0 { finReported = true }
         if events & CSYS_EPOLLOUT != 0 { writable = true }
         service()
     }

@@ -46,9 +46,10 @@ extension EventLoop {
 
     private func peer(of fd: Int32, listener: Listener) -> HTTPPeer? {
         guard listener.isUnix else {
-            return .tcp(address: peerAddress.withUnsafeBufferPointer { buffer in
-                String(decoding: buffer.prefix { $0 != 0 }.lazy.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            })
+            return .tcp(
+                address: peerAddress.withUnsafeBufferPointer { buffer in
+                    String(decoding: buffer.prefix { $0 != 0 }.lazy.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                })
         }
         var pid: Int32 = 0
         var uid: UInt32 = 0

@@ -77,6 +77,7 @@ final class EventLoop {
             events.deallocate()
             for case let connection? in connections { forget(connection, closing: true) }
             releaseListeners()
+            mailbox.close()
             _ = csys_close(epoll)
         }
         while true {
@@ -98,7 +99,8 @@ final class EventLoop {
     }
 
     private static func watch(_ listener: Listener, epoll: Int32) -> Bool {
-        csys_epoll_ctl(epoll, CSYS_EPOLL_CTL_ADD, listener.fd, CSYS_EPOLLIN | CSYS_EPOLLEXCLUSIVE, token(fd: listener.fd))
+        csys_epoll_ctl(
+            epoll, CSYS_EPOLL_CTL_ADD, listener.fd, CSYS_EPOLLIN | CSYS_EPOLLEXCLUSIVE, token(fd: listener.fd))
             == 0
     }
 

@@ -30,7 +30,8 @@ public struct HTTPHeaders: Sendable {
             bytes.append(contentsOf: field.name.utf8)
             let nameEnd = Int32(bytes.count)
             bytes.append(contentsOf: field.value.utf8)
-            index.append(Field(nameStart: nameStart, nameEnd: nameEnd, valueStart: nameEnd, valueEnd: Int32(bytes.count)))
+            index.append(
+                Field(nameStart: nameStart, nameEnd: nameEnd, valueStart: nameEnd, valueEnd: Int32(bytes.count)))
         }
         self.init(bytes: bytes, index: index)
     }

@@ -1,5 +1,5 @@
-import Dispatch
 internal import CSystem
+import Dispatch
 internal import Glibc
 import Synchronization
 
@@ -152,7 +152,11 @@ public final class HTTPServer: Sendable {
     /// handler (it blocks). Called on an event-loop thread (from a responder) it starts
     /// the shutdown and returns without waiting. Calling it again waits for the first.
     public func shutdown() {
-        enum Action { case none, begin([Mailbox], [Listener]), wait }
+        enum Action {
+            case none
+            case begin([Mailbox], [Listener])
+            case wait
+        }
         let action = state.withLock { state -> Action in
             switch state.phase {
             case .configuring:

@@ -22,7 +22,8 @@ struct Listener: Sendable {
         _ = csys_close(fd)
         guard let file = socketFile else { return }
         var status = stat()
-        if lstat(file.path, &status) == 0 && UInt64(status.st_dev) == file.device && UInt64(status.st_ino) == file.inode {
+        if lstat(file.path, &status) == 0 && UInt64(status.st_dev) == file.device && UInt64(status.st_ino) == file.inode
+        {
             unlink(file.path)
         }
     }

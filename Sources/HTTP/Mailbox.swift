@@ -33,6 +33,8 @@ final class Mailbox: Sendable {
         var messages: [LoopMessage] = []
         /// The eventfd was written since the last `take`.
         var signalled = false
+        /// The loop has ended: messages are dropped.
+        var closed = false
     }
 
     /// The eventfd: readable while messages wait. Lives as long as the mailbox, so a late
@@ -56,6 +58,7 @@ final class Mailbox: Sendable {
     func post(_ message: LoopMessage) {
         let fromLoop = isLoopThread
         let wake = queue.withLock { queue in
+            guard !queue.closed else { return false }
             queue.messages.append(message)
             if fromLoop || queue.signalled { return false }
             queue.signalled = true
@@ -69,6 +72,15 @@ final class Mailbox: Sendable {
         queue.withLock { queue in
             swap(&queue.messages, &batch)
             queue.signalled = false
+        }
+    }
+
+    /// Drops queued messages and refuses new ones, e.g. responses that come after the
+    /// loop ended. Loop thread only, as it ends.
+    func close() {
+        queue.withLock { queue in
+            queue.closed = true
+            queue.messages = []
         }
     }
 

@@ -12,6 +12,41 @@ enum RequestHeadParser {
         case incomplete(resumeAt: Int)
     }
 
+    /// What the bytes received so far make of the next head.
+    enum Outcome {
+        /// The head has not fully arrived; look again from `resumeAt` when more comes.
+        case incomplete(resumeAt: Int)
+        /// A valid head, `length` bytes long including its blank line.
+        case complete(RequestHead, length: Int)
+        /// The head is malformed or over a limit.
+        case refused(HTTPProtocolError)
+    }
+
+    /// Parses the head at the start of `pending` once it has fully arrived.
+    ///
+    /// - Parameters:
+    ///   - pending: the received bytes not yet consumed, starting with the head.
+    ///   - resume: a previous `incomplete(resumeAt:)` for the same head, or 0.
+    ///   - maxHeaderBytes: the head limit; passing it is 431 even before the head ends.
+    ///   - maxBodyBytes: the body limit, checked against a declared `Content-Length`.
+    static func next(
+        in pending: UnsafeRawBufferPointer, resumingAt resume: Int, maxHeaderBytes: Int, maxBodyBytes: Int
+    ) -> Outcome {
+        switch scan(pending, from: resume) {
+        case .incomplete(let resumeAt):
+            guard pending.count <= maxHeaderBytes else { return .refused(.headTooLarge(limit: maxHeaderBytes)) }
+            return .incomplete(resumeAt: resumeAt)
+        case .complete(let end):
+            guard end <= maxHeaderBytes else { return .refused(.headTooLarge(limit: maxHeaderBytes)) }
+            do {
+                let head = try parse(UnsafeRawBufferPointer(rebasing: pending[0..<end]), maxBodyBytes: maxBodyBytes)
+                return .complete(head, length: end)
+            } catch {
+                return .refused(error)
+            }
+        }
+    }
+
     /// Looks for the blank line ending a head in `bytes`, starting at `start` (a previous
     /// `resumeAt`, or 0). A line ends with LF, optionally preceded by CR.
     static func scan(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Scan {
@@ -73,7 +108,7 @@ enum RequestHeadParser {
         -> HTTPVersion
     {
         let malformed = HTTPProtocolError.badRequest("The request line has no valid HTTP version.")
-        guard bytes.count == 6 || bytes.count == 8, bytes.prefix(5).elementsEqual("HTTP/".utf8) else {
+        guard bytes.count == 6 || bytes.count == 8, ASCII.equals(bytes.prefix(5), "HTTP/") else {
             throw malformed
         }
         let digits = bytes.dropFirst(5)
@@ -92,13 +127,13 @@ enum RequestHeadParser {
     /// The method as a String; common ones come from literals, so no allocation.
     private static func methodString(_ bytes: UnsafeRawBufferPointer.SubSequence) -> String {
         switch bytes.count {
-        case 3 where bytes.elementsEqual("GET".utf8): "GET"
-        case 3 where bytes.elementsEqual("PUT".utf8): "PUT"
-        case 4 where bytes.elementsEqual("POST".utf8): "POST"
-        case 4 where bytes.elementsEqual("HEAD".utf8): "HEAD"
-        case 5 where bytes.elementsEqual("PATCH".utf8): "PATCH"
-        case 6 where bytes.elementsEqual("DELETE".utf8): "DELETE"
-        case 7 where bytes.elementsEqual("OPTIONS".utf8): "OPTIONS"
+        case 3 where ASCII.equals(bytes, "GET"): "GET"
+        case 3 where ASCII.equals(bytes, "PUT"): "PUT"
+        case 4 where ASCII.equals(bytes, "POST"): "POST"
+        case 4 where ASCII.equals(bytes, "HEAD"): "HEAD"
+        case 5 where ASCII.equals(bytes, "PATCH"): "PATCH"
+        case 6 where ASCII.equals(bytes, "DELETE"): "DELETE"
+        case 7 where ASCII.equals(bytes, "OPTIONS"): "OPTIONS"
         default: String(decoding: bytes, as: UTF8.self)
         }
     }

@@ -71,6 +71,14 @@ public struct EventLog: Sendable {
         }
     }
 
+    /// The time of the event at `seq` (read from the record without decoding it).
+    public func time(at seq: UInt64, in txn: borrowing Transaction) throws -> Int64? {
+        try Self.key(seq).withUnsafeBytes { key in
+            guard let value = try txn.get(events, key), value.count >= 10 + ChainedRecord.trailerSize else { return nil }
+            return Int64(littleEndian: value.loadUnaligned(fromByteOffset: 2, as: Int64.self))
+        }
+    }
+
     /// The last seq whose event time is at or before `time` (0 when none). Event times
     /// never decrease along the log, so this is a binary search.
     public func lastSeq(atOrBefore time: Int64, in txn: borrowing Transaction) throws -> UInt64 {
@@ -79,8 +87,8 @@ public struct EventLog: Sendable {
         var found: UInt64 = 0
         while low <= high {
             let mid = low + (high - low) / 2
-            guard let stored = try event(at: mid, in: txn) else { break }
-            if stored.event.time <= time {
+            guard let eventTime = try self.time(at: mid, in: txn) else { break }
+            if eventTime <= time {
                 found = mid
                 low = mid + 1
             } else {

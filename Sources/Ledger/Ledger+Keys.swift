@@ -54,12 +54,15 @@ extension Ledger {
     public func verify(secret: String, _ request: VerifyRequest, context: CommandContext,
                        completion: @escaping @Sendable (Result<VerifyResult, LedgerError>) -> Void) {
         guard Secret.isWellFormed(secret) else {
+            metrics.recordDecision(.notFound)
             completion(.success(VerifyResult(code: .notFound, status: 401)))
             return
         }
+        let metrics = self.metrics
         submit(.verify(request, secretDigest: Secret.digest(secret)), context: context) { result in
             completion(result.flatMap { outcome in
                 guard case .verified(let verdict) = outcome else { return .failure(.unavailable("unexpected outcome")) }
+                metrics.recordDecision(verdict.code)
                 return .success(verdict)
             })
         }

@@ -1,3 +1,4 @@
+import Foundation
 public import Events
 public import Projections
 import Store
@@ -33,6 +34,21 @@ extension Ledger {
             }
             return page
         }
+    }
+
+    /// Events after `after`, waiting up to `wait` seconds for one to be committed when
+    /// there is none yet (long-poll). Blocks the calling thread: not for an event loop.
+    public func events(after: UInt64, limit: Int, wait: Double) throws(LedgerError) -> [EventLog.Stored] {
+        let first = try events(after: after, limit: limit)
+        guard first.isEmpty, wait > 0 else { return first }
+        let deadline = Date().addingTimeInterval(wait)
+        while Date() < deadline {
+            // The notifier only learns of this process's commits; poll the log as well.
+            _ = notifier.wait(above: max(after, try head().seq), until: min(deadline, Date().addingTimeInterval(0.5)))
+            let page = try events(after: after, limit: limit)
+            if !page.isEmpty { return page }
+        }
+        return []
     }
 
     /// Checks the whole hash chain.
@@ -88,6 +104,17 @@ extension Ledger {
                 throw LedgerError.refusing(credential, code: code, retryAfterSeconds: result.retryAfterSeconds)
             }
             return state
+        }
+    }
+}
+
+extension Ledger {
+    /// The LMDB map's size and the bytes of it in use.
+    public func mapUsage() throws(LedgerError) -> (size: Int, used: Int) {
+        do {
+            return try environment.mapUsage()
+        } catch {
+            throw .unavailable("\(error)")
         }
     }
 }

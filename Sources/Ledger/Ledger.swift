@@ -26,12 +26,17 @@ public final class Ledger: Sendable {
     public let environment: Environment
     let log: EventLog
     let keys: KeyStateProjection
+    let audit: AuditIndexProjection
+    let usage: UsageProjection
     let others: [any Projection]
     let checkpoints: Checkpoints
     let meta: Table
     /// The ledger's clock (injected in tests).
     public let clock: any LedgerClock
     private let writer: Writer?
+    /// Counters for `/metrics`.
+    public let metrics = LedgerMetrics()
+    let notifier = CommitNotifier()
     private let lockFD: Int32
 
     /// Opens the ledger at `path` for writing.
@@ -67,7 +72,7 @@ public final class Ledger: Sendable {
             throw .unavailable("cannot open the ledger at \(path): \(error)")
         }
         log = EventLog(environment: environment)
-        (keys, others) = LedgerSchema.projections(environment)
+        (keys, audit, usage, others) = LedgerSchema.projections(environment)
         checkpoints = Checkpoints(environment: environment)
         meta = environment.table(LedgerSchema.metaSpec.name)
         clock = options.clock
@@ -77,7 +82,7 @@ public final class Ledger: Sendable {
         }
         let executor = CommandExecutor(log: log, keys: keys, others: others, checkpoints: checkpoints, clock: clock)
         writer = Writer(environment: environment, executor: executor, observer: options.onCommit,
-                        sweepInterval: options.sweepInterval)
+                        sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier)
     }
 
     /// Stops the sweeper, finishes every queued command and releases the write lock.

@@ -8,11 +8,14 @@ public enum LedgerSchema {
 
     public static let tableSpecs: [TableSpec] =
         [EventLog.tableSpec, Checkpoints.tableSpec, metaSpec]
-        + KeyStateProjection.tableSpecs + AuditIndexProjection.tableSpecs
+        + KeyStateProjection.tableSpecs + AuditIndexProjection.tableSpecs + UsageProjection.tableSpecs
 
     /// The projections folded from the log; the key state comes first because the
     /// writer decides against it.
-    static func projections(_ environment: Environment) -> (keys: KeyStateProjection, others: [any Projection]) {
-        (KeyStateProjection(environment: environment), [AuditIndexProjection(environment: environment)])
+    static func projections(_ environment: Environment) -> (keys: KeyStateProjection, audit: AuditIndexProjection,
+                                                            usage: UsageProjection, others: [any Projection]) {
+        let audit = AuditIndexProjection(environment: environment)
+        let usage = UsageProjection(environment: environment)
+        return (KeyStateProjection(environment: environment), audit, usage, [audit, usage])
     }
 }

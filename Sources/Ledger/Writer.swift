@@ -31,7 +31,13 @@ final class Writer: @unchecked Sendable {
     /// Seconds between expiry checks while idle; nil: no sweeping.
     private let sweepInterval: Double?
 
-    init(environment: Environment, executor: CommandExecutor, observer: CommitObserver?, sweepInterval: Double?) {
+    let metrics: LedgerMetrics
+    let notifier: CommitNotifier
+
+    init(environment: Environment, executor: CommandExecutor, observer: CommitObserver?, sweepInterval: Double?,
+         metrics: LedgerMetrics, notifier: CommitNotifier) {
+        self.metrics = metrics
+        self.notifier = notifier
         self.environment = environment
         self.executor = executor
         self.observer = observer
@@ -118,7 +124,12 @@ final class Writer: @unchecked Sendable {
             results = Array(repeating: .failure(reason), count: batch.count)
             head = 0
         }
+        let nanos = executor.clock.monotonicNanos() &- started
+        metrics.recordBatch(size: batch.count, nanos: nanos, failed: head == 0)
         for (job, result) in zip(batch, results) { job.completion(result) }
-        if head > 0 { observer?(head, batch.count, executor.clock.monotonicNanos() &- started) }
+        if head > 0 {
+            notifier.advance(to: head)
+            observer?(head, batch.count, nanos)
+        }
     }
 }

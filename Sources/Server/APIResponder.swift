@@ -8,6 +8,7 @@ public import Ledger
 public final class APIResponder: HTTPResponder {
     let ledger: Ledger
     let log: RequestLog
+    let requestMetrics = RequestMetrics()
 
     /// - Parameters:
     ///   - ledger: the open ledger to serve.
@@ -24,6 +25,7 @@ public final class APIResponder: HTTPResponder {
         let route = Route(path: request.path)
         let ledger = self.ledger
         let log = self.log
+        let requestMetrics = self.requestMetrics
         let finish: Reply = { result in
             var response: HTTPResponse
             switch result {
@@ -31,6 +33,7 @@ public final class APIResponder: HTTPResponder {
             case .failure(let error): response = error.response
             }
             response.headers.append(("X-Request-Id", requestID))
+            requestMetrics.record(route: route?.template ?? "(none)", method: request.method, status: response.status)
             log.record(request, route: route?.template ?? "(none)", status: response.status, requestID: requestID,
                        nowMicros: ledger.clock.now(), nowNanos: ledger.clock.monotonicNanos())
             respond(response)
@@ -45,7 +48,8 @@ public final class APIResponder: HTTPResponder {
                                      headers: [("Allow", route.methods.joined(separator: ", "))])))
             return
         }
-        let call = Call(request: request, route: route, requestID: requestID, ledger: ledger, finish: finish)
+        let call = Call(request: request, route: route, requestID: requestID, ledger: ledger,
+                        requestMetrics: requestMetrics, finish: finish)
         do {
             try call.dispatch()
         } catch {
@@ -56,9 +60,9 @@ public final class APIResponder: HTTPResponder {
     /// The client's `X-Request-Id` when it is 1..128 of `[A-Za-z0-9._:-]`, else a new one.
     static func requestID(_ given: String?) -> String {
         if let given, (1...128).contains(given.utf8.count), given.utf8.allSatisfy(isRequestIDByte) { return given }
-        var random = SystemRandom()
         var bytes = Array("req_".utf8)
-        for _ in 0..<20 { bytes.append(Base62.digits[Int(random.next() % 62)]) }
+        // 20 base62 digits from 20 random bytes (a slight modulo bias is harmless in an id).
+        for byte in SystemRandom.bytes(20) { bytes.append(Base62.digits[Int(byte % 62)]) }
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -78,6 +82,7 @@ struct Call: Sendable {
     let route: Route
     let requestID: String
     let ledger: Ledger
+    let requestMetrics: RequestMetrics
     let finish: Reply
 
     var endpoint: String { "\(request.method) \(route.template)" }
@@ -99,8 +104,11 @@ struct Call: Sendable {
         case .keyAction(let id, let action): try keyAction(id, action)
         case .events: try events()
         case .ledgerVerify: try ledgerVerify()
-        case .keyView, .audit, .metrics:
-            finish(.failure(.notFound("\(route.template) is not served by this build")))
+        case .keyView(let id, .logs): try keyLogs(id)
+        case .keyView(let id, .state): try keyState(id)
+        case .keyView(let id, .usage): try keyUsage(id)
+        case .audit: try auditLog()
+        case .metrics: try metrics()
         }
     }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Events
 import HTTP
 import JSON
@@ -11,15 +12,20 @@ extension Call {
         var query = try Query(request.query)
         let after = try query.integer("after", in: 0...Int.max, default: 0) ?? 0
         let limit = try query.integer("limit", in: 1...1000, default: 1000) ?? 1000
-        _ = try query.integer("wait", in: 0...60, default: 0)
+        let wait = try query.integer("wait", in: 0...60, default: 0) ?? 0
         try query.finish()
-        let page: [EventLog.Stored]
-        do {
-            page = try ledger.events(after: UInt64(after), limit: limit)
-        } catch {
-            throw APIError(error)
+        let ledger = self.ledger
+        let finish = self.finish
+        let answer: @Sendable () -> Void = {
+            do throws(LedgerError) {
+                let page = try ledger.events(after: UInt64(after), limit: limit, wait: Double(wait))
+                finish(.success(ok(200, Envelope.list(page, nextCursor: nil) { stored, w in EventJSON.write(stored, into: &w) })))
+            } catch {
+                finish(.failure(APIError(error)))
+            }
         }
-        finish(.success(ok(200, Envelope.list(page, nextCursor: nil) { stored, w in EventJSON.write(stored, into: &w) })))
+        // A long-poll blocks while it waits: never on the event loop.
+        if wait > 0 { DispatchQueue.global().async(execute: answer) } else { answer() }
     }
 
     /// `GET /v1/ledger/verify`: checks the whole hash chain.

@@ -7,6 +7,7 @@ import Testing
 struct BasicRequestTests {
     @Test func getIsAnsweredWithFramingHeaders() throws {
         let server = try TestServer()
+        defer { server.stop() }
         let client = try server.connect()
         try client.send("GET /v1/keys/abc?limit=5&x=%20 HTTP/1.1\r\nHost: test\r\n\r\n")
         let response = try client.readResponse()
@@ -22,6 +23,7 @@ struct BasicRequestTests {
 
     @Test func postBodyWithContentLengthReachesTheResponder() throws {
         let server = try TestServer()
+        defer { server.stop() }
         let client = try server.connect()
         try client.send("POST /v1/verify HTTP/1.1\r\nHost: test\r\nContent-Length: 11\r\n\r\nhello")
         try client.send(" world")
@@ -38,6 +40,7 @@ struct BasicRequestTests {
                 log.record(request)
                 respond(HTTPResponse(status: 204))
             })
+        defer { server.stop() }
         let client = try server.connect()
         try client.send("GET / HTTP/1.1\r\nHost: h\r\nX-Api-Key:  sk_live_1 \r\nx-two: a\r\nX-Two: b\r\n\r\n")
         let response = try client.readResponse()
@@ -55,6 +58,7 @@ struct BasicRequestTests {
 
     @Test func keepAliveServesSeveralRequestsOnOneConnection() throws {
         let server = try TestServer()
+        defer { server.stop() }
         let client = try server.connect()
         for index in 0..<5 {
             try client.send("POST /n/\(index) HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\n\(index)")
@@ -68,6 +72,7 @@ struct BasicRequestTests {
     @Test func headResponseCarriesLengthButNoBody() throws {
         let server = try TestServer(
             responder: TestResponder { _, respond in respond(HTTPResponse(status: 200, body: Array("hello".utf8))) })
+        defer { server.stop() }
         let client = try server.connect()
         try client.send("HEAD / HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n")
         let head = try client.readResponse(bodyless: true)
@@ -81,6 +86,7 @@ struct BasicRequestTests {
 
     @Test func http10WithoutKeepAliveIsClosedAfterTheResponse() throws {
         let server = try TestServer()
+        defer { server.stop() }
         let client = try server.connect()
         try client.send("GET /old HTTP/1.0\r\n\r\n")
         let response = try client.readResponse()
@@ -92,6 +98,7 @@ struct BasicRequestTests {
 
     @Test func http10WithKeepAliveStaysOpen() throws {
         let server = try TestServer()
+        defer { server.stop() }
         let client = try server.connect()
         for _ in 0..<2 {
             try client.send("GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
@@ -103,6 +110,7 @@ struct BasicRequestTests {
 
     @Test func connectionCloseFromTheClientIsHonoured() throws {
         let server = try TestServer()
+        defer { server.stop() }
         let client = try server.connect()
         try client.send("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
         let response = try client.readResponse()
@@ -115,6 +123,7 @@ struct BasicRequestTests {
             responder: TestResponder { _, respond in
                 respond(HTTPResponse(status: 200, headers: [(name: "Connection", value: "close")]))
             })
+        defer { server.stop() }
         let client = try server.connect()
         try client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
         let response = try client.readResponse()
@@ -134,6 +143,7 @@ struct BasicRequestTests {
                         ],
                         body: Array("ok".utf8)))
             })
+        defer { server.stop() }
         let client = try server.connect()
         try client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
         let response = try client.readResponse()
@@ -148,6 +158,7 @@ struct BasicRequestTests {
 
     @Test func absoluteFormTargetIsReducedToItsPath() throws {
         let server = try TestServer()
+        defer { server.stop() }
         let client = try server.connect()
         try client.send("GET http://example.com/a/b?c=d HTTP/1.1\r\nHost: example.com\r\n\r\n")
         let response = try client.readResponse()
@@ -184,13 +195,42 @@ struct BasicRequestTests {
 
     @Test func severalEventLoopsServeManyConnections() throws {
         let server = try TestServer(HTTPServerConfiguration(eventLoops: 3), responder: TestResponder.delayed)
+        defer { server.stop() }
         let clients = try (0..<12).map { _ in try server.connect() }
         for (index, client) in clients.enumerated() {
-            try client.send("POST /delay/\(index % 3 * 20) HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n\(index % 10)!")
+            try client.send(
+                "POST /delay/\(index % 3 * 20) HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n\(index % 10)!")
         }
         for (index, client) in clients.enumerated() {
             #expect(try client.readResponse().text == "\(index % 10)!")
         }
-        #expect(server.server.openConnectionCount == 12)
+        withExtendedLifetime(clients) {
+            #expect(server.server.openConnectionCount == 12)
+        }
+    }
+
+    @Test func largeResponseIsWrittenCompletelyAndTheConnectionStaysUsable() throws {
+        let body = (0..<(4 << 20)).map { UInt8(truncatingIfNeeded: $0 % 251) }
+        let server = try TestServer(
+            responder: TestResponder { request, respond in
+                respond(HTTPResponse(status: 200, body: request.path == "/big" ? body : []))
+            })
+        defer { server.stop() }
+        let client = try server.connect()
+        try client.send("GET /big HTTP/1.1\r\nHost: h\r\n\r\nGET /small HTTP/1.1\r\nHost: h\r\n\r\n")
+        let big = try client.readResponse()
+        #expect(big.body == body)
+        #expect(try client.readResponse().header("Content-Length") == "0")
+    }
+
+    @Test func halfClosedClientStillGetsItsResponse() throws {
+        let server = try TestServer(responder: TestResponder.delayed)
+        defer { server.stop() }
+        let client = try server.connect()
+        try client.send("GET /delay/100 HTTP/1.1\r\nHost: h\r\n\r\n")
+        shutdown(client.fd, Int32(SHUT_WR))
+        let response = try client.readResponse()
+        #expect(response.header("X-Path") == "/delay/100")
+        #expect(client.isClosedByServer())
     }
 }

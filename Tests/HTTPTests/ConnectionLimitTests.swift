@@ -5,6 +5,7 @@ import Testing
 struct ConnectionLimitTests {
     @Test func connectionOverTheCapGets503AndIsClosed() throws {
         let server = try TestServer(HTTPServerConfiguration(maxConnections: 2))
+        defer { server.stop() }
         var open: [TestClient] = []
         for _ in 0..<2 {
             let client = try server.connect()
@@ -12,7 +13,9 @@ struct ConnectionLimitTests {
             #expect(try client.readResponse().status == 200)
             open.append(client)
         }
-        #expect(server.server.openConnectionCount == 2)
+        withExtendedLifetime(open) {
+            #expect(server.server.openConnectionCount == 2)
+        }
 
         let refused = try server.connect()
         let response = try refused.readResponse()
@@ -26,6 +29,6 @@ struct ConnectionLimitTests {
         let again = try server.connect()
         try again.send("GET /again HTTP/1.1\r\nHost: h\r\n\r\n")
         #expect(try again.readResponse().status == 200)
-        _ = open
+        withExtendedLifetime(open) {}
     }
 }

@@ -26,6 +26,8 @@ struct MalformedRequestTests {
         ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 4\r\n\r\nabcd", 400),
         ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
         ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n", 400),
+        ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3 junk\r\nabc\r\n", 400),
+        ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0x3\r\nabc\r\n", 400),
     ]
 
     @Test(arguments: cases)
@@ -36,6 +38,7 @@ struct MalformedRequestTests {
                 log.record(request)
                 respond(HTTPResponse(status: 200))
             })
+        defer { server.stop() }
         let client = try server.connect()
         try client.send(request)
         let response = try client.readResponse()
@@ -47,6 +50,7 @@ struct MalformedRequestTests {
 
     @Test func equalRepeatedContentLengthsAreAccepted() throws {
         let server = try TestServer()
+        defer { server.stop() }
         let client = try server.connect()
         try client.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3, 3\r\n\r\nabc")
         let response = try client.readResponse()
@@ -56,6 +60,7 @@ struct MalformedRequestTests {
 
     @Test func headBlockOverTheLimitIs431() throws {
         let server = try TestServer(HTTPServerConfiguration(maxHeaderBytes: 1024))
+        defer { server.stop() }
         let client = try server.connect()
         let filler = String(repeating: "a", count: 2000)
         // Sent without the final blank line: the server must not wait for the end.
@@ -68,6 +73,7 @@ struct MalformedRequestTests {
 
     @Test func longRequestTargetCountsTowardTheHeadLimit() throws {
         let server = try TestServer(HTTPServerConfiguration(maxHeaderBytes: 1024))
+        defer { server.stop() }
         let client = try server.connect()
         try client.send("GET /\(String(repeating: "p", count: 1100)) HTTP/1.1\r\nHost: h\r\n\r\n")
         #expect(try client.readResponse().status == 431)
@@ -75,6 +81,7 @@ struct MalformedRequestTests {
 
     @Test func headJustUnderTheLimitIsAccepted() throws {
         let server = try TestServer(HTTPServerConfiguration(maxHeaderBytes: 1024))
+        defer { server.stop() }
         let client = try server.connect()
         let prefix = "GET / HTTP/1.1\r\nHost: h\r\nX-Filler: "
         let filler = String(repeating: "a", count: 1024 - prefix.utf8.count - 4)
@@ -89,6 +96,7 @@ struct MalformedRequestTests {
                 body: Array(#"{"success":false,"error":{"code":"INVALID_REQUEST"}}"#.utf8))
         })
         let server = try TestServer(configuration)
+        defer { server.stop() }
         let client = try server.connect()
         try client.send("GET / HTTP/1.1\r\n\r\n")
         let response = try client.readResponse()
@@ -99,6 +107,7 @@ struct MalformedRequestTests {
 
     @Test func emptyLinesBeforeARequestAreIgnored() throws {
         let server = try TestServer()
+        defer { server.stop() }
         let client = try server.connect()
         try client.send("\r\n\r\nGET /x HTTP/1.1\r\nHost: h\r\n\r\n")
         #expect(try client.readResponse().header("X-Path") == "/x")

@@ -8,6 +8,7 @@ import Testing
 struct PipeliningTests {
     @Test func responsesKeepRequestOrderWhenAnsweredOutOfOrderFromOtherThreads() throws {
         let server = try TestServer(responder: TestResponder.delayed)
+        defer { server.stop() }
         let client = try server.connect()
         let delays = [300, 0, 150, 50, 0, 200, 10]
         let requests = delays.enumerated().map { index, delay in
@@ -37,9 +38,11 @@ struct PipeliningTests {
                     respond(TestResponder.echoResponse(request))
                 }
             })
+        defer { server.stop() }
         let client = try server.connect()
         try client.send(
-            "GET /first HTTP/1.1\r\nHost: h\r\n\r\nGET /second HTTP/1.1\r\nHost: h\r\n\r\nGET /third HTTP/1.1\r\nHost: h\r\n\r\n")
+            "GET /first HTTP/1.1\r\nHost: h\r\n\r\nGET /second HTTP/1.1\r\nHost: h\r\n\r\nGET /third HTTP/1.1\r\nHost: h\r\n\r\n"
+        )
         #expect(try client.readResponse().header("X-Path") == "/first")
         #expect(try client.readResponse().header("X-Path") == "/second")
         #expect(try client.readResponse().header("X-Path") == "/third")
@@ -59,6 +62,7 @@ struct PipeliningTests {
                     respond(TestResponder.echoResponse(request))
                 }
             })
+        defer { server.stop() }
         let client = try server.connect()
         try client.send((0..<8).map { "GET /\($0) HTTP/1.1\r\nHost: h\r\n\r\n" }.joined())
         for index in 0..<8 {
@@ -74,6 +78,7 @@ struct PipeliningTests {
                 log.record(request)
                 respond(TestResponder.echoResponse(request))
             })
+        defer { server.stop() }
         let client = try server.connect()
         try client.send(
             "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n")
@@ -82,5 +87,17 @@ struct PipeliningTests {
         #expect(response.header("Connection") == "close")
         #expect(client.isClosedByServer())
         #expect(log.all.map(\.path) == ["/a"])
+    }
+
+    @Test func longBurstLargerThanTheBuffersIsServedInOrder() throws {
+        let server = try TestServer(HTTPServerConfiguration(maxPipelinedRequests: 4), responder: TestResponder.delayed)
+        defer { server.stop() }
+        let client = try server.connect()
+        let count = 300
+        let burst = (0..<count).map { "GET /burst/\($0 % 3) HTTP/1.1\r\nHost: h\r\nX-Index: \($0)\r\n\r\n" }
+        try client.send(burst.joined())
+        for index in 0..<count {
+            #expect(try client.readResponse().header("X-Path") == "/burst/\(index % 3)")
+        }
     }
 }

@@ -104,7 +104,9 @@ final class TestClient {
     func send(_ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            let count = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
+            }
             guard count > 0 else { throw TestClientError.system("send") }
             sent += count
         }
@@ -124,7 +126,10 @@ final class TestClient {
     func readResponse(bodyless: Bool = false) throws -> TestResponse {
         var headEnd: Int?
         while headEnd == nil {
-            if let range = findHeadEnd() { headEnd = range; break }
+            if let range = findHeadEnd() {
+                headEnd = range
+                break
+            }
             guard try fill() else { throw TestClientError(description: "connection closed before a response head") }
         }
         guard let end = headEnd else { throw TestClientError(description: "no head") }

@@ -48,12 +48,17 @@ final class RequestLog: Sendable {
     var all: [HTTPRequest] { requests.withLock { $0 } }
 }
 
-/// A server on an ephemeral loopback port, shut down by `stop()`.
+/// A server on an ephemeral loopback port. Tests call `stop()` in a `defer`, which also
+/// keeps the server alive to the end of the test (optimized builds may otherwise end
+/// its lifetime after its last use).
 final class TestServer {
     let server: HTTPServer
     let port: UInt16
 
-    init(_ configuration: HTTPServerConfiguration = HTTPServerConfiguration(), responder: any HTTPResponder = TestResponder.echo)
+    init(
+        _ configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
+        responder: any HTTPResponder = TestResponder.echo
+    )
         throws
     {
         server = HTTPServer(configuration: configuration, responder: responder)
@@ -61,7 +66,7 @@ final class TestServer {
         try server.start()
     }
 
-    deinit {
+    func stop() {
         server.shutdown()
     }
 

@@ -13,7 +13,8 @@ struct TimeoutTests {
         private let finished = Atomic<Bool>(false)
 
         init(fd: Int32, bytes: [UInt8], interval: Duration) {
-            let milliseconds = UInt32(interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
+            let milliseconds = UInt32(
+                interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
             DispatchQueue.global().async { [self] in
                 for byte in bytes where !stopped.load(ordering: .relaxed) {
                     var value = byte
@@ -32,9 +33,12 @@ struct TimeoutTests {
 
     @Test func slowHeadIsCutOffWith408() throws {
         let server = try TestServer(HTTPServerConfiguration(headerTimeout: .milliseconds(500)))
+        defer { server.stop() }
         let client = try server.connect()
         let start = monotonicSeconds()
-        let drip = Drip(fd: client.fd, bytes: Array("GET / HTTP/1.1\r\nHost: h\r\nX-Slow: abcdefghijklmnopqrstuvwxyz\r\n\r\n".utf8), interval: .milliseconds(100))
+        let drip = Drip(
+            fd: client.fd, bytes: Array("GET / HTTP/1.1\r\nHost: h\r\nX-Slow: abcdefghijklmnopqrstuvwxyz\r\n\r\n".utf8),
+            interval: .milliseconds(100))
         defer { drip.stopAndWait() }
         let response = try client.readResponse()
         let elapsed = monotonicSeconds() - start
@@ -47,6 +51,7 @@ struct TimeoutTests {
 
     @Test func slowBodyIsCutOffWith408() throws {
         let server = try TestServer(HTTPServerConfiguration(bodyTimeout: .milliseconds(400)))
+        defer { server.stop() }
         let client = try server.connect()
         let start = monotonicSeconds()
         try client.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nab")
@@ -59,6 +64,7 @@ struct TimeoutTests {
 
     @Test func idleKeepAliveConnectionIsClosedSilently() throws {
         let server = try TestServer(HTTPServerConfiguration(idleTimeout: .milliseconds(300)))
+        defer { server.stop() }
         let client = try server.connect()
         try client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
         #expect(try client.readResponse().status == 200)
@@ -71,12 +77,15 @@ struct TimeoutTests {
 
     @Test func connectionThatNeverSpeaksIsClosedWhenIdle() throws {
         let server = try TestServer(HTTPServerConfiguration(idleTimeout: .milliseconds(300)))
+        defer { server.stop() }
         let client = try server.connect()
         #expect(client.isClosedByServer())
     }
 
     @Test func slowResponderIsNotCutOffByTheIdleTimeout() throws {
-        let server = try TestServer(HTTPServerConfiguration(idleTimeout: .milliseconds(200)), responder: TestResponder.delayed)
+        let server = try TestServer(
+            HTTPServerConfiguration(idleTimeout: .milliseconds(200)), responder: TestResponder.delayed)
+        defer { server.stop() }
         let client = try server.connect()
         try client.send("GET /delay/600 HTTP/1.1\r\nHost: h\r\n\r\n")
         let response = try client.readResponse()
@@ -89,6 +98,7 @@ struct TimeoutTests {
         let server = try TestServer(
             HTTPServerConfiguration(writeTimeout: .milliseconds(300)),
             responder: TestResponder { _, respond in respond(HTTPResponse(status: 200, body: body)) })
+        defer { server.stop() }
         let client = try server.connect()
         try client.send("GET /huge HTTP/1.1\r\nHost: h\r\n\r\n")
         #expect(eventually(within: 3) { server.server.openConnectionCount == 0 })

@@ -1,0 +1,56 @@
+public import Events
+import Synchronization
+
+/// Counters the writer and verifications update, read by `/metrics`. Updated once per
+/// batch (and once per verification), so the lock is cheap next to a commit.
+public final class LedgerMetrics: Sendable {
+    /// Upper bounds of the batch-size histogram.
+    public static let batchBounds: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
+    /// Upper bounds of the commit-latency histogram, seconds.
+    public static let commitBounds: [Double] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1]
+
+    /// A cumulative histogram in Prometheus' shape.
+    public struct Histogram: Sendable {
+        public var bounds: [Double]
+        public var counts: [UInt64]
+        public var sum: Double = 0
+        public var count: UInt64 = 0
+
+        init(bounds: [Double]) {
+            self.bounds = bounds
+            counts = Array(repeating: 0, count: bounds.count)
+        }
+
+        mutating func observe(_ value: Double) {
+            for i in bounds.indices where value <= bounds[i] { counts[i] += 1 }
+            sum += value
+            count += 1
+        }
+    }
+
+    /// A consistent copy of every counter.
+    public struct Snapshot: Sendable {
+        public var batchSizes = Histogram(bounds: LedgerMetrics.batchBounds)
+        public var commitSeconds = Histogram(bounds: LedgerMetrics.commitBounds)
+        public var failedBatches: UInt64 = 0
+        public var verifyDecisions: [VerifyCode: UInt64] = [:]
+    }
+
+    private let state = Mutex(Snapshot())
+
+    public init() {}
+
+    public var snapshot: Snapshot { state.withLock { $0 } }
+
+    func recordBatch(size: Int, nanos: UInt64, failed: Bool) {
+        state.withLock { s in
+            s.batchSizes.observe(Double(size))
+            s.commitSeconds.observe(Double(nanos) / 1e9)
+            if failed { s.failedBatches += 1 }
+        }
+    }
+
+    func recordDecision(_ code: VerifyCode) {
+        state.withLock { $0.verifyDecisions[code, default: 0] += 1 }
+    }
+}

@@ -1,0 +1,139 @@
+import Events
+import HTTP
+import JSON
+import Ledger
+import Projections
+
+extension Call {
+    /// Reads the filters shared by logs and audit: eventTypes, start, end, limit, cursor.
+    func auditWindow(_ query: inout Query) throws(APIError) -> (types: [EventType], start: Int64?, end: Int64?, limit: Int, before: UInt64?) {
+        var types: [EventType] = []
+        if let list = query.string("eventTypes") {
+            for name in list.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let type = EventType(wireName: name) else {
+                    throw .invalid("eventTypes", "unknown event type \(name.prefix(64)); types are key.created, key.updated, key.rotated, key.suspended, key.reactivated, key.revoked, key.expired, key.credits_added, key.accessed")
+                }
+                if !types.contains(type) { types.append(type) }
+            }
+        }
+        let start = try time(&query, "start")
+        let end = try time(&query, "end")
+        if let start, let end, start >= end { throw .invalid("start", "must be before end") }
+        let limit = try query.integer("limit", in: 1...1000, default: 100) ?? 100
+        var before: UInt64?
+        if let cursor = query.string("cursor") {
+            guard let bytes = Base64URL.decode(cursor), bytes.count == 8 else {
+                throw .invalid("cursor", "not a cursor this endpoint gave out")
+            }
+            before = bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) }
+        }
+        return (types, start, end, limit, before)
+    }
+
+    func time(_ query: inout Query, _ name: String) throws(APIError) -> Int64? {
+        guard let text = query.string(name) else { return nil }
+        guard let micros = RFC3339.parse(text) else { throw .invalid(name, "must be an RFC 3339 time such as 2026-11-23T07:00:00Z") }
+        return micros
+    }
+
+    /// Runs an audit page and answers it (recording a ledger key's use first).
+    func answerAudit(_ filter: AuditFilter, _ window: (types: [EventType], start: Int64?, end: Int64?, limit: Int, before: UInt64?),
+                     _ context: CommandContext) throws(APIError) {
+        let page: (events: [EventLog.Stored], next: UInt64?)
+        do {
+            page = try ledger.auditPage(filter, start: window.start, end: window.end, before: window.before, limit: window.limit)
+        } catch {
+            throw APIError(error)
+        }
+        let next = page.next.map { Base64URL.encode(withUnsafeBytes(of: $0.bigEndian) { Array($0) }) }
+        finishRead(context, ok(200, Envelope.list(page.events, nextCursor: next) { stored, w in EventJSON.write(stored, into: &w) }))
+    }
+
+    /// The key, when the caller may read its history (ledger keys: own owner only).
+    func readableKey(_ id: KeyID, _ principal: Principal, _ context: CommandContext) throws(APIError) -> KeyState {
+        let bound = try readerOwner(principal, context)
+        let key: KeyState?
+        do {
+            key = try ledger.key(id)
+        } catch {
+            throw APIError(error)
+        }
+        guard let key else { throw .notFound("no key \(id)") }
+        if let bound, key.owner != bound { throw .forbidden("key \(id) belongs to another owner") }
+        return key
+    }
+
+    /// `GET /v1/keys/{id}/logs`.
+    func keyLogs(_ id: KeyID) throws(APIError) {
+        let (principal, context) = try management("ledger:audit")
+        var query = try Query(request.query)
+        let window = try auditWindow(&query)
+        try query.finish()
+        _ = try readableKey(id, principal, context)
+        try answerAudit(AuditFilter(keyID: id, types: window.types), window, context)
+    }
+
+    /// `GET /v1/audit`.
+    func auditLog() throws(APIError) {
+        let (principal, context) = try management("ledger:audit")
+        var query = try Query(request.query)
+        var filter = AuditFilter()
+        filter.owner = query.string("owner")
+        if let owner = filter.owner { try Self.checkOwner(owner) }
+        if let keyText = query.string("keyId") {
+            guard let id = KeyID(keyText) else { throw .invalid("keyId", "must be a key id such as key_0352V4t5jmTpbIFhSG0y6Y") }
+            filter.keyID = id
+        }
+        if let actorText = query.string("actor") { filter.actor = Self.actor(actorText) }
+        if let ipText = query.string("ip") {
+            guard let ip = IPAddress(ipText) else { throw .invalid("ip", "must be an IPv4 or IPv6 address") }
+            filter.ip = ip
+        }
+        let window = try auditWindow(&query)
+        filter.types = window.types
+        try query.finish()
+        if let bound = try readerOwner(principal, context) {
+            if let owner = filter.owner, owner != bound { throw .forbidden("this credential may only read the audit log of owner \(bound)") }
+            filter.owner = bound
+        }
+        try answerAudit(filter, window, context)
+    }
+
+    /// An actor id as events show it: `root`, `uid:N` (socket), a key id, or a system name.
+    static func actor(_ id: String) -> Actor {
+        if id == "root" { return Actor(kind: .root, id: id) }
+        if id.hasPrefix("uid:") { return Actor(kind: .socket, id: id) }
+        if KeyID(id) != nil { return Actor(kind: .key, id: id) }
+        return Actor(kind: .system, id: id)
+    }
+
+    /// `GET /v1/keys/{id}/state?at=`: the key as it was then.
+    func keyState(_ id: KeyID) throws(APIError) {
+        let (principal, context) = try management("ledger:audit")
+        var query = try Query(request.query)
+        guard let at = query.string("at") else { throw .invalid("at", "is required: an RFC 3339 time or an event sequence number") }
+        try query.finish()
+        _ = try readableKey(id, principal, context)
+        let state: KeyState?
+        var asOf: Int64
+        do {
+            if let seq = UInt64(at), at.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+                guard seq >= 1 else { throw APIError.invalid("at", "sequence numbers start at 1") }
+                state = try ledger.state(of: id, atSeq: seq)
+                asOf = try ledger.event(at: seq)?.event.time ?? ledger.clock.now()
+            } else if let time = RFC3339.parse(at) {
+                state = try ledger.state(of: id, atTime: time)
+                asOf = time
+            } else {
+                throw APIError.invalid("at", "must be an RFC 3339 time or an event sequence number")
+            }
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(error as? LedgerError ?? .unavailable("\(error)"))
+        }
+        guard let state else { throw .notFound("key \(id) did not exist yet at \(at)") }
+        asOf = min(asOf, ledger.clock.now())
+        finishRead(context, ok(200, Envelope.data { KeyJSON.write(state, now: asOf, into: &$0) }))
+    }
+}

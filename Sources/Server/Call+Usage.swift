@@ -1,0 +1,86 @@
+import Events
+import HTTP
+import JSON
+import Ledger
+import Projections
+
+extension Call {
+    /// `GET /v1/keys/{id}/usage?start=&end=&granularity=&metrics=`.
+    func keyUsage(_ id: KeyID) throws(APIError) {
+        let (principal, context) = try management("ledger:audit")
+        var query = try Query(request.query)
+        guard let start = try time(&query, "start") else { throw .invalid("start", "is required (RFC 3339)") }
+        guard let end = try time(&query, "end") else { throw .invalid("end", "is required (RFC 3339)") }
+        guard start < end else { throw .invalid("start", "must be before end") }
+        var granularity = UsageGranularity.hour
+        if let text = query.string("granularity") {
+            guard let g = UsageGranularity(wireName: text) else { throw .invalid("granularity", "must be minute, hour or day") }
+            granularity = g
+        }
+        var wanted: Set<String> = ["requests", "errors", "latency"]
+        if let list = query.string("metrics") {
+            wanted = []
+            for name in list.split(separator: ",", omittingEmptySubsequences: false) {
+                guard ["requests", "errors", "latency"].contains(name) else {
+                    throw .invalid("metrics", "unknown metric \(name.prefix(32)); metrics are requests, errors, latency")
+                }
+                wanted.insert(String(name))
+            }
+        }
+        try query.finish()
+        _ = try readableKey(id, principal, context)
+        let report: UsageReport
+        do {
+            report = try ledger.usage(of: id, start: start, end: end, granularity: granularity)
+        } catch {
+            throw APIError(error)
+        }
+        finishRead(context, ok(200, Envelope.data { w in
+            w.beginObject()
+            w.field("keyId", id.description)
+            w.field("start", timestamp: report.start)
+            w.field("end", timestamp: report.end)
+            w.field("granularity", granularity.wireName)
+            w.key("totals")
+            Self.write(report.totals, wanted, &w)
+            w.key("buckets")
+            w.beginArray()
+            for bucket in report.buckets {
+                w.beginObject()
+                w.field("start", timestamp: bucket.start)
+                Self.writeFields(bucket.metrics, wanted, &w)
+                w.endObject()
+            }
+            w.endArray()
+            w.endObject()
+        }))
+    }
+
+    static func write(_ m: UsageMetrics, _ wanted: Set<String>, _ w: inout JSONWriter) {
+        w.beginObject()
+        writeFields(m, wanted, &w)
+        w.endObject()
+    }
+
+    static func writeFields(_ m: UsageMetrics, _ wanted: Set<String>, _ w: inout JSONWriter) {
+        if wanted.contains("requests") {
+            w.key("requests")
+            w.uint(m.requests)
+        }
+        if wanted.contains("errors") {
+            w.key("errors")
+            w.uint(m.errors)
+        }
+        if wanted.contains("latency") {
+            w.key("latency")
+            w.beginObject()
+            for (name, p) in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)] {
+                w.key(name)
+                w.double(Double(m.latency.percentile(p)) / 1000)
+            }
+            w.key("max")
+            w.double(Double(m.latency.max) / 1000)
+            w.endObject()
+        }
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# HTTP-layer benchmark: nginx's limit (../shared/limits/http-limit) and then KeyLedger's
+# POST /v1/verify with the same wrk settings (1 thread, 32 keep-alive connections), 1,000
+# keys, each request durably recording key.accessed. Prints req/s, p50/p99 and the ratio.
+#   tools/bench-http.sh [seconds, default 8]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
+secs=${1:-8}
+tools/deps.sh
+dpkg -s wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+swift build -c release --product keyledger >/dev/null
+bin=$PWD/.build/release/keyledger
+nginx=$(../shared/limits/http-limit "$secs")
+echo "nginx (limit):"
+echo "$nginx"
+dir=$(mktemp -d)
+port=${KEYLEDGER_BENCH_PORT:-18420}
+token=$($bin init --data "$dir/data")
+$bin serve --data "$dir/data" --listen 127.0.0.1:$port --quiet 2>"$dir/serve.log" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 50); do curl -fs "127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+python3 tools/bench/make_keys.py $port "$token" 1000 > "$dir/secrets.txt"
+before=$(curl -fs "127.0.0.1:$port/v1/ledger/verify" -H "Authorization: Bearer $token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["events"])')
+out=$(KL_SECRETS="$dir/secrets.txt" wrk -t1 -c32 -d${secs}s --latency -s tools/bench/verify.lua "http://127.0.0.1:$port/v1/verify")
+after=$(curl -fs "127.0.0.1:$port/v1/ledger/verify" -H "Authorization: Bearer $token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["events"])')
+echo "keyledger POST /v1/verify:"
+echo "$out" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx|Socket errors" || true
+ours=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+theirs=$(echo "$nginx" | awk '/Requests\/sec/ {print $2}')
+echo "key.accessed events recorded during the run: $((after - before))"
+awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "ratio to nginx: %.1f%% (%s vs %s req/s)\n", 100 * a / b, a, b }'
