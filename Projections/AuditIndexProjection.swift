@@ -40,19 +40,22 @@ public struct AuditIndexProjection: Projection {
     /// key facet already files, so the actor facet is skipped (one posting list less to
     /// touch on the verification path). Actor queries add these from the key facet.
     public static func isSelfAccess(_ event: Event) -> Bool {
-        event.type == .accessed && event.actor.kind == .key && event.actor.id == event.keyID.description
+        // Parsing the 26-character id is cheaper than rendering the event's key id.
+        event.type == .accessed && event.actor.kind == .key && event.actor.id.utf8.count == 26
+            && KeyID(event.actor.id) == event.keyID
     }
 
-    static func indexKeys(of event: Event) -> [[UInt8]] {
-        var facets: [Facet] = [.key(event.keyID), .owner(event.owner), .type(event.type),
-                               .ownerType(event.owner, event.type)]
-        if !isSelfAccess(event) { facets.append(.actor(event.actor)) }
-        if let ip = event.ip { facets.append(.ip(ip)) }
-        return facets.map(\.indexKey)
+    static func facets(of event: Event, _ body: (Facet) throws -> Void) rethrows {
+        try body(.key(event.keyID))
+        try body(.owner(event.owner))
+        try body(.type(event.type))
+        try body(.ownerType(event.owner, event.type))
+        if !isSelfAccess(event) { try body(.actor(event.actor)) }
+        if let ip = event.ip { try body(.ip(ip)) }
     }
 
     public func apply(_ event: Event, in txn: borrowing Transaction) throws {
-        for key in Self.indexKeys(of: event) { try txn.addDuplicate(index, key, event.seq) }
+        try Self.facets(of: event) { facet in try txn.addDuplicate(index, facet.indexKey, event.seq) }
     }
 
     public func makeRebuilder() -> any ProjectionRebuilder { Rebuilder(index: index) }
@@ -60,15 +63,18 @@ public struct AuditIndexProjection: Projection {
     /// Gathers each posting list's new seqs and appends them in one call per list.
     struct Rebuilder: ProjectionRebuilder {
         let index: Table
-        var pending: [[UInt8]: [UInt64]] = [:]
+        /// Keyed by facet, not by its table key: hashing the enum is cheaper than
+        /// building and hashing a byte array per facet per event.
+        var pending: [Facet: [UInt64]] = [:]
 
         mutating func fold(_ event: Event) {
-            for key in AuditIndexProjection.indexKeys(of: event) { pending[key, default: []].append(event.seq) }
+            AuditIndexProjection.facets(of: event) { facet in pending[facet, default: []].append(event.seq) }
         }
 
         mutating func flush(into txn: borrowing Transaction) throws {
-            for key in pending.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-                try txn.appendDuplicates(index, key, pending[key] ?? [])
+            let lists = pending.map { (key: $0.key.indexKey, seqs: $0.value) }
+            for list in lists.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                try txn.appendDuplicates(index, list.key, list.seqs)
             }
             pending.removeAll(keepingCapacity: true)
         }

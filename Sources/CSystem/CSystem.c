@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -185,6 +186,8 @@ ssize_t csys_recv(int fd, void *buffer, size_t length) {
 int csys_shutdown_write(int fd) { return shutdown(fd, SHUT_WR); }
 
 int csys_close(int fd) { return close(fd); }
+
+int csys_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
 
 uint64_t csys_monotonic_nanos(void) {
     struct timespec now;

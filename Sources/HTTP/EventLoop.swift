@@ -72,6 +72,7 @@ final class EventLoop {
     /// Runs until shutdown has closed every connection or `stop` arrives.
     func run() {
         mailbox.adoptCurrentThread()
+        _ = csys_set_thread_name("http-loop")
         let events = UnsafeMutablePointer<csys_epoll_event>.allocate(capacity: Self.eventCapacity)
         defer {
             events.deallocate()

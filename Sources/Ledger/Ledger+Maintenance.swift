@@ -1,4 +1,4 @@
-import Events
+public import Events
 import Projections
 import Store
 
@@ -69,5 +69,42 @@ extension Ledger {
         } catch {
             throw .unavailable("replay failed: \(error)")
         }
+    }
+}
+
+extension Ledger {
+    /// Bulk-loads events after the head, chained, in transactions of `chunk` events,
+    /// without deciding or folding them: for data generators and restores. Projections
+    /// fall behind the log; run ``replay(chunk:progress:)`` afterwards.
+    ///
+    /// - Parameter next: the next event (its seq is assigned here), nil at the end.
+    ///   Times must not go backwards.
+    /// - Returns: the new head seq.
+    public func importEvents(chunk: Int = 200_000, _ next: () -> Event?) throws(LedgerError) -> UInt64 {
+        var done = false
+        var headSeq: UInt64 = 0
+        do {
+            while !done {
+                headSeq = try environment.write { txn in
+                    var head = try log.head(in: txn)
+                    for _ in 0..<chunk {
+                        guard var event = next() else {
+                            done = true
+                            break
+                        }
+                        guard event.time >= head.time else {
+                            throw LedgerError.invalid(field: "time", reason: "imported events must not go back in time")
+                        }
+                        try log.append(&event, after: &head, in: txn)
+                    }
+                    return head.seq
+                }
+            }
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw .unavailable("import failed: \(error)")
+        }
+        return headSeq
     }
 }

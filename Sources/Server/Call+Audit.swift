@@ -46,7 +46,7 @@ extension Call {
             throw APIError(error)
         }
         let next = page.next.map { Base64URL.encode(withUnsafeBytes(of: $0.bigEndian) { Array($0) }) }
-        finishRead(context, ok(200, Envelope.list(page.events, nextCursor: next) { stored, w in EventJSON.write(stored, into: &w) }))
+        finishRead(context, ok(200, Envelope.list(page.events, nextCursor: next) { stored, w in EventJSON.write(stored.event, prevHash: stored.prevHash, hash: stored.hash, into: &w) }))
     }
 
     /// The key, when the caller may read its history (ledger keys: own owner only).

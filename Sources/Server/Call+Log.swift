@@ -19,7 +19,7 @@ extension Call {
         let answer: @Sendable () -> Void = {
             do throws(LedgerError) {
                 let page = try ledger.events(after: UInt64(after), limit: limit, wait: Double(wait))
-                finish(.success(ok(200, Envelope.list(page, nextCursor: nil) { stored, w in EventJSON.write(stored, into: &w) })))
+                finish(.success(ok(200, Envelope.list(page, nextCursor: nil) { stored, w in EventJSON.write(stored.event, prevHash: stored.prevHash, hash: stored.hash, into: &w) })))
             } catch {
                 finish(.failure(APIError(error)))
             }

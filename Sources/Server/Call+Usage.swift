@@ -1,8 +1,8 @@
 import Events
 import HTTP
-import JSON
+public import JSON
 import Ledger
-import Projections
+public import Projections
 
 extension Call {
     /// `GET /v1/keys/{id}/usage?start=&end=&granularity=&metrics=`.
@@ -36,24 +36,32 @@ extension Call {
             throw APIError(error)
         }
         finishRead(context, ok(200, Envelope.data { w in
-            w.beginObject()
-            w.field("keyId", id.description)
-            w.field("start", timestamp: report.start)
-            w.field("end", timestamp: report.end)
-            w.field("granularity", granularity.wireName)
-            w.key("totals")
-            Self.write(report.totals, wanted, &w)
-            w.key("buckets")
-            w.beginArray()
-            for bucket in report.buckets {
-                w.beginObject()
-                w.field("start", timestamp: bucket.start)
-                Self.writeFields(bucket.metrics, wanted, &w)
-                w.endObject()
-            }
-            w.endArray()
-            w.endObject()
+            UsageJSON.write(report, metrics: wanted, into: &w)
         }))
+    }
+}
+
+/// Renders a usage report (API.md "Usage"); latency in milliseconds.
+public enum UsageJSON {
+    /// Writes the report with only the `metrics` asked for (requests, errors, latency).
+    public static func write(_ report: UsageReport, metrics wanted: Set<String>, into w: inout JSONWriter) {
+        w.beginObject()
+        w.field("keyId", report.keyID.description)
+        w.field("start", timestamp: report.start)
+        w.field("end", timestamp: report.end)
+        w.field("granularity", report.granularity.wireName)
+        w.key("totals")
+        write(report.totals, wanted, &w)
+        w.key("buckets")
+        w.beginArray()
+        for bucket in report.buckets {
+            w.beginObject()
+            w.field("start", timestamp: bucket.start)
+            writeFields(bucket.metrics, wanted, &w)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
     }
 
     static func write(_ m: UsageMetrics, _ wanted: Set<String>, _ w: inout JSONWriter) {

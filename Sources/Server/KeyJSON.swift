@@ -1,17 +1,18 @@
 import Events
-import JSON
-import Projections
+public import JSON
+public import Projections
 
 /// Renders a key object (API.md "Keys"). Never writes a secret or a digest.
-enum KeyJSON {
+public enum KeyJSON {
     /// The status a caller sees: a key whose expiry passed is `expired` even before the
     /// sweeper records `key.expired`.
-    static func status(_ key: KeyState, now: Int64) -> KeyStatus {
+    public static func status(_ key: KeyState, now: Int64) -> KeyStatus {
         if !key.status.isFinal, let at = key.expiresAt, at <= now { return .expired }
         return key.status
     }
 
-    static func write(_ key: KeyState, now: Int64, into w: inout JSONWriter) {
+    /// Writes the key object; `now` decides whether a passed expiry shows as `expired`.
+    public static func write(_ key: KeyState, now: Int64, into w: inout JSONWriter) {
         w.beginObject()
         w.field("id", key.id.description)
         w.field("owner", key.owner)

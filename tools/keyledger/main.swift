@@ -13,7 +13,9 @@ protocol CLICommand: Sendable {
 
 enum CommandList {
     static let all: [any CLICommand.Type] = [
-        InitCommand.self, ServeCommand.self, ReplayCommand.self, VerifyChainCommand.self, BenchCommand.self,
+        InitCommand.self, ServeCommand.self, ReplayCommand.self, VerifyChainCommand.self, LogsCommand.self,
+        UsageCommand.self, HistoryCommand.self, ExportCommand.self, GenerateCommand.self, BenchCommand.self,
+        BenchQueriesCommand.self,
     ]
 }
 

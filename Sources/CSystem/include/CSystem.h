@@ -94,6 +94,9 @@ int csys_shutdown_write(int fd);
 /* close(2). */
 int csys_close(int fd);
 
+/* Names the calling thread (at most 15 bytes are kept), for ps, top and debuggers. */
+int csys_set_thread_name(const char *name);
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t csys_monotonic_nanos(void);
 

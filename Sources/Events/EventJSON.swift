@@ -1,15 +1,13 @@
-import Events
-import JSON
-import Ledger
+public import JSON
 
 /// Renders an event (API.md "An event"). The data never holds a secret or a digest.
-enum EventJSON {
-    static func write(_ stored: EventLog.Stored, into w: inout JSONWriter) {
-        let e = stored.event
+public enum EventJSON {
+    /// Writes the event object with its chain links.
+    public static func write(_ e: Event, prevHash: Digest, hash: Digest, into w: inout JSONWriter) {
         w.beginObject()
         w.key("seq")
         w.uint(e.seq)
-        w.field("id", ChainedRecord.eventID(stored.hash))
+        w.field("id", ChainedRecord.eventID(hash))
         w.field("type", e.type.wireName)
         w.field("time", timestamp: e.time)
         w.field("keyId", e.keyID.description)
@@ -23,30 +21,31 @@ enum EventJSON {
         w.field("requestId", e.requestID)
         w.key("data")
         data(e.payload, &w)
-        w.field("prevHash", stored.prevHash.hex)
-        w.field("hash", stored.hash.hex)
+        w.field("prevHash", prevHash.hex)
+        w.field("hash", hash.hex)
         w.endObject()
     }
 
-    static func data(_ payload: EventPayload, _ w: inout JSONWriter) {
+    /// Writes the type-specific `data` object.
+    public static func data(_ payload: EventPayload, _ w: inout JSONWriter) {
         w.beginObject()
         switch payload {
         case .created(let c):
             w.field("name", c.name)
             w.field("prefix", c.prefix)
             w.field("environment", c.environment)
-            KeyJSON.strings("scopes", c.scopes, &w)
-            KeyJSON.strings("accounts", c.accounts, &w)
-            KeyJSON.strings("ipAllowlist", c.ipAllowlist.map(\.description), &w)
+            strings("scopes", c.scopes, &w)
+            strings("accounts", c.accounts, &w)
+            strings("ipAllowlist", c.ipAllowlist.map(\.description), &w)
             w.field("expiresAt", timestamp: c.expiresAt)
             limits(c.rateLimits, &w)
             w.field("credits", c.credits)
             metadata(c.metadata, &w)
         case .updated(let u):
             if let name = u.name { w.field("name", name) }
-            if let scopes = u.scopes { KeyJSON.strings("scopes", scopes, &w) }
-            if let accounts = u.accounts { KeyJSON.strings("accounts", accounts, &w) }
-            if let list = u.ipAllowlist { KeyJSON.strings("ipAllowlist", list.map(\.description), &w) }
+            if let scopes = u.scopes { strings("scopes", scopes, &w) }
+            if let accounts = u.accounts { strings("accounts", accounts, &w) }
+            if let list = u.ipAllowlist { strings("ipAllowlist", list.map(\.description), &w) }
             if let expiresAt = u.expiresAt { w.field("expiresAt", timestamp: expiresAt) }
             if let rateLimits = u.rateLimits { limits(rateLimits, &w) }
             if let meta = u.metadata { metadata(meta, &w) }
@@ -69,6 +68,13 @@ enum EventJSON {
             w.field("cost", Int64(a.cost))
         }
         w.endObject()
+    }
+
+    static func strings(_ name: String, _ list: [String], _ w: inout JSONWriter) {
+        w.key(name)
+        w.beginArray()
+        for s in list { w.string(s) }
+        w.endArray()
     }
 
     static func limits(_ list: [RateLimit], _ w: inout JSONWriter) {

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Audit/usage benchmark on a generated ledger: 10,000 keys, 100 owners, 10,000,000 events
+# over 90 days (override with EVENTS=...). Reuses $KEYLEDGER_BENCH_DATA when it already
+# holds a generated ledger. Prints generation, replay, query and export figures.
+#   tools/bench-audit.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
+tools/deps.sh
+swift build -c release --product keyledger >/dev/null
+bin=$PWD/.build/release/keyledger
+events=${EVENTS:-10000000}
+dir=${KEYLEDGER_BENCH_DATA:-$(mktemp -d)/ledger}
+if [ ! -e "$dir/data.mdb" ]; then
+  $bin generate --data "$dir" --keys 10000 --owners 100 --events "$events" --days 90 >/dev/null
+fi
+echo "raw LMDB (same run):"
+../shared/limits/lmdb-limit | grep -E "scan|bulk"
+$bin bench-queries --data "$dir" --runs 50
+start=$(date +%s.%N)
+$bin replay --data "$dir" 2>&1 | tail -1
+start=$(date +%s.%N)
+n=$($bin export --data "$dir" | wc -l)
+end=$(date +%s.%N)
+awk -v n="$n" -v s="$start" -v e="$end" 'BEGIN { printf "export: %d events as NDJSON in %.1f s = %.0f events/s\n", n, e - s, n / (e - s) }'
+du -sh "$dir"

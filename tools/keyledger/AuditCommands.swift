@@ -1,0 +1,177 @@
+import Events
+import Foundation
+import JSON
+import Ledger
+import Projections
+import Server
+
+/// Options shared by `logs` and `export`: filters over the log.
+struct LogFilter {
+    var filter = AuditFilter()
+    var start: Int64?
+    var end: Int64?
+
+    init(_ args: Arguments) throws {
+        if let key = args.value("key") {
+            guard let id = KeyID(key) else { throw UsageError("--key takes a key id such as key_0352V4t5jmTpbIFhSG0y6Y") }
+            filter.keyID = id
+        }
+        filter.owner = args.value("owner")
+        if let types = args.value("types") {
+            for name in types.split(separator: ",") {
+                guard let type = EventType(wireName: name) else { throw UsageError("unknown event type \(name)") }
+                filter.types.append(type)
+            }
+        }
+        start = try Self.time(args, "start")
+        end = try Self.time(args, "end")
+    }
+
+    static func time(_ args: Arguments, _ name: String) throws -> Int64? {
+        guard let text = args.value(name) else { return nil }
+        guard let micros = RFC3339.parse(text) else { throw UsageError("--\(name) takes an RFC 3339 time, not \(text)") }
+        return micros
+    }
+
+    func matches(_ e: Event) -> Bool {
+        if let id = filter.keyID, e.keyID != id { return false }
+        if let owner = filter.owner, e.owner != owner { return false }
+        if !filter.types.isEmpty, !filter.types.contains(e.type) { return false }
+        if let start, e.time < start { return false }
+        if let end, e.time >= end { return false }
+        return true
+    }
+}
+
+/// Buffered stdout: one write per 64 KiB, so a stream of millions of lines is cheap.
+struct Output {
+    private var buffer: [UInt8] = []
+
+    mutating func line(_ bytes: [UInt8]) {
+        buffer += bytes
+        buffer.append(UInt8(ascii: "\n"))
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        FileHandle.standardOutput.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// `keyledger logs`: events newest first, as NDJSON.
+enum LogsCommand: CLICommand {
+    static let name = "logs"
+    static let summary = "print events newest first (NDJSON), filtered like GET /v1/audit"
+    static let help = """
+        usage: keyledger logs --data DIR [--key ID] [--owner O] [--types t1,t2] [--actor A] [--ip IP]
+                              [--start T] [--end T] [--limit 100]
+
+        Prints matching events newest first, one JSON object per line (the API's event shape).
+        Works on the data directory directly, whether or not a server runs.
+        """
+
+    static func run(_ args: [String]) throws -> Int32 {
+        let parsed = try Arguments(args, options: ["data", "key", "owner", "types", "actor", "ip", "start", "end", "limit"], flags: [])
+        var log = try LogFilter(parsed)
+        if let actor = parsed.value("actor") { log.filter.actor = actorFor(actor) }
+        if let ip = parsed.value("ip") {
+            guard let address = IPAddress(ip) else { throw UsageError("--ip takes an IPv4 or IPv6 address") }
+            log.filter.ip = address
+        }
+        var remaining = try parsed.integer("limit", default: 100)
+        let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
+        var out = Output()
+        var before: UInt64?
+        while remaining > 0 {
+            let page = try ledger.auditPage(log.filter, start: log.start, end: log.end, before: before, limit: min(remaining, 1000))
+            for stored in page.events {
+                var w = JSONWriter()
+                EventJSON.write(stored.event, prevHash: stored.prevHash, hash: stored.hash, into: &w)
+                out.line(w.bytes)
+            }
+            remaining -= page.events.count
+            guard let next = page.next else { break }
+            before = next
+        }
+        out.flush()
+        return 0
+    }
+
+    static func actorFor(_ id: String) -> Actor {
+        if id == "root" { return Actor(kind: .root, id: id) }
+        if id.hasPrefix("uid:") { return Actor(kind: .socket, id: id) }
+        if KeyID(id) != nil { return Actor(kind: .key, id: id) }
+        return Actor(kind: .system, id: id)
+    }
+}
+
+/// `keyledger usage`: a key's usage report as JSON.
+enum UsageCommand: CLICommand {
+    static let name = "usage"
+    static let summary = "print a key's usage over a time range (JSON)"
+    static let help = """
+        usage: keyledger usage --data DIR --key ID --start T --end T [--granularity hour] [--metrics requests,errors,latency]
+
+        Prints the usage report of GET /v1/keys/{id}/usage: zero-filled buckets of minute, hour
+        or day, with requests, errors and latency percentiles (ms). Works whether or not a
+        server runs.
+        """
+
+    static func run(_ args: [String]) throws -> Int32 {
+        let parsed = try Arguments(args, options: ["data", "key", "start", "end", "granularity", "metrics"], flags: [])
+        guard let key = parsed.value("key"), let id = KeyID(key) else { throw UsageError("--key ID is required") }
+        guard let start = try LogFilter.time(parsed, "start"), let end = try LogFilter.time(parsed, "end") else {
+            throw UsageError("--start and --end are required (RFC 3339)")
+        }
+        guard let granularity = UsageGranularity(wireName: parsed.value("granularity") ?? "hour") else {
+            throw UsageError("--granularity is minute, hour or day")
+        }
+        let metrics = Set((parsed.value("metrics") ?? "requests,errors,latency").split(separator: ",").map(String.init))
+        let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
+        let report = try ledger.usage(of: id, start: start, end: end, granularity: granularity)
+        var w = JSONWriter()
+        UsageJSON.write(report, metrics: metrics, into: &w)
+        print(String(decoding: w.bytes, as: UTF8.self))
+        return 0
+    }
+}
+
+/// `keyledger history`: a key as it was at a time or sequence.
+enum HistoryCommand: CLICommand {
+    static let name = "history"
+    static let summary = "print a key as it was at a time or event sequence (JSON)"
+    static let help = """
+        usage: keyledger history --data DIR KEY --at T|SEQ
+
+        Folds the key's own events up to the time (RFC 3339) or event sequence and prints the
+        key object as it was then; exit 1 if it did not exist yet.
+        """
+
+    static func run(_ args: [String]) throws -> Int32 {
+        let parsed = try Arguments(args, options: ["data", "at"], flags: [])
+        guard let key = parsed.positional.first, let id = KeyID(key) else { throw UsageError("KEY (a key id) is required") }
+        guard let at = parsed.value("at") else { throw UsageError("--at T|SEQ is required") }
+        let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
+        let state: KeyState?
+        var asOf: Int64
+        if let seq = UInt64(at) {
+            state = try ledger.state(of: id, atSeq: seq)
+            asOf = try ledger.event(at: seq)?.event.time ?? ledger.clock.now()
+        } else if let time = RFC3339.parse(at) {
+            state = try ledger.state(of: id, atTime: time)
+            asOf = time
+        } else {
+            throw UsageError("--at takes an RFC 3339 time or an event sequence number")
+        }
+        guard let state else {
+            printError("key \(id) did not exist yet at \(at)")
+            return 1
+        }
+        asOf = min(asOf, ledger.clock.now())
+        var w = JSONWriter()
+        KeyJSON.write(state, now: asOf, into: &w)
+        print(String(decoding: w.bytes, as: UTF8.self))
+        return 0
+    }
+}
