@@ -13,3 +13,5 @@ if grep -q "warning:" "$log"; then
 fi
 rm -f "$log"
 swift test --skip-build
+# The contract: schemathesis against a live server and docs/openapi.yaml.
+KEYLEDGER_BIN="$PWD/.build/debug/keyledger" tools/schemathesis.sh

@@ -15,7 +15,7 @@ public enum Decisions {
         try KeyRules.prefix(prefix)
         let scopes = try KeyRules.tokens(spec.scopes, field: "scopes", max: KeyRules.maxScopes)
         let accounts = try KeyRules.tokens(spec.accounts, field: "accounts", max: KeyRules.maxAccounts)
-        try KeyRules.allowlist(spec.ipAllowlist)
+        let allowlist = try KeyRules.allowlist(spec.ipAllowlist)
         try KeyRules.rateLimits(spec.rateLimits)
         try KeyRules.credits(spec.credits)
         try KeyRules.metadata(spec.metadata)
@@ -23,7 +23,7 @@ public enum Decisions {
         let expiresAt = try expiry(spec.expiresAt, ttl: spec.ttlSeconds, now: now)
         return .created(KeyCreated(
             name: spec.name, prefix: prefix, environment: environment, scopes: scopes, accounts: accounts,
-            ipAllowlist: spec.ipAllowlist, expiresAt: expiresAt, rateLimits: spec.rateLimits,
+            ipAllowlist: allowlist, expiresAt: expiresAt, rateLimits: spec.rateLimits,
             credits: spec.credits, metadata: spec.metadata, secretDigest: secretDigest))
     }
 
@@ -64,8 +64,8 @@ public enum Decisions {
             if clean != state.accounts { u.accounts = clean }
         }
         if let list = changes.ipAllowlist {
-            try KeyRules.allowlist(list)
-            if list != state.ipAllowlist { u.ipAllowlist = list }
+            let clean = try KeyRules.allowlist(list)
+            if clean != state.ipAllowlist { u.ipAllowlist = clean }
         }
         if let expiresAt = changes.expiresAt {
             if let at = expiresAt, at <= now { throw .invalid(field: "expiresAt", reason: "must be in the future") }

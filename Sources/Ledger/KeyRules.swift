@@ -63,8 +63,11 @@ public enum KeyRules {
         return out
     }
 
-    public static func allowlist(_ list: [CIDR]) throws(LedgerError) {
+    /// Checks the size and drops repeated ranges, keeping first occurrences in order.
+    public static func allowlist(_ list: [CIDR]) throws(LedgerError) -> [CIDR] {
         guard list.count <= maxAllowlist else { throw .invalid(field: "ipAllowlist", reason: "at most \(maxAllowlist) entries") }
+        var seen = Set<CIDR>()
+        return list.filter { seen.insert($0).inserted }
     }
 
     public static func rateLimits(_ limits: [RateLimit]) throws(LedgerError) {

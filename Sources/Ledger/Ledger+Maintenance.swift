@@ -37,7 +37,7 @@ extension Ledger {
     /// - Parameters:
     ///   - chunk: events per transaction.
     ///   - progress: called after each chunk with (events folded, head seq).
-    public func replay(chunk: Int = 500_000, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(LedgerError) {
+    public func replay(chunk: Int = 200_000, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(LedgerError) {
         let projections: [any Projection] = [keys] + others
         let needsContext = projections.contains { $0.needsEventContext }
         do {
@@ -51,17 +51,26 @@ extension Ledger {
             var builders = projections.map { $0.makeRebuilder() }
             var done: UInt64 = 0
             while done < headSeq {
-                done = try environment.write { txn in
-                    var last = done
+                // Read and fold outside the write transaction: its body may run again
+                // after the map grows, so it only writes what the builders hold.
+                let events = try environment.read { txn in
+                    var events: [Event] = []
+                    events.reserveCapacity(min(chunk, Int(headSeq - done)))
                     try log.scan(from: done + 1, context: needsContext, in: txn) { stored in
-                        for i in builders.indices { builders[i].fold(stored.event) }
-                        last = stored.event.seq
-                        return last - done < UInt64(chunk) && last < headSeq
+                        events.append(stored.event)
+                        return events.count < chunk && stored.event.seq < headSeq
                     }
+                    return events
+                }
+                guard let last = events.last?.seq else { break }
+                for event in events {
+                    for i in builders.indices { builders[i].fold(event) }
+                }
+                try environment.write { txn in
                     for i in builders.indices { try builders[i].flush(into: txn) }
                     for projection in projections { try checkpoints.write(projection.name, last, in: txn) }
-                    return last
                 }
+                done = last
                 progress(done, headSeq)
             }
         } catch let error as LedgerError {
@@ -81,17 +90,16 @@ extension Ledger {
     ///   Times must not go backwards.
     /// - Returns: the new head seq.
     public func importEvents(chunk: Int = 200_000, _ next: () -> Event?) throws(LedgerError) -> UInt64 {
-        var done = false
         var headSeq: UInt64 = 0
         do {
-            while !done {
+            while true {
+                // Pull the chunk first: the write body may run again after the map grows.
+                var batch: [Event] = []
+                while batch.count < chunk, let event = next() { batch.append(event) }
+                if batch.isEmpty { break }
                 headSeq = try environment.write { txn in
                     var head = try log.head(in: txn)
-                    for _ in 0..<chunk {
-                        guard var event = next() else {
-                            done = true
-                            break
-                        }
+                    for var event in batch {
                         guard event.time >= head.time else {
                             throw LedgerError.invalid(field: "time", reason: "imported events must not go back in time")
                         }

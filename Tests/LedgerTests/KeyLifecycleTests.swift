@@ -165,3 +165,17 @@ import Testing
     #expect(access.type == .accessed && change.type == .suspended)
     #expect(change.actor.kind == .key && change.actor.id == access.keyID.description)
 }
+
+@Test func repeatedScopesAndRangesAreKeptOnce() throws {
+    let f = try LedgerFixture()
+    let range = try CIDR.parse("10.0.0.0/8").get()
+    let (key, _) = try f.create {
+        $0.scopes = ["a", "b", "a"]
+        $0.ipAllowlist = [range, range, try! CIDR.parse("::1").get()]
+    }
+    #expect(key.scopes == ["a", "b"])
+    #expect(key.ipAllowlist.map(\.description) == ["10.0.0.0/8", "::1/128"])
+    var changes = KeyChanges()
+    changes.ipAllowlist = [range, range]
+    #expect(try f.key(.update(key.id, changes, expectedVersion: nil)).ipAllowlist == [range])
+}

@@ -112,6 +112,37 @@ func incrementalStateEqualsAReplay(seed: UInt64) throws {
     #expect(try ledger.verifyChain().isIntact)
 }
 
+/// A replay and a bulk import whose transactions hit MDB_MAP_FULL are retried whole: no
+/// event is lost or folded twice.
+@Test func replayAndImportSurviveMapGrowth() throws {
+    let dir = TempDirectory()
+    defer { dir.remove() }
+    var options = LedgerOptions()
+    options.sweepInterval = nil
+    options.environment.initialMapSize = 64 * 1024
+    let ledger = try Ledger(path: dir.path, options: options)
+    defer { ledger.close() }
+    var spec = KeySpec(owner: "org_1", name: "grow")
+    spec.metadata = Dictionary(uniqueKeysWithValues: (0..<40).map { ("k\($0)", String(repeating: "y", count: 300)) })
+    let (key, secret) = try wait { done in ledger.createKey(spec, context: rootContext, completion: done) }
+    for _ in 0..<300 { _ = try wait { done in ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done) } }
+    let before = try dumpProjections(ledger)
+    try ledger.replay(chunk: 50)
+    #expect(try dumpProjections(ledger) == before)
+    var remaining = 5000
+    let head = try ledger.head()
+    let imported = try ledger.importEvents(chunk: 700) {
+        guard remaining > 0 else { return nil }
+        remaining -= 1
+        return Event(time: head.time + 1, keyID: key.id, owner: "org_1", actor: Actor(kind: .key, id: key.id.description),
+                     payload: .accessed(KeyAccessed(code: .valid, cost: 0)))
+    }
+    #expect(imported == head.seq + 5000)
+    #expect(try ledger.verifyChain().events == head.seq + 5000)
+    try ledger.replay(chunk: 999)
+    #expect(try ledger.projectionCheckpoints().values.allSatisfy { $0 == head.seq + 5000 })
+}
+
 @Test func filesAreCreatedOwnerOnly() throws {
     let f = try LedgerFixture()
     for file in ["data.mdb", "lock.mdb", "keyledger.lock"] {
