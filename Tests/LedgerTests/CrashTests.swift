@@ -130,3 +130,31 @@ func dumpProjections(_ ledger: Ledger) throws -> [String: [[UInt8]]] {
     let unknown = try runKeyledger(["verify-chain", "--bogus"])
     #expect(unknown.status == 2 && unknown.err.contains("unknown option --bogus"))
 }
+
+/// `keyledger export` of everything reads back as the log: same events, same chain.
+@Test func anExportOfEverythingReadsBackAsTheLog() throws {
+    let f = try LedgerFixture()
+    let (_, secret) = try f.create { $0.metadata = ["note": "a \"quoted\", comma'd value\nwith a line break"] }
+    for i in 0..<20 { _ = try f.verify(secret, VerifyRequest(scope: i % 3 == 0 ? "x" : nil, ip: IPAddress("10.0.0.\(i)"))) }
+    f.ledger.close()
+    let ndjson = try runKeyledger(["export", "--data", f.directory.path])
+    #expect(ndjson.status == 0)
+    let lines = ndjson.out.split(separator: "\n")
+    let log = try Ledger.openReadOnly(path: f.directory.path).events(after: 0, limit: 1000)
+    #expect(lines.count == log.count && log.count == 21)
+    var previous = String(repeating: "0", count: 64)
+    for (line, stored) in zip(lines, log) {
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["seq"] as? Int == Int(stored.event.seq))
+        #expect(object["type"] as? String == stored.event.type.wireName)
+        #expect(object["prevHash"] as? String == previous)
+        #expect(object["hash"] as? String == stored.hash.hex)
+        previous = stored.hash.hex
+    }
+    let csv = try runKeyledger(["export", "--data", f.directory.path, "--format", "csv", "--types", "key.created"])
+    #expect(csv.status == 0 && csv.out.hasPrefix("seq,id,type,time,keyId"))
+    #expect(csv.out.contains(#"\""quoted\"""#))
+    let accessed = try runKeyledger(["logs", "--data", f.directory.path, "--types", "key.accessed", "--limit", "5"])
+    #expect(accessed.out.split(separator: "\n").count == 5)
+    f.ledger = try LedgerFixture.open(f.directory.path, clock: f.clock)
+}
