@@ -65,7 +65,7 @@ extension AuditIndexProjection {
         if let id = filter.keyID { terms.append(.list(Facet.key(id).indexKey)) }
         switch (filter.owner, filter.types.isEmpty) {
         case (let owner?, false): terms.append(.union(filter.types.map { .list(Facet.ownerType(owner, $0).indexKey) }))
-        case (let owner?, true): terms.append(.list(Facet.owner(owner).indexKey))
+        case (let owner?, true): terms.append(.union(EventType.allCases.map { .list(Facet.ownerType(owner, $0).indexKey) }))
         case (nil, false): terms.append(.union(filter.types.map { .list(Facet.type($0).indexKey) }))
         case (nil, true): break
         }
