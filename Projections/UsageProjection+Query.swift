@@ -56,12 +56,15 @@ extension UsageProjection {
         let last = first + Int64(count) * width
         var buckets = (0..<Int64(count)).map { UsageBucket(start: first + $0 * width) }
         if count > 0 {
-            // Every width is a whole number of minutes, so bucket edges are minute edges.
-            let endMinute = last / Self.minuteMicros
-            try txn.withCursor(minutes) { cursor in
-                var entry = try cursor.seek(atLeast: MinuteRow(key, minute: first / Self.minuteMicros).key)
-                while let e = entry, let row = MinuteRow(key: e.key), row.keyID == key, row.minute < endMinute {
-                    let bucket = (row.minute * Self.minuteMicros - first) / width
+            // Every width is a whole number of the rows' unit (hour rows for hour and day
+            // buckets, minute rows for minutes), so bucket edges are row edges.
+            let unit = width % Self.hourMicros == 0 ? Self.hourMicros : Self.minuteMicros
+            let table = unit == Self.hourMicros ? hours : minutes
+            let endRow = Self.floorDivide(last, unit)
+            try txn.withCursor(table) { cursor in
+                var entry = try cursor.seek(atLeast: MinuteRow(key, minute: Self.floorDivide(first, unit)).key)
+                while let e = entry, let row = MinuteRow(key: e.key), row.keyID == key, row.minute < endRow {
+                    let bucket = (row.minute * unit - first) / width
                     buckets[Int(bucket)].metrics.merge(try UsageMetrics(decoding: e.value))
                     entry = try cursor.next()
                 }

@@ -7,34 +7,41 @@ public import Store
 /// Table `usage_minutes`: key = the 16 id bytes, then the minute (µs since the epoch /
 /// 60,000,000, floored) as 8 big-endian bytes with the sign bit flipped, so a key's
 /// minutes sort together and in time order (before 1970 too); value = the encoded
-/// ``UsageMetrics``.
+/// ``UsageMetrics``. Table `usage_hours` holds the same per hour (the index is µs /
+/// 3,600,000,000), so hourly and daily reports read 60 times fewer rows.
 public struct UsageProjection: Projection {
-    public static let tableSpecs = [TableSpec("usage_minutes")]
+    public static let tableSpecs = [TableSpec("usage_minutes"), TableSpec("usage_hours")]
     public let name = "usage"
     public let needsEventContext = false
     let minutes: Table
-    public var tables: [Table] { [minutes] }
+    let hours: Table
+    public var tables: [Table] { [minutes, hours] }
 
     static let minuteMicros: Int64 = 60_000_000
+    static let hourMicros: Int64 = 3_600_000_000
 
-    public init(environment: Environment) { minutes = environment.table("usage_minutes") }
+    public init(environment: Environment) {
+        minutes = environment.table("usage_minutes")
+        hours = environment.table("usage_hours")
+    }
 
     public func apply(_ event: Event, in txn: borrowing Transaction) throws {
         guard case .accessed(let access) = event.payload else { return }
         var metrics = UsageMetrics()
         metrics.record(access)
-        try add(metrics, to: MinuteRow(event), in: txn)
+        try add(metrics, to: MinuteRow(event), in: minutes, txn)
+        try add(metrics, to: MinuteRow(event, unit: Self.hourMicros), in: hours, txn)
     }
 
-    /// Merges `metrics` into the row of `row`, creating it when missing.
-    func add(_ metrics: UsageMetrics, to row: MinuteRow, in txn: borrowing Transaction) throws {
+    /// Merges `metrics` into the row of `row` in `table`, creating it when missing.
+    func add(_ metrics: UsageMetrics, to row: MinuteRow, in table: Table, _ txn: borrowing Transaction) throws {
         let key = row.key
         var merged = try key.withUnsafeBytes { (k) throws -> UsageMetrics? in
             // Decoded (copied) before the put below invalidates the buffer.
-            try txn.get(minutes, k).map { (v) throws(EventDecodingError) in try UsageMetrics(decoding: v) }
+            try txn.get(table, k).map { (v) throws(EventDecodingError) in try UsageMetrics(decoding: v) }
         } ?? UsageMetrics()
         merged.merge(metrics)
-        try txn.put(minutes, key, merged.encoded())
+        try txn.put(table, key, merged.encoded())
     }
 
     /// `x / y` rounded toward negative infinity.
@@ -54,7 +61,8 @@ public struct UsageProjection: Projection {
             self.minute = minute
         }
 
-        init(_ event: Event) { self.init(event.keyID, minute: floorDivide(event.time, minuteMicros)) }
+        /// The row of `event` in units of `unit` µs (minutes unless said otherwise).
+        init(_ event: Event, unit: Int64 = minuteMicros) { self.init(event.keyID, minute: floorDivide(event.time, unit)) }
 
         /// Reads a row key; nil for anything but 24 bytes.
         init?(key: UnsafeRawBufferPointer) {
@@ -81,18 +89,24 @@ public struct UsageProjection: Projection {
     struct Rebuilder: ProjectionRebuilder {
         let projection: UsageProjection
         var pending: [MinuteRow: UsageMetrics] = [:]
+        var pendingHours: [MinuteRow: UsageMetrics] = [:]
 
         mutating func fold(_ event: Event) {
             guard case .accessed(let access) = event.payload else { return }
             pending[MinuteRow(event), default: UsageMetrics()].record(access)
+            pendingHours[MinuteRow(event, unit: UsageProjection.hourMicros), default: UsageMetrics()].record(access)
         }
 
         mutating func flush(into txn: borrowing Transaction) throws {
             // Key order makes the puts sequential in the B-tree.
             for (row, metrics) in pending.sorted(by: { $0.key < $1.key }) {
-                try projection.add(metrics, to: row, in: txn)
+                try projection.add(metrics, to: row, in: projection.minutes, txn)
+            }
+            for (row, metrics) in pendingHours.sorted(by: { $0.key < $1.key }) {
+                try projection.add(metrics, to: row, in: projection.hours, txn)
             }
             pending.removeAll(keepingCapacity: true)
+            pendingHours.removeAll(keepingCapacity: true)
         }
     }
 }
