@@ -10,7 +10,9 @@ public struct AuditFilter: Sendable, Equatable {
     public var actor: Actor?
     public var ip: IPAddress?
 
-    public init(keyID: KeyID? = nil, owner: String? = nil, types: [EventType] = [], actor: Actor? = nil, ip: IPAddress? = nil) {
+    public init(
+        keyID: KeyID? = nil, owner: String? = nil, types: [EventType] = [], actor: Actor? = nil, ip: IPAddress? = nil
+    ) {
         self.keyID = keyID
         self.owner = owner
         self.types = types
@@ -65,7 +67,8 @@ extension AuditIndexProjection {
         if let id = filter.keyID { terms.append(.list(Facet.key(id).indexKey)) }
         switch (filter.owner, filter.types.isEmpty) {
         case (let owner?, false): terms.append(.union(filter.types.map { .list(Facet.ownerType(owner, $0).indexKey) }))
-        case (let owner?, true): terms.append(.union(EventType.allCases.map { .list(Facet.ownerType(owner, $0).indexKey) }))
+        case (let owner?, true):
+            terms.append(.union(EventType.allCases.map { .list(Facet.ownerType(owner, $0).indexKey) }))
         case (nil, false): terms.append(.union(filter.types.map { .list(Facet.type($0).indexKey) }))
         case (nil, true): break
         }
@@ -73,7 +76,9 @@ extension AuditIndexProjection {
             var actorSet: SeqSet = .list(Facet.actor(actor).indexKey)
             // A key's own accesses are filed under the key, not the actor (isSelfAccess).
             if actor.kind == .key, let id = KeyID(actor.id) {
-                actorSet = .union([actorSet, .intersection([.list(Facet.key(id).indexKey), .list(Facet.type(.accessed).indexKey)])])
+                actorSet = .union([
+                    actorSet, .intersection([.list(Facet.key(id).indexKey), .list(Facet.type(.accessed).indexKey)]),
+                ])
             }
             terms.append(actorSet)
         }
@@ -83,8 +88,10 @@ extension AuditIndexProjection {
     }
 
     /// Matching sequences in `low...high`, newest first, at most `limit`.
-    public func page(_ filter: AuditFilter, low: UInt64, high: UInt64, limit: Int, head: UInt64,
-                     in txn: borrowing Transaction) throws -> [UInt64] {
+    public func page(
+        _ filter: AuditFilter, low: UInt64, high: UInt64, limit: Int, head: UInt64,
+        in txn: borrowing Transaction
+    ) throws -> [UInt64] {
         let set = seqSet(filter, head: head)
         return try txn.withCursor(index) { cursor in
             var found: [UInt64] = []

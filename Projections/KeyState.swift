@@ -2,7 +2,10 @@ public import Events
 
 /// Where a key is in its life.
 public enum KeyStatus: UInt8, Sendable, CaseIterable {
-    case active = 0, suspended = 1, revoked = 2, expired = 3
+    case active = 0
+    case suspended = 1
+    case revoked = 2
+    case expired = 3
 
     public var wireName: String {
         switch self {

@@ -10,8 +10,10 @@ extension KeyStateProjection {
     ///   - before: start after this id (the previous page's last); nil for the first page.
     ///   - limit: at most this many.
     /// - Returns: the page and whether more keys follow.
-    public func list(owner: String?, status: KeyStatus?, before: KeyID?, limit: Int,
-                     in txn: borrowing Transaction) throws -> (keys: [KeyState], more: Bool) {
+    public func list(
+        owner: String?, status: KeyStatus?, before: KeyID?, limit: Int,
+        in txn: borrowing Transaction
+    ) throws -> (keys: [KeyState], more: Bool) {
         var page: [KeyState] = []
         var more = false
         if let owner {
@@ -24,9 +26,13 @@ extension KeyStateProjection {
                 }
                 while let e = entry, e.key.starts(with: prefix) {
                     guard let id = KeyID(bytes: UnsafeRawBufferPointer(rebasing: e.key[prefix.count...])),
-                          let state = try state(of: id, in: txn) else { break }
+                        let state = try state(of: id, in: txn)
+                    else { break }
                     if status == nil || state.status == status {
-                        if page.count == limit { more = true; break }
+                        if page.count == limit {
+                            more = true
+                            break
+                        }
                         page.append(state)
                     }
                     entry = try cursor.previous()
@@ -39,7 +45,10 @@ extension KeyStateProjection {
                 while let e = entry {
                     let state = try KeyState(decoding: e.value)
                     if status == nil || state.status == status {
-                        if page.count == limit { more = true; break }
+                        if page.count == limit {
+                            more = true
+                            break
+                        }
                         page.append(state)
                     }
                     entry = try cursor.previous()

@@ -47,8 +47,10 @@ extension UsageProjection {
     /// - Throws: ``UsageRangeTooLarge`` past ``maxBucketCount`` buckets (check with
     ///   ``bucketCount(start:end:granularity:)`` first); `EventDecodingError` on a corrupt
     ///   row; `LMDBError` from the store.
-    public func usage(of key: KeyID, start: Int64, end: Int64, granularity: UsageGranularity,
-                      in txn: borrowing Transaction) throws -> UsageReport {
+    public func usage(
+        of key: KeyID, start: Int64, end: Int64, granularity: UsageGranularity,
+        in txn: borrowing Transaction
+    ) throws -> UsageReport {
         let count = Self.bucketCount(start: start, end: end, granularity: granularity)
         guard count <= Self.maxBucketCount else { throw UsageRangeTooLarge(bucketCount: count) }
         let width = granularity.micros
@@ -72,7 +74,8 @@ extension UsageProjection {
         }
         var totals = UsageMetrics()
         for bucket in buckets { totals.merge(bucket.metrics) }
-        return UsageReport(keyID: key, granularity: granularity, start: first, end: last,
-                           buckets: buckets, totals: totals)
+        return UsageReport(
+            keyID: key, granularity: granularity, start: first, end: last,
+            buckets: buckets, totals: totals)
     }
 }

@@ -36,10 +36,11 @@ public struct UsageProjection: Projection {
     /// Merges `metrics` into the row of `row` in `table`, creating it when missing.
     func add(_ metrics: UsageMetrics, to row: MinuteRow, in table: Table, _ txn: borrowing Transaction) throws {
         let key = row.key
-        var merged = try key.withUnsafeBytes { (k) throws -> UsageMetrics? in
-            // Decoded (copied) before the put below invalidates the buffer.
-            try txn.get(table, k).map { (v) throws(EventDecodingError) in try UsageMetrics(decoding: v) }
-        } ?? UsageMetrics()
+        var merged =
+            try key.withUnsafeBytes { (k) throws -> UsageMetrics? in
+                // Decoded (copied) before the put below invalidates the buffer.
+                try txn.get(table, k).map { (v) throws(EventDecodingError) in try UsageMetrics(decoding: v) }
+            } ?? UsageMetrics()
         merged.merge(metrics)
         try txn.put(table, key, merged.encoded())
     }
@@ -62,7 +63,9 @@ public struct UsageProjection: Projection {
         }
 
         /// The row of `event` in units of `unit` µs (minutes unless said otherwise).
-        init(_ event: Event, unit: Int64 = minuteMicros) { self.init(event.keyID, minute: floorDivide(event.time, unit)) }
+        init(_ event: Event, unit: Int64 = minuteMicros) {
+            self.init(event.keyID, minute: floorDivide(event.time, unit))
+        }
 
         /// Reads a row key; nil for anything but 24 bytes.
         init?(key: UnsafeRawBufferPointer) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Newcomer's first command: installs what is missing, builds, and brings up a ledger in
-# ./data (creating it and printing its root token once on first run).
+# Newcomer's first command: installs what is missing, builds, and serves a ledger kept in
+# ./data on 127.0.0.1:8420 and ./data/keyledger.sock (creating it, and printing its root
+# token once, on first run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -12,8 +13,5 @@ if [ ! -e "$data/data.mdb" ]; then
   echo "creating a new ledger in $data; its root token (shown only now):" >&2
   $bin init --data "$data"
 fi
-$bin verify-chain --data "$data"
-if $bin --help | grep -q '^  serve'; then
-  exec $bin serve --data "$data" --listen "${KEYLEDGER_LISTEN:-127.0.0.1:8420}" --socket "${KEYLEDGER_SOCKET:-$data/keyledger.sock}"
-fi
-echo "the HTTP server (issue 3) is not in this build yet; use the CLI: $bin --help" >&2
+$bin verify-chain --data "$data" >&2
+exec $bin serve --data "$data" --listen "${KEYLEDGER_LISTEN:-127.0.0.1:8420}" --socket "${KEYLEDGER_SOCKET:-$data/keyledger.sock}"

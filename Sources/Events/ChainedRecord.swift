@@ -15,11 +15,16 @@ public enum ChainedRecord {
     }
 
     /// Splits a stored value into record, prevHash and hash, without copying.
-    public static func split(_ value: UnsafeRawBufferPointer) throws(EventDecodingError) -> (record: UnsafeRawBufferPointer, prevHash: Digest, hash: Digest) {
-        guard value.count > trailerSize else { throw EventDecodingError(offset: 0, reason: "stored event shorter than its hashes") }
+    public static func split(_ value: UnsafeRawBufferPointer) throws(EventDecodingError) -> (
+        record: UnsafeRawBufferPointer, prevHash: Digest, hash: Digest
+    ) {
+        guard value.count > trailerSize else {
+            throw EventDecodingError(offset: 0, reason: "stored event shorter than its hashes")
+        }
         let end = value.count - trailerSize
         guard let prev = Digest(bytes: UnsafeRawBufferPointer(rebasing: value[end..<end + 32])),
-              let hash = Digest(bytes: UnsafeRawBufferPointer(rebasing: value[(end + 32)...])) else {
+            let hash = Digest(bytes: UnsafeRawBufferPointer(rebasing: value[(end + 32)...]))
+        else {
             throw EventDecodingError(offset: end, reason: "bad hashes")
         }
         return (UnsafeRawBufferPointer(rebasing: value[..<end]), prev, hash)

@@ -22,8 +22,9 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible {
     public static func sha256(_ data: UnsafeRawBufferPointer) -> Digest {
         var digest = Digest.zero
         withUnsafeMutableBytes(of: &digest.words) { out in
-            _ = SHA256(data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count,
-                       out.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            _ = SHA256(
+                data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count,
+                out.baseAddress?.assumingMemoryBound(to: UInt8.self))
         }
         return digest
     }

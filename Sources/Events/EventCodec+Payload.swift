@@ -52,14 +52,17 @@ extension EventCodec {
         }
     }
 
-    public static func decodePayload(_ type: EventType, _ r: inout BinaryReader) throws(EventDecodingError) -> EventPayload {
+    public static func decodePayload(_ type: EventType, _ r: inout BinaryReader) throws(EventDecodingError)
+        -> EventPayload
+    {
         switch type {
         case .created:
-            return .created(KeyCreated(
-                name: try r.string(), prefix: try r.string(), environment: try r.string(),
-                scopes: try r.strings(), accounts: try r.strings(), ipAllowlist: try cidrs(&r),
-                expiresAt: try r.optionalI64(), rateLimits: try rateLimits(&r), credits: try r.optionalI64(),
-                metadata: try metadata(&r), secretDigest: try r.digest()))
+            return .created(
+                KeyCreated(
+                    name: try r.string(), prefix: try r.string(), environment: try r.string(),
+                    scopes: try r.strings(), accounts: try r.strings(), ipAllowlist: try cidrs(&r),
+                    expiresAt: try r.optionalI64(), rateLimits: try rateLimits(&r), credits: try r.optionalI64(),
+                    metadata: try metadata(&r), secretDigest: try r.digest()))
         case .updated:
             let mask = try r.u8()
             guard mask & 0x80 == 0 else { throw r.fail("unknown update fields") }
@@ -76,8 +79,10 @@ extension EventCodec {
             let digest = try r.digest()
             let grace = try r.varint()
             guard grace <= UInt64(UInt32.max) else { throw r.fail("grace period out of range") }
-            return .rotated(KeyRotated(secretDigest: digest, gracePeriodSeconds: UInt32(grace),
-                                       previousSecretExpiresAt: try r.i64()))
+            return .rotated(
+                KeyRotated(
+                    secretDigest: digest, gracePeriodSeconds: UInt32(grace),
+                    previousSecretExpiresAt: try r.i64()))
         case .suspended:
             return .suspended(reason: try r.optionalString())
         case .revoked:
@@ -96,9 +101,13 @@ extension EventCodec {
             let endpoint = try r.optionalString()
             let latency = try r.varint()
             let cost = try r.varint()
-            guard latency <= UInt64(UInt32.max), cost <= UInt64(UInt32.max) else { throw r.fail("access figures out of range") }
-            return .accessed(KeyAccessed(code: code, scope: scope, account: account, endpoint: endpoint,
-                                         latencyMicros: UInt32(latency), cost: UInt32(cost)))
+            guard latency <= UInt64(UInt32.max), cost <= UInt64(UInt32.max) else {
+                throw r.fail("access figures out of range")
+            }
+            return .accessed(
+                KeyAccessed(
+                    code: code, scope: scope, account: account, endpoint: endpoint,
+                    latencyMicros: UInt32(latency), cost: UInt32(cost)))
         }
     }
 

@@ -34,7 +34,9 @@ public enum EventCodec {
     ///
     /// - Parameter context: false skips actor, ip and request id (left as placeholders)
     ///   for folds that do not need them, saving their allocations during replay.
-    public static func decode(_ record: UnsafeRawBufferPointer, seq: UInt64, context: Bool = true) throws(EventDecodingError) -> Event {
+    public static func decode(_ record: UnsafeRawBufferPointer, seq: UInt64, context: Bool = true)
+        throws(EventDecodingError) -> Event
+    {
         var r = BinaryReader(record)
         let v = try r.u8()
         guard v == version else { throw r.fail("unknown record version \(v)") }
@@ -64,7 +66,8 @@ public enum EventCodec {
         }
         let payload = try decodePayload(type, &r)
         guard r.isAtEnd else { throw r.fail("trailing bytes") }
-        return Event(seq: seq, time: time, keyID: keyID, owner: owner, actor: actor, ip: ip,
-                     requestID: requestID, payload: payload)
+        return Event(
+            seq: seq, time: time, keyID: keyID, owner: owner, actor: actor, ip: ip,
+            requestID: requestID, payload: payload)
     }
 }

@@ -14,9 +14,11 @@ public struct KeyCreated: Equatable, Sendable {
     public var metadata: [String: String]
     public var secretDigest: Digest
 
-    public init(name: String, prefix: String, environment: String, scopes: [String], accounts: [String],
-                ipAllowlist: [CIDR], expiresAt: Int64?, rateLimits: [RateLimit], credits: Int64?,
-                metadata: [String: String], secretDigest: Digest) {
+    public init(
+        name: String, prefix: String, environment: String, scopes: [String], accounts: [String],
+        ipAllowlist: [CIDR], expiresAt: Int64?, rateLimits: [RateLimit], credits: Int64?,
+        metadata: [String: String], secretDigest: Digest
+    ) {
         self.name = name
         self.prefix = prefix
         self.environment = environment
@@ -43,9 +45,11 @@ public struct KeyUpdated: Equatable, Sendable {
     /// The whole map after the change.
     public var metadata: [String: String]?
 
-    public init(name: String? = nil, scopes: [String]? = nil, accounts: [String]? = nil,
-                ipAllowlist: [CIDR]? = nil, expiresAt: Int64?? = nil, rateLimits: [RateLimit]? = nil,
-                metadata: [String: String]? = nil) {
+    public init(
+        name: String? = nil, scopes: [String]? = nil, accounts: [String]? = nil,
+        ipAllowlist: [CIDR]? = nil, expiresAt: Int64?? = nil, rateLimits: [RateLimit]? = nil,
+        metadata: [String: String]? = nil
+    ) {
         self.name = name
         self.scopes = scopes
         self.accounts = accounts
@@ -86,8 +90,10 @@ public struct KeyAccessed: Equatable, Sendable {
     /// Credits the request asked to spend (spent only when granted).
     public var cost: UInt32
 
-    public init(code: VerifyCode, scope: String? = nil, account: String? = nil, endpoint: String? = nil,
-                latencyMicros: UInt32 = 0, cost: UInt32 = 1) {
+    public init(
+        code: VerifyCode, scope: String? = nil, account: String? = nil, endpoint: String? = nil,
+        latencyMicros: UInt32 = 0, cost: UInt32 = 1
+    ) {
         self.code = code
         self.scope = scope
         self.account = account
@@ -140,8 +146,10 @@ public struct Event: Equatable, Sendable {
 
     public var type: EventType { payload.type }
 
-    public init(seq: UInt64 = 0, time: Int64, keyID: KeyID, owner: String, actor: Actor,
-                ip: IPAddress? = nil, requestID: String? = nil, payload: EventPayload) {
+    public init(
+        seq: UInt64 = 0, time: Int64, keyID: KeyID, owner: String, actor: Actor,
+        ip: IPAddress? = nil, requestID: String? = nil, payload: EventPayload
+    ) {
         self.seq = seq
         self.time = time
         self.keyID = keyID

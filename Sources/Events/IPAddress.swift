@@ -26,8 +26,10 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         var v6 = in6_addr()
         guard inet_pton(AF_INET6, string, &v6) == 1 else { return nil }
         let (h, l) = withUnsafeBytes(of: &v6) {
-            (UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)),
-             UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+            (
+                UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)),
+                UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            )
         }
         // An IPv4-mapped IPv6 address is the IPv4 address it maps.
         self.init(high: h, low: l, isV4: h == 0 && l >> 32 == 0xFFFF)
@@ -52,8 +54,10 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
             self.init(v4: array.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(as: UInt32.self)) })
         case 16:
             let (h, l) = array.withUnsafeBytes {
-                (UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)),
-                 UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+                (
+                    UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)),
+                    UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                )
             }
             self.init(high: h, low: l, isV4: h == 0 && l >> 32 == 0xFFFF)
         default:
@@ -98,7 +102,8 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
         var length = familyBits
         if parts.count == 2 {
             guard let n = Int(parts[1]), (0...familyBits).contains(n), parts[1].allSatisfy(\.isASCII),
-                  parts[1].first != "+" else { return .failure(.badPrefixLength) }
+                parts[1].first != "+"
+            else { return .failure(.badPrefixLength) }
             length = n
         }
         let range = CIDR(network: address, prefixLength: length)

@@ -20,7 +20,8 @@ public struct KeyID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public init?(_ text: some StringProtocol) {
         let utf8 = Array(text.utf8)
         guard utf8.count == 26, utf8.starts(with: "key_".utf8) else { return nil }
-        var high: UInt64 = 0, low: UInt64 = 0
+        var high: UInt64 = 0
+        var low: UInt64 = 0
         for byte in utf8[4...] {
             guard let digit = Base62.value(of: byte) else { return nil }
             // 128-bit multiply-add by 62, refusing overflow.
@@ -62,8 +63,9 @@ public struct KeyID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Reads 16 big-endian bytes; nil for any other length.
     public init?(bytes: UnsafeRawBufferPointer) {
         guard bytes.count == 16 else { return nil }
-        self.init(high: UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self)),
-                  low: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        self.init(
+            high: UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self)),
+            low: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
     }
 
     public static func < (a: KeyID, b: KeyID) -> Bool { (a.high, a.low) < (b.high, b.low) }

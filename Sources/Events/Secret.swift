@@ -28,11 +28,13 @@ public enum Secret {
         let parts = bytes.split(separator: UInt8(ascii: "_"), omittingEmptySubsequences: false)
         // A valid prefix ends with "_", so splitting yields a trailing empty part.
         guard bytes.last == UInt8(ascii: "_"), parts.count == 2 || parts.count == 3,
-              parts.last?.isEmpty == true else { return false }
+            parts.last?.isEmpty == true
+        else { return false }
         func isLowerAlnum(_ b: UInt8) -> Bool { (b >= 97 && b <= 122) || (b >= 48 && b <= 57) }
         let first = parts[0]
         guard let lead = first.first, lead >= 97, lead <= 122, first.count <= 16,
-              first.allSatisfy(isLowerAlnum) else { return false }
+            first.allSatisfy(isLowerAlnum)
+        else { return false }
         if parts.count == 3 {
             let second = parts[1]
             guard (1...15).contains(second.count), second.allSatisfy(isLowerAlnum) else { return false }

@@ -29,16 +29,27 @@ extension EventLog {
                     report.firstBadSeq = expectedSeq
                     report.reason = reason
                 }
-                guard seq == expectedSeq else { bad("expected seq \(expectedSeq), found \(seq)"); return }
-                guard let parts = try? ChainedRecord.split(e.value) else { bad("record too short"); return }
-                guard parts.prevHash == previous else { bad("prevHash does not match the previous event's hash"); return }
+                guard seq == expectedSeq else {
+                    bad("expected seq \(expectedSeq), found \(seq)")
+                    return
+                }
+                guard let parts = try? ChainedRecord.split(e.value) else {
+                    bad("record too short")
+                    return
+                }
+                guard parts.prevHash == previous else {
+                    bad("prevHash does not match the previous event's hash")
+                    return
+                }
                 guard ChainedRecord.isIntact(record: parts.record, prevHash: parts.prevHash, hash: parts.hash) else {
-                    bad("hash does not match the record"); return
+                    bad("hash does not match the record")
+                    return
                 }
                 do {
                     _ = try EventCodec.decode(parts.record, seq: seq)
                 } catch {
-                    bad("\(error)"); return
+                    bad("\(error)")
+                    return
                 }
                 previous = parts.hash
                 report.events = seq

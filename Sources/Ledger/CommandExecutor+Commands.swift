@@ -5,7 +5,9 @@ import Store
 extension CommandExecutor {
     /// One management command in its own child transaction: a thrown ``LedgerError``
     /// undoes everything it appended, the credential's recorded use included.
-    func execute(_ job: Writer.Job, _ head: inout EventLog.Head, _ now: Int64, _ txn: borrowing Transaction) throws -> Outcome {
+    func execute(_ job: Writer.Job, _ head: inout EventLog.Head, _ now: Int64, _ txn: borrowing Transaction) throws
+        -> Outcome
+    {
         let (actor, credentialKey) = try authorize(job.context, &head, now, txn)
         let ownerLimit = credentialKey?.owner
         /// A ledger key may not hand out a `ledger:` scope it does not hold itself.
@@ -24,8 +26,9 @@ extension CommandExecutor {
         }
         func commit(_ payload: EventPayload?, _ state: KeyState) throws -> Outcome {
             guard let payload else { return .key(state) }
-            let new = try append(payload, to: state, id: state.id, owner: state.owner, actor: actor,
-                                 context: job.context, head: &head, now: now, in: txn)
+            let new = try append(
+                payload, to: state, id: state.id, owner: state.owner, actor: actor,
+                context: job.context, head: &head, now: now, in: txn)
             return .key(new ?? state)
         }
         switch job.command {
@@ -36,8 +39,11 @@ extension CommandExecutor {
             try checkGrant(spec.scopes)
             let payload = try Decisions.create(spec, secretDigest: digest, now: now)
             guard try keys.state(of: id, in: txn) == nil else { throw LedgerError.conflict("key id \(id) is taken") }
-            guard let new = try append(payload, to: nil, id: id, owner: spec.owner, actor: actor,
-                                       context: job.context, head: &head, now: now, in: txn) else {
+            guard
+                let new = try append(
+                    payload, to: nil, id: id, owner: spec.owner, actor: actor,
+                    context: job.context, head: &head, now: now, in: txn)
+            else {
                 throw LedgerError.unavailable("the new key did not fold")
             }
             return .key(new)
@@ -47,7 +53,8 @@ extension CommandExecutor {
             return try commit(try Decisions.update(state, changes, expectedVersion: expected, now: now), state)
         case .rotate(let id, let grace, let digest):
             let state = try load(id)
-            return try commit(try Decisions.rotate(state, gracePeriodSeconds: grace, secretDigest: digest, now: now), state)
+            return try commit(
+                try Decisions.rotate(state, gracePeriodSeconds: grace, secretDigest: digest, now: now), state)
         case .suspend(let id, let reason):
             let state = try load(id)
             return try commit(try Decisions.suspend(state, reason: reason), state)
@@ -63,9 +70,11 @@ extension CommandExecutor {
         case .expireDue:
             var count = 0
             for id in try keys.expiring(atOrBefore: now, limit: 1000, in: txn) {
-                guard let state = try keys.state(of: id, in: txn), let payload = Decisions.expire(state, now: now) else { continue }
-                try append(payload, to: state, id: id, owner: state.owner, actor: .sweeper,
-                           context: job.context, head: &head, now: now, in: txn)
+                guard let state = try keys.state(of: id, in: txn), let payload = Decisions.expire(state, now: now)
+                else { continue }
+                try append(
+                    payload, to: state, id: id, owner: state.owner, actor: .sweeper,
+                    context: job.context, head: &head, now: now, in: txn)
                 count += 1
             }
             return .expired(count: count)
@@ -79,22 +88,28 @@ extension CommandExecutor {
     /// Checks a management credential and records its use. Returns the actor to put on
     /// the command's events and, for a ledger key, that key (its owner bounds what the
     /// command may touch).
-    func authorize(_ context: CommandContext, _ head: inout EventLog.Head, _ now: Int64,
-                   _ txn: borrowing Transaction) throws -> (Actor, KeyState?) {
+    func authorize(
+        _ context: CommandContext, _ head: inout EventLog.Head, _ now: Int64,
+        _ txn: borrowing Transaction
+    ) throws -> (Actor, KeyState?) {
         guard let credential = context.credential else { return (context.actor, nil) }
         guard let id = try keys.keyID(forSecret: credential.digest, in: txn),
-              let state = try keys.state(of: id, in: txn) else {
+            let state = try keys.state(of: id, in: txn)
+        else {
             throw LedgerError.unauthorized("the credential is not a known key")
         }
         let match = state.secretMatches(credential.digest, at: now)
         guard match != .none else { throw LedgerError.unauthorized("the credential is not a known key") }
         let request = VerifyRequest(scope: credential.scope, ip: context.ip, endpoint: credential.endpoint)
-        let decision = VerifyDecision.decide(state, match: match, request: request, latencyMicros: latency(context), now: now)
+        let decision = VerifyDecision.decide(
+            state, match: match, request: request, latencyMicros: latency(context), now: now)
         let actor = Actor(kind: .key, id: id.description)
         var current = state
         for payload in decision.events {
-            current = try append(payload, to: current, id: id, owner: state.owner, actor: actor,
-                                 context: context, head: &head, now: now, in: txn) ?? current
+            current =
+                try append(
+                    payload, to: current, id: id, owner: state.owner, actor: actor,
+                    context: context, head: &head, now: now, in: txn) ?? current
         }
         guard decision.code == .valid else {
             let result = VerifyDecision.result(code: decision.code, after: current, now: now)

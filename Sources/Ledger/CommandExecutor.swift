@@ -67,11 +67,14 @@ struct CommandExecutor: Sendable {
     /// - Parameter storeState: false when the caller keeps the new state in a
     ///   ``KeyStateCache`` and writes it later in the same transaction.
     @discardableResult
-    func append(_ payload: EventPayload, to old: KeyState?, id: KeyID, owner: String, actor: Actor,
-                context: CommandContext, head: inout EventLog.Head, now: Int64,
-                storeState: Bool = true, in txn: borrowing Transaction) throws -> KeyState? {
-        var event = Event(time: now, keyID: id, owner: owner, actor: actor, ip: context.ip,
-                          requestID: context.requestID, payload: payload)
+    func append(
+        _ payload: EventPayload, to old: KeyState?, id: KeyID, owner: String, actor: Actor,
+        context: CommandContext, head: inout EventLog.Head, now: Int64,
+        storeState: Bool = true, in txn: borrowing Transaction
+    ) throws -> KeyState? {
+        var event = Event(
+            time: now, keyID: id, owner: owner, actor: actor, ip: context.ip,
+            requestID: context.requestID, payload: payload)
         try log.append(&event, after: &head, in: txn)
         let new = KeyState.evolve(old, event)
         if storeState, let new { try keys.store(new, replacing: old, in: txn) }
@@ -85,20 +88,25 @@ struct CommandExecutor: Sendable {
         return UInt32(clamping: nanos / 1000)
     }
 
-    func verify(_ request: VerifyRequest, _ digest: Digest, _ context: CommandContext,
-                _ head: inout EventLog.Head, _ now: Int64, _ cache: inout KeyStateCache,
-                _ txn: borrowing Transaction) throws -> VerifyResult {
+    func verify(
+        _ request: VerifyRequest, _ digest: Digest, _ context: CommandContext,
+        _ head: inout EventLog.Head, _ now: Int64, _ cache: inout KeyStateCache,
+        _ txn: borrowing Transaction
+    ) throws -> VerifyResult {
         let unknown = VerifyResult(code: .notFound, status: 401)
         guard let id = try keys.keyID(forSecret: digest, in: txn), let state = try cache.state(of: id, keys, txn) else {
             return unknown
         }
         let match = state.secretMatches(digest, at: now)
         if match == .none { return unknown }
-        let decision = VerifyDecision.decide(state, match: match, request: request, latencyMicros: latency(context), now: now)
+        let decision = VerifyDecision.decide(
+            state, match: match, request: request, latencyMicros: latency(context), now: now)
         var current = state
         for payload in decision.events {
-            current = try append(payload, to: current, id: id, owner: state.owner, actor: Actor(kind: .key, id: id.description),
-                                 context: context, head: &head, now: now, storeState: false, in: txn) ?? current
+            current =
+                try append(
+                    payload, to: current, id: id, owner: state.owner, actor: Actor(kind: .key, id: id.description),
+                    context: context, head: &head, now: now, storeState: false, in: txn) ?? current
         }
         cache.update(current)
         return VerifyDecision.result(code: decision.code, after: current, now: now)

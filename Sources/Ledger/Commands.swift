@@ -47,7 +47,9 @@ public struct VerifyRequest: Sendable, Equatable {
     /// Credits to spend when granted (0 checks without spending).
     public var cost: UInt32 = 1
 
-    public init(scope: String? = nil, account: String? = nil, ip: IPAddress? = nil, endpoint: String? = nil, cost: UInt32 = 1) {
+    public init(
+        scope: String? = nil, account: String? = nil, ip: IPAddress? = nil, endpoint: String? = nil, cost: UInt32 = 1
+    ) {
         self.scope = scope
         self.account = account
         self.ip = ip
@@ -81,8 +83,10 @@ public struct CommandContext: Sendable, Equatable {
     /// Monotonic nanoseconds when the request arrived (for recorded latency).
     public var receivedAtNanos: UInt64
 
-    public init(actor: Actor, ip: IPAddress? = nil, requestID: String? = nil,
-                credential: ManagementCredential? = nil, receivedAtNanos: UInt64 = 0) {
+    public init(
+        actor: Actor, ip: IPAddress? = nil, requestID: String? = nil,
+        credential: ManagementCredential? = nil, receivedAtNanos: UInt64 = 0
+    ) {
         self.actor = actor
         self.ip = ip
         self.requestID = requestID

@@ -21,10 +21,11 @@ public enum Decisions {
         try KeyRules.metadata(spec.metadata)
         try KeyRules.metadataSize(spec.metadata)
         let expiresAt = try expiry(spec.expiresAt, ttl: spec.ttlSeconds, now: now)
-        return .created(KeyCreated(
-            name: spec.name, prefix: prefix, environment: environment, scopes: scopes, accounts: accounts,
-            ipAllowlist: allowlist, expiresAt: expiresAt, rateLimits: spec.rateLimits,
-            credits: spec.credits, metadata: spec.metadata, secretDigest: secretDigest))
+        return .created(
+            KeyCreated(
+                name: spec.name, prefix: prefix, environment: environment, scopes: scopes, accounts: accounts,
+                ipAllowlist: allowlist, expiresAt: expiresAt, rateLimits: spec.rateLimits,
+                credits: spec.credits, metadata: spec.metadata, secretDigest: secretDigest))
     }
 
     static func expiry(_ at: Int64?, ttl: Int64?, now: Int64) throws(LedgerError) -> Int64? {
@@ -45,7 +46,9 @@ public enum Decisions {
     }
 
     /// `key.updated` with only the fields that change; nil when nothing changes.
-    public static func update(_ state: KeyState, _ changes: KeyChanges, expectedVersion: UInt64?, now: Int64) throws(LedgerError) -> EventPayload? {
+    public static func update(_ state: KeyState, _ changes: KeyChanges, expectedVersion: UInt64?, now: Int64)
+        throws(LedgerError) -> EventPayload?
+    {
         if let expected = expectedVersion, expected != state.version {
             throw .conflict("key \(state.id) is at version \(state.version), not \(expected)")
         }
@@ -85,23 +88,31 @@ public enum Decisions {
         return u.isEmpty ? nil : .updated(u)
     }
 
-    public static func rotate(_ state: KeyState, gracePeriodSeconds: Int64, secretDigest: Digest, now: Int64) throws(LedgerError) -> EventPayload {
+    public static func rotate(_ state: KeyState, gracePeriodSeconds: Int64, secretDigest: Digest, now: Int64)
+        throws(LedgerError) -> EventPayload
+    {
         guard (0...KeyRules.maxGraceSeconds).contains(gracePeriodSeconds) else {
             throw .invalid(field: "gracePeriodSeconds", reason: "must be 0 to \(KeyRules.maxGraceSeconds) (7 days)")
         }
         try mutable(state)
-        return .rotated(KeyRotated(secretDigest: secretDigest, gracePeriodSeconds: UInt32(gracePeriodSeconds),
-                                   previousSecretExpiresAt: now + gracePeriodSeconds * 1_000_000))
+        return .rotated(
+            KeyRotated(
+                secretDigest: secretDigest, gracePeriodSeconds: UInt32(gracePeriodSeconds),
+                previousSecretExpiresAt: now + gracePeriodSeconds * 1_000_000))
     }
 
     public static func suspend(_ state: KeyState, reason: String?) throws(LedgerError) -> EventPayload {
         try KeyRules.reason(reason)
-        guard state.status == .active else { throw .conflict("key \(state.id) is \(state.status.wireName); only an active key can be suspended") }
+        guard state.status == .active else {
+            throw .conflict("key \(state.id) is \(state.status.wireName); only an active key can be suspended")
+        }
         return .suspended(reason: reason)
     }
 
     public static func reactivate(_ state: KeyState) throws(LedgerError) -> EventPayload {
-        guard state.status == .suspended else { throw .conflict("key \(state.id) is \(state.status.wireName); only a suspended key can be reactivated") }
+        guard state.status == .suspended else {
+            throw .conflict("key \(state.id) is \(state.status.wireName); only a suspended key can be reactivated")
+        }
         return .reactivated
     }
 
@@ -130,6 +141,8 @@ public enum Decisions {
     }
 
     static func mutable(_ state: KeyState) throws(LedgerError) {
-        guard !state.status.isFinal else { throw .conflict("key \(state.id) is \(state.status.wireName) and can no longer change") }
+        guard !state.status.isFinal else {
+            throw .conflict("key \(state.id) is \(state.status.wireName) and can no longer change")
+        }
     }
 }

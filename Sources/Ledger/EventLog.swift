@@ -31,7 +31,9 @@ public struct EventLog: Sendable {
             let seq = UInt64(bigEndian: last.key.loadUnaligned(as: UInt64.self))
             let parts = try ChainedRecord.split(last.value)
             // The record's time sits after the version and type bytes.
-            let time = parts.record.count >= 10 ? Int64(littleEndian: parts.record.loadUnaligned(fromByteOffset: 2, as: Int64.self)) : 0
+            let time =
+                parts.record.count >= 10
+                ? Int64(littleEndian: parts.record.loadUnaligned(fromByteOffset: 2, as: Int64.self)) : 0
             return Head(seq: seq, hash: parts.hash, time: time)
         }
     }
@@ -54,13 +56,16 @@ public struct EventLog: Sendable {
 
     static func decodeStored(_ value: UnsafeRawBufferPointer, seq: UInt64, context: Bool) throws -> Stored {
         let parts = try ChainedRecord.split(value)
-        return Stored(event: try EventCodec.decode(parts.record, seq: seq, context: context),
-                      prevHash: parts.prevHash, hash: parts.hash)
+        return Stored(
+            event: try EventCodec.decode(parts.record, seq: seq, context: context),
+            prevHash: parts.prevHash, hash: parts.hash)
     }
 
     /// Calls `body` for each event from `first` on, in order, until it returns false.
-    public func scan(from first: UInt64, context: Bool = true, in txn: borrowing Transaction,
-                     _ body: (Stored) throws -> Bool) throws {
+    public func scan(
+        from first: UInt64, context: Bool = true, in txn: borrowing Transaction,
+        _ body: (Stored) throws -> Bool
+    ) throws {
         try txn.withCursor(events) { cursor in
             var entry = try cursor.seek(atLeast: Self.key(first))
             while let e = entry {
@@ -74,7 +79,9 @@ public struct EventLog: Sendable {
     /// The time of the event at `seq` (read from the record without decoding it).
     public func time(at seq: UInt64, in txn: borrowing Transaction) throws -> Int64? {
         try Self.key(seq).withUnsafeBytes { key in
-            guard let value = try txn.get(events, key), value.count >= 10 + ChainedRecord.trailerSize else { return nil }
+            guard let value = try txn.get(events, key), value.count >= 10 + ChainedRecord.trailerSize else {
+                return nil
+            }
             return Int64(littleEndian: value.loadUnaligned(fromByteOffset: 2, as: Int64.self))
         }
     }

@@ -21,7 +21,8 @@ public enum KeyRules {
             throw .invalid(field: "owner", reason: "must be 1 to 64 characters")
         }
         func allowed(_ b: UInt8) -> Bool {
-            isAlnum(b) || b == UInt8(ascii: "_") || b == UInt8(ascii: ".") || b == UInt8(ascii: ":") || b == UInt8(ascii: "-")
+            isAlnum(b) || b == UInt8(ascii: "_") || b == UInt8(ascii: ".") || b == UInt8(ascii: ":")
+                || b == UInt8(ascii: "-")
         }
         guard isAlnum(bytes[0]), bytes.allSatisfy(allowed) else {
             throw .invalid(field: "owner", reason: "must match ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
@@ -29,7 +30,9 @@ public enum KeyRules {
     }
 
     public static func name(_ name: String) throws(LedgerError) {
-        guard (1...200).contains(name.count) else { throw .invalid(field: "name", reason: "must be 1 to 200 characters") }
+        guard (1...200).contains(name.count) else {
+            throw .invalid(field: "name", reason: "must be 1 to 200 characters")
+        }
         guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw .invalid(field: "name", reason: "must not contain control characters")
         }
@@ -56,7 +59,8 @@ public enum KeyRules {
         for (i, item) in list.enumerated() {
             let bytes = Array(item.utf8)
             guard (1...128).contains(bytes.count), bytes.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else {
-                throw .invalid(field: "\(field)[\(i)]", reason: "must be 1 to 128 printable ASCII characters without spaces")
+                throw .invalid(
+                    field: "\(field)[\(i)]", reason: "must be 1 to 128 printable ASCII characters without spaces")
             }
             if seen.insert(item).inserted { out.append(item) }
         }
@@ -65,13 +69,17 @@ public enum KeyRules {
 
     /// Checks the size and drops repeated ranges, keeping first occurrences in order.
     public static func allowlist(_ list: [CIDR]) throws(LedgerError) -> [CIDR] {
-        guard list.count <= maxAllowlist else { throw .invalid(field: "ipAllowlist", reason: "at most \(maxAllowlist) entries") }
+        guard list.count <= maxAllowlist else {
+            throw .invalid(field: "ipAllowlist", reason: "at most \(maxAllowlist) entries")
+        }
         var seen = Set<CIDR>()
         return list.filter { seen.insert($0).inserted }
     }
 
     public static func rateLimits(_ limits: [RateLimit]) throws(LedgerError) {
-        guard limits.count <= maxRateLimits else { throw .invalid(field: "rateLimits", reason: "at most \(maxRateLimits) limits") }
+        guard limits.count <= maxRateLimits else {
+            throw .invalid(field: "rateLimits", reason: "at most \(maxRateLimits) limits")
+        }
         for (i, limit) in limits.enumerated() {
             guard (1...maxRateLimit).contains(limit.limit) else {
                 throw .invalid(field: "rateLimits[\(i)].limit", reason: "must be 1 to \(maxRateLimit)")
@@ -84,7 +92,9 @@ public enum KeyRules {
 
     public static func credits(_ credits: Int64?, field: String = "credits") throws(LedgerError) {
         guard let credits else { return }
-        guard (0...maxCredits).contains(credits) else { throw .invalid(field: field, reason: "must be 0 to \(maxCredits)") }
+        guard (0...maxCredits).contains(credits) else {
+            throw .invalid(field: field, reason: "must be 0 to \(maxCredits)")
+        }
     }
 
     public static func metadata(_ metadata: [String: String?]) throws(LedgerError) {

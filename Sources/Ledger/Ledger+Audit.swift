@@ -11,7 +11,9 @@ extension Ledger {
     ///   - before: only events with a smaller seq (the previous page's last seq).
     ///   - limit: at most this many.
     /// - Returns: the page and the seq to pass as `before` for the next one (nil at the end).
-    public func auditPage(_ filter: AuditFilter, start: Int64?, end: Int64?, before: UInt64?, limit: Int) throws(LedgerError) -> (events: [EventLog.Stored], next: UInt64?) {
+    public func auditPage(_ filter: AuditFilter, start: Int64?, end: Int64?, before: UInt64?, limit: Int)
+        throws(LedgerError) -> (events: [EventLog.Stored], next: UInt64?)
+    {
         try read { txn in
             let head = try log.head(in: txn).seq
             var high = head
@@ -54,10 +56,16 @@ extension Ledger {
     ///
     /// - Throws: ``LedgerError/invalid(field:reason:)`` for a range over
     ///   ``UsageProjection/maxBucketCount`` buckets.
-    public func usage(of id: KeyID, start: Int64, end: Int64, granularity: UsageGranularity) throws(LedgerError) -> UsageReport {
+    public func usage(of id: KeyID, start: Int64, end: Int64, granularity: UsageGranularity) throws(LedgerError)
+        -> UsageReport
+    {
         let count = UsageProjection.bucketCount(start: start, end: end, granularity: granularity)
         guard count <= UsageProjection.maxBucketCount else {
-            throw .invalid(field: "granularity", reason: "the range holds \(count) \(granularity.wireName) buckets; at most \(UsageProjection.maxBucketCount) per request: narrow the range or use a coarser granularity")
+            throw .invalid(
+                field: "granularity",
+                reason:
+                    "the range holds \(count) \(granularity.wireName) buckets; at most \(UsageProjection.maxBucketCount) per request: narrow the range or use a coarser granularity"
+            )
         }
         return try read { txn in try usage.usage(of: id, start: start, end: end, granularity: granularity, in: txn) }
     }

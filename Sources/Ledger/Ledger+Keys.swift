@@ -10,28 +10,36 @@ extension Ledger {
     }
 
     /// Creates a key; the completion gets the key and its secret (shown once).
-    public func createKey(_ spec: KeySpec, context: CommandContext,
-                          completion: @escaping @Sendable (Result<(KeyState, String), LedgerError>) -> Void) {
+    public func createKey(
+        _ spec: KeySpec, context: CommandContext,
+        completion: @escaping @Sendable (Result<(KeyState, String), LedgerError>) -> Void
+    ) {
         let prefix = spec.prefix ?? "sk_\(spec.environment ?? "live")_"
         guard Secret.isValidPrefix(prefix) else {
-            completion(.failure(.invalid(field: spec.prefix == nil ? "environment" : "prefix",
-                                         reason: "must match ^[a-z][a-z0-9]{0,15}_([a-z0-9]{1,15}_)?$")))
+            completion(
+                .failure(
+                    .invalid(
+                        field: spec.prefix == nil ? "environment" : "prefix",
+                        reason: "must match ^[a-z][a-z0-9]{0,15}_([a-z0-9]{1,15}_)?$")))
             return
         }
         let (secret, digest) = Self.mintSecret(prefix: prefix)
         var random = SystemRandom()
         let id = KeyID.make(at: clock.now(), using: &random)
         submit(.create(spec, id: id, secretDigest: digest), context: context) { result in
-            completion(result.flatMap { outcome in
-                guard case .key(let state) = outcome else { return .failure(.unavailable("unexpected outcome")) }
-                return .success((state, secret))
-            })
+            completion(
+                result.flatMap { outcome in
+                    guard case .key(let state) = outcome else { return .failure(.unavailable("unexpected outcome")) }
+                    return .success((state, secret))
+                })
         }
     }
 
     /// Rotates a key's secret; the completion gets the key and its new secret.
-    public func rotateKey(_ id: KeyID, gracePeriodSeconds: Int64, context: CommandContext,
-                          completion: @escaping @Sendable (Result<(KeyState, String), LedgerError>) -> Void) {
+    public func rotateKey(
+        _ id: KeyID, gracePeriodSeconds: Int64, context: CommandContext,
+        completion: @escaping @Sendable (Result<(KeyState, String), LedgerError>) -> Void
+    ) {
         let state: KeyState?
         do {
             state = try key(id)
@@ -42,17 +50,20 @@ extension Ledger {
         // The new secret keeps the key's prefix; the writer re-checks everything.
         let (secret, digest) = Self.mintSecret(prefix: state?.prefix ?? "sk_")
         submit(.rotate(id, gracePeriodSeconds: gracePeriodSeconds, secretDigest: digest), context: context) { result in
-            completion(result.flatMap { outcome in
-                guard case .key(let state) = outcome else { return .failure(.unavailable("unexpected outcome")) }
-                return .success((state, secret))
-            })
+            completion(
+                result.flatMap { outcome in
+                    guard case .key(let state) = outcome else { return .failure(.unavailable("unexpected outcome")) }
+                    return .success((state, secret))
+                })
         }
     }
 
     /// Verifies a presented secret. A malformed secret or bad checksum is answered
     /// NOT_FOUND at once, without a lookup and without the writer.
-    public func verify(secret: String, _ request: VerifyRequest, context: CommandContext,
-                       completion: @escaping @Sendable (Result<VerifyResult, LedgerError>) -> Void) {
+    public func verify(
+        secret: String, _ request: VerifyRequest, context: CommandContext,
+        completion: @escaping @Sendable (Result<VerifyResult, LedgerError>) -> Void
+    ) {
         guard Secret.isWellFormed(secret) else {
             metrics.recordDecision(.notFound)
             completion(.success(VerifyResult(code: .notFound, status: 401)))
@@ -60,11 +71,14 @@ extension Ledger {
         }
         let metrics = self.metrics
         submit(.verify(request, secretDigest: Secret.digest(secret)), context: context) { result in
-            completion(result.flatMap { outcome in
-                guard case .verified(let verdict) = outcome else { return .failure(.unavailable("unexpected outcome")) }
-                metrics.recordDecision(verdict.code)
-                return .success(verdict)
-            })
+            completion(
+                result.flatMap { outcome in
+                    guard case .verified(let verdict) = outcome else {
+                        return .failure(.unavailable("unexpected outcome"))
+                    }
+                    metrics.recordDecision(verdict.code)
+                    return .success(verdict)
+                })
         }
     }
 }

@@ -1,5 +1,5 @@
-import Foundation
 public import Events
+import Foundation
 public import Projections
 import Store
 
@@ -10,7 +10,9 @@ extension Ledger {
     }
 
     /// A page of keys, newest first; see ``KeyStateProjection/list(owner:status:before:limit:in:)``.
-    public func listKeys(owner: String?, status: KeyStatus?, before: KeyID?, limit: Int) throws(LedgerError) -> (keys: [KeyState], more: Bool) {
+    public func listKeys(owner: String?, status: KeyStatus?, before: KeyID?, limit: Int) throws(LedgerError) -> (
+        keys: [KeyState], more: Bool
+    ) {
         try read { txn in try keys.list(owner: owner, status: status, before: before, limit: limit, in: txn) }
     }
 
@@ -92,7 +94,8 @@ extension Ledger {
         let now = clock.now()
         return try read { txn in
             guard let id = try keys.keyID(forSecret: credential.digest, in: txn),
-                  let state = try keys.state(of: id, in: txn) else {
+                let state = try keys.state(of: id, in: txn)
+            else {
                 throw LedgerError.unauthorized("the credential is not a known key")
             }
             let match = state.secretMatches(credential.digest, at: now)

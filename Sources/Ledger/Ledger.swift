@@ -81,8 +81,9 @@ public final class Ledger: Sendable {
             return
         }
         let executor = CommandExecutor(log: log, keys: keys, others: others, checkpoints: checkpoints, clock: clock)
-        writer = Writer(environment: environment, executor: executor, observer: options.onCommit,
-                        sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier)
+        writer = Writer(
+            environment: environment, executor: executor, observer: options.onCommit,
+            sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier)
     }
 
     /// Stops the sweeper, finishes every queued command and releases the write lock.
@@ -93,8 +94,10 @@ public final class Ledger: Sendable {
 
     /// Queues `command`; `completion` runs on the writer thread once its batch is
     /// durable (or failed). Must not block.
-    public func submit(_ command: Command, context: CommandContext,
-                       completion: @escaping @Sendable (Result<Outcome, LedgerError>) -> Void) {
+    public func submit(
+        _ command: Command, context: CommandContext,
+        completion: @escaping @Sendable (Result<Outcome, LedgerError>) -> Void
+    ) {
         guard let writer else {
             completion(.failure(.unavailable("the ledger is open read-only")))
             return

@@ -20,7 +20,8 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .invalid(let field, let reason): "\(field): \(reason)"
         case .notFound(let m), .conflict(let m), .unauthorized(let m), .forbidden(let m),
-             .rateLimited(let m, _), .unavailable(let m): m
+            .rateLimited(let m, _), .unavailable(let m):
+            m
         }
     }
 }

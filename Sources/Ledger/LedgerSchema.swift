@@ -12,8 +12,10 @@ public enum LedgerSchema {
 
     /// The projections folded from the log; the key state comes first because the
     /// writer decides against it.
-    static func projections(_ environment: Environment) -> (keys: KeyStateProjection, audit: AuditIndexProjection,
-                                                            usage: UsageProjection, others: [any Projection]) {
+    static func projections(_ environment: Environment) -> (
+        keys: KeyStateProjection, audit: AuditIndexProjection,
+        usage: UsageProjection, others: [any Projection]
+    ) {
         let audit = AuditIndexProjection(environment: environment)
         let usage = UsageProjection(environment: environment)
         return (KeyStateProjection(environment: environment), audit, usage, [audit, usage])

@@ -7,29 +7,40 @@ public import Projections
 public enum VerifyDecision {
     /// The outcome for a known key, with the events to append: `key.expired` when the
     /// expiry passed unnoticed, then always `key.accessed`.
-    public static func decide(_ state: KeyState, match: KeyState.SecretMatch, request: VerifyRequest,
-                              latencyMicros: UInt32, now: Int64) -> (code: VerifyCode, events: [EventPayload]) {
+    public static func decide(
+        _ state: KeyState, match: KeyState.SecretMatch, request: VerifyRequest,
+        latencyMicros: UInt32, now: Int64
+    ) -> (code: VerifyCode, events: [EventPayload]) {
         var events: [EventPayload] = []
         if let expired = Decisions.expire(state, now: now) { events.append(expired) }
         let code = check(state, match: match, request: request, now: now)
-        events.append(.accessed(KeyAccessed(code: code, scope: request.scope, account: request.account,
-                                            endpoint: request.endpoint, latencyMicros: latencyMicros,
-                                            cost: request.cost)))
+        events.append(
+            .accessed(
+                KeyAccessed(
+                    code: code, scope: request.scope, account: request.account,
+                    endpoint: request.endpoint, latencyMicros: latencyMicros,
+                    cost: request.cost)))
         return (code, events)
     }
 
     /// The code alone, with no events: the checks in API.md order.
-    public static func check(_ state: KeyState, match: KeyState.SecretMatch, request: VerifyRequest, now: Int64) -> VerifyCode {
+    public static func check(_ state: KeyState, match: KeyState.SecretMatch, request: VerifyRequest, now: Int64)
+        -> VerifyCode
+    {
         if state.status == .revoked { return .revoked }
         if match == .retired { return .expired }
         if state.status == .expired { return .expired }
         if let at = state.expiresAt, at <= now { return .expired }
         if state.status == .suspended { return .suspended }
         if !state.ipAllowlist.isEmpty {
-            guard let ip = request.ip, state.ipAllowlist.contains(where: { $0.contains(ip) }) else { return .ipNotAllowed }
+            guard let ip = request.ip, state.ipAllowlist.contains(where: { $0.contains(ip) }) else {
+                return .ipNotAllowed
+            }
         }
         if let scope = request.scope, !state.scopes.contains(scope) { return .insufficientScope }
-        if let account = request.account, !state.accounts.isEmpty, !state.accounts.contains(account) { return .notFound }
+        if let account = request.account, !state.accounts.isEmpty, !state.accounts.contains(account) {
+            return .notFound
+        }
         for (limit, window) in zip(state.rateLimits, state.windows) {
             let micros = Int64(limit.windowSeconds) * 1_000_000
             if window.rolled(to: now, windowMicros: micros).estimate(at: now, windowMicros: micros) >= limit.limit {
@@ -59,15 +70,17 @@ public enum VerifyDecision {
             let micros = Int64(limit.windowSeconds) * 1_000_000
             let rolled = window.rolled(to: now, windowMicros: micros)
             let used = rolled.estimate(at: now, windowMicros: micros)
-            let status = RateLimitStatus(limit: limit.limit, remaining: limit.limit > used ? limit.limit - used : 0,
-                                         resetAt: rolled.start + micros)
+            let status = RateLimitStatus(
+                limit: limit.limit, remaining: limit.limit > used ? limit.limit - used : 0,
+                resetAt: rolled.start + micros)
             if tightest == nil || status.remaining < tightest?.remaining ?? 0 { tightest = status }
             if code == .rateLimited, status.remaining == 0 {
                 let wait = Int((rolled.start + micros - now + 999_999) / 1_000_000)
                 retryAfter = max(retryAfter ?? 1, max(1, wait))
             }
         }
-        return VerifyResult(code: code, status: status(for: code), key: after, rateLimit: tightest,
-                            retryAfterSeconds: retryAfter)
+        return VerifyResult(
+            code: code, status: status(for: code), key: after, rateLimit: tightest,
+            retryAfterSeconds: retryAfter)
     }
 }

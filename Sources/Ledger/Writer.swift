@@ -1,5 +1,5 @@
-import Foundation
 import Events
+import Foundation
 import Projections
 import Store
 
@@ -34,8 +34,10 @@ final class Writer: @unchecked Sendable {
     let metrics: LedgerMetrics
     let notifier: CommitNotifier
 
-    init(environment: Environment, executor: CommandExecutor, observer: CommitObserver?, sweepInterval: Double?,
-         metrics: LedgerMetrics, notifier: CommitNotifier) {
+    init(
+        environment: Environment, executor: CommandExecutor, observer: CommitObserver?, sweepInterval: Double?,
+        metrics: LedgerMetrics, notifier: CommitNotifier
+    ) {
         self.metrics = metrics
         self.notifier = notifier
         self.environment = environment
@@ -82,7 +84,8 @@ final class Writer: @unchecked Sendable {
                 if !condition.wait(until: nextSweep) || Date() >= nextSweep {
                     nextSweep = Date().addingTimeInterval(interval)
                     if sweepIsDue() {
-                        queue.append(Job(command: .expireDue, context: CommandContext(actor: .sweeper), completion: { _ in }))
+                        queue.append(
+                            Job(command: .expireDue, context: CommandContext(actor: .sweeper), completion: { _ in }))
                     }
                 }
             }

@@ -26,9 +26,10 @@ public struct APIError: Error, Sendable, Equatable {
     }
 
     static func notFound(_ message: String) -> APIError { APIError(status: 404, code: "NOT_FOUND", message: message) }
-    static let unauthorized = APIError(status: 401, code: "UNAUTHORIZED",
-                                       message: "a credential is required: Authorization: Bearer <secret> or X-API-Key",
-                                       headers: [("WWW-Authenticate", "Bearer realm=\"keyledger\"")])
+    static let unauthorized = APIError(
+        status: 401, code: "UNAUTHORIZED",
+        message: "a credential is required: Authorization: Bearer <secret> or X-API-Key",
+        headers: [("WWW-Authenticate", "Bearer realm=\"keyledger\"")])
     static func forbidden(_ message: String) -> APIError { APIError(status: 403, code: "FORBIDDEN", message: message) }
 
     /// The one place ledger errors become HTTP statuses.
@@ -38,7 +39,9 @@ public struct APIError: Error, Sendable, Equatable {
         case .notFound(let m): self = .notFound(m)
         case .conflict(let m): self.init(status: 409, code: "CONFLICT", message: m)
         case .unauthorized(let m):
-            self.init(status: 401, code: "UNAUTHORIZED", message: m, headers: [("WWW-Authenticate", "Bearer realm=\"keyledger\"")])
+            self.init(
+                status: 401, code: "UNAUTHORIZED", message: m,
+                headers: [("WWW-Authenticate", "Bearer realm=\"keyledger\"")])
         case .forbidden(let m): self = .forbidden(m)
         case .rateLimited(let m, let retry):
             self.init(status: 429, code: "RATE_LIMITED", message: m, headers: [("Retry-After", "\(retry)")])

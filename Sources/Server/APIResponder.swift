@@ -1,5 +1,5 @@
-public import HTTP
 import Events
+public import HTTP
 import JSON
 public import Ledger
 
@@ -34,8 +34,9 @@ public final class APIResponder: HTTPResponder {
             }
             response.headers.append(("X-Request-Id", requestID))
             requestMetrics.record(route: route?.template ?? "(none)", method: request.method, status: response.status)
-            log.record(request, route: route?.template ?? "(none)", status: response.status, requestID: requestID,
-                       nowMicros: ledger.clock.now(), nowNanos: ledger.clock.monotonicNanos())
+            log.record(
+                request, route: route?.template ?? "(none)", status: response.status, requestID: requestID,
+                nowMicros: ledger.clock.now(), nowNanos: ledger.clock.monotonicNanos())
             respond(response)
         }
         guard let route else {
@@ -43,13 +44,17 @@ public final class APIResponder: HTTPResponder {
             return
         }
         guard route.methods.contains(request.method) else {
-            finish(.failure(APIError(status: 405, code: "METHOD_NOT_ALLOWED",
-                                     message: "\(route.template) answers \(route.methods.joined(separator: ", "))",
-                                     headers: [("Allow", route.methods.joined(separator: ", "))])))
+            finish(
+                .failure(
+                    APIError(
+                        status: 405, code: "METHOD_NOT_ALLOWED",
+                        message: "\(route.template) answers \(route.methods.joined(separator: ", "))",
+                        headers: [("Allow", route.methods.joined(separator: ", "))])))
             return
         }
-        let call = Call(request: request, route: route, requestID: requestID, ledger: ledger,
-                        requestMetrics: requestMetrics, finish: finish)
+        let call = Call(
+            request: request, route: route, requestID: requestID, ledger: ledger,
+            requestMetrics: requestMetrics, finish: finish)
         do {
             try call.dispatch()
         } catch {
@@ -67,7 +72,8 @@ public final class APIResponder: HTTPResponder {
     }
 
     private static func isRequestIDByte(_ b: UInt8) -> Bool {
-        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 46 || b == 95 || b == 58 || b == 45
+        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 46 || b == 95 || b == 58
+            || b == 45
     }
 
     /// The protocol-error renderer for ``HTTPServerConfiguration/errorResponse``.
@@ -91,8 +97,11 @@ struct Call: Sendable {
         switch route {
         case .healthz:
             try Query(request.query).finish()
-            finish(.success(HTTPResponse(status: 200, headers: [("Content-Type", "application/json")],
-                                         body: Array(#"{"status":"ok"}"#.utf8))))
+            finish(
+                .success(
+                    HTTPResponse(
+                        status: 200, headers: [("Content-Type", "application/json")],
+                        body: Array(#"{"status":"ok"}"#.utf8))))
         case .verify: try verify()
         case .keys: request.method == "POST" ? try createKey() : try listKeys()
         case .key(let id):

@@ -6,12 +6,17 @@ import Projections
 
 extension Call {
     /// Reads the filters shared by logs and audit: eventTypes, start, end, limit, cursor.
-    func auditWindow(_ query: inout Query) throws(APIError) -> (types: [EventType], start: Int64?, end: Int64?, limit: Int, before: UInt64?) {
+    func auditWindow(_ query: inout Query) throws(APIError) -> (
+        types: [EventType], start: Int64?, end: Int64?, limit: Int, before: UInt64?
+    ) {
         var types: [EventType] = []
         if let list = query.string("eventTypes") {
             for name in list.split(separator: ",", omittingEmptySubsequences: false) {
                 guard let type = EventType(wireName: name) else {
-                    throw .invalid("eventTypes", "unknown event type \(name.prefix(64)); types are key.created, key.updated, key.rotated, key.suspended, key.reactivated, key.revoked, key.expired, key.credits_added, key.accessed")
+                    throw .invalid(
+                        "eventTypes",
+                        "unknown event type \(name.prefix(64)); types are key.created, key.updated, key.rotated, key.suspended, key.reactivated, key.revoked, key.expired, key.credits_added, key.accessed"
+                    )
                 }
                 if !types.contains(type) { types.append(type) }
             }
@@ -32,21 +37,32 @@ extension Call {
 
     func time(_ query: inout Query, _ name: String) throws(APIError) -> Int64? {
         guard let text = query.string(name) else { return nil }
-        guard let micros = RFC3339.parse(text) else { throw .invalid(name, "must be an RFC 3339 time such as 2026-11-23T07:00:00Z") }
+        guard let micros = RFC3339.parse(text) else {
+            throw .invalid(name, "must be an RFC 3339 time such as 2026-11-23T07:00:00Z")
+        }
         return micros
     }
 
     /// Runs an audit page and answers it (recording a ledger key's use first).
-    func answerAudit(_ filter: AuditFilter, _ window: (types: [EventType], start: Int64?, end: Int64?, limit: Int, before: UInt64?),
-                     _ context: CommandContext) throws(APIError) {
+    func answerAudit(
+        _ filter: AuditFilter, _ window: (types: [EventType], start: Int64?, end: Int64?, limit: Int, before: UInt64?),
+        _ context: CommandContext
+    ) throws(APIError) {
         let page: (events: [EventLog.Stored], next: UInt64?)
         do {
-            page = try ledger.auditPage(filter, start: window.start, end: window.end, before: window.before, limit: window.limit)
+            page = try ledger.auditPage(
+                filter, start: window.start, end: window.end, before: window.before, limit: window.limit)
         } catch {
             throw APIError(error)
         }
         let next = page.next.map { Base64URL.encode(withUnsafeBytes(of: $0.bigEndian) { Array($0) }) }
-        finishRead(context, ok(200, Envelope.list(page.events, nextCursor: next) { stored, w in EventJSON.write(stored.event, prevHash: stored.prevHash, hash: stored.hash, into: &w) }))
+        finishRead(
+            context,
+            ok(
+                200,
+                Envelope.list(page.events, nextCursor: next) { stored, w in
+                    EventJSON.write(stored.event, prevHash: stored.prevHash, hash: stored.hash, into: &w)
+                }))
     }
 
     /// The key, when the caller may read its history (ledger keys: own owner only).
@@ -81,7 +97,9 @@ extension Call {
         filter.owner = query.string("owner")
         if let owner = filter.owner { try Self.checkOwner(owner) }
         if let keyText = query.string("keyId") {
-            guard let id = KeyID(keyText) else { throw .invalid("keyId", "must be a key id such as key_0352V4t5jmTpbIFhSG0y6Y") }
+            guard let id = KeyID(keyText) else {
+                throw .invalid("keyId", "must be a key id such as key_0352V4t5jmTpbIFhSG0y6Y")
+            }
             filter.keyID = id
         }
         if let actorText = query.string("actor") { filter.actor = Self.actor(actorText) }
@@ -93,7 +111,9 @@ extension Call {
         filter.types = window.types
         try query.finish()
         if let bound = try readerOwner(principal, context) {
-            if let owner = filter.owner, owner != bound { throw .forbidden("this credential may only read the audit log of owner \(bound)") }
+            if let owner = filter.owner, owner != bound {
+                throw .forbidden("this credential may only read the audit log of owner \(bound)")
+            }
             filter.owner = bound
         }
         try answerAudit(filter, window, context)
@@ -111,7 +131,9 @@ extension Call {
     func keyState(_ id: KeyID) throws(APIError) {
         let (principal, context) = try management("ledger:audit")
         var query = try Query(request.query)
-        guard let at = query.string("at") else { throw .invalid("at", "is required: an RFC 3339 time or an event sequence number") }
+        guard let at = query.string("at") else {
+            throw .invalid("at", "is required: an RFC 3339 time or an event sequence number")
+        }
         try query.finish()
         _ = try readableKey(id, principal, context)
         let state: KeyState?

@@ -56,7 +56,8 @@ extension Call {
         let (_, context) = try management("ledger:keys")
         try Query(request.query).finish()
         var body = try RequestBody(request.body)
-        var spec = KeySpec(owner: try body.string("owner", required: true) ?? "", name: try body.string("name", required: true) ?? "")
+        var spec = KeySpec(
+            owner: try body.string("owner", required: true) ?? "", name: try body.string("name", required: true) ?? "")
         spec.prefix = try body.string("prefix")
         spec.environment = try body.string("environment")
         spec.scopes = try body.strings("scopes") ?? []
@@ -106,7 +107,8 @@ extension Call {
         var before: KeyID?
         if let cursor {
             guard let bytes = Base64URL.decode(cursor), bytes.count == 16,
-                  let id = bytes.withUnsafeBytes({ KeyID(bytes: $0) }) else {
+                let id = bytes.withUnsafeBytes({ KeyID(bytes: $0) })
+            else {
                 throw .invalid("cursor", "not a cursor this endpoint gave out")
             }
             before = id
@@ -123,7 +125,9 @@ extension Call {
         }
         let now = ledger.clock.now()
         let next = page.more ? page.keys.last.map { Base64URL.encode($0.id.bytes) } : nil
-        finishRead(context, ok(200, Envelope.list(page.keys, nextCursor: next) { key, w in KeyJSON.write(key, now: now, into: &w) }))
+        finishRead(
+            context,
+            ok(200, Envelope.list(page.keys, nextCursor: next) { key, w in KeyJSON.write(key, now: now, into: &w) }))
     }
 
     static func checkOwner(_ owner: String) throws(APIError) {
@@ -206,7 +210,9 @@ extension Call {
             try body.finish()
             submit(.reactivate(id), context)
         case .credits:
-            guard let add = try body.integer("add", in: 1...KeyRules.maxCredits) else { throw .invalid("add", "is required") }
+            guard let add = try body.integer("add", in: 1...KeyRules.maxCredits) else {
+                throw .invalid("add", "is required")
+            }
             try body.finish()
             submit(.addCredits(id, amount: add), context)
         case .rotate:

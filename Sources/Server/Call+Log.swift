@@ -8,7 +8,9 @@ extension Call {
     /// `GET /v1/events`: the log in order, for tailing (root or socket only).
     func events() throws(APIError) {
         let principal = try Principal.resolve(request, ledger: ledger)
-        guard principal.isAdministrator else { throw .forbidden("only the root token or the Unix socket may read the whole log") }
+        guard principal.isAdministrator else {
+            throw .forbidden("only the root token or the Unix socket may read the whole log")
+        }
         var query = try Query(request.query)
         let after = try query.integer("after", in: 0...Int.max, default: 0) ?? 0
         let limit = try query.integer("limit", in: 1...1000, default: 1000) ?? 1000
@@ -19,7 +21,13 @@ extension Call {
         let answer: @Sendable () -> Void = {
             do throws(LedgerError) {
                 let page = try ledger.events(after: UInt64(after), limit: limit, wait: Double(wait))
-                finish(.success(ok(200, Envelope.list(page, nextCursor: nil) { stored, w in EventJSON.write(stored.event, prevHash: stored.prevHash, hash: stored.hash, into: &w) })))
+                finish(
+                    .success(
+                        ok(
+                            200,
+                            Envelope.list(page, nextCursor: nil) { stored, w in
+                                EventJSON.write(stored.event, prevHash: stored.prevHash, hash: stored.hash, into: &w)
+                            })))
             } catch {
                 finish(.failure(APIError(error)))
             }
@@ -31,7 +39,9 @@ extension Call {
     /// `GET /v1/ledger/verify`: checks the whole hash chain.
     func ledgerVerify() throws(APIError) {
         let principal = try Principal.resolve(request, ledger: ledger)
-        guard principal.isAdministrator else { throw .forbidden("only the root token or the Unix socket may check the chain") }
+        guard principal.isAdministrator else {
+            throw .forbidden("only the root token or the Unix socket may check the chain")
+        }
         try Query(request.query).finish()
         let report: ChainReport
         do {
@@ -39,19 +49,23 @@ extension Call {
         } catch {
             throw APIError(error)
         }
-        finish(.success(ok(200, Envelope.data { w in
-            w.beginObject()
-            w.field("ok", report.isIntact)
-            w.key("events")
-            w.uint(report.events)
-            if let bad = report.firstBadSeq {
-                w.key("firstBadSeq")
-                w.uint(bad)
-                w.field("reason", report.reason)
-            } else {
-                w.field("head", report.head.hex)
-            }
-            w.endObject()
-        })))
+        finish(
+            .success(
+                ok(
+                    200,
+                    Envelope.data { w in
+                        w.beginObject()
+                        w.field("ok", report.isIntact)
+                        w.key("events")
+                        w.uint(report.events)
+                        if let bad = report.firstBadSeq {
+                            w.key("firstBadSeq")
+                            w.uint(bad)
+                            w.field("reason", report.reason)
+                        } else {
+                            w.field("head", report.head.hex)
+                        }
+                        w.endObject()
+                    })))
     }
 }

@@ -6,20 +6,26 @@ extension Call {
     /// `GET /metrics`: Prometheus text exposition (root or socket only).
     func metrics() throws(APIError) {
         let principal = try Principal.resolve(request, ledger: ledger)
-        guard principal.isAdministrator else { throw .forbidden("only the root token or the Unix socket may read metrics") }
+        guard principal.isAdministrator else {
+            throw .forbidden("only the root token or the Unix socket may read metrics")
+        }
         try Query(request.query).finish()
         var text = ""
         func family(_ name: String, _ type: String, _ help: String) {
             text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
         }
         family("keyledger_http_requests_total", "counter", "Requests answered, by route, method and status.")
-        for (key, count) in requestMetrics.snapshot.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
-            text += "keyledger_http_requests_total{route=\"\(key.route)\",method=\"\(key.method)\",status=\"\(key.status)\"} \(count)\n"
+        for (key, count) in requestMetrics.snapshot.sorted(by: {
+            ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status)
+        }) {
+            text +=
+                "keyledger_http_requests_total{route=\"\(key.route)\",method=\"\(key.method)\",status=\"\(key.status)\"} \(count)\n"
         }
         let snapshot = ledger.metrics.snapshot
         family("keyledger_verify_decisions_total", "counter", "Verification decisions, by code.")
         for code in VerifyCode.allCases {
-            text += "keyledger_verify_decisions_total{code=\"\(code.wireName)\"} \(snapshot.verifyDecisions[code] ?? 0)\n"
+            text +=
+                "keyledger_verify_decisions_total{code=\"\(code.wireName)\"} \(snapshot.verifyDecisions[code] ?? 0)\n"
         }
         do {
             let head = try ledger.head().seq
@@ -27,7 +33,8 @@ extension Call {
             text += "keyledger_events_appended_total \(head)\n"
             family("keyledger_projection_lag_events", "gauge", "Events of the log a projection has not applied yet.")
             for (name, checkpoint) in try ledger.projectionCheckpoints().sorted(by: { $0.key < $1.key }) {
-                text += "keyledger_projection_lag_events{projection=\"\(name)\"} \(head > checkpoint ? head - checkpoint : 0)\n"
+                text +=
+                    "keyledger_projection_lag_events{projection=\"\(name)\"} \(head > checkpoint ? head - checkpoint : 0)\n"
             }
             let map = try ledger.mapUsage()
             family("keyledger_map_size_bytes", "gauge", "Size of the LMDB map.")
@@ -38,10 +45,16 @@ extension Call {
             throw APIError(.unavailable("metrics: \(error)"))
         }
         histogram("keyledger_writer_batch_size", "Commands per write transaction.", snapshot.batchSizes, &text)
-        histogram("keyledger_writer_commit_seconds", "Time to decide, append and durably commit a batch.", snapshot.commitSeconds, &text)
-        family("keyledger_writer_failed_batches_total", "counter", "Batches that could not be committed (answered 503).")
+        histogram(
+            "keyledger_writer_commit_seconds", "Time to decide, append and durably commit a batch.",
+            snapshot.commitSeconds, &text)
+        family(
+            "keyledger_writer_failed_batches_total", "counter", "Batches that could not be committed (answered 503).")
         text += "keyledger_writer_failed_batches_total \(snapshot.failedBatches)\n"
-        finish(.success(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))))
+        finish(
+            .success(
+                HTTPResponse(
+                    status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))))
     }
 
     func histogram(_ name: String, _ help: String, _ h: LedgerMetrics.Histogram, _ text: inout String) {

@@ -14,7 +14,9 @@ extension Call {
         guard start < end else { throw .invalid("start", "must be before end") }
         var granularity = UsageGranularity.hour
         if let text = query.string("granularity") {
-            guard let g = UsageGranularity(wireName: text) else { throw .invalid("granularity", "must be minute, hour or day") }
+            guard let g = UsageGranularity(wireName: text) else {
+                throw .invalid("granularity", "must be minute, hour or day")
+            }
             granularity = g
         }
         var wanted: Set<String> = ["requests", "errors", "latency"]
@@ -22,7 +24,8 @@ extension Call {
             wanted = []
             for name in list.split(separator: ",", omittingEmptySubsequences: false) {
                 guard ["requests", "errors", "latency"].contains(name) else {
-                    throw .invalid("metrics", "unknown metric \(name.prefix(32)); metrics are requests, errors, latency")
+                    throw .invalid(
+                        "metrics", "unknown metric \(name.prefix(32)); metrics are requests, errors, latency")
                 }
                 wanted.insert(String(name))
             }
@@ -35,9 +38,13 @@ extension Call {
         } catch {
             throw APIError(error)
         }
-        finishRead(context, ok(200, Envelope.data { w in
-            UsageJSON.write(report, metrics: wanted, into: &w)
-        }))
+        finishRead(
+            context,
+            ok(
+                200,
+                Envelope.data { w in
+                    UsageJSON.write(report, metrics: wanted, into: &w)
+                }))
     }
 }
 

@@ -26,8 +26,9 @@ extension Call {
         for (field, value) in [("scope", verify.scope), ("account", verify.account)] where value?.isEmpty == true {
             throw .invalid(field, "must not be empty")
         }
-        var context = CommandContext(actor: Actor(kind: .root, id: "root"), ip: verify.ip, requestID: requestID,
-                                     receivedAtNanos: request.receivedAtNanos)
+        var context = CommandContext(
+            actor: Actor(kind: .root, id: "root"), ip: verify.ip, requestID: requestID,
+            receivedAtNanos: request.receivedAtNanos)
         if case .unix(_, let uid) = request.peer { context.actor = Actor(kind: .socket, id: "uid:\(uid)") }
         let finish = self.finish
         ledger.verify(secret: secret, verify, context: context) { result in

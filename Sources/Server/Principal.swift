@@ -34,8 +34,9 @@ enum Principal {
 
     /// The command context for this principal on this request.
     func context(_ request: HTTPRequest, requestID: String, scope: String, endpoint: String) -> CommandContext {
-        var context = CommandContext(actor: Actor(kind: .root, id: "root"), ip: request.clientIP, requestID: requestID,
-                                     receivedAtNanos: request.receivedAtNanos)
+        var context = CommandContext(
+            actor: Actor(kind: .root, id: "root"), ip: request.clientIP, requestID: requestID,
+            receivedAtNanos: request.receivedAtNanos)
         switch self {
         case .root: break
         case .socket(let uid): context.actor = Actor(kind: .socket, id: "uid:\(uid)")

@@ -27,7 +27,9 @@ struct Query {
         return values[name]
     }
 
-    mutating func integer(_ name: String, in range: ClosedRange<Int>, default fallback: Int? = nil) throws(APIError) -> Int? {
+    mutating func integer(_ name: String, in range: ClosedRange<Int>, default fallback: Int? = nil) throws(APIError)
+        -> Int?
+    {
         guard let text = string(name) else { return fallback }
         guard let n = Int(text), text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 || $0 == 45 }) else {
             throw .invalid(name, "must be an integer")

@@ -113,8 +113,11 @@ struct RequestBody {
             guard case .int(let limit)? = object["limit"], limit >= 1, UInt64(limit) <= KeyRules.maxRateLimit else {
                 throw .invalid("\(field)[\(i)].limit", "must be an integer from 1 to \(KeyRules.maxRateLimit)")
             }
-            guard case .int(let window)? = object["windowSeconds"], window >= 1, window <= Int64(KeyRules.maxWindowSeconds) else {
-                throw .invalid("\(field)[\(i)].windowSeconds", "must be an integer from 1 to \(KeyRules.maxWindowSeconds)")
+            guard case .int(let window)? = object["windowSeconds"], window >= 1,
+                window <= Int64(KeyRules.maxWindowSeconds)
+            else {
+                throw .invalid(
+                    "\(field)[\(i)].windowSeconds", "must be an integer from 1 to \(KeyRules.maxWindowSeconds)")
             }
             out.append(RateLimit(limit: UInt64(limit), windowSeconds: UInt32(window)))
         }

@@ -7,7 +7,9 @@ import JSON
 struct RequestLog: Sendable {
     var enabled: Bool
 
-    func record(_ request: HTTPRequest, route: String, status: Int, requestID: String, nowMicros: Int64, nowNanos: UInt64) {
+    func record(
+        _ request: HTTPRequest, route: String, status: Int, requestID: String, nowMicros: Int64, nowNanos: UInt64
+    ) {
         guard enabled else { return }
         var w = JSONWriter(capacity: 200)
         w.beginObject()

@@ -71,7 +71,8 @@ extension Cursor {
                 let rc = mdb_cursor_get(handle, &kv, &vv, MDB_GET_BOTH_RANGE)
                 if rc == MDB_NOTFOUND { return nil }
                 try LMDBError.check(rc)
-                return UInt64(bigEndian: UnsafeRawBufferPointer(start: vv.mv_data, count: 8).loadUnaligned(as: UInt64.self))
+                return UInt64(
+                    bigEndian: UnsafeRawBufferPointer(start: vv.mv_data, count: 8).loadUnaligned(as: UInt64.self))
             }
         }
     }

@@ -35,7 +35,9 @@ public struct Transaction: ~Copyable {
     ///
     /// - Parameter append: the key is known to sort after every key in the table
     ///   (`MDB_APPEND`); a key that does not fails with ``LMDBError/keyExists``.
-    public func put(_ table: Table, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, append: Bool = false) throws {
+    public func put(
+        _ table: Table, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, append: Bool = false
+    ) throws {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
         try LMDBError.check(mdb_put(txn, table.dbi, &k, &v, append ? UInt32(MDB_APPEND) : 0))

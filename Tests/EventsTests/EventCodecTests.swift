@@ -7,26 +7,32 @@ let sampleDigest = Secret.digest("sk_live_example")
 func sampleEvents() -> [Event] {
     let created = KeyCreated(
         name: "CRM Sync", prefix: "sk_live_", environment: "live", scopes: ["accounts:read", "ledger:keys"],
-        accounts: ["acc_1"], ipAllowlist: [try! CIDR.parse("10.0.0.0/8").get(), try! CIDR.parse("2001:db8::/32").get()],
+        accounts: ["acc_1"],
+        ipAllowlist: [try! CIDR.parse("10.0.0.0/8").get(), try! CIDR.parse("2001:db8::/32").get()],
         expiresAt: 1_900_000_000_000_000, rateLimits: [RateLimit(limit: 100, windowSeconds: 900)], credits: 50,
         metadata: ["team": "crm", "tier": "gold"], secretDigest: sampleDigest)
     let payloads: [EventPayload] = [
         .created(created),
-        .updated(KeyUpdated(name: "New", scopes: [], accounts: ["a"], ipAllowlist: [], expiresAt: .some(nil),
-                            rateLimits: [RateLimit(limit: 1, windowSeconds: 1)], metadata: [:])),
+        .updated(
+            KeyUpdated(
+                name: "New", scopes: [], accounts: ["a"], ipAllowlist: [], expiresAt: .some(nil),
+                rateLimits: [RateLimit(limit: 1, windowSeconds: 1)], metadata: [:])),
         .updated(KeyUpdated(expiresAt: .some(42))),
         .rotated(KeyRotated(secretDigest: sampleDigest, gracePeriodSeconds: 3600, previousSecretExpiresAt: 77)),
         .suspended(reason: "investigation"), .suspended(reason: nil), .reactivated,
         .revoked(reason: "leaked"), .expired, .creditsAdded(add: 10, balance: 60),
-        .accessed(KeyAccessed(code: .rateLimited, scope: "accounts:read", account: "acc_1",
-                              endpoint: "GET /api/v1/accounts", latencyMicros: 312, cost: 2)),
+        .accessed(
+            KeyAccessed(
+                code: .rateLimited, scope: "accounts:read", account: "acc_1",
+                endpoint: "GET /api/v1/accounts", latencyMicros: 312, cost: 2)),
         .accessed(KeyAccessed(code: .valid)),
     ]
     return payloads.enumerated().map { i, payload in
-        Event(seq: UInt64(i + 1), time: 1_795_417_200_000_000 + Int64(i), keyID: sampleID, owner: "org_42",
-              actor: Actor(kind: Actor.Kind.allCases[i % 4], id: "actor-\(i)"),
-              ip: i % 3 == 0 ? IPAddress("203.0.113.7") : (i % 3 == 1 ? IPAddress("2001:db8::1") : nil),
-              requestID: i % 2 == 0 ? "req_\(i)" : nil, payload: payload)
+        Event(
+            seq: UInt64(i + 1), time: 1_795_417_200_000_000 + Int64(i), keyID: sampleID, owner: "org_42",
+            actor: Actor(kind: Actor.Kind.allCases[i % 4], id: "actor-\(i)"),
+            ip: i % 3 == 0 ? IPAddress("203.0.113.7") : (i % 3 == 1 ? IPAddress("2001:db8::1") : nil),
+            requestID: i % 2 == 0 ? "req_\(i)" : nil, payload: payload)
     }
 }
 
@@ -80,7 +86,10 @@ func sampleEvents() -> [Event] {
     #expect(first.hash != second.hash)
     let parts = try second.value.withUnsafeBytes { raw in
         let p = try ChainedRecord.split(raw)
-        return (Array(p.record), p.prevHash, p.hash, ChainedRecord.isIntact(record: p.record, prevHash: p.prevHash, hash: p.hash))
+        return (
+            Array(p.record), p.prevHash, p.hash,
+            ChainedRecord.isIntact(record: p.record, prevHash: p.prevHash, hash: p.hash)
+        )
     }
     #expect(parts.0 == record && parts.1 == first.hash && parts.2 == second.hash && parts.3)
     var tampered = second.value
@@ -93,10 +102,11 @@ func sampleEvents() -> [Event] {
 }
 
 @Test func wireNamesAreStable() {
-    #expect(EventType.allCases.map(\.wireName) == [
-        "key.created", "key.updated", "key.rotated", "key.suspended", "key.reactivated", "key.revoked",
-        "key.expired", "key.credits_added", "key.accessed",
-    ])
+    #expect(
+        EventType.allCases.map(\.wireName) == [
+            "key.created", "key.updated", "key.rotated", "key.suspended", "key.reactivated", "key.revoked",
+            "key.expired", "key.credits_added", "key.accessed",
+        ])
     #expect(EventType(wireName: "key.credits_added") == .creditsAdded)
     #expect(VerifyCode(wireName: "USAGE_EXCEEDED") == .usageExceeded)
 }

@@ -20,14 +20,17 @@ func runKeyledger(_ args: [String]) throws -> (status: Int32, out: String, err: 
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try keyledgerBinary())
     process.arguments = args
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     try process.run()
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    return (
+        process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self)
+    )
 }
 
 /// Kills a writing child with SIGKILL at random moments, several times over the same
@@ -44,7 +47,9 @@ func runKeyledger(_ args: [String]) throws -> (status: Int32, out: String, err: 
         defer { try? FileManager.default.removeItem(atPath: ackFile) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["bench", "--data", dir.path, "--keys", "40", "--submitters", "16", "--seconds", "60", "--print-acks"]
+        process.arguments = [
+            "bench", "--data", dir.path, "--keys", "40", "--submitters", "16", "--seconds", "60", "--print-acks",
+        ]
         process.standardOutput = FileHandle(forWritingAtPath: ackFile)
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -106,7 +111,9 @@ func dumpProjections(_ ledger: Ledger) throws -> [String: [[UInt8]]] {
     let ledger = try Ledger(path: dir.path, options: options)
     #expect(try ledger.isRootToken(String(lines[0])))
     for i in 0..<5 {
-        _ = try wait { done in ledger.createKey(KeySpec(owner: "org_1", name: "k\(i)"), context: rootContext, completion: done) }
+        _ = try wait { done in
+            ledger.createKey(KeySpec(owner: "org_1", name: "k\(i)"), context: rootContext, completion: done)
+        }
     }
     ledger.close()
     let intact = try runKeyledger(["verify-chain", "--data", dir.path])
@@ -135,7 +142,9 @@ func dumpProjections(_ ledger: Ledger) throws -> [String: [[UInt8]]] {
 @Test func anExportOfEverythingReadsBackAsTheLog() throws {
     let f = try LedgerFixture()
     let (_, secret) = try f.create { $0.metadata = ["note": "a \"quoted\", comma'd value\nwith a line break"] }
-    for i in 0..<20 { _ = try f.verify(secret, VerifyRequest(scope: i % 3 == 0 ? "x" : nil, ip: IPAddress("10.0.0.\(i)"))) }
+    for i in 0..<20 {
+        _ = try f.verify(secret, VerifyRequest(scope: i % 3 == 0 ? "x" : nil, ip: IPAddress("10.0.0.\(i)")))
+    }
     f.ledger.close()
     let ndjson = try runKeyledger(["export", "--data", f.directory.path])
     #expect(ndjson.status == 0)

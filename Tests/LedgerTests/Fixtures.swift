@@ -27,7 +27,8 @@ final class ManualClock: LedgerClock {
     func advance(seconds: Double) { micros.withLock { $0 += Int64(seconds * 1_000_000) } }
 }
 
-let rootContext = CommandContext(actor: Actor(kind: .root, id: "root"), ip: IPAddress("127.0.0.1"), requestID: "req_test")
+let rootContext = CommandContext(
+    actor: Actor(kind: .root, id: "root"), ip: IPAddress("127.0.0.1"), requestID: "req_test")
 
 /// A ledger in a temp directory with a manual clock and no background sweeper.
 final class LedgerFixture {
@@ -111,7 +112,8 @@ func wait<T: Sendable>(_ body: (@escaping @Sendable (Result<T, LedgerError>) -> 
     return try box.withLock { $0! }.get()
 }
 
-func expectError(_ expected: LedgerError, _ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectError(_ expected: LedgerError, _ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation)
+{
     do {
         try body()
         Issue.record("expected \(expected)", sourceLocation: sourceLocation)

@@ -31,17 +31,26 @@ import Testing
     expectError(.invalid(field: "rateLimits[0].limit", reason: "must be 1 to 1000000000")) {
         _ = try f.create { $0.rateLimits = [RateLimit(limit: 0, windowSeconds: 10)] }
     }
-    expectError(.invalid(field: "credits", reason: "must be 0 to 1000000000000")) { _ = try f.create { $0.credits = -1 } }
-    expectError(.invalid(field: "ttlSeconds", reason: "give expiresAt or ttlSeconds, not both")) {
-        _ = try f.create { $0.ttlSeconds = 10; $0.expiresAt = f.clock.now() + 100 }
+    expectError(.invalid(field: "credits", reason: "must be 0 to 1000000000000")) {
+        _ = try f.create { $0.credits = -1 }
     }
-    expectError(.invalid(field: "expiresAt", reason: "must be in the future")) { _ = try f.create { $0.expiresAt = f.clock.now() } }
+    expectError(.invalid(field: "ttlSeconds", reason: "give expiresAt or ttlSeconds, not both")) {
+        _ = try f.create {
+            $0.ttlSeconds = 10
+            $0.expiresAt = f.clock.now() + 100
+        }
+    }
+    expectError(.invalid(field: "expiresAt", reason: "must be in the future")) {
+        _ = try f.create { $0.expiresAt = f.clock.now() }
+    }
     expectError(.invalid(field: "gracePeriodSeconds", reason: "must be 0 to 604800 (7 days)")) {
         _ = try f.run(.rotate(key.id, gracePeriodSeconds: 604_801, secretDigest: .zero))
     }
     let unknown = KeyID(high: 1, low: 2)
     expectError(.notFound("no key \(unknown)")) { _ = try f.run(.suspend(unknown, reason: nil)) }
-    expectError(.invalid(field: "add", reason: "must be 1 to 1000000000000")) { _ = try f.run(.addCredits(key.id, amount: 0)) }
+    expectError(.invalid(field: "add", reason: "must be 1 to 1000000000000")) {
+        _ = try f.run(.addCredits(key.id, amount: 0))
+    }
     #expect(f.headSeq == before)
 }
 
@@ -54,7 +63,9 @@ import Testing
     let updated = try f.key(.update(key.id, changes, expectedVersion: 1))
     #expect(updated.name == "Renamed" && updated.version == 2 && updated.metadata == ["a": "1"])
     let seq = f.headSeq
-    expectError(.conflict("key \(key.id) is at version 2, not 1")) { _ = try f.run(.update(key.id, changes, expectedVersion: 1)) }
+    expectError(.conflict("key \(key.id) is at version 2, not 1")) {
+        _ = try f.run(.update(key.id, changes, expectedVersion: 1))
+    }
     let same = try f.key(.update(key.id, changes, expectedVersion: 2))
     #expect(same == updated && f.headSeq == seq)
     var removal = KeyChanges()
@@ -67,23 +78,33 @@ import Testing
 @Test func transitionsFollowTheLifecycle() throws {
     let f = try LedgerFixture()
     let (key, _) = try f.create { $0.credits = 5 }
-    expectError(.conflict("key \(key.id) is active; only a suspended key can be reactivated")) { _ = try f.run(.reactivate(key.id)) }
+    expectError(.conflict("key \(key.id) is active; only a suspended key can be reactivated")) {
+        _ = try f.run(.reactivate(key.id))
+    }
     #expect(try f.key(.suspend(key.id, reason: "audit")).status == .suspended)
-    expectError(.conflict("key \(key.id) is suspended; only an active key can be suspended")) { _ = try f.run(.suspend(key.id, reason: nil)) }
+    expectError(.conflict("key \(key.id) is suspended; only an active key can be suspended")) {
+        _ = try f.run(.suspend(key.id, reason: nil))
+    }
     #expect(try f.key(.reactivate(key.id)).status == .active)
     #expect(try f.key(.addCredits(key.id, amount: 10)).credits == 15)
     let revoked = try f.key(.revoke(key.id, reason: "leaked"))
     #expect(revoked.status == .revoked && revoked.version == 5)
     expectError(.conflict("key \(key.id) is already revoked")) { _ = try f.run(.revoke(key.id, reason: nil)) }
-    expectError(.conflict("key \(key.id) is revoked and can no longer change")) { _ = try f.run(.addCredits(key.id, amount: 1)) }
+    expectError(.conflict("key \(key.id) is revoked and can no longer change")) {
+        _ = try f.run(.addCredits(key.id, amount: 1))
+    }
     let (unlimited, _) = try f.create()
-    expectError(.conflict("key \(unlimited.id) has unlimited credits")) { _ = try f.run(.addCredits(unlimited.id, amount: 1)) }
+    expectError(.conflict("key \(unlimited.id) has unlimited credits")) {
+        _ = try f.run(.addCredits(unlimited.id, amount: 1))
+    }
 }
 
 @Test func rotationKeepsSettingsAndHonoursTheGracePeriod() throws {
     let f = try LedgerFixture()
     let (key, old) = try f.create { $0.rateLimits = [RateLimit(limit: 10, windowSeconds: 60)] }
-    let (rotated, new) = try wait { done in f.ledger.rotateKey(key.id, gracePeriodSeconds: 60, context: rootContext, completion: done) }
+    let (rotated, new) = try wait { done in
+        f.ledger.rotateKey(key.id, gracePeriodSeconds: 60, context: rootContext, completion: done)
+    }
     #expect(new != old && new.hasPrefix("sk_live_"))
     #expect(rotated.name == key.name && rotated.scopes == key.scopes && rotated.rateLimits == key.rateLimits)
     #expect(rotated.rotatedAt == f.clock.now() && rotated.version == 2)
@@ -93,7 +114,9 @@ import Testing
     let late = try f.verify(old)
     #expect(late.code == .expired && late.status == 401)
     #expect(try f.verify(new).code == .valid)
-    let (_, newest) = try wait { done in f.ledger.rotateKey(key.id, gracePeriodSeconds: 0, context: rootContext, completion: done) }
+    let (_, newest) = try wait { done in
+        f.ledger.rotateKey(key.id, gracePeriodSeconds: 0, context: rootContext, completion: done)
+    }
     #expect(try f.verify(new).code == .expired)
     #expect(try f.verify(newest).code == .valid)
     #expect(try f.verify(old).code == .notFound)
@@ -129,7 +152,8 @@ import Testing
     #expect(a.keys.map(\.id) == [ids[6], ids[4]] && a.more)
     let a2 = try f.ledger.listKeys(owner: "org_a", status: nil, before: ids[4], limit: 10)
     #expect(a2.keys.map(\.id) == [ids[2], ids[0]] && !a2.more)
-    #expect(try f.ledger.listKeys(owner: "org_a", status: .suspended, before: nil, limit: 10).keys.map(\.id) == [ids[2]])
+    #expect(
+        try f.ledger.listKeys(owner: "org_a", status: .suspended, before: nil, limit: 10).keys.map(\.id) == [ids[2]])
     #expect(try f.ledger.listKeys(owner: "org_zzz", status: nil, before: nil, limit: 10).keys.isEmpty)
 }
 
@@ -139,8 +163,10 @@ import Testing
     let (_, auditSecret) = try f.create { $0.scopes = ["ledger:audit"] }
     let (foreign, _) = try f.create { $0.owner = "org_other" }
     func context(_ secret: String) -> CommandContext {
-        CommandContext(actor: Actor(kind: .key, id: ""), ip: IPAddress("10.0.0.1"),
-                       credential: ManagementCredential(digest: Secret.digest(secret), scope: "ledger:keys", endpoint: "POST /v1/keys"))
+        CommandContext(
+            actor: Actor(kind: .key, id: ""), ip: IPAddress("10.0.0.1"),
+            credential: ManagementCredential(
+                digest: Secret.digest(secret), scope: "ledger:keys", endpoint: "POST /v1/keys"))
     }
     let before = f.headSeq
     expectError(.forbidden("key \(foreign.id) belongs to another owner")) {
@@ -155,7 +181,8 @@ import Testing
     #expect(f.headSeq == before)
     let (own, _) = try f.create()
     let seq = f.headSeq
-    guard case .key(let suspended) = try f.ledger.execute(.suspend(own.id, reason: nil), context: context(adminSecret)) else {
+    guard case .key(let suspended) = try f.ledger.execute(.suspend(own.id, reason: nil), context: context(adminSecret))
+    else {
         Issue.record("no key")
         return
     }

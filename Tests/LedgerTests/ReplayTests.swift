@@ -40,7 +40,8 @@ func incrementalStateEqualsAReplay(seed: UInt64) throws {
             _ = try? f.run(.update(id, changes, expectedVersion: nil))
         case 82..<88:
             let rotated = try? wait { done in
-                f.ledger.rotateKey(id, gracePeriodSeconds: Int64(rng.next() % 120), context: rootContext, completion: done)
+                f.ledger.rotateKey(
+                    id, gracePeriodSeconds: Int64(rng.next() % 120), context: rootContext, completion: done)
             }
             if let (_, newSecret) = rotated, let i = keys.firstIndex(where: { $0.0 == id }) { keys[i].1 = newSecret }
         case 88..<92:
@@ -125,7 +126,9 @@ func incrementalStateEqualsAReplay(seed: UInt64) throws {
     var spec = KeySpec(owner: "org_1", name: "grow")
     spec.metadata = Dictionary(uniqueKeysWithValues: (0..<40).map { ("k\($0)", String(repeating: "y", count: 300)) })
     let (key, secret) = try wait { done in ledger.createKey(spec, context: rootContext, completion: done) }
-    for _ in 0..<300 { _ = try wait { done in ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done) } }
+    for _ in 0..<300 {
+        _ = try wait { done in ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done) }
+    }
     let before = try dumpProjections(ledger)
     try ledger.replay(chunk: 50)
     #expect(try dumpProjections(ledger) == before)
@@ -134,8 +137,9 @@ func incrementalStateEqualsAReplay(seed: UInt64) throws {
     let imported = try ledger.importEvents(chunk: 700) {
         guard remaining > 0 else { return nil }
         remaining -= 1
-        return Event(time: head.time + 1, keyID: key.id, owner: "org_1", actor: Actor(kind: .key, id: key.id.description),
-                     payload: .accessed(KeyAccessed(code: .valid, cost: 0)))
+        return Event(
+            time: head.time + 1, keyID: key.id, owner: "org_1", actor: Actor(kind: .key, id: key.id.description),
+            payload: .accessed(KeyAccessed(code: .valid, cost: 0)))
     }
     #expect(imported == head.seq + 5000)
     #expect(try ledger.verifyChain().events == head.seq + 5000)

@@ -59,8 +59,9 @@ private let base: Int64 = 1_795_417_200_000_000
 private let minute: Int64 = 60_000_000
 
 private func accessed(_ key: KeyID, at time: Int64, _ code: VerifyCode = .valid, latency: UInt32 = 100) -> Event {
-    Event(time: time, keyID: key, owner: "org_1", actor: Actor(kind: .root, id: "root"),
-          payload: .accessed(KeyAccessed(code: code, latencyMicros: latency)))
+    Event(
+        time: time, keyID: key, owner: "org_1", actor: Actor(kind: .root, id: "root"),
+        payload: .accessed(KeyAccessed(code: code, latencyMicros: latency)))
 }
 
 /// Latencies spread evenly over `octaves` powers of two from 0 µs (27 reach about 2 minutes).
@@ -79,8 +80,10 @@ private func randomHistory(_ rng: inout SplitMix, events: Int, keys: [KeyID], ma
         if rng.next() % 8 == 0 { time += minute - ((time % minute + minute) % minute) }
         let key = keys[Int(rng.next() % UInt64(keys.count))]
         if rng.next() % 10 == 0 {
-            history.append(Event(time: time, keyID: key, owner: "org_1", actor: Actor(kind: .root, id: "root"),
-                                 payload: .suspended(reason: nil)))
+            history.append(
+                Event(
+                    time: time, keyID: key, owner: "org_1", actor: Actor(kind: .root, id: "root"),
+                    payload: .suspended(reason: nil)))
             continue
         }
         let code = rng.next() % 4 == 0 ? VerifyCode.allCases[Int(rng.next() % 9)] : .valid
@@ -106,11 +109,14 @@ private struct Expected: Equatable {
 private func floorDiv(_ x: Int64, _ y: Int64) -> Int64 { x >= 0 ? x / y : -((-x + y - 1) / y) }
 
 /// The buckets of a report over start..<end, by brute force over every event.
-private func bruteForce(_ events: [Event], _ key: KeyID, _ start: Int64, _ end: Int64,
-                        _ granularity: UsageGranularity) -> [Expected] {
+private func bruteForce(
+    _ events: [Event], _ key: KeyID, _ start: Int64, _ end: Int64,
+    _ granularity: UsageGranularity
+) -> [Expected] {
     let width = granularity.micros
     guard end > start else { return [] }
-    let first = floorDiv(start, width), last = floorDiv(end - 1, width)
+    let first = floorDiv(start, width)
+    let last = floorDiv(end - 1, width)
     var buckets = (first...last).map { Expected(start: $0 * width) }
     for event in events where event.keyID == key {
         guard case .accessed(let access) = event.payload else { continue }
@@ -276,15 +282,19 @@ func mergedPercentilesStayWithinTheErrorBound(seed: UInt64) {
 
 @Test func emptyBucketsHoldZerosAndOtherKeysAreNotCounted() throws {
     let key = KeyID(high: 5, low: 5)
-    let before = KeyID(high: 5, low: 4), after = KeyID(high: 5, low: 6), unused = KeyID(high: 9, low: 9)
+    let before = KeyID(high: 5, low: 4)
+    let after = KeyID(high: 5, low: 6)
+    let unused = KeyID(high: 9, low: 9)
     var events = [
         accessed(key, at: base + 10_000_000, latency: 100),
         accessed(key, at: base + 59_999_999, .revoked, latency: 2000),
         accessed(key, at: base + 3 * minute, latency: 300),
     ]
     for other in [before, after] {
-        events += [accessed(other, at: base, .rateLimited), accessed(other, at: base + 2 * minute),
-                   accessed(other, at: base + 5 * minute)]
+        events += [
+            accessed(other, at: base, .rateLimited), accessed(other, at: base + 2 * minute),
+            accessed(other, at: base + 5 * minute),
+        ]
     }
     let store = try UsageStore()
     try store.applyInOneTransaction(events.sorted { $0.time < $1.time })
@@ -313,7 +323,8 @@ func mergedPercentilesStayWithinTheErrorBound(seed: UInt64) {
 }
 
 @Test func bucketCountsAtTheBoundaries() throws {
-    let hour: Int64 = 60 * minute, day: Int64 = 24 * hour
+    let hour: Int64 = 60 * minute
+    let day: Int64 = 24 * hour
     let cases: [(start: Int64, end: Int64, UsageGranularity, count: Int)] = [
         (0, minute, .minute, 1), (0, minute + 1, .minute, 2), (1, minute, .minute, 1),
         (minute - 1, minute + 1, .minute, 2), (base, base, .minute, 0), (base, base - 1, .hour, 0),
@@ -322,8 +333,9 @@ func mergedPercentilesStayWithinTheErrorBound(seed: UInt64) {
         (base, base + 10_000 * minute, .minute, 10_000), (.min, .max, .day, 106_751_992),
     ]
     for (start, end, granularity, count) in cases {
-        #expect(UsageProjection.bucketCount(start: start, end: end, granularity: granularity) == count,
-                "\(start)..<\(end) by \(granularity)")
+        #expect(
+            UsageProjection.bucketCount(start: start, end: end, granularity: granularity) == count,
+            "\(start)..<\(end) by \(granularity)")
     }
     let store = try UsageStore()
     let widest = try store.usage(of: KeyID(high: 1, low: 1), base, base + 10_000 * minute, .minute)

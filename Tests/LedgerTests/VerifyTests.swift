@@ -13,8 +13,10 @@ import Testing
         $0.rateLimits = [RateLimit(limit: 3, windowSeconds: 60)]
         $0.credits = 4
     }
-    func check(_ request: VerifyRequest, _ code: VerifyCode, _ status: Int, events: UInt64 = 1, secret s: String? = nil,
-               sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func check(
+        _ request: VerifyRequest, _ code: VerifyCode, _ status: Int, events: UInt64 = 1, secret s: String? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let before = f.headSeq
         let result = try f.verify(s ?? secret, request)
         #expect(result.code == code, sourceLocation: sourceLocation)
@@ -99,7 +101,9 @@ import Testing
 
 @Test func rateLimitStateSurvivesARestart() throws {
     let f = try LedgerFixture()
-    let (_, secret) = try f.create { $0.rateLimits = [RateLimit(limit: 2, windowSeconds: 3600), RateLimit(limit: 100, windowSeconds: 1)] }
+    let (_, secret) = try f.create {
+        $0.rateLimits = [RateLimit(limit: 2, windowSeconds: 3600), RateLimit(limit: 100, windowSeconds: 1)]
+    }
     #expect(try f.verify(secret).code == .valid)
     #expect(try f.verify(secret).code == .valid)
     try f.reopen()

@@ -8,7 +8,9 @@ import Testing
     let (otherID, _) = try f.createKey(#"{"owner":"org_7","name":"other"}"#)
     let c = try f.client()
     for i in 0..<5 {
-        _ = try c.call("POST", "/v1/verify", json: #"{"key":"\#(secret)","scope":"\#(i == 4 ? "write" : "read")","ip":"198.51.100.\#(i)"}"#)
+        _ = try c.call(
+            "POST", "/v1/verify",
+            json: #"{"key":"\#(secret)","scope":"\#(i == 4 ? "write" : "read")","ip":"198.51.100.\#(i)"}"#)
     }
     _ = try c.call("POST", "/v1/keys/\(id)/suspend", headers: f.auth)
 
@@ -30,7 +32,9 @@ import Testing
     let byActor = try c.call("GET", "/v1/audit?actor=\(id)&eventTypes=key.accessed", headers: f.auth)
     #expect(byActor.list.count == 5)
     #expect(try c.call("GET", "/v1/audit?eventTypes=key.bogus", headers: f.auth).status == 400)
-    #expect(try c.call("GET", "/v1/audit?start=2026-01-02T00:00:00Z&end=2026-01-01T00:00:00Z", headers: f.auth).status == 400)
+    #expect(
+        try c.call("GET", "/v1/audit?start=2026-01-02T00:00:00Z&end=2026-01-01T00:00:00Z", headers: f.auth).status
+            == 400)
 
     let state = try c.call("GET", "/v1/keys/\(id)/state?at=1", headers: f.auth)
     #expect(state.status == 200 && state.data["status"] as? String == "active" && state.data["version"] as? Int == 1)
@@ -39,13 +43,15 @@ import Testing
 
     let now = Date()
     let iso = ISO8601DateFormatter()
-    let start = iso.string(from: now.addingTimeInterval(-7200)), end = iso.string(from: now.addingTimeInterval(3600))
+    let start = iso.string(from: now.addingTimeInterval(-7200))
+    let end = iso.string(from: now.addingTimeInterval(3600))
     let usage = try c.call("GET", "/v1/keys/\(id)/usage?start=\(start)&end=\(end)&granularity=hour", headers: f.auth)
     #expect(usage.status == 200)
     let totals = usage.data["totals"] as? [String: Any]
     #expect(totals?["requests"] as? Int == 5 && totals?["errors"] as? Int == 1)
     #expect((usage.data["buckets"] as? [[String: Any]])?.count ?? 0 >= 3)
-    let tooMany = try c.call("GET", "/v1/keys/\(id)/usage?start=2000-01-01T00:00:00Z&end=\(end)&granularity=minute", headers: f.auth)
+    let tooMany = try c.call(
+        "GET", "/v1/keys/\(id)/usage?start=2000-01-01T00:00:00Z&end=\(end)&granularity=minute", headers: f.auth)
     #expect(tooMany.status == 400 && tooMany.errorCode == "INVALID_REQUEST")
 }
 

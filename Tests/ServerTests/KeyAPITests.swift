@@ -4,10 +4,12 @@ import Testing
 @Test func theWholeKeyLifecycleOverHTTP() throws {
     let f = try ServerFixture()
     let c = try f.client()
-    let created = try c.call("POST", "/v1/keys", json: """
-        {"owner":"org_42","name":"CRM Sync","scopes":["accounts:read"],"credits":10,
-         "rateLimits":[{"limit":100,"windowSeconds":900}],"metadata":{"team":"crm"},"ipAllowlist":["10.0.0.0/8"]}
-        """, headers: f.auth)
+    let created = try c.call(
+        "POST", "/v1/keys",
+        json: """
+            {"owner":"org_42","name":"CRM Sync","scopes":["accounts:read"],"credits":10,
+             "rateLimits":[{"limit":100,"windowSeconds":900}],"metadata":{"team":"crm"},"ipAllowlist":["10.0.0.0/8"]}
+            """, headers: f.auth)
     #expect(created.status == 201 && created.headers["etag"] == "\"1\"")
     #expect(created.headers["x-request-id"]?.hasPrefix("req_") == true)
     let key = created.data["key"] as? [String: Any] ?? [:]
@@ -24,7 +26,9 @@ import Testing
 
     var headers = f.auth
     headers["If-Match"] = "\"1\""
-    let patched = try c.call("PATCH", "/v1/keys/\(id)", json: #"{"name":"Renamed","metadata":{"team":null,"tier":"gold"}}"#, headers: headers)
+    let patched = try c.call(
+        "PATCH", "/v1/keys/\(id)", json: #"{"name":"Renamed","metadata":{"team":null,"tier":"gold"}}"#, headers: headers
+    )
     #expect(patched.status == 200 && patched.data["version"] as? Int == 2)
     #expect(patched.data["metadata"] as? [String: String] == ["tier": "gold"])
     let stale = try c.call("PATCH", "/v1/keys/\(id)", json: #"{"name":"Again"}"#, headers: headers)
@@ -38,20 +42,29 @@ import Testing
         let v = try c.call("POST", "/v1/verify", json: #"{"key":"\#(s)","ip":"10.1.1.1"}"#)
         #expect(v.data["code"] as? String == "VALID")
     }
-    #expect(try c.call("POST", "/v1/keys/\(id)/suspend", json: #"{"reason":"audit"}"#, headers: f.auth).data["status"] as? String == "suspended")
-    #expect(try c.call("POST", "/v1/verify", json: #"{"key":"\#(newSecret)","ip":"10.1.1.1"}"#).data["code"] as? String == "SUSPENDED")
+    #expect(
+        try c.call("POST", "/v1/keys/\(id)/suspend", json: #"{"reason":"audit"}"#, headers: f.auth).data["status"]
+            as? String == "suspended")
+    #expect(
+        try c.call("POST", "/v1/verify", json: #"{"key":"\#(newSecret)","ip":"10.1.1.1"}"#).data["code"] as? String
+            == "SUSPENDED")
     #expect(try c.call("POST", "/v1/keys/\(id)/reactivate", headers: f.auth).data["status"] as? String == "active")
-    #expect(try c.call("POST", "/v1/keys/\(id)/credits", json: #"{"add":5}"#, headers: f.auth).data["credits"] as? Int == 13)
+    #expect(
+        try c.call("POST", "/v1/keys/\(id)/credits", json: #"{"add":5}"#, headers: f.auth).data["credits"] as? Int == 13
+    )
     let revoked = try c.call("DELETE", "/v1/keys/\(id)", json: #"{"reason":"leaked"}"#, headers: f.auth)
     #expect(revoked.status == 200 && revoked.json["message"] as? String == "API key revoked successfully")
-    #expect(try c.call("POST", "/v1/verify", json: #"{"key":"\#(newSecret)","ip":"10.1.1.1"}"#).data["code"] as? String == "REVOKED")
+    #expect(
+        try c.call("POST", "/v1/verify", json: #"{"key":"\#(newSecret)","ip":"10.1.1.1"}"#).data["code"] as? String
+            == "REVOKED")
     #expect(try c.call("DELETE", "/v1/keys/\(id)", headers: f.auth).status == 409)
 }
 
 @Test func everyVerifyCodeOverHTTP() throws {
     let f = try ServerFixture()
     let c = try f.client()
-    let (_, secret) = try f.createKey("""
+    let (_, secret) = try f.createKey(
+        """
         {"owner":"org_1","name":"gw","scopes":["read"],"accounts":["acc_1"],"ipAllowlist":["203.0.113.0/24","2001:db8::/32"],
          "rateLimits":[{"limit":2,"windowSeconds":3600}],"credits":5}
         """)
@@ -65,16 +78,21 @@ import Testing
     #expect((v["rateLimit"] as? [String: Any])?["remaining"] as? Int == 1)
     #expect(try verify(#"{"key":"\#(secret)","ip":"198.51.100.1"}"#)["code"] as? String == "IP_NOT_ALLOWED")
     #expect(try verify(#"{"key":"\#(secret)"}"#)["status"] as? Int == 403)
-    #expect(try verify(#"{"key":"\#(secret)","scope":"write","ip":"2001:db8::1"}"#)["code"] as? String == "INSUFFICIENT_SCOPE")
+    #expect(
+        try verify(#"{"key":"\#(secret)","scope":"write","ip":"2001:db8::1"}"#)["code"] as? String
+            == "INSUFFICIENT_SCOPE")
     v = try verify(#"{"key":"\#(secret)","account":"acc_9","ip":"2001:db8::1"}"#)
     #expect(v["code"] as? String == "NOT_FOUND" && v["status"] as? Int == 404)
     #expect(try verify(#"{"key":"\#(secret)","ip":"203.0.113.9","cost":4}"#)["code"] as? String == "USAGE_EXCEEDED")
     _ = try verify(#"{"key":"\#(secret)","ip":"203.0.113.9"}"#)
     v = try verify(#"{"key":"\#(secret)","ip":"203.0.113.9"}"#)
-    #expect(v["code"] as? String == "RATE_LIMITED" && v["status"] as? Int == 429 && (v["retryAfterSeconds"] as? Int ?? 0) >= 1)
+    #expect(
+        v["code"] as? String == "RATE_LIMITED" && v["status"] as? Int == 429
+            && (v["retryAfterSeconds"] as? Int ?? 0) >= 1)
     v = try verify(#"{"key":"sk_live_notarealsecret"}"#)
     #expect(v["code"] as? String == "NOT_FOUND" && v["status"] as? Int == 401 && v["keyId"] == nil)
-    let (expiringID, expiring) = try f.createKey(#"{"owner":"org_1","name":"short","expiresAt":"2099-01-01T00:00:00Z"}"#)
+    let (expiringID, expiring) = try f.createKey(
+        #"{"owner":"org_1","name":"short","expiresAt":"2099-01-01T00:00:00Z"}"#)
     _ = expiringID
     #expect(try verify(#"{"key":"\#(expiring)"}"#)["code"] as? String == "VALID")
 }
@@ -89,9 +107,15 @@ import Testing
         ("POST", "/v1/keys", #"{"owner":"org_42","name":"x""#, f.auth, 400, "INVALID_REQUEST"),
         ("POST", "/v1/keys", #"{"owner":"","name":"x"}"#, f.auth, 400, "INVALID_REQUEST"),
         ("POST", "/v1/keys", #"{"owner":"org_42","name":"x","prefix":"Bad"}"#, f.auth, 400, "INVALID_REQUEST"),
-        ("POST", "/v1/keys", #"{"owner":"org_42","name":"x","rateLimits":[{"limit":-1,"windowSeconds":5}]}"#, f.auth, 400, "INVALID_REQUEST"),
+        (
+            "POST", "/v1/keys", #"{"owner":"org_42","name":"x","rateLimits":[{"limit":-1,"windowSeconds":5}]}"#, f.auth,
+            400, "INVALID_REQUEST"
+        ),
         ("POST", "/v1/keys", #"{"owner":"org_42","name":"x"}"#, [:], 401, "UNAUTHORIZED"),
-        ("POST", "/v1/keys", #"{"owner":"org_42","name":"x"}"#, ["Authorization": "Bearer kl_root_wrong"], 401, "UNAUTHORIZED"),
+        (
+            "POST", "/v1/keys", #"{"owner":"org_42","name":"x"}"#, ["Authorization": "Bearer kl_root_wrong"], 401,
+            "UNAUTHORIZED"
+        ),
         ("POST", "/v1/keys/\(id)/rotate", #"{"gracePeriodSeconds":604801}"#, f.auth, 400, "INVALID_REQUEST"),
         ("POST", "/v1/keys/key_0000000000000000000000/suspend", nil, f.auth, 404, "NOT_FOUND"),
         ("POST", "/v1/keys/\(id)/reactivate", nil, f.auth, 409, "CONFLICT"),
@@ -108,7 +132,10 @@ import Testing
         #expect(!(String(decoding: r.body, as: UTF8.self).contains(f.root)))
     }
     let big = try f.client()
-    big.send(Array("POST /v1/keys HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(f.root)\r\nContent-Length: 10000000\r\n\r\n".utf8))
+    big.send(
+        Array(
+            "POST /v1/keys HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(f.root)\r\nContent-Length: 10000000\r\n\r\n"
+                .utf8))
     let tooLarge = try big.read()
     #expect(tooLarge.status == 413 && tooLarge.errorCode == "PAYLOAD_TOO_LARGE")
     #expect(f.eventCount == before)
@@ -130,7 +157,9 @@ import Testing
     let after = f.eventCount
     #expect(try c.call("POST", "/v1/keys", json: #"{"owner":"org_b","name":"x"}"#, headers: mine).status == 403)
     #expect(try c.call("GET", "/v1/keys/\(foreignID)", headers: mine).status == 403)
-    #expect(try c.call("POST", "/v1/keys", json: #"{"owner":"org_a","name":"x","scopes":["ledger:audit"]}"#, headers: mine).status == 403)
+    #expect(
+        try c.call("POST", "/v1/keys", json: #"{"owner":"org_a","name":"x","scopes":["ledger:audit"]}"#, headers: mine)
+            .status == 403)
     #expect(try c.call("GET", "/v1/events", headers: mine).status == 403)
     #expect(f.eventCount == after)
     let list = try c.call("GET", "/v1/keys", headers: mine)

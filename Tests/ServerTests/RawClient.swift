@@ -23,7 +23,11 @@ final class RawClient {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         guard rc == 0 else { throw POSIXError(.ECONNREFUSED) }
         setTimeout(5)
     }
@@ -35,7 +39,11 @@ final class RawClient {
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             for (i, b) in unixPath.utf8.enumerated() where i < raw.count - 1 { raw[i] = b }
         }
-        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
         guard rc == 0 else { throw POSIXError(.ECONNREFUSED) }
         setTimeout(5)
     }
@@ -57,7 +65,9 @@ final class RawClient {
     }
 
     /// Formats one request; the body, when given, is JSON.
-    static func request(_ method: String, _ path: String, json: String? = nil, headers: [String: String] = [:]) -> [UInt8] {
+    static func request(_ method: String, _ path: String, json: String? = nil, headers: [String: String] = [:])
+        -> [UInt8]
+    {
         var text = "\(method) \(path) HTTP/1.1\r\nHost: test\r\n"
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
         if let json {
@@ -68,7 +78,8 @@ final class RawClient {
         return Array(text.utf8)
     }
 
-    func call(_ method: String, _ path: String, json: String? = nil, headers: [String: String] = [:]) throws -> Response {
+    func call(_ method: String, _ path: String, json: String? = nil, headers: [String: String] = [:]) throws -> Response
+    {
         send(Self.request(method, path, json: json, headers: headers))
         return try read()
     }
@@ -82,7 +93,8 @@ final class RawClient {
                 var headers: [String: String] = [:]
                 for line in head.dropFirst() {
                     guard let colon = line.firstIndex(of: ":") else { continue }
-                    headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                    headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                        in: .whitespaces)
                 }
                 let length = Int(headers["content-length"] ?? "0") ?? 0
                 while buffer.count < end + 4 + length { try fill() }
@@ -102,7 +114,8 @@ final class RawClient {
 
     private func headEnd() -> Int? {
         guard buffer.count >= 4 else { return nil }
-        for i in 0...(buffer.count - 4) where buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13 && buffer[i + 3] == 10 {
+        for i in 0...(buffer.count - 4)
+        where buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13 && buffer[i + 3] == 10 {
             return i
         }
         return nil

@@ -44,8 +44,10 @@ final class ServerFixture {
     var eventCount: UInt64 { (try? ledger.head().seq) ?? 0 }
 
     /// Creates a key through the API; returns its id and secret.
-    func createKey(_ json: String = #"{"owner":"org_42","name":"CRM Sync","scopes":["accounts:read"]}"#,
-                   headers: [String: String]? = nil) throws -> (id: String, secret: String) {
+    func createKey(
+        _ json: String = #"{"owner":"org_42","name":"CRM Sync","scopes":["accounts:read"]}"#,
+        headers: [String: String]? = nil
+    ) throws -> (id: String, secret: String) {
         let response = try client().call("POST", "/v1/keys", json: json, headers: headers ?? auth)
         #expect(response.status == 201)
         let data = response.data

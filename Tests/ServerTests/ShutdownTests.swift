@@ -24,7 +24,8 @@ import Testing
         if client == nil { Thread.sleep(forTimeInterval: 0.05) }
     }
     let setup = try #require(client)
-    let created = try setup.call("POST", "/v1/keys", json: #"{"owner":"org_1","name":"load"}"#, headers: ["Authorization": "Bearer \(root)"])
+    let created = try setup.call(
+        "POST", "/v1/keys", json: #"{"owner":"org_1","name":"load"}"#, headers: ["Authorization": "Bearer \(root)"])
     let secret = created.data["secret"] as? String ?? ""
     let acknowledged = Atomic<Int>(0)
     let group = DispatchGroup()

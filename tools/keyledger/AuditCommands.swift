@@ -13,7 +13,9 @@ struct LogFilter {
 
     init(_ args: Arguments) throws {
         if let key = args.value("key") {
-            guard let id = KeyID(key) else { throw UsageError("--key takes a key id such as key_0352V4t5jmTpbIFhSG0y6Y") }
+            guard let id = KeyID(key) else {
+                throw UsageError("--key takes a key id such as key_0352V4t5jmTpbIFhSG0y6Y")
+            }
             filter.keyID = id
         }
         filter.owner = args.value("owner")
@@ -29,7 +31,9 @@ struct LogFilter {
 
     static func time(_ args: Arguments, _ name: String) throws -> Int64? {
         guard let text = args.value(name) else { return nil }
-        guard let micros = RFC3339.parse(text) else { throw UsageError("--\(name) takes an RFC 3339 time, not \(text)") }
+        guard let micros = RFC3339.parse(text) else {
+            throw UsageError("--\(name) takes an RFC 3339 time, not \(text)")
+        }
         return micros
     }
 
@@ -72,7 +76,8 @@ enum LogsCommand: CLICommand {
         """
 
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data", "key", "owner", "types", "actor", "ip", "start", "end", "limit"], flags: [])
+        let parsed = try Arguments(
+            args, options: ["data", "key", "owner", "types", "actor", "ip", "start", "end", "limit"], flags: [])
         var log = try LogFilter(parsed)
         if let actor = parsed.value("actor") { log.filter.actor = actorFor(actor) }
         if let ip = parsed.value("ip") {
@@ -84,7 +89,8 @@ enum LogsCommand: CLICommand {
         var out = Output()
         var before: UInt64?
         while remaining > 0 {
-            let page = try ledger.auditPage(log.filter, start: log.start, end: log.end, before: before, limit: min(remaining, 1000))
+            let page = try ledger.auditPage(
+                log.filter, start: log.start, end: log.end, before: before, limit: min(remaining, 1000))
             for stored in page.events {
                 var w = JSONWriter()
                 EventJSON.write(stored.event, prevHash: stored.prevHash, hash: stored.hash, into: &w)
@@ -150,7 +156,9 @@ enum HistoryCommand: CLICommand {
 
     static func run(_ args: [String]) throws -> Int32 {
         let parsed = try Arguments(args, options: ["data", "at"], flags: [])
-        guard let key = parsed.positional.first, let id = KeyID(key) else { throw UsageError("KEY (a key id) is required") }
+        guard let key = parsed.positional.first, let id = KeyID(key) else {
+            throw UsageError("KEY (a key id) is required")
+        }
         guard let at = parsed.value("at") else { throw UsageError("--at T|SEQ is required") }
         let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
         let state: KeyState?

@@ -22,7 +22,8 @@ enum BenchCommand: CLICommand {
         """
 
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data", "keys", "submitters", "in-flight", "seconds"], flags: ["print-acks"])
+        let parsed = try Arguments(
+            args, options: ["data", "keys", "submitters", "in-flight", "seconds"], flags: ["print-acks"])
         let keyCount = try parsed.integer("keys", default: 1000)
         let submitters = try parsed.integer("submitters", default: 32)
         let inFlight = try parsed.integer("in-flight", default: 1)
@@ -58,7 +59,8 @@ enum BenchCommand: CLICommand {
                     window.wait()
                     i = (i &* 1_103_515_245 &+ 12345) & 0x7FFF_FFFF
                     let request = VerifyRequest(scope: "bench:read", endpoint: "GET /bench")
-                    ledger.verify(secret: secrets[i % secrets.count], request, context: CommandContext(actor: .sweeper)) { _ in
+                    ledger.verify(secret: secrets[i % secrets.count], request, context: CommandContext(actor: .sweeper))
+                    { _ in
                         done.add(1)
                         window.signal()
                     }
@@ -74,10 +76,12 @@ enum BenchCommand: CLICommand {
         let elapsed = Date().timeIntervalSince(started)
         let n = done.value
         let b = max(batches.value, 1)
-        let line = String(format: "verify_durable: %d commands in %.3f s = %.0f commands/s (batches %d, mean batch %.1f, writer busy %.0f%%, %.0f µs per batch, submitters %d, in flight each %d)",
-                          n, elapsed, Double(n) / elapsed, b, Double(n) / Double(b),
-                          Double(writerMicros.value) / (elapsed * 10_000), Double(writerMicros.value) / Double(b),
-                          submitters, inFlight)
+        let line = String(
+            format:
+                "verify_durable: %d commands in %.3f s = %.0f commands/s (batches %d, mean batch %.1f, writer busy %.0f%%, %.0f µs per batch, submitters %d, in flight each %d)",
+            n, elapsed, Double(n) / elapsed, b, Double(n) / Double(b),
+            Double(writerMicros.value) / (elapsed * 10_000), Double(writerMicros.value) / Double(b),
+            submitters, inFlight)
         if printAcks { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
         return 0
     }
@@ -96,7 +100,9 @@ enum BenchCommand: CLICommand {
             }
         }
         group.wait()
-        guard made.items.count == count else { throw LedgerError.unavailable("only \(made.items.count) of \(count) keys were created") }
+        guard made.items.count == count else {
+            throw LedgerError.unavailable("only \(made.items.count) of \(count) keys were created")
+        }
         return made.items
     }
 }

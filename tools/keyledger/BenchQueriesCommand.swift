@@ -39,7 +39,8 @@ enum BenchQueriesCommand: CLICommand {
             _ = try ledger.usage(of: key, start: head.time - 90 * day, end: head.time, granularity: .hour)
         }
         try time("audit_owner_and_type_page_100", runs) {
-            _ = try ledger.auditPage(AuditFilter(owner: owner, types: [.accessed]), start: nil, end: nil, before: nil, limit: 100)
+            _ = try ledger.auditPage(
+                AuditFilter(owner: owner, types: [.accessed]), start: nil, end: nil, before: nil, limit: 100)
         }
         try time("state_at_middle_of_log", max(1, runs / 10)) {
             _ = try ledger.state(of: key, atSeq: head.seq / 2)

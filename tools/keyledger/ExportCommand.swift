@@ -18,13 +18,16 @@ enum ExportCommand: CLICommand {
         """
 
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data", "format", "key", "owner", "types", "start", "end"], flags: [])
+        let parsed = try Arguments(
+            args, options: ["data", "format", "key", "owner", "types", "start", "end"], flags: [])
         let filter = try LogFilter(parsed)
         let format = parsed.value("format") ?? "ndjson"
         guard format == "ndjson" || format == "csv" else { throw UsageError("--format is ndjson or csv") }
         let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
         var out = Output()
-        if format == "csv" { out.line(Array("seq,id,type,time,keyId,owner,actorType,actorId,ip,requestId,data,prevHash,hash".utf8)) }
+        if format == "csv" {
+            out.line(Array("seq,id,type,time,keyId,owner,actorType,actorId,ip,requestId,data,prevHash,hash".utf8))
+        }
         var after: UInt64 = 0
         while true {
             let chunk = try ledger.events(after: after, limit: 10_000)

@@ -26,24 +26,33 @@ enum GenerateCommand: CLICommand {
         let owners = try parsed.integer("owners", default: 100)
         let total = try parsed.integer("events", default: 10_000_000)
         let days = try parsed.integer("days", default: 90)
-        guard keyCount > 0, owners > 0, total >= keyCount, days > 0 else { throw UsageError("need keys ≥ 1, owners ≥ 1, events ≥ keys, days ≥ 1") }
+        guard keyCount > 0, owners > 0, total >= keyCount, days > 0 else {
+            throw UsageError("need keys ≥ 1, owners ≥ 1, events ≥ keys, days ≥ 1")
+        }
         if !FileManager.default.fileExists(atPath: path + "/data.mdb") { print(try Ledger.initialize(path: path)) }
         var options = LedgerOptions()
         options.sweepInterval = nil
         let ledger = try Ledger(path: path, options: options)
         defer { ledger.close() }
-        guard try ledger.head().seq == 0 else { throw UsageError("\(path) already holds events; generate into a new ledger") }
-        var simulation = Simulation(keys: keyCount, owners: owners, total: total,
-                                    span: Int64(days) * 86_400_000_000, now: ledger.clock.now(),
-                                    seed: UInt64(try parsed.integer("seed", default: 1)))
+        guard try ledger.head().seq == 0 else {
+            throw UsageError("\(path) already holds events; generate into a new ledger")
+        }
+        var simulation = Simulation(
+            keys: keyCount, owners: owners, total: total,
+            span: Int64(days) * 86_400_000_000, now: ledger.clock.now(),
+            seed: UInt64(try parsed.integer("seed", default: 1)))
         let started = Date()
         let head = try ledger.importEvents { simulation.next() }
         let generated = Date().timeIntervalSince(started)
-        report("generate: \(head) events in \(String(format: "%.1f", generated)) s (\(Int(Double(head) / generated)) events/s)")
+        report(
+            "generate: \(head) events in \(String(format: "%.1f", generated)) s (\(Int(Double(head) / generated)) events/s)"
+        )
         let replayStart = Date()
         try ledger.replay()
         let replayed = Date().timeIntervalSince(replayStart)
-        report("generate: projections rebuilt in \(String(format: "%.1f", replayed)) s (\(Int(Double(head) / replayed)) events/s)")
+        report(
+            "generate: projections rebuilt in \(String(format: "%.1f", replayed)) s (\(Int(Double(head) / replayed)) events/s)"
+        )
         return 0
     }
 
@@ -63,7 +72,9 @@ struct Simulation {
     var states: [KeyState] = []
     var pending: [Event] = []
     let root = Actor(kind: .root, id: "root")
-    let ips = (1...200).compactMap { IPAddress("203.0.113.\($0 % 250 + 1)") } + (1...50).compactMap { IPAddress("2001:db8::\($0)") }
+    let ips =
+        (1...200).compactMap { IPAddress("203.0.113.\($0 % 250 + 1)") }
+        + (1...50).compactMap { IPAddress("2001:db8::\($0)") }
     let scopes = ["accounts:read", "accounts:write", "payments:read", "payments:write", "reports:read"]
     let endpoints = ["GET /api/v1/accounts", "POST /api/v1/payments", "GET /api/v1/reports", "GET /api/v1/payments"]
 
@@ -87,9 +98,12 @@ struct Simulation {
         return pending.removeFirst()
     }
 
-    mutating func emit(_ payload: EventPayload, _ state: KeyState?, id: KeyID, owner: String, actor: Actor, ip: IPAddress?) -> KeyState? {
-        let event = Event(time: time, keyID: id, owner: owner, actor: actor, ip: ip,
-                          requestID: "req_gen\(produced)", payload: payload)
+    mutating func emit(
+        _ payload: EventPayload, _ state: KeyState?, id: KeyID, owner: String, actor: Actor, ip: IPAddress?
+    ) -> KeyState? {
+        let event = Event(
+            time: time, keyID: id, owner: owner, actor: actor, ip: ip,
+            requestID: "req_gen\(produced)", payload: payload)
         pending.append(event)
         return KeyState.evolve(state, event)
     }
@@ -101,7 +115,8 @@ struct Simulation {
         random = r
         let chosen = scopes.filter { _ in random.next() % 2 == 0 }
         let created = KeyCreated(
-            name: "service \(n)", prefix: n % 5 == 0 ? "sk_test_" : "sk_live_", environment: n % 5 == 0 ? "test" : "live",
+            name: "service \(n)", prefix: n % 5 == 0 ? "sk_test_" : "sk_live_",
+            environment: n % 5 == 0 ? "test" : "live",
             scopes: chosen.isEmpty ? [scopes[0]] : chosen, accounts: n % 7 == 0 ? ["acc_\(n % 50)"] : [],
             ipAllowlist: n % 11 == 0 ? [CIDR(network: IPAddress(v4: 0xCB00_7100), prefixLength: 24)] : [],
             expiresAt: n % 20 == 0 ? start + Int64(random.next() % UInt64(max(1, total))) * step : nil,
@@ -121,7 +136,9 @@ struct Simulation {
         let roll = random.next() % 100_000
         let payload: EventPayload?
         switch roll {
-        case 0..<40: payload = try? Decisions.rotate(state, gracePeriodSeconds: 3600, secretDigest: Secret.digest("rot-\(random.next())"), now: time)
+        case 0..<40:
+            payload = try? Decisions.rotate(
+                state, gracePeriodSeconds: 3600, secretDigest: Secret.digest("rot-\(random.next())"), now: time)
         case 40..<60: payload = try? Decisions.suspend(state, reason: "investigation")
         case 60..<100: payload = try? Decisions.reactivate(state)
         case 100..<110: payload = try? Decisions.revoke(state, reason: "leaked")
@@ -129,21 +146,27 @@ struct Simulation {
         default: return access(index)
         }
         guard let payload else { return access(index) }
-        if let new = emit(payload, state, id: state.id, owner: state.owner, actor: root, ip: ips[0]) { states[index] = new }
+        if let new = emit(payload, state, id: state.id, owner: state.owner, actor: root, ip: ips[0]) {
+            states[index] = new
+        }
     }
 
     mutating func access(_ index: Int) {
         let state = states[index]
-        let request = VerifyRequest(scope: scopes[Int(random.next() % UInt64(scopes.count))],
-                                    account: random.next() % 4 == 0 ? "acc_\(random.next() % 60)" : nil,
-                                    ip: ips[Int(random.next() % UInt64(ips.count))],
-                                    endpoint: endpoints[Int(random.next() % UInt64(endpoints.count))], cost: 1)
+        let request = VerifyRequest(
+            scope: scopes[Int(random.next() % UInt64(scopes.count))],
+            account: random.next() % 4 == 0 ? "acc_\(random.next() % 60)" : nil,
+            ip: ips[Int(random.next() % UInt64(ips.count))],
+            endpoint: endpoints[Int(random.next() % UInt64(endpoints.count))], cost: 1)
         // Latency: mostly 200-800 µs with a long tail.
         let latency = UInt32(200 + random.next() % 600 + (random.next() % 50 == 0 ? random.next() % 20_000 : 0))
-        let decision = VerifyDecision.decide(state, match: .current, request: request, latencyMicros: latency, now: time)
+        let decision = VerifyDecision.decide(
+            state, match: .current, request: request, latencyMicros: latency, now: time)
         var current: KeyState? = state
         for payload in decision.events {
-            current = emit(payload, current, id: state.id, owner: state.owner, actor: Actor(kind: .key, id: state.id.description), ip: request.ip)
+            current = emit(
+                payload, current, id: state.id, owner: state.owner, actor: Actor(kind: .key, id: state.id.description),
+                ip: request.ip)
         }
         if let current { states[index] = current }
     }

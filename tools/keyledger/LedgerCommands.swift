@@ -1,5 +1,5 @@
-import Foundation
 import Events
+import Foundation
 import Ledger
 
 /// `keyledger init`: creates a ledger and prints its root token, once.
@@ -51,7 +51,8 @@ enum ReplayCommand: CLICommand {
         let seconds = Date().timeIntervalSince(started)
         let total = try ledger.head().seq
         let rate = seconds > 0 ? Int(Double(total) / seconds) : 0
-        FileHandle.standardError.write(Data("replay: done, \(total) events in \(String(format: "%.3f", seconds)) s (\(rate) events/s)\n".utf8))
+        FileHandle.standardError.write(
+            Data("replay: done, \(total) events in \(String(format: "%.3f", seconds)) s (\(rate) events/s)\n".utf8))
         return 0
     }
 }

@@ -28,8 +28,9 @@ enum ServeCommand: CLICommand {
         """
 
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data", "listen", "socket", "max-body", "max-connections", "event-loops"],
-                                   flags: ["quiet"])
+        let parsed = try Arguments(
+            args, options: ["data", "listen", "socket", "max-body", "max-connections", "event-loops"],
+            flags: ["quiet"])
         let path = try parsed.dataDirectory()
         let (host, port) = try address(parsed.value("listen") ?? "127.0.0.1:8420")
         let ledger = try Ledger(path: path)

@@ -24,7 +24,8 @@ func usage() -> String {
     for command in CommandList.all {
         text += "  \(command.name.padding(toLength: 14, withPad: " ", startingAt: 0))\(command.summary)\n"
     }
-    text += "\n`keyledger <command> --help` says what a command takes. Every option has an environment\nvariable: --data is KEYLEDGER_DATA, --listen is KEYLEDGER_LISTEN, and so on.\n"
+    text +=
+        "\n`keyledger <command> --help` says what a command takes. Every option has an environment\nvariable: --data is KEYLEDGER_DATA, --listen is KEYLEDGER_LISTEN, and so on.\n"
     return text
 }
 
