@@ -70,14 +70,16 @@ public enum EventJSON {
         w.endObject()
     }
 
-    static func strings(_ name: String, _ list: [String], _ w: inout JSONWriter) {
+    /// Writes `name: [strings]`.
+    public static func strings(_ name: String, _ list: [String], _ w: inout JSONWriter) {
         w.key(name)
         w.beginArray()
         for s in list { w.string(s) }
         w.endArray()
     }
 
-    static func limits(_ list: [RateLimit], _ w: inout JSONWriter) {
+    /// Writes `rateLimits: [{limit, windowSeconds}]`.
+    public static func limits(_ list: [RateLimit], _ w: inout JSONWriter) {
         w.key("rateLimits")
         w.beginArray()
         for limit in list {
@@ -91,7 +93,8 @@ public enum EventJSON {
         w.endArray()
     }
 
-    static func metadata(_ map: [String: String], _ w: inout JSONWriter) {
+    /// Writes `metadata: {k: v}` sorted by key.
+    public static func metadata(_ map: [String: String], _ w: inout JSONWriter) {
         w.key("metadata")
         w.beginObject()
         for (k, v) in map.sorted(by: { $0.key < $1.key }) { w.field(k, v) }

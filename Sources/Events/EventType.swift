@@ -65,6 +65,20 @@ public struct Actor: Hashable, Sendable {
 
     /// The expiry sweeper.
     public static let sweeper = Actor(kind: .system, id: "expiry-sweeper")
+
+    /// The actor an id denotes, as events show ids: `root`, `uid:N` (the socket), a key
+    /// id, or else a system component's name.
+    public init(id: String) {
+        if id == "root" {
+            self.init(kind: .root, id: id)
+        } else if id.hasPrefix("uid:") {
+            self.init(kind: .socket, id: id)
+        } else if KeyID(id) != nil {
+            self.init(kind: .key, id: id)
+        } else {
+            self.init(kind: .system, id: id)
+        }
+    }
 }
 
 /// The outcome of one verification, as recorded in `key.accessed` and answered to the

@@ -102,7 +102,7 @@ extension Call {
             }
             filter.keyID = id
         }
-        if let actorText = query.string("actor") { filter.actor = Self.actor(actorText) }
+        if let actorText = query.string("actor") { filter.actor = Actor(id: actorText) }
         if let ipText = query.string("ip") {
             guard let ip = IPAddress(ipText) else { throw .invalid("ip", "must be an IPv4 or IPv6 address") }
             filter.ip = ip
@@ -117,14 +117,6 @@ extension Call {
             filter.owner = bound
         }
         try answerAudit(filter, window, context)
-    }
-
-    /// An actor id as events show it: `root`, `uid:N` (socket), a key id, or a system name.
-    static func actor(_ id: String) -> Actor {
-        if id == "root" { return Actor(kind: .root, id: id) }
-        if id.hasPrefix("uid:") { return Actor(kind: .socket, id: id) }
-        if KeyID(id) != nil { return Actor(kind: .key, id: id) }
-        return Actor(kind: .system, id: id)
     }
 
     /// `GET /v1/keys/{id}/state?at=`: the key as it was then.

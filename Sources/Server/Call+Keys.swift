@@ -52,6 +52,19 @@ extension Call {
         }
     }
 
+    /// `{"key": ..., "secret": ...}` (and the rotation's `previousSecretExpiresAt`): the
+    /// only answers that ever carry a secret.
+    func keyWithSecret(_ key: KeyState, _ secret: String, now: Int64, previousSecretExpiresAt: Int64?? = nil) -> [UInt8] {
+        Envelope.data { w in
+            w.beginObject()
+            w.key("key")
+            KeyJSON.write(key, now: now, into: &w)
+            w.field("secret", secret)
+            if let previous = previousSecretExpiresAt { w.field("previousSecretExpiresAt", timestamp: previous) }
+            w.endObject()
+        }
+    }
+
     func createKey() throws(APIError) {
         let (_, context) = try management("ledger:keys")
         try Query(request.query).finish()
@@ -74,14 +87,7 @@ extension Call {
         ledger.createKey(spec, context: context) { result in
             switch result {
             case .success(let (key, secret)):
-                let body = Envelope.data { w in
-                    w.beginObject()
-                    w.key("key")
-                    KeyJSON.write(key, now: now, into: &w)
-                    w.field("secret", secret)
-                    w.endObject()
-                }
-                finish(.success(ok(201, body, headers: [KeyJSON.etag(key)])))
+                finish(.success(ok(201, keyWithSecret(key, secret, now: now), headers: [KeyJSON.etag(key)])))
             case .failure(let error):
                 finish(.failure(APIError(error)))
             }
@@ -223,14 +229,7 @@ extension Call {
             ledger.rotateKey(id, gracePeriodSeconds: grace, context: context) { result in
                 switch result {
                 case .success(let (key, secret)):
-                    let body = Envelope.data { w in
-                        w.beginObject()
-                        w.key("key")
-                        KeyJSON.write(key, now: now, into: &w)
-                        w.field("secret", secret)
-                        w.field("previousSecretExpiresAt", timestamp: key.previousSecretExpiresAt)
-                        w.endObject()
-                    }
+                    let body = keyWithSecret(key, secret, now: now, previousSecretExpiresAt: key.previousSecretExpiresAt)
                     finish(.success(ok(200, body, headers: [KeyJSON.etag(key)])))
                 case .failure(let error):
                     finish(.failure(APIError(error)))

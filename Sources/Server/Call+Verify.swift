@@ -48,7 +48,7 @@ extension Call {
             if let key = v.key {
                 w.field("keyId", key.id.description)
                 w.field("owner", key.owner)
-                KeyJSON.strings("scopes", key.scopes, &w)
+                EventJSON.strings("scopes", key.scopes, &w)
                 w.field("credits", key.credits)
             }
             if let limit = v.rateLimit, v.code == .valid || v.code == .rateLimited || v.code == .usageExceeded {

@@ -20,39 +20,19 @@ public enum KeyJSON {
         w.field("prefix", key.prefix)
         w.field("environment", key.environment)
         w.field("status", status(key, now: now).wireName)
-        strings("scopes", key.scopes, &w)
-        strings("accounts", key.accounts, &w)
-        strings("ipAllowlist", key.ipAllowlist.map(\.description), &w)
+        EventJSON.strings("scopes", key.scopes, &w)
+        EventJSON.strings("accounts", key.accounts, &w)
+        EventJSON.strings("ipAllowlist", key.ipAllowlist.map(\.description), &w)
         w.field("expiresAt", timestamp: key.expiresAt)
-        w.key("rateLimits")
-        w.beginArray()
-        for limit in key.rateLimits {
-            w.beginObject()
-            w.key("limit")
-            w.uint(limit.limit)
-            w.key("windowSeconds")
-            w.uint(UInt64(limit.windowSeconds))
-            w.endObject()
-        }
-        w.endArray()
+        EventJSON.limits(key.rateLimits, &w)
         w.field("credits", key.credits)
-        w.key("metadata")
-        w.beginObject()
-        for (k, v) in key.metadata.sorted(by: { $0.key < $1.key }) { w.field(k, v) }
-        w.endObject()
+        EventJSON.metadata(key.metadata, &w)
         w.field("createdAt", timestamp: key.createdAt)
         w.field("lastUsedAt", timestamp: key.lastUsedAt)
         w.field("rotatedAt", timestamp: key.rotatedAt)
         w.key("version")
         w.uint(key.version)
         w.endObject()
-    }
-
-    static func strings(_ name: String, _ list: [String], _ w: inout JSONWriter) {
-        w.key(name)
-        w.beginArray()
-        for s in list { w.string(s) }
-        w.endArray()
     }
 
     /// `ETag` for a key: its version, quoted.

@@ -80,24 +80,7 @@ final class LedgerFixture {
     }
 
     /// Every entry of every table but the log, for comparing projections.
-    func projectionDump() throws -> [String: [[UInt8]]] {
-        try ledger.environment.read { txn in
-            var dump: [String: [[UInt8]]] = [:]
-            for spec in LedgerSchema.tableSpecs where spec.name != "events" && spec.name != "meta" {
-                let table = ledger.environment.table(spec.name)
-                var rows: [[UInt8]] = []
-                try txn.withCursor(table) { cursor in
-                    var entry = try cursor.first()
-                    while let e = entry {
-                        rows.append(Array(e.key) + [0xFF] + Array(e.value))
-                        entry = try cursor.next()
-                    }
-                }
-                dump[spec.name] = rows
-            }
-            return dump
-        }
-    }
+    func projectionDump() throws -> [String: [[UInt8]]] { try dumpProjections(ledger) }
 }
 
 /// Waits for a completion-style call on the writer thread.

@@ -79,7 +79,7 @@ enum LogsCommand: CLICommand {
         let parsed = try Arguments(
             args, options: ["data", "key", "owner", "types", "actor", "ip", "start", "end", "limit"], flags: [])
         var log = try LogFilter(parsed)
-        if let actor = parsed.value("actor") { log.filter.actor = actorFor(actor) }
+        if let actor = parsed.value("actor") { log.filter.actor = Actor(id: actor) }
         if let ip = parsed.value("ip") {
             guard let address = IPAddress(ip) else { throw UsageError("--ip takes an IPv4 or IPv6 address") }
             log.filter.ip = address
@@ -104,12 +104,6 @@ enum LogsCommand: CLICommand {
         return 0
     }
 
-    static func actorFor(_ id: String) -> Actor {
-        if id == "root" { return Actor(kind: .root, id: id) }
-        if id.hasPrefix("uid:") { return Actor(kind: .socket, id: id) }
-        if KeyID(id) != nil { return Actor(kind: .key, id: id) }
-        return Actor(kind: .system, id: id)
-    }
 }
 
 /// `keyledger usage`: a key's usage report as JSON.
