@@ -89,7 +89,7 @@ public enum UsageJSON {
         if wanted.contains("latency") {
             w.key("latency")
             w.beginObject()
-            for (name, p) in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)] {
+            for (name, p) in [("p50", 50.0), ("p95", 95.0), ("p99", 99.0)] {
                 w.key(name)
                 w.double(Double(m.latency.percentile(p)) / 1000)
             }

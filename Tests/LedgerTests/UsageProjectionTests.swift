@@ -33,14 +33,17 @@ private final class UsageStore {
         try environment.write { txn in try rebuilder.flush(into: txn) }
     }
 
+    /// Every row of every table the projection owns, prefixed by the table's name.
     func rows() throws -> [[UInt8]] {
         try environment.read { txn in
             var rows: [[UInt8]] = []
-            try txn.withCursor(environment.table("usage_minutes")) { cursor in
-                var entry = try cursor.first()
-                while let e = entry {
-                    rows.append(Array(e.key) + [0xFF] + Array(e.value))
-                    entry = try cursor.next()
+            for table in projection.tables {
+                try txn.withCursor(table) { cursor in
+                    var entry = try cursor.first()
+                    while let e = entry {
+                        rows.append(Array(table.name.utf8) + [0] + Array(e.key) + [0xFF] + Array(e.value))
+                        entry = try cursor.next()
+                    }
                 }
             }
             return rows

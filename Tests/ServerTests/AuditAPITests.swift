@@ -49,6 +49,10 @@ import Testing
     #expect(usage.status == 200)
     let totals = usage.data["totals"] as? [String: Any]
     #expect(totals?["requests"] as? Int == 5 && totals?["errors"] as? Int == 1)
+    // Percentiles in ms from the recorded latencies: ordered, and p99 is the slowest.
+    let latency = try #require(totals?["latency"] as? [String: Double])
+    let p50 = try #require(latency["p50"]), p99 = try #require(latency["p99"]), max = try #require(latency["max"])
+    #expect(p50 <= p99 && p99 == max && max > 0)
     #expect((usage.data["buckets"] as? [[String: Any]])?.count ?? 0 >= 3)
     let tooMany = try c.call(
         "GET", "/v1/keys/\(id)/usage?start=2000-01-01T00:00:00Z&end=\(end)&granularity=minute", headers: f.auth)
