@@ -40,7 +40,7 @@ let package = Package(
             name: "keyledger", dependencies: ["Server", "HTTP", "Ledger", "Events", "Store", "JSON"],
             path: "tools/keyledger", swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: swiftSettings),
-        .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "Events"], swiftSettings: swiftSettings),
         .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LedgerTests", dependencies: ["Ledger", "Projections", "Events", "Store"],
@@ -48,6 +48,6 @@ let package = Package(
         .testTarget(
             name: "ServerTests", dependencies: ["Server", "HTTP", "Ledger", "Events", "JSON"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CSystem"], swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CSystem", "Events"], swiftSettings: swiftSettings),
     ]
 )

@@ -67,7 +67,7 @@ fi
 [[ -x "$bin" ]] || die "not an executable: $bin"
 
 # --- 3. a fresh ledger -----------------------------------------------------------------
-work=$(mktemp -d "${TMPDIR:-/tmp}/keyledger-schemathesis.XXXXXX")
+work=$(mktemp -d)
 server_pid=""
 schemathesis_pid=""
 

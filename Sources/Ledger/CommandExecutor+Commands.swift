@@ -93,13 +93,8 @@ extension CommandExecutor {
         _ txn: borrowing Transaction
     ) throws -> (Actor, KeyState?) {
         guard let credential = context.credential else { return (context.actor, nil) }
-        guard let id = try keys.keyID(forSecret: credential.digest, in: txn),
-            let state = try keys.state(of: id, in: txn)
-        else {
-            throw LedgerError.unauthorized("the credential is not a known key")
-        }
-        let match = state.secretMatches(credential.digest, at: now)
-        guard match != .none else { throw LedgerError.unauthorized("the credential is not a known key") }
+        let (state, match) = try keys.holder(of: credential, at: now, in: txn)
+        let id = state.id
         let request = VerifyRequest(scope: credential.scope, ip: context.ip, endpoint: credential.endpoint)
         let decision = VerifyDecision.decide(
             state, match: match, request: request, latencyMicros: latency(context), now: now)
@@ -116,6 +111,23 @@ extension CommandExecutor {
             throw LedgerError.refusing(credential, code: decision.code, retryAfterSeconds: result.retryAfterSeconds)
         }
         return (actor, current)
+    }
+}
+
+extension KeyStateProjection {
+    /// The key a management credential's secret opens at `now`, and how it matched.
+    ///
+    /// - Throws: ``LedgerError/unauthorized(_:)`` when no key has that secret (or the
+    ///   previous secret's grace period is over).
+    func holder(of credential: ManagementCredential, at now: Int64, in txn: borrowing Transaction) throws -> (
+        KeyState, KeyState.SecretMatch
+    ) {
+        guard let id = try keyID(forSecret: credential.digest, in: txn), let state = try state(of: id, in: txn) else {
+            throw LedgerError.unauthorized("the credential is not a known key")
+        }
+        let match = state.secretMatches(credential.digest, at: now)
+        guard match != .none else { throw LedgerError.unauthorized("the credential is not a known key") }
+        return (state, match)
     }
 }
 

@@ -93,13 +93,7 @@ extension Ledger {
     public func checkCredential(_ credential: ManagementCredential, ip: IPAddress?) throws(LedgerError) -> KeyState {
         let now = clock.now()
         return try read { txn in
-            guard let id = try keys.keyID(forSecret: credential.digest, in: txn),
-                let state = try keys.state(of: id, in: txn)
-            else {
-                throw LedgerError.unauthorized("the credential is not a known key")
-            }
-            let match = state.secretMatches(credential.digest, at: now)
-            guard match != .none else { throw LedgerError.unauthorized("the credential is not a known key") }
+            let (state, match) = try keys.holder(of: credential, at: now, in: txn)
             let request = VerifyRequest(scope: credential.scope, ip: ip, endpoint: credential.endpoint)
             let code = VerifyDecision.check(state, match: match, request: request, now: now)
             guard code == .valid else {

@@ -128,26 +128,18 @@ extension Call {
         }
         try query.finish()
         _ = try readableKey(id, principal, context)
-        let state: KeyState?
-        var asOf: Int64
-        do {
-            if let seq = UInt64(at), at.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
-                guard seq >= 1 else { throw APIError.invalid("at", "sequence numbers start at 1") }
-                state = try ledger.state(of: id, atSeq: seq)
-                asOf = try ledger.event(at: seq)?.event.time ?? ledger.clock.now()
-            } else if let time = RFC3339.parse(at) {
-                state = try ledger.state(of: id, atTime: time)
-                asOf = time
-            } else {
-                throw APIError.invalid("at", "must be an RFC 3339 time or an event sequence number")
-            }
-        } catch let error as APIError {
-            throw error
-        } catch {
-            throw APIError(error as? LedgerError ?? .unavailable("\(error)"))
+        guard let point = HistoryPoint(at) else {
+            throw .invalid("at", "must be an RFC 3339 time or an event sequence number")
         }
-        guard let state else { throw .notFound("key \(id) did not exist yet at \(at)") }
-        asOf = min(asOf, ledger.clock.now())
+        if point == .seq(0) { throw .invalid("at", "sequence numbers start at 1") }
+        let found: KeyState?
+        let asOf: Int64
+        do {
+            (found, asOf) = try ledger.state(of: id, at: point)
+        } catch {
+            throw APIError(error)
+        }
+        guard let state = found else { throw .notFound("key \(id) did not exist yet at \(at)") }
         finishRead(context, ok(200, Envelope.data { KeyJSON.write(state, now: asOf, into: &$0) }))
     }
 }

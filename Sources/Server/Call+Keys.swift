@@ -54,7 +54,8 @@ extension Call {
 
     /// `{"key": ..., "secret": ...}` (and the rotation's `previousSecretExpiresAt`): the
     /// only answers that ever carry a secret.
-    func keyWithSecret(_ key: KeyState, _ secret: String, now: Int64, previousSecretExpiresAt: Int64?? = nil) -> [UInt8] {
+    func keyWithSecret(_ key: KeyState, _ secret: String, now: Int64, previousSecretExpiresAt: Int64?? = nil) -> [UInt8]
+    {
         Envelope.data { w in
             w.beginObject()
             w.key("key")
@@ -229,7 +230,8 @@ extension Call {
             ledger.rotateKey(id, gracePeriodSeconds: grace, context: context) { result in
                 switch result {
                 case .success(let (key, secret)):
-                    let body = keyWithSecret(key, secret, now: now, previousSecretExpiresAt: key.previousSecretExpiresAt)
+                    let body = keyWithSecret(
+                        key, secret, now: now, previousSecretExpiresAt: key.previousSecretExpiresAt)
                     finish(.success(ok(200, body, headers: [KeyJSON.etag(key)])))
                 case .failure(let error):
                     finish(.failure(APIError(error)))

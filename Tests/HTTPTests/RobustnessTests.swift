@@ -1,21 +1,10 @@
+import Events
 import Glibc
 import HTTP
 import Testing
 
 @Suite("Robustness")
 struct RobustnessTests {
-    /// A small deterministic generator, so a failure reproduces.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let seeds: [[UInt8]] = [
         Array("GET /a?b=c HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\n\r\n".utf8),
         Array("POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello".utf8),
@@ -33,7 +22,7 @@ struct RobustnessTests {
                 maxHeaderBytes: 512, maxBodyBytes: 64, headerTimeout: .milliseconds(200),
                 bodyTimeout: .milliseconds(200)))
         defer { server.stop() }
-        var random = SplitMix(state: 42)
+        var random = SplitMix64(seed: 42)
         let interesting: [UInt8] = Array("\r\n :;,0Ff-\t\u{0}\u{7F}".utf8) + [0xFF]
         for _ in 0..<300 {
             var bytes = Self.seeds[Int.random(in: 0..<Self.seeds.count, using: &random)]

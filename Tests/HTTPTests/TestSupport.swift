@@ -2,6 +2,7 @@ import Dispatch
 import Glibc
 import HTTP
 import Synchronization
+import Testing
 
 /// A responder defined by a closure, so each test states its behaviour inline.
 struct TestResponder: HTTPResponder {
@@ -90,4 +91,14 @@ func eventually(within seconds: Double = 2, _ condition: () -> Bool) -> Bool {
         usleep(10_000)
     }
     return condition()
+}
+
+/// The timeout tests lean on `eventually`: it must see a condition that turns true and
+/// give up (false) once the deadline passes, not before.
+@Test func eventuallySeesALateConditionAndGivesUpAtTheDeadline() {
+    let start = monotonicSeconds()
+    #expect(eventually(within: 2) { monotonicSeconds() - start > 0.05 })
+    let before = monotonicSeconds()
+    #expect(!eventually(within: 0.1) { false })
+    #expect(monotonicSeconds() - before >= 0.1)
 }

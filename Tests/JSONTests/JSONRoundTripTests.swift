@@ -1,3 +1,4 @@
+import Events
 import JSON
 import Testing
 

@@ -17,7 +17,7 @@ private struct History {
     init(seed: UInt64, steps: Int) throws {
         let f = try LedgerFixture()
         fixture = f
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let (admin, adminSecret) = try f.create {
             $0.owner = "org_0"
             $0.scopes = ["ledger:keys"]
@@ -103,7 +103,7 @@ func everyAuditFilterEqualsABruteForceFilterOfTheLog(seed: UInt64) throws {
     let ledger = history.fixture.ledger
     let events = try history.allEvents()
     #expect(events.count > 500)
-    var rng = SplitMix(seed: seed &* 31)
+    var rng = SplitMix64(seed: seed &* 31)
     let actors = Set(events.map(\.actor)).sorted { $0.id < $1.id }
     #expect(actors.contains { $0.kind == .key && $0.id == history.managementKey.description })
     let first = events.first!.time

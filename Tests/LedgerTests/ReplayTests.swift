@@ -10,7 +10,7 @@ import Testing
 @Test(arguments: [1, 2, 3])
 func incrementalStateEqualsAReplay(seed: UInt64) throws {
     let f = try LedgerFixture()
-    var rng = SplitMix(seed: seed)
+    var rng = SplitMix64(seed: seed)
     var keys: [(KeyID, String)] = []
     for step in 0..<600 {
         f.clock.advance(seconds: Double(rng.next() % 30))
@@ -161,17 +161,4 @@ func incrementalStateEqualsAReplay(seed: UInt64) throws {
     #expect(throws: LedgerError.self) { _ = try Ledger(path: f.directory.path) }
     let reader = try Ledger.openReadOnly(path: f.directory.path)
     #expect(try reader.head().seq == 0)
-}
-
-/// A small deterministic generator so a failing sequence can be replayed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -68,14 +68,14 @@ private func accessed(_ key: KeyID, at time: Int64, _ code: VerifyCode = .valid,
 }
 
 /// Latencies spread evenly over `octaves` powers of two from 0 µs (27 reach about 2 minutes).
-private func randomLatency(_ rng: inout SplitMix, octaves: UInt64 = 20) -> UInt32 {
+private func randomLatency(_ rng: inout SplitMix64, octaves: UInt64 = 20) -> UInt32 {
     let bits = rng.next() % octaves
     return UInt32(truncatingIfNeeded: (1 << bits) + rng.next() % (1 << bits)) - 1
 }
 
 /// Accesses of a few keys at non-decreasing times (some on minute edges), with random
 /// codes and latencies, and other event types mixed in that usage must ignore.
-private func randomHistory(_ rng: inout SplitMix, events: Int, keys: [KeyID], maxStep: Int64) -> [Event] {
+private func randomHistory(_ rng: inout SplitMix64, events: Int, keys: [KeyID], maxStep: Int64) -> [Event] {
     var time = base + Int64(rng.next() % UInt64(maxStep))
     var history: [Event] = []
     for _ in 0..<events {
@@ -154,7 +154,7 @@ private func percentileErrors(_ h: LatencyHistogram, _ latencies: [UInt32]) -> [
 
 @Test(arguments: [1, 2, 3] as [UInt64])
 func usageEqualsABruteForceCount(seed: UInt64) throws {
-    var rng = SplitMix(seed: seed)
+    var rng = SplitMix64(seed: seed)
     let keys = (0..<4).map { _ in KeyID(high: rng.next(), low: rng.next()) }
     // About 3.5 days of history.
     let events = randomHistory(&rng, events: 3000, keys: keys, maxStep: 200_000_000)
@@ -193,7 +193,7 @@ func usageEqualsABruteForceCount(seed: UInt64) throws {
 
 @Test(arguments: [4, 5] as [UInt64])
 func mergedPercentilesStayWithinTheErrorBound(seed: UInt64) {
-    var rng = SplitMix(seed: seed)
+    var rng = SplitMix64(seed: seed)
     let latencies = (0..<20_000).map { _ in randomLatency(&rng, octaves: 27) }
     // Record in random parts and merge them, as a report merges minute rows.
     var parts = [LatencyHistogram](repeating: LatencyHistogram(), count: 37)
@@ -223,7 +223,7 @@ func mergedPercentilesStayWithinTheErrorBound(seed: UInt64) {
 }
 
 @Test func histogramEncodingIsSparseAndRoundTrips() throws {
-    var rng = SplitMix(seed: 9)
+    var rng = SplitMix64(seed: 9)
     for size in [0, 1, 2, 10, 1000] {
         // Typical verification latencies: 50 µs to 5 ms.
         let h = histogram((0..<size).map { _ in UInt32(50 + rng.next() % 5000) })
@@ -266,7 +266,7 @@ func mergedPercentilesStayWithinTheErrorBound(seed: UInt64) {
 }
 
 @Test func incrementalApplyAndRebuildWriteIdenticalRows() throws {
-    var rng = SplitMix(seed: 7)
+    var rng = SplitMix64(seed: 7)
     let keys = (0..<3).map { _ in KeyID(high: rng.next(), low: rng.next()) }
     // Dense enough that most minutes span several events, and so several flushes.
     let events = randomHistory(&rng, events: 200, keys: keys, maxStep: 15_000_000)

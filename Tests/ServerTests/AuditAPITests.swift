@@ -51,7 +51,9 @@ import Testing
     #expect(totals?["requests"] as? Int == 5 && totals?["errors"] as? Int == 1)
     // Percentiles in ms from the recorded latencies: ordered, and p99 is the slowest.
     let latency = try #require(totals?["latency"] as? [String: Double])
-    let p50 = try #require(latency["p50"]), p99 = try #require(latency["p99"]), max = try #require(latency["max"])
+    let p50 = try #require(latency["p50"])
+    let p99 = try #require(latency["p99"])
+    let max = try #require(latency["max"])
     #expect(p50 <= p99 && p99 == max && max > 0)
     #expect((usage.data["buckets"] as? [[String: Any]])?.count ?? 0 >= 3)
     let tooMany = try c.call(

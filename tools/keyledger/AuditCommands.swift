@@ -155,22 +155,14 @@ enum HistoryCommand: CLICommand {
         }
         guard let at = parsed.value("at") else { throw UsageError("--at T|SEQ is required") }
         let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
-        let state: KeyState?
-        var asOf: Int64
-        if let seq = UInt64(at) {
-            state = try ledger.state(of: id, atSeq: seq)
-            asOf = try ledger.event(at: seq)?.event.time ?? ledger.clock.now()
-        } else if let time = RFC3339.parse(at) {
-            state = try ledger.state(of: id, atTime: time)
-            asOf = time
-        } else {
+        guard let point = HistoryPoint(at) else {
             throw UsageError("--at takes an RFC 3339 time or an event sequence number")
         }
-        guard let state else {
+        let (found, asOf) = try ledger.state(of: id, at: point)
+        guard let state = found else {
             printError("key \(id) did not exist yet at \(at)")
             return 1
         }
-        asOf = min(asOf, ledger.clock.now())
         var w = JSONWriter()
         KeyJSON.write(state, now: asOf, into: &w)
         print(String(decoding: w.bytes, as: UTF8.self))
