@@ -71,12 +71,13 @@ public struct AuditIndexProjection: Projection {
             AuditIndexProjection.facets(of: event) { facet in pending[facet, default: []].append(event.seq) }
         }
 
-        mutating func flush(into txn: borrowing Transaction) throws {
+        func flush(into txn: borrowing Transaction) throws {
             let lists = pending.map { (key: $0.key.indexKey, seqs: $0.value) }
             for list in lists.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
                 try txn.appendDuplicates(index, list.key, list.seqs)
             }
-            pending.removeAll(keepingCapacity: true)
         }
+
+        mutating func flushed() { pending.removeAll(keepingCapacity: true) }
     }
 }

@@ -92,12 +92,13 @@ public struct KeyStateProjection: Projection {
             dirty.insert(event.keyID)
         }
 
-        mutating func flush(into txn: borrowing Transaction) throws {
+        func flush(into txn: borrowing Transaction) throws {
             for id in dirty.sorted() {
                 guard let state = states[id] else { continue }
                 try projection.store(state, replacing: try projection.state(of: id, in: txn), in: txn)
             }
-            dirty.removeAll(keepingCapacity: true)
         }
+
+        mutating func flushed() { dirty.removeAll(keepingCapacity: true) }
     }
 }

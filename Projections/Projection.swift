@@ -24,9 +24,12 @@ public protocol Projection: Sendable {
 public protocol ProjectionRebuilder {
     /// Folds the next event (events arrive in seq order).
     mutating func fold(_ event: Event)
-    /// Writes what was folded since the last flush. Called at chunk ends; the chunk's
-    /// checkpoint is written in the same transaction.
-    mutating func flush(into txn: borrowing Transaction) throws
+    /// Writes what was folded since the last ``flushed()``. Called at chunk ends; the
+    /// chunk's checkpoint is written in the same transaction. The transaction may be
+    /// aborted and this called again (after the map grew), so it changes nothing here.
+    func flush(into txn: borrowing Transaction) throws
+    /// Forgets what the last ``flush(into:)`` wrote, once its transaction committed.
+    mutating func flushed()
 }
 
 /// The last applied sequence of each projection, kept in one table.

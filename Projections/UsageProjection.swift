@@ -100,7 +100,7 @@ public struct UsageProjection: Projection {
             pendingHours[MinuteRow(event, unit: UsageProjection.hourMicros), default: UsageMetrics()].record(access)
         }
 
-        mutating func flush(into txn: borrowing Transaction) throws {
+        func flush(into txn: borrowing Transaction) throws {
             // Key order makes the puts sequential in the B-tree.
             for (row, metrics) in pending.sorted(by: { $0.key < $1.key }) {
                 try projection.add(metrics, to: row, in: projection.minutes, txn)
@@ -108,6 +108,9 @@ public struct UsageProjection: Projection {
             for (row, metrics) in pendingHours.sorted(by: { $0.key < $1.key }) {
                 try projection.add(metrics, to: row, in: projection.hours, txn)
             }
+        }
+
+        mutating func flushed() {
             pending.removeAll(keepingCapacity: true)
             pendingHours.removeAll(keepingCapacity: true)
         }

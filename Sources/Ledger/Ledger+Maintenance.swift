@@ -67,9 +67,10 @@ extension Ledger {
                     for i in builders.indices { builders[i].fold(event) }
                 }
                 try environment.write { txn in
-                    for i in builders.indices { try builders[i].flush(into: txn) }
+                    for builder in builders { try builder.flush(into: txn) }
                     for projection in projections { try checkpoints.write(projection.name, last, in: txn) }
                 }
+                for i in builders.indices { builders[i].flushed() }
                 done = last
                 progress(done, headSeq)
             }

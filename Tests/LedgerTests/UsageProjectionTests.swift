@@ -28,9 +28,13 @@ private final class UsageStore {
         var rebuilder = projection.makeRebuilder()
         for (i, event) in events.enumerated() {
             rebuilder.fold(event)
-            if (i + 1) % chunk == 0 { try environment.write { txn in try rebuilder.flush(into: txn) } }
+            if (i + 1) % chunk == 0 {
+                try environment.write { txn in try rebuilder.flush(into: txn) }
+                rebuilder.flushed()
+            }
         }
         try environment.write { txn in try rebuilder.flush(into: txn) }
+        rebuilder.flushed()
     }
 
     /// Every row of every table the projection owns, prefixed by the table's name.
