@@ -24,6 +24,9 @@ public protocol Projection: Sendable {
 public protocol ProjectionRebuilder {
     /// Folds the next event (events arrive in seq order).
     mutating func fold(_ event: Event)
+    /// Whether to write now. A rebuilder may hold its fold back until the end of the log
+    /// (its checkpoint stays behind meanwhile), to write its rows in one sorted pass.
+    func isReadyToFlush(atLogEnd: Bool) -> Bool
     /// Writes what was folded since the last ``flushed()``. Called at chunk ends; the
     /// chunk's checkpoint is written in the same transaction. The transaction may be
     /// aborted and this called again (after the map grew), so it changes nothing here.
@@ -48,4 +51,8 @@ public struct Checkpoints: Sendable {
     public func write(_ name: String, _ seq: UInt64, in txn: borrowing Transaction) throws {
         try txn.put(table, Array(name.utf8), withUnsafeBytes(of: seq.bigEndian) { Array($0) })
     }
+}
+
+extension ProjectionRebuilder {
+    public func isReadyToFlush(atLogEnd: Bool) -> Bool { true }
 }

@@ -16,10 +16,13 @@ public struct UsageMetrics: Sendable, Equatable {
     public init() {}
 
     /// Counts one access.
-    mutating func record(_ access: KeyAccessed) {
+    mutating func record(_ access: KeyAccessed) { record(access.latencyMicros, isError: access.code != .valid) }
+
+    /// Counts one access that took `latencyMicros`; `isError` when its code was not VALID.
+    mutating func record(_ latencyMicros: UInt32, isError: Bool) {
         requests += 1
-        if access.code != .valid { errors += 1 }
-        latency.record(access.latencyMicros)
+        if isError { errors += 1 }
+        latency.record(latencyMicros)
     }
 
     /// Adds everything `other` counted.

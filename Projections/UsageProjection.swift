@@ -85,34 +85,130 @@ public struct UsageProjection: Projection {
         static func < (a: MinuteRow, b: MinuteRow) -> Bool { (a.keyID, a.minute) < (b.keyID, b.minute) }
     }
 
-    public func makeRebuilder() -> any ProjectionRebuilder { Rebuilder(projection: self) }
+    public func makeRebuilder() -> any ProjectionRebuilder { makeRebuilder(holdingAtMost: Rebuilder.maxHeld) }
 
-    /// Sums each (key, minute) in memory and merges the sums into the table at each
-    /// flush; a minute split across two flushes is merged into the row the first wrote.
+    /// A rebuilder that writes early once it holds `limit` accesses (tests use a small one).
+    public func makeRebuilder(holdingAtMost limit: Int) -> any ProjectionRebuilder {
+        Rebuilder(projection: self, maxHeld: limit)
+    }
+
+    /// Holds every access of a rebuild as 16 compact bytes and writes the rows once, at
+    /// the end of the log, in key order: each row is written once, appended to the
+    /// table (`MDB_APPEND`), instead of being merged into a scattered row at every chunk.
+    /// Past `maxHeld` accesses it writes what it holds early, merging into the rows.
     struct Rebuilder: ProjectionRebuilder {
+        /// 2^24 accesses: 256 MiB.
+        static let maxHeld = 1 << 24
+        let maxHeld: Int
+
+        /// One `key.accessed`: the key's index in `ids` (top bit: not VALID), its
+        /// latency and minute.
+        struct Access {
+            var keyAndError: UInt32
+            var latency: UInt32
+            var minute: Int64
+
+            var key: Int { Int(keyAndError & ~Access.errorBit) }
+            static let errorBit: UInt32 = 1 << 31
+        }
+
         let projection: UsageProjection
-        var pending: [MinuteRow: UsageMetrics] = [:]
-        var pendingHours: [MinuteRow: UsageMetrics] = [:]
+        var ids: [KeyID] = []
+        var indexes: [KeyID: UInt32] = [:]
+        var accesses: [Access] = []
+
+        init(projection: UsageProjection, maxHeld: Int) {
+            self.projection = projection
+            self.maxHeld = maxHeld
+        }
 
         mutating func fold(_ event: Event) {
             guard case .accessed(let access) = event.payload else { return }
-            pending[MinuteRow(event), default: UsageMetrics()].record(access)
-            pendingHours[MinuteRow(event, unit: UsageProjection.hourMicros), default: UsageMetrics()].record(access)
+            let index: UInt32
+            if let known = indexes[event.keyID] {
+                index = known
+            } else {
+                index = UInt32(ids.count)
+                ids.append(event.keyID)
+                indexes[event.keyID] = index
+            }
+            accesses.append(
+                Access(
+                    keyAndError: index | (access.code == .valid ? 0 : Access.errorBit),
+                    latency: access.latencyMicros, minute: floorDivide(event.time, minuteMicros)))
         }
 
+        func isReadyToFlush(atLogEnd: Bool) -> Bool { atLogEnd || accesses.count >= maxHeld }
+
         func flush(into txn: borrowing Transaction) throws {
-            // Key order makes the puts sequential in the B-tree.
-            for (row, metrics) in pending.sorted(by: { $0.key < $1.key }) {
-                try projection.add(metrics, to: row, in: projection.minutes, txn)
+            guard !accesses.isEmpty else { return }
+            // Appending is only right into empty tables: a rebuild's first write.
+            let append = try txn.isEmpty(projection.minutes) && txn.isEmpty(projection.hours)
+            var minute = UsageMetrics()
+            var hour = UsageMetrics()
+            func write(_ metrics: UsageMetrics, _ row: MinuteRow, _ table: Table) throws {
+                if append {
+                    try txn.put(table, row.key, metrics.encoded(), append: true)
+                } else {
+                    try projection.add(metrics, to: row, in: table, txn)
+                }
             }
-            for (row, metrics) in pendingHours.sorted(by: { $0.key < $1.key }) {
-                try projection.add(metrics, to: row, in: projection.hours, txn)
+            for run in byKey() {
+                let id = ids[accesses[run[run.startIndex]].key]
+                var current = accesses[run[run.startIndex]].minute
+                for position in run {
+                    let access = accesses[position]
+                    if access.minute != current {
+                        try write(minute, MinuteRow(id, minute: current), projection.minutes)
+                        minute = UsageMetrics()
+                        if floorDivide(access.minute, 60) != floorDivide(current, 60) {
+                            try write(hour, MinuteRow(id, minute: floorDivide(current, 60)), projection.hours)
+                            hour = UsageMetrics()
+                        }
+                        current = access.minute
+                    }
+                    minute.record(access.latency, isError: access.keyAndError & Access.errorBit != 0)
+                    hour.record(access.latency, isError: access.keyAndError & Access.errorBit != 0)
+                }
+                try write(minute, MinuteRow(id, minute: current), projection.minutes)
+                try write(hour, MinuteRow(id, minute: floorDivide(current, 60)), projection.hours)
+                minute = UsageMetrics()
+                hour = UsageMetrics()
+            }
+        }
+
+        /// Positions in `accesses`, one run per key in key order, each run in minute
+        /// order: a stable counting sort by key (the log is in time order already).
+        func byKey() -> [ArraySlice<Int>] {
+            let order = ids.indices.sorted { ids[$0] < ids[$1] }
+            var start = [Int](repeating: 0, count: ids.count)
+            var counts = [Int](repeating: 0, count: ids.count)
+            for access in accesses { counts[access.key] += 1 }
+            var total = 0
+            for key in order {
+                start[key] = total
+                total += counts[key]
+            }
+            var positions = [Int](repeating: 0, count: accesses.count)
+            var next = start
+            for (position, access) in accesses.enumerated() {
+                positions[next[access.key]] = position
+                next[access.key] += 1
+            }
+            return order.map { key in
+                var run = positions[start[key]..<(start[key] + counts[key])]
+                // Times never go back in the log; sort anyway if an import bent that.
+                if !zip(run, run.dropFirst()).allSatisfy({ accesses[$0].minute <= accesses[$1].minute }) {
+                    run.sort { accesses[$0].minute < accesses[$1].minute }
+                }
+                return run
             }
         }
 
         mutating func flushed() {
-            pending.removeAll(keepingCapacity: true)
-            pendingHours.removeAll(keepingCapacity: true)
+            ids.removeAll()
+            indexes.removeAll()
+            accesses.removeAll()
         }
     }
 }

@@ -66,11 +66,14 @@ extension Ledger {
                 for event in events {
                     for i in builders.indices { builders[i].fold(event) }
                 }
+                let ready = builders.indices.filter { builders[$0].isReadyToFlush(atLogEnd: last == headSeq) }
                 try environment.write { txn in
-                    for builder in builders { try builder.flush(into: txn) }
-                    for projection in projections { try checkpoints.write(projection.name, last, in: txn) }
+                    for i in ready {
+                        try builders[i].flush(into: txn)
+                        try checkpoints.write(projections[i].name, last, in: txn)
+                    }
                 }
-                for i in builders.indices { builders[i].flushed() }
+                for i in ready { builders[i].flushed() }
                 done = last
                 progress(done, headSeq)
             }
