@@ -33,6 +33,13 @@ public struct LatencyHistogram: Sendable, Equatable {
     /// An empty histogram.
     public init() {}
 
+    /// Back to empty, keeping the bucket storage.
+    mutating func reset() {
+        counts.removeAll(keepingCapacity: true)
+        count = 0
+        max = 0
+    }
+
     /// Adds one latency.
     public mutating func record(_ micros: UInt32) {
         let index = Self.index(of: micros)

@@ -36,11 +36,22 @@ public struct UsageMetrics: Sendable, Equatable {
     /// incremental fold and a rebuild write identical rows.
     func encoded() -> [UInt8] {
         var w = BinaryWriter(capacity: 64)
+        encode(into: &w)
+        return w.bytes
+    }
+
+    func encode(into w: inout BinaryWriter) {
         w.u8(Self.formatVersion)
         w.varint(requests)
         w.varint(errors)
         latency.encode(into: &w)
-        return w.bytes
+    }
+
+    /// Back to no requests, keeping the histogram's storage.
+    mutating func reset() {
+        requests = 0
+        errors = 0
+        latency.reset()
     }
 
     /// Decodes a row written by ``encoded()``.

@@ -78,8 +78,19 @@ public struct UsageProjection: Projection {
 
         /// The id bytes, then the minute, big-endian with the sign bit flipped.
         var key: [UInt8] {
+            var bytes = [UInt8](repeating: 0, count: 24)
+            writeKey(into: &bytes)
+            return bytes
+        }
+
+        /// Writes ``key`` over the 24 bytes of `buffer`.
+        func writeKey(into buffer: inout [UInt8]) {
             let sortable = UInt64(bitPattern: minute) ^ (1 << 63)
-            return keyID.bytes + withUnsafeBytes(of: sortable.bigEndian) { Array($0) }
+            buffer.withUnsafeMutableBytes { out in
+                out.storeBytes(of: keyID.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+                out.storeBytes(of: keyID.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+                out.storeBytes(of: sortable.bigEndian, toByteOffset: 16, as: UInt64.self)
+            }
         }
 
         static func < (a: MinuteRow, b: MinuteRow) -> Bool { (a.keyID, a.minute) < (b.keyID, b.minute) }
@@ -146,11 +157,17 @@ public struct UsageProjection: Projection {
             let append = try txn.isEmpty(projection.minutes) && txn.isEmpty(projection.hours)
             var minute = UsageMetrics()
             var hour = UsageMetrics()
-            func write(_ metrics: UsageMetrics, _ row: MinuteRow, _ table: Table) throws {
-                if append {
-                    try txn.put(table, row.key, metrics.encoded(), append: true)
-                } else {
-                    try projection.add(metrics, to: row, in: table, txn)
+            // One key buffer and one value buffer for every row.
+            var key = [UInt8](repeating: 0, count: 24)
+            var value = BinaryWriter(capacity: 64)
+            func write(_ metrics: inout UsageMetrics, _ row: MinuteRow, _ table: Table) throws {
+                defer { metrics.reset() }
+                guard append else { return try projection.add(metrics, to: row, in: table, txn) }
+                row.writeKey(into: &key)
+                value.reset()
+                metrics.encode(into: &value)
+                try key.withUnsafeBytes { (k) throws in
+                    try value.bytes.withUnsafeBytes { (v) throws in try txn.put(table, k, v, append: true) }
                 }
             }
             for run in byKey() {
@@ -159,21 +176,17 @@ public struct UsageProjection: Projection {
                 for position in run {
                     let access = accesses[position]
                     if access.minute != current {
-                        try write(minute, MinuteRow(id, minute: current), projection.minutes)
-                        minute = UsageMetrics()
+                        try write(&minute, MinuteRow(id, minute: current), projection.minutes)
                         if floorDivide(access.minute, 60) != floorDivide(current, 60) {
-                            try write(hour, MinuteRow(id, minute: floorDivide(current, 60)), projection.hours)
-                            hour = UsageMetrics()
+                            try write(&hour, MinuteRow(id, minute: floorDivide(current, 60)), projection.hours)
                         }
                         current = access.minute
                     }
                     minute.record(access.latency, isError: access.keyAndError & Access.errorBit != 0)
                     hour.record(access.latency, isError: access.keyAndError & Access.errorBit != 0)
                 }
-                try write(minute, MinuteRow(id, minute: current), projection.minutes)
-                try write(hour, MinuteRow(id, minute: floorDivide(current, 60)), projection.hours)
-                minute = UsageMetrics()
-                hour = UsageMetrics()
+                try write(&minute, MinuteRow(id, minute: current), projection.minutes)
+                try write(&hour, MinuteRow(id, minute: floorDivide(current, 60)), projection.hours)
             }
         }
 

@@ -8,6 +8,9 @@ public struct BinaryWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
+    /// Empties the buffer and keeps its storage, to write the next record into it.
+    public mutating func reset() { bytes.removeAll(keepingCapacity: true) }
+
     public mutating func u8(_ v: UInt8) { bytes.append(v) }
 
     public mutating func i64(_ v: Int64) {
