@@ -67,6 +67,8 @@ public struct AuditIndexProjection: Projection {
         /// building and hashing a byte array per facet per event.
         var pending: [Facet: [UInt64]] = [:]
 
+        mutating func fold(contentsOf events: [Event]) { for event in events { fold(event) } }
+
         mutating func fold(_ event: Event) {
             AuditIndexProjection.facets(of: event) { facet in pending[facet, default: []].append(event.seq) }
         }

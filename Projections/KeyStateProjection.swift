@@ -86,6 +86,8 @@ public struct KeyStateProjection: Projection {
         var states: [KeyID: KeyState] = [:]
         var dirty: Set<KeyID> = []
 
+        mutating func fold(contentsOf events: [Event]) { for event in events { fold(event) } }
+
         mutating func fold(_ event: Event) {
             guard let new = KeyState.evolve(states[event.keyID], event) else { return }
             states[event.keyID] = new

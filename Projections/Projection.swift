@@ -24,6 +24,8 @@ public protocol Projection: Sendable {
 public protocol ProjectionRebuilder {
     /// Folds the next event (events arrive in seq order).
     mutating func fold(_ event: Event)
+    /// Folds the next events; one dynamic call per chunk, not per event.
+    mutating func fold(contentsOf events: [Event])
     /// Whether to write now. A rebuilder may hold its fold back until the end of the log
     /// (its checkpoint stays behind meanwhile), to write its rows in one sorted pass.
     func isReadyToFlush(atLogEnd: Bool) -> Bool

@@ -133,6 +133,8 @@ public struct UsageProjection: Projection {
             self.maxHeld = maxHeld
         }
 
+        mutating func fold(contentsOf events: [Event]) { for event in events { fold(event) } }
+
         mutating func fold(_ event: Event) {
             guard case .accessed(let access) = event.payload else { return }
             let index: UInt32

@@ -49,23 +49,28 @@ extension Ledger {
                 return try log.head(in: txn).seq
             }
             var builders = projections.map { $0.makeRebuilder() }
-            var done: UInt64 = 0
-            while done < headSeq {
-                // Read and fold outside the write transaction: its body may run again
-                // after the map grows, so it only writes what the builders hold.
-                let events = try environment.read { txn in
+            // Read and decode outside the write transaction (its body may run again after
+            // the map grows, so it only writes what the builders hold), one chunk ahead
+            // on another thread.
+            let chunkAfter = { @Sendable (done: UInt64) throws -> [Event] in
+                try self.environment.read { txn in
                     var events: [Event] = []
                     events.reserveCapacity(min(chunk, Int(headSeq - done)))
-                    try log.scan(from: done + 1, context: needsContext, in: txn) { stored in
+                    try self.log.scan(from: done + 1, context: needsContext, in: txn) { stored in
                         events.append(stored.event)
                         return events.count < chunk && stored.event.seq < headSeq
                     }
                     return events
                 }
+            }
+            var next = Prefetch { try chunkAfter(0) }
+            // Never leave a read running behind us (the ledger may close next).
+            defer { _ = try? next.get() }
+            while true {
+                let events = try next.get()
                 guard let last = events.last?.seq else { break }
-                for event in events {
-                    for i in builders.indices { builders[i].fold(event) }
-                }
+                if last < headSeq { next = Prefetch { try chunkAfter(last) } }
+                for i in builders.indices { builders[i].fold(contentsOf: events) }
                 let ready = builders.indices.filter { builders[$0].isReadyToFlush(atLogEnd: last == headSeq) }
                 try environment.write { txn in
                     for i in ready {
@@ -74,8 +79,8 @@ extension Ledger {
                     }
                 }
                 for i in ready { builders[i].flushed() }
-                done = last
-                progress(done, headSeq)
+                progress(last, headSeq)
+                if last == headSeq { break }
             }
         } catch let error as LedgerError {
             throw error
