@@ -89,8 +89,12 @@ public struct KeyStateProjection: Projection {
         mutating func fold(contentsOf events: [Event]) { for event in events { fold(event) } }
 
         mutating func fold(_ event: Event) {
-            guard let new = KeyState.evolve(states[event.keyID], event) else { return }
-            states[event.keyID] = new
+            if case .created = event.payload {
+                states[event.keyID] = KeyState.evolve(nil, event)
+            } else {
+                // `evolve` in place: no copy of the state, so no copy of its arrays.
+                guard states[event.keyID]?.apply(event.payload, at: event.time) != nil else { return }
+            }
             dirty.insert(event.keyID)
         }
 
