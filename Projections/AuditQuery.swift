@@ -104,12 +104,14 @@ extension AuditIndexProjection {
         }
     }
 
-    /// Every sequence of a key's stream up to `high`, oldest first.
-    public func stream(of id: KeyID, upTo high: UInt64, in txn: borrowing Transaction) throws -> [UInt64] {
+    /// The sequences of a key's stream in `after + 1 ... high`, oldest first.
+    public func stream(of id: KeyID, after low: UInt64 = 0, upTo high: UInt64, in txn: borrowing Transaction) throws
+        -> [UInt64]
+    {
         let key = Facet.key(id).indexKey
         return try txn.withCursor(index) { cursor in
             var seqs: [UInt64] = []
-            var next = try cursor.find(key)
+            var next = try cursor.find(key, atLeast: low + 1)
             while let s = next, s <= high {
                 seqs.append(s)
                 next = try cursor.nextDuplicate()

@@ -1,7 +1,8 @@
 public import Events
 
 extension KeyState {
-    static let formatVersion: UInt8 = 1
+    /// 2 added ``events``; version 1 rows still decode (with 0 events).
+    static let formatVersion: UInt8 = 2
 
     /// The projection row: deterministic bytes (metadata sorted), so an incremental
     /// fold and a replay write identical rows.
@@ -15,6 +16,7 @@ extension KeyState {
         w.optionalI64(lastUsedAt)
         w.optionalI64(rotatedAt)
         w.varint(version)
+        w.varint(events)
         w.digest(secretDigest)
         if let previous = previousSecretDigest {
             w.u8(1)
@@ -42,7 +44,8 @@ extension KeyState {
     /// Decodes a row written by ``encoded()``.
     public init(decoding bytes: UnsafeRawBufferPointer) throws(EventDecodingError) {
         var r = BinaryReader(bytes)
-        guard try r.u8() == Self.formatVersion else { throw r.fail("unknown key state version") }
+        let format = try r.u8()
+        guard format == 1 || format == Self.formatVersion else { throw r.fail("unknown key state version") }
         guard let id = KeyID(bytes: try r.raw(16)) else { throw r.fail("bad key id") }
         let owner = try r.string()
         let rawStatus = try r.u8()
@@ -51,6 +54,7 @@ extension KeyState {
         let lastUsedAt = try r.optionalI64()
         let rotatedAt = try r.optionalI64()
         let version = try r.varint()
+        let events = format >= 2 ? try r.varint() : 0
         let digest = try r.digest()
         let previous: Digest? = try r.u8() == 1 ? try r.digest() : nil
         let previousExpiresAt = try r.optionalI64()
@@ -67,6 +71,7 @@ extension KeyState {
         self.lastUsedAt = lastUsedAt
         self.rotatedAt = rotatedAt
         self.version = version
+        self.events = events
         self.secretDigest = digest
         self.previousSecretDigest = previous
         self.previousSecretExpiresAt = previousExpiresAt

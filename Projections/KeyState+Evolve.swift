@@ -13,6 +13,8 @@ extension KeyState {
     }
 
     mutating func apply(_ payload: EventPayload, at time: Int64) {
+        if case .created = payload { return }
+        events += 1
         switch payload {
         case .created:
             return

@@ -82,6 +82,10 @@ public struct KeyState: Equatable, Sendable {
     public var rotatedAt: Int64?
     /// Events on the key other than accesses.
     public var version: UInt64
+    /// Every event of the key's stream so far, accesses included (0 in rows written
+    /// before this was counted). Snapshots for state-at are taken every
+    /// ``KeyStateProjection/snapshotInterval`` of these.
+    public var events: UInt64
     public var secretDigest: Digest
     public var previousSecretDigest: Digest?
     public var previousSecretExpiresAt: Int64?
@@ -104,6 +108,7 @@ public struct KeyState: Equatable, Sendable {
         metadata = c.metadata
         createdAt = time
         version = 1
+        events = 1
         secretDigest = c.secretDigest
     }
 }

@@ -3,24 +3,56 @@ public import Store
 
 /// The current state of every key, with the indexes verification and listing need:
 /// secret digest -> key (current and in-grace previous secret), owner -> keys, and
-/// expiry time -> key for the sweeper.
+/// expiry time -> key for the sweeper; plus snapshots of each key's state every
+/// ``snapshotInterval`` events of its stream, so state-at folds at most that many.
 public struct KeyStateProjection: Projection {
     public static let tableSpecs = [
         TableSpec("keys"), TableSpec("key_secrets"), TableSpec("key_owners"), TableSpec("key_expiries"),
+        TableSpec("key_snapshots"),
     ]
+    /// A key's state is kept as it was after every this many events of its stream.
+    public static let snapshotInterval: UInt64 = 1024
     public let name = "keys"
     public let needsEventContext = false
     let keys: Table
     let secrets: Table
     let owners: Table
     let expiries: Table
-    public var tables: [Table] { [keys, secrets, owners, expiries] }
+    /// Key: id bytes, then the seq of the event after which the state was taken
+    /// (big-endian); value: the encoded state.
+    let snapshots: Table
+    public var tables: [Table] { [keys, secrets, owners, expiries, snapshots] }
 
     public init(environment: Environment) {
         keys = environment.table("keys")
         secrets = environment.table("key_secrets")
         owners = environment.table("key_owners")
         expiries = environment.table("key_expiries")
+        snapshots = environment.table("key_snapshots")
+    }
+
+    /// Keeps `state`, just folded from the event at `seq`, as a snapshot when its stream
+    /// reached a multiple of ``snapshotInterval``.
+    public func snapshotIfDue(_ state: KeyState, at seq: UInt64, in txn: borrowing Transaction) throws {
+        guard state.events % Self.snapshotInterval == 0, state.events > 0 else { return }
+        try txn.put(snapshots, Self.snapshotKey(state.id, seq), state.encoded())
+    }
+
+    /// The latest snapshot of `id` taken at or before `seq`: its seq and state.
+    public func snapshot(of id: KeyID, atOrBefore seq: UInt64, in txn: borrowing Transaction) throws -> (
+        seq: UInt64, state: KeyState
+    )? {
+        try txn.withCursor(snapshots) { cursor in
+            guard let entry = try cursor.seek(atMost: Self.snapshotKey(id, seq)), entry.key.count == 24,
+                KeyID(bytes: UnsafeRawBufferPointer(rebasing: entry.key[..<16])) == id
+            else { return nil }
+            let at = UInt64(bigEndian: entry.key.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+            return (at, try KeyState(decoding: entry.value))
+        }
+    }
+
+    static func snapshotKey(_ id: KeyID, _ seq: UInt64) -> [UInt8] {
+        id.bytes + withUnsafeBytes(of: seq.bigEndian) { Array($0) }
     }
 
     /// The state of `id`, or nil when no such key exists.
@@ -43,6 +75,7 @@ public struct KeyStateProjection: Projection {
         let old = try state(of: event.keyID, in: txn)
         guard let new = KeyState.evolve(old, event) else { return }
         try store(new, replacing: old, in: txn)
+        try snapshotIfDue(new, at: event.seq, in: txn)
     }
 
     /// Writes `new` and moves its index entries from where `old` had them.
@@ -85,17 +118,26 @@ public struct KeyStateProjection: Projection {
         let projection: KeyStateProjection
         var states: [KeyID: KeyState] = [:]
         var dirty: Set<KeyID> = []
+        /// Snapshots due since the last flush, with the seq each was taken at.
+        var snapshots: [(seq: UInt64, state: KeyState)] = []
 
         mutating func fold(contentsOf events: [Event]) { for event in events { fold(event) } }
 
         mutating func fold(_ event: Event) {
+            let events: UInt64
             if case .created = event.payload {
-                states[event.keyID] = KeyState.evolve(nil, event)
+                guard let new = KeyState.evolve(nil, event) else { return }
+                states[event.keyID] = new
+                events = new.events
             } else {
                 // `evolve` in place: no copy of the state, so no copy of its arrays.
                 guard states[event.keyID]?.apply(event.payload, at: event.time) != nil else { return }
+                events = states[event.keyID]?.events ?? 0
             }
             dirty.insert(event.keyID)
+            if events % KeyStateProjection.snapshotInterval == 0, let state = states[event.keyID] {
+                snapshots.append((event.seq, state))
+            }
         }
 
         func flush(into txn: borrowing Transaction) throws {
@@ -103,8 +145,14 @@ public struct KeyStateProjection: Projection {
                 guard let state = states[id] else { continue }
                 try projection.store(state, replacing: try projection.state(of: id, in: txn), in: txn)
             }
+            for snapshot in snapshots.sorted(by: { ($0.state.id, $0.seq) < ($1.state.id, $1.seq) }) {
+                try projection.snapshotIfDue(snapshot.state, at: snapshot.seq, in: txn)
+            }
         }
 
-        mutating func flushed() { dirty.removeAll(keepingCapacity: true) }
+        mutating func flushed() {
+            dirty.removeAll(keepingCapacity: true)
+            snapshots.removeAll()
+        }
     }
 }

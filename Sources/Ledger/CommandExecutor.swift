@@ -77,7 +77,10 @@ struct CommandExecutor: Sendable {
             requestID: context.requestID, payload: payload)
         try log.append(&event, after: &head, in: txn)
         let new = KeyState.evolve(old, event)
-        if storeState, let new { try keys.store(new, replacing: old, in: txn) }
+        if let new {
+            if storeState { try keys.store(new, replacing: old, in: txn) }
+            try keys.snapshotIfDue(new, at: event.seq, in: txn)
+        }
         for projection in others { try projection.apply(event, in: txn) }
         return new
     }

@@ -35,8 +35,10 @@ extension Ledger {
     /// it): its own stream folded up to there. Nil when the key did not exist yet.
     public func state(of id: KeyID, atSeq seq: UInt64) throws(LedgerError) -> KeyState? {
         try read { txn in
-            var state: KeyState?
-            for s in try audit.stream(of: id, upTo: seq, in: txn) {
+            // From the latest snapshot at or before `seq`, then the rest of the stream.
+            let snapshot = try keys.snapshot(of: id, atOrBefore: seq, in: txn)
+            var state = snapshot?.state
+            for s in try audit.stream(of: id, after: snapshot?.seq ?? 0, upTo: seq, in: txn) {
                 guard let stored = try log.event(at: s, in: txn) else { break }
                 state = KeyState.evolve(state, stored.event)
             }

@@ -232,3 +232,42 @@ func stateAtEverySeqEqualsAFoldOfTheEventsUpToIt(seed: UInt64) throws {
     // Woken by the commit, far before the 30 s deadline.
     #expect(result.seconds < 10)
 }
+
+/// A busy key's state-at starts from the snapshot kept every `snapshotInterval` events of
+/// its stream: it must still equal the fold of the whole stream at every point, before,
+/// at and after each snapshot, and a replay must keep the same snapshots.
+@Test func stateAtFromSnapshotsEqualsTheWholeFold() throws {
+    let f = try LedgerFixture()
+    let (key, secret) = try f.create { $0.rateLimits = [RateLimit(limit: 1_000_000, windowSeconds: 60)] }
+    let interval = Int(KeyStateProjection.snapshotInterval)
+    let ledger = f.ledger
+    for round in 0..<(2 * interval + 300) / 100 {
+        // A hundred verifications at once, so they share commits.
+        let group = DispatchGroup()
+        for _ in 0..<100 {
+            group.enter()
+            ledger.verify(secret: secret, VerifyRequest(), context: rootContext) { _ in group.leave() }
+        }
+        group.wait()
+        f.clock.advance(seconds: 7)
+        if round % 5 == 4 { _ = try f.run(.suspend(key.id, reason: "round \(round)")) }
+        if round % 5 == 0 { _ = try? f.run(.reactivate(key.id)) }
+    }
+    let events = try f.ledger.events(after: 0, limit: .max).map(\.event)
+    #expect(events.count > 2 * interval + 100)
+    var folded: [UInt64: KeyState] = [:]
+    var state: KeyState?
+    for event in events {
+        state = KeyState.evolve(state, event)
+        folded[event.seq] = state
+    }
+    #expect(try f.ledger.key(key.id)?.events == UInt64(events.count))
+    let snapshotSeqs = [interval, 2 * interval].map { events[$0 - 1].seq }
+    var probes = Set(stride(from: 1, through: events.count, by: 61).map { UInt64($0) })
+    for seq in snapshotSeqs { probes.formUnion([seq - 1, seq, seq + 1]) }
+    for seq in probes.sorted() { #expect(try f.ledger.state(of: key.id, atSeq: seq) == folded[seq], "seq \(seq)") }
+    let before = try f.projectionDump()
+    #expect(before["key_snapshots"]?.count == 2)
+    try f.ledger.replay(chunk: 333)
+    #expect(try f.projectionDump() == before)
+}
