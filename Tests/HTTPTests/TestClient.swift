@@ -1,4 +1,5 @@
 import Glibc
+import Testing
 
 /// Why a test client call failed.
 struct TestClientError: Error, CustomStringConvertible {
@@ -186,4 +187,16 @@ final class TestClient {
         }
         return nil
     }
+}
+
+/// The HTTP tests lean on TestClient failing loudly: connecting where nothing listens
+/// throws, and so does reading a response from a server that closed without one.
+@Test func testClientThrowsOnRefusalAndOnAClosedConnection() throws {
+    let server = try TestServer(responder: TestResponder { _, _ in })
+    let port = server.port
+    let client = try server.connect()
+    server.stop()
+    #expect(throws: TestClientError.self) { _ = try client.readResponse() }
+    client.close()
+    #expect(throws: TestClientError.self) { _ = try TestClient.tcp(port: port) }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Testing
 
 /// A deliberately plain HTTP/1.1 client over a blocking socket: real bytes in, real
 /// bytes out, so tests see exactly what a gateway or curl would.
@@ -127,4 +128,23 @@ final class RawClient {
         guard n > 0 else { throw POSIXError(.ECONNRESET) }
         buffer += chunk[..<n]
     }
+}
+
+/// The integration tests lean on RawClient failing loudly: connecting to a port where
+/// nothing listens must throw, not hand back a client that silently reads nothing.
+@Test func rawClientThrowsWhenNothingListens() throws {
+    // Bind an ephemeral port, note it, and close it again: nothing listens there now.
+    let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(probe, $0, length) == 0 && getsockname(probe, $0, &length) == 0
+        }
+    }
+    close(probe)
+    try #require(bound)
+    #expect(throws: (any Error).self) { _ = try RawClient(port: UInt16(bigEndian: addr.sin_port)) }
 }
