@@ -1,4 +1,5 @@
 public import Events
+import Glibc
 import Projections
 import Store
 
@@ -38,7 +39,36 @@ extension Ledger {
     ///   - chunk: events per transaction.
     ///   - progress: called after each chunk with (events folded, head seq).
     public func replay(chunk: Int = 200_000, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(LedgerError) {
-        let projections: [any Projection] = [keys] + others
+        try Self.rebuild(
+            [keys] + others, log: log, checkpoints: checkpoints, in: environment, chunk: chunk, progress: progress)
+    }
+
+    /// Rebuilds the projections more than `lag` events behind the log, saying so on stderr.
+    static func rebuildLagging(
+        _ projections: [any Projection], log: EventLog, checkpoints: Checkpoints, in environment: Environment,
+        lag: UInt64
+    ) throws(LedgerError) {
+        let behind: [any Projection]
+        do {
+            behind = try environment.read { txn in
+                let head = try log.head(in: txn).seq
+                return try projections.filter { head - min(head, try checkpoints.read($0.name, in: txn)) > lag }
+            }
+        } catch {
+            throw .unavailable("cannot read the projections' checkpoints: \(error)")
+        }
+        guard !behind.isEmpty else { return }
+        let names = behind.map(\.name).joined(separator: ", ")
+        let message = "keyledger: projections \(names) are more than \(lag) events behind the log; rebuilding them\n"
+        _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
+        try rebuild(behind, log: log, checkpoints: checkpoints, in: environment)
+    }
+
+    /// Clears `projections` and folds the whole log into them (see ``replay(chunk:progress:)``).
+    static func rebuild(
+        _ projections: [any Projection], log: EventLog, checkpoints: Checkpoints, in environment: Environment,
+        chunk: Int = 200_000, progress: (UInt64, UInt64) -> Void = { _, _ in }
+    ) throws(LedgerError) {
         let needsContext = projections.contains { $0.needsEventContext }
         do {
             let headSeq = try environment.write { txn in
@@ -53,10 +83,10 @@ extension Ledger {
             // the map grows, so it only writes what the builders hold), one chunk ahead
             // on another thread.
             let chunkAfter = { @Sendable (done: UInt64) throws -> [Event] in
-                try self.environment.read { txn in
+                try environment.read { txn in
                     var events: [Event] = []
                     events.reserveCapacity(min(chunk, Int(headSeq - done)))
-                    try self.log.scan(from: done + 1, context: needsContext, in: txn) { stored in
+                    try log.scan(from: done + 1, context: needsContext, in: txn) { stored in
                         events.append(stored.event)
                         return events.count < chunk && stored.event.seq < headSeq
                     }

@@ -12,6 +12,10 @@ public struct LedgerOptions: Sendable {
     public var sweepInterval: Double? = 1
     /// Called after each durable commit (head seq, batch size, commit nanoseconds).
     public var onCommit: (@Sendable (UInt64, Int, UInt64) -> Void)?
+    /// A writer that finds a projection more than this many events behind the log (an
+    /// interrupted replay, an import) rebuilds it before serving, in chunks, instead of
+    /// catching it up inside its first transaction.
+    public var rebuildLag: UInt64 = 100_000
 
     public init() {}
 }
@@ -79,6 +83,13 @@ public final class Ledger: Sendable {
         guard writable else {
             writer = nil
             return
+        }
+        do {
+            try Self.rebuildLagging(
+                [keys] + others, log: log, checkpoints: checkpoints, in: environment, lag: options.rebuildLag)
+        } catch {
+            if lockFD >= 0 { Glibc.close(lockFD) }
+            throw error
         }
         let executor = CommandExecutor(log: log, keys: keys, others: others, checkpoints: checkpoints, clock: clock)
         writer = Writer(

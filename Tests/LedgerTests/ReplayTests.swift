@@ -79,6 +79,29 @@ func incrementalStateEqualsAReplay(seed: UInt64) throws {
     #expect(try f.ledger.projectionCheckpoints()["audit"] == f.headSeq)
 }
 
+/// A replay killed after some chunks leaves the usage projection (which writes at the end
+/// of the log) far behind: the next writer rebuilds it in chunks before serving instead of
+/// folding the whole log inside its first transaction.
+@Test func aProjectionFarBehindIsRebuiltWhenTheLedgerOpens() throws {
+    let f = try LedgerFixture()
+    let (_, secret) = try f.create()
+    for _ in 0..<40 { _ = try f.verify(secret) }
+    let expected = try f.projectionDump()
+    try f.ledger.environment.write { txn in
+        for name in ["usage_minutes", "usage_hours"] { try txn.clear(f.ledger.environment.table(name)) }
+        try Checkpoints(environment: f.ledger.environment).write("usage", 0, in: txn)
+    }
+    f.ledger.close()
+    var options = LedgerOptions()
+    options.clock = f.clock
+    options.sweepInterval = nil
+    options.rebuildLag = 10
+    f.ledger = try Ledger(path: f.directory.path, options: options)
+    // Rebuilt on open: before any command ran.
+    #expect(try f.projectionDump() == expected)
+    #expect(try f.ledger.projectionCheckpoints().values.allSatisfy { $0 == f.headSeq })
+}
+
 @Test func aTamperedByteIsFoundByItsSequence() throws {
     let f = try LedgerFixture()
     let (_, secret) = try f.create()

@@ -41,6 +41,7 @@ enum ReplayCommand: CLICommand {
         let parsed = try Arguments(args, options: ["data"], flags: [])
         var options = LedgerOptions()
         options.sweepInterval = nil
+        options.rebuildLag = .max  // this command rebuilds everything anyway
         let ledger = try Ledger(path: try parsed.dataDirectory(), options: options)
         defer { ledger.close() }
         let started = Date()
