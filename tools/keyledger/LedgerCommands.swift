@@ -28,24 +28,27 @@ enum ReplayCommand: CLICommand {
     static let name = "replay"
     static let summary = "rebuild every projection from the log"
     static let help = """
-        usage: keyledger replay --data DIR
+        usage: keyledger replay --data DIR [--chunk 200000]
 
         Clears every projection (key state, audit indexes, usage) and folds the whole log into
         them again, printing progress on stderr. Needs the ledger to itself: stop the server
         first. An interrupted replay is finished by the next start.
 
-          --data DIR   data directory (KEYLEDGER_DATA)
+          --data DIR    data directory (KEYLEDGER_DATA)
+          --chunk N     events per transaction (memory grows with it: ~2 decoded chunks)
         """
 
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data"], flags: [])
+        let parsed = try Arguments(args, options: ["data", "chunk"], flags: [])
+        let chunk = try parsed.integer("chunk", default: 200_000)
+        guard chunk > 0 else { throw UsageError("--chunk must be a positive number of events") }
         var options = LedgerOptions()
         options.sweepInterval = nil
         options.rebuildLag = .max  // this command rebuilds everything anyway
         let ledger = try Ledger(path: try parsed.dataDirectory(), options: options)
         defer { ledger.close() }
         let started = Date()
-        try ledger.replay { done, total in
+        try ledger.replay(chunk: chunk) { done, total in
             let percent = total == 0 ? 100 : Int(done * 100 / total)
             FileHandle.standardError.write(Data("replay: \(done)/\(total) events (\(percent)%)\n".utf8))
         }
