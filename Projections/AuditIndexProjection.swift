@@ -61,25 +61,86 @@ public struct AuditIndexProjection: Projection {
     public func makeRebuilder() -> any ProjectionRebuilder { Rebuilder(index: index) }
 
     /// Gathers each posting list's new seqs and appends them in one call per list.
+    ///
+    /// Lists are found without hashing strings: a key's own list and its owner are
+    /// remembered by key id (a key's owner never changes, and is checked anyway), types
+    /// index an array, actors and addresses hash their fixed parts. A key's own accesses,
+    /// nearly every event, then cost one id lookup and one address lookup.
     struct Rebuilder: ProjectionRebuilder {
         let index: Table
-        /// Keyed by facet, not by its table key: hashing the enum is cheaper than
-        /// building and hashing a byte array per facet per event.
-        var pending: [Facet: [UInt64]] = [:]
+        /// Each list's facet, and the seqs gathered for it since the last flush.
+        var facets: [Facet] = []
+        var lists: [[UInt64]] = []
+        /// Per key: its own list and its owner's number.
+        var keys: [KeyID: (list: Int, owner: Int)] = [:]
+        var ownerNumbers: [String: Int] = [:]
+        var ownerNames: [String] = []
+        /// Per owner, per event type: its list, or -1.
+        var ownerTypeLists: [[Int]] = []
+        var typeLists = [Int](repeating: -1, count: 256)
+        var actorLists: [Actor: Int] = [:]
+        /// Keyed as filed: IPv4 as its IPv4-mapped IPv6 address.
+        var ipLists: [IPAddress: Int] = [:]
 
-        mutating func fold(contentsOf events: [Event]) { for event in events { fold(event) } }
+        init(index: Table) { self.index = index }
 
-        mutating func fold(_ event: Event) {
-            AuditIndexProjection.facets(of: event) { facet in pending[facet, default: []].append(event.seq) }
+        mutating func fold(contentsOf events: [Event]) {
+            // Through the buffer, each event is lent to `fold`, not copied out.
+            events.withUnsafeBufferPointer { events in for i in events.indices { fold(events[i]) } }
         }
 
-        func flush(into txn: borrowing Transaction) throws {
-            let lists = pending.map { (key: $0.key.indexKey, seqs: $0.value) }
-            for list in lists.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-                try txn.appendDuplicates(index, list.key, list.seqs)
+        mutating func fold(_ event: Event) {
+            let seq = event.seq
+            let type = event.type
+            var slot = keys[event.keyID] ?? (list: -1, owner: -1)
+            if slot.list < 0 || ownerNames[slot.owner] != event.owner {
+                if slot.list < 0 { slot.list = newList(.key(event.keyID)) }
+                slot.owner = ownerNumber(event.owner)
+                keys[event.keyID] = slot
+            }
+            lists[slot.list].append(seq)
+            if typeLists[Int(type.rawValue)] < 0 { typeLists[Int(type.rawValue)] = newList(.type(type)) }
+            lists[typeLists[Int(type.rawValue)]].append(seq)
+            if ownerTypeLists[slot.owner][Int(type.rawValue)] < 0 {
+                ownerTypeLists[slot.owner][Int(type.rawValue)] = newList(.ownerType(event.owner, type))
+            }
+            lists[ownerTypeLists[slot.owner][Int(type.rawValue)]].append(seq)
+            if !AuditIndexProjection.isSelfAccess(event) {
+                let list = actorLists[event.actor] ?? newList(.actor(event.actor))
+                actorLists[event.actor] = list
+                lists[list].append(seq)
+            }
+            if let ip = event.ip {
+                let filed = IPAddress(high: ip.high, low: ip.low, isV4: false)
+                let list = ipLists[filed] ?? newList(.ip(filed))
+                ipLists[filed] = list
+                lists[list].append(seq)
             }
         }
 
-        mutating func flushed() { pending.removeAll(keepingCapacity: true) }
+        private mutating func newList(_ facet: Facet) -> Int {
+            facets.append(facet)
+            lists.append([])
+            return lists.count - 1
+        }
+
+        private mutating func ownerNumber(_ owner: String) -> Int {
+            if let known = ownerNumbers[owner] { return known }
+            ownerNumbers[owner] = ownerNames.count
+            ownerNames.append(owner)
+            ownerTypeLists.append([Int](repeating: -1, count: 256))
+            return ownerNames.count - 1
+        }
+
+        func flush(into txn: borrowing Transaction) throws {
+            let pending = lists.indices.filter { !lists[$0].isEmpty }.map { (key: facets[$0].indexKey, list: $0) }
+            for entry in pending.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                try txn.appendDuplicates(index, entry.key, lists[entry.list])
+            }
+        }
+
+        mutating func flushed() {
+            for i in lists.indices { lists[i].removeAll(keepingCapacity: true) }
+        }
     }
 }

@@ -116,34 +116,52 @@ public struct KeyStateProjection: Projection {
     /// keys touched since the last flush.
     struct Rebuilder: ProjectionRebuilder {
         let projection: KeyStateProjection
-        var states: [KeyID: KeyState] = [:]
-        var dirty: Set<KeyID> = []
+        /// Where each key's state sits in `states`: one hash lookup per event, then the
+        /// state is folded in place and marked dirty by position.
+        var positions: [KeyID: Int] = [:]
+        var states: [KeyState] = []
+        var isDirty: [Bool] = []
+        var dirty: [Int] = []
         /// Snapshots due since the last flush, with the seq each was taken at.
         var snapshots: [(seq: UInt64, state: KeyState)] = []
 
-        mutating func fold(contentsOf events: [Event]) { for event in events { fold(event) } }
+        mutating func fold(contentsOf events: [Event]) {
+            // Through the buffer, each event is lent to `fold`, not copied out.
+            events.withUnsafeBufferPointer { events in for i in events.indices { fold(events[i]) } }
+        }
 
         mutating func fold(_ event: Event) {
-            let events: UInt64
+            let position: Int
             if case .created = event.payload {
                 guard let new = KeyState.evolve(nil, event) else { return }
-                states[event.keyID] = new
-                events = new.events
+                if let known = positions[event.keyID] {
+                    position = known
+                    states[position] = new
+                } else {
+                    position = states.count
+                    positions[event.keyID] = position
+                    states.append(new)
+                    isDirty.append(false)
+                }
             } else {
-                // `evolve` in place: no copy of the state, so no copy of its arrays.
-                guard states[event.keyID]?.apply(event.payload, at: event.time) != nil else { return }
-                events = states[event.keyID]?.events ?? 0
+                guard let known = positions[event.keyID] else { return }
+                position = known
+                // In place: no copy of the state, so no copy of its arrays.
+                states[position].apply(event.payload, at: event.time)
             }
-            dirty.insert(event.keyID)
-            if events % KeyStateProjection.snapshotInterval == 0, let state = states[event.keyID] {
-                snapshots.append((event.seq, state))
+            if !isDirty[position] {
+                isDirty[position] = true
+                dirty.append(position)
+            }
+            if states[position].events % KeyStateProjection.snapshotInterval == 0 {
+                snapshots.append((event.seq, states[position]))
             }
         }
 
         func flush(into txn: borrowing Transaction) throws {
-            for id in dirty.sorted() {
-                guard let state = states[id] else { continue }
-                try projection.store(state, replacing: try projection.state(of: id, in: txn), in: txn)
+            for position in dirty.sorted(by: { states[$0].id < states[$1].id }) {
+                let state = states[position]
+                try projection.store(state, replacing: try projection.state(of: state.id, in: txn), in: txn)
             }
             for snapshot in snapshots.sorted(by: { ($0.state.id, $0.seq) < ($1.state.id, $1.seq) }) {
                 try projection.snapshotIfDue(snapshot.state, at: snapshot.seq, in: txn)
@@ -151,6 +169,7 @@ public struct KeyStateProjection: Projection {
         }
 
         mutating func flushed() {
+            for position in dirty { isDirty[position] = false }
             dirty.removeAll(keepingCapacity: true)
             snapshots.removeAll()
         }

@@ -83,12 +83,16 @@ public struct LatencyHistogram: Sendable, Equatable {
     /// previous one and its count. Typical latencies encode in a few dozen bytes.
     public func encode(into writer: inout BinaryWriter) {
         writer.varint(UInt64(max))
-        writer.varint(UInt64(counts.lazy.filter { $0 > 0 }.count))
-        var next = 0
-        for (index, n) in counts.enumerated() where n > 0 {
-            writer.varint(UInt64(index - next))
-            writer.varint(n)
-            next = index + 1
+        counts.withUnsafeBufferPointer { counts in
+            var buckets = 0
+            for n in counts where n > 0 { buckets += 1 }
+            writer.varint(UInt64(buckets))
+            var next = 0
+            for index in counts.indices where counts[index] > 0 {
+                writer.varint(UInt64(index - next))
+                writer.varint(counts[index])
+                next = index + 1
+            }
         }
     }
 

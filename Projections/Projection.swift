@@ -12,7 +12,7 @@ public protocol Projection: Sendable {
     var name: String { get }
     /// The tables this projection owns and a rebuild clears.
     var tables: [Table] { get }
-    /// True when the fold reads the actor, ip or request id of events.
+    /// True when the fold reads the actor or ip of events (no fold reads request ids).
     var needsEventContext: Bool { get }
     /// Folds one event (in seq order) into the projection's tables.
     func apply(_ event: Event, in txn: borrowing Transaction) throws

@@ -133,7 +133,10 @@ public struct UsageProjection: Projection {
             self.maxHeld = maxHeld
         }
 
-        mutating func fold(contentsOf events: [Event]) { for event in events { fold(event) } }
+        mutating func fold(contentsOf events: [Event]) {
+            // Through the buffer, each event is lent to `fold`, not copied out.
+            events.withUnsafeBufferPointer { events in for i in events.indices { fold(events[i]) } }
+        }
 
         mutating func fold(_ event: Event) {
             guard case .accessed(let access) = event.payload else { return }
@@ -162,33 +165,39 @@ public struct UsageProjection: Projection {
             // One key buffer and one value buffer for every row.
             var key = [UInt8](repeating: 0, count: 24)
             var value = BinaryWriter(capacity: 64)
-            func write(_ metrics: inout UsageMetrics, _ row: MinuteRow, _ table: Table) throws {
+            func write(_ metrics: inout UsageMetrics, _ row: MinuteRow, _ table: Table, _ cursor: inout Cursor) throws {
                 defer { metrics.reset() }
                 guard append else { return try projection.add(metrics, to: row, in: table, txn) }
                 row.writeKey(into: &key)
                 value.reset()
                 metrics.encode(into: &value)
                 try key.withUnsafeBytes { (k) throws in
-                    try value.bytes.withUnsafeBytes { (v) throws in try txn.put(table, k, v, append: true) }
+                    try value.bytes.withUnsafeBytes { (v) throws in try cursor.put(k, v, append: true) }
                 }
             }
-            for run in byKey() {
-                let id = ids[accesses[run[run.startIndex]].key]
-                var current = accesses[run[run.startIndex]].minute
-                for position in run {
-                    let access = accesses[position]
-                    if access.minute != current {
-                        try write(&minute, MinuteRow(id, minute: current), projection.minutes)
-                        if floorDivide(access.minute, 60) != floorDivide(current, 60) {
-                            try write(&hour, MinuteRow(id, minute: floorDivide(current, 60)), projection.hours)
+            try txn.withCursor(projection.minutes) { (minutes) throws in
+                try txn.withCursor(projection.hours) { (hours) throws in
+                    for run in byKey() {
+                        let id = ids[accesses[run[run.startIndex]].key]
+                        var current = accesses[run[run.startIndex]].minute
+                        for position in run {
+                            let access = accesses[position]
+                            if access.minute != current {
+                                try write(&minute, MinuteRow(id, minute: current), projection.minutes, &minutes)
+                                if floorDivide(access.minute, 60) != floorDivide(current, 60) {
+                                    try write(
+                                        &hour, MinuteRow(id, minute: floorDivide(current, 60)), projection.hours, &hours
+                                    )
+                                }
+                                current = access.minute
+                            }
+                            minute.record(access.latency, isError: access.keyAndError & Access.errorBit != 0)
+                            hour.record(access.latency, isError: access.keyAndError & Access.errorBit != 0)
                         }
-                        current = access.minute
+                        try write(&minute, MinuteRow(id, minute: current), projection.minutes, &minutes)
+                        try write(&hour, MinuteRow(id, minute: floorDivide(current, 60)), projection.hours, &hours)
                     }
-                    minute.record(access.latency, isError: access.keyAndError & Access.errorBit != 0)
-                    hour.record(access.latency, isError: access.keyAndError & Access.errorBit != 0)
                 }
-                try write(&minute, MinuteRow(id, minute: current), projection.minutes)
-                try write(&hour, MinuteRow(id, minute: floorDivide(current, 60)), projection.hours)
             }
         }
 

@@ -63,14 +63,40 @@ public struct BinaryReader {
         let n = try count(limit: 1 << 20)
         let start = offset
         let bytes = try raw(n)
+        // ASCII, nearly every string here, is valid UTF-8 as it stands: decoding it is
+        // a copy, without the validating initialiser's generic machinery.
+        if Self.isASCII(bytes) { return String(decoding: bytes.assumingMemoryBound(to: UInt8.self), as: UTF8.self) }
         guard let s = String(validating: bytes, as: UTF8.self) else {
             throw EventDecodingError(offset: start, reason: "invalid UTF-8")
         }
         return s
     }
 
+    /// True when no byte has its top bit set (8 bytes at a time).
+    static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        var bits: UInt64 = 0
+        while i + 8 <= bytes.count {
+            bits |= bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < bytes.count {
+            bits |= UInt64(bytes[i])
+            i += 1
+        }
+        return bits & 0x8080_8080_8080_8080 == 0
+    }
+
     public mutating func skipString() throws(EventDecodingError) {
         _ = try raw(count(limit: 1 << 20))
+    }
+
+    public mutating func skipOptionalString() throws(EventDecodingError) {
+        switch try u8() {
+        case 0: return
+        case 1: try skipString()
+        case let flag: throw fail("bad optional flag \(flag)")
+        }
     }
 
     public mutating func optionalString() throws(EventDecodingError) -> String? {

@@ -30,11 +30,20 @@ public enum EventCodec {
         return w.bytes
     }
 
+    /// Which of an event's request context fields a decode fills in. Every length and
+    /// flag is still checked; the fields skipped are left as placeholders (an empty actor id, no
+    /// ip, no request id), saving their allocations during replay.
+    public enum Context: Sendable {
+        /// Actor, ip and request id: what the API and exports show.
+        case all
+        /// Actor and ip, no request id: what the audit fold reads.
+        case actorAndIP
+        /// None of them: what the key-state and usage folds read.
+        case minimal
+    }
+
     /// Decodes a record; `seq` is the log key it was stored under.
-    ///
-    /// - Parameter context: false skips actor, ip and request id (left as placeholders)
-    ///   for folds that do not need them, saving their allocations during replay.
-    public static func decode(_ record: UnsafeRawBufferPointer, seq: UInt64, context: Bool = true)
+    public static func decode(_ record: UnsafeRawBufferPointer, seq: UInt64, context: Context = .all)
         throws(EventDecodingError) -> Event
     {
         var r = BinaryReader(record)
@@ -50,19 +59,19 @@ public enum EventCodec {
         var actor = Actor(kind: kind, id: "")
         var ip: IPAddress?
         var requestID: String?
-        if context {
-            actor.id = try r.string()
-        } else {
+        if context == .minimal {
             try r.skipString()
+        } else {
+            actor.id = try r.string()
         }
         let ipLength = Int(try r.u8())
         guard ipLength == 0 || ipLength == 4 || ipLength == 16 else { throw r.fail("bad ip length \(ipLength)") }
         let ipBytes = try r.raw(ipLength)
-        if context {
-            ip = ipLength == 0 ? nil : IPAddress(bytes: ipBytes)
+        if context != .minimal, ipLength != 0 { ip = IPAddress(bytes: ipBytes) }
+        if context == .all {
             requestID = try r.optionalString()
-        } else if try r.u8() == 1 {
-            try r.skipString()
+        } else {
+            try r.skipOptionalString()
         }
         let payload = try decodePayload(type, &r)
         guard r.isAtEnd else { throw r.fail("trailing bytes") }

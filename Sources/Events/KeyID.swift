@@ -18,8 +18,23 @@ public struct KeyID: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// Parses `key_` + 22 base62 digits; nil for anything else.
     public init?(_ text: some StringProtocol) {
-        let utf8 = Array(text.utf8)
-        guard utf8.count == 26, utf8.starts(with: "key_".utf8) else { return nil }
+        guard let id = Array(text.utf8).withUnsafeBytes({ KeyID(utf8: $0) }) else { return nil }
+        self = id
+    }
+
+    /// Parses `key_` + 22 base62 digits; nil for anything else. Reads the string's own
+    /// UTF-8 storage: no copy, no generic code (audit folds call this per event).
+    public init?(_ text: String) {
+        var text = text
+        guard let id = text.withUTF8({ KeyID(utf8: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = id
+    }
+
+    /// Parses the UTF-8 bytes of `key_` + 22 base62 digits; nil for anything else.
+    public init?(utf8: UnsafeRawBufferPointer) {
+        guard utf8.count == 26, utf8[0] == UInt8(ascii: "k"), utf8[1] == UInt8(ascii: "e"),
+            utf8[2] == UInt8(ascii: "y"), utf8[3] == UInt8(ascii: "_")
+        else { return nil }
         var high: UInt64 = 0
         var low: UInt64 = 0
         for byte in utf8[4...] {

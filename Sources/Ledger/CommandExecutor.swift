@@ -53,7 +53,7 @@ struct CommandExecutor: Sendable {
         for projection in allProjections {
             let from = try checkpoints.read(projection.name, in: txn)
             guard from < headSeq else { continue }
-            try log.scan(from: from + 1, context: projection.needsEventContext, in: txn) { stored in
+            try log.scan(from: from + 1, context: projection.needsEventContext ? .actorAndIP : .minimal, in: txn) { stored in
                 try projection.apply(stored.event, in: txn)
                 return true
             }

@@ -50,11 +50,11 @@ public struct EventLog: Sendable {
     public func event(at seq: UInt64, in txn: borrowing Transaction) throws -> Stored? {
         try Self.key(seq).withUnsafeBytes { key in
             guard let value = try txn.get(events, key) else { return nil }
-            return try Self.decodeStored(value, seq: seq, context: true)
+            return try Self.decodeStored(value, seq: seq, context: .all)
         }
     }
 
-    static func decodeStored(_ value: UnsafeRawBufferPointer, seq: UInt64, context: Bool) throws -> Stored {
+    static func decodeStored(_ value: UnsafeRawBufferPointer, seq: UInt64, context: EventCodec.Context) throws -> Stored {
         let parts = try ChainedRecord.split(value)
         return Stored(
             event: try EventCodec.decode(parts.record, seq: seq, context: context),
@@ -63,7 +63,7 @@ public struct EventLog: Sendable {
 
     /// Calls `body` for each event from `first` on, in order, until it returns false.
     public func scan(
-        from first: UInt64, context: Bool = true, in txn: borrowing Transaction,
+        from first: UInt64, context: EventCodec.Context = .all, in txn: borrowing Transaction,
         _ body: (Stored) throws -> Bool
     ) throws {
         try txn.withCursor(events) { cursor in

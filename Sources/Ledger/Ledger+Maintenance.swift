@@ -69,7 +69,7 @@ extension Ledger {
         _ projections: [any Projection], log: EventLog, checkpoints: Checkpoints, in environment: Environment,
         chunk: Int = 200_000, progress: (UInt64, UInt64) -> Void = { _, _ in }
     ) throws(LedgerError) {
-        let needsContext = projections.contains { $0.needsEventContext }
+        let context: EventCodec.Context = projections.contains { $0.needsEventContext } ? .actorAndIP : .minimal
         do {
             let headSeq = try environment.write { txn in
                 for projection in projections {
@@ -86,7 +86,7 @@ extension Ledger {
                 try environment.read { txn in
                     var events: [Event] = []
                     events.reserveCapacity(min(chunk, Int(headSeq - done)))
-                    try log.scan(from: done + 1, context: needsContext, in: txn) { stored in
+                    try log.scan(from: done + 1, context: context, in: txn) { stored in
                         events.append(stored.event)
                         return events.count < chunk && stored.event.seq < headSeq
                     }

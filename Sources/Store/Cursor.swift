@@ -45,4 +45,17 @@ public struct Cursor {
         }
         return try last()
     }
+
+    /// Stores `value` under `key` through this cursor (`mdb_cursor_put`), leaving the
+    /// cursor on it. Bulk writers keep one cursor for a run of puts instead of paying
+    /// `mdb_put`'s cursor setup per row.
+    ///
+    /// - Parameter append: the key sorts after every key in the table (`MDB_APPEND`).
+    public mutating func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, append: Bool = false)
+        throws
+    {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        try LMDBError.check(mdb_cursor_put(handle, &k, &v, append ? UInt32(MDB_APPEND) : 0))
+    }
 }

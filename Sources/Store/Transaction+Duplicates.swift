@@ -28,7 +28,9 @@ extension Transaction {
     /// - Precondition: `values` ascend and all sort after the list's current values.
     public func appendDuplicates(_ table: Table, _ key: [UInt8], _ values: [UInt64]) throws {
         guard !values.isEmpty else { return }
-        var bigs = values.map(\.bigEndian)
+        // A closure, not a key path: `map(\.bigEndian)` is not specialised across modules
+        // and cost a generic key-path projection per value.
+        var bigs = values.map { $0.bigEndian }
         var handle: OpaquePointer?
         try LMDBError.check(mdb_cursor_open(txn, table.dbi, &handle))
         defer { mdb_cursor_close(handle) }

@@ -46,11 +46,39 @@ func sampleEvents() -> [Event] {
     }
 }
 
-@Test func decodingWithoutContextKeepsTheFoldFields() throws {
+@Test func decodingWithLessContextKeepsTheFoldFields() throws {
     for event in sampleEvents() {
-        let decoded = try EventCodec.encode(event).withUnsafeBytes { try EventCodec.decode($0, seq: 1, context: false) }
-        #expect(decoded.payload == event.payload)
-        #expect(decoded.keyID == event.keyID && decoded.time == event.time && decoded.owner == event.owner)
+        let record = EventCodec.encode(event)
+        let bare = try record.withUnsafeBytes { try EventCodec.decode($0, seq: 1, context: .minimal) }
+        #expect(bare.payload == event.payload)
+        #expect(bare.keyID == event.keyID && bare.time == event.time && bare.owner == event.owner)
+        #expect(bare.actor.id.isEmpty && bare.ip == nil && bare.requestID == nil)
+        let audit = try record.withUnsafeBytes { try EventCodec.decode($0, seq: 1, context: .actorAndIP) }
+        #expect(audit.payload == event.payload && audit.owner == event.owner)
+        #expect(audit.actor == event.actor && audit.ip == event.ip && audit.requestID == nil)
+    }
+}
+
+@Test func stringsDecodeWhetherASCIIOrNot() throws {
+    for text in ["", "a", "org_1234567", "exactly8", "sixteen bytes!!!", "naïve", "日本語のキー名", "emoji 🔑 key"] {
+        var writer = BinaryWriter()
+        writer.string(text)
+        let decoded = try writer.bytes.withUnsafeBytes { bytes in
+            var reader = BinaryReader(bytes)
+            return try reader.string()
+        }
+        #expect(decoded == text)
+    }
+    // Invalid UTF-8 after an ASCII run still throws.
+    var writer = BinaryWriter()
+    writer.string("abcdefgh")
+    var bytes = writer.bytes
+    bytes[bytes.count - 1] = 0xC3
+    #expect(throws: EventDecodingError.self) {
+        try bytes.withUnsafeBytes { buffer in
+            var reader = BinaryReader(buffer)
+            _ = try reader.string()
+        }
     }
 }
 
