@@ -1,5 +1,6 @@
 public import Events
 public import Store
+import Synchronization
 
 /// Posting lists of event sequences by key, type, owner and type, actor and client IP,
 /// so audit queries walk only the events that match.
@@ -60,19 +61,26 @@ public struct AuditIndexProjection: Projection {
 
     public func makeRebuilder() -> any ProjectionRebuilder { Rebuilder(index: index) }
 
-    /// Gathers each posting list's new seqs and appends them in one call per list.
+    /// Posting lists gathered from a run of events: each list's facet and its new seqs,
+    /// by list number.
+    struct Gathered: Sendable {
+        let facets: [Facet]
+        let lists: [[UInt64]]
+    }
+
+    /// Files events under their facets' lists, numbering the lists as they appear.
     ///
     /// Lists are found without hashing strings: a key's own list and its owner are
     /// remembered by key id (a key's owner never changes, and is checked anyway), types
     /// index an array, actors and addresses hash their fixed parts. A key's own accesses,
     /// nearly every event, then cost one id lookup and one address lookup.
-    struct Rebuilder: ProjectionRebuilder {
-        let index: Table
-        /// Each list's facet, and the seqs gathered for it since the last flush.
+    struct Gatherer: Sendable {
         var facets: [Facet] = []
+        /// The seqs gathered for each list since the last ``take()``.
         var lists: [[UInt64]] = []
-        /// Per key: its own list and its owner's number.
-        var keys: [KeyID: (list: Int, owner: Int)] = [:]
+        /// Per key: its own list, its owner's number and its id as written (to tell its own
+        /// accesses by comparing the actor id, not parsing it).
+        var keys: [KeyID: (list: Int, owner: Int, text: String)] = [:]
         var ownerNumbers: [String: Int] = [:]
         var ownerNames: [String] = []
         /// Per owner, per event type: its list, or -1.
@@ -82,8 +90,6 @@ public struct AuditIndexProjection: Projection {
         /// Keyed as filed: IPv4 as its IPv4-mapped IPv6 address.
         var ipLists: [IPAddress: Int] = [:]
 
-        init(index: Table) { self.index = index }
-
         mutating func fold(contentsOf events: [Event]) {
             // Through the buffer, each event is lent to `fold`, not copied out.
             events.withUnsafeBufferPointer { events in for i in events.indices { fold(events[i]) } }
@@ -91,21 +97,25 @@ public struct AuditIndexProjection: Projection {
 
         mutating func fold(_ event: Event) {
             let seq = event.seq
-            let type = event.type
-            var slot = keys[event.keyID] ?? (list: -1, owner: -1)
+            let type = Int(event.type.rawValue)
+            var slot = keys[event.keyID] ?? (list: -1, owner: -1, text: "")
             if slot.list < 0 || ownerNames[slot.owner] != event.owner {
-                if slot.list < 0 { slot.list = newList(.key(event.keyID)) }
+                if slot.list < 0 {
+                    slot.list = newList(.key(event.keyID))
+                    slot.text = event.keyID.description
+                }
                 slot.owner = ownerNumber(event.owner)
                 keys[event.keyID] = slot
             }
             lists[slot.list].append(seq)
-            if typeLists[Int(type.rawValue)] < 0 { typeLists[Int(type.rawValue)] = newList(.type(type)) }
-            lists[typeLists[Int(type.rawValue)]].append(seq)
-            if ownerTypeLists[slot.owner][Int(type.rawValue)] < 0 {
-                ownerTypeLists[slot.owner][Int(type.rawValue)] = newList(.ownerType(event.owner, type))
+            if typeLists[type] < 0 { typeLists[type] = newList(.type(event.type)) }
+            lists[typeLists[type]].append(seq)
+            if ownerTypeLists[slot.owner][type] < 0 {
+                ownerTypeLists[slot.owner][type] = newList(.ownerType(event.owner, event.type))
             }
-            lists[ownerTypeLists[slot.owner][Int(type.rawValue)]].append(seq)
-            if !AuditIndexProjection.isSelfAccess(event) {
+            lists[ownerTypeLists[slot.owner][type]].append(seq)
+            // What ``isSelfAccess(_:)`` decides: a key id has one spelling.
+            if !(event.type == .accessed && event.actor.kind == .key && event.actor.id == slot.text) {
                 let list = actorLists[event.actor] ?? newList(.actor(event.actor))
                 actorLists[event.actor] = list
                 lists[list].append(seq)
@@ -116,6 +126,12 @@ public struct AuditIndexProjection: Projection {
                 ipLists[filed] = list
                 lists[list].append(seq)
             }
+        }
+
+        /// The lists gathered since the last take; leaves them empty, keeping the numbering.
+        mutating func take() -> Gathered {
+            defer { lists = [[UInt64]](repeating: [], count: lists.count) }
+            return Gathered(facets: facets, lists: lists)
         }
 
         private mutating func newList(_ facet: Facet) -> Int {
@@ -131,16 +147,55 @@ public struct AuditIndexProjection: Projection {
             ownerTypeLists.append([Int](repeating: -1, count: 256))
             return ownerNames.count - 1
         }
+    }
 
-        func flush(into txn: borrowing Transaction) throws {
-            let pending = lists.indices.filter { !lists[$0].isEmpty }.map { (key: facets[$0].indexKey, list: $0) }
-            for entry in pending.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-                try txn.appendDuplicates(index, entry.key, lists[entry.list])
+    /// Gathers postings on the rebuild's reading thread, one chunk ahead of the writes.
+    final class Preparer: ChunkPreparer {
+        private let gatherer = Mutex(Gatherer())
+
+        func prepare(_ events: [Event]) -> any Sendable {
+            gatherer.withLock { gatherer in
+                gatherer.fold(contentsOf: events)
+                return gatherer.take()
             }
         }
+    }
 
-        mutating func flushed() {
-            for i in lists.indices { lists[i].removeAll(keepingCapacity: true) }
+    /// Appends each posting list's new seqs in one call per list, gathered here or by
+    /// its ``Preparer``.
+    struct Rebuilder: ProjectionRebuilder {
+        let index: Table
+        let preparer: (any ChunkPreparer)? = Preparer()
+        var gatherer = Gatherer()
+        /// What was gathered since the last flush, chunk by chunk.
+        var pending: [Gathered] = []
+
+        init(index: Table) { self.index = index }
+
+        mutating func fold(contentsOf events: [Event]) {
+            gatherer.fold(contentsOf: events)
+            pending.append(gatherer.take())
         }
+
+        mutating func fold(prepared: any Sendable) {
+            guard let gathered = prepared as? Gathered else {
+                preconditionFailure("the audit rebuilder was handed another projection's preparation")
+            }
+            pending.append(gathered)
+        }
+
+        func flush(into txn: borrowing Transaction) throws {
+            // Chunk by chunk within each key, so a list's seqs stay ascending.
+            var appends: [(key: [UInt8], chunk: Int, seqs: [UInt64])] = []
+            for (chunk, gathered) in pending.enumerated() {
+                for list in gathered.lists.indices where !gathered.lists[list].isEmpty {
+                    appends.append((gathered.facets[list].indexKey, chunk, gathered.lists[list]))
+                }
+            }
+            appends.sort { $0.key == $1.key ? $0.chunk < $1.chunk : $0.key.lexicographicallyPrecedes($1.key) }
+            for append in appends { try txn.appendDuplicates(index, append.key, append.seqs) }
+        }
+
+        mutating func flushed() { pending.removeAll() }
     }
 }

@@ -120,6 +120,9 @@ public struct KeyStateProjection: Projection {
         /// state is folded in place and marked dirty by position.
         var positions: [KeyID: Int] = [:]
         var states: [KeyState] = []
+        /// Each key's row as the last flush wrote it (the rebuild cleared the table), so
+        /// a flush moves index entries without reading and decoding the row back.
+        var written: [KeyState?] = []
         var isDirty: [Bool] = []
         var dirty: [Int] = []
         /// Snapshots due since the last flush, with the seq each was taken at.
@@ -141,6 +144,7 @@ public struct KeyStateProjection: Projection {
                     position = states.count
                     positions[event.keyID] = position
                     states.append(new)
+                    written.append(nil)
                     isDirty.append(false)
                 }
             } else {
@@ -160,8 +164,7 @@ public struct KeyStateProjection: Projection {
 
         func flush(into txn: borrowing Transaction) throws {
             for position in dirty.sorted(by: { states[$0].id < states[$1].id }) {
-                let state = states[position]
-                try projection.store(state, replacing: try projection.state(of: state.id, in: txn), in: txn)
+                try projection.store(states[position], replacing: written[position], in: txn)
             }
             for snapshot in snapshots.sorted(by: { ($0.state.id, $0.seq) < ($1.state.id, $1.seq) }) {
                 try projection.snapshotIfDue(snapshot.state, at: snapshot.seq, in: txn)
@@ -169,7 +172,10 @@ public struct KeyStateProjection: Projection {
         }
 
         mutating func flushed() {
-            for position in dirty { isDirty[position] = false }
+            for position in dirty {
+                isDirty[position] = false
+                written[position] = states[position]
+            }
             dirty.removeAll(keepingCapacity: true)
             snapshots.removeAll()
         }

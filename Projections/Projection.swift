@@ -22,10 +22,14 @@ public protocol Projection: Sendable {
 
 /// Folds a run of events in memory and writes the result in bulk.
 public protocol ProjectionRebuilder {
-    /// Folds the next event (events arrive in seq order).
-    mutating func fold(_ event: Event)
-    /// Folds the next events; one dynamic call per chunk, not per event.
+    /// Part of the fold that needs neither LMDB nor what was written, which a rebuild may
+    /// run on the thread that reads the log, a chunk ahead; nil when there is none.
+    var preparer: (any ChunkPreparer)? { get }
+    /// Folds the next events (in seq order); one dynamic call per chunk, not per event.
     mutating func fold(contentsOf events: [Event])
+    /// Folds the next chunk from what ``preparer`` made of it, instead of
+    /// ``fold(contentsOf:)``.
+    mutating func fold(prepared: any Sendable)
     /// Whether to write now. A rebuilder may hold its fold back until the end of the log
     /// (its checkpoint stays behind meanwhile), to write its rows in one sorted pass.
     func isReadyToFlush(atLogEnd: Bool) -> Bool
@@ -55,6 +59,21 @@ public struct Checkpoints: Sendable {
     }
 }
 
+/// The part of a rebuilder's fold that runs away from the writes.
+///
+/// A rebuild calls ``prepare(_:)`` once per chunk, in log order, one call at a time but
+/// on another thread than the rebuilder's, and hands each result to
+/// ``ProjectionRebuilder/fold(prepared:)`` in the same order.
+public protocol ChunkPreparer: Sendable {
+    func prepare(_ events: [Event]) -> any Sendable
+}
+
 extension ProjectionRebuilder {
+    public var preparer: (any ChunkPreparer)? { nil }
+
     public func isReadyToFlush(atLogEnd: Bool) -> Bool { true }
+
+    public mutating func fold(prepared: any Sendable) {
+        preconditionFailure("fold(prepared:) without a preparer")
+    }
 }

@@ -79,28 +79,29 @@ public struct UsageProjection: Projection {
         /// The id bytes, then the minute, big-endian with the sign bit flipped.
         var key: [UInt8] {
             var bytes = [UInt8](repeating: 0, count: 24)
-            writeKey(into: &bytes)
+            bytes.withUnsafeMutableBytes { writeKey(into: $0) }
             return bytes
         }
 
-        /// Writes ``key`` over the 24 bytes of `buffer`.
-        func writeKey(into buffer: inout [UInt8]) {
+        /// Writes ``key`` over the first 24 bytes of `out`.
+        func writeKey(into out: UnsafeMutableRawBufferPointer) {
             let sortable = UInt64(bitPattern: minute) ^ (1 << 63)
-            buffer.withUnsafeMutableBytes { out in
-                out.storeBytes(of: keyID.high.bigEndian, toByteOffset: 0, as: UInt64.self)
-                out.storeBytes(of: keyID.low.bigEndian, toByteOffset: 8, as: UInt64.self)
-                out.storeBytes(of: sortable.bigEndian, toByteOffset: 16, as: UInt64.self)
-            }
+            out.storeBytes(of: keyID.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+            out.storeBytes(of: keyID.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+            out.storeBytes(of: sortable.bigEndian, toByteOffset: 16, as: UInt64.self)
         }
 
         static func < (a: MinuteRow, b: MinuteRow) -> Bool { (a.keyID, a.minute) < (b.keyID, b.minute) }
     }
 
-    public func makeRebuilder() -> any ProjectionRebuilder { makeRebuilder(holdingAtMost: Rebuilder.maxHeld) }
+    public func makeRebuilder() -> any ProjectionRebuilder {
+        makeRebuilder(holdingAtMost: Rebuilder.maxHeld, encodingInBatchesOf: Rebuilder.batchSize)
+    }
 
-    /// A rebuilder that writes early once it holds `limit` accesses (tests use a small one).
-    public func makeRebuilder(holdingAtMost limit: Int) -> any ProjectionRebuilder {
-        Rebuilder(projection: self, maxHeld: limit)
+    /// A rebuilder that writes early once it holds `limit` accesses, and encodes the rows
+    /// of about `batch` accesses at a time (tests use small ones).
+    public func makeRebuilder(holdingAtMost limit: Int, encodingInBatchesOf batch: Int) -> any ProjectionRebuilder {
+        Rebuilder(projection: self, maxHeld: limit, batchSize: batch)
     }
 
     /// Holds every access of a rebuild as 16 compact bytes and writes the rows once, at
@@ -111,6 +112,9 @@ public struct UsageProjection: Projection {
         /// 2^24 accesses: 256 MiB.
         static let maxHeld = 1 << 24
         let maxHeld: Int
+        /// Accesses whose rows are encoded in one go, while the rows before are written.
+        static let batchSize = 1 << 16
+        let batchSize: Int
 
         /// One `key.accessed`: the key's index in `ids` (top bit: not VALID), its
         /// latency and minute.
@@ -128,9 +132,10 @@ public struct UsageProjection: Projection {
         var indexes: [KeyID: UInt32] = [:]
         var accesses: [Access] = []
 
-        init(projection: UsageProjection, maxHeld: Int) {
+        init(projection: UsageProjection, maxHeld: Int, batchSize: Int) {
             self.projection = projection
             self.maxHeld = maxHeld
+            self.batchSize = batchSize
         }
 
         mutating func fold(contentsOf events: [Event]) {
@@ -160,45 +165,119 @@ public struct UsageProjection: Projection {
             guard !accesses.isEmpty else { return }
             // Appending is only right into empty tables: a rebuild's first write.
             let append = try txn.isEmpty(projection.minutes) && txn.isEmpty(projection.hours)
-            var minute = UsageMetrics()
-            var hour = UsageMetrics()
-            // One key buffer and one value buffer for every row.
-            var key = [UInt8](repeating: 0, count: 24)
-            var value = BinaryWriter(capacity: 64)
-            func write(_ metrics: inout UsageMetrics, _ row: MinuteRow, _ table: Table, _ cursor: inout Cursor) throws {
-                defer { metrics.reset() }
-                guard append else { return try projection.add(metrics, to: row, in: table, txn) }
-                row.writeKey(into: &key)
-                value.reset()
-                metrics.encode(into: &value)
-                try key.withUnsafeBytes { (k) throws in
-                    try value.bytes.withUnsafeBytes { (v) throws in try cursor.put(k, v, append: true) }
-                }
-            }
+            // The rows of the next batch of keys are encoded on another thread while
+            // this one writes the current batch.
+            let batches = Self.batches(of: byKey(), accessesPerBatch: batchSize)
+            var next = Prefetch { [self] in rows(of: batches[0]) }
+            // Never leave the encoding running behind us.
+            defer { _ = try? next.get() }
             try txn.withCursor(projection.minutes) { (minutes) throws in
                 try txn.withCursor(projection.hours) { (hours) throws in
-                    for run in byKey() {
-                        let id = ids[accesses[run[run.startIndex]].key]
-                        var current = accesses[run[run.startIndex]].minute
-                        for position in run {
-                            let access = accesses[position]
-                            if access.minute != current {
-                                try write(&minute, MinuteRow(id, minute: current), projection.minutes, &minutes)
-                                if floorDivide(access.minute, 60) != floorDivide(current, 60) {
-                                    try write(
-                                        &hour, MinuteRow(id, minute: floorDivide(current, 60)), projection.hours, &hours
-                                    )
-                                }
-                                current = access.minute
-                            }
-                            minute.record(access.latency, isError: access.keyAndError & Access.errorBit != 0)
-                            hour.record(access.latency, isError: access.keyAndError & Access.errorBit != 0)
+                    for i in batches.indices {
+                        let batch = try next.get()
+                        if i + 1 < batches.count { next = Prefetch { [self] in rows(of: batches[i + 1]) } }
+                        if append {
+                            try batch.minutes.append(through: &minutes)
+                            try batch.hours.append(through: &hours)
+                        } else {
+                            try batch.minutes.merge(into: projection.minutes, of: projection, txn)
+                            try batch.hours.merge(into: projection.hours, of: projection, txn)
                         }
-                        try write(&minute, MinuteRow(id, minute: current), projection.minutes, &minutes)
-                        try write(&hour, MinuteRow(id, minute: floorDivide(current, 60)), projection.hours, &hours)
                     }
                 }
             }
+        }
+
+        /// Encoded rows, in key order: 24-byte keys and their values.
+        struct RowBuffer: Sendable {
+            var keys: [UInt8] = []
+            var values = BinaryWriter(capacity: 1 << 16)
+            /// Where each value ends in `values`.
+            var ends: [Int] = []
+
+            mutating func add(_ metrics: inout UsageMetrics, _ row: MinuteRow) {
+                keys.append(contentsOf: repeatElement(0, count: 24))
+                keys.withUnsafeMutableBytes {
+                    row.writeKey(into: UnsafeMutableRawBufferPointer(rebasing: $0[($0.count - 24)...]))
+                }
+                metrics.encode(into: &values)
+                ends.append(values.bytes.count)
+                metrics.reset()
+            }
+
+            /// Appends every row to the cursor's table (`MDB_APPEND`).
+            func append(through cursor: inout Cursor) throws {
+                try keys.withUnsafeBytes { (keys) throws in
+                    try values.bytes.withUnsafeBytes { (values) throws in
+                        var start = 0
+                        for (i, end) in ends.enumerated() {
+                            try cursor.put(
+                                UnsafeRawBufferPointer(rebasing: keys[(i * 24)..<(i * 24 + 24)]),
+                                UnsafeRawBufferPointer(rebasing: values[start..<end]), append: true)
+                            start = end
+                        }
+                    }
+                }
+            }
+
+            /// Merges every row into the rows already in `table`.
+            func merge(into table: Table, of projection: UsageProjection, _ txn: borrowing Transaction) throws {
+                var start = 0
+                for (i, end) in ends.enumerated() {
+                    let metrics = try values.bytes.withUnsafeBytes { (values) throws(EventDecodingError) in
+                        try UsageMetrics(decoding: UnsafeRawBufferPointer(rebasing: values[start..<end]))
+                    }
+                    let row = keys.withUnsafeBytes {
+                        MinuteRow(key: UnsafeRawBufferPointer(rebasing: $0[(i * 24)..<(i * 24 + 24)]))
+                    }
+                    if let row { try projection.add(metrics, to: row, in: table, txn) }
+                    start = end
+                }
+            }
+        }
+
+        /// The minute and hour rows of some keys' accesses.
+        func rows(of runs: ArraySlice<ArraySlice<Int>>) -> (minutes: RowBuffer, hours: RowBuffer) {
+            var minutes = RowBuffer()
+            var hours = RowBuffer()
+            var minute = UsageMetrics()
+            var hour = UsageMetrics()
+            for run in runs {
+                let id = ids[accesses[run[run.startIndex]].key]
+                var current = accesses[run[run.startIndex]].minute
+                for position in run {
+                    let access = accesses[position]
+                    if access.minute != current {
+                        minutes.add(&minute, MinuteRow(id, minute: current))
+                        if floorDivide(access.minute, 60) != floorDivide(current, 60) {
+                            hours.add(&hour, MinuteRow(id, minute: floorDivide(current, 60)))
+                        }
+                        current = access.minute
+                    }
+                    minute.record(access.latency, isError: access.keyAndError & Access.errorBit != 0)
+                    hour.record(access.latency, isError: access.keyAndError & Access.errorBit != 0)
+                }
+                minutes.add(&minute, MinuteRow(id, minute: current))
+                hours.add(&hour, MinuteRow(id, minute: floorDivide(current, 60)))
+            }
+            return (minutes, hours)
+        }
+
+        /// Consecutive runs of keys holding about `accessesPerBatch` accesses each (at
+        /// least one key per batch).
+        static func batches(of runs: [ArraySlice<Int>], accessesPerBatch: Int) -> [ArraySlice<ArraySlice<Int>>] {
+            var batches: [ArraySlice<ArraySlice<Int>>] = []
+            var start = 0
+            var held = 0
+            for (i, run) in runs.enumerated() {
+                held += run.count
+                if held >= accessesPerBatch || i == runs.count - 1 {
+                    batches.append(runs[start...i])
+                    start = i + 1
+                    held = 0
+                }
+            }
+            return batches
         }
 
         /// Positions in `accesses`, one run per key in key order, each run in minute

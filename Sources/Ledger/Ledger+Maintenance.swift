@@ -79,11 +79,12 @@ extension Ledger {
                 return try log.head(in: txn).seq
             }
             var builders = projections.map { $0.makeRebuilder() }
-            // Read and decode outside the write transaction (its body may run again after
-            // the map grows, so it only writes what the builders hold), one chunk ahead
-            // on another thread.
-            let chunkAfter = { @Sendable (done: UInt64) throws -> [Event] in
-                try environment.read { txn in
+            let preparers = builders.map(\.preparer)
+            // Read, decode and prepare outside the write transaction (its body may run
+            // again after the map grows, so it only writes what the builders hold), one
+            // chunk ahead on another thread.
+            let chunkAfter = { @Sendable (done: UInt64) throws -> (events: [Event], prepared: [(any Sendable)?]) in
+                let events = try environment.read { txn in
                     var events: [Event] = []
                     events.reserveCapacity(min(chunk, Int(headSeq - done)))
                     try log.scan(from: done + 1, context: context, in: txn) { stored in
@@ -92,15 +93,22 @@ extension Ledger {
                     }
                     return events
                 }
+                return (events, preparers.map { $0?.prepare(events) })
             }
             var next = Prefetch { try chunkAfter(0) }
             // Never leave a read running behind us (the ledger may close next).
             defer { _ = try? next.get() }
             while true {
-                let events = try next.get()
+                let (events, prepared) = try next.get()
                 guard let last = events.last?.seq else { break }
                 if last < headSeq { next = Prefetch { try chunkAfter(last) } }
-                for i in builders.indices { builders[i].fold(contentsOf: events) }
+                for i in builders.indices {
+                    if let prepared = prepared[i] {
+                        builders[i].fold(prepared: prepared)
+                    } else {
+                        builders[i].fold(contentsOf: events)
+                    }
+                }
                 let ready = builders.indices.filter { builders[$0].isReadyToFlush(atLogEnd: last == headSeq) }
                 try environment.write { txn in
                     for i in ready {

@@ -26,10 +26,10 @@ private final class UsageStore {
     /// Folds `events` through a rebuilder as a replay does: offered a flush every `chunk`
     /// events and at the end, each in its own transaction. The rebuilder holds at most
     /// `held` accesses before it writes early (merging into the rows it wrote before).
-    func rebuild(_ events: [Event], chunk: Int, held: Int = 1 << 24) throws {
-        var rebuilder = projection.makeRebuilder(holdingAtMost: held)
+    func rebuild(_ events: [Event], chunk: Int, held: Int = 1 << 24, batch: Int = 1 << 16) throws {
+        var rebuilder = projection.makeRebuilder(holdingAtMost: held, encodingInBatchesOf: batch)
         for (i, event) in events.enumerated() {
-            rebuilder.fold(event)
+            rebuilder.fold(contentsOf: [event])
             let atEnd = i == events.count - 1
             if (i + 1) % chunk == 0 || atEnd, rebuilder.isReadyToFlush(atLogEnd: atEnd) {
                 try environment.write { txn in try rebuilder.flush(into: txn) }
@@ -282,11 +282,12 @@ func mergedPercentilesStayWithinTheErrorBound(seed: UInt64) {
     let rows = try incremental.rows()
     #expect(rows.count > 20)
     // Held to the end (one sorted, appended write), or written early every few
-    // accesses and merged into the rows written before.
-    for (chunk, held) in [(3, 1 << 24), (3, 1), (17, 5), (1000, 1 << 24)] {
+    // accesses and merged into the rows written before; rows encoded in one batch or
+    // in batches of a few accesses (each batch's keys encoded while the last is written).
+    for (chunk, held, batch) in [(3, 1 << 24, 1 << 16), (3, 1 << 24, 1), (3, 1, 1), (17, 5, 2), (1000, 1 << 24, 7)] {
         let rebuilt = try UsageStore()
-        try rebuilt.rebuild(events, chunk: chunk, held: held)
-        #expect(try rebuilt.rows() == rows, "flush every \(chunk), holding \(held)")
+        try rebuilt.rebuild(events, chunk: chunk, held: held, batch: batch)
+        #expect(try rebuilt.rows() == rows, "flush every \(chunk), holding \(held), encoding \(batch) at a time")
     }
 }
 
