@@ -33,13 +33,6 @@ public struct LatencyHistogram: Sendable, Equatable {
     /// An empty histogram.
     public init() {}
 
-    /// Back to empty, keeping the bucket storage.
-    mutating func reset() {
-        counts.removeAll(keepingCapacity: true)
-        count = 0
-        max = 0
-    }
-
     /// Adds one latency.
     public mutating func record(_ micros: UInt32) {
         let index = Self.index(of: micros)
@@ -93,6 +86,35 @@ public struct LatencyHistogram: Sendable, Equatable {
                 writer.varint(counts[index])
                 next = index + 1
             }
+        }
+    }
+
+    /// Appends the encoding ``encode(into:)`` gives the histogram of `latencies`, without
+    /// building it: a rebuild encodes millions of rows that mostly hold one value.
+    ///
+    /// - Precondition: `latencies` ascend.
+    public static func encode(sorted latencies: UnsafeBufferPointer<UInt32>, into writer: inout BinaryWriter) {
+        writer.varint(UInt64(latencies.last ?? 0))
+        var buckets = 0
+        var previous = -1
+        for latency in latencies {
+            let index = Self.index(of: latency)
+            if index != previous { buckets += 1 }
+            previous = index
+        }
+        writer.varint(UInt64(buckets))
+        var next = 0
+        var i = latencies.startIndex
+        while i < latencies.endIndex {
+            let index = Self.index(of: latencies[i])
+            var count: UInt64 = 0
+            while i < latencies.endIndex, Self.index(of: latencies[i]) == index {
+                count += 1
+                i += 1
+            }
+            writer.varint(UInt64(index - next))
+            writer.varint(count)
+            next = index + 1
         }
     }
 

@@ -47,11 +47,13 @@ public struct UsageMetrics: Sendable, Equatable {
         latency.encode(into: &w)
     }
 
-    /// Back to no requests, keeping the histogram's storage.
-    mutating func reset() {
-        requests = 0
-        errors = 0
-        latency.reset()
+    /// Appends the row ``encode(into:)`` writes for accesses that took `latencies`
+    /// (ascending), `errors` of them not VALID, without building the metrics.
+    static func encode(sorted latencies: UnsafeBufferPointer<UInt32>, errors: UInt64, into w: inout BinaryWriter) {
+        w.u8(formatVersion)
+        w.varint(UInt64(latencies.count))
+        w.varint(errors)
+        LatencyHistogram.encode(sorted: latencies, into: &w)
     }
 
     /// Decodes a row written by ``encoded()``.

@@ -194,15 +194,28 @@ public struct UsageProjection: Projection {
             var values = BinaryWriter(capacity: 1 << 16)
             /// Where each value ends in `values`.
             var ends: [Int] = []
+            /// The row being gathered: its accesses' latencies and errors.
+            var latencies: [UInt32] = []
+            var errors: UInt64 = 0
 
-            mutating func add(_ metrics: inout UsageMetrics, _ row: MinuteRow) {
+            mutating func record(_ access: Access) {
+                latencies.append(access.latency)
+                if access.keyAndError & Access.errorBit != 0 { errors += 1 }
+            }
+
+            /// Writes the gathered row as `row` and starts the next.
+            mutating func close(_ row: MinuteRow) {
                 keys.append(contentsOf: repeatElement(0, count: 24))
                 keys.withUnsafeMutableBytes {
                     row.writeKey(into: UnsafeMutableRawBufferPointer(rebasing: $0[($0.count - 24)...]))
                 }
-                metrics.encode(into: &values)
+                if latencies.count > 1 { latencies.sort() }
+                latencies.withUnsafeBufferPointer {
+                    UsageMetrics.encode(sorted: $0, errors: errors, into: &values)
+                }
                 ends.append(values.bytes.count)
-                metrics.reset()
+                latencies.removeAll(keepingCapacity: true)
+                errors = 0
             }
 
             /// Appends every row to the cursor's table (`MDB_APPEND`).
@@ -240,25 +253,23 @@ public struct UsageProjection: Projection {
         func rows(of runs: ArraySlice<ArraySlice<Int>>) -> (minutes: RowBuffer, hours: RowBuffer) {
             var minutes = RowBuffer()
             var hours = RowBuffer()
-            var minute = UsageMetrics()
-            var hour = UsageMetrics()
             for run in runs {
                 let id = ids[accesses[run[run.startIndex]].key]
                 var current = accesses[run[run.startIndex]].minute
                 for position in run {
                     let access = accesses[position]
                     if access.minute != current {
-                        minutes.add(&minute, MinuteRow(id, minute: current))
+                        minutes.close(MinuteRow(id, minute: current))
                         if floorDivide(access.minute, 60) != floorDivide(current, 60) {
-                            hours.add(&hour, MinuteRow(id, minute: floorDivide(current, 60)))
+                            hours.close(MinuteRow(id, minute: floorDivide(current, 60)))
                         }
                         current = access.minute
                     }
-                    minute.record(access.latency, isError: access.keyAndError & Access.errorBit != 0)
-                    hour.record(access.latency, isError: access.keyAndError & Access.errorBit != 0)
+                    minutes.record(access)
+                    hours.record(access)
                 }
-                minutes.add(&minute, MinuteRow(id, minute: current))
-                hours.add(&hour, MinuteRow(id, minute: floorDivide(current, 60)))
+                minutes.close(MinuteRow(id, minute: current))
+                hours.close(MinuteRow(id, minute: floorDivide(current, 60)))
             }
             return (minutes, hours)
         }

@@ -227,6 +227,21 @@ func mergedPercentilesStayWithinTheErrorBound(seed: UInt64) {
     }
 }
 
+@Test func encodingSortedLatenciesEqualsEncodingTheirHistogram() {
+    var rng = SplitMix64(seed: 11)
+    for size in [0, 1, 2, 3, 10, 200, 5000] {
+        // Narrow and wide spreads: many values share buckets, or few do.
+        for spread in [40, 100_000, Int(UInt32.max)] {
+            let values = (0..<size).map { _ in UInt32(truncatingIfNeeded: rng.next() % UInt64(spread)) }.sorted()
+            var expected = BinaryWriter()
+            histogram(values).encode(into: &expected)
+            var direct = BinaryWriter()
+            values.withUnsafeBufferPointer { LatencyHistogram.encode(sorted: $0, into: &direct) }
+            #expect(direct.bytes == expected.bytes, "\(size) values spread over \(spread)")
+        }
+    }
+}
+
 @Test func histogramEncodingIsSparseAndRoundTrips() throws {
     var rng = SplitMix64(seed: 9)
     for size in [0, 1, 2, 10, 1000] {
