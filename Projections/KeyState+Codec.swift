@@ -63,7 +63,7 @@ extension KeyState {
         for _ in 0..<windowCount {
             windows.append(RateWindow(start: try r.i64(), current: try r.varint(), previous: try r.varint()))
         }
-        guard case .created(let c) = try EventCodec.decodePayload(.created, &r), r.isAtEnd else {
+        guard case .created(let c) = try EventCodec.decodePayload(.created, &r, accessDetails: true), r.isAtEnd else {
             throw r.fail("bad key attributes")
         }
         self.init(id: id, owner: owner, created: c, at: createdAt)

@@ -52,7 +52,12 @@ extension EventCodec {
         }
     }
 
-    public static func decodePayload(_ type: EventType, _ r: inout BinaryReader) throws(EventDecodingError)
+    /// Decodes the payload of a `type` event.
+    ///
+    /// - Parameter accessDetails: false leaves an access's scope, account and endpoint
+    ///   nil (checked, not decoded).
+    public static func decodePayload(_ type: EventType, _ r: inout BinaryReader, accessDetails: Bool)
+        throws(EventDecodingError)
         -> EventPayload
     {
         switch type {
@@ -96,9 +101,16 @@ extension EventCodec {
         case .accessed:
             let raw = try r.u8()
             guard let code = VerifyCode(rawValue: raw) else { throw r.fail("unknown verify code \(raw)") }
-            let scope = try r.optionalString()
-            let account = try r.optionalString()
-            let endpoint = try r.optionalString()
+            var scope: String?
+            var account: String?
+            var endpoint: String?
+            if accessDetails {
+                scope = try r.optionalString()
+                account = try r.optionalString()
+                endpoint = try r.optionalString()
+            } else {
+                for _ in 0..<3 { try r.skipOptionalString() }
+            }
             let latency = try r.varint()
             let cost = try r.varint()
             guard latency <= UInt64(UInt32.max), cost <= UInt64(UInt32.max) else {

@@ -30,15 +30,16 @@ public enum EventCodec {
         return w.bytes
     }
 
-    /// Which of an event's request context fields a decode fills in. Every length and
-    /// flag is still checked; the fields skipped are left as placeholders (an empty actor id, no
-    /// ip, no request id), saving their allocations during replay.
+    /// Which of an event's request fields a decode fills in. Every length and flag is
+    /// still checked; the fields skipped are left as placeholders (an empty actor id, no
+    /// ip, no request id, no scope, account or endpoint of an access), saving their
+    /// allocations during replay. No fold reads a request id or what an access asked for.
     public enum Context: Sendable {
-        /// Actor, ip and request id: what the API and exports show.
+        /// Everything: what the API and exports show.
         case all
-        /// Actor and ip, no request id: what the audit fold reads.
+        /// Actor and ip: what the audit fold reads.
         case actorAndIP
-        /// None of them: what the key-state and usage folds read.
+        /// Neither: what the key-state and usage folds read.
         case minimal
     }
 
@@ -73,7 +74,7 @@ public enum EventCodec {
         } else {
             try r.skipOptionalString()
         }
-        let payload = try decodePayload(type, &r)
+        let payload = try decodePayload(type, &r, accessDetails: context == .all)
         guard r.isAtEnd else { throw r.fail("trailing bytes") }
         return Event(
             seq: seq, time: time, keyID: keyID, owner: owner, actor: actor, ip: ip,
