@@ -54,16 +54,30 @@ public struct KeyID: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// `key_` + 22 base62 digits.
     public var description: String {
-        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: 22)
-        var (h, l) = (high, low)
-        for i in stride(from: 21, through: 0, by: -1) {
-            // Divide the 128-bit value by 62, keeping the remainder.
-            let (qh, rh) = h.quotientAndRemainder(dividingBy: 62)
-            let (ql, rl) = UInt64(62).dividingFullWidth((high: rh, low: l))
-            digits[i] = Base62.digits[Int(rl)]
-            (h, l) = (qh, ql)
+        // Two 128-by-64-bit divisions by 62^10 split the id into base-62^10 limbs that
+        // fit 64 bits; each limb then renders with cheap 64-bit divisions (the writer
+        // renders an id for every verification it records).
+        let limb: UInt64 = 839_299_365_868_340_224  // 62^10
+        func divide(_ high: UInt64, _ low: UInt64) -> (high: UInt64, low: UInt64, remainder: UInt64) {
+            let (qh, rh) = high.quotientAndRemainder(dividingBy: limb)
+            let (ql, r) = limb.dividingFullWidth((high: rh, low: low))
+            return (qh, ql, r)
         }
-        return "key_" + String(decoding: digits, as: UTF8.self)
+        let first = divide(high, low)
+        let second = divide(first.high, first.low)
+        var text = [UInt8](repeating: 0, count: 26)
+        text[0] = UInt8(ascii: "k")
+        text[1] = UInt8(ascii: "e")
+        text[2] = UInt8(ascii: "y")
+        text[3] = UInt8(ascii: "_")
+        // Most significant first: 2 digits (below 62^2, as ids are below 2^128), 10, 10.
+        for (var value, end, count) in [(second.low, 6, 2), (second.remainder, 16, 10), (first.remainder, 26, 10)] {
+            for i in stride(from: end - 1, through: end - count, by: -1) {
+                text[i] = Base62.digits[Int(value % 62)]
+                value /= 62
+            }
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// The 16 bytes, big-endian: the order of these bytes is the order of the ids.

@@ -6,29 +6,33 @@ import Store
 /// per key at the end (or before a management command), instead of a decode and an
 /// encode per verification. Lives inside one write transaction; never crosses batches.
 struct KeyStateCache {
-    /// The state as stored in the table when first read, and the state now.
-    private var entries: [KeyID: (stored: KeyState, current: KeyState)] = [:]
-    /// Keys whose current state differs from the stored one, in first-change order.
+    /// The state as stored in the table when first read, the state now, and whether it
+    /// was updated since.
+    private var entries: [KeyID: (stored: KeyState, current: KeyState, updated: Bool)] = [:]
+    /// Keys updated since they were read, in first-update order.
     private var dirty: [KeyID] = []
 
     mutating func state(of id: KeyID, _ keys: KeyStateProjection, _ txn: borrowing Transaction) throws -> KeyState? {
         if let entry = entries[id] { return entry.current }
         guard let state = try keys.state(of: id, in: txn) else { return nil }
-        entries[id] = (state, state)
+        entries[id] = (state, state, false)
         return state
     }
 
     /// Records the new state of a key previously returned by ``state(of:_:_:)``.
+    ///
+    /// Not compared with the stored state: every verification of a key appends an access,
+    /// which its state counts (``KeyState/events``), so an update is always a change.
     mutating func update(_ state: KeyState) {
         guard let entry = entries[state.id] else { return }
-        if entry.current == entry.stored, state != entry.stored { dirty.append(state.id) }
-        entries[state.id] = (entry.stored, state)
+        if !entry.updated { dirty.append(state.id) }
+        entries[state.id] = (entry.stored, state, true)
     }
 
-    /// Writes every changed state and forgets everything.
+    /// Writes every updated state and forgets everything.
     mutating func flush(_ keys: KeyStateProjection, _ txn: borrowing Transaction) throws {
         for id in dirty {
-            guard let entry = entries[id], entry.current != entry.stored else { continue }
+            guard let entry = entries[id] else { continue }
             try keys.store(entry.current, replacing: entry.stored, in: txn)
         }
         entries.removeAll(keepingCapacity: true)

@@ -67,6 +67,33 @@ func prefixesFollowThePattern(prefix: String, valid: Bool) {
     #expect(KeyID(high: .max, low: .max).description == KeyID(KeyID(high: .max, low: .max).description)?.description)
 }
 
+@Test func keyIDsRenderAsTheirBase62Digits() {
+    /// One digit at a time by long division of the 128-bit value: slow and plainly right.
+    func reference(_ id: KeyID) -> String {
+        var digits: [Character] = []
+        var (h, l) = (id.high, id.low)
+        let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+        for _ in 0..<22 {
+            let (qh, rh) = h.quotientAndRemainder(dividingBy: 62)
+            let (ql, r) = UInt64(62).dividingFullWidth((high: rh, low: l))
+            digits.insert(alphabet[Int(r)], at: 0)
+            (h, l) = (qh, ql)
+        }
+        return "key_" + String(digits)
+    }
+    var rng = SplitMix64(seed: 5)
+    let limb: UInt64 = 839_299_365_868_340_224  // 62^10, where the rendering splits
+    var ids = [
+        KeyID(high: 0, low: 0), KeyID(high: 0, low: 61), KeyID(high: 0, low: 62), KeyID(high: 0, low: limb - 1),
+        KeyID(high: 0, low: limb), KeyID(high: 0, low: .max), KeyID(high: 1, low: 0), KeyID(high: .max, low: .max),
+    ]
+    ids += (0..<2000).map { _ in KeyID(high: rng.next() >> (rng.next() % 64), low: rng.next()) }
+    for id in ids {
+        #expect(id.description == reference(id))
+        #expect(KeyID(id.description) == id)
+    }
+}
+
 @Test func cidrRangesContainTheirAddresses() throws {
     let v4 = try CIDR.parse("10.0.0.0/8").get()
     #expect(v4.contains(IPAddress("10.200.3.4")!))
