@@ -13,5 +13,7 @@ if grep -q "warning:" "$log"; then
 fi
 rm -f "$log"
 swift test --skip-build
+# Coverage-guided fuzzing of the parsers that take untrusted bytes (fixed seed).
+tools/fuzz.sh "${FUZZ_SECONDS:-15}"
 # The contract: schemathesis against a live server and docs/openapi.yaml.
 KEYLEDGER_BIN="$PWD/.build/debug/keyledger" tools/schemathesis.sh

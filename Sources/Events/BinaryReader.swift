@@ -38,7 +38,12 @@ public struct BinaryReader {
             let byte = try u8()
             guard shift < 64, !(shift == 63 && byte > 1) else { throw fail("varint overflows 64 bits") }
             value |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return value }
+            if byte & 0x80 == 0 {
+                // A trailing zero group spells the same number in more bytes: refused, so
+                // every record has exactly one encoding.
+                guard byte != 0 || shift == 0 else { throw fail("varint not in its shortest form") }
+                return value
+            }
             shift += 7
         }
     }

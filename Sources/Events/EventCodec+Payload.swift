@@ -180,9 +180,13 @@ extension EventCodec {
     private static func metadata(_ r: inout BinaryReader) throws(EventDecodingError) -> [String: String] {
         let n = try r.count(limit: 10_000)
         var map = [String: String](minimumCapacity: n)
+        var previous: String?
         for _ in 0..<n {
             let key = try r.string()
-            guard map.updateValue(try r.string(), forKey: key) == nil else { throw r.fail("duplicate metadata key") }
+            // In the order `encode` writes them, so a map has one spelling (and no key twice).
+            if let previous, !(previous < key) { throw r.fail("metadata keys out of order or repeated") }
+            map[key] = try r.string()
+            previous = key
         }
         return map
     }
