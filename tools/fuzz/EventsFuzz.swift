@@ -1,10 +1,19 @@
 internal import Glibc
 
 /// The event codec on arbitrary bytes: decoding throws or returns, never traps, and a
-/// record that decodes encodes back to exactly its bytes (one spelling per event).
+/// record that decodes encodes back to exactly its bytes (one spelling per event). The
+/// same bytes as text go through the parsers of request values: key ids, addresses,
+/// CIDR ranges and secrets, whose results must render back to what they parse from.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = UnsafeRawBufferPointer(start: data, count: size)
+    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+    if let id = KeyID(text) { precondition(id.description == text, "key id \(text) renders as \(id)") }
+    if let ip = IPAddress(text) { precondition(IPAddress(ip.description) == ip, "\(text) renders as \(ip)") }
+    if case .success(let range) = CIDR.parse(text) {
+        precondition((try? CIDR.parse(range.description).get()) == range, "\(text) renders as \(range)")
+    }
+    _ = Secret.isWellFormed(bytes)
     if let event = try? EventCodec.decode(bytes, seq: 1) {
         precondition(EventCodec.encode(event).elementsEqual(bytes), "a record re-encodes differently")
     }

@@ -1,9 +1,18 @@
 import JSON
 
 /// The JSON parser on arbitrary bytes: it throws or returns, never traps, and what it
-/// returns, written out by `JSONWriter`, parses back to the same value.
+/// returns, written out by `JSONWriter`, parses back to the same value. The same bytes
+/// as text go through the RFC 3339 and base64url parsers (timestamps and cursors in
+/// query strings), whose results must format back to what they parse from.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+    if let micros = RFC3339.parse(text) {
+        precondition(RFC3339.parse(RFC3339.format(micros: micros)) == micros, "\(text) does not format back")
+    }
+    if let bytes = Base64URL.decode(text) {
+        precondition(Base64URL.decode(Base64URL.encode(bytes)) == bytes, "\(text) does not encode back")
+    }
     guard let value = try? JSONParser.parse(UnsafeRawBufferPointer(start: data, count: size)) else { return 0 }
     var writer = JSONWriter()
     write(value, &writer)
