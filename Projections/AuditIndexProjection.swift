@@ -46,7 +46,8 @@ public struct AuditIndexProjection: Projection {
 
     /// The facets an event is filed under. There is no owner-only list: an owner's
     /// events are the union of its owner-and-type lists, which saves one posting list
-    /// per event on the verification path.
+    /// per event on the verification path. A rebuild's ``Gatherer`` files the same facets
+    /// through cheaper lookups; the replay tests hold both to the same rows.
     static func facets(of event: Event, _ body: (Facet) throws -> Void) rethrows {
         try body(.key(event.keyID))
         try body(.type(event.type))
@@ -153,7 +154,9 @@ public struct AuditIndexProjection: Projection {
     final class Preparer: ChunkPreparer {
         private let gatherer = Mutex(Gatherer())
 
-        func prepare(_ events: [Event]) -> any Sendable {
+        func prepare(_ events: [Event]) -> any Sendable { gather(events) }
+
+        func gather(_ events: [Event]) -> Gathered {
             gatherer.withLock { gatherer in
                 gatherer.fold(contentsOf: events)
                 return gatherer.take()
@@ -161,21 +164,18 @@ public struct AuditIndexProjection: Projection {
         }
     }
 
-    /// Appends each posting list's new seqs in one call per list, gathered here or by
-    /// its ``Preparer``.
+    /// Appends each posting list's new seqs in one call per list, as its ``Preparer``
+    /// gathered them (on the rebuild's reading thread, or here).
     struct Rebuilder: ProjectionRebuilder {
         let index: Table
-        let preparer: (any ChunkPreparer)? = Preparer()
-        var gatherer = Gatherer()
+        let gathering = Preparer()
+        var preparer: (any ChunkPreparer)? { gathering }
         /// What was gathered since the last flush, chunk by chunk.
         var pending: [Gathered] = []
 
         init(index: Table) { self.index = index }
 
-        mutating func fold(contentsOf events: [Event]) {
-            gatherer.fold(contentsOf: events)
-            pending.append(gatherer.take())
-        }
+        mutating func fold(contentsOf events: [Event]) { pending.append(gathering.gather(events)) }
 
         mutating func fold(prepared: any Sendable) {
             guard let gathered = prepared as? Gathered else {
