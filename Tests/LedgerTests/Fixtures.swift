@@ -81,6 +81,14 @@ final class LedgerFixture {
 
     /// Every entry of every table but the log, for comparing projections.
     func projectionDump() throws -> [String: [[UInt8]]] { try dumpProjections(ledger) }
+
+    /// Leaves `projection` as an interrupted rebuild does: `tables` empty, checkpoint 0.
+    func forget(_ projection: String, tables: [String]) throws {
+        try ledger.environment.write { txn in
+            for name in tables { try txn.clear(ledger.environment.table(name)) }
+            try Checkpoints(environment: ledger.environment).write(projection, 0, in: txn)
+        }
+    }
 }
 
 /// Waits for a completion-style call on the writer thread.
