@@ -17,8 +17,12 @@ fi
 echo "raw LMDB (same run):"
 ../shared/limits/lmdb-limit | grep -E "scan|bulk"
 $bin bench-queries --data "$dir" --runs 50
-start=$(date +%s.%N)
-$bin replay --data "$dir" 2>&1 | tail -1
+replay=$($bin replay --data "$dir" 2>&1 | tail -1)
+echo "$replay"
+floor=$(tools/bench/replay-floor.sh "$dir")
+echo "$floor"
+awk -v a="$(echo "$replay" | sed -E 's/.*\(([0-9]+) events\/s\).*/\1/')" -v b="$(echo "$floor" | awk '{print $(NF-1)}')" \
+  'BEGIN { printf "  replay: %.1f%% of the floor\n", 100 * a / b }'
 start=$(date +%s.%N)
 n=$($bin export --data "$dir" | wc -l)
 end=$(date +%s.%N)

@@ -30,3 +30,6 @@ end=$(date +%s.%N)
 rate=$(awk -v n="$events" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }')
 echo "replay: $events events in $(awk -v s="$start" -v e="$end" 'BEGIN{printf "%.3f", e-s}') s = $rate events/s (whole process, open to close)"
 echo "  ratio to raw cursor scan ($raw_scan recs/s): $(ratio "$rate" "$raw_scan")"
+floor=$(tools/bench/replay-floor.sh "$dir/bench-64")
+echo "$floor"
+echo "  ratio to the replay floor: $(ratio "$rate" "$(echo "$floor" | awk '{print $(NF-1)}')")"
