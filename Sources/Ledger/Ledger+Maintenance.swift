@@ -36,7 +36,7 @@ extension Ledger {
     /// their checkpoints).
     ///
     /// - Parameters:
-    ///   - chunk: events per transaction.
+    ///   - chunk: events per transaction at most (the first ones are smaller).
     ///   - progress: called after each chunk with (events folded, head seq).
     public func replay(chunk: Int = 200_000, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(LedgerError) {
         try Self.rebuild(
@@ -80,28 +80,40 @@ extension Ledger {
             }
             var builders = projections.map { $0.makeRebuilder() }
             let preparers = builders.map(\.preparer)
-            // Read, decode and prepare outside the write transaction (its body may run
-            // again after the map grows, so it only writes what the builders hold), one
-            // chunk ahead on another thread.
-            let chunkAfter = { @Sendable (done: UInt64) throws -> (events: [Event], prepared: [(any Sendable)?]) in
-                let events = try environment.read { txn in
+            // Three stages, each on its own thread: reading and decoding a chunk, then
+            // preparing it (the preparers' part of the fold), then folding and writing
+            // it here. Reads run a chunk ahead of preparation, which runs a chunk ahead
+            // of the writes. Nothing outside the write transaction writes (its body may
+            // run again after the map grows): it only writes what the builders hold.
+            // Chunks start at a sixteenth of `chunk` and double up to it, so the stages
+            // overlap from the first few thousand events on, not after a whole chunk.
+            let read = { @Sendable (done: UInt64, size: Int) throws -> [Event] in
+                try environment.read { txn in
                     var events: [Event] = []
-                    events.reserveCapacity(min(chunk, Int(headSeq - done)))
+                    events.reserveCapacity(min(size, Int(headSeq - done)))
                     try log.scan(from: done + 1, context: context, in: txn) { stored in
                         events.append(stored.event)
-                        return events.count < chunk && stored.event.seq < headSeq
+                        return events.count < size && stored.event.seq < headSeq
                     }
                     return events
                 }
-                return (events, preparers.map { $0?.prepare(events) })
             }
-            var next = Prefetch { try chunkAfter(0) }
+            let prepare = { @Sendable (reading: Prefetch<[Event]>) throws -> PreparedChunk in
+                let events = try reading.get()
+                let last = events.last?.seq ?? headSeq
+                let size = min(2 * events.count, chunk)
+                let next = last < headSeq ? Prefetch { try read(last, size) } : nil
+                return PreparedChunk(events: events, prepared: preparers.map { $0?.prepare(events) }, nextRead: next)
+            }
+            let first = Prefetch { try read(0, (chunk + 15) / 16) }
+            var next = Prefetch { try prepare(first) }
             // Never leave a read running behind us (the ledger may close next).
-            defer { _ = try? next.get() }
+            defer { _ = try? next.get().nextRead?.get() }
             while true {
-                let (events, prepared) = try next.get()
+                let current = try next.get()
+                let (events, prepared) = (current.events, current.prepared)
                 guard let last = events.last?.seq else { break }
-                if last < headSeq { next = Prefetch { try chunkAfter(last) } }
+                if let reading = current.nextRead { next = Prefetch { try prepare(reading) } }
                 for i in builders.indices {
                     if let prepared = prepared[i] {
                         builders[i].fold(prepared: prepared)
@@ -126,6 +138,14 @@ extension Ledger {
             throw .unavailable("replay failed: \(error)")
         }
     }
+}
+
+/// A chunk of the log as a rebuild's writing stage takes it: its events, what each
+/// builder's preparer made of them, and the read of the next chunk, already started.
+private struct PreparedChunk: Sendable {
+    let events: [Event]
+    let prepared: [(any Sendable)?]
+    let nextRead: Prefetch<[Event]>?
 }
 
 extension Ledger {

@@ -35,7 +35,8 @@ enum ReplayCommand: CLICommand {
         first. An interrupted replay is finished by the next start.
 
           --data DIR    data directory (KEYLEDGER_DATA)
-          --chunk N     events per transaction (memory grows with it: ~2 decoded chunks)
+          --chunk N     events per transaction at most (memory grows with it: ~3 decoded
+                        chunks)
         """
 
     static func run(_ args: [String]) throws -> Int32 {
