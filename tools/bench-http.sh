@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HTTP-layer benchmark: nginx's limit (../shared/limits/http-limit) and then KeyLedger's
 # POST /v1/verify with the same wrk settings (1 thread, 32 keep-alive connections), 1,000
-# keys, each request durably recording key.accessed. Prints req/s, p50/p99 and the ratio.
+# keys, each request durably recording key.accessed. Prints req/s, p50/p99 and the ratios
+# to nginx and to the verify floor (the same writes from C: tools/bench/floor.sh).
 #   tools/bench-http.sh [seconds, default 8]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,9 @@ bin=$PWD/.build/release/keyledger
 nginx=$(../shared/limits/http-limit "$secs")
 echo "nginx (limit):"
 echo "$nginx"
+# What the storage allows for these writes: the same batches of 32 verifications from C.
+floor=$(tools/bench/floor.sh verify 32 "$secs")
+echo "$floor"
 dir=$(mktemp -d)
 port=${KEYLEDGER_BENCH_PORT:-18420}
 token=$($bin init --data "$dir/data")
@@ -31,3 +35,5 @@ ours=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
 theirs=$(echo "$nginx" | awk '/Requests\/sec/ {print $2}')
 echo "key.accessed events recorded during the run: $((after - before))"
 awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "ratio to nginx: %.1f%% (%s vs %s req/s)\n", 100 * a / b, a, b }'
+floor_rate=$(echo "$floor" | sed -E 's/.*= ([0-9]+)[^0-9].*/\1/')
+awk -v a="$ours" -v b="$floor_rate" 'BEGIN { printf "ratio to the verify floor: %.1f%% (%s vs %s verifications/s)\n", 100 * a / b, a, b }'

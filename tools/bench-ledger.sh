@@ -16,11 +16,17 @@ bin=.build/release/keyledger
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", 100 * a / b }'; }
+# The figure after "= " in a floor probe's line.
+rate_of() { sed -E 's/.*= ([0-9]+)[^0-9].*/\1/'; }
 for inflight in 1 8 64; do
   line=$($bin bench --data "$dir/bench-$inflight" --keys 1000 --submitters 32 --in-flight $inflight --seconds "$secs")
   rate=$(echo "$line" | awk '{for(i=1;i<=NF;i++) if($i=="commands/s") print $(i-1)}')
   echo "$line"
   echo "  ratio to raw durable batched appends ($raw_batched recs/s): $(ratio "$rate" "$raw_batched")"
+  # The same writes from C, in batches as large as the submitters can fill.
+  floor=$(tools/bench/floor.sh verify $((32 * inflight)) "$secs")
+  echo "  $floor"
+  echo "  ratio to that verify floor: $(ratio "$rate" "$(echo "$floor" | rate_of)")"
 done
 # Replay the largest of those logs (mostly key.accessed, like production).
 events=$($bin verify-chain --data "$dir/bench-64" | awk '{print $3}')
@@ -30,6 +36,6 @@ end=$(date +%s.%N)
 rate=$(awk -v n="$events" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }')
 echo "replay: $events events in $(awk -v s="$start" -v e="$end" 'BEGIN{printf "%.3f", e-s}') s = $rate events/s (whole process, open to close)"
 echo "  ratio to raw cursor scan ($raw_scan recs/s): $(ratio "$rate" "$raw_scan")"
-floor=$(tools/bench/replay-floor.sh "$dir/bench-64")
+floor=$(tools/bench/floor.sh replay "$dir/bench-64")
 echo "$floor"
-echo "  ratio to the replay floor: $(ratio "$rate" "$(echo "$floor" | awk '{print $(NF-1)}')")"
+echo "  ratio to the replay floor: $(ratio "$rate" "$(echo "$floor" | rate_of)")"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Storage floors: raw LMDB from C making exactly the reads and writes KeyLedger makes,
+# and nothing else, so our figures can be read as a share of what the storage allows.
+#   tools/bench/floor.sh replay DIR                  scan DIR's log and write all of its
+#                                                    projection rows (replay_floor.c)
+#   tools/bench/floor.sh verify BATCH SECONDS        durable batches of BATCH verifications'
+#                                                    writes over 1,000 keys (verify_floor.c)
+# Each prints one line; its "= N/s" or "= N events/s" figure is the floor.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+probe() { gcc -O2 -Wall -Werror -o "$work/$1" "$here/$1.c" -llmdb; }
+case "${1:-}" in
+  replay) probe replay_floor; "$work/replay_floor" "$2" "$work/scratch" | sed -E 's/ \(chk [0-9]+\)$//' ;;
+  verify) probe verify_floor; "$work/verify_floor" "$work/scratch" "$2" "$3" 1000 1 ;;
+  *) echo "usage: floor.sh replay DIR | floor.sh verify BATCH SECONDS" >&2; exit 2 ;;
+esac
