@@ -23,8 +23,9 @@ for inflight in 1 8 64; do
   rate=$(echo "$line" | awk '{for(i=1;i<=NF;i++) if($i=="commands/s") print $(i-1)}')
   echo "$line"
   echo "  ratio to raw durable batched appends ($raw_batched recs/s): $(ratio "$rate" "$raw_batched")"
-  # The same writes from C, in batches as large as the submitters can fill.
-  floor=$(tools/bench/floor.sh verify $((32 * inflight)) "$secs")
+  # The same writes from C, in batches of the size ours had.
+  batch=$(echo "$line" | sed -E 's/.*mean batch ([0-9]+).*/\1/')
+  floor=$(tools/bench/floor.sh verify "$batch" "$secs")
   echo "  $floor"
   echo "  ratio to that verify floor: $(ratio "$rate" "$(echo "$floor" | rate_of)")"
 done
