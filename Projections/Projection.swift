@@ -30,12 +30,15 @@ public protocol ProjectionRebuilder {
     /// Folds the next chunk from what ``preparer`` made of it, instead of
     /// ``fold(contentsOf:)``.
     mutating func fold(prepared: any Sendable)
-    /// Whether to write now. A rebuilder may hold its fold back until the end of the log
-    /// (its checkpoint stays behind meanwhile), to write its rows in one sorted pass.
-    func isReadyToFlush(atLogEnd: Bool) -> Bool
-    /// Writes what was folded since the last ``flushed()``. Called at chunk ends; the
-    /// chunk's checkpoint is written in the same transaction. The transaction may be
-    /// aborted and this called again (after the map grew), so it changes nothing here.
+    /// Called once, after the last chunk is folded: write everything still held back.
+    mutating func finish()
+    /// The checkpoint to write with the flush after the chunk that ended at seq `last`:
+    /// `last`, unless the rebuilder holds some events' effects back for a later flush
+    /// (then the seq before the first of them).
+    func checkpoint(after last: UInt64) -> UInt64
+    /// Writes what was folded since the last ``flushed()``. Called at chunk ends, with
+    /// the checkpoint in the same transaction. The transaction may be aborted and this
+    /// called again (after the map grew), so it changes nothing here.
     func flush(into txn: borrowing Transaction) throws
     /// Forgets what the last ``flush(into:)`` wrote, once its transaction committed.
     mutating func flushed()
@@ -71,7 +74,9 @@ public protocol ChunkPreparer: Sendable {
 extension ProjectionRebuilder {
     public var preparer: (any ChunkPreparer)? { nil }
 
-    public func isReadyToFlush(atLogEnd: Bool) -> Bool { true }
+    public mutating func finish() {}
+
+    public func checkpoint(after last: UInt64) -> UInt64 { last }
 
     public mutating func fold(prepared: any Sendable) {
         preconditionFailure("fold(prepared:) without a preparer")

@@ -36,7 +36,8 @@ extension UsageProjection {
 
     /// The usage of `key` from the bucket holding `start` to the one holding `end` - 1 µs.
     ///
-    /// Walks only `key`'s minute rows in that span, with one cursor seek.
+    /// Looks each of `key`'s rows in that span up by exact key (rows are keyed by time
+    /// first), within the span the table holds rows for at all.
     ///
     /// - Parameters:
     ///   - key: the key; one with no usage (or that does not exist) gets zeros.
@@ -62,13 +63,19 @@ extension UsageProjection {
             // buckets, minute rows for minutes), so bucket edges are row edges.
             let unit = width % Self.hourMicros == 0 ? Self.hourMicros : Self.minuteMicros
             let table = unit == Self.hourMicros ? hours : minutes
-            let endRow = Self.floorDivide(last, unit)
-            try txn.withCursor(table) { cursor in
-                var entry = try cursor.seek(atLeast: MinuteRow(key, minute: Self.floorDivide(first, unit)).key)
-                while let e = entry, let row = MinuteRow(key: e.key), row.keyID == key, row.minute < endRow {
-                    let bucket = (row.minute * unit - first) / width
-                    buckets[Int(bucket)].metrics.merge(try UsageMetrics(decoding: e.value))
-                    entry = try cursor.next()
+            let span = try txn.withCursor(table) { cursor -> ClosedRange<Int64>? in
+                guard let low = try cursor.first(), let high = try cursor.last() else { return nil }
+                return MinuteRow.minute(ofKey: low.key)...MinuteRow.minute(ofKey: high.key)
+            }
+            let rows = Self.floorDivide(first, unit)..<Self.floorDivide(last, unit)
+            if let span, rows.overlaps(span) {
+                var rowKey = [UInt8](repeating: 0, count: 24)
+                for row in max(rows.lowerBound, span.lowerBound)...min(rows.upperBound - 1, span.upperBound) {
+                    try rowKey.withUnsafeMutableBytes { (k) throws in
+                        MinuteRow(key, minute: row).writeKey(into: k)
+                        guard let value = try txn.get(table, UnsafeRawBufferPointer(k)) else { return }
+                        buckets[Int((row * unit - first) / width)].metrics.merge(try UsageMetrics(decoding: value))
+                    }
                 }
             }
         }

@@ -1,16 +1,26 @@
 public import Events
 public import Store
+import Synchronization
 
 /// Requests, errors and a latency histogram per key and minute, folded from
-/// `key.accessed` events, so usage reports read a key's minutes in one cursor walk.
+/// `key.accessed` events.
 ///
-/// Table `usage_minutes`: key = the 16 id bytes, then the minute (µs since the epoch /
-/// 60,000,000, floored) as 8 big-endian bytes with the sign bit flipped, so a key's
-/// minutes sort together and in time order (before 1970 too); value = the encoded
-/// ``UsageMetrics``. Table `usage_hours` holds the same per hour (the index is µs /
-/// 3,600,000,000), so hourly and daily reports read 60 times fewer rows.
+/// Table `usage_by_minute`: key = the minute (µs since the epoch / 60,000,000, floored)
+/// as 8 big-endian bytes with the sign bit flipped (so minutes sort in time order, before
+/// 1970 too), then the 16 id bytes; value = the encoded ``UsageMetrics``. Table
+/// `usage_by_hour` holds the same per hour (the index is µs / 3,600,000,000), so hourly
+/// and daily reports read 60 times fewer rows.
+///
+/// Rows are keyed by time first: the rows a batch of verifications updates are all the
+/// current minute's and hour's, which sit together at the end of each table however
+/// long the history, instead of one page per key (the key-first layout made every
+/// verification dirty two pages more as a ledger aged). A report looks each of its
+/// key's rows up by exact key.
 public struct UsageProjection: Projection {
-    public static let tableSpecs = [TableSpec("usage_minutes"), TableSpec("usage_hours")]
+    public static let tableSpecs = [TableSpec("usage_by_minute"), TableSpec("usage_by_hour")]
+    /// The key-first tables of ledgers written before; a writable open drops them and
+    /// rebuilds this projection.
+    public static let retiredTableNames = ["usage_minutes", "usage_hours"]
     public let name = "usage"
     public let needsEventContext = false
     let minutes: Table
@@ -21,8 +31,8 @@ public struct UsageProjection: Projection {
     static let hourMicros: Int64 = 3_600_000_000
 
     public init(environment: Environment) {
-        minutes = environment.table("usage_minutes")
-        hours = environment.table("usage_hours")
+        minutes = environment.table("usage_by_minute")
+        hours = environment.table("usage_by_hour")
     }
 
     public func apply(_ event: Event, in txn: borrowing Transaction) throws {
@@ -69,14 +79,18 @@ public struct UsageProjection: Projection {
 
         /// Reads a row key; nil for anything but 24 bytes.
         init?(key: UnsafeRawBufferPointer) {
-            guard key.count == 24, let id = KeyID(bytes: UnsafeRawBufferPointer(rebasing: key[..<16])) else {
+            guard key.count == 24, let id = KeyID(bytes: UnsafeRawBufferPointer(rebasing: key[8...])) else {
                 return nil
             }
-            let sortable = UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
-            self.init(id, minute: Int64(bitPattern: sortable ^ (1 << 63)))
+            self.init(id, minute: Self.minute(ofKey: key))
         }
 
-        /// The id bytes, then the minute, big-endian with the sign bit flipped.
+        /// The minute (or hour) of a row key.
+        static func minute(ofKey key: UnsafeRawBufferPointer) -> Int64 {
+            Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(as: UInt64.self)) ^ (1 << 63))
+        }
+
+        /// The minute, big-endian with the sign bit flipped, then the id bytes.
         var key: [UInt8] {
             var bytes = [UInt8](repeating: 0, count: 24)
             bytes.withUnsafeMutableBytes { writeKey(into: $0) }
@@ -86,65 +100,126 @@ public struct UsageProjection: Projection {
         /// Writes ``key`` over the first 24 bytes of `out`.
         func writeKey(into out: UnsafeMutableRawBufferPointer) {
             let sortable = UInt64(bitPattern: minute) ^ (1 << 63)
-            out.storeBytes(of: keyID.high.bigEndian, toByteOffset: 0, as: UInt64.self)
-            out.storeBytes(of: keyID.low.bigEndian, toByteOffset: 8, as: UInt64.self)
-            out.storeBytes(of: sortable.bigEndian, toByteOffset: 16, as: UInt64.self)
+            out.storeBytes(of: sortable.bigEndian, toByteOffset: 0, as: UInt64.self)
+            out.storeBytes(of: keyID.high.bigEndian, toByteOffset: 8, as: UInt64.self)
+            out.storeBytes(of: keyID.low.bigEndian, toByteOffset: 16, as: UInt64.self)
         }
 
-        static func < (a: MinuteRow, b: MinuteRow) -> Bool { (a.keyID, a.minute) < (b.keyID, b.minute) }
+        static func < (a: MinuteRow, b: MinuteRow) -> Bool { (a.minute, a.keyID) < (b.minute, b.keyID) }
     }
 
-    public func makeRebuilder() -> any ProjectionRebuilder {
-        makeRebuilder(holdingAtMost: Rebuilder.maxHeld, encodingInBatchesOf: Rebuilder.batchSize)
+    public func makeRebuilder() -> any ProjectionRebuilder { Rebuilder(projection: self) }
+
+    /// One `key.accessed` held by a rebuild: the key's index in its id list (top bit: not
+    /// VALID), its latency and minute.
+    struct Access {
+        var keyAndError: UInt32
+        var latency: UInt32
+        var minute: Int64
+
+        var key: Int { Int(keyAndError & ~Access.errorBit) }
+        var hour: Int64 { floorDivide(minute, 60) }
+        static let errorBit: UInt32 = 1 << 31
     }
 
-    /// A rebuilder that writes early once it holds `limit` accesses, and encodes the rows
-    /// of about `batch` accesses at a time (tests use small ones).
-    public func makeRebuilder(holdingAtMost limit: Int, encodingInBatchesOf batch: Int) -> any ProjectionRebuilder {
-        Rebuilder(projection: self, maxHeld: limit, batchSize: batch)
+    /// Rows a rebuild has made final, encoded, and the seq they cover the log through.
+    struct ClosedRows: Sendable {
+        /// Rows of closed hours, in key order, each after every row written before them.
+        var minutes = RowBuffer()
+        var hours = RowBuffer()
+        /// Rows of hours closed before (an access whose time went back: the log never
+        /// holds one, but a rebuild does not rely on it), merged into what is there.
+        var lateMinutes = RowBuffer()
+        var lateHours = RowBuffer()
+        /// The seq before the first access still held (its hour is open), nil when the
+        /// rows cover every event folded so far.
+        var heldFrom: UInt64?
+
+        func write(into projection: UsageProjection, _ txn: borrowing Transaction) throws {
+            try txn.withCursor(projection.minutes) { (cursor) throws in try minutes.append(through: &cursor) }
+            try txn.withCursor(projection.hours) { (cursor) throws in try hours.append(through: &cursor) }
+            try lateMinutes.merge(into: projection.minutes, of: projection, txn)
+            try lateHours.merge(into: projection.hours, of: projection, txn)
+        }
     }
 
-    /// Holds every access of a rebuild as 16 compact bytes and writes the rows once, at
-    /// the end of the log, in key order: each row is written once, appended to the
-    /// table (`MDB_APPEND`), instead of being merged into a scattered row at every chunk.
-    /// Past `maxHeld` accesses it writes what it holds early, merging into the rows.
+    /// Folds a rebuild an hour at a time. Rows are keyed by time first, so once the log has
+    /// moved past an hour, that hour's minute and hour rows are final and sort after every
+    /// row written before them: they are encoded on the preparing thread and appended
+    /// (`MDB_APPEND`) at the next flush. Only the open hour's accesses are held, and the
+    /// checkpoint stays before the first of them, so an interrupted rebuild resumes (by
+    /// incremental folds) without counting an access twice or missing one.
     struct Rebuilder: ProjectionRebuilder {
-        /// 2^24 accesses: 256 MiB.
-        static let maxHeld = 1 << 24
-        let maxHeld: Int
-        /// Accesses whose rows are encoded in one go, while the rows before are written.
-        static let batchSize = 1 << 16
-        let batchSize: Int
+        let projection: UsageProjection
+        let hourly = HourlyPreparer()
+        var preparer: (any ChunkPreparer)? { hourly }
+        /// What was made final since the last flush, chunk by chunk.
+        var pending: [ClosedRows] = []
 
-        /// One `key.accessed`: the key's index in `ids` (top bit: not VALID), its
-        /// latency and minute.
-        struct Access {
-            var keyAndError: UInt32
-            var latency: UInt32
-            var minute: Int64
+        init(projection: UsageProjection) { self.projection = projection }
 
-            var key: Int { Int(keyAndError & ~Access.errorBit) }
-            static let errorBit: UInt32 = 1 << 31
+        mutating func fold(contentsOf events: [Event]) { pending.append(hourly.fold(events)) }
+
+        mutating func fold(prepared: any Sendable) {
+            guard let closed = prepared as? ClosedRows else {
+                preconditionFailure("the usage rebuilder was handed another projection's preparation")
+            }
+            pending.append(closed)
         }
 
-        let projection: UsageProjection
+        mutating func finish() { pending.append(hourly.finish()) }
+
+        func checkpoint(after last: UInt64) -> UInt64 { pending.last?.heldFrom.map { $0 - 1 } ?? last }
+
+        func flush(into txn: borrowing Transaction) throws {
+            for closed in pending { try closed.write(into: projection, txn) }
+        }
+
+        mutating func flushed() { pending.removeAll() }
+    }
+
+    /// Holds the open hour's accesses and encodes the rows of each hour the log leaves.
+    final class HourlyPreparer: ChunkPreparer {
+        private let folder = Mutex(HourFolder())
+
+        func prepare(_ events: [Event]) -> any Sendable { fold(events) }
+
+        func fold(_ events: [Event]) -> ClosedRows {
+            folder.withLock { folder in
+                // Through the buffer, each event is lent to `fold`, not copied out.
+                events.withUnsafeBufferPointer { events in for i in events.indices { folder.fold(events[i]) } }
+                return folder.take()
+            }
+        }
+
+        /// Closes the open hour: the end of the log.
+        func finish() -> ClosedRows {
+            folder.withLock { folder in
+                folder.close()
+                return folder.take()
+            }
+        }
+    }
+
+    struct HourFolder: Sendable {
         var ids: [KeyID] = []
         var indexes: [KeyID: UInt32] = [:]
-        var accesses: [Access] = []
-
-        init(projection: UsageProjection, maxHeld: Int, batchSize: Int) {
-            self.projection = projection
-            self.maxHeld = maxHeld
-            self.batchSize = batchSize
-        }
-
-        mutating func fold(contentsOf events: [Event]) {
-            // Through the buffer, each event is lent to `fold`, not copied out.
-            events.withUnsafeBufferPointer { events in for i in events.indices { fold(events[i]) } }
-        }
+        /// The accesses since the first of the open hour.
+        var held: [Access] = []
+        var openHour: Int64?
+        /// The seq of the open hour's first access.
+        var openedAt: UInt64 = 0
+        var closed = ClosedRows()
 
         mutating func fold(_ event: Event) {
             guard case .accessed(let access) = event.payload else { return }
+            let minute = floorDivide(event.time, minuteMicros)
+            let hour = floorDivide(minute, 60)
+            if let open = openHour, hour > open { close() }
+            if openHour == nil {
+                openHour = hour
+                openedAt = event.seq
+            }
             let index: UInt32
             if let known = indexes[event.keyID] {
                 index = known
@@ -153,176 +228,138 @@ public struct UsageProjection: Projection {
                 ids.append(event.keyID)
                 indexes[event.keyID] = index
             }
-            accesses.append(
+            held.append(
                 Access(
                     keyAndError: index | (access.code == .valid ? 0 : Access.errorBit),
-                    latency: access.latencyMicros, minute: floorDivide(event.time, minuteMicros)))
+                    latency: access.latencyMicros, minute: minute))
         }
 
-        func isReadyToFlush(atLogEnd: Bool) -> Bool { atLogEnd || accesses.count >= maxHeld }
+        /// The rows closed since the last take.
+        mutating func take() -> ClosedRows {
+            var rows = closed
+            rows.heldFrom = openHour == nil ? nil : openedAt
+            closed = ClosedRows()
+            return rows
+        }
 
-        func flush(into txn: borrowing Transaction) throws {
-            guard !accesses.isEmpty else { return }
-            // Appending is only right into empty tables: a rebuild's first write.
-            let append = try txn.isEmpty(projection.minutes) && txn.isEmpty(projection.hours)
-            // The rows of the next batch of keys are encoded on another thread while
-            // this one writes the current batch.
-            let batches = Self.batches(of: byKey(), accessesPerBatch: batchSize)
-            var next = Prefetch { [self] in rows(of: batches[0]) }
-            // Never leave the encoding running behind us.
-            defer { _ = try? next.get() }
-            try txn.withCursor(projection.minutes) { (minutes) throws in
-                try txn.withCursor(projection.hours) { (hours) throws in
-                    for i in batches.indices {
-                        let batch = try next.get()
-                        if i + 1 < batches.count { next = Prefetch { [self] in rows(of: batches[i + 1]) } }
-                        if append {
-                            try batch.minutes.append(through: &minutes)
-                            try batch.hours.append(through: &hours)
-                        } else {
-                            try batch.minutes.merge(into: projection.minutes, of: projection, txn)
-                            try batch.hours.merge(into: projection.hours, of: projection, txn)
-                        }
+        /// Encodes the open hour's rows (and any late ones) and forgets its accesses.
+        mutating func close() {
+            guard let open = openHour else { return }
+            // Sorted by row, then by position, so each row's latencies keep log order.
+            func rows(_ unit: (Access) -> Int64) -> [Int] {
+                held.indices.sorted { a, b in
+                    let (x, y) = (held[a], held[b])
+                    let (ux, uy) = (unit(x), unit(y))
+                    if ux != uy { return ux < uy }
+                    if x.key != y.key { return ids[x.key] < ids[y.key] }
+                    return a < b
+                }
+            }
+            // Static, so the rows grow in place: a method of self would copy them.
+            Self.write(
+                rows(\.minute), of: held, ids, unit: \.minute, open: open * 60,
+                final: &closed.minutes, late: &closed.lateMinutes)
+            Self.write(
+                rows(\.hour), of: held, ids, unit: \.hour, open: open, final: &closed.hours, late: &closed.lateHours)
+            held.removeAll(keepingCapacity: true)
+            openHour = nil
+        }
+
+        /// Encodes one row per run of equal (unit, key) in `order`: rows before `open` are late.
+        private static func write(
+            _ order: [Int], of held: [Access], _ ids: [KeyID], unit: KeyPath<Access, Int64>, open: Int64,
+            final: inout RowBuffer, late: inout RowBuffer
+        ) {
+            var start = order.startIndex
+            while start < order.endIndex {
+                let first = held[order[start]]
+                var end = start
+                var rows = RowBuffer()
+                let isLate = first[keyPath: unit] < open
+                while end < order.endIndex, held[order[end]][keyPath: unit] == first[keyPath: unit],
+                    held[order[end]].key == first.key
+                {
+                    if isLate { rows.record(held[order[end]]) } else { final.record(held[order[end]]) }
+                    end += 1
+                }
+                let row = MinuteRow(ids[first.key], minute: first[keyPath: unit])
+                if isLate {
+                    rows.close(row)
+                    late.append(rows)
+                } else {
+                    final.close(row)
+                }
+                start = end
+            }
+        }
+    }
+
+    /// Encoded rows, in key order: 24-byte keys and their values.
+    struct RowBuffer: Sendable {
+        var keys: [UInt8] = []
+        var values = BinaryWriter(capacity: 256)
+        /// Where each value ends in `values`.
+        var ends: [Int] = []
+        /// The row being gathered: its accesses' latencies and errors.
+        var latencies: [UInt32] = []
+        var errors: UInt64 = 0
+
+        mutating func record(_ access: Access) {
+            latencies.append(access.latency)
+            if access.keyAndError & Access.errorBit != 0 { errors += 1 }
+        }
+
+        /// Writes the gathered row as `row` and starts the next.
+        mutating func close(_ row: MinuteRow) {
+            keys.append(contentsOf: repeatElement(0, count: 24))
+            keys.withUnsafeMutableBytes {
+                row.writeKey(into: UnsafeMutableRawBufferPointer(rebasing: $0[($0.count - 24)...]))
+            }
+            if latencies.count > 1 { latencies.sort() }
+            latencies.withUnsafeBufferPointer {
+                UsageMetrics.encode(sorted: $0, errors: errors, into: &values)
+            }
+            ends.append(values.bytes.count)
+            latencies.removeAll(keepingCapacity: true)
+            errors = 0
+        }
+
+        /// Appends the rows of `other` after these.
+        mutating func append(_ other: RowBuffer) {
+            let base = values.bytes.count
+            keys.append(contentsOf: other.keys)
+            values.raw(other.values.bytes)
+            ends.append(contentsOf: other.ends.map { $0 + base })
+        }
+
+        /// Appends every row to the cursor's table (`MDB_APPEND`).
+        func append(through cursor: inout Cursor) throws {
+            try keys.withUnsafeBytes { (keys) throws in
+                try values.bytes.withUnsafeBytes { (values) throws in
+                    var start = 0
+                    for (i, end) in ends.enumerated() {
+                        try cursor.put(
+                            UnsafeRawBufferPointer(rebasing: keys[(i * 24)..<(i * 24 + 24)]),
+                            UnsafeRawBufferPointer(rebasing: values[start..<end]), append: true)
+                        start = end
                     }
                 }
             }
         }
 
-        /// Encoded rows, in key order: 24-byte keys and their values.
-        struct RowBuffer: Sendable {
-            var keys: [UInt8] = []
-            var values = BinaryWriter(capacity: 1 << 16)
-            /// Where each value ends in `values`.
-            var ends: [Int] = []
-            /// The row being gathered: its accesses' latencies and errors.
-            var latencies: [UInt32] = []
-            var errors: UInt64 = 0
-
-            mutating func record(_ access: Access) {
-                latencies.append(access.latency)
-                if access.keyAndError & Access.errorBit != 0 { errors += 1 }
-            }
-
-            /// Writes the gathered row as `row` and starts the next.
-            mutating func close(_ row: MinuteRow) {
-                keys.append(contentsOf: repeatElement(0, count: 24))
-                keys.withUnsafeMutableBytes {
-                    row.writeKey(into: UnsafeMutableRawBufferPointer(rebasing: $0[($0.count - 24)...]))
-                }
-                if latencies.count > 1 { latencies.sort() }
-                latencies.withUnsafeBufferPointer {
-                    UsageMetrics.encode(sorted: $0, errors: errors, into: &values)
-                }
-                ends.append(values.bytes.count)
-                latencies.removeAll(keepingCapacity: true)
-                errors = 0
-            }
-
-            /// Appends every row to the cursor's table (`MDB_APPEND`).
-            func append(through cursor: inout Cursor) throws {
-                try keys.withUnsafeBytes { (keys) throws in
-                    try values.bytes.withUnsafeBytes { (values) throws in
-                        var start = 0
-                        for (i, end) in ends.enumerated() {
-                            try cursor.put(
-                                UnsafeRawBufferPointer(rebasing: keys[(i * 24)..<(i * 24 + 24)]),
-                                UnsafeRawBufferPointer(rebasing: values[start..<end]), append: true)
-                            start = end
-                        }
-                    }
-                }
-            }
-
-            /// Merges every row into the rows already in `table`.
-            func merge(into table: Table, of projection: UsageProjection, _ txn: borrowing Transaction) throws {
-                var start = 0
-                for (i, end) in ends.enumerated() {
-                    let metrics = try values.bytes.withUnsafeBytes { (values) throws(EventDecodingError) in
-                        try UsageMetrics(decoding: UnsafeRawBufferPointer(rebasing: values[start..<end]))
-                    }
-                    let row = keys.withUnsafeBytes {
-                        MinuteRow(key: UnsafeRawBufferPointer(rebasing: $0[(i * 24)..<(i * 24 + 24)]))
-                    }
-                    if let row { try projection.add(metrics, to: row, in: table, txn) }
-                    start = end
-                }
-            }
-        }
-
-        /// The minute and hour rows of some keys' accesses.
-        func rows(of runs: ArraySlice<ArraySlice<Int>>) -> (minutes: RowBuffer, hours: RowBuffer) {
-            var minutes = RowBuffer()
-            var hours = RowBuffer()
-            for run in runs {
-                let id = ids[accesses[run[run.startIndex]].key]
-                var current = accesses[run[run.startIndex]].minute
-                for position in run {
-                    let access = accesses[position]
-                    if access.minute != current {
-                        minutes.close(MinuteRow(id, minute: current))
-                        if floorDivide(access.minute, 60) != floorDivide(current, 60) {
-                            hours.close(MinuteRow(id, minute: floorDivide(current, 60)))
-                        }
-                        current = access.minute
-                    }
-                    minutes.record(access)
-                    hours.record(access)
-                }
-                minutes.close(MinuteRow(id, minute: current))
-                hours.close(MinuteRow(id, minute: floorDivide(current, 60)))
-            }
-            return (minutes, hours)
-        }
-
-        /// Consecutive runs of keys holding about `accessesPerBatch` accesses each (at
-        /// least one key per batch).
-        static func batches(of runs: [ArraySlice<Int>], accessesPerBatch: Int) -> [ArraySlice<ArraySlice<Int>>] {
-            var batches: [ArraySlice<ArraySlice<Int>>] = []
+        /// Merges every row into the rows already in `table`.
+        func merge(into table: Table, of projection: UsageProjection, _ txn: borrowing Transaction) throws {
             var start = 0
-            var held = 0
-            for (i, run) in runs.enumerated() {
-                held += run.count
-                if held >= accessesPerBatch || i == runs.count - 1 {
-                    batches.append(runs[start...i])
-                    start = i + 1
-                    held = 0
+            for (i, end) in ends.enumerated() {
+                let metrics = try values.bytes.withUnsafeBytes { (values) throws(EventDecodingError) in
+                    try UsageMetrics(decoding: UnsafeRawBufferPointer(rebasing: values[start..<end]))
                 }
-            }
-            return batches
-        }
-
-        /// Positions in `accesses`, one run per key in key order, each run in minute
-        /// order: a stable counting sort by key (the log is in time order already).
-        func byKey() -> [ArraySlice<Int>] {
-            let order = ids.indices.sorted { ids[$0] < ids[$1] }
-            var start = [Int](repeating: 0, count: ids.count)
-            var counts = [Int](repeating: 0, count: ids.count)
-            for access in accesses { counts[access.key] += 1 }
-            var total = 0
-            for key in order {
-                start[key] = total
-                total += counts[key]
-            }
-            var positions = [Int](repeating: 0, count: accesses.count)
-            var next = start
-            for (position, access) in accesses.enumerated() {
-                positions[next[access.key]] = position
-                next[access.key] += 1
-            }
-            return order.map { key in
-                var run = positions[start[key]..<(start[key] + counts[key])]
-                // Times never go back in the log; sort anyway if an import bent that.
-                if !zip(run, run.dropFirst()).allSatisfy({ accesses[$0].minute <= accesses[$1].minute }) {
-                    run.sort { accesses[$0].minute < accesses[$1].minute }
+                let row = keys.withUnsafeBytes {
+                    MinuteRow(key: UnsafeRawBufferPointer(rebasing: $0[(i * 24)..<(i * 24 + 24)]))
                 }
-                return run
+                if let row { try projection.add(metrics, to: row, in: table, txn) }
+                start = end
             }
-        }
-
-        mutating func flushed() {
-            ids.removeAll()
-            indexes.removeAll()
-            accesses.removeAll()
         }
     }
 }

@@ -43,6 +43,29 @@ extension Ledger {
             [keys] + others, log: log, checkpoints: checkpoints, in: environment, chunk: chunk, progress: progress)
     }
 
+    /// Drops the tables of earlier layouts (``LedgerSchema/retiredTables``) and rebuilds
+    /// the projections that replaced them, whose new tables were just created empty.
+    static func retireEarlierLayouts(
+        _ projections: [any Projection], log: EventLog, checkpoints: Checkpoints, in environment: Environment
+    ) throws(LedgerError) {
+        let replaced: [String]
+        do {
+            // Commits nothing (no sync) when there is nothing to drop.
+            replaced = try environment.write { txn in
+                try LedgerSchema.retiredTables.filter { retired in
+                    try retired.names.map { try txn.dropTable(named: $0) }.contains(true)
+                }.map(\.projection)
+            }
+        } catch {
+            throw .unavailable("cannot drop the tables of an earlier layout: \(error)")
+        }
+        let stale = projections.filter { replaced.contains($0.name) }
+        guard !stale.isEmpty else { return }
+        let message = "keyledger: rebuilding \(replaced.joined(separator: ", ")) in its new tables\n"
+        _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
+        try rebuild(stale, log: log, checkpoints: checkpoints, in: environment)
+    }
+
     /// Rebuilds the projections more than `lag` events behind the log, saying so on stderr.
     static func rebuildLagging(
         _ projections: [any Projection], log: EventLog, checkpoints: Checkpoints, in environment: Environment,
@@ -103,7 +126,9 @@ extension Ledger {
                 let last = events.last?.seq ?? headSeq
                 let size = min(2 * events.count, chunk)
                 let next = last < headSeq ? Prefetch { try read(last, size) } : nil
-                return PreparedChunk(events: events, prepared: preparers.map { $0?.prepare(events) }, nextRead: next)
+                // Each preparer on its own thread.
+                let preparing = preparers.map { preparer in preparer.map { p in Prefetch { p.prepare(events) } } }
+                return PreparedChunk(events: events, prepared: try preparing.map { try $0?.get() }, nextRead: next)
             }
             let first = Prefetch { try read(0, (chunk + 15) / 16) }
             var next = Prefetch { try prepare(first) }
@@ -121,14 +146,14 @@ extension Ledger {
                         builders[i].fold(contentsOf: events)
                     }
                 }
-                let ready = builders.indices.filter { builders[$0].isReadyToFlush(atLogEnd: last == headSeq) }
+                if last == headSeq { for i in builders.indices { builders[i].finish() } }
                 try environment.write { txn in
-                    for i in ready {
+                    for i in builders.indices {
                         try builders[i].flush(into: txn)
-                        try checkpoints.write(projections[i].name, last, in: txn)
+                        try checkpoints.write(projections[i].name, builders[i].checkpoint(after: last), in: txn)
                     }
                 }
-                for i in ready { builders[i].flushed() }
+                for i in builders.indices { builders[i].flushed() }
                 progress(last, headSeq)
                 if last == headSeq { break }
             }

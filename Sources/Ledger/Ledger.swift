@@ -85,6 +85,7 @@ public final class Ledger: Sendable {
             return
         }
         do {
+            try Self.retireEarlierLayouts([keys] + others, log: log, checkpoints: checkpoints, in: environment)
             try Self.rebuildLagging(
                 [keys] + others, log: log, checkpoints: checkpoints, in: environment, lag: options.rebuildLag)
         } catch {

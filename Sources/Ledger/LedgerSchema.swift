@@ -10,6 +10,10 @@ public enum LedgerSchema {
         [EventLog.tableSpec, Checkpoints.tableSpec, metaSpec]
         + KeyStateProjection.tableSpecs + AuditIndexProjection.tableSpecs + UsageProjection.tableSpecs
 
+    /// Tables of earlier layouts, with the projection that replaced them: a writable open
+    /// drops them and rebuilds that projection.
+    static let retiredTables = [(names: UsageProjection.retiredTableNames, projection: "usage")]
+
     /// The projections folded from the log; the key state comes first because the
     /// writer decides against it.
     static func projections(_ environment: Environment) -> (

@@ -50,7 +50,8 @@ public final class Environment: @unchecked Sendable {
         guard let handle else { throw LMDBError(code: ENOMEM) }
         env = handle
         do {
-            try LMDBError.check(mdb_env_set_maxdbs(env, MDB_dbi(max(tables.count, 1))))
+            // Room for the tables of earlier layouts too, which ``Transaction/dropTable(named:)`` opens.
+            try LMDBError.check(mdb_env_set_maxdbs(env, MDB_dbi(tables.count + 8)))
             try LMDBError.check(mdb_env_set_maxreaders(env, 1024))
             try LMDBError.check(mdb_env_set_mapsize(env, options.initialMapSize))
             var flags = UInt32(MDB_NOTLS)

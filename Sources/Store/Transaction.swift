@@ -76,6 +76,19 @@ public struct Transaction: ~Copyable {
         try LMDBError.check(mdb_drop(txn, table.dbi, 0))
     }
 
+    /// Deletes the table called `name` and everything in it, if there is one (a table of an
+    /// earlier layout: not one the environment was opened with).
+    ///
+    /// - Returns: whether there was such a table.
+    public func dropTable(named name: String) throws -> Bool {
+        var dbi: MDB_dbi = 0
+        let rc = mdb_dbi_open(txn, name, 0, &dbi)
+        if rc == MDB_NOTFOUND { return false }
+        try LMDBError.check(rc)
+        try LMDBError.check(mdb_drop(txn, dbi, 1))
+        return true
+    }
+
     /// The number of entries in `table`.
     public func count(_ table: Table) throws -> Int {
         var stat = MDB_stat()

@@ -82,7 +82,7 @@ func incrementalStateEqualsAReplay(seed: UInt64) throws {
     let (_, secret) = try f.create()
     for _ in 0..<40 { _ = try f.verify(secret) }
     let expected = try f.projectionDump()
-    try f.forget("usage", tables: ["usage_minutes", "usage_hours"])
+    try f.forget("usage", tables: ["usage_by_minute", "usage_by_hour"])
     f.ledger.close()
     var options = LedgerOptions()
     options.clock = f.clock
@@ -186,4 +186,40 @@ func incrementalStateEqualsAReplay(seed: UInt64) throws {
     #expect(throws: LedgerError.self) { _ = try Ledger(path: f.directory.path) }
     let reader = try Ledger.openReadOnly(path: f.directory.path)
     #expect(try reader.head().seq == 0)
+}
+
+/// A ledger whose usage rows are in the key-first tables of before gets them dropped when
+/// it opens for writing, and its usage projection rebuilt into the time-first tables.
+@Test func tablesOfAnEarlierLayoutAreDroppedAndTheirProjectionRebuilt() throws {
+    let dir = TempDirectory()
+    defer { dir.remove() }
+    var options = LedgerOptions()
+    options.sweepInterval = nil
+    let expected = try {
+        let ledger = try Ledger(path: dir.path, options: options)
+        defer { ledger.close() }
+        let (_, secret) = try wait { done in
+            ledger.createKey(KeySpec(owner: "org_1", name: "old"), context: rootContext, completion: done)
+        }
+        for _ in 0..<5 {
+            _ = try wait { done in ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done) }
+        }
+        return try dumpProjections(ledger)
+    }()
+    #expect(expected["usage_by_minute"]?.isEmpty == false)
+    // What an older build left: the old tables holding rows, the new ones absent (here:
+    // empty), the usage checkpoint at the head.
+    let old = UsageProjection.retiredTableNames.map { TableSpec($0) }
+    do {
+        let environment = try Environment(path: dir.path, tables: LedgerSchema.tableSpecs + old)
+        try environment.write { txn in
+            for spec in old { try txn.put(environment.table(spec.name), [1, 2, 3], [4]) }
+            for table in UsageProjection(environment: environment).tables { try txn.clear(table) }
+        }
+    }
+    let ledger = try Ledger(path: dir.path, options: options)
+    defer { ledger.close() }
+    #expect(try dumpProjections(ledger) == expected)
+    let remaining = try ledger.environment.write { txn in try old.filter { try txn.dropTable(named: $0.name) } }
+    #expect(remaining.isEmpty)
 }

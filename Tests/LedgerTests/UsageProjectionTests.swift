@@ -23,19 +23,25 @@ private final class UsageStore {
         }
     }
 
-    /// Folds `events` through a rebuilder as a replay does: offered a flush every `chunk`
-    /// events and at the end, each in its own transaction. The rebuilder holds at most
-    /// `held` accesses before it writes early (merging into the rows it wrote before).
-    func rebuild(_ events: [Event], chunk: Int, held: Int = 1 << 24, batch: Int = 1 << 16) throws {
-        var rebuilder = projection.makeRebuilder(holdingAtMost: held, encodingInBatchesOf: batch)
-        for (i, event) in events.enumerated() {
-            rebuilder.fold(contentsOf: [event])
-            let atEnd = i == events.count - 1
-            if (i + 1) % chunk == 0 || atEnd, rebuilder.isReadyToFlush(atLogEnd: atEnd) {
-                try environment.write { txn in try rebuilder.flush(into: txn) }
-                rebuilder.flushed()
-            }
+    /// Folds `events` through a rebuilder as a replay does: a flush every `chunk` events
+    /// and at the end, each in its own transaction, stopping after `stopAfter` flushes
+    /// (an interrupted replay). Returns the last checkpoint written.
+    @discardableResult
+    func rebuild(_ events: [Event], chunk: Int, stopAfter: Int = .max) throws -> UInt64 {
+        var rebuilder = projection.makeRebuilder()
+        var checkpoint: UInt64 = 0
+        var flushes = 0
+        for start in stride(from: 0, to: events.count, by: chunk) {
+            let part = Array(events[start..<min(start + chunk, events.count)])
+            rebuilder.fold(contentsOf: part)
+            if start + chunk >= events.count { rebuilder.finish() }
+            try environment.write { txn in try rebuilder.flush(into: txn) }
+            checkpoint = rebuilder.checkpoint(after: part.last!.seq)
+            rebuilder.flushed()
+            flushes += 1
+            if flushes == stopAfter { break }
         }
+        return checkpoint
     }
 
     /// Every row of every table the projection owns, prefixed by the table's name.
@@ -285,25 +291,72 @@ func mergedPercentilesStayWithinTheErrorBound(seed: UInt64) {
     }
 }
 
+/// `events` numbered from seq 1, as the log numbers them.
+private func numbered(_ events: [Event]) -> [Event] {
+    events.enumerated().map { i, event in
+        var event = event
+        event.seq = UInt64(i + 1)
+        return event
+    }
+}
+
 @Test func incrementalApplyAndRebuildWriteIdenticalRows() throws {
     var rng = SplitMix64(seed: 7)
     let keys = (0..<3).map { _ in KeyID(high: rng.next(), low: rng.next()) }
-    // Dense enough that most minutes span several events, and so several flushes.
-    let events = randomHistory(&rng, events: 200, keys: keys, maxStep: 15_000_000)
+    // Dense enough that most minutes span several events, over several hours.
+    let events = numbered(randomHistory(&rng, events: 600, keys: keys, maxStep: 60_000_000))
     let incremental = try UsageStore()
     for event in events {
         try incremental.environment.write { txn in try incremental.projection.apply(event, in: txn) }
     }
     let rows = try incremental.rows()
-    #expect(rows.count > 20)
-    // Held to the end (one sorted, appended write), or written early every few
-    // accesses and merged into the rows written before; rows encoded in one batch or
-    // in batches of a few accesses (each batch's keys encoded while the last is written).
-    for (chunk, held, batch) in [(3, 1 << 24, 1 << 16), (3, 1 << 24, 1), (3, 1, 1), (17, 5, 2), (1000, 1 << 24, 7)] {
+    #expect(rows.count > 300)
+    for chunk in [1, 3, 17, 1000] {
         let rebuilt = try UsageStore()
-        try rebuilt.rebuild(events, chunk: chunk, held: held, batch: batch)
-        #expect(try rebuilt.rows() == rows, "flush every \(chunk), holding \(held), encoding \(batch) at a time")
+        #expect(try rebuilt.rebuild(events, chunk: chunk) == events.last!.seq)
+        #expect(try rebuilt.rows() == rows, "flush every \(chunk)")
     }
+}
+
+/// A replay cut short leaves the usage checkpoint before the hour it still held; the
+/// incremental folds that catch up from there write what an uninterrupted fold writes:
+/// nothing counted twice, nothing missed.
+@Test func anInterruptedRebuildResumesFromItsCheckpoint() throws {
+    var rng = SplitMix64(seed: 8)
+    let keys = (0..<3).map { _ in KeyID(high: rng.next(), low: rng.next()) }
+    let events = numbered(randomHistory(&rng, events: 400, keys: keys, maxStep: 90_000_000))
+    let whole = try UsageStore()
+    try whole.applyInOneTransaction(events)
+    let rows = try whole.rows()
+    var heldBack = 0
+    for stop in [1, 2, 5, 11] {
+        let resumed = try UsageStore()
+        let checkpoint = try resumed.rebuild(events, chunk: 29, stopAfter: stop)
+        #expect(checkpoint <= UInt64(29 * stop))
+        if checkpoint < UInt64(29 * stop) { heldBack += 1 }
+        try resumed.applyInOneTransaction(events.filter { $0.seq > checkpoint })
+        #expect(try resumed.rows() == rows, "stopped after \(stop) flushes at checkpoint \(checkpoint)")
+    }
+    // The open hour was held back (and its checkpoint with it) at some of those stops.
+    #expect(heldBack > 0)
+}
+
+/// The log's times never go back (the writer and imports see to it), but a rebuild does
+/// not rely on it: an access earlier than the open hour is merged into its rows.
+@Test func aRebuildMergesAnAccessWhoseTimeWentBack() throws {
+    let key = KeyID(high: 3, low: 4)
+    let hour: Int64 = 3_600_000_000
+    let times = [base, base + minute, base + 2 * hour, base + 5, base + 2 * hour + minute, base - 3 * hour]
+    let events = numbered(times.map { accessed(key, at: $0) })
+    let whole = try UsageStore()
+    try whole.applyInOneTransaction(events)
+    for chunk in [1, 2, 6] {
+        let rebuilt = try UsageStore()
+        try rebuilt.rebuild(events, chunk: chunk)
+        #expect(try rebuilt.rows() == whole.rows(), "flush every \(chunk)")
+    }
+    let report = try whole.usage(of: key, base - 4 * hour, base + 3 * hour, .hour)
+    #expect(report.buckets.map(\.metrics.requests) == [0, 1, 0, 0, 3, 0, 2])
 }
 
 @Test func emptyBucketsHoldZerosAndOtherKeysAreNotCounted() throws {
