@@ -82,6 +82,16 @@ public final class Ledger: Sendable {
         clock = options.clock
         guard writable else {
             writer = nil
+            // Tables of an earlier layout mean the projection that replaced them is empty:
+            // answering from it would be wrong, and a reader cannot rebuild it.
+            let retired = try? environment.read { txn in
+                try LedgerSchema.retiredTables.flatMap(\.names).filter { try txn.hasTable(named: $0) }
+            }
+            if let retired, !retired.isEmpty {
+                throw .unavailable(
+                    "\(path) holds tables of an earlier layout (\(retired.joined(separator: ", "))): open it for "
+                        + "writing once (keyledger serve or keyledger replay) to rebuild them")
+            }
             return
         }
         do {

@@ -76,6 +76,15 @@ public struct Transaction: ~Copyable {
         try LMDBError.check(mdb_drop(txn, table.dbi, 0))
     }
 
+    /// Whether there is a table called `name` (one the environment may not have opened).
+    public func hasTable(named name: String) throws -> Bool {
+        var dbi: MDB_dbi = 0
+        let rc = mdb_dbi_open(txn, name, 0, &dbi)
+        if rc == MDB_NOTFOUND { return false }
+        try LMDBError.check(rc)
+        return true
+    }
+
     /// Deletes the table called `name` and everything in it, if there is one (a table of an
     /// earlier layout: not one the environment was opened with).
     ///

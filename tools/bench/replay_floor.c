@@ -46,7 +46,7 @@ static void load(MDB_txn *txn, const char *name, int dup, Rows *r) {
 int main(int argc, char **argv) {
   if (argc != 3) { fprintf(stderr, "usage: replay_floor LEDGER_DIR SCRATCH_DIR\n"); return 2; }
   static const char *plain[] = {"keys", "key_secrets", "key_owners", "key_expiries", "key_snapshots",
-                                "usage_minutes", "usage_hours"};
+                                "usage_by_minute", "usage_by_hour"};
   enum { NPLAIN = sizeof plain / sizeof *plain };
   Rows rows[NPLAIN + 1];
   MDB_env *src; CHECK(mdb_env_create(&src)); CHECK(mdb_env_set_maxdbs(src, 32));

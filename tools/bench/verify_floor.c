@@ -37,9 +37,10 @@ static void verify(MDB_txn *t, int k, uint64_t minute) {
   uint64_t bseq = __builtin_bswap64(seq); put(t, events, &bseq, 8, record, sizeof record, MDB_APPEND);
   uint8_t id[16] = {0}; memcpy(id, &k, sizeof k);
   put(t, keys, id, 16, state, sizeof state, 0);
-  uint8_t row[24]; memcpy(row, id, 16);
-  uint64_t m = __builtin_bswap64(minute); memcpy(row + 16, &m, 8); put(t, minutes, row, 24, usage, sizeof usage, 0);
-  uint64_t h = __builtin_bswap64(minute / 60); memcpy(row + 16, &h, 8); put(t, hours, row, 24, usage, sizeof usage, 0);
+  // Usage rows are keyed by time, then key id.
+  uint8_t row[24]; memcpy(row + 8, id, 16);
+  uint64_t m = __builtin_bswap64(minute); memcpy(row, &m, 8); put(t, minutes, row, 24, usage, sizeof usage, 0);
+  uint64_t h = __builtin_bswap64(minute / 60); memcpy(row, &h, 8); put(t, hours, row, 24, usage, sizeof usage, 0);
   uint8_t list[24];
   list[0] = 1; memcpy(list + 1, id, 16); posting(t, list, 17);
   list[0] = 3; list[1] = 7; posting(t, list, 2);
@@ -58,7 +59,7 @@ int main(int argc, char **argv) {
   CHECK(mdb_env_set_mapsize(env, (size_t)16 << 30)); CHECK(mdb_env_open(env, argv[1], 0, 0600));
   MDB_txn *t; CHECK(mdb_txn_begin(env, NULL, 0, &t));
   CHECK(mdb_dbi_open(t, "events", MDB_CREATE, &events)); CHECK(mdb_dbi_open(t, "keys", MDB_CREATE, &keys));
-  CHECK(mdb_dbi_open(t, "usage_minutes", MDB_CREATE, &minutes)); CHECK(mdb_dbi_open(t, "usage_hours", MDB_CREATE, &hours));
+  CHECK(mdb_dbi_open(t, "usage_by_minute", MDB_CREATE, &minutes)); CHECK(mdb_dbi_open(t, "usage_by_hour", MDB_CREATE, &hours));
   CHECK(mdb_dbi_open(t, "audit_index", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED, &audit));
   CHECK(mdb_dbi_open(t, "checkpoints", MDB_CREATE, &checkpoints));
   // History: `history` accesses per key, one minute apart per round.
