@@ -166,23 +166,15 @@ public struct AuditIndexProjection: Projection {
 
     /// Appends each posting list's new seqs in one call per list, as its ``Preparer``
     /// gathered them (on the rebuild's reading thread, or here).
-    struct Rebuilder: ProjectionRebuilder {
+    struct Rebuilder: PreparedChunksRebuilder {
         let index: Table
         let gathering = Preparer()
         var preparer: (any ChunkPreparer)? { gathering }
-        /// What was gathered since the last flush, chunk by chunk.
         var pending: [Gathered] = []
 
         init(index: Table) { self.index = index }
 
-        mutating func fold(contentsOf events: [Event]) { pending.append(gathering.gather(events)) }
-
-        mutating func fold(prepared: any Sendable) {
-            guard let gathered = prepared as? Gathered else {
-                preconditionFailure("the audit rebuilder was handed another projection's preparation")
-            }
-            pending.append(gathered)
-        }
+        func prepareHere(_ events: [Event]) -> Gathered { gathering.gather(events) }
 
         func flush(into txn: borrowing Transaction) throws {
             // Chunk by chunk within each key, so a list's seqs stay ascending.
@@ -195,7 +187,5 @@ public struct AuditIndexProjection: Projection {
             appends.sort { $0.key == $1.key ? $0.chunk < $1.chunk : $0.key.lexicographicallyPrecedes($1.key) }
             for append in appends { try txn.appendDuplicates(index, append.key, append.seqs) }
         }
-
-        mutating func flushed() { pending.removeAll() }
     }
 }

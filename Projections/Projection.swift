@@ -82,3 +82,26 @@ extension ProjectionRebuilder {
         preconditionFailure("fold(prepared:) without a preparer")
     }
 }
+
+/// A rebuilder whose fold is all its preparer's: it keeps what was prepared of each chunk
+/// until the next flush writes it.
+protocol PreparedChunksRebuilder: ProjectionRebuilder {
+    associatedtype Prepared: Sendable
+    /// What was prepared since the last flush, chunk by chunk.
+    var pending: [Prepared] { get set }
+    /// Prepares `events` on this thread, as the preparer would on another.
+    func prepareHere(_ events: [Event]) -> Prepared
+}
+
+extension PreparedChunksRebuilder {
+    mutating func fold(contentsOf events: [Event]) { pending.append(prepareHere(events)) }
+
+    mutating func fold(prepared: any Sendable) {
+        guard let chunk = prepared as? Prepared else {
+            preconditionFailure("\(Self.self) was handed another projection's preparation")
+        }
+        pending.append(chunk)
+    }
+
+    mutating func flushed() { pending.removeAll() }
+}

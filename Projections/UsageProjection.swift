@@ -149,23 +149,15 @@ public struct UsageProjection: Projection {
     /// (`MDB_APPEND`) at the next flush. Only the open hour's accesses are held, and the
     /// checkpoint stays before the first of them, so an interrupted rebuild resumes (by
     /// incremental folds) without counting an access twice or missing one.
-    struct Rebuilder: ProjectionRebuilder {
+    struct Rebuilder: PreparedChunksRebuilder {
         let projection: UsageProjection
         let hourly = HourlyPreparer()
         var preparer: (any ChunkPreparer)? { hourly }
-        /// What was made final since the last flush, chunk by chunk.
         var pending: [ClosedRows] = []
 
         init(projection: UsageProjection) { self.projection = projection }
 
-        mutating func fold(contentsOf events: [Event]) { pending.append(hourly.fold(events)) }
-
-        mutating func fold(prepared: any Sendable) {
-            guard let closed = prepared as? ClosedRows else {
-                preconditionFailure("the usage rebuilder was handed another projection's preparation")
-            }
-            pending.append(closed)
-        }
+        func prepareHere(_ events: [Event]) -> ClosedRows { hourly.fold(events) }
 
         mutating func finish() { pending.append(hourly.finish()) }
 
@@ -174,8 +166,6 @@ public struct UsageProjection: Projection {
         func flush(into txn: borrowing Transaction) throws {
             for closed in pending { try closed.write(into: projection, txn) }
         }
-
-        mutating func flushed() { pending.removeAll() }
     }
 
     /// Holds the open hour's accesses and encodes the rows of each hour the log leaves.
