@@ -61,8 +61,8 @@ public struct UsageProjection: Projection {
         return remainder < 0 ? quotient - 1 : quotient
     }
 
-    /// One row's identity: a key and a minute. Orders as the row keys do.
-    struct MinuteRow: Hashable, Comparable {
+    /// One row's identity: a key and a minute (or an hour, in the hour table).
+    struct MinuteRow: Hashable {
         let keyID: KeyID
         /// µs since the epoch / 60,000,000, floored.
         let minute: Int64
@@ -104,8 +104,6 @@ public struct UsageProjection: Projection {
             out.storeBytes(of: keyID.high.bigEndian, toByteOffset: 8, as: UInt64.self)
             out.storeBytes(of: keyID.low.bigEndian, toByteOffset: 16, as: UInt64.self)
         }
-
-        static func < (a: MinuteRow, b: MinuteRow) -> Bool { (a.minute, a.keyID) < (b.minute, b.keyID) }
     }
 
     public func makeRebuilder() -> any ProjectionRebuilder { Rebuilder(projection: self) }
@@ -131,8 +129,8 @@ public struct UsageProjection: Projection {
         /// holds one, but a rebuild does not rely on it), merged into what is there.
         var lateMinutes = RowBuffer()
         var lateHours = RowBuffer()
-        /// The seq before the first access still held (its hour is open), nil when the
-        /// rows cover every event folded so far.
+        /// The seq of the first access still held (its hour is open): the rows cover the
+        /// log up to the seq before it. Nil when they cover every event folded so far.
         var heldFrom: UInt64?
 
         func write(into projection: UsageProjection, _ txn: borrowing Transaction) throws {
