@@ -180,9 +180,43 @@ public final class Environment: @unchecked Sendable {
         return (info.me_mapsize, (info.me_last_pgno + 1) * Int(stat.ms_psize))
     }
 
-    /// Writes a consistent copy of the environment into the empty directory `path`,
-    /// compacting free pages. Runs concurrently with readers and the writer.
-    public func copy(to path: String) throws {
-        try LMDBError.check(mdb_env_copy2(env, path, UInt32(MDB_CP_COMPACT)))
+    /// Writes a consistent copy of the environment (as of one read transaction) to
+    /// `path`/data.mdb, created with mode 0600 in `path` (made with mode 0700 when
+    /// missing), and syncs it. Runs beside readers and the writer, in this process or
+    /// another.
+    ///
+    /// - Parameter compact: leave out free pages and write every table's pages in order
+    ///   (`MDB_CP_COMPACT`), so the copy is smaller and its pages are contiguous.
+    /// - Throws: ``LMDBError`` (`EEXIST` when `path` already holds a data.mdb); a partial
+    ///   copy is removed.
+    public func copy(to path: String, compact: Bool) throws {
+        if mkdir(path, 0o700) != 0, errno != EEXIST { throw LMDBError(code: errno) }
+        let file = path + "/data.mdb"
+        let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw LMDBError(code: errno) }
+        defer { close(fd) }
+        do {
+            while true {
+                do {
+                    // Shared, so this process's map does not move under the copy's read.
+                    try resizeLock.withShared { () throws in
+                        try LMDBError.check(mdb_env_copyfd2(env, fd, compact ? UInt32(MDB_CP_COMPACT) : 0))
+                    }
+                    break
+                } catch let error as LMDBError where error == .mapResized {
+                    // Another process grew the map before the copy began: nothing was written.
+                    try adoptForeignMapSize()
+                }
+            }
+            guard fsync(fd) == 0 else { throw LMDBError(code: errno) }
+            let directory = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if directory >= 0 {
+                _ = fsync(directory)
+                close(directory)
+            }
+        } catch {
+            unlink(file)
+            throw error
+        }
     }
 }

@@ -14,7 +14,8 @@ protocol CLICommand: Sendable {
 enum CommandList {
     static let all: [any CLICommand.Type] = [
         InitCommand.self, ServeCommand.self, ReplayCommand.self, VerifyChainCommand.self, LogsCommand.self,
-        UsageCommand.self, HistoryCommand.self, ExportCommand.self, GenerateCommand.self, BenchCommand.self,
+        UsageCommand.self, HistoryCommand.self, ExportCommand.self, BackupCommand.self, GenerateCommand.self,
+        BenchCommand.self,
         BenchQueriesCommand.self,
     ]
 }
