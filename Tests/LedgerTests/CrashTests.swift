@@ -77,6 +77,55 @@ func runKeyledger(_ args: [String]) throws -> (status: Int32, out: String, err: 
     }
 }
 
+/// Kills `keyledger replay` with SIGKILL at random moments: the projections it left (some
+/// chunks committed, the usage checkpoint held before the hour it had open) are caught up
+/// by the next writer to exactly what a whole replay builds.
+@Test func aKilledReplayIsFinishedByTheNextWriter() throws {
+    let dir = TempDirectory()
+    defer { dir.remove() }
+    let generated = try runKeyledger([
+        "generate", "--data", dir.path, "--keys", "40", "--owners", "4", "--events", "12000", "--days", "2",
+    ])
+    #expect(generated.status == 0, "\(generated.err)")
+    let binary = try keyledgerBinary()
+    var options = LedgerOptions()
+    options.sweepInterval = nil
+    let expected = try {
+        let ledger = try Ledger(path: dir.path, options: options)
+        defer { ledger.close() }
+        return try dumpProjections(ledger)
+    }()
+    var interrupted = 0
+    for round in 0..<3 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["replay", "--data", dir.path, "--chunk", "300"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: Double.random(in: 0.05...0.3))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        if process.terminationReason == .uncaughtSignal { interrupted += 1 }
+
+        let ledger = try Ledger(path: dir.path, options: options)
+        defer { ledger.close() }
+        #expect(try ledger.verifyChain().isIntact)
+        // The next batch catches every projection up from its checkpoint.
+        _ = try ledger.execute(.expireDue, context: CommandContext(actor: .sweeper))
+        let head = try ledger.head().seq
+        #expect(try ledger.projectionCheckpoints().values.allSatisfy { $0 == head }, "round \(round)")
+        let caughtUp = try dumpProjections(ledger)
+        try ledger.replay()
+        // Compared as booleans: a failure would otherwise print every row.
+        let equalToAReplay = try dumpProjections(ledger) == caughtUp
+        #expect(equalToAReplay, "round \(round): caught-up projections differ from a replay")
+        let usageAsBefore = caughtUp["usage_by_minute"] == expected["usage_by_minute"]
+        #expect(usageAsBefore, "round \(round): usage differs from the generated ledger's")
+    }
+    #expect(interrupted > 0, "every replay finished before it was killed")
+}
+
 func dumpProjections(_ ledger: Ledger) throws -> [String: [[UInt8]]] {
     try ledger.environment.read { txn in
         var dump: [String: [[UInt8]]] = [:]
