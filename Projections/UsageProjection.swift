@@ -233,24 +233,69 @@ public struct UsageProjection: Projection {
         /// Encodes the open hour's rows (and any late ones) and forgets its accesses.
         mutating func close() {
             guard let open = openHour else { return }
-            // Sorted by row, then by position, so each row's latencies keep log order.
-            func rows(_ unit: (Access) -> Int64) -> [Int] {
-                held.indices.sorted { a, b in
-                    let (x, y) = (held[a], held[b])
-                    let (ux, uy) = (unit(x), unit(y))
-                    if ux != uy { return ux < uy }
-                    if x.key != y.key { return ids[x.key] < ids[y.key] }
-                    return a < b
-                }
-            }
+            let (minuteOrder, hourOrder) = rowOrders(open: open)
             // Static, so the rows grow in place: a method of self would copy them.
             Self.write(
-                rows(\.minute), of: held, ids, unit: \.minute, open: open * 60,
+                minuteOrder, of: held, ids, unit: \.minute, open: open * 60,
                 final: &closed.minutes, late: &closed.lateMinutes)
             Self.write(
-                rows(\.hour), of: held, ids, unit: \.hour, open: open, final: &closed.hours, late: &closed.lateHours)
+                hourOrder, of: held, ids, unit: \.hour, open: open, final: &closed.hours, late: &closed.lateHours)
             held.removeAll(keepingCapacity: true)
             openHour = nil
+        }
+
+        /// Positions in `held` in minute-row order and in hour-row order: by (minute or
+        /// hour, key id), then by position, so each row's latencies keep log order.
+        ///
+        /// The log's times never go back, so `held` is in minute order already and every
+        /// access is of the open hour: each minute's run is sorted by the key's rank among
+        /// the hour's keys, and the hour's order is a counting sort by rank. Should a time
+        /// have gone back, a plain comparison sort does the same.
+        func rowOrders(open: Int64) -> (minutes: [Int], hours: [Int]) {
+            guard zip(held, held.dropFirst()).allSatisfy({ $0.minute <= $1.minute }), held.first?.hour == open else {
+                func rows(_ unit: KeyPath<Access, Int64>) -> [Int] {
+                    held.indices.sorted { a, b in
+                        let (x, y) = (held[a], held[b])
+                        if x[keyPath: unit] != y[keyPath: unit] { return x[keyPath: unit] < y[keyPath: unit] }
+                        if x.key != y.key { return ids[x.key] < ids[y.key] }
+                        return a < b
+                    }
+                }
+                return (rows(\.minute), rows(\.hour))
+            }
+            // The hour's keys, ranked in id order.
+            var rank = [Int](repeating: -1, count: ids.count)
+            var keys: [Int] = []
+            for access in held where rank[access.key] < 0 {
+                rank[access.key] = 0
+                keys.append(access.key)
+            }
+            keys.sort { ids[$0] < ids[$1] }
+            for (r, key) in keys.enumerated() { rank[key] = r }
+            // Minute rows: within each minute's run, by (rank, position).
+            var minutes: [Int] = []
+            minutes.reserveCapacity(held.count)
+            var runStart = 0
+            var packed: [UInt64] = []
+            while runStart < held.count {
+                var runEnd = runStart
+                while runEnd < held.count, held[runEnd].minute == held[runStart].minute { runEnd += 1 }
+                packed.removeAll(keepingCapacity: true)
+                for i in runStart..<runEnd { packed.append(UInt64(rank[held[i].key]) << 32 | UInt64(i)) }
+                packed.sort()
+                for p in packed { minutes.append(Int(p & 0xFFFF_FFFF)) }
+                runStart = runEnd
+            }
+            // Hour rows: a stable counting sort by rank.
+            var starts = [Int](repeating: 0, count: keys.count + 1)
+            for access in held { starts[rank[access.key] + 1] += 1 }
+            for r in 0..<keys.count { starts[r + 1] += starts[r] }
+            var hours = [Int](repeating: 0, count: held.count)
+            for i in held.indices {
+                hours[starts[rank[held[i].key]]] = i
+                starts[rank[held[i].key]] += 1
+            }
+            return (minutes, hours)
         }
 
         /// Encodes one row per run of equal (unit, key) in `order`: rows before `open` are late.
