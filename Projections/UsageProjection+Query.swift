@@ -44,12 +44,14 @@ extension UsageProjection {
     ///   - start: µs since the epoch, inclusive; the first bucket starts at or before it.
     ///   - end: µs since the epoch, exclusive; no buckets when `end <= start`.
     ///   - granularity: the bucket width; buckets start on UTC boundaries.
+    ///   - activeSince: when the key was created, if known: it has no rows before, so none
+    ///     are looked up (a long report of a young key stays cheap).
     ///   - txn: any transaction; the report is a copy and outlives it.
     /// - Throws: ``UsageRangeTooLarge`` past ``maxBucketCount`` buckets (check with
     ///   ``bucketCount(start:end:granularity:)`` first); `EventDecodingError` on a corrupt
     ///   row; `LMDBError` from the store.
     public func usage(
-        of key: KeyID, start: Int64, end: Int64, granularity: UsageGranularity,
+        of key: KeyID, start: Int64, end: Int64, granularity: UsageGranularity, activeSince: Int64? = nil,
         in txn: borrowing Transaction
     ) throws -> UsageReport {
         let count = Self.bucketCount(start: start, end: end, granularity: granularity)
@@ -65,7 +67,9 @@ extension UsageProjection {
             let table = unit == Self.hourMicros ? hours : minutes
             let span = try txn.withCursor(table) { cursor -> ClosedRange<Int64>? in
                 guard let low = try cursor.first(), let high = try cursor.last() else { return nil }
-                return MinuteRow.minute(ofKey: low.key)...MinuteRow.minute(ofKey: high.key)
+                let first = max(MinuteRow.minute(ofKey: low.key), Self.floorDivide(activeSince ?? .min, unit))
+                let last = MinuteRow.minute(ofKey: high.key)
+                return first <= last ? first...last : nil
             }
             let rows = Self.floorDivide(first, unit)..<Self.floorDivide(last, unit)
             if let span, rows.overlaps(span) {

@@ -69,6 +69,11 @@ extension Ledger {
                     "the range holds \(count) \(granularity.wireName) buckets; at most \(UsageProjection.maxBucketCount) per request: narrow the range or use a coarser granularity"
             )
         }
-        return try read { txn in try usage.usage(of: id, start: start, end: end, granularity: granularity, in: txn) }
+        return try read { txn in
+            // A key has no usage before it was created: its report looks up no rows before.
+            let created = try keys.state(of: id, in: txn)?.createdAt
+            return try usage.usage(
+                of: id, start: start, end: end, granularity: granularity, activeSince: created, in: txn)
+        }
     }
 }
