@@ -50,3 +50,27 @@ func aBackupTakenUnderLoadIsAConsistentLedger(compact: Bool) throws {
     #expect(throws: LedgerError.self) { _ = try f.ledger.backup(to: target) }
     #expect(try copy.verifyChain().events == head.seq)
 }
+
+/// `keyledger backup` through the binary: the copy's head is printed and matches what
+/// `verify-chain` finds in it; a missing --to is a usage error (exit 2), and a target that
+/// already holds a ledger is refused (exit 1) with a message.
+@Test func theBackupCommandCopiesAndRefusesToOverwrite() throws {
+    let dir = TempDirectory()
+    defer { dir.remove() }
+    #expect(try runKeyledger(["init", "--data", dir.path + "/ledger"]).status == 0)
+    let missing = try runKeyledger(["backup", "--data", dir.path + "/ledger"])
+    #expect(missing.status == 2 && missing.err.contains("--to is required"))
+    let made = try runKeyledger(["backup", "--data", dir.path + "/ledger", "--to", dir.path + "/copy"])
+    #expect(made.status == 0, "\(made.err)")
+    let chain = try runKeyledger(["verify-chain", "--data", dir.path + "/copy"])
+    #expect(chain.status == 0)
+    // "backup: 0 events, head <hash>, ..." and "chain intact: 0 events, head <hash>"
+    let head = { (line: String) -> String? in
+        line.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\n" }).drop { $0 != "head" }.dropFirst().first
+            .map(String.init)
+    }
+    #expect(head(made.out)?.count == 64)
+    #expect(head(made.out) == head(chain.out))
+    let again = try runKeyledger(["backup", "--data", dir.path + "/ledger", "--to", dir.path + "/copy"])
+    #expect(again.status == 1 && again.err.contains("already holds a ledger"))
+}
