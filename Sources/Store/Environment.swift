@@ -183,7 +183,7 @@ public final class Environment: @unchecked Sendable {
     /// Writes a consistent copy of the environment (as of one read transaction) to
     /// `path`/data.mdb, created with mode 0600 in `path` (made with mode 0700 when
     /// missing), and syncs it. Runs beside readers and the writer, in this process or
-    /// another.
+    /// another; in this process, a map growth waits until the copy is done.
     ///
     /// - Parameter compact: leave out free pages and write every table's pages in order
     ///   (`MDB_CP_COMPACT`), so the copy is smaller and its pages are contiguous.
