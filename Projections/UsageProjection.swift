@@ -270,8 +270,9 @@ public struct UsageProjection: Projection {
                 rank[access.key] = 0
                 keys.append(access.key)
             }
-            keys.sort { ids[$0] < ids[$1] }
-            for (r, key) in keys.enumerated() { rank[key] = r }
+            // Sorted as (id, index) pairs: no lookup through `ids` per comparison.
+            let ranked = keys.map { (id: ids[$0], key: $0) }.sorted { $0.id < $1.id }
+            for (r, entry) in ranked.enumerated() { rank[entry.key] = r }
             // Minute rows: within each minute's run, by (rank, position).
             var minutes: [Int] = []
             minutes.reserveCapacity(held.count)
@@ -344,10 +345,9 @@ public struct UsageProjection: Projection {
 
         /// Writes the gathered row as `row` and starts the next.
         mutating func close(_ row: MinuteRow) {
-            keys.append(contentsOf: repeatElement(0, count: 24))
-            keys.withUnsafeMutableBytes {
-                row.writeKey(into: UnsafeMutableRawBufferPointer(rebasing: $0[($0.count - 24)...]))
-            }
+            var key: (UInt64, UInt64, UInt64) = (0, 0, 0)
+            withUnsafeMutableBytes(of: &key) { row.writeKey(into: $0) }
+            withUnsafeBytes(of: key) { keys.append(contentsOf: $0) }
             if latencies.count > 1 { latencies.sort() }
             latencies.withUnsafeBufferPointer {
                 UsageMetrics.encode(sorted: $0, errors: errors, into: &values)
