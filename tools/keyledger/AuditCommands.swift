@@ -5,6 +5,23 @@ import Ledger
 import Projections
 import Server
 
+/// Opens the ledger at `path` for a query that reads projections, warning on stderr when
+/// any of them lags the log (a replay was interrupted, or one is running): its answers may
+/// then miss the newest events. The head is read first, so a commit landing in between
+/// cannot make a projection look behind.
+func openForProjectionQueries(_ path: String) throws -> Ledger {
+    let ledger = try Ledger.openReadOnly(path: path)
+    let head = try ledger.head().seq
+    let behind = try ledger.projectionCheckpoints().filter { $0.value < head }.sorted { $0.key < $1.key }
+    if !behind.isEmpty {
+        let list = behind.map { "\($0.key) \(head - $0.value) events behind" }.joined(separator: ", ")
+        printError(
+            "warning: projections lag the log (\(list)), as after an interrupted replay or during one; "
+                + "answers may miss the newest events until keyledger replay or keyledger serve catches them up")
+    }
+    return ledger
+}
+
 /// Options shared by `logs` and `export`: filters over the log.
 struct LogFilter {
     var filter = AuditFilter()
@@ -85,7 +102,7 @@ enum LogsCommand: CLICommand {
             log.filter.ip = address
         }
         var remaining = try parsed.integer("limit", default: 100)
-        let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
+        let ledger = try openForProjectionQueries(try parsed.dataDirectory())
         var out = Output()
         var before: UInt64?
         while remaining > 0 {
@@ -128,7 +145,7 @@ enum UsageCommand: CLICommand {
             throw UsageError("--granularity is minute, hour or day")
         }
         let metrics = Set((parsed.value("metrics") ?? "requests,errors,latency").split(separator: ",").map(String.init))
-        let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
+        let ledger = try openForProjectionQueries(try parsed.dataDirectory())
         let report = try ledger.usage(of: id, start: start, end: end, granularity: granularity)
         var w = JSONWriter()
         UsageJSON.write(report, metrics: metrics, into: &w)
@@ -154,7 +171,7 @@ enum HistoryCommand: CLICommand {
             throw UsageError("KEY (a key id) is required")
         }
         guard let at = parsed.value("at") else { throw UsageError("--at T|SEQ is required") }
-        let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
+        let ledger = try openForProjectionQueries(try parsed.dataDirectory())
         guard let point = HistoryPoint(at) else {
             throw UsageError("--at takes an RFC 3339 time or an event sequence number")
         }
