@@ -77,25 +77,25 @@ public struct Transaction: ~Copyable {
     }
 
     /// Whether there is a table called `name` (one the environment may not have opened).
-    public func hasTable(named name: String) throws -> Bool {
-        var dbi: MDB_dbi = 0
-        let rc = mdb_dbi_open(txn, name, 0, &dbi)
-        if rc == MDB_NOTFOUND { return false }
-        try LMDBError.check(rc)
-        return true
-    }
+    public func hasTable(named name: String) throws -> Bool { try existingTable(named: name) != nil }
 
     /// Deletes the table called `name` and everything in it, if there is one (a table of an
     /// earlier layout: not one the environment was opened with).
     ///
     /// - Returns: whether there was such a table.
     public func dropTable(named name: String) throws -> Bool {
-        var dbi: MDB_dbi = 0
-        let rc = mdb_dbi_open(txn, name, 0, &dbi)
-        if rc == MDB_NOTFOUND { return false }
-        try LMDBError.check(rc)
+        guard let dbi = try existingTable(named: name) else { return false }
         try LMDBError.check(mdb_drop(txn, dbi, 1))
         return true
+    }
+
+    /// A handle on the table called `name`, without creating it; nil when there is none.
+    private func existingTable(named name: String) throws -> MDB_dbi? {
+        var dbi: MDB_dbi = 0
+        let rc = mdb_dbi_open(txn, name, 0, &dbi)
+        if rc == MDB_NOTFOUND { return nil }
+        try LMDBError.check(rc)
+        return dbi
     }
 
     /// The number of entries in `table`.
