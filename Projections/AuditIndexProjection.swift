@@ -72,16 +72,16 @@ public struct AuditIndexProjection: Projection {
     /// Files events under their facets' lists, numbering the lists as they appear.
     ///
     /// Lists are found without hashing strings: a key's own list and its owner are
-    /// remembered by key id (a key's owner never changes, and is checked anyway), types
-    /// index an array, actors and addresses hash their fixed parts. A key's own accesses,
-    /// nearly every event, then cost one id lookup and one address lookup.
+    /// kept by key number, types index an array, actors and addresses hash their fixed
+    /// parts. A key's own access, nearly every event, then costs one address lookup.
     struct Gatherer: Sendable {
         var facets: [Facet] = []
         /// The seqs gathered for each list since the last ``take()``.
         var lists: [[UInt64]] = []
-        /// Per key: its own list, its owner's number and its id as written (to tell its own
-        /// accesses by comparing the actor id, not parsing it).
-        var keys: [KeyID: (list: Int, owner: Int, text: String)] = [:]
+        /// By key number: its id, its own list (-1: none yet) and its owner's number.
+        var keyIDs: [KeyID] = []
+        var keyLists: [Int] = []
+        var keyOwners: [Int] = []
         var ownerNumbers: [String: Int] = [:]
         var ownerNames: [String] = []
         /// Per owner, per event type: its list, or -1.
@@ -91,42 +91,58 @@ public struct AuditIndexProjection: Projection {
         /// Keyed as filed: IPv4 as its IPv4-mapped IPv6 address.
         var ipLists: [IPAddress: Int] = [:]
 
-        mutating func fold(contentsOf events: [Event]) {
-            // Through the buffer, each event is lent to `fold`, not copied out.
-            events.withUnsafeBufferPointer { events in for i in events.indices { fold(events[i]) } }
+        mutating func fold(_ chunk: LogChunk) {
+            keyIDs.append(contentsOf: chunk.newKeys)
+            keyLists.append(contentsOf: repeatElement(-1, count: chunk.newKeys.count))
+            for owner in chunk.newOwners { keyOwners.append(ownerNumber(owner)) }
+            let accessed = Int(EventType.accessed.rawValue)
+            chunk.forEach { access in
+                // The facets of ``facets(of:)`` for a key's own access: no actor facet.
+                let key = Int(access.key)
+                let seq = access.seq
+                lists[keyList(key)].append(seq)
+                if typeLists[accessed] < 0 { typeLists[accessed] = newList(.type(.accessed)) }
+                lists[typeLists[accessed]].append(seq)
+                lists[ownerTypeList(keyOwners[key], .accessed)].append(seq)
+                if access.hasIP { lists[ipList(IPAddress(high: access.ipHigh, low: access.ipLow, isV4: false))].append(seq) }
+            } other: { event, key in
+                fold(event, key: Int(key))
+            }
         }
 
-        mutating func fold(_ event: Event) {
+        mutating func fold(_ event: Event, key: Int) {
             let seq = event.seq
             let type = Int(event.type.rawValue)
-            var slot = keys[event.keyID] ?? (list: -1, owner: -1, text: "")
-            if slot.list < 0 || ownerNames[slot.owner] != event.owner {
-                if slot.list < 0 {
-                    slot.list = newList(.key(event.keyID))
-                    slot.text = event.keyID.description
-                }
-                slot.owner = ownerNumber(event.owner)
-                keys[event.keyID] = slot
-            }
-            lists[slot.list].append(seq)
+            lists[keyList(key)].append(seq)
             if typeLists[type] < 0 { typeLists[type] = newList(.type(event.type)) }
             lists[typeLists[type]].append(seq)
-            if ownerTypeLists[slot.owner][type] < 0 {
-                ownerTypeLists[slot.owner][type] = newList(.ownerType(event.owner, event.type))
-            }
-            lists[ownerTypeLists[slot.owner][type]].append(seq)
-            // What ``isSelfAccess(_:)`` decides: a key id has one spelling.
-            if !(event.type == .accessed && event.actor.kind == .key && event.actor.id == slot.text) {
+            let owner = ownerNames[keyOwners[key]] == event.owner ? keyOwners[key] : ownerNumber(event.owner)
+            lists[ownerTypeList(owner, event.type)].append(seq)
+            if !AuditIndexProjection.isSelfAccess(event) {
                 let list = actorLists[event.actor] ?? newList(.actor(event.actor))
                 actorLists[event.actor] = list
                 lists[list].append(seq)
             }
-            if let ip = event.ip {
-                let filed = IPAddress(high: ip.high, low: ip.low, isV4: false)
-                let list = ipLists[filed] ?? newList(.ip(filed))
-                ipLists[filed] = list
-                lists[list].append(seq)
-            }
+            if let ip = event.ip { lists[ipList(IPAddress(high: ip.high, low: ip.low, isV4: false))].append(seq) }
+        }
+
+        private mutating func keyList(_ key: Int) -> Int {
+            if keyLists[key] < 0 { keyLists[key] = newList(.key(keyIDs[key])) }
+            return keyLists[key]
+        }
+
+        private mutating func ownerTypeList(_ owner: Int, _ type: EventType) -> Int {
+            let t = Int(type.rawValue)
+            if ownerTypeLists[owner][t] < 0 { ownerTypeLists[owner][t] = newList(.ownerType(ownerNames[owner], type)) }
+            return ownerTypeLists[owner][t]
+        }
+
+        /// `filed`: the address as filed (IPv4 mapped).
+        private mutating func ipList(_ filed: IPAddress) -> Int {
+            if let known = ipLists[filed] { return known }
+            let list = newList(.ip(filed))
+            ipLists[filed] = list
+            return list
         }
 
         /// The lists gathered since the last take; leaves them empty, keeping the numbering.
@@ -154,11 +170,11 @@ public struct AuditIndexProjection: Projection {
     final class Preparer: ChunkPreparer {
         private let gatherer = Mutex(Gatherer())
 
-        func prepare(_ events: [Event]) -> any Sendable { gather(events) }
+        func prepare(_ chunk: LogChunk) -> any Sendable { gather(chunk) }
 
-        func gather(_ events: [Event]) -> Gathered {
+        func gather(_ chunk: LogChunk) -> Gathered {
             gatherer.withLock { gatherer in
-                gatherer.fold(contentsOf: events)
+                gatherer.fold(chunk)
                 return gatherer.take()
             }
         }
@@ -174,7 +190,7 @@ public struct AuditIndexProjection: Projection {
 
         init(index: Table) { self.index = index }
 
-        func prepareHere(_ events: [Event]) -> Gathered { gathering.gather(events) }
+        func prepareHere(_ chunk: LogChunk) -> Gathered { gathering.gather(chunk) }
 
         func flush(into txn: borrowing Transaction) throws {
             // Chunk by chunk within each key, so a list's seqs stay ascending.

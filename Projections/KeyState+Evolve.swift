@@ -13,10 +13,11 @@ extension KeyState {
     }
 
     mutating func apply(_ payload: EventPayload, at time: Int64) {
-        if case .created = payload { return }
-        events += 1
         switch payload {
         case .created:
+            return
+        case .accessed(let access):
+            recordAccess(access.code, cost: access.cost, at: time)
             return
         case .updated(let u):
             if let name = u.name { self.name = name }
@@ -45,11 +46,16 @@ extension KeyState {
             status = .expired
         case .creditsAdded(_, let balance):
             credits = balance
-        case .accessed(let access):
-            if access.code == .valid { recordGrant(cost: access.cost, at: time) }
-            return
         }
+        events += 1
         version += 1
+    }
+
+    /// Folds a `key.accessed` with this code and cost: one more event in the key's
+    /// stream, and a grant's spending. (A rebuild folds access records through this.)
+    mutating func recordAccess(_ code: VerifyCode, cost: UInt32, at time: Int64) {
+        events += 1
+        if code == .valid { recordGrant(cost: cost, at: time) }
     }
 
     /// Counts a granted request: spends its cost and fills every rate-limit window.

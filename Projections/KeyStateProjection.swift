@@ -116,9 +116,9 @@ public struct KeyStateProjection: Projection {
     /// keys touched since the last flush.
     struct Rebuilder: ProjectionRebuilder {
         let projection: KeyStateProjection
-        /// Where each key's state sits in `states`: one hash lookup per event, then the
-        /// state is folded in place and marked dirty by position.
-        var positions: [KeyID: Int] = [:]
+        /// Where each key's state sits in `states`, by key number (-1: none yet): the
+        /// state is folded in place and marked dirty by position, without hashing.
+        var positions: [Int] = []
         var states: [KeyState] = []
         /// Each key's row as the last flush wrote it (the rebuild cleared the table), so
         /// a flush moves index entries without reading and decoding the row back.
@@ -128,37 +128,49 @@ public struct KeyStateProjection: Projection {
         /// Snapshots due since the last flush, with the seq each was taken at.
         var snapshots: [(seq: UInt64, state: KeyState)] = []
 
-        mutating func fold(contentsOf events: [Event]) {
-            // Through the buffer, each event is lent to `fold`, not copied out.
-            events.withUnsafeBufferPointer { events in for i in events.indices { fold(events[i]) } }
+        mutating func fold(_ chunk: LogChunk) {
+            positions.append(contentsOf: repeatElement(-1, count: chunk.newKeys.count))
+            chunk.forEach { access in
+                let position = positions[Int(access.key)]
+                guard position >= 0 else { return }
+                // In place: no copy of the state, so no copy of its arrays.
+                states[position].recordAccess(access.code, cost: access.cost, at: access.time)
+                folded(position, at: access.seq)
+            } other: { event, key in
+                fold(event, key: Int(key))
+            }
         }
 
-        mutating func fold(_ event: Event) {
+        mutating func fold(_ event: Event, key: Int) {
             let position: Int
             if case .created = event.payload {
                 guard let new = KeyState.evolve(nil, event) else { return }
-                if let known = positions[event.keyID] {
-                    position = known
+                if positions[key] >= 0 {
+                    position = positions[key]
                     states[position] = new
                 } else {
                     position = states.count
-                    positions[event.keyID] = position
+                    positions[key] = position
                     states.append(new)
                     written.append(nil)
                     isDirty.append(false)
                 }
             } else {
-                guard let known = positions[event.keyID] else { return }
-                position = known
-                // In place: no copy of the state, so no copy of its arrays.
+                position = positions[key]
+                guard position >= 0 else { return }
                 states[position].apply(event.payload, at: event.time)
             }
+            folded(position, at: event.seq)
+        }
+
+        /// Marks the state at `position` dirty and keeps a snapshot when one is due.
+        private mutating func folded(_ position: Int, at seq: UInt64) {
             if !isDirty[position] {
                 isDirty[position] = true
                 dirty.append(position)
             }
             if states[position].events % KeyStateProjection.snapshotInterval == 0 {
-                snapshots.append((event.seq, states[position]))
+                snapshots.append((seq, states[position]))
             }
         }
 

@@ -25,10 +25,11 @@ public protocol ProjectionRebuilder {
     /// Part of the fold that needs neither LMDB nor what was written, which a rebuild may
     /// run on the thread that reads the log, a chunk ahead; nil when there is none.
     var preparer: (any ChunkPreparer)? { get }
-    /// Folds the next events (in seq order); one dynamic call per chunk, not per event.
-    mutating func fold(contentsOf events: [Event])
+    /// Folds the next chunk of the log (chunks come in seq order, each from the same
+    /// ``ChunkDecoder``); one dynamic call per chunk, not per event.
+    mutating func fold(_ chunk: LogChunk)
     /// Folds the next chunk from what ``preparer`` made of it, instead of
-    /// ``fold(contentsOf:)``.
+    /// ``fold(_:)``.
     mutating func fold(prepared: any Sendable)
     /// Called once, after the last chunk is folded: write everything still held back.
     mutating func finish()
@@ -68,7 +69,7 @@ public struct Checkpoints: Sendable {
 /// on another thread than the rebuilder's, and hands each result to
 /// ``ProjectionRebuilder/fold(prepared:)`` in the same order.
 public protocol ChunkPreparer: Sendable {
-    func prepare(_ events: [Event]) -> any Sendable
+    func prepare(_ chunk: LogChunk) -> any Sendable
 }
 
 extension ProjectionRebuilder {
@@ -89,12 +90,12 @@ protocol PreparedChunksRebuilder: ProjectionRebuilder {
     associatedtype Prepared: Sendable
     /// What was prepared since the last flush, chunk by chunk.
     var pending: [Prepared] { get set }
-    /// Prepares `events` on this thread, as the preparer would on another.
-    func prepareHere(_ events: [Event]) -> Prepared
+    /// Prepares `chunk` on this thread, as the preparer would on another.
+    func prepareHere(_ chunk: LogChunk) -> Prepared
 }
 
 extension PreparedChunksRebuilder {
-    mutating func fold(contentsOf events: [Event]) { pending.append(prepareHere(events)) }
+    mutating func fold(_ chunk: LogChunk) { pending.append(prepareHere(chunk)) }
 
     mutating func fold(prepared: any Sendable) {
         guard let chunk = prepared as? Prepared else {

@@ -155,7 +155,7 @@ public struct UsageProjection: Projection {
 
         init(projection: UsageProjection) { self.projection = projection }
 
-        func prepareHere(_ events: [Event]) -> ClosedRows { hourly.fold(events) }
+        func prepareHere(_ chunk: LogChunk) -> ClosedRows { hourly.fold(chunk) }
 
         mutating func finish() { pending.append(hourly.finish()) }
 
@@ -170,12 +170,19 @@ public struct UsageProjection: Projection {
     final class HourlyPreparer: ChunkPreparer {
         private let folder = Mutex(HourFolder())
 
-        func prepare(_ events: [Event]) -> any Sendable { fold(events) }
+        func prepare(_ chunk: LogChunk) -> any Sendable { fold(chunk) }
 
-        func fold(_ events: [Event]) -> ClosedRows {
+        func fold(_ chunk: LogChunk) -> ClosedRows {
             folder.withLock { folder in
-                // Through the buffer, each event is lent to `fold`, not copied out.
-                events.withUnsafeBufferPointer { events in for i in events.indices { folder.fold(events[i]) } }
+                folder.ids.append(contentsOf: chunk.newKeys)
+                chunk.forEach { access in
+                    folder.fold(
+                        key: access.key, code: access.code, latency: access.latencyMicros, at: access.time,
+                        seq: access.seq)
+                } other: { event, key in
+                    guard case .accessed(let access) = event.payload else { return }
+                    folder.fold(key: key, code: access.code, latency: access.latencyMicros, at: event.time, seq: event.seq)
+                }
                 return folder.take()
             }
         }
@@ -190,8 +197,8 @@ public struct UsageProjection: Projection {
     }
 
     struct HourFolder: Sendable {
+        /// By key number.
         var ids: [KeyID] = []
-        var indexes: [KeyID: UInt32] = [:]
         /// The accesses since the first of the open hour.
         var held: [Access] = []
         var openHour: Int64?
@@ -199,27 +206,17 @@ public struct UsageProjection: Projection {
         var openedAt: UInt64 = 0
         var closed = ClosedRows()
 
-        mutating func fold(_ event: Event) {
-            guard case .accessed(let access) = event.payload else { return }
-            let minute = floorDivide(event.time, minuteMicros)
+        /// Folds an access by key number `key`.
+        mutating func fold(key: UInt32, code: VerifyCode, latency: UInt32, at time: Int64, seq: UInt64) {
+            let minute = floorDivide(time, minuteMicros)
             let hour = floorDivide(minute, 60)
             if let open = openHour, hour > open { close() }
             if openHour == nil {
                 openHour = hour
-                openedAt = event.seq
-            }
-            let index: UInt32
-            if let known = indexes[event.keyID] {
-                index = known
-            } else {
-                index = UInt32(ids.count)
-                ids.append(event.keyID)
-                indexes[event.keyID] = index
+                openedAt = seq
             }
             held.append(
-                Access(
-                    keyAndError: index | (access.code == .valid ? 0 : Access.errorBit),
-                    latency: access.latencyMicros, minute: minute))
+                Access(keyAndError: key | (code == .valid ? 0 : Access.errorBit), latency: latency, minute: minute))
         }
 
         /// The rows closed since the last take.

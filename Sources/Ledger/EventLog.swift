@@ -76,6 +76,22 @@ public struct EventLog: Sendable {
         }
     }
 
+    /// Calls `body` with the seq and record (without the chain's hashes) of each event
+    /// from `first` on, in order, until it returns false. The record is valid only
+    /// during the call.
+    public func scanRecords(
+        from first: UInt64, in txn: borrowing Transaction, _ body: (UInt64, UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        try txn.withCursor(events) { cursor in
+            var entry = try cursor.seek(atLeast: Self.key(first))
+            while let e = entry {
+                let seq = UInt64(bigEndian: e.key.loadUnaligned(as: UInt64.self))
+                guard try body(seq, try ChainedRecord.split(e.value).record) else { return }
+                entry = try cursor.next()
+            }
+        }
+    }
+
     /// The time of the event at `seq` (read from the record without decoding it).
     public func time(at seq: UInt64, in txn: borrowing Transaction) throws -> Int64? {
         try Self.key(seq).withUnsafeBytes { key in

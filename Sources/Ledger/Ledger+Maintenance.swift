@@ -2,6 +2,7 @@ public import Events
 import Glibc
 import Projections
 import Store
+import Synchronization
 
 extension Ledger {
     /// Creates a new ledger at `path` and returns its root token, the only time it is
@@ -110,20 +111,24 @@ extension Ledger {
             // run again after the map grows): it only writes what the builders hold.
             // Chunks start at a sixteenth of `chunk` and double up to it, so the stages
             // overlap from the first few thousand events on, not after a whole chunk.
-            let read = { @Sendable (done: UInt64, size: Int) throws -> [Event] in
+            // One decoder numbers the keys for every chunk (reads run one at a time).
+            let decoder = Mutex(ChunkDecoder(context: context))
+            let read = { @Sendable (done: UInt64, size: Int) throws -> LogChunk in
                 try environment.read { txn in
-                    var events: [Event] = []
-                    events.reserveCapacity(min(size, Int(headSeq - done)))
-                    try log.scan(from: done + 1, context: context, in: txn) { stored in
-                        events.append(stored.event)
-                        return events.count < size && stored.event.seq < headSeq
+                    try decoder.withLock { decoder in
+                        var count = 0
+                        try log.scanRecords(from: done + 1, in: txn) { seq, record in
+                            try decoder.add(record, seq: seq)
+                            count += 1
+                            return count < size && seq < headSeq
+                        }
+                        return decoder.take()
                     }
-                    return events
                 }
             }
-            let prepare = { @Sendable (reading: Prefetch<[Event]>) throws -> PreparedChunk in
+            let prepare = { @Sendable (reading: Prefetch<LogChunk>) throws -> PreparedChunk in
                 let events = try reading.get()
-                let last = events.last?.seq ?? headSeq
+                let last = events.lastSeq ?? headSeq
                 let size = min(2 * events.count, chunk)
                 let next = last < headSeq ? Prefetch { try read(last, size) } : nil
                 // Each preparer on its own thread.
@@ -137,13 +142,13 @@ extension Ledger {
             while true {
                 let current = try next.get()
                 let (events, prepared) = (current.events, current.prepared)
-                guard let last = events.last?.seq else { break }
+                guard let last = events.lastSeq else { break }
                 if let reading = current.nextRead { next = Prefetch { try prepare(reading) } }
                 for i in builders.indices {
                     if let prepared = prepared[i] {
                         builders[i].fold(prepared: prepared)
                     } else {
-                        builders[i].fold(contentsOf: events)
+                        builders[i].fold(events)
                     }
                 }
                 if last == headSeq { for i in builders.indices { builders[i].finish() } }
@@ -168,9 +173,9 @@ extension Ledger {
 /// A chunk of the log as a rebuild's writing stage takes it: its events, what each
 /// builder's preparer made of them, and the read of the next chunk, already started.
 private struct PreparedChunk: Sendable {
-    let events: [Event]
+    let events: LogChunk
     let prepared: [(any Sendable)?]
-    let nextRead: Prefetch<[Event]>?
+    let nextRead: Prefetch<LogChunk>?
 }
 
 extension Ledger {

@@ -29,11 +29,13 @@ private final class UsageStore {
     @discardableResult
     func rebuild(_ events: [Event], chunk: Int, stopAfter: Int = .max) throws -> UInt64 {
         var rebuilder = projection.makeRebuilder()
+        var decoder = ChunkDecoder(context: .minimal)
         var checkpoint: UInt64 = 0
         var flushes = 0
         for start in stride(from: 0, to: events.count, by: chunk) {
             let part = Array(events[start..<min(start + chunk, events.count)])
-            rebuilder.fold(contentsOf: part)
+            for event in part { try EventCodec.encode(event).withUnsafeBytes { try decoder.add($0, seq: event.seq) } }
+            rebuilder.fold(decoder.take())
             if start + chunk >= events.count { rebuilder.finish() }
             try environment.write { txn in try rebuilder.flush(into: txn) }
             checkpoint = rebuilder.checkpoint(after: part.last!.seq)

@@ -1,0 +1,99 @@
+internal import Glibc
+
+/// Decodes log records into ``LogChunk``s for a rebuild, numbering keys as it meets them.
+///
+/// A record becomes an ``AccessRecord`` when it is a `key.accessed` of a key already
+/// numbered, naming that key's owner, whose actor is the key itself: its bytes are
+/// checked against what the decoder knows, not decoded into strings. Anything else (the
+/// first event of every key among them) is decoded whole. Every record is checked as
+/// ``EventCodec/decode(_:seq:context:)`` checks it, and garbage throws.
+public struct ChunkDecoder: Sendable {
+    private var numbers: [KeyID: UInt32] = [:]
+    /// Per key number: its owner's UTF-8 bytes, as one buffer with an end per key.
+    private var ownerBytes: [UInt8] = []
+    private var ownerEnds: [Int] = []
+    /// Per key number: its id as an actor names it (`key_` + 22 digits), 26 bytes each.
+    private var idTexts: [UInt8] = []
+    private let context: EventCodec.Context
+    private var chunk: LogChunk
+
+    /// - Parameter context: what the events decoded whole fill in.
+    public init(context: EventCodec.Context) {
+        self.context = context
+        chunk = LogChunk(firstNewKey: 0)
+    }
+
+    /// Keys numbered so far.
+    public var keyCount: Int { ownerEnds.count }
+
+    /// Adds the record stored under `seq` (the record alone, without the chain's hashes).
+    public mutating func add(_ record: UnsafeRawBufferPointer, seq: UInt64) throws(EventDecodingError) {
+        if let access = try access(record, seq: seq) {
+            chunk.accesses.append(access)
+        } else {
+            let event = try EventCodec.decode(record, seq: seq, context: context)
+            chunk.others.append((event, number(event.keyID, owner: event.owner)))
+        }
+        chunk.lastSeq = seq
+    }
+
+    /// The chunk decoded since the last take; the next one numbers keys on from here.
+    public mutating func take() -> LogChunk {
+        defer { chunk = LogChunk(firstNewKey: keyCount) }
+        return chunk
+    }
+
+    private mutating func number(_ id: KeyID, owner: String) -> UInt32 {
+        if let known = numbers[id] { return known }
+        let number = UInt32(ownerEnds.count)
+        numbers[id] = number
+        ownerBytes.append(contentsOf: owner.utf8)
+        ownerEnds.append(ownerBytes.count)
+        idTexts.append(contentsOf: id.description.utf8)
+        chunk.newKeys.append(id)
+        chunk.newOwners.append(owner)
+        return number
+    }
+
+    /// The record as an access record, or nil when it must be decoded whole. Throws for
+    /// what ``EventCodec/decode(_:seq:context:)`` throws for, at any depth it reads to.
+    private func access(_ record: UnsafeRawBufferPointer, seq: UInt64) throws(EventDecodingError) -> AccessRecord? {
+        var r = BinaryReader(record)
+        guard try r.u8() == EventCodec.version, try r.u8() == EventType.accessed.rawValue else { return nil }
+        let time = try r.i64()
+        let idBytes = try r.raw(16)
+        guard let id = KeyID(bytes: idBytes), let key = numbers[id] else { return nil }
+        let owner = try r.raw(r.count(limit: 1 << 20))
+        let ownerStart = key == 0 ? 0 : ownerEnds[Int(key) - 1]
+        let knownOwner = ownerBytes.withUnsafeBytes {
+            UnsafeRawBufferPointer(rebasing: $0[ownerStart..<ownerEnds[Int(key)]])
+        }
+        guard Self.equal(owner, knownOwner), try r.u8() == Actor.Kind.key.rawValue else { return nil }
+        let actor = try r.raw(r.count(limit: 1 << 20))
+        let text = Int(key) * 26
+        guard idTexts.withUnsafeBytes({ Self.equal(actor, UnsafeRawBufferPointer(rebasing: $0[text..<text + 26])) })
+        else {
+            return nil
+        }
+        let ipLength = Int(try r.u8())
+        guard ipLength == 0 || ipLength == 4 || ipLength == 16 else { throw r.fail("bad ip length \(ipLength)") }
+        let ip = IPAddress(bytes: try r.raw(ipLength))
+        try r.skipOptionalString()
+        let raw = try r.u8()
+        guard let code = VerifyCode(rawValue: raw) else { throw r.fail("unknown verify code \(raw)") }
+        for _ in 0..<3 { try r.skipOptionalString() }
+        let latency = try r.varint()
+        let cost = try r.varint()
+        guard latency <= UInt64(UInt32.max), cost <= UInt64(UInt32.max) else {
+            throw r.fail("access figures out of range")
+        }
+        guard r.isAtEnd else { throw r.fail("trailing bytes") }
+        return AccessRecord(
+            seq: seq, time: time, ipHigh: ip?.high ?? 0, ipLow: ip?.low ?? 0, key: key,
+            latencyMicros: UInt32(latency), cost: UInt32(cost), code: code, hasIP: ip != nil)
+    }
+
+    private static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
+    }
+}
