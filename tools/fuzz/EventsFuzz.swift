@@ -1,7 +1,8 @@
 internal import Glibc
 
 /// The event codec on arbitrary bytes: decoding throws or returns, never traps, and a
-/// record that decodes encodes back to exactly its bytes (one spelling per event). The
+/// record that decodes encodes back to exactly its bytes (one spelling per event). A
+/// replay's ``ChunkDecoder`` accepts exactly what the codec accepts. The
 /// same bytes as text go through the parsers of request values: key ids, addresses,
 /// CIDR ranges and secrets, whose results must render back to what they parse from.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -18,9 +19,31 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         precondition(EventCodec.encode(event).elementsEqual(bytes), "a record re-encodes differently")
     }
     _ = try? EventCodec.decode(bytes, seq: 1, context: .minimal)
+    var decoder = primed
+    let whole = try? EventCodec.decode(bytes, seq: 2, context: .actorAndIP)
+    let added: Void? = try? decoder.add(bytes, seq: 2)
+    precondition((whole != nil) == (added != nil), "the chunk decoder and the codec disagree on a record")
     _ = try? ChainedRecord.split(bytes)
     return 0
 }
+
+/// The key of the seed access (index 8 below), so that its record is the key's own access.
+private let seedKey = KeyID(high: 0x0123_4567_89AB_CDEF, low: 8)
+
+/// A chunk decoder that has met the seed access's key (owner `org_42`).
+private let primed: ChunkDecoder = {
+    var decoder = ChunkDecoder(context: .actorAndIP)
+    let created = Event(
+        seq: 1, time: 1_795_417_200_000_000, keyID: seedKey, owner: "org_42", actor: Actor(kind: .root, id: "root"),
+        payload: .created(
+            KeyCreated(
+                name: "seed", prefix: "sk_live_", environment: "live", scopes: [], accounts: [], ipAllowlist: [],
+                expiresAt: nil, rateLimits: [], credits: nil, metadata: [:],
+                secretDigest: Secret.digest("not a secret: a fuzzing seed"))))
+    try! EventCodec.encode(created).withUnsafeBytes { try decoder.add($0, seq: 1) }
+    _ = decoder.take()
+    return decoder
+}()
 
 /// Writes a record of every event type into `$FUZZ_SEED_DIR` (made-up ids and digests),
 /// so the fuzzer starts from valid records.
@@ -49,7 +72,7 @@ public func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutable
     for (i, payload) in payloads.enumerated() {
         let event = Event(
             time: 1_795_417_200_000_000, keyID: KeyID(high: 0x0123_4567_89AB_CDEF, low: UInt64(i)), owner: "org_42",
-            actor: Actor(kind: .key, id: "key_seed"), ip: IPAddress("2001:db8::1"), requestID: "req_\(i)",
+            actor: Actor(kind: .key, id: i == 8 ? seedKey.description : "key_seed"), ip: IPAddress("2001:db8::1"), requestID: "req_\(i)",
             payload: payload)
         let record = EventCodec.encode(event)
         let fd = open("\(dir)/seed-\(i)", O_CREAT | O_WRONLY | O_TRUNC, 0o644)
