@@ -187,21 +187,19 @@ public struct AuditIndexProjection: Projection {
         let gathering = Preparer()
         var preparer: (any ChunkPreparer)? { gathering }
         var pending: [Gathered] = []
+        var written = 0
 
         init(index: Table) { self.index = index }
 
         func prepareHere(_ chunk: LogChunk) -> Gathered { gathering.gather(chunk) }
 
-        func flush(into txn: borrowing Transaction) throws {
-            // Chunk by chunk within each key, so a list's seqs stay ascending.
-            var appends: [(key: [UInt8], chunk: Int, seqs: [UInt64])] = []
-            for (chunk, gathered) in pending.enumerated() {
-                for list in gathered.lists.indices where !gathered.lists[list].isEmpty {
-                    appends.append((gathered.facets[list].indexKey, chunk, gathered.lists[list]))
-                }
+        func write(_ gathered: Gathered, into txn: borrowing Transaction) throws {
+            // In key order, so the appends walk the table forwards.
+            var order = gathered.lists.indices.filter { !gathered.lists[$0].isEmpty }.map {
+                (key: gathered.facets[$0].indexKey, list: $0)
             }
-            appends.sort { $0.key == $1.key ? $0.chunk < $1.chunk : $0.key.lexicographicallyPrecedes($1.key) }
-            for append in appends { try txn.appendDuplicates(index, append.key, append.seqs) }
+            order.sort { $0.key.lexicographicallyPrecedes($1.key) }
+            for entry in order { try txn.appendDuplicates(index, entry.key, gathered.lists[entry.list]) }
         }
     }
 }

@@ -113,20 +113,25 @@ public struct KeyStateProjection: Projection {
     public func makeRebuilder() -> any ProjectionRebuilder { Rebuilder(projection: self) }
 
     /// Keeps every key's state in memory (keys are few next to events) and writes the
-    /// keys touched since the last flush.
+    /// keys touched since the last commit before the next.
     struct Rebuilder: ProjectionRebuilder {
         let projection: KeyStateProjection
         /// Where each key's state sits in `states`, by key number (-1: none yet): the
         /// state is folded in place and marked dirty by position, without hashing.
         var positions: [Int] = []
         var states: [KeyState] = []
-        /// Each key's row as the last flush wrote it (the rebuild cleared the table), so
-        /// a flush moves index entries without reading and decoding the row back.
-        var written: [KeyState?] = []
-        var isDirty: [Bool] = []
-        var dirty: [Int] = []
-        /// Snapshots due since the last flush, with the seq each was taken at.
+        /// Each key's row as the open transaction holds it, and as the last commit left
+        /// it (the rebuild cleared the table), so a write moves index entries without
+        /// reading and decoding the row back.
+        var inTransaction: [KeyState?] = []
+        var inCommit: [KeyState?] = []
+        /// Positions changed since the last write, and since the last commit.
+        var sinceWrite = DirtySet()
+        var sinceCommit = DirtySet()
+        /// Snapshots due since the last commit, with the seq each was taken at; the open
+        /// transaction holds the first `snapshotsWritten`.
         var snapshots: [(seq: UInt64, state: KeyState)] = []
+        var snapshotsWritten = 0
 
         mutating func fold(_ chunk: LogChunk) {
             positions.append(contentsOf: repeatElement(-1, count: chunk.newKeys.count))
@@ -152,8 +157,10 @@ public struct KeyStateProjection: Projection {
                     position = states.count
                     positions[key] = position
                     states.append(new)
-                    written.append(nil)
-                    isDirty.append(false)
+                    inTransaction.append(nil)
+                    inCommit.append(nil)
+                    sinceWrite.grow()
+                    sinceCommit.grow()
                 }
             } else {
                 position = positions[key]
@@ -163,33 +170,62 @@ public struct KeyStateProjection: Projection {
             folded(position, at: event.seq)
         }
 
-        /// Marks the state at `position` dirty and keeps a snapshot when one is due.
+        /// Marks the state at `position` changed and keeps a snapshot when one is due.
         private mutating func folded(_ position: Int, at seq: UInt64) {
-            if !isDirty[position] {
-                isDirty[position] = true
-                dirty.append(position)
-            }
+            sinceWrite.insert(position)
+            sinceCommit.insert(position)
             if states[position].events % KeyStateProjection.snapshotInterval == 0 {
                 snapshots.append((seq, states[position]))
             }
         }
 
-        func flush(into txn: borrowing Transaction) throws {
-            for position in dirty.sorted(by: { states[$0].id < states[$1].id }) {
-                try projection.store(states[position], replacing: written[position], in: txn)
+        /// Writes only when the transaction closes: every chunk rewrites most keys' rows.
+        mutating func write(into txn: borrowing Transaction, closing: Bool) throws {
+            guard closing else { return }
+            for position in sinceWrite.positions.sorted(by: { states[$0].id < states[$1].id }) {
+                try projection.store(states[position], replacing: inTransaction[position], in: txn)
+                inTransaction[position] = states[position]
             }
-            for snapshot in snapshots.sorted(by: { ($0.state.id, $0.seq) < ($1.state.id, $1.seq) }) {
+            sinceWrite.removeAll()
+            for snapshot in snapshots[snapshotsWritten...].sorted(by: { ($0.state.id, $0.seq) < ($1.state.id, $1.seq) }) {
                 try projection.snapshotIfDue(snapshot.state, at: snapshot.seq, in: txn)
             }
+            snapshotsWritten = snapshots.count
         }
 
-        mutating func flushed() {
-            for position in dirty {
-                isDirty[position] = false
-                written[position] = states[position]
+        mutating func rewind() {
+            for position in sinceCommit.positions {
+                inTransaction[position] = inCommit[position]
+                sinceWrite.insert(position)
             }
-            dirty.removeAll(keepingCapacity: true)
+            snapshotsWritten = 0
+        }
+
+        mutating func committed() {
+            for position in sinceCommit.positions { inCommit[position] = inTransaction[position] }
+            sinceCommit.removeAll()
             snapshots.removeAll()
+            snapshotsWritten = 0
+        }
+    }
+
+    /// Positions marked since the last ``removeAll()``, each once, in marking order.
+    struct DirtySet {
+        private(set) var positions: [Int] = []
+        private var isMarked: [Bool] = []
+
+        /// Makes room for one more position.
+        mutating func grow() { isMarked.append(false) }
+
+        mutating func insert(_ position: Int) {
+            guard !isMarked[position] else { return }
+            isMarked[position] = true
+            positions.append(position)
+        }
+
+        mutating func removeAll() {
+            for position in positions { isMarked[position] = false }
+            positions.removeAll(keepingCapacity: true)
         }
     }
 }

@@ -21,9 +21,14 @@ public protocol Projection: Sendable {
 }
 
 /// Folds a run of events in memory and writes the result in bulk.
+///
+/// A rebuild folds the log chunk by chunk, and writes each chunk's result into a write
+/// transaction that stays open over several chunks; it commits with the checkpoints.
+/// Should the map fill, the transaction is aborted and begun again: ``rewind()``, then
+/// ``write(into:closing:)`` writes again everything since the last commit.
 public protocol ProjectionRebuilder {
     /// Part of the fold that needs neither LMDB nor what was written, which a rebuild may
-    /// run on the thread that reads the log, a chunk ahead; nil when there is none.
+    /// run on another thread, a chunk ahead; nil when there is none.
     var preparer: (any ChunkPreparer)? { get }
     /// Folds the next chunk of the log (chunks come in seq order, each from the same
     /// ``ChunkDecoder``); one dynamic call per chunk, not per event.
@@ -31,18 +36,21 @@ public protocol ProjectionRebuilder {
     /// Folds the next chunk from what ``preparer`` made of it, instead of
     /// ``fold(_:)``.
     mutating func fold(prepared: any Sendable)
-    /// Called once, after the last chunk is folded: write everything still held back.
+    /// Called once, after the last chunk is folded: hold nothing back any more.
     mutating func finish()
-    /// The checkpoint to write with the flush after the chunk that ended at seq `last`:
-    /// `last`, unless the rebuilder holds some events' effects back for a later flush
-    /// (then the seq before the first of them).
+    /// The checkpoint to commit with what was written, the last chunk written having
+    /// ended at seq `last`: `last`, unless the rebuilder holds some events' effects back
+    /// for a later commit (then the seq before the first of them).
     func checkpoint(after last: UInt64) -> UInt64
-    /// Writes what was folded since the last ``flushed()``. Called at chunk ends, with
-    /// the checkpoint in the same transaction. The transaction may be aborted and this
-    /// called again (after the map grew), so it changes nothing here.
-    func flush(into txn: borrowing Transaction) throws
-    /// Forgets what the last ``flush(into:)`` wrote, once its transaction committed.
-    mutating func flushed()
+    /// Writes into the open transaction what was folded since the last write into it.
+    /// `closing`: the transaction commits after this write. Until then a rebuilder may
+    /// hold back rows that later chunks would only write again (a key's state row).
+    mutating func write(into txn: borrowing Transaction, closing: Bool) throws
+    /// The open transaction was aborted: the next ``write(into:closing:)`` writes everything
+    /// folded since the last commit.
+    mutating func rewind()
+    /// The transaction committed: forgets what it wrote.
+    mutating func committed()
 }
 
 /// The last applied sequence of each projection, kept in one table.
@@ -85,13 +93,17 @@ extension ProjectionRebuilder {
 }
 
 /// A rebuilder whose fold is all its preparer's: it keeps what was prepared of each chunk
-/// until the next flush writes it.
+/// until the transaction that wrote it commits.
 protocol PreparedChunksRebuilder: ProjectionRebuilder {
     associatedtype Prepared: Sendable
-    /// What was prepared since the last flush, chunk by chunk.
+    /// What was prepared since the last commit, chunk by chunk.
     var pending: [Prepared] { get set }
+    /// How many of ``pending`` the open transaction holds.
+    var written: Int { get set }
     /// Prepares `chunk` on this thread, as the preparer would on another.
     func prepareHere(_ chunk: LogChunk) -> Prepared
+    /// Writes one chunk's preparation.
+    func write(_ prepared: Prepared, into txn: borrowing Transaction) throws
 }
 
 extension PreparedChunksRebuilder {
@@ -104,5 +116,15 @@ extension PreparedChunksRebuilder {
         pending.append(chunk)
     }
 
-    mutating func flushed() { pending.removeAll() }
+    mutating func write(into txn: borrowing Transaction, closing: Bool) throws {
+        for prepared in pending[written...] { try write(prepared, into: txn) }
+        written = pending.count
+    }
+
+    mutating func rewind() { written = 0 }
+
+    mutating func committed() {
+        pending.removeAll()
+        written = 0
+    }
 }

@@ -152,6 +152,7 @@ public struct UsageProjection: Projection {
         let hourly = HourlyPreparer()
         var preparer: (any ChunkPreparer)? { hourly }
         var pending: [ClosedRows] = []
+        var written = 0
 
         init(projection: UsageProjection) { self.projection = projection }
 
@@ -161,8 +162,8 @@ public struct UsageProjection: Projection {
 
         func checkpoint(after last: UInt64) -> UInt64 { pending.last?.heldFrom.map { $0 - 1 } ?? last }
 
-        func flush(into txn: borrowing Transaction) throws {
-            for closed in pending { try closed.write(into: projection, txn) }
+        func write(_ closed: ClosedRows, into txn: borrowing Transaction) throws {
+            try closed.write(into: projection, txn)
         }
     }
 

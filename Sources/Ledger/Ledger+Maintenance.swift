@@ -32,13 +32,13 @@ extension Ledger {
     }
 
     /// Rebuilds every projection from the log: clears their tables, then folds the
-    /// log from seq 1 in chunks, each chunk committed with its checkpoints. An
+    /// log from seq 1, committing every `chunk` events with the checkpoints. An
     /// interrupted rebuild is finished by the next writer (projections catch up from
     /// their checkpoints).
     ///
     /// - Parameters:
-    ///   - chunk: events per transaction at most (the first ones are smaller).
-    ///   - progress: called after each chunk with (events folded, head seq).
+    ///   - chunk: events per transaction at most.
+    ///   - progress: called after each commit with (events folded, head seq).
     public func replay(chunk: Int = 200_000, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(LedgerError) {
         try Self.rebuild(
             [keys] + others, log: log, checkpoints: checkpoints, in: environment, chunk: chunk, progress: progress)
@@ -104,14 +104,15 @@ extension Ledger {
             }
             var builders = projections.map { $0.makeRebuilder() }
             let preparers = builders.map(\.preparer)
-            // Three stages, each on its own thread: reading and decoding a chunk, then
-            // preparing it (the preparers' part of the fold), then folding and writing
-            // it here. Reads run a chunk ahead of preparation, which runs a chunk ahead
-            // of the writes. Nothing outside the write transaction writes (its body may
-            // run again after the map grows): it only writes what the builders hold.
-            // Chunks start at a sixteenth of `chunk` and double up to it, so the stages
-            // overlap from the first few thousand events on, not after a whole chunk.
-            // One decoder numbers the keys for every chunk (reads run one at a time).
+            // Three stages, each on its own thread: reading and decoding a piece of the
+            // log (a LogChunk), then preparing it (the preparers' part of the fold), then
+            // folding and writing it here. Reads run a piece ahead of preparation, which
+            // runs a piece ahead of the writes. Pieces are an eighth of a transaction, so
+            // each is written while the next ones are read and prepared, and the last
+            // piece, which no other work overlaps, is small. They start at a sixty-fourth
+            // and double, so the stages overlap from the first few thousand events on.
+            let largest = max(1, chunk / 8)
+            // One decoder numbers the keys for every piece (reads run one at a time).
             let decoder = Mutex(ChunkDecoder(context: context))
             let read = { @Sendable (done: UInt64, size: Int) throws -> LogChunk in
                 try environment.read { txn in
@@ -129,38 +130,53 @@ extension Ledger {
             let prepare = { @Sendable (reading: Prefetch<LogChunk>) throws -> PreparedChunk in
                 let events = try reading.get()
                 let last = events.lastSeq ?? headSeq
-                let size = min(2 * events.count, chunk)
+                let size = min(2 * events.count, largest)
                 let next = last < headSeq ? Prefetch { try read(last, size) } : nil
                 // Each preparer on its own thread.
                 let preparing = preparers.map { preparer in preparer.map { p in Prefetch { p.prepare(events) } } }
                 return PreparedChunk(events: events, prepared: try preparing.map { try $0?.get() }, nextRead: next)
             }
-            let first = Prefetch { try read(0, (chunk + 15) / 16) }
+            let first = Prefetch { try read(0, max(1, largest / 8)) }
             var next = Prefetch { try prepare(first) }
             // Never leave a read running behind us (the ledger may close next).
             defer { _ = try? next.get().nextRead?.get() }
-            while true {
-                let current = try next.get()
-                let (events, prepared) = (current.events, current.prepared)
-                guard let last = events.lastSeq else { break }
-                if let reading = current.nextRead { next = Prefetch { try prepare(reading) } }
-                for i in builders.indices {
-                    if let prepared = prepared[i] {
-                        builders[i].fold(prepared: prepared)
-                    } else {
-                        builders[i].fold(events)
-                    }
-                }
-                if last == headSeq { for i in builders.indices { builders[i].finish() } }
+            var last: UInt64 = 0
+            while last < headSeq {
+                var inTransaction = 0
+                // Pieces are folded and written into one transaction until it holds
+                // `chunk` events. Should the map fill, the body runs again in a new
+                // transaction: it first writes again what the builders folded since the
+                // last commit, then goes on with the next piece.
                 try environment.write { txn in
+                    // Closing when the loop below has nothing left to do (a run again).
+                    let closing = inTransaction >= chunk || last == headSeq
                     for i in builders.indices {
-                        try builders[i].flush(into: txn)
+                        builders[i].rewind()
+                        try builders[i].write(into: txn, closing: closing)
+                    }
+                    while inTransaction < chunk, last < headSeq {
+                        let current = try next.get()
+                        guard let pieceLast = current.events.lastSeq else { throw LedgerError.unavailable("the log ended before its head") }
+                        if let reading = current.nextRead { next = Prefetch { try prepare(reading) } }
+                        for i in builders.indices {
+                            if let prepared = current.prepared[i] {
+                                builders[i].fold(prepared: prepared)
+                            } else {
+                                builders[i].fold(current.events)
+                            }
+                        }
+                        last = pieceLast
+                        inTransaction += current.events.count
+                        if last == headSeq { for i in builders.indices { builders[i].finish() } }
+                        let closing = inTransaction >= chunk || last == headSeq
+                        for i in builders.indices { try builders[i].write(into: txn, closing: closing) }
+                    }
+                    for i in builders.indices {
                         try checkpoints.write(projections[i].name, builders[i].checkpoint(after: last), in: txn)
                     }
                 }
-                for i in builders.indices { builders[i].flushed() }
+                for i in builders.indices { builders[i].committed() }
                 progress(last, headSeq)
-                if last == headSeq { break }
             }
         } catch let error as LedgerError {
             throw error

@@ -23,8 +23,8 @@ private final class UsageStore {
         }
     }
 
-    /// Folds `events` through a rebuilder as a replay does: a flush every `chunk` events
-    /// and at the end, each in its own transaction, stopping after `stopAfter` flushes
+    /// Folds `events` through a rebuilder as a replay does: a commit every `chunk` events
+    /// and at the end, each in its own transaction, stopping after `stopAfter` commits
     /// (an interrupted replay). Returns the last checkpoint written.
     @discardableResult
     func rebuild(_ events: [Event], chunk: Int, stopAfter: Int = .max) throws -> UInt64 {
@@ -37,9 +37,12 @@ private final class UsageStore {
             for event in part { try EventCodec.encode(event).withUnsafeBytes { try decoder.add($0, seq: event.seq) } }
             rebuilder.fold(decoder.take())
             if start + chunk >= events.count { rebuilder.finish() }
-            try environment.write { txn in try rebuilder.flush(into: txn) }
+            try environment.write { txn in
+                rebuilder.rewind()
+                try rebuilder.write(into: txn, closing: true)
+            }
             checkpoint = rebuilder.checkpoint(after: part.last!.seq)
-            rebuilder.flushed()
+            rebuilder.committed()
             flushes += 1
             if flushes == stopAfter { break }
         }

@@ -1,0 +1,90 @@
+import Events
+import Ledger
+import Projections
+import Store
+import Testing
+
+private struct Aborted: Error {}
+
+/// The log's records in seq order, as a rebuild reads them.
+private func records(_ environment: Environment) throws -> [(seq: UInt64, record: [UInt8])] {
+    try environment.read { txn in
+        var records: [(UInt64, [UInt8])] = []
+        try txn.withCursor(environment.table("events")) { cursor in
+            var entry = try cursor.first()
+            while let e = entry {
+                let seq = UInt64(bigEndian: e.key.loadUnaligned(as: UInt64.self))
+                records.append((seq, Array(try ChainedRecord.split(e.value).record)))
+                entry = try cursor.next()
+            }
+        }
+        return records
+    }
+}
+
+/// A rebuild writes each piece of the log into a transaction it keeps open; when the map
+/// fills, the transaction is aborted and the rebuilder rewound, and one write must then put
+/// back everything since the last commit. Each projection's rebuilder is driven through
+/// a commit, an aborted transaction that held several pieces (the last write closing it),
+/// the retry, and the rest of the log: its tables must equal what the writer built.
+@Test(arguments: [4, 5])
+func aRebuilderWritesAgainWhatAnAbortedTransactionHeld(seed: UInt64) throws {
+    let f = try LedgerFixture()
+    try runRandomCommands(f, seed: seed)
+    let expected = try f.projectionDump()
+    let environment = f.ledger.environment
+    let log = try records(environment)
+    let projections: [any Projection] = [
+        KeyStateProjection(environment: environment), AuditIndexProjection(environment: environment),
+        UsageProjection(environment: environment),
+    ]
+    for projection in projections {
+        try environment.write { txn in for table in projection.tables { try txn.clear(table) } }
+        var rebuilder = projection.makeRebuilder()
+        var decoder = ChunkDecoder(context: .actorAndIP)
+        // Seven pieces: one transaction of two; one of three, aborted after its closing
+        // write, then written again; one of two, the end of the log.
+        let size = (log.count + 6) / 7
+        var next = 0
+        func foldPiece() throws {
+            for (seq, record) in log[next..<min(next + size, log.count)] {
+                try record.withUnsafeBytes { try decoder.add($0, seq: seq) }
+            }
+            next = min(next + size, log.count)
+            rebuilder.fold(decoder.take())
+            if next == log.count { rebuilder.finish() }
+        }
+        try environment.write { txn in
+            try foldPiece()
+            try rebuilder.write(into: txn, closing: false)
+            try foldPiece()
+            try rebuilder.write(into: txn, closing: true)
+        }
+        rebuilder.committed()
+        #expect(throws: Aborted.self) {
+            try environment.write { txn in
+                for piece in 0..<3 {
+                    try foldPiece()
+                    try rebuilder.write(into: txn, closing: piece == 2)
+                }
+                throw Aborted()
+            }
+        }
+        try environment.write { txn in
+            rebuilder.rewind()
+            try rebuilder.write(into: txn, closing: true)
+        }
+        rebuilder.committed()
+        try environment.write { txn in
+            while next < log.count {
+                try foldPiece()
+                try rebuilder.write(into: txn, closing: next == log.count)
+            }
+        }
+        rebuilder.committed()
+        let rebuilt = try f.projectionDump()
+        for table in projection.tables {
+            #expect(rebuilt[table.name] == expected[table.name], "\(projection.name): table \(table.name)")
+        }
+    }
+}
