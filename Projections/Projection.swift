@@ -31,13 +31,12 @@ public protocol ProjectionRebuilder {
     /// run on another thread, a chunk ahead; nil when there is none.
     var preparer: (any ChunkPreparer)? { get }
     /// Folds the next chunk of the log (chunks come in seq order, each from the same
-    /// ``ChunkDecoder``); one dynamic call per chunk, not per event.
+    /// ``ChunkDecoder``, the last marked ``LogChunk/endsLog``); one dynamic call per
+    /// chunk, not per event.
     mutating func fold(_ chunk: LogChunk)
     /// Folds the next chunk from what ``preparer`` made of it, instead of
     /// ``fold(_:)``.
     mutating func fold(prepared: any Sendable)
-    /// Called once, after the last chunk is folded: hold nothing back any more.
-    mutating func finish()
     /// The checkpoint to commit with what was written, the last chunk written having
     /// ended at seq `last`: `last`, unless the rebuilder holds some events' effects back
     /// for a later commit (then the seq before the first of them).
@@ -82,8 +81,6 @@ public protocol ChunkPreparer: Sendable {
 
 extension ProjectionRebuilder {
     public var preparer: (any ChunkPreparer)? { nil }
-
-    public mutating func finish() {}
 
     public func checkpoint(after last: UInt64) -> UInt64 { last }
 

@@ -158,8 +158,6 @@ public struct UsageProjection: Projection {
 
         func prepareHere(_ chunk: LogChunk) -> ClosedRows { hourly.fold(chunk) }
 
-        mutating func finish() { pending.append(hourly.finish()) }
-
         func checkpoint(after last: UInt64) -> UInt64 { pending.last?.heldFrom.map { $0 - 1 } ?? last }
 
         func write(_ closed: ClosedRows, into txn: borrowing Transaction) throws {
@@ -184,14 +182,9 @@ public struct UsageProjection: Projection {
                     guard case .accessed(let access) = event.payload else { return }
                     folder.fold(key: key, code: access.code, latency: access.latencyMicros, at: event.time, seq: event.seq)
                 }
-                return folder.take()
-            }
-        }
-
-        /// Closes the open hour: the end of the log.
-        func finish() -> ClosedRows {
-            folder.withLock { folder in
-                folder.close()
+                // The end of the log closes the open hour, here rather than on the
+                // writing thread, so it overlaps the writes of the chunk before.
+                if chunk.endsLog { folder.close() }
                 return folder.take()
             }
         }
@@ -271,30 +264,44 @@ public struct UsageProjection: Projection {
             // Sorted as (id, index) pairs: no lookup through `ids` per comparison.
             let ranked = keys.map { (id: ids[$0], key: $0) }.sorted { $0.id < $1.id }
             for (r, entry) in ranked.enumerated() { rank[entry.key] = r }
-            // Minute rows: within each minute's run, by (rank, position).
-            var minutes: [Int] = []
-            minutes.reserveCapacity(held.count)
+            // Minute rows: within each minute's run, by (rank, position): a counting sort
+            // when the run is long next to the hour's keys, else a sort of packed pairs.
+            var minutes = [Int](repeating: 0, count: held.count)
+            var starts = [Int](repeating: 0, count: keys.count + 1)
             var runStart = 0
             var packed: [UInt64] = []
             while runStart < held.count {
                 var runEnd = runStart
                 while runEnd < held.count, held[runEnd].minute == held[runStart].minute { runEnd += 1 }
-                packed.removeAll(keepingCapacity: true)
-                for i in runStart..<runEnd { packed.append(UInt64(rank[held[i].key]) << 32 | UInt64(i)) }
-                packed.sort()
-                for p in packed { minutes.append(Int(p & 0xFFFF_FFFF)) }
+                if (runEnd - runStart) * 4 >= keys.count {
+                    countingSort(runStart..<runEnd, by: rank, starts: &starts, into: &minutes)
+                } else {
+                    packed.removeAll(keepingCapacity: true)
+                    for i in runStart..<runEnd { packed.append(UInt64(rank[held[i].key]) << 32 | UInt64(i)) }
+                    packed.sort()
+                    for (j, p) in packed.enumerated() { minutes[runStart + j] = Int(p & 0xFFFF_FFFF) }
+                }
                 runStart = runEnd
             }
-            // Hour rows: a stable counting sort by rank.
-            var starts = [Int](repeating: 0, count: keys.count + 1)
-            for access in held { starts[rank[access.key] + 1] += 1 }
-            for r in 0..<keys.count { starts[r + 1] += starts[r] }
+            // Hour rows: a counting sort by rank.
             var hours = [Int](repeating: 0, count: held.count)
-            for i in held.indices {
-                hours[starts[rank[held[i].key]]] = i
-                starts[rank[held[i].key]] += 1
-            }
+            countingSort(held.indices, by: rank, starts: &starts, into: &hours)
             return (minutes, hours)
+        }
+
+        /// Writes the positions `range` of `held`, stably sorted by their key's rank, over
+        /// the same range of `order`. `starts` has a zero for every rank and one more,
+        /// and is left so.
+        private func countingSort(_ range: Range<Int>, by rank: [Int], starts: inout [Int], into order: inout [Int]) {
+            for i in range { starts[rank[held[i].key] + 1] += 1 }
+            starts[0] = range.lowerBound
+            for r in 1..<starts.count { starts[r] += starts[r - 1] }
+            for i in range {
+                let r = rank[held[i].key]
+                order[starts[r]] = i
+                starts[r] += 1
+            }
+            for r in starts.indices { starts[r] = 0 }
         }
 
         /// Encodes one row per run of equal (unit, key) in `order`: rows before `open` are late.

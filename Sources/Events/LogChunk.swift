@@ -39,6 +39,8 @@ public struct LogChunk: Sendable {
     public internal(set) var newOwners: [String] = []
     /// The seq of the chunk's last event; nil when the chunk is empty.
     public internal(set) var lastSeq: UInt64?
+    /// True for the last chunk of a rebuild: a fold holds nothing back after it.
+    public var endsLog = false
 
     public init(firstNewKey: Int) { self.firstNewKey = firstNewKey }
 

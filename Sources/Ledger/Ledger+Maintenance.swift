@@ -123,7 +123,9 @@ extension Ledger {
                             count += 1
                             return count < size && seq < headSeq
                         }
-                        return decoder.take()
+                        var piece = decoder.take()
+                        piece.endsLog = piece.lastSeq.map { $0 >= headSeq } ?? true
+                        return piece
                     }
                 }
             }
@@ -167,7 +169,6 @@ extension Ledger {
                         }
                         last = pieceLast
                         inTransaction += current.events.count
-                        if last == headSeq { for i in builders.indices { builders[i].finish() } }
                         let closing = inTransaction >= chunk || last == headSeq
                         for i in builders.indices { try builders[i].write(into: txn, closing: closing) }
                     }

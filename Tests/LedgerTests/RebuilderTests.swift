@@ -51,8 +51,9 @@ func aRebuilderWritesAgainWhatAnAbortedTransactionHeld(seed: UInt64) throws {
                 try record.withUnsafeBytes { try decoder.add($0, seq: seq) }
             }
             next = min(next + size, log.count)
-            rebuilder.fold(decoder.take())
-            if next == log.count { rebuilder.finish() }
+            var chunk = decoder.take()
+            chunk.endsLog = next == log.count
+            rebuilder.fold(chunk)
         }
         try environment.write { txn in
             try foldPiece()

@@ -35,8 +35,9 @@ private final class UsageStore {
         for start in stride(from: 0, to: events.count, by: chunk) {
             let part = Array(events[start..<min(start + chunk, events.count)])
             for event in part { try EventCodec.encode(event).withUnsafeBytes { try decoder.add($0, seq: event.seq) } }
-            rebuilder.fold(decoder.take())
-            if start + chunk >= events.count { rebuilder.finish() }
+            var piece = decoder.take()
+            piece.endsLog = start + chunk >= events.count
+            rebuilder.fold(piece)
             try environment.write { txn in
                 rebuilder.rewind()
                 try rebuilder.write(into: txn, closing: true)
