@@ -180,26 +180,90 @@ public struct AuditIndexProjection: Projection {
         }
     }
 
-    /// Appends each posting list's new seqs in one call per list, as its ``Preparer``
-    /// gathered them (on the rebuild's reading thread, or here).
-    struct Rebuilder: PreparedChunksRebuilder {
+    /// Appends each posting list's seqs, as its ``Preparer`` gathered them (on another
+    /// thread, or here), in calls of at least ``batch`` seqs: a list is written once that
+    /// many are waiting, and every list when the transaction closes. A chunk of the log
+    /// touches most lists with a few seqs each, so writing every list per chunk would
+    /// cost a B-tree search per list per chunk.
+    struct Rebuilder: ProjectionRebuilder {
+        static let batch = 64
         let index: Table
         let gathering = Preparer()
         var preparer: (any ChunkPreparer)? { gathering }
-        var pending: [Gathered] = []
-        var written = 0
+        /// By list number: the table key of its facet, the seqs gathered since the last
+        /// commit, and how many of them the open transaction holds.
+        var keys: [[UInt8]] = []
+        var seqs: [[UInt64]] = []
+        var written: [Int] = []
+        /// Lists holding seqs the open transaction does not.
+        var waiting: [Int] = []
+        var isWaiting: [Bool] = []
 
         init(index: Table) { self.index = index }
 
-        func prepareHere(_ chunk: LogChunk) -> Gathered { gathering.gather(chunk) }
+        mutating func fold(_ chunk: LogChunk) { absorb(gathering.gather(chunk)) }
 
-        func write(_ gathered: Gathered, into txn: borrowing Transaction) throws {
-            // In key order, so the appends walk the table forwards.
-            var order = gathered.lists.indices.filter { !gathered.lists[$0].isEmpty }.map {
-                (key: gathered.facets[$0].indexKey, list: $0)
+        mutating func fold(prepared: any Sendable) {
+            guard let gathered = prepared as? Gathered else {
+                preconditionFailure("the audit rebuilder was handed another projection's preparation")
             }
-            order.sort { $0.key.lexicographicallyPrecedes($1.key) }
-            for entry in order { try txn.appendDuplicates(index, entry.key, gathered.lists[entry.list]) }
+            absorb(gathered)
+        }
+
+        private mutating func absorb(_ gathered: Gathered) {
+            for facet in gathered.facets[keys.count...] { keys.append(facet.indexKey) }
+            let added = keys.count - seqs.count
+            seqs.append(contentsOf: repeatElement([], count: added))
+            written.append(contentsOf: repeatElement(0, count: added))
+            isWaiting.append(contentsOf: repeatElement(false, count: added))
+            for list in gathered.lists.indices where !gathered.lists[list].isEmpty {
+                seqs[list].append(contentsOf: gathered.lists[list])
+                wait(list)
+            }
+        }
+
+        private mutating func wait(_ list: Int) {
+            guard !isWaiting[list] else { return }
+            isWaiting[list] = true
+            waiting.append(list)
+        }
+
+        mutating func write(into txn: borrowing Transaction, closing: Bool) throws {
+            var due: [Int] = []
+            var still: [Int] = []
+            for list in waiting {
+                if closing || seqs[list].count - written[list] >= Self.batch { due.append(list) } else { still.append(list) }
+            }
+            guard !due.isEmpty else { return }
+            // In key order, so the appends walk the table forwards.
+            due.sort { keys[$0].lexicographicallyPrecedes(keys[$1]) }
+            var bigEndian: [UInt64] = []
+            try txn.withCursor(index) { (cursor) throws in
+                for list in due {
+                    bigEndian.removeAll(keepingCapacity: true)
+                    for seq in seqs[list][written[list]...] { bigEndian.append(seq.bigEndian) }
+                    try keys[list].withUnsafeBytes { (key) throws in
+                        try bigEndian.withUnsafeBufferPointer { try cursor.appendDuplicates(key, bigEndian: $0) }
+                    }
+                    written[list] = seqs[list].count
+                    isWaiting[list] = false
+                }
+            }
+            waiting = still
+        }
+
+        mutating func rewind() {
+            for list in seqs.indices where !seqs[list].isEmpty {
+                written[list] = 0
+                wait(list)
+            }
+        }
+
+        mutating func committed() {
+            for list in seqs.indices where !seqs[list].isEmpty {
+                seqs[list].removeAll(keepingCapacity: true)
+                written[list] = 0
+            }
         }
     }
 }

@@ -58,6 +58,29 @@ extension Transaction {
 }
 
 extension Cursor {
+    /// Adds many ascending values, given in big-endian byte order, to the list under
+    /// `key` in one call (`MDB_MULTIPLE`), leaving the cursor on the list. A bulk writer
+    /// keeps one cursor for every list it appends to.
+    ///
+    /// - Precondition: the table holds duplicates; `bigEndian` ascends (as numbers) and
+    ///   sorts after every value already under `key`.
+    public mutating func appendDuplicates(_ key: UnsafeRawBufferPointer, bigEndian: UnsafeBufferPointer<UInt64>)
+        throws
+    {
+        guard let values = bigEndian.baseAddress, !bigEndian.isEmpty else { return }
+        var kv = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        // MDB_MULTIPLE takes two MDB_vals: the element size and pointer, then the count.
+        var pair = (
+            MDB_val(mv_size: 8, mv_data: UnsafeMutableRawPointer(mutating: values)),
+            MDB_val(mv_size: bigEndian.count, mv_data: nil)
+        )
+        try withUnsafeMutablePointer(to: &pair) { p in
+            try p.withMemoryRebound(to: MDB_val.self, capacity: 2) { vals in
+                try LMDBError.check(mdb_cursor_put(handle, &kv, vals, UInt32(MDB_MULTIPLE | MDB_APPENDDUP)))
+            }
+        }
+    }
+
     /// Positions at `key`'s first value; nil when the key is absent.
     public mutating func find(_ key: [UInt8]) throws -> UInt64? {
         try key.withUnsafeBytes { k in try value(of: move(MDB_SET_KEY, key: k)) }
