@@ -1,5 +1,3 @@
-internal import Glibc
-
 /// Decodes log records into ``LogChunk``s for a rebuild, numbering keys as it meets them.
 ///
 /// A record becomes an ``AccessRecord`` when it is a `key.accessed` of a key already
@@ -93,7 +91,21 @@ public struct ChunkDecoder: Sendable {
             latencyMicros: UInt32(latency), cost: UInt32(cost), code: code, hasIP: ip != nil)
     }
 
+    /// Byte equality, 8 bytes at a time (the buffers are a few dozen bytes: a call to
+    /// `memcmp` cost more than the comparison).
     private static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
+        guard a.count == b.count else { return false }
+        var i = 0
+        while i + 8 <= a.count {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                return false
+            }
+            i += 8
+        }
+        while i < a.count {
+            if a[i] != b[i] { return false }
+            i += 1
+        }
+        return true
     }
 }

@@ -108,3 +108,19 @@ private func add(_ events: [Event], to decoder: inout ChunkDecoder) throws {
     }
     #expect(compact > 100)
 }
+
+/// Thousands of keys, some sharing their low 64 bits: every access finds its own key's
+/// number.
+@Test func keysAreNumberedInTheOrderTheyAreMetAndFoundAgain() throws {
+    var rng = SplitMix64(seed: 7)
+    let ids = (0..<5000).map { i in KeyID(high: UInt64(i + 1), low: i % 3 == 0 ? 42 : rng.next()) }
+    var decoder = ChunkDecoder(context: .minimal)
+    try add(ids.enumerated().map { created($1, seq: UInt64($0 + 1)) }, to: &decoder)
+    let creations = decoder.take()
+    #expect(creations.newKeys == ids && creations.others.map(\.key) == (0..<5000).map { UInt32($0) })
+    let picks = (0..<3000).map { _ in Int(rng.next() % 5000) }
+    try add(picks.enumerated().map { access(ids[$1], seq: UInt64(5001 + $0)) }, to: &decoder)
+    let accesses = decoder.take()
+    #expect(accesses.newKeys.isEmpty && accesses.firstNewKey == 5000)
+    #expect(accesses.accesses.map { Int($0.key) } == picks)
+}
