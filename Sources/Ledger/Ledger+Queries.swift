@@ -1,5 +1,5 @@
 public import Events
-import Foundation
+import Glibc
 public import Projections
 import Store
 
@@ -43,10 +43,11 @@ extension Ledger {
     public func events(after: UInt64, limit: Int, wait: Double) throws(LedgerError) -> [EventLog.Stored] {
         let first = try events(after: after, limit: limit)
         guard first.isEmpty, wait > 0 else { return first }
-        let deadline = Date().addingTimeInterval(wait)
-        while Date() < deadline {
+        let deadline = MonotonicTime.now().adding(seconds: wait)
+        while MonotonicTime.now() < deadline {
             // The notifier only learns of this process's commits; poll the log as well.
-            _ = notifier.wait(above: max(after, try head().seq), until: min(deadline, Date().addingTimeInterval(0.5)))
+            _ = notifier.wait(
+                above: max(after, try head().seq), until: min(deadline, MonotonicTime.now().adding(seconds: 0.5)))
             let page = try events(after: after, limit: limit)
             if !page.isEmpty { return page }
         }

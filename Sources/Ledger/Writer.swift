@@ -1,5 +1,6 @@
+import Dispatch
 import Events
-import Foundation
+import Glibc
 import Projections
 import Store
 
@@ -21,7 +22,7 @@ final class Writer: @unchecked Sendable {
     private let environment: Environment
     private let executor: CommandExecutor
     private let observer: CommitObserver?
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var queue: [Job] = []
     private var stopping = false
     private var finished = false
@@ -44,10 +45,8 @@ final class Writer: @unchecked Sendable {
         self.executor = executor
         self.observer = observer
         self.sweepInterval = sweepInterval
-        let thread = Thread { [unowned self] in self.run() }
-        thread.name = "keyledger-writer"
-        thread.qualityOfService = .userInteractive
-        thread.start()
+        // A serial queue of its own: its block holds one thread for the writer's life.
+        DispatchQueue(label: "keyledger-writer", qos: .userInteractive).async { [unowned self] in self.run() }
     }
 
     /// Queues a job. After ``stop()`` jobs are refused with `unavailable`.
@@ -73,7 +72,7 @@ final class Writer: @unchecked Sendable {
     }
 
     private func run() {
-        var nextSweep = Date()
+        var nextSweep = MonotonicTime.now()
         while true {
             condition.lock()
             while queue.isEmpty && !stopping {
@@ -81,8 +80,8 @@ final class Writer: @unchecked Sendable {
                     condition.wait()
                     continue
                 }
-                if !condition.wait(until: nextSweep) || Date() >= nextSweep {
-                    nextSweep = Date().addingTimeInterval(interval)
+                if !condition.wait(until: nextSweep) || MonotonicTime.now() >= nextSweep {
+                    nextSweep = MonotonicTime.now().adding(seconds: interval)
                     if sweepIsDue() {
                         queue.append(
                             Job(command: .expireDue, context: CommandContext(actor: .sweeper), completion: { _ in }))

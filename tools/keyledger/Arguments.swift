@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// A command's parsed options: `--name value` pairs and flags, each with an environment
 /// variable fallback (`KEYLEDGER_<NAME>`).
@@ -44,8 +44,7 @@ struct Arguments {
     /// The option's value, else its environment variable, else nil.
     func value(_ name: String) -> String? {
         if let v = values[name] { return v }
-        let env = "KEYLEDGER_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
-        return ProcessInfo.processInfo.environment[env]
+        return environmentValue("KEYLEDGER_" + name.uppercased().replacing("-", with: "_"))
     }
 
     func has(_ flag: String) -> Bool { flags.contains(flag) }

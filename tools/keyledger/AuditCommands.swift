@@ -1,5 +1,5 @@
 import Events
-import Foundation
+import Glibc
 import JSON
 import Ledger
 import Projections
@@ -75,7 +75,7 @@ struct Output {
     }
 
     mutating func flush() {
-        FileHandle.standardOutput.write(Data(buffer))
+        writeAll(1, buffer)
         buffer.removeAll(keepingCapacity: true)
     }
 }

@@ -1,7 +1,7 @@
 import Dispatch
 import Events
-import Foundation
 import Glibc
+import Synchronization
 import Ledger
 
 /// `keyledger bench`: drives the writer directly (no HTTP) with concurrent verify
@@ -27,7 +27,7 @@ enum BenchCommand: CLICommand {
         let keyCount = try parsed.integer("keys", default: 1000)
         let submitters = try parsed.integer("submitters", default: 32)
         let inFlight = try parsed.integer("in-flight", default: 1)
-        let seconds = Double(try parsed.integer("seconds", default: 5))
+        let duration = Double(try parsed.integer("seconds", default: 5))
         let printAcks = parsed.has("print-acks")
         let batches = Counter()
         let writerMicros = Counter()
@@ -47,15 +47,16 @@ enum BenchCommand: CLICommand {
         batches.reset()
         writerMicros.reset()
         let done = Counter()
-        let deadline = Date().addingTimeInterval(seconds)
-        let started = Date()
+        let started = ContinuousClock.now
+        let deadline = started + .nanoseconds(Int64(duration * 1e9))
         let group = DispatchGroup()
         for s in 0..<submitters {
             group.enter()
-            Thread.detachNewThread {
+            // A queue of its own per submitter: a thread of its own.
+            DispatchQueue(label: "bench-submitter-\(s)").async {
                 let window = DispatchSemaphore(value: inFlight)
                 var i = s
-                while Date() < deadline {
+                while ContinuousClock.now < deadline {
                     window.wait()
                     i = (i &* 1_103_515_245 &+ 12345) & 0x7FFF_FFFF
                     let request = VerifyRequest(scope: "bench:read", endpoint: "GET /bench")
@@ -73,16 +74,17 @@ enum BenchCommand: CLICommand {
             }
         }
         group.wait()
-        let elapsed = Date().timeIntervalSince(started)
+        let elapsed = seconds(since: started)
         let n = done.value
         let b = max(batches.value, 1)
-        let line = String(
-            format:
-                "verify_durable: %d commands in %.3f s = %.0f commands/s (batches %d, mean batch %.1f, writer busy %.0f%%, %.0f µs per batch, submitters %d, in flight each %d)",
-            n, elapsed, Double(n) / elapsed, b, Double(n) / Double(b),
-            Double(writerMicros.value) / (elapsed * 10_000), Double(writerMicros.value) / Double(b),
-            submitters, inFlight)
-        if printAcks { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+        let rate = fixed(Double(n) / elapsed, 0)
+        let busy = fixed(Double(writerMicros.value) / (elapsed * 10_000), 0)
+        let perBatch = fixed(Double(writerMicros.value) / Double(b), 0)
+        let line =
+            "verify_durable: \(n) commands in \(fixed(elapsed, 3)) s = \(rate) commands/s (batches \(b), "
+            + "mean batch \(fixed(Double(n) / Double(b), 1)), writer busy \(busy)%, \(perBatch) µs per batch, "
+            + "submitters \(submitters), in flight each \(inFlight))"
+        if printAcks { writeError(line + "\n") } else { print(line) }
         return 0
     }
 
@@ -108,20 +110,16 @@ enum BenchCommand: CLICommand {
 }
 
 /// A thread-safe counter for the benchmark.
-final class Counter: @unchecked Sendable {
-    // Safe: every access holds `lock`.
-    private let lock = NSLock()
-    private var count = 0
-    func add(_ n: Int) { lock.withLock { count += n } }
-    func reset() { lock.withLock { count = 0 } }
-    var value: Int { lock.withLock { count } }
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func add(_ n: Int) { count.withLock { $0 += n } }
+    func reset() { count.withLock { $0 = 0 } }
+    var value: Int { count.withLock { $0 } }
 }
 
 /// Collects secrets from writer callbacks.
-final class Collector: @unchecked Sendable {
-    // Safe: every access holds `lock`.
-    private let lock = NSLock()
-    private var list: [String] = []
-    func append(_ s: String) { lock.withLock { list.append(s) } }
-    var items: [String] { lock.withLock { list } }
+final class Collector: Sendable {
+    private let list = Mutex<[String]>([])
+    func append(_ s: String) { list.withLock { $0.append(s) } }
+    var items: [String] { list.withLock { $0 } }
 }

@@ -1,5 +1,5 @@
 import Events
-import Foundation
+import Glibc
 import Ledger
 import Projections
 
@@ -51,13 +51,13 @@ enum BenchQueriesCommand: CLICommand {
     static func time(_ name: String, _ runs: Int, _ body: () throws -> Void) throws {
         var samples: [Double] = []
         for _ in 0..<runs {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = ContinuousClock.now
             try body()
-            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            samples.append(seconds(since: start) * 1e3)
         }
         samples.sort()
         let median = samples[samples.count / 2]
         let p95 = samples[min(samples.count - 1, Int(Double(samples.count) * 0.95))]
-        print(String(format: "%@: median %.3f ms, p95 %.3f ms (%d runs)", name, median, p95, runs))
+        print("\(name): median \(fixed(median, 3)) ms, p95 \(fixed(p95, 3)) ms (\(runs) runs)")
     }
 }

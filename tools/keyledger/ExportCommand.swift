@@ -1,5 +1,5 @@
 import Events
-import Foundation
+import Glibc
 import JSON
 import Ledger
 
@@ -62,6 +62,6 @@ enum ExportCommand: CLICommand {
     /// RFC 4180: quote fields holding a comma, quote or line break; double inner quotes.
     static func quote(_ field: String) -> String {
         guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return "\"" + field.replacing("\"", with: "\"\"") + "\""
     }
 }

@@ -1,5 +1,5 @@
 import Events
-import Foundation
+import Glibc
 import Ledger
 import Projections
 
@@ -29,7 +29,7 @@ enum GenerateCommand: CLICommand {
         guard keyCount > 0, owners > 0, total >= keyCount, days > 0 else {
             throw UsageError("need keys ≥ 1, owners ≥ 1, events ≥ keys, days ≥ 1")
         }
-        if !FileManager.default.fileExists(atPath: path + "/data.mdb") { print(try Ledger.initialize(path: path)) }
+        if !fileExists(path + "/data.mdb") { print(try Ledger.initialize(path: path)) }
         var options = LedgerOptions()
         options.sweepInterval = nil
         let ledger = try Ledger(path: path, options: options)
@@ -41,22 +41,22 @@ enum GenerateCommand: CLICommand {
             keys: keyCount, owners: owners, total: total,
             span: Int64(days) * 86_400_000_000, now: ledger.clock.now(),
             seed: UInt64(try parsed.integer("seed", default: 1)))
-        let started = Date()
+        let started = ContinuousClock.now
         let head = try ledger.importEvents { simulation.next() }
-        let generated = Date().timeIntervalSince(started)
+        let generated = seconds(since: started)
         report(
-            "generate: \(head) events in \(String(format: "%.1f", generated)) s (\(Int(Double(head) / generated)) events/s)"
+            "generate: \(head) events in \(fixed(generated, 1)) s (\(Int(Double(head) / generated)) events/s)"
         )
-        let replayStart = Date()
+        let replayStart = ContinuousClock.now
         try ledger.replay()
-        let replayed = Date().timeIntervalSince(replayStart)
+        let replayed = seconds(since: replayStart)
         report(
-            "generate: projections rebuilt in \(String(format: "%.1f", replayed)) s (\(Int(Double(head) / replayed)) events/s)"
+            "generate: projections rebuilt in \(fixed(replayed, 1)) s (\(Int(Double(head) / replayed)) events/s)"
         )
         return 0
     }
 
-    static func report(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    static func report(_ line: String) { writeError(line + "\n") }
 }
 
 /// The simulated world: keys with their folded state, and a clock walking from

@@ -1,5 +1,5 @@
 import Events
-import Foundation
+import Glibc
 import Ledger
 
 /// `keyledger init`: creates a ledger and prints its root token, once.
@@ -48,16 +48,15 @@ enum ReplayCommand: CLICommand {
         options.rebuildLag = .max  // this command rebuilds everything anyway
         let ledger = try Ledger(path: try parsed.dataDirectory(), options: options)
         defer { ledger.close() }
-        let started = Date()
+        let started = ContinuousClock.now
         try ledger.replay(chunk: chunk) { done, total in
             let percent = total == 0 ? 100 : Int(done * 100 / total)
-            FileHandle.standardError.write(Data("replay: \(done)/\(total) events (\(percent)%)\n".utf8))
+            writeError("replay: \(done)/\(total) events (\(percent)%)\n")
         }
-        let seconds = Date().timeIntervalSince(started)
+        let seconds = seconds(since: started)
         let total = try ledger.head().seq
         let rate = seconds > 0 ? Int(Double(total) / seconds) : 0
-        FileHandle.standardError.write(
-            Data("replay: done, \(total) events in \(String(format: "%.3f", seconds)) s (\(rate) events/s)\n".utf8))
+        writeError("replay: done, \(total) events in \(fixed(seconds, 3)) s (\(rate) events/s)\n")
         return 0
     }
 }
@@ -113,12 +112,12 @@ enum BackupCommand: CLICommand {
         guard let target = parsed.value("to") else { throw UsageError("--to is required") }
         let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
         defer { ledger.close() }
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = ContinuousClock.now
         let head = try ledger.backup(to: target, compact: !parsed.has("no-compact"))
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let seconds = seconds(since: start)
         var st = stat()
         let bytes = stat(target + "/data.mdb", &st) == 0 ? Int(st.st_size) : 0
-        print("backup: \(head.seq) events, head \(head.hash.hex), \(bytes) bytes in \(String(format: "%.2f", seconds)) s -> \(target)")
+        print("backup: \(head.seq) events, head \(head.hash.hex), \(bytes) bytes in \(fixed(seconds, 2)) s -> \(target)")
         return 0
     }
 }

@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 import Glibc
 import HTTP
 import Ledger
@@ -52,7 +51,7 @@ enum ServeCommand: CLICommand {
             where_ += " and unix:\(socket)"
         }
         try server.start()
-        FileHandle.standardError.write(Data("keyledger: serving \(path) on \(where_)\n".utf8))
+        writeError("keyledger: serving \(path) on \(where_)\n")
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM] {
@@ -63,11 +62,11 @@ enum ServeCommand: CLICommand {
             sources.append(source)
         }
         stop.wait()
-        FileHandle.standardError.write(Data("keyledger: stopping: finishing in-flight requests\n".utf8))
+        writeError("keyledger: stopping: finishing in-flight requests\n")
         server.shutdown()
         ledger.close()
         if let socket = parsed.value("socket") { unlink(socket) }
-        FileHandle.standardError.write(Data("keyledger: stopped\n".utf8))
+        writeError("keyledger: stopped\n")
         return 0
     }
 

@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 import Ledger
 
@@ -23,7 +22,7 @@ enum CommandList {
 func usage() -> String {
     var text = "usage: keyledger <command> [options]\n\ncommands:\n"
     for command in CommandList.all {
-        text += "  \(command.name.padding(toLength: 14, withPad: " ", startingAt: 0))\(command.summary)\n"
+        text += "  \(command.name.padded(to: 14))\(command.summary)\n"
     }
     text +=
         "\n`keyledger <command> --help` says what a command takes. Every option has an environment\nvariable: --data is KEYLEDGER_DATA, --listen is KEYLEDGER_LISTEN, and so on.\n"
@@ -31,7 +30,7 @@ func usage() -> String {
 }
 
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data(("keyledger: " + message + "\n").utf8))
+    writeError("keyledger: " + message + "\n")
 }
 
 // Writes to a closed pipe must not kill the process.
