@@ -227,10 +227,10 @@ public struct UsageProjection: Projection {
             let (minuteOrder, hourOrder) = rowOrders(open: open)
             // Static, so the rows grow in place: a method of self would copy them.
             Self.write(
-                minuteOrder, of: held, ids, unit: \.minute, open: open * 60,
-                final: &closed.minutes, late: &closed.lateMinutes)
+                minuteOrder, of: held, ids, hourly: false, open: open * 60, final: &closed.minutes,
+                late: &closed.lateMinutes)
             Self.write(
-                hourOrder, of: held, ids, unit: \.hour, open: open, final: &closed.hours, late: &closed.lateHours)
+                hourOrder, of: held, ids, hourly: true, open: open, final: &closed.hours, late: &closed.lateHours)
             held.removeAll(keepingCapacity: true)
             openHour = nil
         }
@@ -304,31 +304,41 @@ public struct UsageProjection: Projection {
             for r in starts.indices { starts[r] = 0 }
         }
 
-        /// Encodes one row per run of equal (unit, key) in `order`: rows before `open` are late.
+        /// Encodes one row per run of equal (unit, key) in `order`, the unit being the
+        /// hour when `hourly`, else the minute: rows before `open` are late.
         private static func write(
-            _ order: [Int], of held: [Access], _ ids: [KeyID], unit: KeyPath<Access, Int64>, open: Int64,
+            _ order: [Int], of held: [Access], _ ids: [KeyID], hourly: Bool, open: Int64,
             final: inout RowBuffer, late: inout RowBuffer
         ) {
-            var start = order.startIndex
-            while start < order.endIndex {
-                let first = held[order[start]]
-                var end = start
-                var rows = RowBuffer()
-                let isLate = first[keyPath: unit] < open
-                while end < order.endIndex, held[order[end]][keyPath: unit] == first[keyPath: unit],
-                    held[order[end]].key == first.key
-                {
-                    if isLate { rows.record(held[order[end]]) } else { final.record(held[order[end]]) }
-                    end += 1
+            func unit(_ access: Access) -> Int64 { hourly ? access.hour : access.minute }
+            held.withUnsafeBufferPointer { held in
+                order.withUnsafeBufferPointer { order in
+                    var start = 0
+                    while start < order.count {
+                        let first = held[order[start]]
+                        let row = MinuteRow(ids[first.key], minute: unit(first))
+                        var end = start
+                        func sameRow(_ i: Int) -> Bool {
+                            i < order.count && held[order[i]].key == first.key && unit(held[order[i]]) == row.minute
+                        }
+                        if row.minute < open {
+                            var rows = RowBuffer()
+                            while sameRow(end) {
+                                rows.record(held[order[end]])
+                                end += 1
+                            }
+                            rows.close(row)
+                            late.append(rows)
+                        } else {
+                            while sameRow(end) {
+                                final.record(held[order[end]])
+                                end += 1
+                            }
+                            final.close(row)
+                        }
+                        start = end
+                    }
                 }
-                let row = MinuteRow(ids[first.key], minute: first[keyPath: unit])
-                if isLate {
-                    rows.close(row)
-                    late.append(rows)
-                } else {
-                    final.close(row)
-                }
-                start = end
             }
         }
     }
