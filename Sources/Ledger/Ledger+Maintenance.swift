@@ -39,7 +39,7 @@ extension Ledger {
     /// - Parameters:
     ///   - chunk: events per transaction at most.
     ///   - progress: called after each commit with (events folded, head seq).
-    public func replay(chunk: Int = 200_000, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(LedgerError) {
+    public func replay(chunk: Int = 1_000_000, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(LedgerError) {
         try Self.rebuild(
             [keys] + others, log: log, checkpoints: checkpoints, in: environment, chunk: chunk, progress: progress)
     }
@@ -91,7 +91,7 @@ extension Ledger {
     /// Clears `projections` and folds the whole log into them (see ``replay(chunk:progress:)``).
     static func rebuild(
         _ projections: [any Projection], log: EventLog, checkpoints: Checkpoints, in environment: Environment,
-        chunk: Int = 200_000, progress: (UInt64, UInt64) -> Void = { _, _ in }
+        chunk: Int = 1_000_000, progress: (UInt64, UInt64) -> Void = { _, _ in }
     ) throws(LedgerError) {
         let context: EventCodec.Context = projections.contains { $0.needsEventContext } ? .actorAndIP : .minimal
         do {
@@ -107,11 +107,13 @@ extension Ledger {
             // Three stages, each on its own thread: reading and decoding a piece of the
             // log (a LogChunk), then preparing it (the preparers' part of the fold), then
             // folding and writing it here. Reads run a piece ahead of preparation, which
-            // runs a piece ahead of the writes. Pieces are an eighth of a transaction, so
-            // each is written while the next ones are read and prepared, and the last
-            // piece, which no other work overlaps, is small. They start at a sixty-fourth
-            // and double, so the stages overlap from the first few thousand events on.
-            let largest = max(1, chunk / 8)
+            // runs a piece ahead of the writes. Pieces are far smaller than a transaction
+            // (at most 25,000 events, whose records stay in the caches), so each is written
+            // while the next ones are read and prepared. They start at an eighth of that
+            // and double, so the stages overlap from the first few thousand events on, and
+            // shrink to half of what is left near the end, so that the last piece, which
+            // nothing overlaps, is small too.
+            let largest = max(1, min(chunk / 8, 25_000))
             // One decoder numbers the keys for every piece (reads run one at a time).
             let decoder = Mutex(ChunkDecoder(context: context))
             let read = { @Sendable (done: UInt64, size: Int) throws -> LogChunk in
@@ -132,7 +134,7 @@ extension Ledger {
             let prepare = { @Sendable (reading: Prefetch<LogChunk>) throws -> PreparedChunk in
                 let events = try reading.get()
                 let last = events.lastSeq ?? headSeq
-                let size = min(2 * events.count, largest)
+                let size = max(1, min(2 * events.count, largest, max(largest / 8, Int(headSeq - last) / 2)))
                 let next = last < headSeq ? Prefetch { try read(last, size) } : nil
                 // Each preparer on its own thread.
                 let preparing = preparers.map { preparer in preparer.map { p in Prefetch { p.prepare(events) } } }
