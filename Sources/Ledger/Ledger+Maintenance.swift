@@ -104,16 +104,18 @@ extension Ledger {
             }
             var builders = projections.map { $0.makeRebuilder() }
             let preparers = builders.map(\.preparer)
-            // Three stages, each on its own thread: reading and decoding a piece of the
-            // log (a LogChunk), then preparing it (the preparers' part of the fold), then
-            // folding and writing it here. Reads run a piece ahead of preparation, which
-            // runs a piece ahead of the writes. Pieces are far smaller than a transaction
-            // (at most 25,000 events, whose records stay in the caches), so each is written
-            // while the next ones are read and prepared. They start at an eighth of that
-            // and double, so the stages overlap from the first few thousand events on, and
-            // shrink to half of what is left near the end, so that the last piece, which
-            // nothing overlaps, is small too.
+            // Three stages: reading and decoding a piece of the log (a LogChunk), then
+            // preparing it (the preparers' part of the fold, each preparer on its own
+            // thread), then folding and writing it here. Each stage takes the next piece as
+            // soon as it is done with one, up to `depth` pieces ahead of the writes, so
+            // neither core waits on a slower stage while there is work further on. Pieces
+            // are far smaller than a transaction (at most 25,000 events, whose records stay
+            // in the caches), so each is written while the next ones are read and
+            // prepared. They start at an eighth of that and double, so the stages overlap
+            // from the first few thousand events on, and shrink to half of what is left
+            // near the end, so that the last piece, which nothing overlaps, is small too.
             let largest = max(1, min(chunk / 8, 25_000))
+            let depth = 3
             // One decoder numbers the keys for every piece (reads run one at a time).
             let decoder = Mutex(ChunkDecoder(context: context))
             let read = { @Sendable (done: UInt64, size: Int) throws -> LogChunk in
@@ -131,19 +133,44 @@ extension Ledger {
                     }
                 }
             }
-            let prepare = { @Sendable (reading: Prefetch<LogChunk>) throws -> PreparedChunk in
-                let events = try reading.get()
-                let last = events.lastSeq ?? headSeq
-                let size = max(1, min(2 * events.count, largest, max(largest / 8, Int(headSeq - last) / 2)))
-                let next = last < headSeq ? Prefetch { try read(last, size) } : nil
-                // Each preparer on its own thread.
-                let preparing = preparers.map { preparer in preparer.map { p in Prefetch { p.prepare(events) } } }
-                return PreparedChunk(events: events, prepared: try preparing.map { try $0?.get() }, nextRead: next)
+            // A piece's read starts after the read of the piece before (it continues from
+            // there); each preparer's work on it after its work on the piece before (a
+            // preparer folds pieces in log order). A piece past the end reads nothing.
+            func launch(after previous: Piece?) -> Piece {
+                let reading = Prefetch { () throws -> LogChunk in
+                    guard let previous else { return try read(0, max(1, largest / 8)) }
+                    let before = try previous.read.get()
+                    guard let last = before.lastSeq, last < headSeq else { return LogChunk(firstNewKey: 0) }
+                    let size = max(1, min(2 * before.count, largest, max(largest / 8, Int(headSeq - last) / 2)))
+                    return try read(last, size)
+                }
+                let preparing = preparers.indices.map { i in
+                    preparers[i].map { preparer in
+                        Prefetch { () throws -> any Sendable in
+                            let events = try reading.get()
+                            _ = try previous?.prepared[i]?.get()
+                            return events.count == 0 ? () : preparer.prepare(events)
+                        }
+                    }
+                }
+                return Piece(read: reading, prepared: preparing)
             }
-            let first = Prefetch { try read(0, max(1, largest / 8)) }
-            var next = Prefetch { try prepare(first) }
+            var window: [Piece] = []
+            var newest: Piece?
+            func launchAhead() {
+                while window.count < depth {
+                    newest = launch(after: newest)
+                    window.append(newest!)
+                }
+            }
+            launchAhead()
             // Never leave a read running behind us (the ledger may close next).
-            defer { _ = try? next.get().nextRead?.get() }
+            defer {
+                for piece in window {
+                    _ = try? piece.read.get()
+                    for preparing in piece.prepared { _ = try? preparing?.get() }
+                }
+            }
             var last: UInt64 = 0
             while last < headSeq {
                 var inTransaction = 0
@@ -159,18 +186,21 @@ extension Ledger {
                         try builders[i].write(into: txn, closing: closing)
                     }
                     while inTransaction < chunk, last < headSeq {
-                        let current = try next.get()
-                        guard let pieceLast = current.events.lastSeq else { throw LedgerError.unavailable("the log ended before its head") }
-                        if let reading = current.nextRead { next = Prefetch { try prepare(reading) } }
+                        let piece = window.removeFirst()
+                        launchAhead()
+                        let events = try piece.read.get()
+                        guard let pieceLast = events.lastSeq else {
+                            throw LedgerError.unavailable("the log ended before its head")
+                        }
                         for i in builders.indices {
-                            if let prepared = current.prepared[i] {
-                                builders[i].fold(prepared: prepared)
+                            if let preparing = piece.prepared[i] {
+                                builders[i].fold(prepared: try preparing.get())
                             } else {
-                                builders[i].fold(current.events)
+                                builders[i].fold(events)
                             }
                         }
                         last = pieceLast
-                        inTransaction += current.events.count
+                        inTransaction += events.count
                         let closing = inTransaction >= chunk || last == headSeq
                         for i in builders.indices { try builders[i].write(into: txn, closing: closing) }
                     }
@@ -189,12 +219,11 @@ extension Ledger {
     }
 }
 
-/// A chunk of the log as a rebuild's writing stage takes it: its events, what each
-/// builder's preparer made of them, and the read of the next chunk, already started.
-private struct PreparedChunk: Sendable {
-    let events: LogChunk
-    let prepared: [(any Sendable)?]
-    let nextRead: Prefetch<LogChunk>?
+/// A piece of the log on its way through a rebuild: its read, and each builder's
+/// preparation of it (nil for a builder without a preparer).
+private struct Piece: Sendable {
+    let read: Prefetch<LogChunk>
+    let prepared: [Prefetch<any Sendable>?]
 }
 
 extension Ledger {
