@@ -186,7 +186,7 @@ public struct AuditIndexProjection: Projection {
     /// touches most lists with a few seqs each, so writing every list per chunk would
     /// cost a B-tree search per list per chunk.
     struct Rebuilder: ProjectionRebuilder {
-        static let batch = 64
+        static let batch = 256
         let index: Table
         let gathering = Preparer()
         var preparer: (any ChunkPreparer)? { gathering }
