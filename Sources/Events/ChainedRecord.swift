@@ -30,6 +30,14 @@ public enum ChainedRecord {
         return (UnsafeRawBufferPointer(rebasing: value[..<end]), prev, hash)
     }
 
+    /// The record of a stored value, without its hashes (no copy; what a replay reads).
+    public static func record(of value: UnsafeRawBufferPointer) throws(EventDecodingError) -> UnsafeRawBufferPointer {
+        guard value.count > trailerSize else {
+            throw EventDecodingError(offset: 0, reason: "stored event shorter than its hashes")
+        }
+        return UnsafeRawBufferPointer(rebasing: value[..<(value.count - trailerSize)])
+    }
+
     /// True when the stored hash is `SHA-256(prevHash || record)`.
     public static func isIntact(record: UnsafeRawBufferPointer, prevHash: Digest, hash: Digest) -> Bool {
         Digest.sha256(prevHash, record) == hash

@@ -35,6 +35,11 @@ public struct ChunkDecoder: Sendable {
         chunk.lastSeq = seq
     }
 
+    /// Makes room for `count` more events in the chunk being decoded.
+    public mutating func reserve(_ count: Int) {
+        chunk.accesses.reserveCapacity(chunk.accesses.count + count)
+    }
+
     /// The chunk decoded since the last take; the next one numbers keys on from here.
     public mutating func take() -> LogChunk {
         defer { chunk = LogChunk(firstNewKey: keyCount) }

@@ -86,7 +86,7 @@ public struct EventLog: Sendable {
             var entry = try cursor.seek(atLeast: Self.key(first))
             while let e = entry {
                 let seq = UInt64(bigEndian: e.key.loadUnaligned(as: UInt64.self))
-                guard try body(seq, try ChainedRecord.split(e.value).record) else { return }
+                guard try body(seq, try ChainedRecord.record(of: e.value)) else { return }
                 entry = try cursor.next()
             }
         }

@@ -121,6 +121,7 @@ extension Ledger {
             let read = { @Sendable (done: UInt64, size: Int) throws -> LogChunk in
                 try environment.read { txn in
                     try decoder.withLock { decoder in
+                        decoder.reserve(min(size, Int(headSeq - done)))
                         var count = 0
                         try log.scanRecords(from: done + 1, in: txn) { seq, record in
                             try decoder.add(record, seq: seq)

@@ -23,7 +23,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let whole = try? EventCodec.decode(bytes, seq: 2, context: .actorAndIP)
     let added: Void? = try? decoder.add(bytes, seq: 2)
     precondition((whole != nil) == (added != nil), "the chunk decoder and the codec disagree on a record")
-    _ = try? ChainedRecord.split(bytes)
+    let split = try? ChainedRecord.split(bytes)
+    precondition((try? ChainedRecord.record(of: bytes)).map(Array.init) == split.map { Array($0.record) })
     return 0
 }
 
