@@ -95,14 +95,12 @@ public struct AuditIndexProjection: Projection {
             keyIDs.append(contentsOf: chunk.newKeys)
             keyLists.append(contentsOf: repeatElement(-1, count: chunk.newKeys.count))
             for owner in chunk.newOwners { keyOwners.append(ownerNumber(owner)) }
-            let accessed = Int(EventType.accessed.rawValue)
             chunk.forEach { access in
                 // The facets of ``facets(of:)`` for a key's own access: no actor facet.
                 let key = Int(access.key)
                 let seq = access.seq
                 lists[keyList(key)].append(seq)
-                if typeLists[accessed] < 0 { typeLists[accessed] = newList(.type(.accessed)) }
-                lists[typeLists[accessed]].append(seq)
+                lists[typeList(.accessed)].append(seq)
                 lists[ownerTypeList(keyOwners[key], .accessed)].append(seq)
                 if access.hasIP { lists[ipList(IPAddress(high: access.ipHigh, low: access.ipLow, isV4: false))].append(seq) }
             } other: { event, key in
@@ -112,10 +110,8 @@ public struct AuditIndexProjection: Projection {
 
         mutating func fold(_ event: Event, key: Int) {
             let seq = event.seq
-            let type = Int(event.type.rawValue)
             lists[keyList(key)].append(seq)
-            if typeLists[type] < 0 { typeLists[type] = newList(.type(event.type)) }
-            lists[typeLists[type]].append(seq)
+            lists[typeList(event.type)].append(seq)
             let owner = ownerNames[keyOwners[key]] == event.owner ? keyOwners[key] : ownerNumber(event.owner)
             lists[ownerTypeList(owner, event.type)].append(seq)
             if !AuditIndexProjection.isSelfAccess(event) {
@@ -129,6 +125,12 @@ public struct AuditIndexProjection: Projection {
         private mutating func keyList(_ key: Int) -> Int {
             if keyLists[key] < 0 { keyLists[key] = newList(.key(keyIDs[key])) }
             return keyLists[key]
+        }
+
+        private mutating func typeList(_ type: EventType) -> Int {
+            let t = Int(type.rawValue)
+            if typeLists[t] < 0 { typeLists[t] = newList(.type(type)) }
+            return typeLists[t]
         }
 
         private mutating func ownerTypeList(_ owner: Int, _ type: EventType) -> Int {

@@ -147,21 +147,38 @@ public struct UsageProjection: Projection {
     /// (`MDB_APPEND`) at the next flush. Only the open hour's accesses are held, and the
     /// checkpoint stays before the first of them, so an interrupted rebuild resumes (by
     /// incremental folds) without counting an access twice or missing one.
-    struct Rebuilder: PreparedChunksRebuilder {
+    struct Rebuilder: ProjectionRebuilder {
         let projection: UsageProjection
         let hourly = HourlyPreparer()
         var preparer: (any ChunkPreparer)? { hourly }
+        /// The rows prepared since the last commit, piece by piece, and how many of those
+        /// the open transaction holds.
         var pending: [ClosedRows] = []
         var written = 0
 
         init(projection: UsageProjection) { self.projection = projection }
 
-        func prepareHere(_ chunk: LogChunk) -> ClosedRows { hourly.fold(chunk) }
+        mutating func fold(_ chunk: LogChunk) { pending.append(hourly.fold(chunk)) }
+
+        mutating func fold(prepared: any Sendable) {
+            guard let rows = prepared as? ClosedRows else {
+                preconditionFailure("the usage rebuilder was handed another projection's preparation")
+            }
+            pending.append(rows)
+        }
 
         func checkpoint(after last: UInt64) -> UInt64 { pending.last?.heldFrom.map { $0 - 1 } ?? last }
 
-        func write(_ closed: ClosedRows, into txn: borrowing Transaction) throws {
-            try closed.write(into: projection, txn)
+        mutating func write(into txn: borrowing Transaction, closing: Bool) throws {
+            for rows in pending[written...] { try rows.write(into: projection, txn) }
+            written = pending.count
+        }
+
+        mutating func rewind() { written = 0 }
+
+        mutating func committed() {
+            pending.removeAll()
+            written = 0
         }
     }
 
