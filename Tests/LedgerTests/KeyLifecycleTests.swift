@@ -1,4 +1,5 @@
 import Events
+import Glibc
 import Ledger
 import Projections
 import Testing
@@ -205,4 +206,28 @@ import Testing
     var changes = KeyChanges()
     changes.ipAllowlist = [range, range]
     #expect(try f.key(.update(key.id, changes, expectedVersion: nil)).ipAllowlist == [range])
+}
+
+/// The writer's own sweeper, waiting on its timer between checks, expires a key once its
+/// expiry passes, and appends nothing while none is due.
+@Test func theBackgroundSweeperExpiresAKeyOnItsOwn() throws {
+    let f = try LedgerFixture()
+    let (key, _) = try f.create { $0.ttlSeconds = 10 }
+    f.ledger.close()
+    var options = LedgerOptions()
+    options.clock = f.clock
+    options.sweepInterval = 0.05
+    f.ledger = try Ledger(path: f.directory.path, options: options)
+    let head = f.headSeq
+    usleep(300_000)
+    #expect(f.headSeq == head, "the sweeper appended with nothing due")
+    f.clock.advance(seconds: 11)
+    var waited = 0
+    while try f.ledger.key(key.id)?.status != .expired, waited < 100 {
+        usleep(50_000)
+        waited += 1
+    }
+    #expect(try f.ledger.key(key.id)?.status == .expired)
+    let last = try #require(try f.ledger.event(at: f.headSeq))
+    #expect(last.event.type == .expired && last.event.actor == .sweeper)
 }
