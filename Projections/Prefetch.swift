@@ -16,6 +16,9 @@ public final class Prefetch<T: Sendable>: Sendable {
         }
     }
 
+    /// True once the work has finished (``get()`` then returns at once).
+    public var isDone: Bool { result.withLock { $0 != nil } }
+
     /// Waits for the work to finish; its value, or what it threw.
     public func get() throws -> T {
         done.wait()

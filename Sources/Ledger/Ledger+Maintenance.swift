@@ -187,6 +187,13 @@ extension Ledger {
                         try builders[i].write(into: txn, closing: closing)
                     }
                     while inTransaction < chunk, last < headSeq {
+                        // While the next piece is still on its way, write what waits (what
+                        // the transaction's close would write) rather than wait idle. Before
+                        // the piece leaves the window: should the map fill here, the body
+                        // runs again and must still find it there.
+                        if !window[0].isReady {
+                            for i in builders.indices { try builders[i].write(into: txn, closing: true) }
+                        }
                         let piece = window.removeFirst()
                         launchAhead()
                         let events = try piece.read.get()
@@ -225,6 +232,9 @@ extension Ledger {
 private struct Piece: Sendable {
     let read: Prefetch<LogChunk>
     let prepared: [Prefetch<any Sendable>?]
+
+    /// True once it is read and every preparation of it is done.
+    var isReady: Bool { read.isDone && prepared.allSatisfy { $0?.isDone ?? true } }
 }
 
 extension Ledger {
