@@ -43,7 +43,8 @@ func aRebuilderWritesAgainWhatAnAbortedTransactionHeld(seed: UInt64) throws {
         var rebuilder = projection.makeRebuilder()
         var decoder = ChunkDecoder(context: .actorAndIP)
         // Seven pieces: one transaction of two; one of three, aborted after its closing
-        // write, then written again; one of two, the end of the log.
+        // write, then written again; one of two, the end of the log, written as closing
+        // after each.
         let size = (log.count + 6) / 7
         var next = 0
         func foldPiece() throws {
@@ -76,10 +77,14 @@ func aRebuilderWritesAgainWhatAnAbortedTransactionHeld(seed: UInt64) throws {
             try rebuilder.write(into: txn, closing: true)
         }
         rebuilder.committed()
+        // The rest in one transaction, written as a closing one would be after every other
+        // piece too (as a rebuild does while the next piece is on its way).
         try environment.write { txn in
+            var pieces = 0
             while next < log.count {
                 try foldPiece()
-                try rebuilder.write(into: txn, closing: next == log.count)
+                pieces += 1
+                try rebuilder.write(into: txn, closing: next == log.count || pieces % 2 == 1)
             }
         }
         rebuilder.committed()
