@@ -46,7 +46,7 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         return withUnsafeBytes(of: high.bigEndian) { Array($0) } + withUnsafeBytes(of: low.bigEndian) { Array($0) }
     }
 
-    /// An address from 4 or 16 network-order bytes in place; nil for other lengths.
+    /// An address from 4 or 16 network-order bytes; nil for other lengths.
     public init?(bytes: UnsafeRawBufferPointer) {
         switch bytes.count {
         case 4:
@@ -54,25 +54,6 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         case 16:
             let h = UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self))
             let l = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-            self.init(high: h, low: l, isV4: h == 0 && l >> 32 == 0xFFFF)
-        default:
-            return nil
-        }
-    }
-
-    /// An address from 4 or 16 network-order bytes; nil for other lengths.
-    public init?(bytes: some Collection<UInt8>) {
-        let array = Array(bytes)
-        switch array.count {
-        case 4:
-            self.init(v4: array.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(as: UInt32.self)) })
-        case 16:
-            let (h, l) = array.withUnsafeBytes {
-                (
-                    UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)),
-                    UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-                )
-            }
             self.init(high: h, low: l, isV4: h == 0 && l >> 32 == 0xFFFF)
         default:
             return nil

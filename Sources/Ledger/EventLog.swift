@@ -66,13 +66,8 @@ public struct EventLog: Sendable {
         from first: UInt64, context: EventCodec.Context = .all, in txn: borrowing Transaction,
         _ body: (Stored) throws -> Bool
     ) throws {
-        try txn.withCursor(events) { cursor in
-            var entry = try cursor.seek(atLeast: Self.key(first))
-            while let e = entry {
-                let seq = UInt64(bigEndian: e.key.loadUnaligned(as: UInt64.self))
-                guard try body(try Self.decodeStored(e.value, seq: seq, context: context)) else { return }
-                entry = try cursor.next()
-            }
+        try scanValues(from: first, in: txn) { seq, value in
+            try body(try Self.decodeStored(value, seq: seq, context: context))
         }
     }
 
@@ -82,11 +77,18 @@ public struct EventLog: Sendable {
     public func scanRecords(
         from first: UInt64, in txn: borrowing Transaction, _ body: (UInt64, UnsafeRawBufferPointer) throws -> Bool
     ) throws {
+        try scanValues(from: first, in: txn) { seq, value in try body(seq, try ChainedRecord.record(of: value)) }
+    }
+
+    /// Calls `body` with the seq and stored value of each event from `first` on, in
+    /// order, until it returns false.
+    private func scanValues(
+        from first: UInt64, in txn: borrowing Transaction, _ body: (UInt64, UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
         try txn.withCursor(events) { cursor in
             var entry = try cursor.seek(atLeast: Self.key(first))
             while let e = entry {
-                let seq = UInt64(bigEndian: e.key.loadUnaligned(as: UInt64.self))
-                guard try body(seq, try ChainedRecord.record(of: e.value)) else { return }
+                guard try body(UInt64(bigEndian: e.key.loadUnaligned(as: UInt64.self)), e.value) else { return }
                 entry = try cursor.next()
             }
         }
