@@ -39,11 +39,11 @@ let package = Package(
         .executableTarget(
             name: "keyledger", dependencies: ["Server", "HTTP", "Ledger", "Events", "Store", "JSON"],
             path: "tools/keyledger", swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Events"], swiftSettings: swiftSettings),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "Events"], swiftSettings: swiftSettings),
         .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "LedgerTests", dependencies: ["Ledger", "Projections", "Events", "Store"],
+            name: "LedgerTests", dependencies: ["Ledger", "Projections", "Events", "Store", "CLMDB"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ServerTests", dependencies: ["Server", "HTTP", "Ledger", "Events", "JSON"],

@@ -5,15 +5,20 @@ import Synchronization
 /// Posting lists of event sequences by key, type, owner and type, actor and client IP,
 /// so audit queries walk only the events that match.
 ///
-/// One DUPFIXED table: each index value (a tagged key) holds its ascending seqs.
+/// One table of posting lists in blocks (``PostingBlock``): each facet's key, then a
+/// block's first seq.
 public struct AuditIndexProjection: Projection {
-    public static let tableSpecs = [TableSpec("audit_index", duplicates: true)]
+    public static let tableSpecs = [TableSpec("audit_postings")]
+    /// The table of ledgers written before, one LMDB sub-database per list (two pages
+    /// dirtied per append, eight bytes per seq); a writable open drops it and rebuilds
+    /// this projection.
+    public static let retiredTableNames = ["audit_index"]
     public let name = "audit"
     public let needsEventContext = true
     let index: Table
     public var tables: [Table] { [index] }
 
-    public init(environment: Environment) { index = environment.table("audit_index") }
+    public init(environment: Environment) { index = environment.table("audit_postings") }
 
     /// The index values an event is filed under.
     public enum Facet: Hashable, Sendable {
@@ -23,15 +28,23 @@ public struct AuditIndexProjection: Projection {
         case actor(Actor)
         case ip(IPAddress)
 
-        /// The table key of this facet.
+        /// The list key of this facet. Keys are prefix-free, as posting lists need: a tag,
+        /// then fixed-size fields, or text after its length (2 bytes, big-endian).
         public var indexKey: [UInt8] {
             switch self {
             case .key(let id): [1] + id.bytes
             case .type(let type): [3, type.rawValue]
-            case .ownerType(let owner, let type): [4, type.rawValue] + Array(owner.utf8)
-            case .actor(let actor): [5, actor.kind.rawValue] + Array(actor.id.utf8)
+            case .ownerType(let owner, let type): [4, type.rawValue] + Self.counted(owner)
+            case .actor(let actor): [5, actor.kind.rawValue] + Self.counted(actor.id)
             case .ip(let ip): [6] + IPAddress(high: ip.high, low: ip.low, isV4: false).bytes
             }
+        }
+
+        /// `text`'s UTF-8 after its length; text too long for a list key is cut (no list
+        /// of it can exist: owners and actors are far shorter).
+        static func counted(_ text: String) -> [UInt8] {
+            let bytes = Array(text.utf8.prefix(PostingBlock.maxListKey))
+            return [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xFF)] + bytes
         }
     }
 
@@ -57,7 +70,7 @@ public struct AuditIndexProjection: Projection {
     }
 
     public func apply(_ event: Event, in txn: borrowing Transaction) throws {
-        try Self.facets(of: event) { facet in try txn.addDuplicate(index, facet.indexKey, event.seq) }
+        try Self.facets(of: event) { facet in try txn.appendPosting(index, facet.indexKey, event.seq) }
     }
 
     public func makeRebuilder() -> any ProjectionRebuilder { Rebuilder(index: index) }
@@ -239,13 +252,10 @@ public struct AuditIndexProjection: Projection {
             guard !due.isEmpty else { return }
             // In key order, so the appends walk the table forwards.
             due.sort { keys[$0].lexicographicallyPrecedes(keys[$1]) }
-            var bigEndian: [UInt64] = []
             try txn.withCursor(index) { (cursor) throws in
                 for list in due {
-                    bigEndian.removeAll(keepingCapacity: true)
-                    for seq in seqs[list][written[list]...] { bigEndian.append(seq.bigEndian) }
                     try keys[list].withUnsafeBytes { (key) throws in
-                        try bigEndian.withUnsafeBufferPointer { try cursor.appendDuplicates(key, bigEndian: $0) }
+                        try seqs[list][written[list]...].withUnsafeBufferPointer { try cursor.appendPostings(key, $0) }
                     }
                     written[list] = seqs[list].count
                     isWaiting[list] = false

@@ -31,17 +31,17 @@ indirect enum SeqSet {
     case all(head: UInt64)
 
     /// The largest member ≤ `bound`, or nil.
-    func largest(atMost bound: UInt64, _ cursor: inout Cursor) throws -> UInt64? {
+    func largest(atMost bound: UInt64, _ lists: inout PostingReader) throws -> UInt64? {
         guard bound > 0 else { return nil }
         switch self {
         case .list(let key):
-            return try cursor.find(key, atMost: bound)
+            return try lists.largest(in: key, atMost: bound)
         case .all(let head):
             return min(bound, head) > 0 ? min(bound, head) : nil
         case .union(let parts):
             var best: UInt64?
             for part in parts {
-                if let s = try part.largest(atMost: bound, &cursor), s > (best ?? 0) { best = s }
+                if let s = try part.largest(atMost: bound, &lists), s > (best ?? 0) { best = s }
             }
             return best
         case .intersection(let parts):
@@ -49,7 +49,7 @@ indirect enum SeqSet {
             while true {
                 var agreed = true
                 for part in parts {
-                    guard let s = try part.largest(atMost: candidate, &cursor) else { return nil }
+                    guard let s = try part.largest(atMost: candidate, &lists) else { return nil }
                     if s < candidate {
                         candidate = s
                         agreed = false
@@ -94,9 +94,10 @@ extension AuditIndexProjection {
     ) throws -> [UInt64] {
         let set = seqSet(filter, head: head)
         return try txn.withCursor(index) { cursor in
+            var lists = PostingReader(cursor)
             var found: [UInt64] = []
             var bound = high
-            while found.count < limit, let s = try set.largest(atMost: bound, &cursor), s >= max(low, 1) {
+            while found.count < limit, let s = try set.largest(atMost: bound, &lists), s >= max(low, 1) {
                 found.append(s)
                 bound = s - 1
             }
@@ -110,11 +111,12 @@ extension AuditIndexProjection {
     {
         let key = Facet.key(id).indexKey
         return try txn.withCursor(index) { cursor in
+            var lists = PostingReader(cursor)
             var seqs: [UInt64] = []
-            var next = try cursor.find(key, atLeast: low + 1)
-            while let s = next, s <= high {
-                seqs.append(s)
-                next = try cursor.nextDuplicate()
+            try lists.forEach(in: key, from: low + 1) { seq in
+                guard seq <= high else { return false }
+                seqs.append(seq)
+                return true
             }
             return seqs
         }

@@ -12,7 +12,10 @@ public enum LedgerSchema {
 
     /// Tables of earlier layouts, with the projection that replaced them: a writable open
     /// drops them and rebuilds that projection.
-    static let retiredTables = [(names: UsageProjection.retiredTableNames, projection: "usage")]
+    static let retiredTables = [
+        (names: UsageProjection.retiredTableNames, projection: "usage"),
+        (names: AuditIndexProjection.retiredTableNames, projection: "audit"),
+    ]
 
     /// The projections folded from the log; the key state comes first because the
     /// writer decides against it.

@@ -74,9 +74,7 @@ public final class Environment: @unchecked Sendable {
         var result: [String: Table] = [:]
         for spec in specs {
             var dbi: MDB_dbi = 0
-            var flags = create ? UInt32(MDB_CREATE) : 0
-            if spec.duplicates { flags |= UInt32(MDB_DUPSORT | MDB_DUPFIXED) }
-            let rc = mdb_dbi_open(txn, spec.name, flags, &dbi)
+            let rc = mdb_dbi_open(txn, spec.name, create ? UInt32(MDB_CREATE) : 0, &dbi)
             if rc != 0 {
                 mdb_txn_abort(txn)
                 throw LMDBError(code: rc)

@@ -15,12 +15,6 @@ public struct Table: Sendable, Hashable, CustomStringConvertible {
 /// How a table is created.
 public struct TableSpec: Sendable, Hashable {
     public let name: String
-    /// Each key holds a sorted list of 8-byte values (`MDB_DUPSORT | MDB_DUPFIXED`):
-    /// compact posting lists for indexes.
-    public let duplicates: Bool
 
-    public init(_ name: String, duplicates: Bool = false) {
-        self.name = name
-        self.duplicates = duplicates
-    }
+    public init(_ name: String) { self.name = name }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Events
 import Store
 import Testing
 
@@ -53,24 +54,109 @@ func withEnvironment(_ tables: [TableSpec], _ body: (Environment) throws -> Void
     }
 }
 
-@Test func postingListsAppendAndSeek() throws {
-    try withEnvironment([TableSpec("idx", duplicates: true)]) { env in
-        let idx = env.table("idx")
-        try env.write { (txn) throws in
-            try txn.appendDuplicates(idx, [7], [1, 3, 5, 7])
-            try txn.addDuplicate(idx, [7], 9)
-            try txn.addDuplicate(idx, [8], 2)
+/// Posting lists against a model: random lists of random gaps (1 byte to 9 bytes as
+/// varints), appended one value at a time in one environment and in random runs (some
+/// repeating values already filed) in another, over several transactions.
+@Test(arguments: [1, 2, 3]) func postingListsMatchAModel(seed: UInt64) throws {
+    var rng = SplitMix64(seed: seed)
+    // Prefix-free list keys: a tag, then a fixed-size field.
+    let lists: [[UInt8]] = (0..<6).map { [UInt8($0 % 3), UInt8($0), 7] }
+    var model = [[UInt64]](repeating: [], count: lists.count)
+    for l in lists.indices {
+        var value = rng.next() % 1000
+        for _ in 0..<(l == 0 ? 3 : 200 + Int(rng.next() % 900)) {
+            let width = rng.next() % 5
+            value += 1 + (width == 0 ? rng.next() % (1 << 40) : width == 1 ? rng.next() % 20_000 : rng.next() % 100)
+            model[l].append(value)
+        }
+    }
+    try withEnvironment([TableSpec("one"), TableSpec("runs")]) { env in
+        let one = env.table("one")
+        let runs = env.table("runs")
+        var filed = [Int](repeating: 0, count: lists.count)
+        while filed.indices.contains(where: { filed[$0] < model[$0].count }) {
+            try env.write { (txn) throws in
+                for l in lists.indices.shuffled(using: &rng) where filed[l] < model[l].count {
+                    let end = min(model[l].count, filed[l] + 1 + Int(rng.next() % 300))
+                    for value in model[l][filed[l]..<end] { try txn.appendPosting(one, lists[l], value) }
+                    // A run starting a few values back: those are filed already.
+                    let from = max(0, filed[l] - Int(rng.next() % 3))
+                    try txn.withCursor(runs) { (cursor) throws in
+                        try lists[l].withUnsafeBytes { (key) throws in
+                            try model[l][from..<end].withUnsafeBufferPointer { try cursor.appendPostings(key, $0) }
+                        }
+                    }
+                    filed[l] = end
+                }
+            }
         }
         try env.read { (txn) throws in
-            #expect(try txn.duplicateCount(idx, [7]) == 5)
-            try txn.withCursor(idx) { (c) throws in
-                #expect(try c.find([7], atLeast: 4) == 5)
-                #expect(try c.find([7], atMost: 4) == 3)
-                #expect(try c.find([7], atMost: 100) == 9)
-                #expect(try c.previousDuplicate() == 7)
-                #expect(try c.find([7], atMost: 0) == nil)
-                #expect(try c.find([9]) == nil)
+            // Filing is deterministic: both ways give the same rows.
+            let rows = try txn.withCursor(one) { (c) throws in try allRows(&c) }
+            #expect(try txn.withCursor(runs) { (c) throws in try allRows(&c) } == rows)
+            #expect(rows.allSatisfy { $0.value.count <= PostingBlock.capacity })
+            #expect(rows.count > lists.count && rows.count < model.map(\.count).reduce(0, +) / 20)
+            try txn.withCursor(one) { (cursor) throws in
+                var reader = PostingReader(cursor)
+                for l in lists.indices {
+                    let values = model[l]
+                    var all: [UInt64] = []
+                    try reader.forEach(in: lists[l], from: 0) { all.append($0); return true }
+                    #expect(all == values)
+                    for _ in 0..<200 {
+                        let low = values[0] - 1 + rng.next() % (values.last! - values[0] + 3)
+                        var some: [UInt64] = []
+                        try reader.forEach(in: lists[l], from: low) { some.append($0); return some.count < 5 }
+                        #expect(some == Array(values.filter { $0 >= low }.prefix(5)))
+                    }
+                    // Walks down, as audit pages do, and jumps.
+                    var bound = values.last! + 10
+                    while let found = try reader.largest(in: lists[l], atMost: bound) {
+                        #expect(found == values.last { $0 <= bound })
+                        let jump = rng.next() % 4 == 0 ? rng.next() % 5000 : 0
+                        bound = found > jump + 1 ? found - 1 - jump : 0
+                    }
+                    #expect(values.first! > bound)
+                }
+                #expect(try reader.largest(in: [9, 9, 9], atMost: .max) == nil)
+                #expect(try reader.largest(in: [UInt8](repeating: 1, count: 600), atMost: .max) == nil)
             }
+        }
+    }
+}
+
+private struct Row: Equatable {
+    let key: [UInt8]
+    let value: [UInt8]
+}
+
+/// Every row of a table, copied.
+private func allRows(_ cursor: inout Cursor) throws -> [Row] {
+    var rows: [Row] = []
+    var entry = try cursor.first()
+    while let e = entry {
+        rows.append(Row(key: Array(e.key), value: Array(e.value)))
+        entry = try cursor.next()
+    }
+    return rows
+}
+
+@Test func aDamagedPostingBlockThrows() throws {
+    try withEnvironment([TableSpec("p")]) { env in
+        let p = env.table("p")
+        let list: [UInt8] = [1, 2]
+        let start = UInt64(5).bigEndian
+        let row = list + withUnsafeBytes(of: start) { Array($0) }
+        // A truncated varint, a zero gap, a gap past UInt64.max.
+        for gaps: [UInt8] in [[0x81], [3, 0], [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]] {
+            try env.write { txn in try txn.put(p, row, gaps) }
+            try env.read { (txn) throws in
+                try txn.withCursor(p) { (cursor) throws in
+                    var reader = PostingReader(cursor)
+                    #expect(throws: PostingListError.self) { _ = try reader.largest(in: list, atMost: 1 << 62) }
+                }
+            }
+            #expect(throws: PostingListError.self) { try env.write { txn in try txn.appendPosting(p, list, 1 << 62) } }
         }
     }
 }

@@ -2,7 +2,7 @@
 // Given a ledger whose projections are built, it loads every projection row into memory,
 // then times what a replay cannot avoid: one cursor scan of the `events` table and, in
 // one write transaction of a fresh environment, every projection row appended in key
-// order (MDB_APPEND; posting lists with MDB_MULTIPLE), and the durable commit.
+// order (MDB_APPEND; posting lists are rows of blocks too), and the durable commit.
 // Prints events/s: the most any replay of this ledger can reach on this machine.
 //   replay_floor LEDGER_DIR SCRATCH_DIR
 #include <lmdb.h>
@@ -15,7 +15,7 @@
 #define CHECK(x) do { int rc_ = (x); if (rc_) { fprintf(stderr, "%s: %s\n", #x, mdb_strerror(rc_)); exit(1);} } while (0)
 static double now(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec+t.tv_nsec/1e9;}
 
-typedef struct { size_t n, cap; MDB_val *keys, *vals; int dup; const char *name; } Rows;
+typedef struct { size_t n, cap; MDB_val *keys, *vals; const char *name; } Rows;
 
 static void push(Rows *r, MDB_val k, MDB_val v) {
   if (r->n == r->cap) { r->cap = r->cap ? 2 * r->cap : 1024;
@@ -25,35 +25,25 @@ static void push(Rows *r, MDB_val k, MDB_val v) {
   r->keys[r->n] = (MDB_val){k.mv_size, kc}; r->vals[r->n] = (MDB_val){v.mv_size, vc}; r->n++;
 }
 
-// Loads a table; a duplicates table becomes one row per key whose value is all its values.
-static void load(MDB_txn *txn, const char *name, int dup, Rows *r) {
-  memset(r, 0, sizeof *r); r->name = name; r->dup = dup;
+// Loads a table.
+static void load(MDB_txn *txn, const char *name, Rows *r) {
+  memset(r, 0, sizeof *r); r->name = name;
   MDB_dbi dbi; if (mdb_dbi_open(txn, name, 0, &dbi)) return;
   MDB_cursor *c; CHECK(mdb_cursor_open(txn, dbi, &c)); MDB_val k, v;
-  int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-  while (rc == 0) {
-    if (!dup) { push(r, k, v); rc = mdb_cursor_get(c, &k, &v, MDB_NEXT); continue; }
-    size_t n = 0, cap = 64; uint64_t *all = malloc(cap * 8);
-    MDB_val key = k;
-    do { if (n == cap) { cap *= 2; all = realloc(all, cap * 8); } memcpy(&all[n++], v.mv_data, 8);
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP); } while (rc == 0);
-    push(r, key, (MDB_val){n * 8, all}); free(all);
-    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_NODUP);
-  }
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) push(r, k, v);
   mdb_cursor_close(c);
 }
 
 int main(int argc, char **argv) {
   if (argc != 3) { fprintf(stderr, "usage: replay_floor LEDGER_DIR SCRATCH_DIR\n"); return 2; }
-  static const char *plain[] = {"keys", "key_secrets", "key_owners", "key_expiries", "key_snapshots",
-                                "usage_by_minute", "usage_by_hour"};
-  enum { NPLAIN = sizeof plain / sizeof *plain };
-  Rows rows[NPLAIN + 1];
+  static const char *tables[] = {"keys", "key_secrets", "key_owners", "key_expiries", "key_snapshots",
+                                 "usage_by_minute", "usage_by_hour", "audit_postings"};
+  enum { NTABLES = sizeof tables / sizeof *tables };
+  Rows rows[NTABLES];
   MDB_env *src; CHECK(mdb_env_create(&src)); CHECK(mdb_env_set_maxdbs(src, 32));
   CHECK(mdb_env_open(src, argv[1], MDB_RDONLY, 0600));
   MDB_txn *rd; CHECK(mdb_txn_begin(src, NULL, MDB_RDONLY, &rd));
-  for (int i = 0; i < NPLAIN; i++) load(rd, plain[i], 0, &rows[i]);
-  load(rd, "audit_index", 1, &rows[NPLAIN]);
+  for (int i = 0; i < NTABLES; i++) load(rd, tables[i], &rows[i]);
   mdb_txn_abort(rd);
 
   mkdir(argv[2], 0700);
@@ -70,25 +60,17 @@ int main(int argc, char **argv) {
   double scanned = now() - t;
   MDB_txn *w; CHECK(mdb_txn_begin(dst, NULL, 0, &w));
   size_t written = 0;
-  for (int i = 0; i <= NPLAIN; i++) {
-    MDB_dbi dbi; CHECK(mdb_dbi_open(w, rows[i].name, MDB_CREATE | (rows[i].dup ? MDB_DUPSORT | MDB_DUPFIXED : 0), &dbi));
+  for (int i = 0; i < NTABLES; i++) {
+    MDB_dbi dbi; CHECK(mdb_dbi_open(w, rows[i].name, MDB_CREATE, &dbi));
     MDB_cursor *wc; CHECK(mdb_cursor_open(w, dbi, &wc));
-    for (size_t j = 0; j < rows[i].n; j++) {
-      if (rows[i].dup) {
-        MDB_val vals[2] = {{8, rows[i].vals[j].mv_data}, {rows[i].vals[j].mv_size / 8, NULL}};
-        CHECK(mdb_cursor_put(wc, &rows[i].keys[j], vals, MDB_MULTIPLE | MDB_APPENDDUP));
-        written += rows[i].vals[j].mv_size / 8;
-      } else {
-        CHECK(mdb_cursor_put(wc, &rows[i].keys[j], &rows[i].vals[j], MDB_APPEND));
-        written++;
-      }
-    }
+    for (size_t j = 0; j < rows[i].n; j++) CHECK(mdb_cursor_put(wc, &rows[i].keys[j], &rows[i].vals[j], MDB_APPEND));
+    written += rows[i].n;
     mdb_cursor_close(wc);
   }
   double put = now() - t - scanned;
   CHECK(mdb_txn_commit(w));
   double d = now() - t;
-  printf("replay floor: %lu events scanned in %.3fs, %zu rows and postings put in %.3fs, committed in %.3fs; "
+  printf("replay floor: %lu events scanned in %.3fs, %zu rows put in %.3fs, committed in %.3fs; "
          "%.3fs in all = %.0f events/s (chk %lu)\n", n, scanned, written, put, d - scanned - put, d, n / d, sum);
   mdb_env_close(dst); mdb_env_close(src);
   return 0;

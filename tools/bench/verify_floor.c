@@ -26,9 +26,31 @@ static int nkeys;
 static void put(MDB_txn *t, MDB_dbi d, void *k, size_t kn, void *v, size_t vn, unsigned flags) {
   MDB_val key = {kn, k}, val = {vn, v}; CHECK(mdb_put(t, d, &key, &val, flags));
 }
+// Appends `seq` to a posting list stored in blocks, as KeyLedger does (Store's
+// PostingLists.swift): rows keyed by the list's key and the block's first seq (big-endian),
+// each holding the gaps after it as varints, at most 256 bytes. The list's last block is
+// found, its last seq summed, and the block rewritten one gap longer (or a new one begun).
 static void posting(MDB_txn *t, uint8_t *list, size_t n) {
-  uint64_t s = __builtin_bswap64(seq); MDB_val key = {n, list}, val = {8, &s};
-  CHECK(mdb_put(t, audit, &key, &val, MDB_APPENDDUP));
+  uint8_t k[64]; memcpy(k, list, n); memset(k + n, 0xff, 8);
+  MDB_cursor *c; CHECK(mdb_cursor_open(t, audit, &c));
+  MDB_val key = {n + 8, k}, val;
+  int rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+  rc = rc == 0 ? mdb_cursor_get(c, &key, &val, MDB_PREV) : mdb_cursor_get(c, &key, &val, MDB_LAST);
+  uint8_t block[256 + 10]; size_t used = 0; uint64_t first = seq;
+  if (rc == 0 && key.mv_size == n + 8 && memcmp(key.mv_data, list, n) == 0) {
+    memcpy(&first, (uint8_t *)key.mv_data + n, 8); first = __builtin_bswap64(first);
+    uint64_t last = first; used = val.mv_size; memcpy(block, val.mv_data, used);
+    for (size_t i = 0; i < used;) { uint64_t gap = 0; int shift = 0;
+      do { gap |= (uint64_t)(block[i] & 0x7f) << shift; shift += 7; } while (block[i++] & 0x80);
+      last += gap; }
+    uint8_t gap[10]; size_t g = 0; uint64_t d = seq - last;
+    do { gap[g++] = (d & 0x7f) | (d >= 0x80 ? 0x80 : 0); d >>= 7; } while (d);
+    if (used + g <= 256) { memcpy(block + used, gap, g); used += g; } else { first = seq; used = 0; }
+  }
+  uint64_t bfirst = __builtin_bswap64(first); memcpy(k + n, &bfirst, 8);
+  key = (MDB_val){n + 8, k}; val = (MDB_val){used, block};
+  CHECK(mdb_cursor_put(c, &key, &val, 0));
+  mdb_cursor_close(c);
 }
 static void verify(MDB_txn *t, int k, uint64_t minute) {
   char record[150], state[220], usage[32]; memset(record, 'e', sizeof record);
@@ -44,8 +66,8 @@ static void verify(MDB_txn *t, int k, uint64_t minute) {
   uint8_t list[24];
   list[0] = 1; memcpy(list + 1, id, 16); posting(t, list, 17);
   list[0] = 3; list[1] = 7; posting(t, list, 2);
-  list[0] = 4; list[1] = 7; memcpy(list + 2, "org_", 4); list[6] = '0' + k % 10; list[7] = '0' + (k / 10) % 10;
-  posting(t, list, 8);
+  list[0] = 4; list[1] = 7; list[2] = 0; list[3] = 6; memcpy(list + 4, "org_", 4);
+  list[8] = '0' + k % 10; list[9] = '0' + (k / 10) % 10; posting(t, list, 10);
   list[0] = 6; memset(list + 1, 0, 16); list[11] = list[12] = 0xff; list[13] = 127; list[16] = 1; posting(t, list, 17);
 }
 
@@ -60,7 +82,7 @@ int main(int argc, char **argv) {
   MDB_txn *t; CHECK(mdb_txn_begin(env, NULL, 0, &t));
   CHECK(mdb_dbi_open(t, "events", MDB_CREATE, &events)); CHECK(mdb_dbi_open(t, "keys", MDB_CREATE, &keys));
   CHECK(mdb_dbi_open(t, "usage_by_minute", MDB_CREATE, &minutes)); CHECK(mdb_dbi_open(t, "usage_by_hour", MDB_CREATE, &hours));
-  CHECK(mdb_dbi_open(t, "audit_index", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED, &audit));
+  CHECK(mdb_dbi_open(t, "audit_postings", MDB_CREATE, &audit));
   CHECK(mdb_dbi_open(t, "checkpoints", MDB_CREATE, &checkpoints));
   // History: `history` accesses per key, one minute apart per round.
   uint64_t minute = 29000000;
