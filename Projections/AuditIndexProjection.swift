@@ -243,11 +243,15 @@ public struct AuditIndexProjection: Projection {
             waiting.append(list)
         }
 
-        mutating func write(into txn: borrowing Transaction, closing: Bool) throws {
+        mutating func write(into txn: borrowing Transaction, _ occasion: WriteOccasion) throws {
             var due: [Int] = []
             var still: [Int] = []
             for list in waiting {
-                if closing || seqs[list].count - written[list] >= Self.batch { due.append(list) } else { still.append(list) }
+                if occasion != .folded || seqs[list].count - written[list] >= Self.batch {
+                    due.append(list)
+                } else {
+                    still.append(list)
+                }
             }
             guard !due.isEmpty else { return }
             // In key order, so the appends walk the table forwards.

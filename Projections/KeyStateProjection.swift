@@ -180,8 +180,8 @@ public struct KeyStateProjection: Projection {
         }
 
         /// Writes only when the transaction closes: every chunk rewrites most keys' rows.
-        mutating func write(into txn: borrowing Transaction, closing: Bool) throws {
-            guard closing else { return }
+        mutating func write(into txn: borrowing Transaction, _ occasion: WriteOccasion) throws {
+            guard occasion == .closing else { return }
             for position in sinceWrite.positions.sorted(by: { states[$0].id < states[$1].id }) {
                 try projection.store(states[position], replacing: inTransaction[position], in: txn)
                 inTransaction[position] = states[position]

@@ -25,7 +25,7 @@ public protocol Projection: Sendable {
 /// A rebuild folds the log chunk by chunk, and writes each chunk's result into a write
 /// transaction that stays open over several chunks; it commits with the checkpoints.
 /// Should the map fill, the transaction is aborted and begun again: ``rewind()``, then
-/// ``write(into:closing:)`` writes again everything since the last commit.
+/// ``write(into:_:)`` writes again everything since the last commit.
 public protocol ProjectionRebuilder {
     /// Part of the fold that needs neither LMDB nor what was written, which a rebuild may
     /// run on another thread, a chunk ahead; nil when there is none.
@@ -41,15 +41,27 @@ public protocol ProjectionRebuilder {
     /// ended at seq `last`: `last`, unless the rebuilder holds some events' effects back
     /// for a later commit (then the seq before the first of them).
     func checkpoint(after last: UInt64) -> UInt64
-    /// Writes into the open transaction what was folded since the last write into it.
-    /// `closing`: the transaction commits after this write. Until then a rebuilder may
-    /// hold back rows that later chunks would only write again (a key's state row).
-    mutating func write(into txn: borrowing Transaction, closing: Bool) throws
-    /// The open transaction was aborted: the next ``write(into:closing:)`` writes everything
+    /// Writes into the open transaction what was folded since the last write into it, or
+    /// some of it: until the transaction closes, a rebuilder may hold back rows that later
+    /// chunks would only write again (a key's state row) or would make cheaper to write
+    /// (a posting list with a few new seqs).
+    mutating func write(into txn: borrowing Transaction, _ occasion: WriteOccasion) throws
+    /// The open transaction was aborted: the next ``write(into:_:)`` writes everything
     /// folded since the last commit.
     mutating func rewind()
     /// The transaction committed: forgets what it wrote.
     mutating func committed()
+}
+
+/// Why a rebuild asks its rebuilders to write.
+public enum WriteOccasion: Sendable {
+    /// A piece of the log was folded.
+    case folded
+    /// The writing thread waits for the next piece: a rebuilder writes what the close
+    /// would, except rows the next pieces are likely to change again.
+    case idle
+    /// The transaction commits after this write: everything is written.
+    case closing
 }
 
 /// The last applied sequence of each projection, kept in one table.

@@ -169,7 +169,7 @@ public struct UsageProjection: Projection {
 
         func checkpoint(after last: UInt64) -> UInt64 { pending.last?.heldFrom.map { $0 - 1 } ?? last }
 
-        mutating func write(into txn: borrowing Transaction, closing: Bool) throws {
+        mutating func write(into txn: borrowing Transaction, _ occasion: WriteOccasion) throws {
             for rows in pending[written...] { try rows.write(into: projection, txn) }
             written = pending.count
         }

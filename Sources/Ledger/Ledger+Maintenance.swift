@@ -181,18 +181,19 @@ extension Ledger {
                 // last commit, then goes on with the next piece.
                 try environment.write { txn in
                     // Closing when the loop below has nothing left to do (a run again).
-                    let closing = inTransaction >= chunk || last == headSeq
+                    let occasion: WriteOccasion = inTransaction >= chunk || last == headSeq ? .closing : .folded
                     for i in builders.indices {
                         builders[i].rewind()
-                        try builders[i].write(into: txn, closing: closing)
+                        try builders[i].write(into: txn, occasion)
                     }
                     while inTransaction < chunk, last < headSeq {
                         // While the next piece is still on its way, write what waits (what
-                        // the transaction's close would write) rather than wait idle. Before
+                        // the transaction's close would write, but for rows the next pieces
+                        // will likely change again) rather than wait idle. Before
                         // the piece leaves the window: should the map fill here, the body
                         // runs again and must still find it there.
                         if !window[0].isReady {
-                            for i in builders.indices { try builders[i].write(into: txn, closing: true) }
+                            for i in builders.indices { try builders[i].write(into: txn, .idle) }
                         }
                         let piece = window.removeFirst()
                         launchAhead()
@@ -209,8 +210,8 @@ extension Ledger {
                         }
                         last = pieceLast
                         inTransaction += events.count
-                        let closing = inTransaction >= chunk || last == headSeq
-                        for i in builders.indices { try builders[i].write(into: txn, closing: closing) }
+                        let occasion: WriteOccasion = inTransaction >= chunk || last == headSeq ? .closing : .folded
+                        for i in builders.indices { try builders[i].write(into: txn, occasion) }
                     }
                     for i in builders.indices {
                         try checkpoints.write(projections[i].name, builders[i].checkpoint(after: last), in: txn)

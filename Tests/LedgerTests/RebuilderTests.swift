@@ -42,10 +42,9 @@ func aRebuilderWritesAgainWhatAnAbortedTransactionHeld(seed: UInt64) throws {
         try environment.write { txn in for table in projection.tables { try txn.clear(table) } }
         var rebuilder = projection.makeRebuilder()
         var decoder = ChunkDecoder(context: .actorAndIP)
-        // Seven pieces: one transaction of two; one of three, aborted after its closing
-        // write, then written again; one of two, the end of the log, written as closing
-        // after each.
-        let size = (log.count + 6) / 7
+        // Ten pieces: one transaction of two; one of three, aborted after its closing
+        // write, then written again; one of five, the end of the log.
+        let size = (log.count + 9) / 10
         var next = 0
         func foldPiece() throws {
             for (seq, record) in log[next..<min(next + size, log.count)] {
@@ -58,33 +57,35 @@ func aRebuilderWritesAgainWhatAnAbortedTransactionHeld(seed: UInt64) throws {
         }
         try environment.write { txn in
             try foldPiece()
-            try rebuilder.write(into: txn, closing: false)
+            try rebuilder.write(into: txn, .folded)
             try foldPiece()
-            try rebuilder.write(into: txn, closing: true)
+            try rebuilder.write(into: txn, .closing)
         }
         rebuilder.committed()
         #expect(throws: Aborted.self) {
             try environment.write { txn in
                 for piece in 0..<3 {
                     try foldPiece()
-                    try rebuilder.write(into: txn, closing: piece == 2)
+                    try rebuilder.write(into: txn, piece == 2 ? .closing : .folded)
                 }
                 throw Aborted()
             }
         }
         try environment.write { txn in
             rebuilder.rewind()
-            try rebuilder.write(into: txn, closing: true)
+            try rebuilder.write(into: txn, .closing)
         }
         rebuilder.committed()
-        // The rest in one transaction, written as a closing one would be after every other
-        // piece too (as a rebuild does while the next piece is on its way).
+        // The rest in one transaction, written after each piece as a rebuild may: folded,
+        // idle (while the next piece is on its way), or closing (as when a transaction run
+        // again after a full map has nothing left to fold), and closing at the end.
         try environment.write { txn in
             var pieces = 0
             while next < log.count {
                 try foldPiece()
                 pieces += 1
-                try rebuilder.write(into: txn, closing: next == log.count || pieces % 2 == 1)
+                let occasions: [WriteOccasion] = [.folded, .idle, .closing]
+                try rebuilder.write(into: txn, next == log.count ? .closing : occasions[pieces % 3])
             }
         }
         rebuilder.committed()

@@ -40,7 +40,7 @@ private final class UsageStore {
             rebuilder.fold(piece)
             try environment.write { txn in
                 rebuilder.rewind()
-                try rebuilder.write(into: txn, closing: true)
+                try rebuilder.write(into: txn, .closing)
             }
             checkpoint = rebuilder.checkpoint(after: part.last!.seq)
             rebuilder.committed()
