@@ -173,12 +173,15 @@ extension Ledger {
                 }
             }
             var last: UInt64 = 0
+            // The last seq each builder folded: a piece leaves the window only once every
+            // builder folded it, and a builder folds each piece once.
+            var folded = [UInt64](repeating: 0, count: builders.count)
             while last < headSeq {
                 var inTransaction = 0
                 // Pieces are folded and written into one transaction until it holds
                 // `chunk` events. Should the map fill, the body runs again in a new
                 // transaction: it first writes again what the builders folded since the
-                // last commit, then goes on with the next piece.
+                // last commit, then goes on with the piece it was at.
                 try environment.write { txn in
                     // Closing when the loop below has nothing left to do (a run again).
                     let occasion: WriteOccasion = inTransaction >= chunk || last == headSeq ? .closing : .folded
@@ -189,28 +192,37 @@ extension Ledger {
                     while inTransaction < chunk, last < headSeq {
                         // While the next piece is still on its way, write what waits (what
                         // the transaction's close would write, but for rows the next pieces
-                        // will likely change again) rather than wait idle. Before
-                        // the piece leaves the window: should the map fill here, the body
-                        // runs again and must still find it there.
+                        // will likely change again) rather than wait idle.
                         if !window[0].isReady {
                             for i in builders.indices { try builders[i].write(into: txn, .idle) }
                         }
-                        let piece = window.removeFirst()
-                        launchAhead()
+                        let piece = window[0]
                         let events = try piece.read.get()
                         guard let pieceLast = events.lastSeq else {
                             throw LedgerError.unavailable("the log ended before its head")
                         }
-                        for i in builders.indices {
+                        let occasion: WriteOccasion =
+                            inTransaction + events.count >= chunk || pieceLast == headSeq ? .closing : .folded
+                        for i in builders.indices where folded[i] < pieceLast {
                             if let preparing = piece.prepared[i] {
+                                // Builders folded already write while this one's part is
+                                // on its way (at the end of the log: the key state rows
+                                // while the last usage hour is encoded).
+                                if !preparing.isDone {
+                                    for j in builders.indices where folded[j] == pieceLast {
+                                        try builders[j].write(into: txn, occasion)
+                                    }
+                                }
                                 builders[i].fold(prepared: try preparing.get())
                             } else {
                                 builders[i].fold(events)
                             }
+                            folded[i] = pieceLast
                         }
+                        window.removeFirst()
+                        launchAhead()
                         last = pieceLast
                         inTransaction += events.count
-                        let occasion: WriteOccasion = inTransaction >= chunk || last == headSeq ? .closing : .folded
                         for i in builders.indices { try builders[i].write(into: txn, occasion) }
                     }
                     for i in builders.indices {
