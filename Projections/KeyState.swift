@@ -25,6 +25,23 @@ public enum KeyStatus: UInt8, Sendable, CaseIterable {
     public var isFinal: Bool { self == .revoked || self == .expired }
 }
 
+extension KeyState {
+    /// The fields a key's index rows are made of (secret digests, expiry), as a written
+    /// row had them: what writing the row again needs to move its index entries.
+    public struct Indexed: Sendable, Equatable {
+        let secretDigest: Digest
+        let previousSecretDigest: Digest?
+        let expiresAt: Int64?
+        let status: KeyStatus
+    }
+
+    public var indexed: Indexed {
+        Indexed(
+            secretDigest: secretDigest, previousSecretDigest: previousSecretDigest, expiresAt: expiresAt,
+            status: status)
+    }
+}
+
 /// The sliding-window counter of one rate limit: granted requests in the current fixed
 /// window and in the one before it. The estimate over the last `window` is the current
 /// count plus the previous count weighted by how much of it the sliding window still

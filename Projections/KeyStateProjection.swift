@@ -74,12 +74,13 @@ public struct KeyStateProjection: Projection {
     public func apply(_ event: Event, in txn: borrowing Transaction) throws {
         let old = try state(of: event.keyID, in: txn)
         guard let new = KeyState.evolve(old, event) else { return }
-        try store(new, replacing: old, in: txn)
+        try store(new, replacing: old?.indexed, in: txn)
         try snapshotIfDue(new, at: event.seq, in: txn)
     }
 
-    /// Writes `new` and moves its index entries from where `old` had them.
-    public func store(_ new: KeyState, replacing old: KeyState?, in txn: borrowing Transaction) throws {
+    /// Writes `new` and moves its index entries from where the row it replaces (nil: none)
+    /// had them.
+    public func store(_ new: KeyState, replacing old: KeyState.Indexed?, in txn: borrowing Transaction) throws {
         try txn.put(keys, new.id.bytes, new.encoded())
         // Secrets change only at creation and rotation; skip the set work otherwise.
         if old?.secretDigest != new.secretDigest || old?.previousSecretDigest != new.previousSecretDigest {
@@ -90,8 +91,8 @@ public struct KeyStateProjection: Projection {
         }
         if old == nil { try txn.put(owners, Self.ownerKey(new.owner, new.id), []) }
         guard old?.expiresAt != new.expiresAt || old?.status != new.status else { return }
-        let oldExpiry = old.flatMap(Self.expiryKey)
-        let newExpiry = Self.expiryKey(new)
+        let oldExpiry = old.flatMap { Self.expiryKey(new.id, $0) }
+        let newExpiry = Self.expiryKey(new.id, new.indexed)
         if oldExpiry != newExpiry {
             if let oldExpiry { try txn.delete(expiries, oldExpiry) }
             if let newExpiry { try txn.put(expiries, newExpiry, []) }
@@ -104,10 +105,10 @@ public struct KeyStateProjection: Projection {
     }
 
     /// Expiry in sortable form, then key id; nil for keys that cannot expire any more.
-    static func expiryKey(_ state: KeyState) -> [UInt8]? {
+    static func expiryKey(_ id: KeyID, _ state: KeyState.Indexed) -> [UInt8]? {
         guard let at = state.expiresAt, !state.status.isFinal else { return nil }
         let sortable = UInt64(bitPattern: at) ^ (1 << 63)
-        return withUnsafeBytes(of: sortable.bigEndian) { Array($0) } + state.id.bytes
+        return withUnsafeBytes(of: sortable.bigEndian) { Array($0) } + id.bytes
     }
 
     public func makeRebuilder() -> any ProjectionRebuilder { Rebuilder(projection: self) }
@@ -120,11 +121,11 @@ public struct KeyStateProjection: Projection {
         /// state is folded in place and marked dirty by position, without hashing.
         var positions: [Int] = []
         var states: [KeyState] = []
-        /// Each key's row as the open transaction holds it, and as the last commit left
-        /// it (the rebuild cleared the table), so a write moves index entries without
-        /// reading and decoding the row back.
-        var inTransaction: [KeyState?] = []
-        var inCommit: [KeyState?] = []
+        /// What each key's index entries are made of, as the open transaction holds its
+        /// row and as the last commit left it (the rebuild cleared the table), so a write
+        /// moves index entries without reading and decoding the row back.
+        var inTransaction: [KeyState.Indexed?] = []
+        var inCommit: [KeyState.Indexed?] = []
         /// Positions changed since the last write, and since the last commit.
         var sinceWrite = DirtySet()
         var sinceCommit = DirtySet()
@@ -184,7 +185,7 @@ public struct KeyStateProjection: Projection {
             guard occasion == .closing else { return }
             for position in sinceWrite.positions.sorted(by: { states[$0].id < states[$1].id }) {
                 try projection.store(states[position], replacing: inTransaction[position], in: txn)
-                inTransaction[position] = states[position]
+                inTransaction[position] = states[position].indexed
             }
             sinceWrite.removeAll()
             for snapshot in snapshots[snapshotsWritten...].sorted(by: { ($0.state.id, $0.seq) < ($1.state.id, $1.seq) }) {

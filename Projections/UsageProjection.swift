@@ -238,19 +238,37 @@ public struct UsageProjection: Projection {
             return rows
         }
 
-        /// Encodes the open hour's rows (and any late ones) and forgets its accesses.
+        /// Encodes the open hour's rows (and any late ones) and forgets its accesses. A
+        /// busy hour's hour rows are encoded on a second thread while this one encodes its
+        /// minute rows (at the end of a replay's log, nothing else is left to run).
         mutating func close() {
             guard let open = openHour else { return }
             let (minuteOrder, hourOrder) = rowOrders(open: open)
+            let (held, ids) = (held, ids)
+            let hours = Mutex((final: RowBuffer(), late: RowBuffer()))
+            let hourRows = { @Sendable in
+                var rows = (final: RowBuffer(), late: RowBuffer())
+                Self.write(hourOrder, of: held, ids, hourly: true, open: open, final: &rows.final, late: &rows.late)
+                hours.withLock { $0 = rows }
+            }
             // Static, so the rows grow in place: a method of self would copy them.
-            Self.write(
-                minuteOrder, of: held, ids, hourly: false, open: open * 60, final: &closed.minutes,
-                late: &closed.lateMinutes)
-            Self.write(
-                hourOrder, of: held, ids, hourly: true, open: open, final: &closed.hours, late: &closed.lateHours)
-            held.removeAll(keepingCapacity: true)
+            inParallel(
+                alone: held.count < Self.parallelClose,
+                {
+                    Self.write(
+                        minuteOrder, of: held, ids, hourly: false, open: open * 60, final: &closed.minutes,
+                        late: &closed.lateMinutes)
+                }, hourRows)
+            hours.withLock { hours in
+                closed.hours.append(hours.final)
+                closed.lateHours.append(hours.late)
+            }
+            self.held.removeAll(keepingCapacity: true)
             openHour = nil
         }
+
+        /// The accesses from which an hour's close encodes its two kinds of rows at once.
+        static let parallelClose = 4_096
 
         /// Positions in `held` in minute-row order and in hour-row order: by (minute or
         /// hour, key id), then by position, so each row's latencies keep log order.

@@ -78,7 +78,7 @@ struct CommandExecutor: Sendable {
         try log.append(&event, after: &head, in: txn)
         let new = KeyState.evolve(old, event)
         if let new {
-            if storeState { try keys.store(new, replacing: old, in: txn) }
+            if storeState { try keys.store(new, replacing: old?.indexed, in: txn) }
             try keys.snapshotIfDue(new, at: event.seq, in: txn)
         }
         for projection in others { try projection.apply(event, in: txn) }

@@ -33,7 +33,7 @@ struct KeyStateCache {
     mutating func flush(_ keys: KeyStateProjection, _ txn: borrowing Transaction) throws {
         for id in dirty {
             guard let entry = entries[id] else { continue }
-            try keys.store(entry.current, replacing: entry.stored, in: txn)
+            try keys.store(entry.current, replacing: entry.stored.indexed, in: txn)
         }
         entries.removeAll(keepingCapacity: true)
         dirty.removeAll(keepingCapacity: true)
