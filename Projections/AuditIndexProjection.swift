@@ -75,22 +75,37 @@ public struct AuditIndexProjection: Projection {
 
     public func makeRebuilder() -> any ProjectionRebuilder { Rebuilder(index: index) }
 
-    /// Posting lists gathered from a run of events: each list's facet and its new seqs,
-    /// by list number.
-    struct Gathered: Sendable {
-        let facets: [Facet]
-        let lists: [[UInt64]]
+    /// One block of a posting list, by list number: its first seq and its gaps.
+    struct Block: Sendable {
+        let list: Int
+        let first: UInt64
+        let gaps: [UInt8]
     }
 
-    /// Files events under their facets' lists, numbering the lists as they appear.
+    /// What a run of events did to the posting lists: every list's facet by list number
+    /// (those met so far), the blocks the run closed (final), and the open block of each
+    /// list the run touched, as the run left it.
+    struct Gathered: Sendable {
+        let facets: [Facet]
+        let closed: [Block]
+        let open: [Block]
+    }
+
+    /// Files events under their facets' lists, numbering the lists as they appear, and
+    /// packs each list into blocks as ``Cursor/appendPostings(_:_:)`` would (a rebuild
+    /// starts from empty lists), so the writing thread only puts rows.
     ///
     /// Lists are found without hashing strings: a key's own list and its owner are
     /// kept by key number, types index an array, actors and addresses hash their fixed
     /// parts. A key's own access, nearly every event, then costs one address lookup.
     struct Gatherer: Sendable {
         var facets: [Facet] = []
-        /// The seqs gathered for each list since the last ``take()``.
-        var lists: [[UInt64]] = []
+        /// Each list's blocks, the open one in memory.
+        var lists: [PostingBlockBuilder] = []
+        /// Blocks closed since the last ``take()``, and the lists touched since then.
+        var closed: [Block] = []
+        var touched: [Int] = []
+        var isTouched: [Bool] = []
         /// By key number: its id, its own list (-1: none yet) and its owner's number.
         var keyIDs: [KeyID] = []
         var keyLists: [Int] = []
@@ -112,10 +127,10 @@ public struct AuditIndexProjection: Projection {
                 // The facets of ``facets(of:)`` for a key's own access: no actor facet.
                 let key = Int(access.key)
                 let seq = access.seq
-                lists[keyList(key)].append(seq)
-                lists[typeList(.accessed)].append(seq)
-                lists[ownerTypeList(keyOwners[key], .accessed)].append(seq)
-                if access.hasIP { lists[ipList(IPAddress(high: access.ipHigh, low: access.ipLow, isV4: false))].append(seq) }
+                post(keyList(key), seq)
+                post(typeList(.accessed), seq)
+                post(ownerTypeList(keyOwners[key], .accessed), seq)
+                if access.hasIP { post(ipList(IPAddress(high: access.ipHigh, low: access.ipLow, isV4: false)), seq) }
             } other: { event, key in
                 fold(event, key: Int(key))
             }
@@ -123,16 +138,25 @@ public struct AuditIndexProjection: Projection {
 
         mutating func fold(_ event: Event, key: Int) {
             let seq = event.seq
-            lists[keyList(key)].append(seq)
-            lists[typeList(event.type)].append(seq)
+            post(keyList(key), seq)
+            post(typeList(event.type), seq)
             let owner = ownerNames[keyOwners[key]] == event.owner ? keyOwners[key] : ownerNumber(event.owner)
-            lists[ownerTypeList(owner, event.type)].append(seq)
+            post(ownerTypeList(owner, event.type), seq)
             if !AuditIndexProjection.isSelfAccess(event) {
                 let list = actorLists[event.actor] ?? newList(.actor(event.actor))
                 actorLists[event.actor] = list
-                lists[list].append(seq)
+                post(list, seq)
             }
-            if let ip = event.ip { lists[ipList(IPAddress(high: ip.high, low: ip.low, isV4: false))].append(seq) }
+            if let ip = event.ip { post(ipList(IPAddress(high: ip.high, low: ip.low, isV4: false)), seq) }
+        }
+
+        private mutating func post(_ list: Int, _ seq: UInt64) {
+            let first = lists[list].first
+            if let gaps = lists[list].add(seq) { closed.append(Block(list: list, first: first, gaps: gaps)) }
+            if !isTouched[list] {
+                isTouched[list] = true
+                touched.append(list)
+            }
         }
 
         private mutating func keyList(_ key: Int) -> Int {
@@ -160,15 +184,19 @@ public struct AuditIndexProjection: Projection {
             return list
         }
 
-        /// The lists gathered since the last take; leaves them empty, keeping the numbering.
+        /// What the events since the last take did to the lists.
         mutating func take() -> Gathered {
-            defer { lists = [[UInt64]](repeating: [], count: lists.count) }
-            return Gathered(facets: facets, lists: lists)
+            let open = touched.map { Block(list: $0, first: lists[$0].first, gaps: lists[$0].gaps) }
+            for list in touched { isTouched[list] = false }
+            touched.removeAll(keepingCapacity: true)
+            defer { closed.removeAll() }
+            return Gathered(facets: facets, closed: closed, open: open)
         }
 
         private mutating func newList(_ facet: Facet) -> Int {
             facets.append(facet)
-            lists.append([])
+            lists.append(PostingBlockBuilder())
+            isTouched.append(false)
             return lists.count - 1
         }
 
@@ -195,24 +223,22 @@ public struct AuditIndexProjection: Projection {
         }
     }
 
-    /// Appends each posting list's seqs, as its ``Preparer`` gathered them (on another
-    /// thread, or here), in calls of at least ``batch`` seqs: a list is written once that
-    /// many are waiting, and every list when the transaction closes. A chunk of the log
-    /// touches most lists with a few seqs each, so writing every list per chunk would
-    /// cost a B-tree search per list per chunk.
+    /// Puts the blocks its ``Preparer`` packed (on another thread, or here): each closed
+    /// block once, when it closes; each list's open block only when the writer waits or
+    /// the transaction closes, since the next pieces will mostly grow it again.
     struct Rebuilder: ProjectionRebuilder {
-        static let batch = 256
         let index: Table
         let gathering = Preparer()
         var preparer: (any ChunkPreparer)? { gathering }
-        /// By list number: the table key of its facet, the seqs gathered since the last
-        /// commit, and how many of them the open transaction holds.
+        /// By list number: the table key of its facet, and its open block as last gathered.
         var keys: [[UInt8]] = []
-        var seqs: [[UInt64]] = []
-        var written: [Int] = []
-        /// Lists holding seqs the open transaction does not.
-        var waiting: [Int] = []
-        var isWaiting: [Bool] = []
+        var open: [Block?] = []
+        /// Blocks closed since the last commit, and how many the open transaction holds.
+        var closed: [Block] = []
+        var closedWritten = 0
+        /// Lists whose open block changed since the last write, and since the last commit.
+        var openSinceWrite = DirtySet()
+        var openSinceCommit = DirtySet()
 
         init(index: Table) { self.index = index }
 
@@ -226,60 +252,58 @@ public struct AuditIndexProjection: Projection {
         }
 
         private mutating func absorb(_ gathered: Gathered) {
-            for facet in gathered.facets[keys.count...] { keys.append(facet.indexKey) }
-            let added = keys.count - seqs.count
-            seqs.append(contentsOf: repeatElement([], count: added))
-            written.append(contentsOf: repeatElement(0, count: added))
-            isWaiting.append(contentsOf: repeatElement(false, count: added))
-            for list in gathered.lists.indices where !gathered.lists[list].isEmpty {
-                seqs[list].append(contentsOf: gathered.lists[list])
-                wait(list)
+            for facet in gathered.facets[keys.count...] {
+                keys.append(facet.indexKey)
+                open.append(nil)
+                openSinceWrite.grow()
+                openSinceCommit.grow()
+            }
+            closed.append(contentsOf: gathered.closed)
+            for block in gathered.open {
+                open[block.list] = block
+                openSinceWrite.insert(block.list)
+                openSinceCommit.insert(block.list)
             }
         }
 
-        private mutating func wait(_ list: Int) {
-            guard !isWaiting[list] else { return }
-            isWaiting[list] = true
-            waiting.append(list)
-        }
+        func checkpoint(after last: UInt64) -> UInt64 { last }
 
         mutating func write(into txn: borrowing Transaction, _ occasion: WriteOccasion) throws {
-            var due: [Int] = []
-            var still: [Int] = []
-            for list in waiting {
-                if occasion != .folded || seqs[list].count - written[list] >= Self.batch {
-                    due.append(list)
-                } else {
-                    still.append(list)
-                }
+            var due = closed[closedWritten...].map { $0 }
+            if occasion != .folded {
+                due += openSinceWrite.positions.compactMap { open[$0] }
+                openSinceWrite.removeAll()
             }
+            closedWritten = closed.count
             guard !due.isEmpty else { return }
-            // In key order, so the appends walk the table forwards.
-            due.sort { keys[$0].lexicographicallyPrecedes(keys[$1]) }
+            // In key order, so the puts walk the table forwards. A list's open block
+            // comes after its closed ones (it starts later), so a block that closed after
+            // being put open is put closed.
+            due.sort { a, b in
+                a.list == b.list ? a.first < b.first : keys[a.list].lexicographicallyPrecedes(keys[b.list])
+            }
+            var key: [UInt8] = []
             try txn.withCursor(index) { (cursor) throws in
-                for list in due {
-                    try keys[list].withUnsafeBytes { (key) throws in
-                        try seqs[list][written[list]...].withUnsafeBufferPointer { try cursor.appendPostings(key, $0) }
+                for block in due {
+                    key.removeAll(keepingCapacity: true)
+                    key.append(contentsOf: keys[block.list])
+                    withUnsafeBytes(of: block.first.bigEndian) { key.append(contentsOf: $0) }
+                    try key.withUnsafeBytes { (k) throws in
+                        try block.gaps.withUnsafeBytes { (v) throws in try cursor.put(k, v) }
                     }
-                    written[list] = seqs[list].count
-                    isWaiting[list] = false
                 }
             }
-            waiting = still
         }
 
         mutating func rewind() {
-            for list in seqs.indices where !seqs[list].isEmpty {
-                written[list] = 0
-                wait(list)
-            }
+            closedWritten = 0
+            for list in openSinceCommit.positions { openSinceWrite.insert(list) }
         }
 
         mutating func committed() {
-            for list in seqs.indices where !seqs[list].isEmpty {
-                seqs[list].removeAll(keepingCapacity: true)
-                written[list] = 0
-            }
+            closed.removeAll()
+            closedWritten = 0
+            openSinceCommit.removeAll()
         }
     }
 }

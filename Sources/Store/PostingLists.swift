@@ -68,6 +68,40 @@ public enum PostingBlock {
     }
 }
 
+/// Packs a posting list into blocks in memory, from empty, exactly as
+/// ``Cursor/appendPostings(_:_:)`` packs it in a table: a rebuild makes its rows
+/// without reading any back.
+public struct PostingBlockBuilder: Sendable {
+    /// The open block: its first value and its gaps (empty before the first value).
+    public private(set) var first: UInt64 = 0
+    public private(set) var gaps: [UInt8] = []
+    private var last: UInt64 = 0
+    public private(set) var isEmpty = true
+
+    public init() {}
+
+    /// Adds `value`, which must be above every value added before (others are skipped,
+    /// as a table's list skips them). Returns the gaps of the block it closed, if it
+    /// closed one (its first value was ``first`` before the call).
+    public mutating func add(_ value: UInt64) -> [UInt8]? {
+        guard !isEmpty else {
+            (first, last, isEmpty) = (value, value, false)
+            return nil
+        }
+        guard value > last else { return nil }
+        let gap = value - last
+        last = value
+        if gaps.count + PostingBlock.size(gap) <= PostingBlock.capacity {
+            PostingBlock.append(gap, to: &gaps)
+            return nil
+        }
+        let closed = gaps
+        first = value
+        gaps.removeAll(keepingCapacity: true)
+        return closed
+    }
+}
+
 /// A posting block that does not decode: the table is damaged.
 public struct PostingListError: Error, CustomStringConvertible {
     public var description: String { "a posting list block does not decode" }

@@ -1,4 +1,5 @@
 import CLMDB
+import Dispatch
 import Events
 import Glibc
 import Ledger
@@ -26,6 +27,8 @@ func runRandomCommands(_ f: LedgerFixture, seed: UInt64) throws {
     var keys: [(KeyID, String)] = []
     for step in 0..<600 {
         f.clock.advance(seconds: Double(rng.next() % 30))
+        // Twice, a burst of verifications, so that posting lists span many blocks.
+        if step % 300 == 150 { verifyBurst(f, keys.map(\.1), count: 1_500, rng: &rng) }
         let roll = rng.next() % 100
         if keys.isEmpty || roll < 12 {
             let (key, secret) = try f.create { spec in
@@ -66,6 +69,17 @@ func runRandomCommands(_ f: LedgerFixture, seed: UInt64) throws {
     }
 }
 
+/// `count` verifications of keys among `secrets`, submitted at once (the writer groups
+/// them into a few commits): long posting lists, quickly.
+func verifyBurst(_ f: LedgerFixture, _ secrets: [String], count: Int, rng: inout SplitMix64) {
+    let done = DispatchGroup()
+    for _ in 0..<count {
+        done.enter()
+        let secret = secrets[Int(rng.next() % UInt64(secrets.count))]
+        f.ledger.verify(secret: secret, VerifyRequest(), context: rootContext) { _ in done.leave() }
+    }
+    done.wait()
+}
 
 @Test func aProjectionThatFellBehindCatchesUpOnTheNextWrite() throws {
     let f = try LedgerFixture()

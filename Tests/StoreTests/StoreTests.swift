@@ -95,6 +95,20 @@ func withEnvironment(_ tables: [TableSpec], _ body: (Environment) throws -> Void
             let rows = try txn.withCursor(one) { (c) throws in try allRows(&c) }
             #expect(try txn.withCursor(runs) { (c) throws in try allRows(&c) } == rows)
             #expect(rows.allSatisfy { $0.value.count <= PostingBlock.capacity })
+            // A rebuild packs lists in memory: the same rows.
+            var built: [Row] = []
+            for l in lists.indices {
+                var builder = PostingBlockBuilder()
+                func row(_ first: UInt64, _ gaps: [UInt8]) -> Row {
+                    Row(key: lists[l] + withUnsafeBytes(of: first.bigEndian) { Array($0) }, value: gaps)
+                }
+                for value in model[l] + model[l].suffix(2) {
+                    let first = builder.first
+                    if let gaps = builder.add(value) { built.append(row(first, gaps)) }
+                }
+                built.append(row(builder.first, builder.gaps))
+            }
+            #expect(built.sorted { $0.key.lexicographicallyPrecedes($1.key) } == rows)
             #expect(rows.count > lists.count && rows.count < model.map(\.count).reduce(0, +) / 20)
             try txn.withCursor(one) { (cursor) throws in
                 var reader = PostingReader(cursor)
