@@ -75,20 +75,25 @@ public struct AuditIndexProjection: Projection {
 
     public func makeRebuilder() -> any ProjectionRebuilder { Rebuilder(index: index) }
 
-    /// One block of a posting list, by list number: its first seq and its gaps.
+    /// One block of a posting list, by list number: its first seq, and where its gaps
+    /// lie in a buffer of blocks.
     struct Block: Sendable {
         let list: Int
         let first: UInt64
-        let gaps: [UInt8]
+        let start: Int
+        let end: Int
     }
 
     /// What a run of events did to the posting lists: every list's facet by list number
     /// (those met so far), the blocks the run closed (final), and the open block of each
-    /// list the run touched, as the run left it.
+    /// list the run touched, as the run left it; each kind's gaps one after another in
+    /// one buffer (a buffer per block cost a malloc and a free per list and piece).
     struct Gathered: Sendable {
         let facets: [Facet]
         let closed: [Block]
+        let closedGaps: [UInt8]
         let open: [Block]
+        let openGaps: [UInt8]
     }
 
     /// Files events under their facets' lists, numbering the lists as they appear, and
@@ -104,6 +109,7 @@ public struct AuditIndexProjection: Projection {
         var lists: [PostingBlockBuilder] = []
         /// Blocks closed since the last ``take()``, and the lists touched since then.
         var closed: [Block] = []
+        var closedGaps: [UInt8] = []
         var touched: [Int] = []
         var isTouched: [Bool] = []
         /// By key number: its id, its own list (-1: none yet) and its owner's number.
@@ -151,8 +157,11 @@ public struct AuditIndexProjection: Projection {
         }
 
         private mutating func post(_ list: Int, _ seq: UInt64) {
-            let first = lists[list].first
-            if let gaps = lists[list].add(seq) { closed.append(Block(list: list, first: first, gaps: gaps)) }
+            if lists[list].add(seq) {
+                let start = closedGaps.count
+                closedGaps.append(contentsOf: lists[list].closedGaps)
+                closed.append(Block(list: list, first: lists[list].closedFirst, start: start, end: closedGaps.count))
+            }
             if !isTouched[list] {
                 isTouched[list] = true
                 touched.append(list)
@@ -186,11 +195,19 @@ public struct AuditIndexProjection: Projection {
 
         /// What the events since the last take did to the lists.
         mutating func take() -> Gathered {
-            let open = touched.map { Block(list: $0, first: lists[$0].first, gaps: lists[$0].gaps) }
+            var openGaps: [UInt8] = []
+            let open = touched.map { list in
+                let start = openGaps.count
+                openGaps.append(contentsOf: lists[list].gaps)
+                return Block(list: list, first: lists[list].first, start: start, end: openGaps.count)
+            }
             for list in touched { isTouched[list] = false }
             touched.removeAll(keepingCapacity: true)
-            defer { closed.removeAll() }
-            return Gathered(facets: facets, closed: closed, open: open)
+            defer {
+                closed.removeAll()
+                closedGaps.removeAll()
+            }
+            return Gathered(facets: facets, closed: closed, closedGaps: closedGaps, open: open, openGaps: openGaps)
         }
 
         private mutating func newList(_ facet: Facet) -> Int {
@@ -230,11 +247,18 @@ public struct AuditIndexProjection: Projection {
         let index: Table
         let gathering = Preparer()
         var preparer: (any ChunkPreparer)? { gathering }
-        /// By list number: the table key of its facet, and its open block as last gathered.
+        /// By list number: the table key of its facet, and its open block as last
+        /// gathered (its first seq, and its gaps in a slot of ``PostingBlock/capacity``
+        /// bytes; length -1 before any).
         var keys: [[UInt8]] = []
-        var open: [Block?] = []
+        var openFirst: [UInt64] = []
+        var openLength: [Int] = []
+        var openGaps: [UInt8] = []
+        /// Each list's place in key order (recomputed when lists are added).
+        var rank: [Int] = []
         /// Blocks closed since the last commit, and how many the open transaction holds.
         var closed: [Block] = []
+        var closedGaps: [UInt8] = []
         var closedWritten = 0
         /// Lists whose open block changed since the last write, and since the last commit.
         var openSinceWrite = DirtySet()
@@ -252,44 +276,74 @@ public struct AuditIndexProjection: Projection {
         }
 
         private mutating func absorb(_ gathered: Gathered) {
+            let slot = PostingBlock.capacity
             for facet in gathered.facets[keys.count...] {
                 keys.append(facet.indexKey)
-                open.append(nil)
+                openFirst.append(0)
+                openLength.append(-1)
+                openGaps.append(contentsOf: repeatElement(0, count: slot))
                 openSinceWrite.grow()
                 openSinceCommit.grow()
             }
-            closed.append(contentsOf: gathered.closed)
-            for block in gathered.open {
-                open[block.list] = block
-                openSinceWrite.insert(block.list)
-                openSinceCommit.insert(block.list)
+            let base = closedGaps.count
+            closedGaps.append(contentsOf: gathered.closedGaps)
+            for block in gathered.closed {
+                closed.append(Block(list: block.list, first: block.first, start: base + block.start, end: base + block.end))
+            }
+            openGaps.withUnsafeMutableBytes { slots in
+                gathered.openGaps.withUnsafeBytes { gaps in
+                    for block in gathered.open {
+                        let length = block.end - block.start
+                        slots.baseAddress!.advanced(by: block.list * slot).copyMemory(
+                            from: gaps.baseAddress!.advanced(by: block.start), byteCount: length)
+                        openFirst[block.list] = block.first
+                        openLength[block.list] = length
+                        openSinceWrite.insert(block.list)
+                        openSinceCommit.insert(block.list)
+                    }
+                }
             }
         }
 
         func checkpoint(after last: UInt64) -> UInt64 { last }
 
         mutating func write(into txn: borrowing Transaction, _ occasion: WriteOccasion) throws {
+            // Closed blocks as they are; open ones with their slot as the range, marked by
+            // a negative list number.
             var due = closed[closedWritten...].map { $0 }
             if occasion != .folded {
-                due += openSinceWrite.positions.compactMap { open[$0] }
+                for list in openSinceWrite.positions where openLength[list] >= 0 {
+                    let start = list * PostingBlock.capacity
+                    due.append(Block(list: -1 - list, first: openFirst[list], start: start, end: start + openLength[list]))
+                }
                 openSinceWrite.removeAll()
             }
             closedWritten = closed.count
             guard !due.isEmpty else { return }
+            if rank.count != keys.count {
+                rank = [Int](repeating: 0, count: keys.count)
+                let order = keys.indices.sorted { keys[$0].lexicographicallyPrecedes(keys[$1]) }
+                for (place, list) in order.enumerated() { rank[list] = place }
+            }
             // In key order, so the puts walk the table forwards. A list's open block
-            // comes after its closed ones (it starts later), so a block that closed after
-            // being put open is put closed.
+            // starts after its closed ones, so a block that closed after being put open is
+            // put closed.
+            func list(_ block: Block) -> Int { block.list < 0 ? -1 - block.list : block.list }
             due.sort { a, b in
-                a.list == b.list ? a.first < b.first : keys[a.list].lexicographicallyPrecedes(keys[b.list])
+                let (x, y) = (rank[list(a)], rank[list(b)])
+                return x != y ? x < y : a.first < b.first
             }
             var key: [UInt8] = []
             try txn.withCursor(index) { (cursor) throws in
                 for block in due {
                     key.removeAll(keepingCapacity: true)
-                    key.append(contentsOf: keys[block.list])
+                    key.append(contentsOf: keys[list(block)])
                     withUnsafeBytes(of: block.first.bigEndian) { key.append(contentsOf: $0) }
+                    let gaps = block.list < 0 ? openGaps : closedGaps
                     try key.withUnsafeBytes { (k) throws in
-                        try block.gaps.withUnsafeBytes { (v) throws in try cursor.put(k, v) }
+                        try gaps.withUnsafeBytes { (v) throws in
+                            try cursor.put(k, UnsafeRawBufferPointer(rebasing: v[block.start..<block.end]))
+                        }
                     }
                 }
             }
@@ -302,6 +356,7 @@ public struct AuditIndexProjection: Projection {
 
         mutating func committed() {
             closed.removeAll()
+            closedGaps.removeAll(keepingCapacity: true)
             closedWritten = 0
             openSinceCommit.removeAll()
         }

@@ -70,35 +70,40 @@ public enum PostingBlock {
 
 /// Packs a posting list into blocks in memory, from empty, exactly as
 /// ``Cursor/appendPostings(_:_:)`` packs it in a table: a rebuild makes its rows
-/// without reading any back.
+/// without reading any back. Two buffers, swapped when a block closes: adding allocates
+/// nothing once both have grown.
 public struct PostingBlockBuilder: Sendable {
     /// The open block: its first value and its gaps (empty before the first value).
     public private(set) var first: UInt64 = 0
     public private(set) var gaps: [UInt8] = []
+    /// The block the last ``add(_:)`` that returned true closed.
+    public private(set) var closedFirst: UInt64 = 0
+    public private(set) var closedGaps: [UInt8] = []
     private var last: UInt64 = 0
     public private(set) var isEmpty = true
 
     public init() {}
 
     /// Adds `value`, which must be above every value added before (others are skipped,
-    /// as a table's list skips them). Returns the gaps of the block it closed, if it
-    /// closed one (its first value was ``first`` before the call).
-    public mutating func add(_ value: UInt64) -> [UInt8]? {
+    /// as a table's list skips them). True when it closed the open block, which
+    /// ``closedFirst`` and ``closedGaps`` then hold until the next block closes.
+    public mutating func add(_ value: UInt64) -> Bool {
         guard !isEmpty else {
             (first, last, isEmpty) = (value, value, false)
-            return nil
+            return false
         }
-        guard value > last else { return nil }
+        guard value > last else { return false }
         let gap = value - last
         last = value
         if gaps.count + PostingBlock.size(gap) <= PostingBlock.capacity {
             PostingBlock.append(gap, to: &gaps)
-            return nil
+            return false
         }
-        let closed = gaps
-        first = value
+        closedFirst = first
+        swap(&gaps, &closedGaps)
         gaps.removeAll(keepingCapacity: true)
-        return closed
+        first = value
+        return true
     }
 }
 

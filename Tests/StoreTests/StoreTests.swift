@@ -102,9 +102,8 @@ func withEnvironment(_ tables: [TableSpec], _ body: (Environment) throws -> Void
                 func row(_ first: UInt64, _ gaps: [UInt8]) -> Row {
                     Row(key: lists[l] + withUnsafeBytes(of: first.bigEndian) { Array($0) }, value: gaps)
                 }
-                for value in model[l] + model[l].suffix(2) {
-                    let first = builder.first
-                    if let gaps = builder.add(value) { built.append(row(first, gaps)) }
+                for value in model[l] + model[l].suffix(2) where builder.add(value) {
+                    built.append(row(builder.closedFirst, builder.closedGaps))
                 }
                 built.append(row(builder.first, builder.gaps))
             }
