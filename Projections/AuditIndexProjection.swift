@@ -288,7 +288,8 @@ public struct AuditIndexProjection: Projection {
             let base = closedGaps.count
             closedGaps.append(contentsOf: gathered.closedGaps)
             for block in gathered.closed {
-                closed.append(Block(list: block.list, first: block.first, start: base + block.start, end: base + block.end))
+                closed.append(
+                    Block(list: block.list, first: block.first, start: base + block.start, end: base + block.end))
             }
             openGaps.withUnsafeMutableBytes { slots in
                 gathered.openGaps.withUnsafeBytes { gaps in
@@ -314,7 +315,8 @@ public struct AuditIndexProjection: Projection {
             if occasion != .folded {
                 for list in openSinceWrite.positions where openLength[list] >= 0 {
                     let start = list * PostingBlock.capacity
-                    due.append(Block(list: -1 - list, first: openFirst[list], start: start, end: start + openLength[list]))
+                    due.append(
+                        Block(list: -1 - list, first: openFirst[list], start: start, end: start + openLength[list]))
                 }
                 openSinceWrite.removeAll()
             }

@@ -188,7 +188,8 @@ public struct KeyStateProjection: Projection {
                 inTransaction[position] = states[position].indexed
             }
             sinceWrite.removeAll()
-            for snapshot in snapshots[snapshotsWritten...].sorted(by: { ($0.state.id, $0.seq) < ($1.state.id, $1.seq) }) {
+            for snapshot in snapshots[snapshotsWritten...].sorted(by: { ($0.state.id, $0.seq) < ($1.state.id, $1.seq) })
+            {
                 try projection.snapshotIfDue(snapshot.state, at: snapshot.seq, in: txn)
             }
             snapshotsWritten = snapshots.count

@@ -1,9 +1,10 @@
 import Glibc
 
 /// Runs `other` on a thread of its own while the calling thread runs `here`, or both here
-/// when `alone` (work too small to be worth a thread); returns once both are done. A thread made for the purpose, not the dispatch pool: the pool's
-/// threads may all be waiting on one another in a rebuild's pipeline, and
-/// `concurrentPerform` then runs everything on the calling thread.
+/// when `alone` (work too small to be worth a thread); returns once both are done. A
+/// thread made for the purpose, not the dispatch pool: the pool's threads may all be
+/// waiting on one another in a rebuild's pipeline, and `concurrentPerform` then runs
+/// everything on the calling thread.
 func inParallel(alone: Bool = false, _ here: () -> Void, _ other: @escaping @Sendable () -> Void) {
     if alone {
         here()

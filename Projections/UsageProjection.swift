@@ -197,7 +197,8 @@ public struct UsageProjection: Projection {
                         seq: access.seq)
                 } other: { event, key in
                     guard case .accessed(let access) = event.payload else { return }
-                    folder.fold(key: key, code: access.code, latency: access.latencyMicros, at: event.time, seq: event.seq)
+                    folder.fold(
+                        key: key, code: access.code, latency: access.latencyMicros, at: event.time, seq: event.seq)
                 }
                 // The end of the log closes the open hour, here rather than on the
                 // writing thread, so it overlaps the writes of the chunk before.

@@ -102,7 +102,9 @@ public struct ChunkDecoder: Sendable {
         guard a.count == b.count else { return false }
         var i = 0
         while i + 8 <= a.count {
-            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                != b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            {
                 return false
             }
             i += 8

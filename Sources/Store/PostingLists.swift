@@ -34,7 +34,8 @@ public enum PostingBlock {
     /// Calls `body` with every value of the block that starts at `first`, in order; stops
     /// when `body` returns false. Throws on a truncated or overlong varint and on a gap
     /// of zero or one that overflows.
-    static func forEach(first: UInt64, _ gaps: UnsafeRawBufferPointer, _ body: (UInt64) -> Bool) throws(PostingListError)
+    static func forEach(first: UInt64, _ gaps: UnsafeRawBufferPointer, _ body: (UInt64) -> Bool)
+        throws(PostingListError)
     {
         var value = first
         guard body(value) else { return }

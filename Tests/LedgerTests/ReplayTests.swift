@@ -232,7 +232,9 @@ func tablesOfAnEarlierLayoutAreDroppedAndTheirProjectionRebuilt(
             ledger.createKey(KeySpec(owner: "org_1", name: "old"), context: rootContext, completion: done)
         }
         for _ in 0..<5 {
-            _ = try wait { done in ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done) }
+            _ = try wait { done in
+                ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done)
+            }
         }
         return (try dumpProjections(ledger), new.map(\.name))
     }()

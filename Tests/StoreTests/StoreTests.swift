@@ -1,5 +1,5 @@
-import Foundation
 import Events
+import Foundation
 import Store
 import Testing
 
@@ -114,12 +114,18 @@ func withEnvironment(_ tables: [TableSpec], _ body: (Environment) throws -> Void
                 for l in lists.indices {
                     let values = model[l]
                     var all: [UInt64] = []
-                    try reader.forEach(in: lists[l], from: 0) { all.append($0); return true }
+                    try reader.forEach(in: lists[l], from: 0) {
+                        all.append($0)
+                        return true
+                    }
                     #expect(all == values)
                     for _ in 0..<200 {
                         let low = values[0] - 1 + rng.next() % (values.last! - values[0] + 3)
                         var some: [UInt64] = []
-                        try reader.forEach(in: lists[l], from: low) { some.append($0); return some.count < 5 }
+                        try reader.forEach(in: lists[l], from: low) {
+                            some.append($0)
+                            return some.count < 5
+                        }
                         #expect(some == Array(values.filter { $0 >= low }.prefix(5)))
                     }
                     // Walks down, as audit pages do, and jumps.
