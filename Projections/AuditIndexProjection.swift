@@ -106,7 +106,7 @@ public struct AuditIndexProjection: Projection {
     struct Gatherer: Sendable {
         var facets: [Facet] = []
         /// Each list's blocks, the open one in memory.
-        var lists: [PostingBlockBuilder] = []
+        var lists = PostingListPacker()
         /// Blocks closed since the last ``take()``, and the lists touched since then.
         var closed: [Block] = []
         var closedGaps: [UInt8] = []
@@ -157,10 +157,10 @@ public struct AuditIndexProjection: Projection {
         }
 
         private mutating func post(_ list: Int, _ seq: UInt64) {
-            if lists[list].add(seq) {
+            if lists.add(seq, to: list) {
                 let start = closedGaps.count
-                closedGaps.append(contentsOf: lists[list].closedGaps)
-                closed.append(Block(list: list, first: lists[list].closedFirst, start: start, end: closedGaps.count))
+                closedGaps.append(contentsOf: lists.closedGaps)
+                closed.append(Block(list: list, first: lists.closedFirst, start: start, end: closedGaps.count))
             }
             if !isTouched[list] {
                 isTouched[list] = true
@@ -196,10 +196,12 @@ public struct AuditIndexProjection: Projection {
         /// What the events since the last take did to the lists.
         mutating func take() -> Gathered {
             var openGaps: [UInt8] = []
-            let open = touched.map { list in
-                let start = openGaps.count
-                openGaps.append(contentsOf: lists[list].gaps)
-                return Block(list: list, first: lists[list].first, start: start, end: openGaps.count)
+            let open = touched.compactMap { list in
+                lists.withOpenBlock(list) { first, gaps in
+                    let start = openGaps.count
+                    openGaps.append(contentsOf: gaps)
+                    return Block(list: list, first: first, start: start, end: openGaps.count)
+                }
             }
             for list in touched { isTouched[list] = false }
             touched.removeAll(keepingCapacity: true)
@@ -212,9 +214,8 @@ public struct AuditIndexProjection: Projection {
 
         private mutating func newList(_ facet: Facet) -> Int {
             facets.append(facet)
-            lists.append(PostingBlockBuilder())
             isTouched.append(false)
-            return lists.count - 1
+            return lists.addList()
         }
 
         private mutating func ownerNumber(_ owner: String) -> Int {

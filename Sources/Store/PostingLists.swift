@@ -69,42 +69,85 @@ public enum PostingBlock {
     }
 }
 
-/// Packs a posting list into blocks in memory, from empty, exactly as
-/// ``Cursor/appendPostings(_:_:)`` packs it in a table: a rebuild makes its rows
-/// without reading any back. Two buffers, swapped when a block closes: adding allocates
-/// nothing once both have grown.
-public struct PostingBlockBuilder: Sendable {
-    /// The open block: its first value and its gaps (empty before the first value).
-    public private(set) var first: UInt64 = 0
-    public private(set) var gaps: [UInt8] = []
-    /// The block the last ``add(_:)`` that returned true closed.
+/// Packs many posting lists, by number, into blocks in memory, from empty, exactly as
+/// ``Cursor/appendPostings(_:_:)`` packs each in a table: a rebuild makes its rows without
+/// reading any back. Every list's open block sits in one arena, ``PostingBlock/capacity``
+/// bytes per list, and its first and last values in one array: an add touches two places
+/// in memory and allocates nothing (a builder per list, with a buffer of its own, spent most
+/// of its time in cache misses).
+public struct PostingListPacker: Sendable {
+    private struct Head {
+        var first: UInt64 = 0
+        var last: UInt64 = 0
+        var length = 0
+        var isEmpty = true
+    }
+
+    private var heads: [Head] = []
+    private var arena: [UInt8] = []
+    /// The block the last ``add(_:to:)`` that returned true closed.
     public private(set) var closedFirst: UInt64 = 0
     public private(set) var closedGaps: [UInt8] = []
-    private var last: UInt64 = 0
-    public private(set) var isEmpty = true
 
     public init() {}
 
-    /// Adds `value`, which must be above every value added before (others are skipped,
-    /// as a table's list skips them). True when it closed the open block, which
-    /// ``closedFirst`` and ``closedGaps`` then hold until the next block closes.
-    public mutating func add(_ value: UInt64) -> Bool {
-        guard !isEmpty else {
-            (first, last, isEmpty) = (value, value, false)
+    /// Lists so far, numbered from 0.
+    public var count: Int { heads.count }
+
+    /// Adds an empty list; returns its number.
+    public mutating func addList() -> Int {
+        heads.append(Head())
+        arena.append(contentsOf: repeatElement(0, count: PostingBlock.capacity))
+        return heads.count - 1
+    }
+
+    /// Adds `value` to list `list`; it must be above every value added to it before (others
+    /// are skipped, as a table's list skips them). True when it closed the list's open
+    /// block, which ``closedFirst`` and ``closedGaps`` then hold until the next one closes.
+    public mutating func add(_ value: UInt64, to list: Int) -> Bool {
+        var head = heads[list]
+        defer { heads[list] = head }
+        guard !head.isEmpty else {
+            head = Head(first: value, last: value, length: 0, isEmpty: false)
             return false
         }
-        guard value > last else { return false }
-        let gap = value - last
-        last = value
-        if gaps.count + PostingBlock.size(gap) <= PostingBlock.capacity {
-            PostingBlock.append(gap, to: &gaps)
+        guard value > head.last else { return false }
+        let gap = value - head.last
+        head.last = value
+        let size = PostingBlock.size(gap)
+        let slot = list * PostingBlock.capacity
+        if head.length + size <= PostingBlock.capacity {
+            arena.withUnsafeMutableBytes { arena in
+                var rest = gap
+                var at = slot + head.length
+                while rest >= 0x80 {
+                    arena[at] = UInt8(truncatingIfNeeded: rest) | 0x80
+                    rest >>= 7
+                    at += 1
+                }
+                arena[at] = UInt8(rest)
+            }
+            head.length += size
             return false
         }
-        closedFirst = first
-        swap(&gaps, &closedGaps)
-        gaps.removeAll(keepingCapacity: true)
-        first = value
+        closedFirst = head.first
+        closedGaps.removeAll(keepingCapacity: true)
+        closedGaps.append(contentsOf: arena[slot..<(slot + head.length)])
+        head.first = value
+        head.length = 0
         return true
+    }
+
+    /// Calls `body` with list `list`'s open block (its first value and gaps); not for an
+    /// empty list.
+    @discardableResult
+    public func withOpenBlock<T>(_ list: Int, _ body: (UInt64, UnsafeRawBufferPointer) throws -> T) rethrows -> T? {
+        let head = heads[list]
+        guard !head.isEmpty else { return nil }
+        let slot = list * PostingBlock.capacity
+        return try arena.withUnsafeBytes {
+            try body(head.first, UnsafeRawBufferPointer(rebasing: $0[slot..<(slot + head.length)]))
+        }
     }
 }
 

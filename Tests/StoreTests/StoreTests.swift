@@ -97,15 +97,21 @@ func withEnvironment(_ tables: [TableSpec], _ body: (Environment) throws -> Void
             #expect(rows.allSatisfy { $0.value.count <= PostingBlock.capacity })
             // A rebuild packs lists in memory: the same rows.
             var built: [Row] = []
+            var packer = PostingListPacker()
+            func row(_ l: Int, _ first: UInt64, _ gaps: [UInt8]) -> Row {
+                Row(key: lists[l] + withUnsafeBytes(of: first.bigEndian) { Array($0) }, value: gaps)
+            }
+            for _ in lists { _ = packer.addList() }
+            // The lists' values interleaved, as a log's are.
+            var next = [Int](repeating: 0, count: lists.count)
+            while let l = lists.indices.filter({ next[$0] < model[$0].count + 2 }).randomElement(using: &rng) {
+                // The last two again: skipped.
+                let value = next[l] < model[l].count ? model[l][next[l]] : model[l][model[l].count - 2 + next[l] - model[l].count]
+                next[l] += 1
+                if packer.add(value, to: l) { built.append(row(l, packer.closedFirst, packer.closedGaps)) }
+            }
             for l in lists.indices {
-                var builder = PostingBlockBuilder()
-                func row(_ first: UInt64, _ gaps: [UInt8]) -> Row {
-                    Row(key: lists[l] + withUnsafeBytes(of: first.bigEndian) { Array($0) }, value: gaps)
-                }
-                for value in model[l] + model[l].suffix(2) where builder.add(value) {
-                    built.append(row(builder.closedFirst, builder.closedGaps))
-                }
-                built.append(row(builder.first, builder.gaps))
+                packer.withOpenBlock(l) { first, gaps in built.append(row(l, first, Array(gaps))) }
             }
             #expect(built.sorted { $0.key.lexicographicallyPrecedes($1.key) } == rows)
             #expect(rows.count > lists.count && rows.count < model.map(\.count).reduce(0, +) / 20)
