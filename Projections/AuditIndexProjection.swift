@@ -76,12 +76,13 @@ public struct AuditIndexProjection: Projection {
     public func makeRebuilder() -> any ProjectionRebuilder { Rebuilder(index: index) }
 
     /// One block of a posting list, by list number: its first seq, and where its gaps
-    /// lie in a buffer of blocks.
+    /// lie in a buffer of blocks (a writer's open slots when `isOpen`).
     struct Block: Sendable {
         let list: Int
         let first: UInt64
         let start: Int
         let end: Int
+        var isOpen = false
     }
 
     /// What a run of events did to the posting lists: every list's facet by list number
@@ -110,8 +111,7 @@ public struct AuditIndexProjection: Projection {
         /// Blocks closed since the last ``take()``, and the lists touched since then.
         var closed: [Block] = []
         var closedGaps: [UInt8] = []
-        var touched: [Int] = []
-        var isTouched: [Bool] = []
+        var touched = DirtySet()
         /// By key number: its id, its own list (-1: none yet) and its owner's number.
         var keyIDs: [KeyID] = []
         var keyLists: [Int] = []
@@ -162,10 +162,7 @@ public struct AuditIndexProjection: Projection {
                 closedGaps.append(contentsOf: lists.closedGaps)
                 closed.append(Block(list: list, first: lists.closedFirst, start: start, end: closedGaps.count))
             }
-            if !isTouched[list] {
-                isTouched[list] = true
-                touched.append(list)
-            }
+            touched.insert(list)
         }
 
         private mutating func keyList(_ key: Int) -> Int {
@@ -196,15 +193,14 @@ public struct AuditIndexProjection: Projection {
         /// What the events since the last take did to the lists.
         mutating func take() -> Gathered {
             var openGaps: [UInt8] = []
-            let open = touched.compactMap { list in
+            let open = touched.positions.compactMap { list in
                 lists.withOpenBlock(list) { first, gaps in
                     let start = openGaps.count
                     openGaps.append(contentsOf: gaps)
                     return Block(list: list, first: first, start: start, end: openGaps.count)
                 }
             }
-            for list in touched { isTouched[list] = false }
-            touched.removeAll(keepingCapacity: true)
+            touched.removeAll()
             defer {
                 closed.removeAll()
                 closedGaps.removeAll()
@@ -214,7 +210,7 @@ public struct AuditIndexProjection: Projection {
 
         private mutating func newList(_ facet: Facet) -> Int {
             facets.append(facet)
-            isTouched.append(false)
+            touched.grow()
             return lists.addList()
         }
 
@@ -310,14 +306,15 @@ public struct AuditIndexProjection: Projection {
         func checkpoint(after last: UInt64) -> UInt64 { last }
 
         mutating func write(into txn: borrowing Transaction, _ occasion: WriteOccasion) throws {
-            // Closed blocks as they are; open ones with their slot as the range, marked by
-            // a negative list number.
+            // Closed blocks as they are; open ones with their slot as the range.
             var due = closed[closedWritten...].map { $0 }
             if occasion != .folded {
                 for list in openSinceWrite.positions where openLength[list] >= 0 {
                     let start = list * PostingBlock.capacity
                     due.append(
-                        Block(list: -1 - list, first: openFirst[list], start: start, end: start + openLength[list]))
+                        Block(
+                            list: list, first: openFirst[list], start: start, end: start + openLength[list], isOpen: true
+                        ))
                 }
                 openSinceWrite.removeAll()
             }
@@ -331,18 +328,14 @@ public struct AuditIndexProjection: Projection {
             // In key order, so the puts walk the table forwards. A list's open block
             // starts after its closed ones, so a block that closed after being put open is
             // put closed.
-            func list(_ block: Block) -> Int { block.list < 0 ? -1 - block.list : block.list }
-            due.sort { a, b in
-                let (x, y) = (rank[list(a)], rank[list(b)])
-                return x != y ? x < y : a.first < b.first
-            }
+            due.sort { a, b in rank[a.list] != rank[b.list] ? rank[a.list] < rank[b.list] : a.first < b.first }
             var key: [UInt8] = []
             try txn.withCursor(index) { (cursor) throws in
                 for block in due {
                     key.removeAll(keepingCapacity: true)
-                    key.append(contentsOf: keys[list(block)])
+                    key.append(contentsOf: keys[block.list])
                     withUnsafeBytes(of: block.first.bigEndian) { key.append(contentsOf: $0) }
-                    let gaps = block.list < 0 ? openGaps : closedGaps
+                    let gaps = block.isOpen ? openGaps : closedGaps
                     try key.withUnsafeBytes { (k) throws in
                         try gaps.withUnsafeBytes { (v) throws in
                             try cursor.put(k, UnsafeRawBufferPointer(rebasing: v[block.start..<block.end]))

@@ -22,13 +22,24 @@ public enum PostingBlock {
     @inline(__always)
     static func size(_ gap: UInt64) -> Int { max(1, (64 - gap.leadingZeroBitCount + 6) / 7) }
 
+    /// Appends `gap` to `block` as a varint.
     static func append(_ gap: UInt64, to block: inout [UInt8]) {
+        var bytes: (UInt64, UInt64) = (0, 0)
+        let count = withUnsafeMutableBytes(of: &bytes) { store(gap, at: $0.baseAddress!) }
+        withUnsafeBytes(of: bytes) { block.append(contentsOf: $0.prefix(count)) }
+    }
+
+    /// Writes `gap` as a varint at `at` (room for 10 bytes); returns the bytes written.
+    static func store(_ gap: UInt64, at: UnsafeMutableRawPointer) -> Int {
         var rest = gap
+        var count = 0
         while rest >= 0x80 {
-            block.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            at.storeBytes(of: UInt8(truncatingIfNeeded: rest) | 0x80, toByteOffset: count, as: UInt8.self)
             rest >>= 7
+            count += 1
         }
-        block.append(UInt8(rest))
+        at.storeBytes(of: UInt8(rest), toByteOffset: count, as: UInt8.self)
+        return count + 1
     }
 
     /// Calls `body` with every value of the block that starts at `first`, in order; stops
@@ -117,16 +128,7 @@ public struct PostingListPacker: Sendable {
         let size = PostingBlock.size(gap)
         let slot = list * PostingBlock.capacity
         if head.length + size <= PostingBlock.capacity {
-            arena.withUnsafeMutableBytes { arena in
-                var rest = gap
-                var at = slot + head.length
-                while rest >= 0x80 {
-                    arena[at] = UInt8(truncatingIfNeeded: rest) | 0x80
-                    rest >>= 7
-                    at += 1
-                }
-                arena[at] = UInt8(rest)
-            }
+            arena.withUnsafeMutableBytes { _ = PostingBlock.store(gap, at: $0.baseAddress! + slot + head.length) }
             head.length += size
             return false
         }
