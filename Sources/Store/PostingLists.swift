@@ -102,9 +102,6 @@ public struct PostingListPacker: Sendable {
 
     public init() {}
 
-    /// Lists so far, numbered from 0.
-    public var count: Int { heads.count }
-
     /// Adds an empty list; returns its number.
     public mutating func addList() -> Int {
         heads.append(Head())
