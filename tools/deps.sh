@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages KeyLedger builds against, when missing (liblmdb-dev,
-# libssl-dev, pkg-config). Runs apt-get as root, or through sudo.
+# libssl-dev, pkg-config). With --browser, instead the ones the console's browser test
+# uses (chromium, chromium-driver, python3-selenium for Debian's /usr/bin/python3).
+# Runs apt-get as root, or through sudo; non-interactive, so CI (no stdin) can run it.
 set -euo pipefail
+packages=(liblmdb-dev libssl-dev pkg-config)
+[ "${1:-}" = "--browser" ] && packages=(chromium chromium-driver python3-selenium)
 missing=()
-for p in liblmdb-dev libssl-dev pkg-config; do
+for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

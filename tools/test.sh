@@ -13,6 +13,10 @@ if grep -q "warning:" "$log"; then
 fi
 rm -f "$log"
 swift test --skip-build
+# The web console in headless Chromium against a live server (screenshots in
+# .build/console-screenshots/).
+tools/deps.sh --browser
+KEYLEDGER_BIN="$PWD/.build/debug/keyledger" /usr/bin/python3 tools/console_test.py
 # Coverage-guided fuzzing of the parsers that take untrusted bytes (fixed seed).
 tools/fuzz.sh "${FUZZ_SECONDS:-15}"
 # The contract: schemathesis against a live server and docs/openapi.yaml.

@@ -133,6 +133,7 @@ struct Call: Sendable {
         case .keyView(let id, .usage): try keyUsage(id)
         case .audit: try auditLog()
         case .metrics: try metrics()
+        case .console(let asset): try console(asset)
         }
     }
 

@@ -12,6 +12,7 @@ enum Route: Equatable {
     case ledgerVerify
     case healthz
     case metrics
+    case console(ConsoleAsset)
 
     enum KeyAction: String {
         case rotate, suspend, reactivate, credits
@@ -33,6 +34,10 @@ enum Route: Equatable {
         case ["v1", "audit"]: self = .audit
         case ["v1", "events"]: self = .events
         case ["v1", "ledger", "verify"]: self = .ledgerVerify
+        case ["console"]: self = .console(.index)
+        case let p where p.count == 2 && p[0] == "console":
+            guard let asset = ConsoleAsset(fileName: p[1]) else { return nil }
+            self = .console(asset)
         case let p where p.count == 3 && p[0] == "v1" && p[1] == "keys":
             guard let id = KeyID(p[2]) else { return nil }
             self = .key(id)
@@ -55,7 +60,7 @@ enum Route: Equatable {
         case .keys: ["GET", "HEAD", "POST"]
         case .key: ["GET", "HEAD", "PATCH", "DELETE"]
         case .keyAction, .verify: ["POST"]
-        case .keyView, .audit, .events, .ledgerVerify, .healthz, .metrics: ["GET", "HEAD"]
+        case .keyView, .audit, .events, .ledgerVerify, .healthz, .metrics, .console: ["GET", "HEAD"]
         }
     }
 
@@ -72,6 +77,7 @@ enum Route: Equatable {
         case .ledgerVerify: "/v1/ledger/verify"
         case .healthz: "/healthz"
         case .metrics: "/metrics"
+        case .console(let asset): asset.path
         }
     }
 }
