@@ -66,13 +66,17 @@ func residentBytes(of pid: Int32) -> Int? {
         let request = RawClient.request("GET", "/v1/keys?limit=100", headers: auth)
         let chunk = Array([[UInt8]](repeating: request, count: 16384 / request.count).joined())
         while sent < total && most < bound {
-            let count = chunk.withUnsafeBytes { Glibc.send(flood.fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
+            // Resume where a partial send stopped, so that the stream stays whole requests.
+            let offset = sent % chunk.count
+            let count = chunk.withUnsafeBytes {
+                Glibc.send(flood.fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+            }
             guard count > 0 else { break }
             sent += count
             most = max(most, residentBytes(of: server.processIdentifier) ?? Int.max)
         }
         // What the kernel holds of the flood, the server would go on answering into memory.
-        let watchUntil = Date().addingTimeInterval(3)
+        let watchUntil = Date().addingTimeInterval(5)
         while most < bound && Date() < watchUntil {
             most = max(most, residentBytes(of: server.processIdentifier) ?? Int.max)
             Thread.sleep(forTimeInterval: 0.05)
