@@ -17,6 +17,8 @@ swift test --skip-build
 # .build/console-screenshots/).
 tools/deps.sh --browser
 KEYLEDGER_BIN="$PWD/.build/debug/keyledger" /usr/bin/python3 tools/console_test.py
+# Monitoring against a real Prometheus (lint, alert rules, a live scrape).
+KEYLEDGER_BIN="$PWD/.build/debug/keyledger" tools/prometheus-test.sh
 # Coverage-guided fuzzing of the parsers that take untrusted bytes (fixed seed).
 tools/fuzz.sh "${FUZZ_SECONDS:-15}"
 # The contract: schemathesis against a live server and docs/openapi.yaml.

@@ -33,7 +33,9 @@ public final class APIResponder: HTTPResponder {
             case .failure(let error): response = error.response
             }
             response.headers.append(("X-Request-Id", requestID))
-            requestMetrics.record(route: route?.template ?? "(none)", method: request.method, status: response.status)
+            let seconds = Double(ledger.clock.monotonicNanos() &- request.receivedAtNanos) / 1e9
+            requestMetrics.record(
+                route: route?.template ?? "(none)", method: request.method, status: response.status, seconds: seconds)
             log.record(
                 request, route: route?.template ?? "(none)", status: response.status, requestID: requestID,
                 nowMicros: ledger.clock.now(), nowNanos: ledger.clock.monotonicNanos())

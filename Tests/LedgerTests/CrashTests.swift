@@ -99,7 +99,7 @@ func runKeyledger(_ args: [String]) throws -> (status: Int32, out: String, err: 
     for round in 0..<3 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["replay", "--data", dir.path, "--chunk", "300"]
+        process.arguments = ["replay", "--data", dir.path, "--transaction-events", "300"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

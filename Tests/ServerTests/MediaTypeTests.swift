@@ -2,16 +2,17 @@ import Testing
 
 /// A request body is JSON: one sent under another `Content-Type` is refused with 415
 /// before anything is decided or recorded (API.md, "Envelope").
-@Test(arguments: [
-    ("application/x-www-form-urlencoded", 415),
-    ("text/plain", 415),
-    ("application/jsonx", 415),
-    ("multipart/form-data; boundary=x", 415),
-    ("application/json", 201),
-    ("application/json; charset=utf-8", 201),
-    ("Application/JSON", 201),
-    (nil, 201),
-] as [(String?, Int)])
+@Test(
+    arguments: [
+        ("application/x-www-form-urlencoded", 415),
+        ("text/plain", 415),
+        ("application/jsonx", 415),
+        ("multipart/form-data; boundary=x", 415),
+        ("application/json", 201),
+        ("application/json; charset=utf-8", 201),
+        ("Application/JSON", 201),
+        (nil, 201),
+    ] as [(String?, Int)])
 func aBodyThatIsNotDeclaredJSONIsRefused(contentType: String?, status: Int) throws {
     let f = try ServerFixture()
     let c = try f.client()

@@ -28,23 +28,26 @@ enum ReplayCommand: CLICommand {
     static let name = "replay"
     static let summary = "rebuild every projection from the log"
     static let help = """
-        usage: keyledger replay --data DIR [--chunk 1000000]
+        usage: keyledger replay --data DIR [--transaction-events 1000000]
 
         Clears every projection (key state, audit indexes, usage) and folds the whole log into
         them again, printing progress on stderr. Needs the ledger to itself: stop the server
         first. An interrupted replay is finished by the next start.
 
-          --data DIR    data directory (KEYLEDGER_DATA)
-          --chunk N     events per transaction at most. Fewer commits rewrite fewer
-                        posting-list pages (10M events: 35.6 s at 200,000, 20-23 s at
-                        1,000,000); what a transaction writes is held in memory until
-                        it commits, and an interrupted replay resumes from the last one
+          --data DIR                data directory (KEYLEDGER_DATA)
+          --transaction-events N    events folded per write transaction at most (1 to
+                                    100000000). Fewer commits rewrite fewer index pages;
+                                    what a transaction writes is held in memory until it
+                                    commits, and an interrupted replay resumes from the
+                                    last commit
         """
 
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data", "chunk"], flags: [])
-        let chunk = try parsed.integer("chunk", default: 1_000_000)
-        guard chunk > 0 else { throw UsageError("--chunk must be a positive number of events") }
+        let parsed = try Arguments(args, options: ["data", "transaction-events"], flags: [])
+        let chunk = try parsed.integer("transaction-events", default: 1_000_000)
+        guard (1...100_000_000).contains(chunk) else {
+            throw UsageError("--transaction-events must be 1 to 100000000 events")
+        }
         var options = LedgerOptions()
         options.sweepInterval = nil
         options.rebuildLag = .max  // this command rebuilds everything anyway

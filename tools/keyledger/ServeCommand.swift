@@ -10,7 +10,9 @@ enum ServeCommand: CLICommand {
     static let summary = "serve the HTTP API on TCP and a Unix socket"
     static let help = """
         usage: keyledger serve --data DIR [--listen 127.0.0.1:8420] [--socket PATH]
-                               [--max-body 65536] [--max-connections 1024] [--event-loops 1] [--quiet]
+                               [--max-body 65536] [--max-connections 1024] [--max-socket-connections 64]
+                               [--max-connections-per-address 256] [--max-unsent-responses 64]
+                               [--max-unsent-bytes 262144] [--event-loops 1] [--quiet]
 
         Serves the API (docs/openapi.yaml) over HTTP/1.1 on the TCP address and, when given, on a
         Unix socket created mode 0600 (requests on it are local administration: no credential).
@@ -21,14 +23,30 @@ enum ServeCommand: CLICommand {
           --listen HOST:PORT      TCP address, [::1]:PORT for IPv6 (KEYLEDGER_LISTEN)
           --socket PATH           Unix socket path (KEYLEDGER_SOCKET)
           --max-body BYTES        largest request body (KEYLEDGER_MAX_BODY)
-          --max-connections N     open connections at most (KEYLEDGER_MAX_CONNECTIONS)
+          --max-connections N     open TCP connections at most (KEYLEDGER_MAX_CONNECTIONS)
+          --max-socket-connections N
+                                  open Unix socket connections at most, apart from the TCP ones
+                                  (KEYLEDGER_MAX_SOCKET_CONNECTIONS)
+          --max-connections-per-address N
+                                  open TCP connections from one client address at most
+                                  (KEYLEDGER_MAX_CONNECTIONS_PER_ADDRESS)
+          --max-unsent-responses N
+                                  answers of one connection not yet read by the client past which
+                                  it reads no more requests until the client catches up
+                                  (KEYLEDGER_MAX_UNSENT_RESPONSES)
+          --max-unsent-bytes BYTES
+                                  the same bound in bytes (KEYLEDGER_MAX_UNSENT_BYTES)
           --event-loops N         HTTP event-loop threads (KEYLEDGER_EVENT_LOOPS)
           --quiet                 no request log lines
         """
 
     static func run(_ args: [String]) throws -> Int32 {
         let parsed = try Arguments(
-            args, options: ["data", "listen", "socket", "max-body", "max-connections", "event-loops"],
+            args,
+            options: [
+                "data", "listen", "socket", "max-body", "max-connections", "max-socket-connections",
+                "max-connections-per-address", "max-unsent-responses", "max-unsent-bytes", "event-loops",
+            ],
             flags: ["quiet"])
         let path = try parsed.dataDirectory()
         let (host, port) = try address(parsed.value("listen") ?? "127.0.0.1:8420")
@@ -40,6 +58,15 @@ enum ServeCommand: CLICommand {
         var configuration = HTTPServerConfiguration()
         configuration.maxBodyBytes = try parsed.integer("max-body", default: 64 * 1024)
         configuration.maxConnections = try parsed.integer("max-connections", default: 1024)
+        configuration.maxSocketConnections = try integer(
+            parsed, "max-socket-connections", default: configuration.maxSocketConnections, in: 1...65_536)
+        configuration.maxConnectionsPerAddress = try integer(
+            parsed, "max-connections-per-address", default: configuration.maxConnectionsPerAddress,
+            in: 1...1_048_576)
+        configuration.maxUnsentResponses = try integer(
+            parsed, "max-unsent-responses", default: configuration.maxUnsentResponses, in: 1...65_536)
+        configuration.maxUnsentBytes = try integer(
+            parsed, "max-unsent-bytes", default: configuration.maxUnsentBytes, in: 1024...(1 << 30))
         configuration.eventLoops = try parsed.integer("event-loops", default: 1)
         configuration.errorResponse = APIResponder.protocolErrorResponse
         let responder = APIResponder(ledger: ledger, logRequests: !parsed.has("quiet"))
@@ -68,6 +95,19 @@ enum ServeCommand: CLICommand {
         if let socket = parsed.value("socket") { unlink(socket) }
         writeError("keyledger: stopped\n")
         return 0
+    }
+
+    /// The whole number of `--name` (or its environment variable), `fallback` when absent.
+    ///
+    /// - Throws: `UsageError` when it is not a whole number or lies outside `range`.
+    static func integer(
+        _ parsed: Arguments, _ name: String, default fallback: Int, in range: ClosedRange<Int>
+    ) throws -> Int {
+        let value = try parsed.integer(name, default: fallback)
+        guard range.contains(value) else {
+            throw UsageError("--\(name) takes \(range.lowerBound) to \(range.upperBound), not \(value)")
+        }
+        return value
     }
 
     /// `host:port` or `[v6]:port`.
