@@ -70,7 +70,7 @@ extension ConsoleAsset {
                   ["Time", KL.time(event.time)],
                   ["Key", event.keyId ? h("a", { href: "#/keys/" + event.keyId, class: "mono" }, event.keyId) : "none"],
                   ["Owner", event.owner || "none"],
-                  ["Actor", event.actor ? `${event.actor.type} ${event.actor.id || ""}` : ""],
+                  ["Actor", event.actor ? event.actor.type + (event.actor.id ? ": " + event.actor.id : "") : ""],
                   ["IP", event.ip || "none"],
                   ["Request id", h("span", { class: "mono" }, event.requestId || "")],
                   ["Hash", h("span", { class: "mono" }, event.hash)],

@@ -13,6 +13,7 @@ extension ConsoleAsset {
         code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9em; }
         code, .mono { overflow-wrap: anywhere; }
         pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f0f2f5; padding: 0.75rem; border-radius: 4px; margin: 0; }
+        h1, h2, h3 { overflow-wrap: anywhere; }
         h1 { font-size: 1.4rem; margin: 0 0 0.75rem; }
         h2 { font-size: 1.15rem; margin: 1.25rem 0 0.5rem; }
         h3 { font-size: 1rem; margin: 1rem 0 0.4rem; }
@@ -57,6 +58,7 @@ extension ConsoleAsset {
         button.link { background: none; border: none; color: var(--accent); padding: 0; text-decoration: underline; }
         button:disabled { opacity: 0.55; cursor: default; }
         .actions { display: flex; flex-wrap: wrap; gap: 0.5rem; margin-top: 0.75rem; }
+        #key-actions { margin-bottom: 0.75rem; }
         .filters { display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); gap: 0.6rem 0.8rem; align-items: end; }
         .filters .actions { margin: 0; }
         .hint { font-size: 0.85rem; color: var(--muted); margin: 0.5rem 0 0; }

@@ -31,8 +31,10 @@ extension ConsoleAsset {
 
           /// The chart: one requests bar and one errors bar per bucket, latency lines broken
           /// where a bucket had no request (no latency to show).
-          KL.usageChart = (report) => {
-            const W = 800, H = 300, left = 52, right = 56, top = 14, bottom = 30;
+          KL.usageChart = (report, width) => {
+            // Drawn at the width it is shown at, so that its text stays legible on a phone.
+            const W = Math.max(280, Math.round(width || 800)), H = W < 500 ? 220 : 300;
+            const left = 44, right = 52, top = 14, bottom = 30;
             const plotW = W - left - right, plotH = H - top - bottom;
             const buckets = report.buckets;
             const n = Math.max(buckets.length, 1);
@@ -73,7 +75,8 @@ extension ConsoleAsset {
               });
               svg.append(s("path", { class: "line-" + which, d: d.trim() || "M0 0" }), dots);
             }
-            const marks = buckets.length > 2 ? [0, Math.floor(buckets.length / 2), buckets.length - 1] : buckets.map((_, i) => i);
+            const marks = buckets.length > 2 && W >= 500 ? [0, Math.floor(buckets.length / 2), buckets.length - 1]
+              : buckets.length > 1 ? [0, buckets.length - 1] : buckets.map((_, i) => i);
             for (const i of marks) {
               svg.append(s("text", { x: left + (i + 0.5) * band, y: H - 10, "text-anchor": i === 0 ? "start" : i === buckets.length - 1 ? "end" : "middle" }, label(buckets[i].start, report.granularity)));
             }
@@ -200,7 +203,7 @@ extension ConsoleAsset {
             fill(out, h("section", { class: "card" },
               h("h2", null, key ? h("a", { href: "#/keys/" + key }, key) : `Owner ${owner}`, " · ", KL.time(report.start), " to ", KL.time(report.end), ` · per ${report.granularity}`),
               owner && !key ? h("p", { class: "hint", id: "summed-note" }, `Summed in this page over the owner's ${loaded.keyCount} keys: requests and errors add up; p50 is the keys' p50 weighted by their requests and p99 the highest key's p99, an approximation (percentiles do not add).`) : null,
-              totals(report.totals), legend(), KL.usageChart(report), dataTable(report)));
+              totals(report.totals), legend(), KL.usageChart(report, out.clientWidth - 34), dataTable(report)));
           };
         })();
         """##
