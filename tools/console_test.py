@@ -275,6 +275,7 @@ def run(server, c):
     def _():
         c.visible("#rotate-button").click()
         c.visible("#dialog")
+        c.shot("rotate-dialog")
         d.switch_to.active_element.send_keys(Keys.ESCAPE)
         c.wait(lambda _: not d.find_element(By.ID, "dialog").is_displayed())
         assert d.find_element(By.ID, "key-version").text == str(crm["version"])

@@ -70,11 +70,12 @@ extension ConsoleAsset {
             return h("p", { class: "error", role: "alert" }, h("strong", null, `${result.status || "No answer"} ${error.code}: `), error.message);
           };
 
-          /// A table that becomes one card per row on narrow screens (labels from the header).
+          /// A table that becomes one card per row on narrow screens (labels from the header),
+          /// in a box that scrolls sideways itself rather than widening the page.
           KL.table = (columns, rows, rowAttrs) =>
-            h("table", { class: "responsive" },
+            h("div", { class: "table-wrap" }, h("table", { class: "responsive" },
               h("thead", null, h("tr", null, columns.map((c) => h("th", { scope: "col" }, c[0])))),
-              h("tbody", null, rows.map((row) => h("tr", rowAttrs ? rowAttrs(row) : null, columns.map((c) => h("td", { "data-label": c[0] }, c[1](row)))))));
+              h("tbody", null, rows.map((row) => h("tr", rowAttrs ? rowAttrs(row) : null, columns.map((c) => h("td", { "data-label": c[0] }, c[1](row))))))));
 
           KL.notice = (text, kind) => {
             const el = document.getElementById("notice");

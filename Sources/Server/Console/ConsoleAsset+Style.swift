@@ -40,6 +40,8 @@ extension ConsoleAsset {
         main { max-width: 72rem; margin: 0 auto; padding: 1rem; }
         main:focus { outline: none; }
         .card { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 1rem; margin-bottom: 1rem; }
+        .card > h2:first-child, .card > .title-row:first-child h2 { margin-top: 0; }
+        #chain-result { margin-top: 0.75rem; }
         .narrow { max-width: 34rem; margin: 2rem auto; }
         .notice { max-width: 72rem; margin: 0.75rem auto 0; padding: 0.6rem 1rem; border-radius: 4px;
           background: #fdecea; color: var(--danger); border: 1px solid #f3c1bc; }
@@ -63,7 +65,11 @@ extension ConsoleAsset {
         .filters .actions { margin: 0; }
         .hint { font-size: 0.85rem; color: var(--muted); margin: 0.5rem 0 0; }
 
+        .table-wrap { overflow-x: auto; }
         table { width: 100%; border-collapse: collapse; background: var(--card); }
+        @media (min-width: 641px) {
+          td .mono, td .key-link, td .event-type { white-space: nowrap; overflow-wrap: normal; }
+        }
         th, td { text-align: left; padding: 0.45rem 0.55rem; border-bottom: 1px solid var(--line); vertical-align: top; }
         th { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.03em; color: var(--muted); }
         tr.selected td { background: #eef4fd; }
