@@ -221,6 +221,7 @@ def run(server, c):
     billing, _billing_secret = create("org_42", "Billing export", ["invoices:read"])
     _auditor, auditor_secret = create("org_42", "Security team", ["ledger:audit"])
     other, _other_secret = create("org_7", "Partner feed", ["feed:read"])
+    _keeper, keeper_secret = create("org_42", "Key admin", ["ledger:keys"])
     for i in range(TRAFFIC):
         scope = "accounts:read" if i % 4 else "accounts:write"
         server.verify(crm_secret, scope)
@@ -348,7 +349,7 @@ def run(server, c):
         c.visible("#summed-note")
         assert len(c.css("#usage-chart rect.bar-requests")) == 24
         assert d.find_element(By.ID, "usage-totals").text.startswith(f"{server.verifications}\nRequests")
-        assert "3 keys" in d.find_element(By.ID, "summed-note").text
+        assert "4 keys" in d.find_element(By.ID, "summed-note").text  # CRM, billing, auditor, keeper
 
     @test("an audit search returns the expected events, and time travel is one click away")
     def _():
@@ -440,6 +441,28 @@ def run(server, c):
         c.go("#/keys/" + other["id"])
         box = c.visible("#page-key .forbidden")
         assert "403" in box.text and "another owner" in box.text, box.text
+
+    @test("a ledger:keys key manages its owner's keys; a 403 it meets is shown in the dialog")
+    def _():
+        c.sign_out()
+        c.sign_in(keeper_secret)
+        c.visible("tr[data-key-id]")
+        ids = [row.get_attribute("data-key-id") for row in c.css("tr[data-key-id]")]
+        assert billing["id"] in ids and other["id"] not in ids, ids
+        c.go("#/keys/" + billing["id"])
+        c.visible("#edit-button").click()
+        scopes = c.visible("#f-scopes")
+        scopes.clear()
+        scopes.send_keys("invoices:read ledger:audit", Keys.ENTER)
+        error = c.visible("#dialog-error")
+        assert "403" in error.text and "ledger:audit" in error.text, error.text
+        c.shot("keys-key-403")
+        d.switch_to.active_element.send_keys(Keys.ESCAPE)
+        c.wait(lambda _: not d.find_element(By.ID, "dialog").is_displayed())
+        assert c.css("#rotate-button") and c.css("#edit-button"), "a refused grant hid the other actions"
+        assert "invoices:read" == d.find_element(By.CSS_SELECTOR, '[data-field="scopes"]').text
+        c.go("#/audit")
+        c.visible("#page-audit .forbidden")
 
     @test("signing out forgets the credential")
     def _():

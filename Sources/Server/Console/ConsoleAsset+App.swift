@@ -129,10 +129,13 @@ extension ConsoleAsset {
           KL.refusedParameter = (result, parameter) =>
             result.status === 400 && result.error && result.error.message.startsWith(parameter + ":");
 
-          /// Notes a 403 on an area ("keys", "audit"): the pages stop offering its actions.
+          /// Notes a 403 that says the credential lacks the area's scope ("keys", "audit"): the
+          /// pages stop offering that area's actions. Other 403s (another owner's key, a scope
+          /// it may not grant, its address) concern that one request and are only shown.
           KL.forbidden = (result, area) => {
-            if (result.status === 403 && area) caps[area] = false;
-            return result.status === 403;
+            const lacks = result.status === 403 && /lacks the scope/.test((result.error && result.error.message) || "");
+            if (lacks && area) caps[area] = false;
+            return lacks;
           };
 
           // --- session -----------------------------------------------------------------------

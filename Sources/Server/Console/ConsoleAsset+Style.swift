@@ -126,6 +126,7 @@ extension ConsoleAsset {
           table.responsive tr { border-bottom: 1px solid var(--line); padding: 0.35rem 0; }
           table.responsive td { border: none; padding: 0.15rem 0.4rem; display: grid; grid-template-columns: 6.5rem minmax(0, 1fr);
             gap: 0.5rem; overflow-wrap: anywhere; }
+          table.responsive td > * { justify-self: start; }
           table.responsive td::before { content: attr(data-label); color: var(--muted); font-size: 0.8rem; }
           dl.fields { grid-template-columns: 1fr; gap: 0.1rem; }
           dl.fields dd { margin-bottom: 0.4rem; }
