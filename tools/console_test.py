@@ -222,6 +222,9 @@ def run(server, c):
     _auditor, auditor_secret = create("org_42", "Security team", ["ledger:audit"])
     other, _other_secret = create("org_7", "Partner feed", ["feed:read"])
     _keeper, keeper_secret = create("org_42", "Key admin", ["ledger:keys"])
+    status, body = server.call("POST", "/v1/keys", {"owner": "org_9", "name": "Trial", "ttlSeconds": 2 * 86400})
+    assert status == 201, body
+    trial = body["data"]["key"]
     for i in range(TRAFFIC):
         scope = "accounts:read" if i % 4 else "accounts:write"
         server.verify(crm_secret, scope)
@@ -257,9 +260,11 @@ def run(server, c):
         field.send_keys("org_7", Keys.ENTER)
         c.wait(lambda _: [r.get_attribute("data-key-id") for r in c.css("tr[data-key-id]")] == [other["id"]])
 
-    @test("the expiring filter shows no key when none expires")
+    @test("the expiring filter lists the keys that expire within the lead time")
     def _():
         c.go("#/keys?expiring=7d")
+        c.wait(lambda _: [r.get_attribute("data-key-id") for r in c.css("tr[data-key-id]")] == [trial["id"]])
+        c.go("#/keys?expiring=1d")
         c.wait(lambda _: "No keys match" in d.find_element(By.ID, "key-results").text)
 
     @test("a key's page shows its state, scopes, limits and credits")

@@ -49,9 +49,12 @@ extension ConsoleAsset {
               return fill(results, KL.problem(result, "This credential may not list keys."));
             }
             let keys = result.data;
-            if (filteredHere) keys = keys.filter((k) => k.expiresAt && Date.parse(k.expiresAt) < before.getTime());
+            if (filteredHere) {
+              const now = Date.now();
+              keys = keys.filter((k) => k.expiresAt && Date.parse(k.expiresAt) > now && Date.parse(k.expiresAt) < before.getTime());
+            }
             fill(results,
-              filteredHere ? h("p", { class: "hint" }, "Expiry filter applied in the page to the keys the server listed (this server does not filter by expiry): a page may show fewer keys.") : null,
+              filteredHere ? h("p", { class: "hint" }, "Expiry filter applied in the page to the keys the server listed (this server does not filter by expiry): a page may show fewer keys, and the next page may hold more.") : null,
               keys.length
                 ? KL.table([
                     ["Name", (k) => h("a", { href: "#/keys/" + k.id, class: "key-link" }, k.name || k.id)],
@@ -67,7 +70,7 @@ extension ConsoleAsset {
           };
 
           function openByID() {
-            const input = KL.input("key-id", "", { placeholder: "key_…", "aria-describedby": "open-hint" });
+            const input = KL.input("key-id", "", { placeholder: "key_…" });
             const form = h("form", { class: "card filters", "aria-label": "Open a key" },
               KL.field("Open a key by id", input),
               h("div", { class: "actions" }, h("button", { type: "submit", class: "secondary" }, "Open")));
