@@ -245,6 +245,34 @@ def run(server, c):
         assert "Root token" in d.find_element(By.ID, "whoami").text
         c.shot("keys")
 
+    @test("the keyboard alone reaches the sections and a key (visible focus, real links)")
+    def _():
+        c.go("#/keys")
+        c.visible("tr[data-key-id]")
+        d.execute_script("document.querySelector('a.skip').focus()")
+        assert d.switch_to.active_element.get_attribute("class") == "skip"
+        assert d.execute_script("return document.querySelector('a.skip').getBoundingClientRect().left") >= 0
+        order = []
+        for _ in range(5):
+            d.switch_to.active_element.send_keys(Keys.TAB)
+            order.append(d.switch_to.active_element.text)
+        assert order == ["Keys", "Usage", "Audit", "Ledger", "Sign out"], order
+        d.switch_to.active_element.send_keys(Keys.SHIFT, Keys.TAB)
+        d.switch_to.active_element.send_keys(Keys.SHIFT, Keys.TAB)
+        d.switch_to.active_element.send_keys(Keys.SHIFT, Keys.TAB)
+        d.switch_to.active_element.send_keys(Keys.ENTER)
+        c.visible("#usage-form")
+        outline = d.execute_script(
+            "const b = document.querySelector('#usage-form button'); b.focus();"
+            " return getComputedStyle(b).outlineStyle + ' ' + getComputedStyle(b).outlineWidth")
+        assert outline.startswith("solid") and outline != "solid 0px", outline
+        c.go("#/keys")
+        link = c.visible(f'tr[data-key-id="{crm["id"]}"] a')
+        link.send_keys(Keys.ENTER)
+        c.visible("#key-details")
+        c.go("#/keys")
+        c.visible("tr[data-key-id]")
+
     @test("the credential is kept in the page's memory only")
     def _():
         stored = d.execute_script(
@@ -347,6 +375,18 @@ def run(server, c):
         assert totals.startswith(f"{requests}\nRequests\n{ERRORS}\nErrors"), totals
         assert len(c.css("#usage-chart path.line-p50")) == 1 and len(c.css("#usage-chart path.line-p99")) == 1
         c.shot("usage")
+
+    @test("a custom range by day has one bar per day")
+    def _():
+        today = time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime())
+        start = time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(time.time() - 2 * 86400))
+        tomorrow = time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(time.time() + 86400))
+        c.go(f"#/usage?key={crm['id']}&range=custom&start={start}&end={tomorrow}&granularity=day")
+        c.visible("#usage-chart")
+        bars = c.css("#usage-chart rect.bar-requests")
+        assert len(bars) == 3, len(bars)
+        assert bars[-1].get_attribute("data-start").startswith(today[:10]), bars[-1].get_attribute("data-start")
+        assert float(bars[-1].get_attribute("height")) > 0 and float(bars[0].get_attribute("height")) == 0
 
     @test("an owner's usage is summed over its keys and says so")
     def _():
