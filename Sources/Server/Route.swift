@@ -36,7 +36,7 @@ enum Route: Equatable {
         case ["v1", "ledger", "verify"]: self = .ledgerVerify
         case ["console"]: self = .console(.index)
         case let p where p.count == 2 && p[0] == "console":
-            guard let asset = ConsoleAsset(fileName: p[1]) else { return nil }
+            guard let asset = ConsoleAsset(rawValue: p[1]) else { return nil }
             self = .console(asset)
         case let p where p.count == 3 && p[0] == "v1" && p[1] == "keys":
             guard let id = KeyID(p[2]) else { return nil }

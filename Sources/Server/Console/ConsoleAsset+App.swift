@@ -93,10 +93,28 @@ extension ConsoleAsset {
             return parts.length ? "?" + parts.join("&") : "";
           };
 
+          // The log position of this page's last change (a command's X-Ledger-Seq): later reads
+          // pass it as minSeq, so a page never shows a projection from before the user's own change.
+          let lastWriteSeq = null;
+
           /// Calls the API with the credential; resolves to {status, ok, data, nextCursor, text,
           /// error, seq} and never rejects.
           KL.api = async (method, path, options) => {
-            const { query, body, headers } = options || {};
+            const { body, headers } = options || {};
+            let query = (options && options.query) || {};
+            const read = method === "GET";
+            if (read && lastWriteSeq && !KL.unsupported.has("minSeq") && !query.minSeq) query = Object.assign({ minSeq: lastWriteSeq }, query);
+            const result = await call(method, path, query, body, headers);
+            if (read && query.minSeq && KL.refusedParameter(result, "minSeq")) {
+              KL.unsupported.add("minSeq");
+              delete query.minSeq;
+              return call(method, path, query, body, headers);
+            }
+            if (!read && result.ok && result.seq) lastWriteSeq = result.seq;
+            return result;
+          };
+
+          async function call(method, path, query, body, headers) {
             const init = {
               method, cache: "no-store", credentials: "omit", referrerPolicy: "no-referrer",
               headers: Object.assign({ Authorization: "Bearer " + credential }, headers),
@@ -123,7 +141,7 @@ extension ConsoleAsset {
             if (!response.ok && !result.error) result.error = { code: String(response.status), message: result.text || response.statusText };
             if (response.status === 401 && credential) KL.notice("The server refused the credential (401): " + result.error.message + ". Sign out and paste a valid one.");
             return result;
-          };
+          }
 
           /// True when a 400 names `parameter` as unknown: the server predates that filter.
           KL.refusedParameter = (result, parameter) =>
@@ -163,6 +181,7 @@ extension ConsoleAsset {
 
           function signOut() {
             credential = null;
+            lastWriteSeq = null;
             Object.assign(caps, { keys: null, audit: null, root: false });
             leave();
             document.getElementById("nav").hidden = true;

@@ -84,9 +84,9 @@ extension ConsoleAsset {
           // --- one key ----------------------------------------------------------------------------
           /// The key as the credential may read it: the key itself (ledger:keys), else its state
           /// now from its history (ledger:audit).
-          async function loadKey(id, minSeq) {
+          async function loadKey(id) {
             if (caps.keys !== false) {
-              const result = await KL.api("GET", "/v1/keys/" + encodeURIComponent(id), { query: { minSeq } });
+              const result = await KL.api("GET", "/v1/keys/" + encodeURIComponent(id));
               if (result.status !== 403) return { result };
               KL.forbidden(result, "keys");
             }
@@ -226,7 +226,7 @@ extension ConsoleAsset {
                 run: async () => {
                   const result = await command("DELETE", "", reason.value.trim() ? { reason: reason.value.trim() } : undefined);
                   if (result.ok && result.message) {
-                    const reloaded = await loadKey(key.id, result.seq || undefined);
+                    const reloaded = await loadKey(key.id);
                     if (reloaded.result.ok) key = reloaded.result.data;
                     render();
                   }

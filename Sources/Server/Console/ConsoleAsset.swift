@@ -4,6 +4,8 @@ import HTTP
 /// The web console's files (`GET /console`, `/console/<file>`), embedded in the binary:
 /// no build step, nothing fetched at run time. The page talks to the public API only,
 /// with a credential the user pastes and that lives in the page's memory.
+///
+/// The raw value is the file name under `/console/`; `""` (the path `/console/`) is the page.
 enum ConsoleAsset: String, CaseIterable, Sendable {
     case index = ""
     case style = "app.css"
@@ -11,11 +13,6 @@ enum ConsoleAsset: String, CaseIterable, Sendable {
     case keys = "keys.js"
     case usage = "usage.js"
     case audit = "audit.js"
-
-    /// The asset at `/console/<name>`; `""` (the path `/console/`) is the page itself.
-    init?(fileName: String) {
-        self.init(rawValue: fileName)
-    }
 
     /// The path it is served at.
     var path: String { self == .index ? "/console" : "/console/\(rawValue)" }
