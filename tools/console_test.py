@@ -324,6 +324,12 @@ def run(server, c):
         assert re.fullmatch(r"sk_live_[0-9A-Za-z]{43}", secret) or secret.startswith(crm["prefix"]), secret
         assert d.find_element(By.ID, "key-version").text == str(crm["version"] + 1)
         assert "works until" in d.find_element(By.ID, "secret-box").text
+        d.execute_cdp_cmd("Browser.grantPermissions", {"origin": server.base,
+                                                       "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+        d.find_element(By.ID, "copy-secret").click()
+        c.wait(lambda _: "Copied." in d.find_element(By.ID, "secret-box").text)
+        pasted = d.execute_async_script("navigator.clipboard.readText().then(arguments[0], e => arguments[0](String(e)))")
+        assert pasted == secret, pasted
         assert server.verify(secret)["valid"]
         assert server.verify(crm_secret)["valid"], "the old secret stopped before its grace period ended"
         c.shot("key-rotated")
