@@ -5,11 +5,13 @@ import Ledger
 extension Call {
     /// `GET /metrics`: Prometheus text exposition (root or socket only).
     func metrics() throws(APIError) {
-        let principal = try Principal.resolve(request, ledger: ledger)
-        guard principal.isAdministrator else {
-            throw .forbidden("only the root token or the Unix socket may read metrics")
-        }
+        let context = try context()
         try Query(request.query).finish()
+        authorized(.readMetrics, context) { _ throws(APIError) in try exposition() }
+    }
+
+    /// The metrics in Prometheus text format.
+    func exposition() throws(APIError) -> HTTPResponse {
         var text = ""
         func family(_ name: String, _ type: String, _ help: String) {
             text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -51,10 +53,8 @@ extension Call {
         family(
             "keyledger_writer_failed_batches_total", "counter", "Batches that could not be committed (answered 503).")
         text += "keyledger_writer_failed_batches_total \(snapshot.failedBatches)\n"
-        finish(
-            .success(
-                HTTPResponse(
-                    status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))))
+        return HTTPResponse(
+            status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
     }
 
     func histogram(_ name: String, _ help: String, _ h: LedgerMetrics.Histogram, _ text: inout String) {
