@@ -12,7 +12,9 @@ extension CommandExecutor {
         -> Outcome
     {
         guard let action = job.command.action else {
-            if case .expireDue = job.command, job.context.credential == nil { return try expireDue(job, &head, now, txn) }
+            if case .expireDue = job.command, job.context.credential == nil {
+                return try expireDue(job, &head, now, txn)
+            }
             throw LedgerError.invalid(field: "command", reason: "this command is the ledger's own, not a principal's")
         }
         let target = try action.target.flatMap { try keys.state(of: $0, in: txn) }

@@ -28,7 +28,8 @@ public enum CredentialCheck {
             case .suspended: .unauthorized("the credential is suspended")
             case .ipNotAllowed: .forbidden("the credential may not be used from this address")
             case .lacksScope(let scope): .forbidden("the credential lacks the scope \(scope)")
-            case .rateLimited(let retry): .rateLimited("the credential is over its rate limit", retryAfterSeconds: retry)
+            case .rateLimited(let retry):
+                .rateLimited("the credential is over its rate limit", retryAfterSeconds: retry)
             case .outOfCredits: .rateLimited("the credential is out of credits", retryAfterSeconds: 3600)
             }
         }

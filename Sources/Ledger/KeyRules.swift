@@ -57,7 +57,8 @@ public enum KeyRules {
         }
         guard !prefix.hasPrefix(reservedPrefix) else {
             throw .invalid(
-                field: field, reason: "prefixes starting with \(reservedPrefix) are reserved for the ledger's own credentials")
+                field: field,
+                reason: "prefixes starting with \(reservedPrefix) are reserved for the ledger's own credentials")
         }
     }
 
@@ -65,7 +66,8 @@ public enum KeyRules {
     /// one the ledger knows (``LedgerScope``).
     public static func scopes(_ scopes: [String]) throws(LedgerError) -> [String] {
         let clean = try tokens(scopes, field: "scopes", max: maxScopes)
-        for (i, scope) in scopes.enumerated() where LedgerScope.isLedgerScope(scope) && LedgerScope(rawValue: scope) == nil {
+        for (i, scope) in scopes.enumerated()
+        where LedgerScope.isLedgerScope(scope) && LedgerScope(rawValue: scope) == nil {
             throw .invalid(
                 field: "scopes[\(i)]",
                 reason: "unknown ledger scope \(scope.prefix(128)); ledger scopes are "

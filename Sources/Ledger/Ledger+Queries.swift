@@ -115,7 +115,9 @@ extension Ledger {
         submit(.authorize(action), context: context) { result in
             completion(
                 result.flatMap { outcome in
-                    guard case .granted(let grant) = outcome else { return .failure(.unavailable("unexpected outcome")) }
+                    guard case .granted(let grant) = outcome else {
+                        return .failure(.unavailable("unexpected outcome"))
+                    }
                     return .success(grant)
                 })
         }

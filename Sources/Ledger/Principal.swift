@@ -34,7 +34,8 @@ extension CommandContext {
     ) {
         switch principal {
         case .root:
-            self.init(actor: Actor(kind: .root, id: "root"), ip: ip, requestID: requestID, receivedAtNanos: receivedAtNanos)
+            self.init(
+                actor: Actor(kind: .root, id: "root"), ip: ip, requestID: requestID, receivedAtNanos: receivedAtNanos)
         case .socket(let uid):
             self.init(
                 actor: Actor(kind: .socket, id: "uid:\(uid)"), ip: ip, requestID: requestID,

@@ -60,7 +60,8 @@ private let accessCases: [AccessCase] = [
     AccessCase(
         name: "a key without ledger:keys manages nothing", scopes: ["ledger:audit"], action: .listKeys(owner: nil),
         expected: .refused(.forbidden("the credential lacks the scope ledger:keys"))),
-    AccessCase(name: "ledger:keys lists its owner's keys", scopes: keys, action: .listKeys(owner: nil), expected: bound),
+    AccessCase(
+        name: "ledger:keys lists its owner's keys", scopes: keys, action: .listKeys(owner: nil), expected: bound),
     AccessCase(
         name: "nor another owner's", scopes: keys, action: .listKeys(owner: "org_b"),
         expected: .refused(.forbidden("this credential may only list keys of owner org_a"))),
@@ -81,7 +82,8 @@ private let accessCases: [AccessCase] = [
         expected: .refused(.notFound("no key \(child.id)"))),
     AccessCase(
         name: "the whole log is the administrators'", scopes: LedgerScope.allCases.map(\.rawValue),
-        action: .readEvents, expected: .refused(.forbidden("only the root token or the Unix socket may read the whole log"))),
+        action: .readEvents,
+        expected: .refused(.forbidden("only the root token or the Unix socket may read the whole log"))),
     AccessCase(
         name: "so is the chain check", scopes: keys, action: .checkChain,
         expected: .refused(.forbidden("only the root token or the Unix socket may check the chain"))),
@@ -109,18 +111,22 @@ private let accessCases: [AccessCase] = [
     AccessCase(
         name: "rotate a key holding ledger:audit it lacks (it would get the secret)", scopes: keys,
         action: .rotateKey(auditor.id), target: auditor,
-        expected: .refused(.forbidden("key \(auditor.id) holds the scope ledger:audit, which this credential does not hold"))),
+        expected: .refused(
+            .forbidden("key \(auditor.id) holds the scope ledger:audit, which this credential does not hold"))),
     AccessCase(
         name: "reactivate such a key", scopes: keys, action: .reactivateKey(auditor.id), target: auditor,
-        expected: .refused(.forbidden("key \(auditor.id) holds the scope ledger:audit, which this credential does not hold"))),
+        expected: .refused(
+            .forbidden("key \(auditor.id) holds the scope ledger:audit, which this credential does not hold"))),
     AccessCase(
         name: "patch such a key, even a rename", scopes: keys,
         action: .updateKey(auditor.id, changes { $0.name = "x" }), target: auditor,
-        expected: .refused(.forbidden("key \(auditor.id) holds the scope ledger:audit, which this credential does not hold"))),
+        expected: .refused(
+            .forbidden("key \(auditor.id) holds the scope ledger:audit, which this credential does not hold"))),
     AccessCase(
         name: "add credits to such a key", scopes: ["ledger:quotas"], action: .addCredits(auditor.id, amount: 1),
         target: auditor,
-        expected: .refused(.forbidden("key \(auditor.id) holds the scope ledger:audit, which this credential does not hold"))),
+        expected: .refused(
+            .forbidden("key \(auditor.id) holds the scope ledger:audit, which this credential does not hold"))),
     AccessCase(
         name: "suspending such a key takes away only", scopes: keys, action: .suspendKey(auditor.id), target: auditor,
         expected: bound),
@@ -212,7 +218,8 @@ func aPrincipalsRightIsDecidedOnce(_ c: AccessCase) {
     let use = Access.Use(ip: nil, endpoint: "GET /v1/keys/{id}")
     for target in [nil, foreign] {
         #expect(throws: LedgerError.unauthorized("the credential is revoked")) {
-            try Access.authorize(.key(revoked, .current), .readKey(foreign.id), target: target, use: use, now: Sample.t0)
+            try Access.authorize(
+                .key(revoked, .current), .readKey(foreign.id), target: target, use: use, now: Sample.t0)
         }
     }
     let lapsed = Sample.key(1, scopes: keys) { $0.expiresAt = Sample.t0 }

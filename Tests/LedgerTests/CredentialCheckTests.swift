@@ -72,7 +72,8 @@ private let credentialCases: [CredentialCase] = [
 
 @Test(arguments: credentialCases)
 func aManagementCredentialIsCheckedInOrder(_ c: CredentialCase) {
-    #expect(CredentialCheck.check(c.state, match: c.match, scope: c.scope, ip: c.ip, now: Sample.seconds(1)) == c.refusal)
+    #expect(
+        CredentialCheck.check(c.state, match: c.match, scope: c.scope, ip: c.ip, now: Sample.seconds(1)) == c.refusal)
 }
 
 /// The credential check is not the verification decision: a request a gateway's
@@ -80,13 +81,18 @@ func aManagementCredentialIsCheckedInOrder(_ c: CredentialCase) {
 /// management refusal names what to fix in the API's terms.
 @Test func theCredentialCheckIsNotTheVerifyDecision() {
     let scoped = with { $0.accounts = ["acc_1"] }
-    #expect(CredentialCheck.check(scoped, match: .current, scope: "ledger:keys", ip: IPAddress("10.0.0.1"), now: Sample.seconds(1)) == nil)
+    #expect(
+        CredentialCheck.check(
+            scoped, match: .current, scope: "ledger:keys", ip: IPAddress("10.0.0.1"), now: Sample.seconds(1)) == nil)
     #expect(
         VerifyDecision.check(
-            scoped, match: .current, request: VerifyRequest(scope: "ledger:keys", account: "acc_2", ip: IPAddress("10.0.0.1")),
+            scoped, match: .current,
+            request: VerifyRequest(scope: "ledger:keys", account: "acc_2", ip: IPAddress("10.0.0.1")),
             now: Sample.seconds(1)) == .notFound)
     #expect(CredentialCheck.Refusal.revoked.error == .unauthorized("the credential is revoked"))
-    #expect(CredentialCheck.Refusal.lacksScope("ledger:audit").error == .forbidden("the credential lacks the scope ledger:audit"))
+    #expect(
+        CredentialCheck.Refusal.lacksScope("ledger:audit").error
+            == .forbidden("the credential lacks the scope ledger:audit"))
     #expect(
         CredentialCheck.Refusal.rateLimited(retryAfterSeconds: 7).error
             == .rateLimited("the credential is over its rate limit", retryAfterSeconds: 7))

@@ -144,15 +144,21 @@ private let decisionCases: [DecisionCase] = [
         }, expected: .conflict),
     DecisionCase(
         name: "suspend: an active key",
-        decide: { DecisionOutcome { () throws(LedgerError) in try Decisions.suspend(active, reason: nil, now: later) } },
+        decide: {
+            DecisionOutcome { () throws(LedgerError) in try Decisions.suspend(active, reason: nil, now: later) }
+        },
         expected: .event(.suspended)),
     DecisionCase(
         name: "suspend: a suspended key",
-        decide: { DecisionOutcome { () throws(LedgerError) in try Decisions.suspend(suspended, reason: nil, now: later) } },
+        decide: {
+            DecisionOutcome { () throws(LedgerError) in try Decisions.suspend(suspended, reason: nil, now: later) }
+        },
         expected: .conflict),
     DecisionCase(
         name: "suspend: a passed expiry not yet recorded",
-        decide: { DecisionOutcome { () throws(LedgerError) in try Decisions.suspend(lapsed, reason: nil, now: later) } },
+        decide: {
+            DecisionOutcome { () throws(LedgerError) in try Decisions.suspend(lapsed, reason: nil, now: later) }
+        },
         expected: .conflict),
     DecisionCase(
         name: "suspend: a reason too long, before the state",
@@ -173,7 +179,11 @@ private let decisionCases: [DecisionCase] = [
         name: "reactivate: a suspended key whose expiry passed unrecorded",
         decide: {
             DecisionOutcome { () throws(LedgerError) in
-                try Decisions.reactivate(Sample.key { $0.status = .suspended; $0.expiresAt = Sample.t0 }, now: later)
+                try Decisions.reactivate(
+                    Sample.key {
+                        $0.status = .suspended
+                        $0.expiresAt = Sample.t0
+                    }, now: later)
             }
         }, expected: .conflict),
     DecisionCase(
@@ -190,21 +200,31 @@ private let decisionCases: [DecisionCase] = [
         expected: .conflict),
     DecisionCase(
         name: "credits: added to a metered key",
-        decide: { DecisionOutcome { () throws(LedgerError) in try Decisions.addCredits(limited, amount: 5, now: later) } },
+        decide: {
+            DecisionOutcome { () throws(LedgerError) in try Decisions.addCredits(limited, amount: 5, now: later) }
+        },
         expected: .event(.creditsAdded)),
     DecisionCase(
         name: "credits: 0 is not an amount",
-        decide: { DecisionOutcome { () throws(LedgerError) in try Decisions.addCredits(limited, amount: 0, now: later) } },
+        decide: {
+            DecisionOutcome { () throws(LedgerError) in try Decisions.addCredits(limited, amount: 0, now: later) }
+        },
         expected: .invalid(field: "add")),
     DecisionCase(
         name: "credits: an unlimited key",
-        decide: { DecisionOutcome { () throws(LedgerError) in try Decisions.addCredits(active, amount: 5, now: later) } },
+        decide: {
+            DecisionOutcome { () throws(LedgerError) in try Decisions.addCredits(active, amount: 5, now: later) }
+        },
         expected: .conflict),
     DecisionCase(
         name: "credits: a passed expiry not yet recorded",
         decide: {
             DecisionOutcome { () throws(LedgerError) in
-                try Decisions.addCredits(Sample.key { $0.credits = 1; $0.expiresAt = Sample.t0 }, amount: 5, now: later)
+                try Decisions.addCredits(
+                    Sample.key {
+                        $0.credits = 1
+                        $0.expiresAt = Sample.t0
+                    }, amount: 5, now: later)
             }
         }, expected: .conflict),
     DecisionCase(
@@ -215,7 +235,15 @@ private let decisionCases: [DecisionCase] = [
         decide: { DecisionOutcome { Decisions.expire(lapsed, now: Sample.seconds(8)) } }, expected: .nothing),
     DecisionCase(
         name: "expire: a revoked key with a passed expiry stays revoked",
-        decide: { DecisionOutcome { Decisions.expire(Sample.key { $0.status = .revoked; $0.expiresAt = Sample.t0 }, now: later) } },
+        decide: {
+            DecisionOutcome {
+                Decisions.expire(
+                    Sample.key {
+                        $0.status = .revoked
+                        $0.expiresAt = Sample.t0
+                    }, now: later)
+            }
+        },
         expected: .nothing),
 ]
 

@@ -32,7 +32,8 @@ import Testing
     let (_, billing) = try f.createKey(#"{"owner":"org_a","name":"billing","scopes":["ledger:quotas"]}"#)
     let (_, both) = try f.createKey(#"{"owner":"org_a","name":"both","scopes":["ledger:keys","ledger:quotas"]}"#)
     let (child, _) = try f.createKey(
-        #"{"owner":"org_a","name":"child","ttlSeconds":3600,"credits":5,"rateLimits":[{"limit":10,"windowSeconds":60}]}"#)
+        #"{"owner":"org_a","name":"child","ttlSeconds":3600,"credits":5,"rateLimits":[{"limit":10,"windowSeconds":60}]}"#
+    )
     let c = try f.client()
     let mine = ["X-API-Key": admin]
     let before = f.eventCount
@@ -48,11 +49,14 @@ import Testing
         #expect(r.status == 403 && r.errorCode == "FORBIDDEN", "\(method) \(path) \(body)")
     }
     #expect(f.eventCount == before)
-    let tighter = try c.call("PATCH", "/v1/keys/\(child)", json: #"{"rateLimits":[{"limit":5,"windowSeconds":60}]}"#, headers: mine)
+    let tighter = try c.call(
+        "PATCH", "/v1/keys/\(child)", json: #"{"rateLimits":[{"limit":5,"windowSeconds":60}]}"#, headers: mine)
     #expect(tighter.status == 200 && (tighter.data["rateLimits"] as? [[String: Any]])?.first?["limit"] as? Int == 5)
-    let credited = try c.call("POST", "/v1/keys/\(child)/credits", json: #"{"add":10}"#, headers: ["X-API-Key": billing])
+    let credited = try c.call(
+        "POST", "/v1/keys/\(child)/credits", json: #"{"add":10}"#, headers: ["X-API-Key": billing])
     #expect(credited.status == 200 && credited.data["credits"] as? Int == 15)
-    let open = try c.call("PATCH", "/v1/keys/\(child)", json: #"{"rateLimits":[],"expiresAt":null}"#, headers: ["X-API-Key": both])
+    let open = try c.call(
+        "PATCH", "/v1/keys/\(child)", json: #"{"rateLimits":[],"expiresAt":null}"#, headers: ["X-API-Key": both])
     #expect(open.status == 200 && open.data["expiresAt"] is NSNull)
 }
 
@@ -60,11 +64,14 @@ import Testing
     let f = try ServerFixture()
     let c = try f.client()
     for prefix in ["kl_root_", "kl_", "kl_live_"] {
-        let r = try c.call("POST", "/v1/keys", json: #"{"owner":"org_a","name":"x","prefix":"\#(prefix)"}"#, headers: f.auth)
+        let r = try c.call(
+            "POST", "/v1/keys", json: #"{"owner":"org_a","name":"x","prefix":"\#(prefix)"}"#, headers: f.auth)
         #expect(r.status == 400 && r.errorCode == "INVALID_REQUEST", "\(prefix)")
         #expect(String(decoding: r.body, as: UTF8.self).contains("reserved"))
     }
-    #expect(try c.call("POST", "/v1/keys", json: #"{"owner":"org_a","name":"x","prefix":"klx_"}"#, headers: f.auth).status == 201)
+    #expect(
+        try c.call("POST", "/v1/keys", json: #"{"owner":"org_a","name":"x","prefix":"klx_"}"#, headers: f.auth).status
+            == 201)
     let unknown = try c.call(
         "POST", "/v1/keys", json: #"{"owner":"org_a","name":"x","scopes":["ledger:admin"]}"#, headers: f.auth)
     #expect(unknown.status == 400 && String(decoding: unknown.body, as: UTF8.self).contains("ledger:quotas"))
@@ -101,7 +108,8 @@ import Testing
 /// for a credential that is not a key, 403 for a good one, and nothing is recorded.
 @Test func administratorRoutesRefuseLedgerKeysThroughTheOneDecision() throws {
     let f = try ServerFixture()
-    let (_, admin) = try f.createKey(#"{"owner":"org_a","name":"admin","scopes":["ledger:keys","ledger:audit","ledger:metrics"]}"#)
+    let (_, admin) = try f.createKey(
+        #"{"owner":"org_a","name":"admin","scopes":["ledger:keys","ledger:audit","ledger:metrics"]}"#)
     let c = try f.client()
     let before = f.eventCount
     for path in ["/v1/events", "/v1/ledger/verify", "/metrics"] {
