@@ -10,10 +10,14 @@ extension Ledger {
     }
 
     /// A page of keys, newest first; see ``KeyStateProjection/list(owner:status:before:limit:in:)``.
+    /// A key's `status` is judged at the ledger's clock's now (``KeyState/status(at:)``).
     public func listKeys(owner: String?, status: KeyStatus?, before: KeyID?, limit: Int) throws(LedgerError) -> (
         keys: [KeyState], more: Bool
     ) {
-        try read { txn in try keys.list(owner: owner, status: status, before: before, limit: limit, in: txn) }
+        let now = clock.now()
+        return try read { txn in
+            try keys.list(owner: owner, status: status, now: now, before: before, limit: limit, in: txn)
+        }
     }
 
     /// The log's head.
@@ -87,21 +91,35 @@ extension Ledger {
         try read { txn in try txn.get(meta, Array(Self.rootDigestKey.utf8)) != nil }
     }
 
-    /// Checks a management credential without recording anything (for reads, which
-    /// record the use with ``Command/recordAccess`` only once they succeeded).
+    /// Decides `context`'s right to a read: the one question every read route asks
+    /// before it reads (``Access``). For a ledger key the writer decides it, over the
+    /// current state, atomically with recording the key's use (`key.accessed`), so the
+    /// answer cannot change between the decision and the record; the root token and
+    /// the socket are decided at once.
     ///
-    /// - Returns: the credential's key, whose owner bounds what it may read.
-    public func checkCredential(_ credential: ManagementCredential, ip: IPAddress?) throws(LedgerError) -> KeyState {
-        let now = clock.now()
-        return try read { txn in
-            let (state, match) = try keys.holder(of: credential, at: now, in: txn)
-            let request = VerifyRequest(scope: credential.scope, ip: ip, endpoint: credential.endpoint)
-            let code = VerifyDecision.check(state, match: match, request: request, now: now)
-            guard code == .valid else {
-                let result = VerifyDecision.result(code: code, after: state, now: now)
-                throw LedgerError.refusing(credential, code: code, retryAfterSeconds: result.retryAfterSeconds)
-            }
-            return state
+    /// - Parameter completion: the grant, whose ``Grant/owner`` bounds the read. Runs on
+    ///   the caller's thread for administrators and on the writer's thread for ledger
+    ///   keys: it must not block (hand the read to another thread).
+    public func authorize(
+        _ action: Action, context: CommandContext,
+        completion: @escaping @Sendable (Result<Grant, LedgerError>) -> Void
+    ) {
+        guard context.credential != nil else {
+            let use = Access.Use(ip: context.ip, endpoint: "")
+            completion(
+                Result { () throws(LedgerError) in
+                    try Access.authorize(.administrator(context.actor), action, target: nil, use: use, now: clock.now())
+                })
+            return
+        }
+        submit(.authorize(action), context: context) { result in
+            completion(
+                result.flatMap { outcome in
+                    guard case .granted(let grant) = outcome else {
+                        return .failure(.unavailable("unexpected outcome"))
+                    }
+                    return .success(grant)
+                })
         }
     }
 }

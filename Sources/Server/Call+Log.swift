@@ -7,10 +7,7 @@ import Ledger
 extension Call {
     /// `GET /v1/events`: the log in order, for tailing (root or socket only).
     func events() throws(APIError) {
-        let principal = try Principal.resolve(request, ledger: ledger)
-        guard principal.isAdministrator else {
-            throw .forbidden("only the root token or the Unix socket may read the whole log")
-        }
+        let context = try context()
         var query = try Query(request.query)
         let after = try query.integer("after", in: 0...Int.max, default: 0) ?? 0
         let limit = try query.integer("limit", in: 1...1000, default: 1000) ?? 1000
@@ -32,40 +29,43 @@ extension Call {
                 finish(.failure(APIError(error)))
             }
         }
-        // A long-poll blocks while it waits: never on the event loop.
-        if wait > 0 { DispatchQueue.global().async(execute: answer) } else { answer() }
+        ledger.authorize(.readEvents, context: context) { result in
+            switch result {
+            // A long-poll blocks while it waits: never on the event loop.
+            case .success: if wait > 0 { DispatchQueue.global().async(execute: answer) } else { answer() }
+            case .failure(let error): finish(.failure(APIError(error)))
+            }
+        }
     }
 
     /// `GET /v1/ledger/verify`: checks the whole hash chain.
     func ledgerVerify() throws(APIError) {
-        let principal = try Principal.resolve(request, ledger: ledger)
-        guard principal.isAdministrator else {
-            throw .forbidden("only the root token or the Unix socket may check the chain")
-        }
+        let context = try context()
         try Query(request.query).finish()
-        let report: ChainReport
-        do {
-            report = try ledger.verifyChain()
-        } catch {
-            throw APIError(error)
+        let ledger = self.ledger
+        authorized(.checkChain, context) { _ throws(APIError) in
+            let report: ChainReport
+            do throws(LedgerError) {
+                report = try ledger.verifyChain()
+            } catch {
+                throw APIError(error)
+            }
+            return ok(
+                200,
+                Envelope.data { w in
+                    w.beginObject()
+                    w.field("ok", report.isIntact)
+                    w.key("events")
+                    w.uint(report.events)
+                    if let bad = report.firstBadSeq {
+                        w.key("firstBadSeq")
+                        w.uint(bad)
+                        w.field("reason", report.reason)
+                    } else {
+                        w.field("head", report.head.hex)
+                    }
+                    w.endObject()
+                })
         }
-        finish(
-            .success(
-                ok(
-                    200,
-                    Envelope.data { w in
-                        w.beginObject()
-                        w.field("ok", report.isIntact)
-                        w.key("events")
-                        w.uint(report.events)
-                        if let bad = report.firstBadSeq {
-                            w.key("firstBadSeq")
-                            w.uint(bad)
-                            w.field("reason", report.reason)
-                        } else {
-                            w.field("head", report.head.hex)
-                        }
-                        w.endObject()
-                    })))
     }
 }

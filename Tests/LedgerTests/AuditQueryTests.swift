@@ -56,7 +56,7 @@ private struct History {
                 let asKey = CommandContext(
                     actor: Actor(kind: .key, id: ""), ip: ip,
                     credential: ManagementCredential(
-                        digest: Secret.digest(adminSecret), scope: "ledger:keys", endpoint: "POST /v1/keys/suspend"))
+                        digest: Secret.digest(adminSecret), endpoint: "POST /v1/keys/suspend"))
                 _ = try? f.run(.suspend(id, reason: "by key"), context: asKey)
             case 88..<94:
                 var changes = KeyChanges()

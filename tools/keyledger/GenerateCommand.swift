@@ -139,10 +139,10 @@ struct Simulation {
         case 0..<40:
             payload = try? Decisions.rotate(
                 state, gracePeriodSeconds: 3600, secretDigest: Secret.digest("rot-\(random.next())"), now: time)
-        case 40..<60: payload = try? Decisions.suspend(state, reason: "investigation")
-        case 60..<100: payload = try? Decisions.reactivate(state)
+        case 40..<60: payload = try? Decisions.suspend(state, reason: "investigation", now: time)
+        case 60..<100: payload = try? Decisions.reactivate(state, now: time)
         case 100..<110: payload = try? Decisions.revoke(state, reason: "leaked")
-        case 110..<150: payload = try? Decisions.addCredits(state, amount: 10_000)
+        case 110..<150: payload = try? Decisions.addCredits(state, amount: 10_000, now: time)
         default: return access(index)
         }
         guard let payload else { return access(index) }
