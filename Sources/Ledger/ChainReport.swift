@@ -46,8 +46,8 @@ public struct ChainReport: Sendable, Equatable {
 extension EventLog {
     /// Walks the log after `point` (from seq 1 for ``ChainPoint/origin``): each record
     /// must decode, sit at the next seq, link to the previous hash and hash to its stored
-    /// hash. The event at `point` must still carry the point's hash: a log cut short or
-    /// rewritten under a verified point is reported at that point.
+    /// hash. The event at `point` must still carry the point's hash and hash to it: a log
+    /// cut short or rewritten at a verified point is reported at that point.
     public func verifyChain(after point: ChainPoint = .origin, in txn: borrowing Transaction) throws -> ChainReport {
         var report = ChainReport(events: point.seq, head: point.hash, verified: point)
         func bad(_ seq: UInt64, _ reason: String) {
@@ -60,7 +60,12 @@ extension EventLog {
                 report.verified = .origin
                 return report
             }
-            guard stored.withUnsafeBytes({ try? ChainedRecord.split($0).hash }) == point.hash else {
+            let holds = stored.withUnsafeBytes { value in
+                guard let parts = try? ChainedRecord.split(value) else { return false }
+                return parts.hash == point.hash
+                    && ChainedRecord.isIntact(record: parts.record, prevHash: parts.prevHash, hash: parts.hash)
+            }
+            guard holds else {
                 bad(point.seq, "the event at seq \(point.seq) no longer has the hash verified earlier")
                 report.verified = .origin
                 return report

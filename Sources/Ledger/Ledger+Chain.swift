@@ -29,19 +29,20 @@ extension Ledger {
         }
     }
 
-    /// The check a writable open makes: the chain from the stored verified point to the
-    /// head. Stores the new point; a ledger whose disk is full still opens (the point is
+    /// The check a writable open makes: the chain from the stored verified point (from
+    /// seq 1 when `whole`) to the head. Stores the new point; a ledger whose disk is full still opens (the point is
     /// kept in memory and stored at close, or checked again next time).
     ///
     /// - Returns: the point now verified (the head).
     /// - Throws: ``LedgerError/unavailable(_:)`` naming the first bad seq.
-    static func checkChainAtOpen(path: String, log: EventLog, meta: Table, in environment: Environment)
-        throws(LedgerError) -> ChainPoint
-    {
+    static func checkChainAtOpen(
+        path: String, log: EventLog, meta: Table, whole: Bool, in environment: Environment
+    ) throws(LedgerError) -> ChainPoint {
         let report: ChainReport
         do {
             report = try environment.read { txn in
-                try log.verifyChain(after: try verifiedPoint(meta: meta, in: txn) ?? .origin, in: txn)
+                let point = whole ? nil : try verifiedPoint(meta: meta, in: txn)
+                return try log.verifyChain(after: point ?? .origin, in: txn)
             }
         } catch {
             throw .unavailable("cannot check the hash chain of \(path): \(error)")

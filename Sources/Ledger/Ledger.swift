@@ -16,6 +16,9 @@ public struct LedgerOptions: Sendable {
     /// interrupted replay, an import) rebuilds it before serving, in chunks, instead of
     /// catching it up inside its first transaction.
     public var rebuildLag: UInt64 = 100_000
+    /// A writable open checks the hash chain from seq 1 instead of the last verified
+    /// point (for a replay, which reads the whole log anyway).
+    public var checkWholeChain = false
     /// Long-polls (`GET /v1/events?wait=`) that may wait at once; more are refused.
     public var maxLongPolls = 1024
 
@@ -132,7 +135,8 @@ public final class Ledger: Sendable {
         }
         do {
             let (log, environment, meta) = (log, environment, meta)
-            let verified = try Self.checkChainAtOpen(path: path, log: log, meta: meta, in: environment)
+            let verified = try Self.checkChainAtOpen(
+                path: path, log: log, meta: meta, whole: options.checkWholeChain, in: environment)
             chainChecker = ChainChecker(log: log, environment: environment, verified: verified)
             try Self.retireEarlierLayouts([keys] + others, log: log, checkpoints: checkpoints, in: environment)
             try Self.rebuildLagging(

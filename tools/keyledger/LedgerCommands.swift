@@ -32,9 +32,8 @@ enum ReplayCommand: CLICommand {
 
         Clears every projection (key state, audit indexes, usage) and folds the whole log into
         them again, printing progress on stderr. Needs the ledger to itself: stop the server
-        first. An interrupted replay is finished by the next start. Like serve, it first checks
-        the hash chain from the last verified point and refuses a broken one (exit 1, naming
-        the first bad sequence).
+        first. An interrupted replay is finished by the next start. It first checks the whole
+        hash chain and refuses a broken one (exit 1, naming the first bad sequence).
 
           --data DIR    data directory (KEYLEDGER_DATA)
           --chunk N     events per transaction at most. Fewer commits rewrite fewer
@@ -50,6 +49,7 @@ enum ReplayCommand: CLICommand {
         var options = LedgerOptions()
         options.sweepInterval = nil
         options.rebuildLag = .max  // this command rebuilds everything anyway
+        options.checkWholeChain = true  // and reads every record anyway
         let path = try parsed.dataDirectory()
         try Ledger.requireExisting(path: path)
         let ledger = try Ledger(path: path, options: options)
