@@ -151,10 +151,12 @@ public final class Ledger: Sendable {
             sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier)
     }
 
-    /// Stops the sweeper, finishes every queued command, records how far the chain was
-    /// checked (a writable ledger) and releases the write lock.
+    /// Answers every waiting long-poll, lets a running chain check finish, stops the
+    /// sweeper, finishes every queued command, records how far the chain was checked (a
+    /// writable ledger) and releases the write lock.
     public func close() {
         notifier.stop()
+        chainChecker.stop()
         if let writer {
             writer.stop()
             Self.recordVerifiedPoint(chainChecker.verified, meta: meta, in: environment)
