@@ -42,26 +42,30 @@ extension Ledger {
         }
     }
 
-    /// Events after `after`, waiting up to `wait` seconds for one to be committed when
-    /// there is none yet (long-poll). Blocks the calling thread: not for an event loop.
-    public func events(after: UInt64, limit: Int, wait: Double) throws(LedgerError) -> [EventLog.Stored] {
-        let first = try events(after: after, limit: limit)
-        guard first.isEmpty, wait > 0 else { return first }
-        let deadline = MonotonicTime.now().adding(seconds: wait)
-        while MonotonicTime.now() < deadline {
-            // The notifier only learns of this process's commits; poll the log as well.
-            _ = notifier.wait(
-                above: max(after, try head().seq), until: min(deadline, MonotonicTime.now().adding(seconds: 0.5)))
-            let page = try events(after: after, limit: limit)
-            if !page.isEmpty { return page }
+    /// Events after `after`, oldest first, at most `limit`; when there are none yet, waits
+    /// up to `wait` seconds for a commit (long-poll), holding no thread while it waits: the
+    /// ledger's one notifier thread calls `completion` with the page on the next commit
+    /// past `after`, or with an empty page at the deadline. Without a wait, or when events
+    /// are there already, `completion` runs at once on the caller's thread.
+    ///
+    /// - Returns: false, without calling `completion`, when
+    ///   ``LedgerOptions/maxLongPolls`` long-polls wait already (or the ledger is closing).
+    public func events(
+        after: UInt64, limit: Int, wait: Double,
+        completion: @escaping @Sendable (Result<[EventLog.Stored], LedgerError>) -> Void
+    ) -> Bool {
+        let first = Result { () throws(LedgerError) in try events(after: after, limit: limit) }
+        guard case .success(let page) = first, page.isEmpty, wait > 0 else {
+            completion(first)
+            return true
         }
-        return []
+        return notifier.wait(above: after, until: MonotonicTime.now().adding(seconds: wait)) { [self] _ in
+            completion(Result { () throws(LedgerError) in try events(after: after, limit: limit) })
+        }
     }
 
-    /// Checks the whole hash chain.
-    public func verifyChain() throws(LedgerError) -> ChainReport {
-        try read { txn in try log.verifyChain(in: txn) }
-    }
+    /// Long-polls of ``events(after:limit:wait:completion:)`` waiting now.
+    public var longPollsWaiting: Int { notifier.waiting }
 
     /// True when `secret` is the root token (compared as digests, in constant time).
     public func isRootToken(_ secret: String) throws(LedgerError) -> Bool {

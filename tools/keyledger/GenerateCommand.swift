@@ -40,7 +40,7 @@ enum GenerateCommand: CLICommand {
         var simulation = Simulation(
             keys: keyCount, owners: owners, total: total,
             span: Int64(days) * 86_400_000_000, now: ledger.clock.now(),
-            seed: UInt64(try parsed.integer("seed", default: 1)))
+            seed: UInt64(try parsed.integer("seed", default: 1, in: 0...Int.max)))
         let started = ContinuousClock.now
         let head = try ledger.importEvents { simulation.next() }
         let generated = seconds(since: started)
