@@ -48,7 +48,7 @@ let package = Package(
             name: "LedgerTests", dependencies: ["Ledger", "Projections", "Events", "Store", "CLMDB"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ServerTests", dependencies: ["Server", "HTTP", "Ledger", "Events", "JSON"],
+            name: "ServerTests", dependencies: ["Server", "HTTP", "Ledger", "Events", "JSON", "Store"],
             swiftSettings: swiftSettings),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CSystem", "Events"], swiftSettings: swiftSettings),
     ]

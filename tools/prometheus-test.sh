@@ -2,7 +2,7 @@
 # Monitoring against a real Prometheus: serves a fresh ledger, makes some traffic, then
 #   1. lints the /metrics exposition with `promtool check metrics`;
 #   2. validates docs/prometheus-alerts.yml with `promtool check rules`;
-#   3. runs a real Prometheus on loopback that scrapes KeyLedger with a bearer token and loads
+#   3. runs a real Prometheus on loopback that scrapes KeyLedger with a `ledger:metrics` key and loads
 #      the alerting rules, and checks through its HTTP API that the target is up, that samples
 #      arrived (events appended, verify decisions by code, latency histograms), and that every
 #      rule loaded healthy.
@@ -47,8 +47,15 @@ secret=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["secret
 for _ in 1 2 3; do curl -fsS -o /dev/null "$base/v1/verify" --json "{\"key\":\"$secret\",\"scope\":\"a:read\"}"; done
 curl -fsS -o /dev/null "$base/v1/verify" --json "{\"key\":\"$secret\",\"scope\":\"b:write\"}"
 
+# A scraper's own credential: a key that may read /metrics and nothing else.
+scraper=$(curl -fsS "$base/v1/keys" -H "Authorization: Bearer $token" \
+    --json '{"owner":"ops","name":"prometheus","scopes":["ledger:metrics"]}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["secret"])')
+status=$(curl -s -o /dev/null -w '%{http_code}' "$base/v1/keys" -H "Authorization: Bearer $scraper")
+[ "$status" = "403" ] || die "a ledger:metrics key listed keys (status $status)"
+
 # 1. the exposition itself
-curl -fsS "$base/metrics" -H "Authorization: Bearer $token" >"$work/metrics.txt"
+curl -fsS "$base/metrics" -H "Authorization: Bearer $scraper" >"$work/metrics.txt"
 promtool check metrics <"$work/metrics.txt" || die "promtool check metrics found problems"
 grep -q '^keyledger_verify_decisions_total{code="VALID"} 3$' "$work/metrics.txt" || die "VALID decisions not counted"
 grep -q '^keyledger_build_info{version=' "$work/metrics.txt" || die "no build info"
@@ -58,7 +65,7 @@ grep -q '^process_resident_memory_bytes [1-9]' "$work/metrics.txt" || die "no re
 promtool check rules docs/prometheus-alerts.yml >/dev/null || die "alert rules do not validate"
 
 # 3. a real Prometheus scraping it
-printf '%s' "$token" >"$work/token"
+printf '%s' "$scraper" >"$work/token"
 chmod 600 "$work/token"
 cat >"$work/prometheus.yml" <<CONF
 global: {scrape_interval: 1s, evaluation_interval: 1s}

@@ -3,13 +3,16 @@ import HTTP
 import Ledger
 
 extension Call {
-    /// `GET /metrics`: Prometheus text exposition (root or socket only).
+    /// `GET /metrics`: Prometheus text exposition, for root, the socket and
+    /// `ledger:metrics` keys (whose scrapes are not recorded).
     func metrics() throws(APIError) {
-        let principal = try Principal.resolve(request, ledger: ledger)
-        guard principal.isAdministrator else {
-            throw .forbidden("only the root token or the Unix socket may read metrics")
-        }
+        let context = try context()
         try Query(request.query).finish()
+        authorized(.readMetrics, context) { _ throws(APIError) in try exposition() }
+    }
+
+    /// The metrics in Prometheus text format.
+    func exposition() throws(APIError) -> HTTPResponse {
         var p = PrometheusText()
         p.family("keyledger_build_info", "gauge", "The running build: version and Swift compiler (always 1).")
         p.sample(
@@ -74,11 +77,8 @@ extension Call {
         p.sample("process_max_fds", [], process.maxFDs)
         p.family("process_start_time_seconds", "gauge", "Start time of the process since the epoch, in seconds.")
         p.sample("process_start_time_seconds", [], process.startTimeSeconds)
-        finish(
-            .success(
-                HTTPResponse(
-                    status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
-                    body: Array(p.text.utf8))))
+        return HTTPResponse(
+            status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(p.text.utf8))
     }
 }
 

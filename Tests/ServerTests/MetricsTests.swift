@@ -42,3 +42,17 @@ func labelValuesAreEscaped(raw: String, escaped: String) {
         #expect((value.flatMap { Double($0) } ?? 0) > 0, "\(family)")
     }
 }
+
+/// A `ledger:metrics` key reads `/metrics` and nothing else, and its scrapes leave no
+/// record (API.md, "Management credentials").
+@Test func aMetricsKeyScrapesUnrecordedAndReadsNothingElse() throws {
+    let f = try ServerFixture()
+    let (_, scraper) = try f.createKey(#"{"owner":"ops","name":"prometheus","scopes":["ledger:metrics"]}"#)
+    let c = try f.client()
+    let before = f.eventCount
+    let bearer = ["Authorization": "Bearer \(scraper)"]
+    for _ in 0..<3 { #expect(try c.call("GET", "/metrics", headers: bearer).status == 200) }
+    #expect(f.eventCount == before)
+    #expect(try c.call("GET", "/v1/keys", headers: bearer).status == 403)
+    #expect(try c.call("GET", "/v1/audit", headers: bearer).status == 403)
+}

@@ -12,12 +12,17 @@ enum ServeCommand: CLICommand {
         usage: keyledger serve --data DIR [--listen 127.0.0.1:8420] [--socket PATH]
                                [--max-body 65536] [--max-connections 1024] [--max-socket-connections 64]
                                [--max-connections-per-address 256] [--max-unsent-responses 64]
-                               [--max-unsent-bytes 262144] [--event-loops 1] [--quiet]
+                               [--max-unsent-bytes 262144] [--event-loops 1] [--quiet] [--read-only]
 
         Serves the API (docs/openapi.yaml) over HTTP/1.1 on the TCP address and, when given, on a
         Unix socket created mode 0600 (requests on it are local administration: no credential).
         Logs one JSON line per request to stderr (--quiet turns that off). SIGINT or SIGTERM stop
         accepting, finish in-flight requests, and exit 0. The ledger must exist (keyledger init).
+
+        Before serving, the hash chain is checked from the last verified point (the whole log
+        the first time): on a broken chain serve refuses to start, naming the first bad
+        sequence. --read-only serves such a ledger for investigation: reads are answered,
+        every write is refused with 503, and nothing on disk changes.
 
           --data DIR              data directory (KEYLEDGER_DATA)
           --listen HOST:PORT      TCP address, [::1]:PORT for IPv6 (KEYLEDGER_LISTEN)
@@ -38,36 +43,38 @@ enum ServeCommand: CLICommand {
                                   the same bound in bytes (KEYLEDGER_MAX_UNSENT_BYTES)
           --event-loops N         HTTP event-loop threads (KEYLEDGER_EVENT_LOOPS)
           --quiet                 no request log lines
+          --read-only             open the ledger read-only: serve reads, refuse writes (503)
+
+        Every option but the flags has an environment variable, named in parentheses.
         """
 
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(
-            args,
-            options: [
-                "data", "listen", "socket", "max-body", "max-connections", "max-socket-connections",
-                "max-connections-per-address", "max-unsent-responses", "max-unsent-bytes", "event-loops",
-            ],
-            flags: ["quiet"])
+        // Every option of serve is configuration, so each has an environment variable.
+        let options = [
+            "data", "listen", "socket", "max-body", "max-connections", "max-socket-connections",
+            "max-connections-per-address", "max-unsent-responses", "max-unsent-bytes", "event-loops",
+        ]
+        let parsed = try Arguments(args, options: options, flags: ["quiet", "read-only"], environment: options)
         let path = try parsed.dataDirectory()
         let (host, port) = try address(parsed.value("listen") ?? "127.0.0.1:8420")
-        let ledger = try Ledger(path: path)
+        var configuration = HTTPServerConfiguration()
+        configuration.maxBodyBytes = try parsed.integer("max-body", default: 64 * 1024, in: 1...(1 << 30))
+        configuration.maxConnections = try parsed.integer("max-connections", default: 1024, in: 1...1_000_000)
+        configuration.eventLoops = try parsed.integer("event-loops", default: 1, in: 1...256)
+        configuration.maxSocketConnections = try parsed.integer(
+            "max-socket-connections", default: configuration.maxSocketConnections, in: 1...65_536)
+        configuration.maxConnectionsPerAddress = try parsed.integer(
+            "max-connections-per-address", default: configuration.maxConnectionsPerAddress, in: 1...1_048_576)
+        configuration.maxUnsentResponses = try parsed.integer(
+            "max-unsent-responses", default: configuration.maxUnsentResponses, in: 1...65_536)
+        configuration.maxUnsentBytes = try parsed.integer(
+            "max-unsent-bytes", default: configuration.maxUnsentBytes, in: 1024...(1 << 30))
+        try Ledger.requireExisting(path: path)
+        let ledger = parsed.has("read-only") ? try Ledger.openReadOnly(path: path) : try Ledger(path: path)
         guard try ledger.isInitialized() else {
             ledger.close()
             throw UsageError("\(path) holds no ledger yet: run keyledger init --data \(path) first")
         }
-        var configuration = HTTPServerConfiguration()
-        configuration.maxBodyBytes = try parsed.integer("max-body", default: 64 * 1024)
-        configuration.maxConnections = try parsed.integer("max-connections", default: 1024)
-        configuration.maxSocketConnections = try integer(
-            parsed, "max-socket-connections", default: configuration.maxSocketConnections, in: 1...65_536)
-        configuration.maxConnectionsPerAddress = try integer(
-            parsed, "max-connections-per-address", default: configuration.maxConnectionsPerAddress,
-            in: 1...1_048_576)
-        configuration.maxUnsentResponses = try integer(
-            parsed, "max-unsent-responses", default: configuration.maxUnsentResponses, in: 1...65_536)
-        configuration.maxUnsentBytes = try integer(
-            parsed, "max-unsent-bytes", default: configuration.maxUnsentBytes, in: 1024...(1 << 30))
-        configuration.eventLoops = try parsed.integer("event-loops", default: 1)
         configuration.errorResponse = APIResponder.protocolErrorResponse
         let responder = APIResponder(ledger: ledger, logRequests: !parsed.has("quiet"))
         let server = HTTPServer(configuration: configuration, responder: responder)
@@ -78,7 +85,7 @@ enum ServeCommand: CLICommand {
             where_ += " and unix:\(socket)"
         }
         try server.start()
-        writeError("keyledger: serving \(path) on \(where_)\n")
+        writeError("keyledger: serving \(path)\(parsed.has("read-only") ? " read-only" : "") on \(where_)\n")
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM] {
@@ -100,16 +107,6 @@ enum ServeCommand: CLICommand {
     /// The whole number of `--name` (or its environment variable), `fallback` when absent.
     ///
     /// - Throws: `UsageError` when it is not a whole number or lies outside `range`.
-    static func integer(
-        _ parsed: Arguments, _ name: String, default fallback: Int, in range: ClosedRange<Int>
-    ) throws -> Int {
-        let value = try parsed.integer(name, default: fallback)
-        guard range.contains(value) else {
-            throw UsageError("--\(name) takes \(range.lowerBound) to \(range.upperBound), not \(value)")
-        }
-        return value
-    }
-
     /// `host:port` or `[v6]:port`.
     static func address(_ text: String) throws -> (String, UInt16) {
         guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
