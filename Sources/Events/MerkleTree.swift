@@ -1,43 +1,34 @@
-/// Where a Merkle tree's hashes come from: the hash of each complete subtree.
+/// RFC 9162 (section 2.1) tree heads and proofs over the hashes of complete subtrees.
 ///
-/// The subtree at `level` and `index` covers the `2^level` leaves from
-/// `index << level`; level 0 holds the leaf hashes. ``MerkleTree`` asks only for subtrees
-/// that lie wholly inside the tree it computes over.
-public protocol MerkleHashSource {
-    func hash(level: Int, index: UInt64) throws -> Digest
-}
-
-/// RFC 9162 (section 2.1) tree heads and proofs over a ``MerkleHashSource``.
-///
-/// Each answer asks the source for O(log n) complete subtrees: the ones that the
-/// recursions of MTH, PATH and PROOF meet, never a leaf twice.
-public struct MerkleTree<Source: MerkleHashSource> {
-    public let source: Source
-
-    public init(_ source: Source) { self.source = source }
-
+/// Each function takes `node(level, index)`: the hash of the complete subtree covering
+/// the `2^level` leaves from `index << level` (level 0: the leaf hashes), for subtrees
+/// that lie wholly inside the tree it computes over. It asks for O(log n) of them: the
+/// ones that the recursions of MTH, PATH and PROOF meet, none twice.
+public enum MerkleTree {
     /// MTH of the first `size` leaves.
-    public func root(size: UInt64) throws -> Digest {
-        size == 0 ? MerkleHash.emptyRoot : try hash(from: 0, count: size)
+    public static func root(size: UInt64, _ node: (Int, UInt64) throws -> Digest) rethrows -> Digest {
+        size == 0 ? MerkleHash.emptyRoot : try hash(from: 0, count: size, node)
     }
 
     /// PATH(leaf, D[0:size]) (RFC 9162 2.1.3.1): the audit path from the leaf to the root,
     /// nearest sibling first.
     ///
     /// - Precondition: `leaf < size`.
-    public func inclusionProof(leaf: UInt64, size: UInt64) throws -> [Digest] {
+    public static func inclusionProof(
+        leaf: UInt64, size: UInt64, _ node: (Int, UInt64) throws -> Digest
+    ) rethrows -> [Digest] {
         precondition(leaf < size, "leaf outside the tree")
         var path: [Digest] = []
         // The recursion of PATH, unrolled: the subtree [start, start + count) holds the leaf.
         var start: UInt64 = 0
         var count = size
         while count > 1 {
-            let k = Self.split(count)
+            let k = split(count)
             if leaf - start < k {
-                path.append(try hash(from: start + k, count: count - k))
+                path.append(try hash(from: start + k, count: count - k, node))
                 count = k
             } else {
-                path.append(try hash(from: start, count: k))
+                path.append(try hash(from: start, count: k, node))
                 start += k
                 count -= k
             }
@@ -49,7 +40,9 @@ public struct MerkleTree<Source: MerkleHashSource> {
     /// `from` leaves and the tree of `to` leaves; empty when `from` is 0 or `to`.
     ///
     /// - Precondition: `from <= to`.
-    public func consistencyProof(from: UInt64, to: UInt64) throws -> [Digest] {
+    public static func consistencyProof(
+        from: UInt64, to: UInt64, _ node: (Int, UInt64) throws -> Digest
+    ) rethrows -> [Digest] {
         precondition(from <= to, "consistency proof from a larger tree")
         guard from > 0, from < to else { return [] }
         var proof: [Digest] = []
@@ -59,31 +52,33 @@ public struct MerkleTree<Source: MerkleHashSource> {
         var m = from
         var complete = true
         while m != count {
-            let k = Self.split(count)
+            let k = split(count)
             if m <= k {
-                proof.append(try hash(from: start + k, count: count - k))
+                proof.append(try hash(from: start + k, count: count - k, node))
                 count = k
             } else {
-                proof.append(try hash(from: start, count: k))
+                proof.append(try hash(from: start, count: k, node))
                 start += k
                 count -= k
                 m -= k
                 complete = false
             }
         }
-        if !complete { proof.append(try hash(from: start, count: count)) }
+        if !complete { proof.append(try hash(from: start, count: count, node)) }
         return proof.reversed()
     }
 
     /// MTH(D[start:start + count]) for a range the recursions meet: `start` is a multiple
     /// of the largest power of two below `count`, or of `count` when it is one.
-    public func hash(from start: UInt64, count: UInt64) throws -> Digest {
+    public static func hash(
+        from start: UInt64, count: UInt64, _ node: (Int, UInt64) throws -> Digest
+    ) rethrows -> Digest {
         if count & (count - 1) == 0 {
             let level = count.trailingZeroBitCount
-            return try source.hash(level: level, index: start >> UInt64(level))
+            return try node(level, start >> UInt64(level))
         }
-        let k = Self.split(count)
-        return MerkleHash.node(try hash(from: start, count: k), try hash(from: start + k, count: count - k))
+        let k = split(count)
+        return MerkleHash.node(try hash(from: start, count: k, node), try hash(from: start + k, count: count - k, node))
     }
 
     /// The largest power of two smaller than `n` (n > 1).
@@ -91,7 +86,7 @@ public struct MerkleTree<Source: MerkleHashSource> {
 }
 
 /// Leaf hashes in memory: the tree of a short run of records (tests, a verifier).
-public struct MerkleLeaves: MerkleHashSource, Sendable {
+public struct MerkleLeaves: Sendable {
     public var leaves: [Digest]
 
     public init(_ leaves: [Digest]) { self.leaves = leaves }
@@ -99,5 +94,15 @@ public struct MerkleLeaves: MerkleHashSource, Sendable {
     public func hash(level: Int, index: UInt64) -> Digest {
         guard level > 0 else { return leaves[Int(index)] }
         return MerkleHash.node(hash(level: level - 1, index: 2 * index), hash(level: level - 1, index: 2 * index + 1))
+    }
+
+    public func root(size: UInt64) -> Digest { MerkleTree.root(size: size, hash) }
+
+    public func inclusionProof(leaf: UInt64, size: UInt64) -> [Digest] {
+        MerkleTree.inclusionProof(leaf: leaf, size: size, hash)
+    }
+
+    public func consistencyProof(from: UInt64, to: UInt64) -> [Digest] {
+        MerkleTree.consistencyProof(from: from, to: to, hash)
     }
 }
