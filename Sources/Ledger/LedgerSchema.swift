@@ -9,6 +9,7 @@ public enum LedgerSchema {
     public static let tableSpecs: [TableSpec] =
         [EventLog.tableSpec, Checkpoints.tableSpec, metaSpec]
         + KeyStateProjection.tableSpecs + AuditIndexProjection.tableSpecs + UsageProjection.tableSpecs
+        + MerkleTreeProjection.tableSpecs
 
     /// Tables of earlier layouts, with the projection that replaced them: a writable open
     /// drops them and rebuilds that projection.
@@ -25,6 +26,11 @@ public enum LedgerSchema {
     ) {
         let audit = AuditIndexProjection(environment: environment)
         let usage = UsageProjection(environment: environment)
-        return (KeyStateProjection(environment: environment), audit, usage, [audit, usage])
+        return (KeyStateProjection(environment: environment), audit, usage, [audit, usage, tree(environment)])
+    }
+
+    /// The log's Merkle tree (a projection like the others; proofs and checkpoints read it).
+    static func tree(_ environment: Environment) -> MerkleTreeProjection {
+        MerkleTreeProjection(environment: environment, log: environment.table(EventLog.tableSpec.name))
     }
 }
