@@ -98,6 +98,7 @@ public final class Ledger: Sendable {
             try Self.retireEarlierLayouts([keys] + others, log: log, checkpoints: checkpoints, in: environment)
             try Self.rebuildLagging(
                 [keys] + others, log: log, checkpoints: checkpoints, in: environment, lag: options.rebuildLag)
+            try Self.prepareCheckpointKey(environment, meta: meta)
         } catch {
             if lockFD >= 0 { Glibc.close(lockFD) }
             throw error

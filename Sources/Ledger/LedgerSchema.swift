@@ -6,8 +6,12 @@ public enum LedgerSchema {
     /// Settings kept beside the log: the root token's digest.
     public static let metaSpec = TableSpec("meta")
 
+    /// The signed tree checkpoints (size big-endian -> note): not a projection, since
+    /// a signature cannot be made again for a past moment; a replay keeps them.
+    public static let treeCheckpointsSpec = TableSpec("tree_checkpoints")
+
     public static let tableSpecs: [TableSpec] =
-        [EventLog.tableSpec, Checkpoints.tableSpec, metaSpec]
+        [EventLog.tableSpec, Checkpoints.tableSpec, metaSpec, treeCheckpointsSpec]
         + KeyStateProjection.tableSpecs + AuditIndexProjection.tableSpecs + UsageProjection.tableSpecs
         + MerkleTreeProjection.tableSpecs
 
@@ -33,4 +37,6 @@ public enum LedgerSchema {
     static func tree(_ environment: Environment) -> MerkleTreeProjection {
         MerkleTreeProjection(environment: environment, log: environment.table(EventLog.tableSpec.name))
     }
+
+    static func sizeKey(_ size: UInt64) -> [UInt8] { withUnsafeBytes(of: size.bigEndian) { Array($0) } }
 }
