@@ -46,7 +46,7 @@ extension Call {
     /// Runs an audit page and answers it (recording a ledger key's use first).
     func answerAudit(
         _ filter: AuditFilter, _ window: (types: [EventType], start: Int64?, end: Int64?, limit: Int, before: UInt64?),
-        _ context: CommandContext
+        _ context: CommandContext, record: Bool
     ) throws(APIError) {
         let page: (events: [EventLog.Stored], next: UInt64?)
         do {
@@ -61,7 +61,7 @@ extension Call {
             ok(
                 200,
                 Envelope.list(page.events, nextCursor: next) { stored, w in
-                    EventJSON.write(stored.event, prevHash: stored.prevHash, hash: stored.hash, into: &w)
+                    Self.writeEvent(stored, record: record, &w)
                 }))
     }
 
@@ -84,15 +84,27 @@ extension Call {
         let (principal, context) = try management("ledger:audit")
         var query = try Query(request.query)
         let window = try auditWindow(&query)
+        let record = try Self.includesRecord(&query)
         try query.finish()
         _ = try readableKey(id, principal, context)
-        try answerAudit(AuditFilter(keyID: id, types: window.types), window, context)
+        try answerAudit(AuditFilter(keyID: id, types: window.types), window, context, record: record)
     }
 
     /// `GET /v1/audit`.
     func auditLog() throws(APIError) {
         let (principal, context) = try management("ledger:audit")
         var query = try Query(request.query)
+        var filter = try auditFilter(&query)
+        let window = try auditWindow(&query)
+        filter.types = window.types
+        let record = try Self.includesRecord(&query)
+        try query.finish()
+        filter = try bounded(filter, to: try readerOwner(principal, context))
+        try answerAudit(filter, window, context, record: record)
+    }
+
+    /// Reads the filters of `/v1/audit` besides its window: owner, keyId, actor, ip.
+    func auditFilter(_ query: inout Query) throws(APIError) -> AuditFilter {
         var filter = AuditFilter()
         filter.owner = query.string("owner")
         if let owner = filter.owner { try Self.checkOwner(owner) }
@@ -107,16 +119,18 @@ extension Call {
             guard let ip = IPAddress(ipText) else { throw .invalid("ip", "must be an IPv4 or IPv6 address") }
             filter.ip = ip
         }
-        let window = try auditWindow(&query)
-        filter.types = window.types
-        try query.finish()
-        if let bound = try readerOwner(principal, context) {
-            if let owner = filter.owner, owner != bound {
-                throw .forbidden("this credential may only read the audit log of owner \(bound)")
-            }
-            filter.owner = bound
+        return filter
+    }
+
+    /// `filter` narrowed to the owner a ledger key is bound to (nil: root or socket).
+    func bounded(_ filter: AuditFilter, to bound: String?) throws(APIError) -> AuditFilter {
+        guard let bound else { return filter }
+        if let owner = filter.owner, owner != bound {
+            throw .forbidden("this credential may only read the audit log of owner \(bound)")
         }
-        try answerAudit(filter, window, context)
+        var narrowed = filter
+        narrowed.owner = bound
+        return narrowed
     }
 
     /// `GET /v1/keys/{id}/state?at=`: the key as it was then.

@@ -10,6 +10,8 @@ enum Route: Equatable {
     case audit
     case events
     case ledgerVerify
+    case tree(TreeView)
+    case auditExport
     case healthz
     case metrics
 
@@ -19,6 +21,13 @@ enum Route: Equatable {
 
     enum KeyView: String {
         case logs, usage, state
+    }
+
+    /// The provable-audit reads under `/v1/ledger/`.
+    enum TreeView: String {
+        case checkpoint, checkpoints, key
+        case inclusion = "proof/inclusion"
+        case consistency = "proof/consistency"
     }
 
     /// The route for `path`, or nil (404). A malformed key id is a 404 too: no such key.
@@ -33,6 +42,10 @@ enum Route: Equatable {
         case ["v1", "audit"]: self = .audit
         case ["v1", "events"]: self = .events
         case ["v1", "ledger", "verify"]: self = .ledgerVerify
+        case ["v1", "audit", "export"]: self = .auditExport
+        case let p where (p.count == 3 || p.count == 4) && p[0] == "v1" && p[1] == "ledger":
+            guard let view = TreeView(rawValue: p[2...].joined(separator: "/")) else { return nil }
+            self = .tree(view)
         case let p where p.count == 3 && p[0] == "v1" && p[1] == "keys":
             guard let id = KeyID(p[2]) else { return nil }
             self = .key(id)
@@ -55,7 +68,7 @@ enum Route: Equatable {
         case .keys: ["GET", "HEAD", "POST"]
         case .key: ["GET", "HEAD", "PATCH", "DELETE"]
         case .keyAction, .verify: ["POST"]
-        case .keyView, .audit, .events, .ledgerVerify, .healthz, .metrics: ["GET", "HEAD"]
+        case .keyView, .audit, .events, .ledgerVerify, .tree, .auditExport, .healthz, .metrics: ["GET", "HEAD"]
         }
     }
 
@@ -70,6 +83,8 @@ enum Route: Equatable {
         case .audit: "/v1/audit"
         case .events: "/v1/events"
         case .ledgerVerify: "/v1/ledger/verify"
+        case .tree(let view): "/v1/ledger/\(view.rawValue)"
+        case .auditExport: "/v1/audit/export"
         case .healthz: "/healthz"
         case .metrics: "/metrics"
         }

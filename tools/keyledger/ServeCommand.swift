@@ -11,6 +11,7 @@ enum ServeCommand: CLICommand {
     static let help = """
         usage: keyledger serve --data DIR [--listen 127.0.0.1:8420] [--socket PATH]
                                [--max-body 65536] [--max-connections 1024] [--event-loops 1] [--quiet]
+                               [--checkpoint-interval 10] [--publish-checkpoints DIR] [--origin TEXT]
 
         Serves the API (docs/openapi.yaml) over HTTP/1.1 on the TCP address and, when given, on a
         Unix socket created mode 0600 (requests on it are local administration: no credential).
@@ -24,11 +25,21 @@ enum ServeCommand: CLICommand {
           --max-connections N     open connections at most (KEYLEDGER_MAX_CONNECTIONS)
           --event-loops N         HTTP event-loop threads (KEYLEDGER_EVENT_LOOPS)
           --quiet                 no request log lines
+          --checkpoint-interval S seconds between signed checkpoints while the log grows; one
+                                  more is stored at shutdown (KEYLEDGER_CHECKPOINT_INTERVAL)
+          --publish-checkpoints DIR  also write each checkpoint to DIR/<size>.checkpoint, synced
+                                  (KEYLEDGER_PUBLISH_CHECKPOINTS)
+          --origin TEXT           the checkpoints' first line; default keyledger/<ledger id>
+                                  (KEYLEDGER_ORIGIN)
         """
 
     static func run(_ args: [String]) throws -> Int32 {
         let parsed = try Arguments(
-            args, options: ["data", "listen", "socket", "max-body", "max-connections", "event-loops"],
+            args,
+            options: [
+                "data", "listen", "socket", "max-body", "max-connections", "event-loops", "checkpoint-interval",
+                "publish-checkpoints", "origin",
+            ],
             flags: ["quiet"])
         let path = try parsed.dataDirectory()
         let (host, port) = try address(parsed.value("listen") ?? "127.0.0.1:8420")
@@ -42,7 +53,8 @@ enum ServeCommand: CLICommand {
         configuration.maxConnections = try parsed.integer("max-connections", default: 1024)
         configuration.eventLoops = try parsed.integer("event-loops", default: 1)
         configuration.errorResponse = APIResponder.protocolErrorResponse
-        let responder = APIResponder(ledger: ledger, logRequests: !parsed.has("quiet"))
+        let checkpoints = try treeCheckpoints(ledger, parsed)
+        let responder = APIResponder(ledger: ledger, logRequests: !parsed.has("quiet"), checkpoints: checkpoints)
         let server = HTTPServer(configuration: configuration, responder: responder)
         let bound = try server.bindTCP(host: host, port: port)
         var where_ = "http://\(host.contains(":") ? "[\(host)]" : host):\(bound)"
@@ -64,10 +76,39 @@ enum ServeCommand: CLICommand {
         stop.wait()
         writeError("keyledger: stopping: finishing in-flight requests\n")
         server.shutdown()
+        checkpoints.stop()
         ledger.close()
         if let socket = parsed.value("socket") { unlink(socket) }
         writeError("keyledger: stopped\n")
         return 0
+    }
+
+    /// The checkpoints of `--checkpoint-interval`, `--publish-checkpoints` and `--origin`,
+    /// their timer started.
+    static func treeCheckpoints(_ ledger: Ledger, _ parsed: Arguments) throws -> TreeCheckpoints {
+        let text = parsed.value("checkpoint-interval") ?? "10"
+        guard let interval = Double(text), interval > 0, interval <= 86_400 else {
+            ledger.close()
+            throw UsageError("--checkpoint-interval takes seconds (more than 0, at most 86400), not \(text)")
+        }
+        let publish = parsed.value("publish-checkpoints")
+        if let publish {
+            var st = stat()
+            guard stat(publish, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
+                ledger.close()
+                throw UsageError("--publish-checkpoints \(publish) is not a directory")
+            }
+        }
+        let checkpoints: TreeCheckpoints
+        do {
+            checkpoints = try TreeCheckpoints(
+                ledger: ledger, options: .init(origin: parsed.value("origin"), publishDirectory: publish))
+        } catch {
+            ledger.close()
+            throw error
+        }
+        checkpoints.start(interval: interval)
+        return checkpoints
     }
 
     /// `host:port` or `[v6]:port`.
