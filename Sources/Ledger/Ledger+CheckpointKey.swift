@@ -68,17 +68,20 @@ extension Ledger {
     /// - Throws: ``LedgerError/unavailable(_:)`` when the file is missing or unreadable.
     public func checkpointSigner() throws(LedgerError) -> NoteSigner {
         let path = environment.path + "/" + Self.checkpointKeyFile
-        guard let file = fopen(path, "r") else {
-            throw .unavailable("cannot read the checkpoint key \(path): \(String(cString: strerror(errno)))")
+        guard let signer = Self.readSigner(path) else {
+            throw .unavailable("cannot read a checkpoint signing key from \(path)")
         }
+        return signer
+    }
+
+    /// The signer in the key file at `path`; nil when it is missing or holds no key.
+    static func readSigner(_ path: String) -> NoteSigner? {
+        guard let file = fopen(path, "r") else { return nil }
         defer { fclose(file) }
         var buffer = [UInt8](repeating: 0, count: 512)
         let count = fread(&buffer, 1, buffer.count, file)
         let text = String(decoding: buffer[..<count], as: UTF8.self)
-        guard let signer = NoteSigner(privateKeyText: text.trimmingSuffix("\n")) else {
-            throw .unavailable("\(path) does not hold a checkpoint signing key")
-        }
-        return signer
+        return NoteSigner(privateKeyText: text.trimmingSuffix("\n"))
     }
 }
 

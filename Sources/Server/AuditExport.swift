@@ -1,4 +1,4 @@
-public import Events
+import Events
 import JSON
 public import Ledger
 public import Projections
