@@ -189,12 +189,14 @@ class Reader:
         value, shift = 0, 0
         while True:
             b = self.u8()
+            if shift > 63 or (shift == 63 and b > 1):
+                raise Failure("a varint overflows 64 bits")
             value |= (b & 0x7F) << shift
             if not b & 0x80:
+                if b == 0 and shift > 0:
+                    raise Failure("a varint is not in its shortest form")
                 return value
             shift += 7
-            if shift > 63:
-                raise Failure("a varint is too long")
 
     def string(self):
         return self.raw(self.varint()).decode("utf-8")
