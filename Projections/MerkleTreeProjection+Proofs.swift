@@ -30,9 +30,9 @@ extension MerkleTreeProjection {
     }
 
     /// The hash of the complete subtree at `level` and `index`: one row read (a full
-    /// tile, or the unfinished tile's hashes on the edge) and the node hashes of that
-    /// subtree's part inside the tile.
-    func node(level: Int, index: UInt64, in txn: borrowing Transaction) throws -> Digest {
+    /// tile's, at most one node hash away; or the unfinished tile's hashes on the edge,
+    /// hashed up).
+    public func node(level: Int, index: UInt64, in txn: borrowing Transaction) throws -> Digest {
         let tileLevel = UInt8(level / Self.tileHeight)
         let width = 1 << (level % Self.tileHeight)
         let first = index << UInt64(level % Self.tileHeight)
@@ -40,8 +40,8 @@ extension MerkleTreeProjection {
         let offset = Int(first % UInt64(Self.tileWidth))
         let key = Self.key(tileLevel, tileIndex)
         let fromTile = try key.withUnsafeBytes { key -> Digest? in
-            guard let tile = try txn.get(tiles, key), tile.count == Self.tileWidth * 32 else { return nil }
-            return Self.root(ofTile: tile, from: offset, count: width)
+            guard let row = try txn.get(tiles, key), row.count == Self.rowHashes * 32 else { return nil }
+            return Self.subtree(ofRow: row, offset: offset, width: width)
         }
         if let fromTile { return fromTile }
         var hashes = [UInt8]()

@@ -2,7 +2,7 @@ import Events
 import Store
 
 extension MerkleTreeProjection {
-    /// Builds the tree of a rebuild in memory: full tiles as they fill, written as they
+    /// Builds the tree of a rebuild in memory: full tiles' rows as they fill, written as they
     /// come, and the right edge, written when the transaction closes. It writes the rows
     /// ``MerkleTreeProjection/apply(_:in:)`` would have left, byte for byte.
     ///
@@ -18,7 +18,7 @@ extension MerkleTreeProjection {
         var edge: [[UInt8]] = []
         /// The tiles filled since the last commit, and how many of them the open
         /// transaction holds.
-        var filled: [(key: [UInt8], tile: [UInt8])] = []
+        var filled: [(key: [UInt8], row: [UInt8])] = []
         var written = 0
 
         init(projection: MerkleTreeProjection) { self.projection = projection }
@@ -46,7 +46,7 @@ extension MerkleTreeProjection {
                 if let failure { throw failure }
                 guard hashed == folded else { throw MerkleTreeError.missingRecord(hashed + 1) }
             }
-            for (key, tile) in filled[written...] { try txn.put(projection.tiles, key, tile) }
+            for (key, row) in filled[written...] { try txn.put(projection.tiles, key, row) }
             written = filled.count
             guard occasion == .closing else { return }
             // The edge of the last commit is replaced whole: tiles filled since then hold
@@ -79,10 +79,9 @@ extension MerkleTreeProjection {
             // The tile's index: the hashes filed at this level before it, over 256. The
             // leaf being hashed is not counted in `hashed` yet.
             let index = ((hashed + 1) >> UInt64(MerkleTreeProjection.tileHeight * (level + 1))) - 1
-            filled.append((MerkleTreeProjection.key(UInt8(level), index), tile))
-            add(
-                MerkleTreeProjection.root(ofTile: tile, from: 0, count: MerkleTreeProjection.tileWidth),
-                level: level + 1)
+            let row = MerkleTreeProjection.row(ofTile: tile)
+            filled.append((MerkleTreeProjection.key(UInt8(level), index), row))
+            add(MerkleTreeProjection.root(ofRow: row), level: level + 1)
         }
 
         mutating func rewind() { written = 0 }

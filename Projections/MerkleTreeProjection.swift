@@ -5,14 +5,15 @@ public import Store
 ///
 /// Tile `(L, N)` holds the hashes at tree level `8L` with indices `256N ..< 256N + 256`:
 /// level 0 holds the leaf hashes, level 1 the roots of the level-0 tiles, and so on. Full
-/// tiles are one row of 8,192 bytes in `merkle_tiles`; the hashes of each level's one
-/// unfinished tile (the tree's right edge) are a row each in `merkle_edge`, moved into a
-/// tile when its 256th hash comes. Every complete subtree's hash is then one row read
-/// and at most 127 node hashes away, so a root or a proof takes O(log n) reads.
+/// tiles are one row each in `merkle_tiles`: the tile's 8,192 bytes, then its interior
+/// nodes (``row(ofTile:)``); the hashes of each level's one unfinished tile (the tree's
+/// right edge) are a row each in `merkle_edge`, moved into a tile when its 256th hash
+/// comes. Every complete subtree's hash is then one row read and at most one node hash
+/// away (127 on the edge), so a root or a proof takes O(log n) reads.
 ///
 /// Level 0 is stored rather than recomputed from the records: a proof for a leaf would
-/// otherwise read and hash up to 255 records. A full tile takes 3 LMDB overflow pages
-/// (12 KiB) for 256 events, 48 bytes per event, plus 1/256 of that per level above.
+/// otherwise read and hash up to 255 records. A full tile's row takes 3 LMDB overflow
+/// pages (12 KiB) for 256 events, 48 bytes per event, plus 1/256 of that per level above.
 ///
 /// The tree's size is this projection's checkpoint: it has folded every event up to it.
 public struct MerkleTreeProjection: Projection {
@@ -71,8 +72,9 @@ public struct MerkleTreeProjection: Projection {
         }
         guard tile.count == Self.tileWidth * 32 else { throw MerkleTreeError.brokenEdge(level: level) }
         for i in first...index { _ = try txn.delete(edge, Self.key(level, i)) }
-        try txn.put(tiles, Self.key(level, tileIndex), tile)
-        try add(Self.root(ofTile: tile, from: 0, count: Self.tileWidth), level: level + 1, index: tileIndex, in: txn)
+        let row = Self.row(ofTile: tile)
+        try txn.put(tiles, Self.key(level, tileIndex), row)
+        try add(Self.root(ofRow: row), level: level + 1, index: tileIndex, in: txn)
     }
 
     /// The row key of hash or tile `index` at tile level `level`: the level, then the

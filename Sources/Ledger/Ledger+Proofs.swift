@@ -58,6 +58,28 @@ extension Ledger {
         }
     }
 
+    /// The audit paths of the events `seqs` (each in `1...size`) in the tree of `size`
+    /// events, in one read: neighbouring events share most of their paths, and each
+    /// subtree hash is read once (what an export of many events needs).
+    public func inclusionProofs(seqs: [UInt64], size: UInt64) throws(LedgerError) -> [[Digest]] {
+        guard seqs.allSatisfy({ $0 >= 1 && $0 <= size }) else {
+            throw .invalid(field: "seq", reason: "must be in 1...\(size)")
+        }
+        return try read { txn in
+            try checkSize(size, field: "size", in: txn)
+            var known: [UInt64: Digest] = [:]
+            return try seqs.map { seq in
+                try MerkleTree.inclusionProof(leaf: seq - 1, size: size) { level, index in
+                    let key = UInt64(level) << 56 | index
+                    if let hash = known[key] { return hash }
+                    let hash = try tree.node(level: level, index: index, in: txn)
+                    known[key] = hash
+                    return hash
+                }
+            }
+        }
+    }
+
     /// The proof that the tree of `from` events is a prefix of the tree of `to` events.
     ///
     /// - Throws: ``LedgerError/invalid(field:reason:)`` when `from > to` or `to` passes

@@ -64,6 +64,9 @@ public final class TreeCheckpoints: @unchecked Sendable {
     public func record(_ head: TreeHead) throws(LedgerError) -> String {
         let note = try note(head)
         do {
+            // A write transaction beside the writer's: LMDB runs one at a time (this one
+            // waits for the writer's commit, a row every interval), and a map that fills
+            // under either grows once both have let go of it.
             try ledger.environment.write { txn in
                 try txn.put(ledger.treeCheckpoints, LedgerSchema.sizeKey(head.size), Array(note.utf8))
             }

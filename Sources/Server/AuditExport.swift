@@ -30,14 +30,20 @@ public enum AuditExport {
             selected.append(contentsOf: page.events)
             before = page.next
         }
-        for stored in selected.reversed() {
-            let proof = try ledger.inclusionProof(seq: stored.event.seq, size: head.size)
+        selected.reverse()
+        var proofs: [[Digest]] = []
+        for (i, stored) in selected.enumerated() {
+            if i % 4096 == 0 {
+                let batch = selected[i..<min(selected.count, i + 4096)].map(\.event.seq)
+                proofs = try ledger.inclusionProofs(seqs: batch, size: head.size)
+            }
+            let proof = proofs[i % 4096]
             w = JSONWriter(capacity: 1024)
             EventJSON.write(stored.event, prevHash: stored.prevHash, hash: stored.hash, into: &w) { w in
                 w.field("record", Base64.encode(EventCodec.encode(stored.event)))
                 w.key("proof")
                 w.beginArray()
-                for hash in proof.hashes { w.string(hash.hex) }
+                for hash in proof { w.string(hash.hex) }
                 w.endArray()
             }
             emit(w.bytes + [0x0A])
