@@ -17,6 +17,11 @@ public struct InclusionProof: Sendable, Equatable {
 public struct TreeHead: Sendable, Equatable {
     public var size: UInt64
     public var root: Digest
+
+    public init(size: UInt64, root: Digest) {
+        self.size = size
+        self.root = root
+    }
 }
 
 extension Ledger {

@@ -1,4 +1,5 @@
 import Events
+import Glibc
 import Projections
 import Store
 
@@ -17,6 +18,24 @@ extension Ledger {
     ///
     /// - Throws: ``LedgerError/unavailable(_:)`` saying what does not hold.
     static func checkConsistencyWithNewestCheckpoint(
+        _ environment: Environment, log: EventLog, checkpoints: Checkpoints, meta: Table
+    ) throws(LedgerError) {
+        do {
+            try checkTree(environment, log: log, checkpoints: checkpoints, meta: meta)
+        } catch .unavailable(let reason) where reason.hasPrefix(unreadableTree) {
+            // The tree is a projection: one that cannot be read (rows of another layout, a
+            // cut) is rebuilt from the log, whose leaves it then checks against the
+            // checkpoints; a refusal here would leave no way to rebuild it.
+            let message = "keyledger: the Merkle tree cannot be read (\(reason)); rebuilding it\n"
+            _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
+            try rebuild([LedgerSchema.tree(environment)], log: log, checkpoints: checkpoints, in: environment)
+            try checkTree(environment, log: log, checkpoints: checkpoints, meta: meta)
+        }
+    }
+
+    private static let unreadableTree = "the stored Merkle tree is unreadable: "
+
+    private static func checkTree(
         _ environment: Environment, log: EventLog, checkpoints: Checkpoints, meta: Table
     ) throws(LedgerError) {
         let tree = LedgerSchema.tree(environment)
@@ -57,6 +76,8 @@ extension Ledger {
                 try txn.put(meta, key, withUnsafeBytes(of: head.bigEndian) { Array($0) })
                 return nil
             }
+        } catch let error as MerkleTreeError {
+            throw .unavailable(unreadableTree + "\(error)")
         } catch {
             throw .unavailable("cannot check the log against its checkpoints: \(error)")
         }

@@ -1,5 +1,6 @@
 import Events
 import Ledger
+import Projections
 import Store
 import Testing
 
@@ -126,4 +127,21 @@ func rewriteRecord25(_ path: String, head: UInt64) throws {
     let message = try #require(refusal(f.directory.path, clock: f.clock))
     #expect(message.contains("size \(head + 5)) does not verify with the ledger's key"), "\(message)")
     f.ledger = try Ledger.openReadOnly(path: f.directory.path)
+}
+
+/// The tree is a projection: one that cannot be read is rebuilt at open, then checked
+/// against the checkpoints like any.
+@Test func anUnreadableTreeIsRebuiltAtOpen() throws {
+    let f = try LedgerFixture()
+    let head = try checkpointedLedger(f, events: 600, checkpointsAt: [300])
+    let before = try Ledger.openReadOnly(path: f.directory.path)
+    let root = try before.treeHead().root
+    before.close()
+    do {
+        let environment = try Environment(path: f.directory.path, tables: LedgerSchema.tableSpecs)
+        let tables = MerkleTreeProjection.tableSpecs.map { environment.table($0.name) }
+        try environment.write { txn in for table in tables { try txn.clear(table) } }
+    }
+    f.ledger = try LedgerFixture.open(f.directory.path, clock: f.clock)
+    #expect(try f.ledger.treeHead() == TreeHead(size: head, root: root))
 }
