@@ -26,6 +26,16 @@ public enum KeyStatus: UInt8, Sendable, CaseIterable {
 }
 
 extension KeyState {
+    /// The key's status as of `now`: a key whose expiry has passed is `expired` at once,
+    /// before the sweeper (or a verification) records `key.expired`. Every decision,
+    /// every rendering and every list filter asks this, never ``status`` alone.
+    public func status(at now: Int64) -> KeyStatus {
+        if !status.isFinal, let at = expiresAt, at <= now { return .expired }
+        return status
+    }
+}
+
+extension KeyState {
     /// The fields a key's index rows are made of (secret digests, expiry), as a written
     /// row had them: what writing the row again needs to move its index entries.
     public struct Indexed: Sendable, Equatable {

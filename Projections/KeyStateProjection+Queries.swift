@@ -6,12 +6,13 @@ extension KeyStateProjection {
     ///
     /// - Parameters:
     ///   - owner: only this owner's keys; nil for all.
-    ///   - status: only keys in this status; nil for any.
+    ///   - status: only keys in this status as of `now` (``KeyState/status(at:)``); nil for any.
+    ///   - now: the time a passed expiry is judged at (µs since the epoch).
     ///   - before: start after this id (the previous page's last); nil for the first page.
     ///   - limit: at most this many.
     /// - Returns: the page and whether more keys follow.
     public func list(
-        owner: String?, status: KeyStatus?, before: KeyID?, limit: Int,
+        owner: String?, status: KeyStatus?, now: Int64, before: KeyID?, limit: Int,
         in txn: borrowing Transaction
     ) throws -> (keys: [KeyState], more: Bool) {
         var page: [KeyState] = []
@@ -28,7 +29,7 @@ extension KeyStateProjection {
                     guard let id = KeyID(bytes: UnsafeRawBufferPointer(rebasing: e.key[prefix.count...])),
                         let state = try state(of: id, in: txn)
                     else { break }
-                    if status == nil || state.status == status {
+                    if status == nil || state.status(at: now) == status {
                         if page.count == limit {
                             more = true
                             break
@@ -44,7 +45,7 @@ extension KeyStateProjection {
                 if let e = entry, let id = before, e.key.elementsEqual(id.bytes) { entry = try cursor.previous() }
                 while let e = entry {
                     let state = try KeyState(decoding: e.value)
-                    if status == nil || state.status == status {
+                    if status == nil || state.status(at: now) == status {
                         if page.count == limit {
                             more = true
                             break

@@ -13,5 +13,4 @@ if [ ! -e "$data/data.mdb" ]; then
   echo "creating a new ledger in $data; its root token (shown only now):" >&2
   $bin init --data "$data"
 fi
-$bin verify-chain --data "$data" >&2
 exec $bin serve --data "$data" --listen "${KEYLEDGER_LISTEN:-127.0.0.1:8420}" --socket "${KEYLEDGER_SOCKET:-$data/keyledger.sock}"

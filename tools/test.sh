@@ -13,6 +13,8 @@ if grep -q "warning:" "$log"; then
 fi
 rm -f "$log"
 swift test --skip-build
+# Monitoring against a real Prometheus (lint, alert rules, a live scrape).
+KEYLEDGER_BIN="$PWD/.build/debug/keyledger" tools/prometheus-test.sh
 # Coverage-guided fuzzing of the parsers that take untrusted bytes (fixed seed).
 tools/fuzz.sh "${FUZZ_SECONDS:-15}"
 # The contract: schemathesis against a live server and docs/openapi.yaml.

@@ -32,11 +32,11 @@ extension Connection {
     }
 
     /// Whether reading now could lead anywhere: a request is being received, or another
-    /// may start (pipelining limit not reached).
+    /// may start (`mayStartRequest`).
     private var canTakeInput: Bool {
         switch phase {
         case .stopped: false
-        case .head: activeSlots < loop.limits.maxPipelinedRequests
+        case .head: mayStartRequest
         case .fixedBody, .chunkedBody: true
         }
     }
@@ -71,7 +71,7 @@ extension Connection {
             case .stopped:
                 return
             case .head:
-                guard activeSlots < loop.limits.maxPipelinedRequests, parseHead() else { return }
+                guard mayStartRequest, parseHead() else { return }
             case .fixedBody(let remaining):
                 guard inputStart < inputEnd else { return }
                 continuePending = false

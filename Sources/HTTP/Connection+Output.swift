@@ -5,9 +5,10 @@ extension Connection {
     /// Encodes the responses that are next in order, owes a `100 Continue` if due, and
     /// writes what the socket takes.
     ///
-    /// - Returns: whether any request left the in-flight queue, which may let more
-    ///   pipelined requests in.
+    /// - Returns: whether more pipelined requests may now be let in: a request left the
+    ///   in-flight queue, or the output backlog cleared.
     func sendReady() -> Bool {
+        let wasBacklogged = outputBacklogged
         var released = false
         if slotHead < slots.count && slots[slotHead].response != nil {
             let date = loop.date.current()
@@ -18,6 +19,7 @@ extension Connection {
                 slotHead += 1
                 headSequence += 1
                 released = true
+                bufferedResponses += 1
                 let closing = ResponseEncoder.encode(
                     response, isHead: slot.isHead, version: slot.version, close: slot.close, date: date,
                     into: &output)
@@ -37,7 +39,13 @@ extension Connection {
             ResponseEncoder.appendContinue(to: &output)
         }
         writeOutput()
-        return released
+        let limits = loop.limits
+        if hasPendingOutput
+            && (bufferedResponses >= limits.maxUnsentResponses || output.count - outputSent >= limits.maxUnsentBytes)
+        {
+            outputBacklogged = true
+        }
+        return released || (wasBacklogged && !outputBacklogged)
     }
 
     /// Drops answered slots from the front of the queue once they pile up.
@@ -73,6 +81,8 @@ extension Connection {
             // Keep the buffer for the next response unless one huge body inflated it.
             if output.capacity > 1 << 20 { output = [] } else { output.removeAll(keepingCapacity: true) }
             outputSent = 0
+            bufferedResponses = 0
+            outputBacklogged = false
             if activeSlots == 0 { idleSince = loop.now }
         }
     }

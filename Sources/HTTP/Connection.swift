@@ -72,6 +72,12 @@ final class Connection {
     // Output: bytes encoded and not yet sent are output[outputSent...].
     var output: [UInt8] = []
     var outputSent = 0
+    /// Responses encoded into `output` since it was last all sent.
+    var bufferedResponses = 0
+    /// The unsent output passed `maxUnsentResponses` or `maxUnsentBytes`: take no new
+    /// request, and read nothing, until it is all sent. Otherwise a client that pipelines
+    /// requests and never reads the answers would make the output grow without bound.
+    var outputBacklogged = false
     /// The socket accepts more bytes (cleared by EAGAIN, set by EPOLLOUT).
     var writable = true
     var lastWriteProgress: UInt64 = 0
@@ -101,6 +107,9 @@ final class Connection {
 
     var activeSlots: Int { slots.count - slotHead }
     var hasPendingOutput: Bool { outputSent < output.count }
+    /// Whether another request may start now: the in-flight queue has room and the
+    /// client is reading its answers.
+    var mayStartRequest: Bool { activeSlots < loop.limits.maxPipelinedRequests && !outputBacklogged }
 
     /// Reacts to epoll readiness `events` for this socket.
     func handle(events: UInt32) {
@@ -142,7 +151,8 @@ final class Connection {
     }
 
     /// Applies the timeouts at `loop.now`: 408 for a slow head or body, a silent close
-    /// when idle, an abort when the client stops reading, the end of a lingering close.
+    /// when idle (or silent since it connected), an abort when the client stops reading,
+    /// the end of a lingering close.
     func checkTimers() {
         let now = loop.now
         let limits = loop.limits
@@ -161,7 +171,10 @@ final class Connection {
                 service()
             }
         case .head:
-            if activeSlots == 0 && !hasPendingOutput && now &- idleSince > limits.idleTimeout { close() }
+            // Until its first request, a connection gets the head's time, not the idle
+            // time: silent connections must not hold slots for long.
+            let timeout = nextSequence == 0 ? limits.headerTimeout : limits.idleTimeout
+            if activeSlots == 0 && !hasPendingOutput && now &- idleSince > timeout { close() }
         case .fixedBody, .chunkedBody:
             if now &- bodyStartedAt > limits.bodyTimeout {
                 refuse(.bodyTimeout)

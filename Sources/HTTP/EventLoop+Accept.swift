@@ -1,6 +1,5 @@
 internal import CSystem
 internal import Glibc
-import Synchronization
 
 extension EventLoop {
     /// Most connections taken from one listener per readiness event, so one busy
@@ -9,7 +8,8 @@ extension EventLoop {
     /// How long accepting pauses when the process runs out of descriptors or memory.
     private static let acceptPause: UInt64 = 100_000_000
 
-    /// Accepts pending connections on `listener`; one over the cap gets a 503 and is closed.
+    /// Accepts pending connections on `listener`; one over a cap (`ConnectionCounts`) gets
+    /// a 503 and is closed.
     func accept(from listener: Listener) {
         for _ in 0..<Self.acceptBatch {
             let fd = peerAddress.withUnsafeMutableBufferPointer { buffer -> Int32 in
@@ -30,14 +30,12 @@ extension EventLoop {
                     return
                 }
             }
-            if shared.openConnections.add(1, ordering: .relaxed).newValue > limits.maxConnections {
-                shared.openConnections.subtract(1, ordering: .relaxed)
-                refuseOverCapacity(fd)
+            guard let peer = peer(of: fd, listener: listener) else {
+                _ = csys_close(fd)
                 continue
             }
-            guard let peer = peer(of: fd, listener: listener) else {
-                shared.openConnections.subtract(1, ordering: .relaxed)
-                _ = csys_close(fd)
+            if let refusal = shared.connections.admit(peer) {
+                refuseOverCapacity(fd, with: refusal)
                 continue
             }
             adopt(fd: fd, peer: peer)
@@ -57,13 +55,13 @@ extension EventLoop {
         return .unix(pid: pid, uid: uid)
     }
 
-    /// Registers a counted, accepted socket as a connection of this loop.
+    /// Registers an accepted socket counted by `admit` as a connection of this loop.
     private func adopt(fd: Int32, peer: HTTPPeer) {
         let serial = nextSerial
         nextSerial = nextSerial == UInt32.max ? 1 : nextSerial + 1
         let events = CSYS_EPOLLIN | CSYS_EPOLLOUT | CSYS_EPOLLRDHUP | CSYS_EPOLLET
         guard csys_epoll_ctl(epoll, CSYS_EPOLL_CTL_ADD, fd, events, Self.token(fd: fd, serial: serial)) == 0 else {
-            shared.openConnections.subtract(1, ordering: .relaxed)
+            shared.connections.release(peer)
             _ = csys_close(fd)
             return
         }
@@ -75,12 +73,12 @@ extension EventLoop {
         liveConnections += 1
     }
 
-    /// Answers a connection over `maxConnections` with the 503 error response and closes
+    /// Answers a connection over a cap with the error response of `refusal` and closes
     /// it, without reading its request.
-    private func refuseOverCapacity(_ fd: Int32) {
+    private func refuseOverCapacity(_ fd: Int32, with refusal: HTTPProtocolError) {
         var bytes: [UInt8] = []
         _ = ResponseEncoder.encode(
-            errorResponse(.tooManyConnections), isHead: false, version: .http1_1, close: true, date: date.current(),
+            errorResponse(refusal), isHead: false, version: .http1_1, close: true, date: date.current(),
             into: &bytes)
         _ = bytes.withUnsafeBytes { buffer in
             guard let base = buffer.baseAddress else { return 0 }

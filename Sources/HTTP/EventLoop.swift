@@ -1,6 +1,5 @@
 internal import CSystem
 internal import Glibc
-import Synchronization
 
 /// One event-loop thread: an epoll instance watching the listeners, its mailbox's
 /// eventfd and its connections (edge-triggered), plus a periodic sweep for timeouts.
@@ -200,6 +199,6 @@ final class EventLoop {
         if closing { connection.close() }
         connections[index] = nil
         liveConnections -= 1
-        shared.openConnections.subtract(1, ordering: .relaxed)
+        shared.connections.release(connection.peer)
     }
 }

@@ -28,5 +28,7 @@ public struct HTTPProtocolError: Error, Sendable, Equatable {
     static let unsupportedTransferCoding = Self(
         status: 501, message: "Transfer-Encoding other than chunked is not supported.")
     static let tooManyConnections = Self(status: 503, message: "The server has too many open connections.")
+    static let tooManyConnectionsFromAddress = Self(
+        status: 503, message: "The server has too many open connections from this client address.")
     static let unsupportedVersion = Self(status: 505, message: "Only HTTP/1.0 and HTTP/1.1 are served.")
 }

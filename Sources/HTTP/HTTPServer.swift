@@ -31,7 +31,8 @@ public final class HTTPServer: Sendable {
     private let state = Mutex(State())
 
     /// A server that will answer with `responder`. Nothing is bound or started yet.
-    /// `maxPipelinedRequests`, `eventLoops` and `maxConnections` below 1 count as 1.
+    /// Limits and counts of the configuration below 1 (`maxPipelinedRequests`,
+    /// `maxUnsentResponses`, `maxUnsentBytes`, `eventLoops`, the connection caps) count as 1.
     public init(configuration: HTTPServerConfiguration, responder: any HTTPResponder) {
         shared = ServerShared(configuration: configuration, responder: responder)
     }
@@ -197,9 +198,10 @@ public final class HTTPServer: Sendable {
         shared.running.wait()
     }
 
-    /// Connections open right now, across all loops (including ones being closed).
+    /// Connections open right now, TCP and Unix socket, across all loops (including ones
+    /// being closed).
     public var openConnectionCount: Int {
-        shared.openConnections.load(ordering: .relaxed)
+        shared.connections.total
     }
 
     private var isLoopThread: Bool {

@@ -13,17 +13,34 @@ public struct HTTPServerConfiguration: Sendable {
     /// Time a request body may take to arrive, counted from the end of its head; then 408.
     public var bodyTimeout: Duration
     /// Time a connection may sit with nothing in flight and nothing received before it
-    /// is closed without a word (also the time a new connection has to start a request).
+    /// is closed without a word. A new connection that has sent no request yet gets
+    /// `headerTimeout` instead, so silent connections cannot hold slots for long.
     public var idleTimeout: Duration
     /// Time a response may wait on a client that does not read before the connection
     /// is dropped.
     public var writeTimeout: Duration
-    /// Most connections open at once, across all event loops; a client over the cap
-    /// gets a 503 and is closed.
+    /// Most TCP connections open at once, across all event loops; a client over the cap
+    /// gets a 503 and is closed. Unix socket connections are counted apart.
     public var maxConnections: Int
+    /// Most Unix socket connections open at once, a capacity of their own, so local
+    /// administration gets in however many TCP connections are open; one over the cap
+    /// gets a 503 and is closed.
+    public var maxSocketConnections: Int
+    /// Most TCP connections open at once from one client address (the same cap for
+    /// each IPv4 or IPv6 address); one over it gets a 503 and is closed.
+    public var maxConnectionsPerAddress: Int
     /// Most requests of one connection handed to the responder and not yet written
     /// back; further pipelined requests wait in the socket. At least 1.
     public var maxPipelinedRequests: Int
+    /// Most responses of one connection encoded and not yet all sent: past it, the
+    /// connection takes no new request (and reads nothing more) until the client has
+    /// read everything written so far. At least 1.
+    public var maxUnsentResponses: Int
+    /// Most bytes of one connection's responses encoded and not yet sent: past it, the
+    /// connection stops taking requests like past `maxUnsentResponses`. With the input
+    /// and body limits and `maxConnections`, this bounds the memory that clients who
+    /// pipeline requests and do not read the answers can hold. At least 1.
+    public var maxUnsentBytes: Int
     /// Number of event-loop threads. At least 1.
     public var eventLoops: Int
     /// Longest `HTTPServer.shutdown()` waits for in-flight requests before closing
@@ -42,7 +59,11 @@ public struct HTTPServerConfiguration: Sendable {
         idleTimeout: Duration = .seconds(60),
         writeTimeout: Duration = .seconds(30),
         maxConnections: Int = 1024,
+        maxSocketConnections: Int = 64,
+        maxConnectionsPerAddress: Int = 256,
         maxPipelinedRequests: Int = 32,
+        maxUnsentResponses: Int = 64,
+        maxUnsentBytes: Int = 256 * 1024,
         eventLoops: Int = 1,
         shutdownGrace: Duration = .seconds(10),
         errorResponse: @escaping @Sendable (HTTPProtocolError) -> HTTPResponse = Self.plainTextErrorResponse
@@ -54,7 +75,11 @@ public struct HTTPServerConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.writeTimeout = writeTimeout
         self.maxConnections = maxConnections
+        self.maxSocketConnections = maxSocketConnections
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.maxPipelinedRequests = maxPipelinedRequests
+        self.maxUnsentResponses = maxUnsentResponses
+        self.maxUnsentBytes = maxUnsentBytes
         self.eventLoops = eventLoops
         self.shutdownGrace = shutdownGrace
         self.errorResponse = errorResponse

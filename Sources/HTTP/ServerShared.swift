@@ -1,20 +1,20 @@
 import Dispatch
-import Synchronization
 
-/// What a server's event loops share: configuration, responder, the connection count
+/// What a server's event loops share: configuration, responder, the connection counts
 /// and the group they leave when they stop.
 final class ServerShared: Sendable {
     let configuration: HTTPServerConfiguration
     let limits: ConnectionLimits
     let responder: any HTTPResponder
     /// Open connections across all loops, lingering ones included.
-    let openConnections = Atomic<Int>(0)
+    let connections: ConnectionCounts
     /// Entered by each loop before its thread starts, left when it stops.
     let running = DispatchGroup()
 
     init(configuration: HTTPServerConfiguration, responder: any HTTPResponder) {
         self.configuration = configuration
         self.limits = ConnectionLimits(configuration)
+        self.connections = ConnectionCounts(limits: limits)
         self.responder = responder
     }
 }
@@ -24,7 +24,11 @@ struct ConnectionLimits: Sendable {
     var maxHeaderBytes: Int
     var maxBodyBytes: Int
     var maxPipelinedRequests: Int
+    var maxUnsentResponses: Int
+    var maxUnsentBytes: Int
     var maxConnections: Int
+    var maxSocketConnections: Int
+    var maxConnectionsPerAddress: Int
     var headerTimeout: UInt64
     var bodyTimeout: UInt64
     var idleTimeout: UInt64
@@ -40,7 +44,11 @@ struct ConnectionLimits: Sendable {
         maxHeaderBytes = max(configuration.maxHeaderBytes, 64)
         maxBodyBytes = max(configuration.maxBodyBytes, 0)
         maxPipelinedRequests = max(configuration.maxPipelinedRequests, 1)
+        maxUnsentResponses = max(configuration.maxUnsentResponses, 1)
+        maxUnsentBytes = max(configuration.maxUnsentBytes, 1)
         maxConnections = max(configuration.maxConnections, 1)
+        maxSocketConnections = max(configuration.maxSocketConnections, 1)
+        maxConnectionsPerAddress = max(configuration.maxConnectionsPerAddress, 1)
         headerTimeout = configuration.headerTimeout.nanoseconds
         bodyTimeout = configuration.bodyTimeout.nanoseconds
         idleTimeout = configuration.idleTimeout.nanoseconds

@@ -5,43 +5,41 @@ import Store
 extension CommandExecutor {
     /// One management command in its own child transaction: a thrown ``LedgerError``
     /// undoes everything it appended, the credential's recorded use included.
+    ///
+    /// The principal's right to the command is decided once, by ``Access``, over the
+    /// state this transaction sees; the command's own decision follows.
     func execute(_ job: Writer.Job, _ head: inout EventLog.Head, _ now: Int64, _ txn: borrowing Transaction) throws
         -> Outcome
     {
-        let (actor, credentialKey) = try authorize(job.context, &head, now, txn)
-        let ownerLimit = credentialKey?.owner
-        /// A ledger key may not hand out a `ledger:` scope it does not hold itself.
-        func checkGrant(_ scopes: [String]?) throws {
-            guard let credentialKey, let scopes else { return }
-            for scope in scopes where scope.hasPrefix("ledger:") && !credentialKey.scopes.contains(scope) {
-                throw LedgerError.forbidden("a ledger key cannot grant the scope \(scope), which it does not hold")
+        guard let action = job.command.action else {
+            if case .expireDue = job.command, job.context.credential == nil {
+                return try expireDue(job, &head, now, txn)
             }
+            throw LedgerError.invalid(field: "command", reason: "this command is the ledger's own, not a principal's")
         }
+        let target = try action.target.flatMap { try keys.state(of: $0, in: txn) }
+        let (grant, credential) = try authorize(action, target, job.context, &head, now, txn)
+        /// The target as the command sees it: the credential's own key after its use
+        /// was recorded, when the credential acts on itself.
         func load(_ id: KeyID) throws -> KeyState {
-            guard let state = try keys.state(of: id, in: txn) else { throw LedgerError.notFound("no key \(id)") }
-            if let ownerLimit, state.owner != ownerLimit {
-                throw LedgerError.forbidden("key \(id) belongs to another owner")
-            }
-            return state
+            if let credential, credential.id == id { return credential }
+            guard let target else { throw LedgerError.notFound("no key \(id)") }
+            return target
         }
         func commit(_ payload: EventPayload?, _ state: KeyState) throws -> Outcome {
             guard let payload else { return .key(state) }
             let new = try append(
-                payload, to: state, id: state.id, owner: state.owner, actor: actor,
+                payload, to: state, id: state.id, owner: state.owner, actor: grant.actor,
                 context: job.context, head: &head, now: now, in: txn)
             return .key(new ?? state)
         }
         switch job.command {
         case .create(let spec, let id, let digest):
-            if let ownerLimit, spec.owner != ownerLimit {
-                throw LedgerError.forbidden("this credential may only create keys for owner \(ownerLimit)")
-            }
-            try checkGrant(spec.scopes)
             let payload = try Decisions.create(spec, secretDigest: digest, now: now)
             guard try keys.state(of: id, in: txn) == nil else { throw LedgerError.conflict("key id \(id) is taken") }
             guard
                 let new = try append(
-                    payload, to: nil, id: id, owner: spec.owner, actor: actor,
+                    payload, to: nil, id: id, owner: spec.owner, actor: grant.actor,
                     context: job.context, head: &head, now: now, in: txn)
             else {
                 throw LedgerError.unavailable("the new key did not fold")
@@ -49,7 +47,6 @@ extension CommandExecutor {
             return .key(new)
         case .update(let id, let changes, let expected):
             let state = try load(id)
-            try checkGrant(changes.scopes)
             return try commit(try Decisions.update(state, changes, expectedVersion: expected, now: now), state)
         case .rotate(let id, let grace, let digest):
             let state = try load(id)
@@ -57,60 +54,64 @@ extension CommandExecutor {
                 try Decisions.rotate(state, gracePeriodSeconds: grace, secretDigest: digest, now: now), state)
         case .suspend(let id, let reason):
             let state = try load(id)
-            return try commit(try Decisions.suspend(state, reason: reason), state)
+            return try commit(try Decisions.suspend(state, reason: reason, now: now), state)
         case .reactivate(let id):
             let state = try load(id)
-            return try commit(try Decisions.reactivate(state), state)
+            return try commit(try Decisions.reactivate(state, now: now), state)
         case .revoke(let id, let reason):
             let state = try load(id)
             return try commit(try Decisions.revoke(state, reason: reason), state)
         case .addCredits(let id, let amount):
             let state = try load(id)
-            return try commit(try Decisions.addCredits(state, amount: amount), state)
-        case .expireDue:
-            var count = 0
-            for id in try keys.expiring(atOrBefore: now, limit: 1000, in: txn) {
-                guard let state = try keys.state(of: id, in: txn), let payload = Decisions.expire(state, now: now)
-                else { continue }
-                try append(
-                    payload, to: state, id: id, owner: state.owner, actor: .sweeper,
-                    context: job.context, head: &head, now: now, in: txn)
-                count += 1
-            }
-            return .expired(count: count)
-        case .recordAccess:
-            return .recorded
-        case .verify:
-            throw LedgerError.invalid(field: "command", reason: "verification is not a management command")
+            return try commit(try Decisions.addCredits(state, amount: amount, now: now), state)
+        case .authorize:
+            return .granted(grant)
+        case .expireDue, .verify:
+            throw LedgerError.invalid(field: "command", reason: "this command is the ledger's own, not a principal's")
         }
     }
 
-    /// Checks a management credential and records its use. Returns the actor to put on
-    /// the command's events and, for a ledger key, that key (its owner bounds what the
-    /// command may touch).
+    /// Marks every key whose expiry has passed as expired (the sweeper's command).
+    func expireDue(_ job: Writer.Job, _ head: inout EventLog.Head, _ now: Int64, _ txn: borrowing Transaction) throws
+        -> Outcome
+    {
+        var count = 0
+        for id in try keys.expiring(atOrBefore: now, limit: 1000, in: txn) {
+            guard let state = try keys.state(of: id, in: txn), let payload = Decisions.expire(state, now: now)
+            else { continue }
+            try append(
+                payload, to: state, id: id, owner: state.owner, actor: .sweeper,
+                context: job.context, head: &head, now: now, in: txn)
+            count += 1
+        }
+        return .expired(count: count)
+    }
+
+    /// Supplies ``Access`` with the state it decides over (the credential's key, the
+    /// target) and appends the grant's events.
+    ///
+    /// - Returns: the grant and, for a ledger key, that key's state after its recorded use.
     func authorize(
-        _ context: CommandContext, _ head: inout EventLog.Head, _ now: Int64,
+        _ action: Action, _ target: KeyState?, _ context: CommandContext, _ head: inout EventLog.Head, _ now: Int64,
         _ txn: borrowing Transaction
-    ) throws -> (Actor, KeyState?) {
-        guard let credential = context.credential else { return (context.actor, nil) }
+    ) throws -> (Grant, KeyState?) {
+        guard let credential = context.credential else {
+            let grant = try Access.authorize(
+                .administrator(context.actor), action, target: target, use: Access.Use(ip: context.ip, endpoint: ""),
+                now: now)
+            return (grant, nil)
+        }
         let (state, match) = try keys.holder(of: credential, at: now, in: txn)
-        let id = state.id
-        let request = VerifyRequest(scope: credential.scope, ip: context.ip, endpoint: credential.endpoint)
-        let decision = VerifyDecision.decide(
-            state, match: match, request: request, latencyMicros: latency(context), now: now)
-        let actor = Actor(kind: .key, id: id.description)
+        let use = Access.Use(ip: context.ip, endpoint: credential.endpoint, latencyMicros: latency(context))
+        let grant = try Access.authorize(.key(state, match), action, target: target, use: use, now: now)
         var current = state
-        for payload in decision.events {
+        for payload in grant.events {
             current =
                 try append(
-                    payload, to: current, id: id, owner: state.owner, actor: actor,
+                    payload, to: current, id: state.id, owner: state.owner, actor: grant.actor,
                     context: context, head: &head, now: now, in: txn) ?? current
         }
-        guard decision.code == .valid else {
-            let result = VerifyDecision.result(code: decision.code, after: current, now: now)
-            throw LedgerError.refusing(credential, code: decision.code, retryAfterSeconds: result.retryAfterSeconds)
-        }
-        return (actor, current)
+        return (grant, current)
     }
 }
 
@@ -129,26 +130,4 @@ extension KeyStateProjection {
         guard match != .none else { throw LedgerError.unauthorized("the credential is not a known key") }
         return (state, match)
     }
-}
-
-extension LedgerError {
-    /// Why a management credential was refused, from its verification code.
-    static func refusing(_ credential: ManagementCredential, code: VerifyCode, retryAfterSeconds: Int?) -> LedgerError {
-        switch code {
-        case .valid, .notFound, .expired, .revoked, .suspended:
-            .unauthorized("the credential is \(code.wireName.lowercased().replacingUnderscores)")
-        case .insufficientScope:
-            .forbidden("the credential lacks the scope \(credential.scope)")
-        case .ipNotAllowed:
-            .forbidden("the credential may not be used from this address")
-        case .rateLimited:
-            .rateLimited("the credential is over its rate limit", retryAfterSeconds: retryAfterSeconds ?? 1)
-        case .usageExceeded:
-            .rateLimited("the credential is out of credits", retryAfterSeconds: retryAfterSeconds ?? 3600)
-        }
-    }
-}
-
-extension String {
-    var replacingUnderscores: String { String(map { $0 == "_" ? " " : $0 }) }
 }

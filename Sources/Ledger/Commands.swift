@@ -58,16 +58,16 @@ public struct VerifyRequest: Sendable, Equatable {
     }
 }
 
-/// A ledger key presented as a management credential: its secret digest, the scope
-/// the request needs and what to record about the use.
+/// A ledger key presented as a management credential: its secret digest and the
+/// endpoint its recorded use names. The scope an action needs is the ledger's to say
+/// (``Access``), not the caller's.
 public struct ManagementCredential: Sendable, Equatable {
     public var digest: Digest
-    public var scope: String
+    /// Method and route template, e.g. `GET /v1/keys/{id}`.
     public var endpoint: String
 
-    public init(digest: Digest, scope: String, endpoint: String) {
+    public init(digest: Digest, endpoint: String) {
         self.digest = digest
-        self.scope = scope
         self.endpoint = endpoint
     }
 }
@@ -77,8 +77,8 @@ public struct CommandContext: Sendable, Equatable {
     public var actor: Actor
     public var ip: IPAddress?
     public var requestID: String?
-    /// Set when a ledger key acts: checked and recorded as `key.accessed` atomically
-    /// with the command; the command may then only touch keys of that key's owner.
+    /// Set when a ledger key acts: authorized (``Access``) and recorded as
+    /// `key.accessed` atomically with the command.
     public var credential: ManagementCredential?
     /// Monotonic nanoseconds when the request arrived (for recorded latency).
     public var receivedAtNanos: UInt64
@@ -108,8 +108,9 @@ public enum Command: Sendable, Equatable {
     /// Marks every key whose expiry has passed as expired (the sweeper's command).
     case expireDue
     case verify(VerifyRequest, secretDigest: Digest)
-    /// Records the use of the context's management credential by a read that succeeded.
-    case recordAccess
+    /// Decides the context's right to a read (``Access``) and records a ledger key's
+    /// use; the read itself happens after, bounded by the grant.
+    case authorize(Action)
 }
 
 /// What a command produced, answered once its batch is durable.
@@ -117,7 +118,7 @@ public enum Outcome: Sendable, Equatable {
     case key(KeyState)
     case verified(VerifyResult)
     case expired(count: Int)
-    case recorded
+    case granted(Grant)
 }
 
 /// The answer to a verification (API.md, "Verification").

@@ -3,7 +3,8 @@ public import Projections
 
 /// The pure core: each function checks a command against the key's current state and
 /// the time, and returns the events it causes or throws why it may not happen. No
-/// storage, no clock, no randomness here.
+/// storage, no clock, no randomness here. A key's status is always its status at `now`
+/// (``KeyState/status(at:)``): a passed expiry is final at once, recorded or not.
 public enum Decisions {
     /// `key.created` for a new key.
     public static func create(_ spec: KeySpec, secretDigest: Digest, now: Int64) throws(LedgerError) -> EventPayload {
@@ -13,7 +14,7 @@ public enum Decisions {
         try KeyRules.environment(environment)
         let prefix = spec.prefix ?? "sk_\(environment)_"
         try KeyRules.prefix(prefix)
-        let scopes = try KeyRules.tokens(spec.scopes, field: "scopes", max: KeyRules.maxScopes)
+        let scopes = try KeyRules.scopes(spec.scopes)
         let accounts = try KeyRules.tokens(spec.accounts, field: "accounts", max: KeyRules.maxAccounts)
         let allowlist = try KeyRules.allowlist(spec.ipAllowlist)
         try KeyRules.rateLimits(spec.rateLimits)
@@ -52,14 +53,14 @@ public enum Decisions {
         if let expected = expectedVersion, expected != state.version {
             throw .conflict("key \(state.id) is at version \(state.version), not \(expected)")
         }
-        try mutable(state)
+        try mutable(state, now: now)
         var u = KeyUpdated()
         if let name = changes.name {
             try KeyRules.name(name)
             if name != state.name { u.name = name }
         }
         if let scopes = changes.scopes {
-            let clean = try KeyRules.tokens(scopes, field: "scopes", max: KeyRules.maxScopes)
+            let clean = try KeyRules.scopes(scopes)
             if clean != state.scopes { u.scopes = clean }
         }
         if let accounts = changes.accounts {
@@ -94,39 +95,42 @@ public enum Decisions {
         guard (0...KeyRules.maxGraceSeconds).contains(gracePeriodSeconds) else {
             throw .invalid(field: "gracePeriodSeconds", reason: "must be 0 to \(KeyRules.maxGraceSeconds) (7 days)")
         }
-        try mutable(state)
+        try mutable(state, now: now)
         return .rotated(
             KeyRotated(
                 secretDigest: secretDigest, gracePeriodSeconds: UInt32(gracePeriodSeconds),
                 previousSecretExpiresAt: now + gracePeriodSeconds * 1_000_000))
     }
 
-    public static func suspend(_ state: KeyState, reason: String?) throws(LedgerError) -> EventPayload {
+    public static func suspend(_ state: KeyState, reason: String?, now: Int64) throws(LedgerError) -> EventPayload {
         try KeyRules.reason(reason)
-        guard state.status == .active else {
-            throw .conflict("key \(state.id) is \(state.status.wireName); only an active key can be suspended")
+        let status = state.status(at: now)
+        guard status == .active else {
+            throw .conflict("key \(state.id) is \(status.wireName); only an active key can be suspended")
         }
         return .suspended(reason: reason)
     }
 
-    public static func reactivate(_ state: KeyState) throws(LedgerError) -> EventPayload {
-        guard state.status == .suspended else {
-            throw .conflict("key \(state.id) is \(state.status.wireName); only a suspended key can be reactivated")
+    public static func reactivate(_ state: KeyState, now: Int64) throws(LedgerError) -> EventPayload {
+        let status = state.status(at: now)
+        guard status == .suspended else {
+            throw .conflict("key \(state.id) is \(status.wireName); only a suspended key can be reactivated")
         }
         return .reactivated
     }
 
+    /// `key.revoked`; an expired key may still be revoked (made permanent).
     public static func revoke(_ state: KeyState, reason: String?) throws(LedgerError) -> EventPayload {
         try KeyRules.reason(reason)
         guard state.status != .revoked else { throw .conflict("key \(state.id) is already revoked") }
         return .revoked(reason: reason)
     }
 
-    public static func addCredits(_ state: KeyState, amount: Int64) throws(LedgerError) -> EventPayload {
+    public static func addCredits(_ state: KeyState, amount: Int64, now: Int64) throws(LedgerError) -> EventPayload {
         guard (1...KeyRules.maxCredits).contains(amount) else {
             throw .invalid(field: "add", reason: "must be 1 to \(KeyRules.maxCredits)")
         }
-        try mutable(state)
+        try mutable(state, now: now)
         guard let credits = state.credits else { throw .conflict("key \(state.id) has unlimited credits") }
         guard credits <= KeyRules.maxCredits - amount else {
             throw .conflict("key \(state.id) would hold more than \(KeyRules.maxCredits) credits")
@@ -134,15 +138,17 @@ public enum Decisions {
         return .creditsAdded(add: amount, balance: credits + amount)
     }
 
-    /// `key.expired` when the key's expiry has passed and it is not yet final.
+    /// `key.expired` when the key's expiry has passed and is not yet recorded (the key's
+    /// stored status is not final).
     public static func expire(_ state: KeyState, now: Int64) -> EventPayload? {
         guard let at = state.expiresAt, at <= now, !state.status.isFinal else { return nil }
         return .expired
     }
 
-    static func mutable(_ state: KeyState) throws(LedgerError) {
-        guard !state.status.isFinal else {
-            throw .conflict("key \(state.id) is \(state.status.wireName) and can no longer change")
+    static func mutable(_ state: KeyState, now: Int64) throws(LedgerError) {
+        let status = state.status(at: now)
+        guard !status.isFinal else {
+            throw .conflict("key \(state.id) is \(status.wireName) and can no longer change")
         }
     }
 }

@@ -45,10 +45,35 @@ public enum KeyRules {
         }
     }
 
-    public static func prefix(_ prefix: String) throws(LedgerError) {
+    /// Prefixes starting with this are the ledger's own credentials' (the root token is
+    /// `kl_root_`): no key may take one, so a secret's prefix never passes for the root's.
+    public static let reservedPrefix = "kl_"
+
+    /// - Parameter field: the request field the prefix came from (`environment` when it
+    ///   was derived from one).
+    public static func prefix(_ prefix: String, field: String = "prefix") throws(LedgerError) {
         guard Secret.isValidPrefix(prefix) else {
-            throw .invalid(field: "prefix", reason: "must match ^[a-z][a-z0-9]{0,15}_([a-z0-9]{1,15}_)?$")
+            throw .invalid(field: field, reason: "must match ^[a-z][a-z0-9]{0,15}_([a-z0-9]{1,15}_)?$")
         }
+        guard !prefix.hasPrefix(reservedPrefix) else {
+            throw .invalid(
+                field: field,
+                reason: "prefixes starting with \(reservedPrefix) are reserved for the ledger's own credentials")
+        }
+    }
+
+    /// Checks a key's scopes like any tokens; a scope in the `ledger:` namespace must be
+    /// one the ledger knows (``LedgerScope``).
+    public static func scopes(_ scopes: [String]) throws(LedgerError) -> [String] {
+        let clean = try tokens(scopes, field: "scopes", max: maxScopes)
+        for (i, scope) in scopes.enumerated()
+        where LedgerScope.isLedgerScope(scope) && LedgerScope(rawValue: scope) == nil {
+            throw .invalid(
+                field: "scopes[\(i)]",
+                reason: "unknown ledger scope \(scope.prefix(128)); ledger scopes are "
+                    + LedgerScope.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return clean
     }
 
     /// Checks each entry and drops repeats, keeping first occurrences in order.

@@ -15,12 +15,10 @@ extension Ledger {
         completion: @escaping @Sendable (Result<(KeyState, String), LedgerError>) -> Void
     ) {
         let prefix = spec.prefix ?? "sk_\(spec.environment ?? "live")_"
-        guard Secret.isValidPrefix(prefix) else {
-            completion(
-                .failure(
-                    .invalid(
-                        field: spec.prefix == nil ? "environment" : "prefix",
-                        reason: "must match ^[a-z][a-z0-9]{0,15}_([a-z0-9]{1,15}_)?$")))
+        do {
+            try KeyRules.prefix(prefix, field: spec.prefix == nil ? "environment" : "prefix")
+        } catch {
+            completion(.failure(error))
             return
         }
         let (secret, digest) = Self.mintSecret(prefix: prefix)

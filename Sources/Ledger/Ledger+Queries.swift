@@ -10,10 +10,14 @@ extension Ledger {
     }
 
     /// A page of keys, newest first; see ``KeyStateProjection/list(owner:status:before:limit:in:)``.
+    /// A key's `status` is judged at the ledger's clock's now (``KeyState/status(at:)``).
     public func listKeys(owner: String?, status: KeyStatus?, before: KeyID?, limit: Int) throws(LedgerError) -> (
         keys: [KeyState], more: Bool
     ) {
-        try read { txn in try keys.list(owner: owner, status: status, before: before, limit: limit, in: txn) }
+        let now = clock.now()
+        return try read { txn in
+            try keys.list(owner: owner, status: status, now: now, before: before, limit: limit, in: txn)
+        }
     }
 
     /// The log's head.
@@ -38,26 +42,30 @@ extension Ledger {
         }
     }
 
-    /// Events after `after`, waiting up to `wait` seconds for one to be committed when
-    /// there is none yet (long-poll). Blocks the calling thread: not for an event loop.
-    public func events(after: UInt64, limit: Int, wait: Double) throws(LedgerError) -> [EventLog.Stored] {
-        let first = try events(after: after, limit: limit)
-        guard first.isEmpty, wait > 0 else { return first }
-        let deadline = MonotonicTime.now().adding(seconds: wait)
-        while MonotonicTime.now() < deadline {
-            // The notifier only learns of this process's commits; poll the log as well.
-            _ = notifier.wait(
-                above: max(after, try head().seq), until: min(deadline, MonotonicTime.now().adding(seconds: 0.5)))
-            let page = try events(after: after, limit: limit)
-            if !page.isEmpty { return page }
+    /// Events after `after`, oldest first, at most `limit`; when there are none yet, waits
+    /// up to `wait` seconds for a commit (long-poll), holding no thread while it waits: the
+    /// ledger's one notifier thread calls `completion` with the page on the next commit
+    /// past `after`, or with an empty page at the deadline. Without a wait, or when events
+    /// are there already, `completion` runs at once on the caller's thread.
+    ///
+    /// - Returns: false, without calling `completion`, when
+    ///   ``LedgerOptions/maxLongPolls`` long-polls wait already (or the ledger is closing).
+    public func events(
+        after: UInt64, limit: Int, wait: Double,
+        completion: @escaping @Sendable (Result<[EventLog.Stored], LedgerError>) -> Void
+    ) -> Bool {
+        let first = Result { () throws(LedgerError) in try events(after: after, limit: limit) }
+        guard case .success(let page) = first, page.isEmpty, wait > 0 else {
+            completion(first)
+            return true
         }
-        return []
+        return notifier.wait(above: after, until: MonotonicTime.now().adding(seconds: wait)) { [self] _ in
+            completion(Result { () throws(LedgerError) in try events(after: after, limit: limit) })
+        }
     }
 
-    /// Checks the whole hash chain.
-    public func verifyChain() throws(LedgerError) -> ChainReport {
-        try read { txn in try log.verifyChain(in: txn) }
-    }
+    /// Long-polls of ``events(after:limit:wait:completion:)`` waiting now.
+    public var longPollsWaiting: Int { notifier.waiting }
 
     /// True when `secret` is the root token (compared as digests, in constant time).
     public func isRootToken(_ secret: String) throws(LedgerError) -> Bool {
@@ -87,21 +95,35 @@ extension Ledger {
         try read { txn in try txn.get(meta, Array(Self.rootDigestKey.utf8)) != nil }
     }
 
-    /// Checks a management credential without recording anything (for reads, which
-    /// record the use with ``Command/recordAccess`` only once they succeeded).
+    /// Decides `context`'s right to a read: the one question every read route asks
+    /// before it reads (``Access``). For a ledger key the writer decides it, over the
+    /// current state, atomically with recording the key's use (`key.accessed`), so the
+    /// answer cannot change between the decision and the record; the root token and
+    /// the socket are decided at once.
     ///
-    /// - Returns: the credential's key, whose owner bounds what it may read.
-    public func checkCredential(_ credential: ManagementCredential, ip: IPAddress?) throws(LedgerError) -> KeyState {
-        let now = clock.now()
-        return try read { txn in
-            let (state, match) = try keys.holder(of: credential, at: now, in: txn)
-            let request = VerifyRequest(scope: credential.scope, ip: ip, endpoint: credential.endpoint)
-            let code = VerifyDecision.check(state, match: match, request: request, now: now)
-            guard code == .valid else {
-                let result = VerifyDecision.result(code: code, after: state, now: now)
-                throw LedgerError.refusing(credential, code: code, retryAfterSeconds: result.retryAfterSeconds)
-            }
-            return state
+    /// - Parameter completion: the grant, whose ``Grant/owner`` bounds the read. Runs on
+    ///   the caller's thread for administrators and on the writer's thread for ledger
+    ///   keys: it must not block (hand the read to another thread).
+    public func authorize(
+        _ action: Action, context: CommandContext,
+        completion: @escaping @Sendable (Result<Grant, LedgerError>) -> Void
+    ) {
+        guard context.credential != nil else {
+            let use = Access.Use(ip: context.ip, endpoint: "")
+            completion(
+                Result { () throws(LedgerError) in
+                    try Access.authorize(.administrator(context.actor), action, target: nil, use: use, now: clock.now())
+                })
+            return
+        }
+        submit(.authorize(action), context: context) { result in
+            completion(
+                result.flatMap { outcome in
+                    guard case .granted(let grant) = outcome else {
+                        return .failure(.unavailable("unexpected outcome"))
+                    }
+                    return .success(grant)
+                })
         }
     }
 }

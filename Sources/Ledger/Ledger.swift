@@ -16,6 +16,11 @@ public struct LedgerOptions: Sendable {
     /// interrupted replay, an import) rebuilds it before serving, in chunks, instead of
     /// catching it up inside its first transaction.
     public var rebuildLag: UInt64 = 100_000
+    /// A writable open checks the hash chain from seq 1 instead of the last verified
+    /// point (for a replay, which reads the whole log anyway).
+    public var checkWholeChain = false
+    /// Long-polls (`GET /v1/events?wait=`) that may wait at once; more are refused.
+    public var maxLongPolls = 1024
 
     public init() {}
 }
@@ -40,22 +45,50 @@ public final class Ledger: Sendable {
     private let writer: Writer?
     /// Counters for `/metrics`.
     public let metrics = LedgerMetrics()
-    let notifier = CommitNotifier()
+    let notifier: CommitNotifier
+    let chainChecker: ChainChecker
     private let lockFD: Int32
 
-    /// Opens the ledger at `path` for writing.
+    /// Opens the ledger at `path` for writing, creating it when missing.
+    ///
+    /// First it checks the hash chain from the last point found intact (the whole log
+    /// the first time), and records the new point: a writer never appends to a broken
+    /// chain. Open a damaged ledger with ``openReadOnly(path:options:)`` to look into it.
     ///
     /// - Throws: ``LedgerError/unavailable(_:)`` when another process holds the ledger,
-    ///   or when LMDB cannot open it (the message says why).
+    ///   when its chain is broken (naming the first bad seq), or when LMDB cannot open it
+    ///   (the message says why).
     public convenience init(path: String, options: LedgerOptions = .init()) throws(LedgerError) {
         try self.init(path: path, options: options, writable: true)
     }
 
-    /// Opens the ledger at `path` for reading only; a server may be running on it.
+    /// Opens the ledger at `path` for reading only; a server may be running on it. LMDB
+    /// opens it read-only too (`MDB_RDONLY`): nothing is created or changed, whatever the
+    /// path holds.
+    ///
+    /// - Throws: ``LedgerError/notFound(_:)`` when `path` holds no ledger (see
+    ///   ``requireExisting(path:)``); ``LedgerError/unavailable(_:)`` when LMDB cannot open it.
     public static func openReadOnly(path: String, options: LedgerOptions = .init()) throws(LedgerError) -> Ledger {
+        try requireExisting(path: path)
         var options = options
         options.sweepInterval = nil
+        options.environment.readOnly = true
         return try Ledger(path: path, options: options, writable: false)
+    }
+
+    /// Checks that `path` holds a ledger (its data file), for commands that must not
+    /// create one.
+    ///
+    /// - Throws: ``LedgerError/notFound(_:)`` naming what is missing and what to do.
+    public static func requireExisting(path: String) throws(LedgerError) {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw .notFound("no ledger at \(path): no such directory (check --data, or create one with keyledger init)")
+        }
+        guard stat(path + "/data.mdb", &st) == 0 else {
+            throw .notFound(
+                "no ledger in \(path): it holds no data.mdb (check --data, or create one with keyledger init)")
+        }
     }
 
     private init(path: String, options: LedgerOptions, writable: Bool) throws(LedgerError) {
@@ -80,7 +113,13 @@ public final class Ledger: Sendable {
         checkpoints = Checkpoints(environment: environment)
         meta = environment.table(LedgerSchema.metaSpec.name)
         clock = options.clock
+        notifier = CommitNotifier(maxWaiters: options.maxLongPolls) { [log, environment] in
+            try? environment.read { txn in try log.head(in: txn).seq }
+        }
         guard writable else {
+            let (environment, meta) = (environment, meta)
+            let stored = try? environment.read { txn in try Self.verifiedPoint(meta: meta, in: txn) }
+            chainChecker = ChainChecker(log: log, environment: environment, verified: (stored ?? nil) ?? .origin)
             writer = nil
             // Tables of an earlier layout mean the projection that replaced them is empty:
             // answering from it would be wrong, and a reader cannot rebuild it.
@@ -95,6 +134,10 @@ public final class Ledger: Sendable {
             return
         }
         do {
+            let (log, environment, meta) = (log, environment, meta)
+            let verified = try Self.checkChainAtOpen(
+                path: path, log: log, meta: meta, whole: options.checkWholeChain, in: environment)
+            chainChecker = ChainChecker(log: log, environment: environment, verified: verified)
             try Self.retireEarlierLayouts([keys] + others, log: log, checkpoints: checkpoints, in: environment)
             try Self.rebuildLagging(
                 [keys] + others, log: log, checkpoints: checkpoints, in: environment, lag: options.rebuildLag)
@@ -110,9 +153,16 @@ public final class Ledger: Sendable {
             sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier)
     }
 
-    /// Stops the sweeper, finishes every queued command and releases the write lock.
+    /// Answers every waiting long-poll, lets a running chain check finish, stops the
+    /// sweeper, finishes every queued command, records how far the chain was checked (a
+    /// writable ledger) and releases the write lock.
     public func close() {
-        writer?.stop()
+        notifier.stop()
+        chainChecker.stop()
+        if let writer {
+            writer.stop()
+            Self.recordVerifiedPoint(chainChecker.verified, meta: meta, in: environment)
+        }
         if lockFD >= 0 { Glibc.close(lockFD) }
     }
 

@@ -27,27 +27,14 @@ public enum VerifyDecision {
     public static func check(_ state: KeyState, match: KeyState.SecretMatch, request: VerifyRequest, now: Int64)
         -> VerifyCode
     {
-        if state.status == .revoked { return .revoked }
-        if match == .retired { return .expired }
-        if state.status == .expired { return .expired }
-        if let at = state.expiresAt, at <= now { return .expired }
-        if state.status == .suspended { return .suspended }
-        if !state.ipAllowlist.isEmpty {
-            guard let ip = request.ip, state.ipAllowlist.contains(where: { $0.contains(ip) }) else {
-                return .ipNotAllowed
-            }
-        }
+        if let code = state.unusable(match: match, at: now) { return code }
+        if !state.allows(request.ip) { return .ipNotAllowed }
         if let scope = request.scope, !state.scopes.contains(scope) { return .insufficientScope }
         if let account = request.account, !state.accounts.isEmpty, !state.accounts.contains(account) {
             return .notFound
         }
-        for (limit, window) in zip(state.rateLimits, state.windows) {
-            let micros = Int64(limit.windowSeconds) * 1_000_000
-            if window.rolled(to: now, windowMicros: micros).estimate(at: now, windowMicros: micros) >= limit.limit {
-                return .rateLimited
-            }
-        }
-        if let credits = state.credits, credits < Int64(request.cost) { return .usageExceeded }
+        if state.isOverRateLimit(at: now) { return .rateLimited }
+        if !state.covers(cost: request.cost) { return .usageExceeded }
         return .valid
     }
 
@@ -65,7 +52,6 @@ public enum VerifyDecision {
     /// The full answer once the events are applied: `after` is the key's new state.
     public static func result(code: VerifyCode, after: KeyState, now: Int64) -> VerifyResult {
         var tightest: RateLimitStatus?
-        var retryAfter: Int?
         for (limit, window) in zip(after.rateLimits, after.windows) {
             let micros = Int64(limit.windowSeconds) * 1_000_000
             let rolled = window.rolled(to: now, windowMicros: micros)
@@ -74,13 +60,9 @@ public enum VerifyDecision {
                 limit: limit.limit, remaining: limit.limit > used ? limit.limit - used : 0,
                 resetAt: rolled.start + micros)
             if tightest == nil || status.remaining < tightest?.remaining ?? 0 { tightest = status }
-            if code == .rateLimited, status.remaining == 0 {
-                let wait = Int((rolled.start + micros - now + 999_999) / 1_000_000)
-                retryAfter = max(retryAfter ?? 1, max(1, wait))
-            }
         }
         return VerifyResult(
             code: code, status: status(for: code), key: after, rateLimit: tightest,
-            retryAfterSeconds: retryAfter)
+            retryAfterSeconds: code == .rateLimited ? after.rateLimitRetryAfter(at: now) : nil)
     }
 }

@@ -37,7 +37,9 @@ public final class APIResponder: HTTPResponder {
             case .failure(let error): response = error.response
             }
             response.headers.append(("X-Request-Id", requestID))
-            requestMetrics.record(route: route?.template ?? "(none)", method: request.method, status: response.status)
+            let seconds = Double(ledger.clock.monotonicNanos() &- request.receivedAtNanos) / 1e9
+            requestMetrics.record(
+                route: route?.template ?? "(none)", method: request.method, status: response.status, seconds: seconds)
             log.record(
                 request, route: route?.template ?? "(none)", status: response.status, requestID: requestID,
                 nowMicros: ledger.clock.now(), nowNanos: ledger.clock.monotonicNanos())
@@ -56,6 +58,14 @@ public final class APIResponder: HTTPResponder {
                         headers: [("Allow", route.methods.joined(separator: ", "))])))
             return
         }
+        if !request.body.isEmpty, let type = request.headers["Content-Type"], !Self.isJSON(type) {
+            finish(
+                .failure(
+                    APIError(
+                        status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
+                        message: "the body must be JSON: send Content-Type: application/json")))
+            return
+        }
         let call = Call(
             request: request, route: route, requestID: requestID, ledger: ledger,
             requestMetrics: requestMetrics, checkpoints: checkpoints, finish: finish)
@@ -64,6 +74,13 @@ public final class APIResponder: HTTPResponder {
         } catch {
             finish(.failure(error))
         }
+    }
+
+    /// True when a `Content-Type` value names `application/json`, with or without
+    /// parameters (`application/json; charset=utf-8`); the type is case-insensitive.
+    static func isJSON(_ contentType: String) -> Bool {
+        let type = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return type.trimmingSpaces.lowercased() == "application/json"
     }
 
     /// The client's `X-Request-Id` when it is 1..128 of `[A-Za-z0-9._:-]`, else a new one.

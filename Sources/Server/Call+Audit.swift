@@ -43,64 +43,70 @@ extension Call {
         return micros
     }
 
-    /// Runs an audit page and answers it (recording a ledger key's use first).
-    func answerAudit(
-        _ filter: AuditFilter, _ window: (types: [EventType], start: Int64?, end: Int64?, limit: Int, before: UInt64?),
-        _ context: CommandContext, record: Bool
-    ) throws(APIError) {
+    /// One audit page as the answer.
+    static func auditPage(
+        _ ledger: Ledger, _ filter: AuditFilter,
+        _ window: (types: [EventType], start: Int64?, end: Int64?, limit: Int, before: UInt64?),
+        record: Bool = false
+    ) throws(APIError) -> HTTPResponse {
         let page: (events: [EventLog.Stored], next: UInt64?)
-        do {
+        do throws(LedgerError) {
             page = try ledger.auditPage(
                 filter, start: window.start, end: window.end, before: window.before, limit: window.limit)
         } catch {
             throw APIError(error)
         }
         let next = page.next.map { Base64URL.encode(withUnsafeBytes(of: $0.bigEndian) { Array($0) }) }
-        finishRead(
-            context,
-            ok(
-                200,
-                Envelope.list(page.events, nextCursor: next) { stored, w in
-                    Self.writeEvent(stored, record: record, &w)
-                }))
+        return HTTPResponse(
+            status: 200, headers: [("Content-Type", "application/json")],
+            body: Envelope.list(page.events, nextCursor: next) { stored, w in
+                Self.writeEvent(stored, record: record, &w)
+            })
     }
 
-    /// The key, when the caller may read its history (ledger keys: own owner only).
-    func readableKey(_ id: KeyID, _ principal: Principal, _ context: CommandContext) throws(APIError) -> KeyState {
-        let bound = try readerOwner(principal, context)
+    /// Throws 404 unless key `id` exists (the grant has already bounded a ledger key to
+    /// its own owner's keys; this is the lookup, not a right).
+    static func requireKey(_ ledger: Ledger, _ id: KeyID) throws(APIError) {
         let key: KeyState?
-        do {
+        do throws(LedgerError) {
             key = try ledger.key(id)
         } catch {
             throw APIError(error)
         }
-        guard let key else { throw .notFound("no key \(id)") }
-        if let bound, key.owner != bound { throw .forbidden("key \(id) belongs to another owner") }
-        return key
+        guard key != nil else { throw .notFound("no key \(id)") }
     }
 
     /// `GET /v1/keys/{id}/logs`.
     func keyLogs(_ id: KeyID) throws(APIError) {
-        let (principal, context) = try management("ledger:audit")
+        let context = try context()
         var query = try Query(request.query)
         let window = try auditWindow(&query)
         let record = try Self.includesRecord(&query)
         try query.finish()
-        _ = try readableKey(id, principal, context)
-        try answerAudit(AuditFilter(keyID: id, types: window.types), window, context, record: record)
+        let ledger = self.ledger
+        authorized(.readKeyHistory(id), context) { _ throws(APIError) in
+            try Self.requireKey(ledger, id)
+            return try Self.auditPage(
+                ledger, AuditFilter(keyID: id, types: window.types), window, record: record)
+        }
     }
 
     /// `GET /v1/audit`.
     func auditLog() throws(APIError) {
-        let (principal, context) = try management("ledger:audit")
+        let context = try context()
         var query = try Query(request.query)
         var filter = try auditFilter(&query)
         let window = try auditWindow(&query)
         filter.types = window.types
         let record = try Self.includesRecord(&query)
         try query.finish()
-        filter = try bounded(filter, to: try readerOwner(principal, context))
-        try answerAudit(filter, window, context, record: record)
+        let ledger = self.ledger
+        let asked = filter
+        authorized(.readAudit(owner: asked.owner), context) { grant throws(APIError) in
+            var filter = asked
+            if let owner = grant.owner { filter.owner = owner }
+            return try Self.auditPage(ledger, filter, window, record: record)
+        }
     }
 
     /// Reads the filters of `/v1/audit` besides its window: owner, keyId, actor, ip.
@@ -122,38 +128,32 @@ extension Call {
         return filter
     }
 
-    /// `filter` narrowed to the owner a ledger key is bound to (nil: root or socket).
-    func bounded(_ filter: AuditFilter, to bound: String?) throws(APIError) -> AuditFilter {
-        guard let bound else { return filter }
-        if let owner = filter.owner, owner != bound {
-            throw .forbidden("this credential may only read the audit log of owner \(bound)")
-        }
-        var narrowed = filter
-        narrowed.owner = bound
-        return narrowed
-    }
-
     /// `GET /v1/keys/{id}/state?at=`: the key as it was then.
     func keyState(_ id: KeyID) throws(APIError) {
-        let (principal, context) = try management("ledger:audit")
+        let context = try context()
         var query = try Query(request.query)
         guard let at = query.string("at") else {
             throw .invalid("at", "is required: an RFC 3339 time or an event sequence number")
         }
         try query.finish()
-        _ = try readableKey(id, principal, context)
         guard let point = HistoryPoint(at) else {
             throw .invalid("at", "must be an RFC 3339 time or an event sequence number")
         }
         if point == .seq(0) { throw .invalid("at", "sequence numbers start at 1") }
-        let found: KeyState?
-        let asOf: Int64
-        do {
-            (found, asOf) = try ledger.state(of: id, at: point)
-        } catch {
-            throw APIError(error)
+        let ledger = self.ledger
+        authorized(.readKeyHistory(id), context) { _ throws(APIError) in
+            try Self.requireKey(ledger, id)
+            let found: KeyState?
+            let asOf: Int64
+            do throws(LedgerError) {
+                (found, asOf) = try ledger.state(of: id, at: point)
+            } catch {
+                throw APIError(error)
+            }
+            guard let state = found else { throw .notFound("key \(id) did not exist yet at \(at)") }
+            return HTTPResponse(
+                status: 200, headers: [("Content-Type", "application/json")],
+                body: Envelope.data { KeyJSON.write(state, now: asOf, into: &$0) })
         }
-        guard let state = found else { throw .notFound("key \(id) did not exist yet at \(at)") }
-        finishRead(context, ok(200, Envelope.data { KeyJSON.write(state, now: asOf, into: &$0) }))
     }
 }

@@ -5,36 +5,6 @@ import Ledger
 import Projections
 
 extension Call {
-    /// The principal and command context for a management call needing `scope`.
-    func management(_ scope: String) throws(APIError) -> (Principal, CommandContext) {
-        let principal = try Principal.resolve(request, ledger: ledger)
-        return (principal, principal.context(request, requestID: requestID, scope: scope, endpoint: endpoint))
-    }
-
-    /// For reads: checks a ledger key's credential without recording it; returns the
-    /// owner it is bound to (nil for root and the socket).
-    func readerOwner(_ principal: Principal, _ context: CommandContext) throws(APIError) -> String? {
-        guard let credential = context.credential else { return nil }
-        do {
-            return try ledger.checkCredential(credential, ip: context.ip).owner
-        } catch {
-            throw APIError(error)
-        }
-    }
-
-    /// Answers a successful read; a ledger key's use is recorded first (durably), and a
-    /// refusal at that moment (e.g. its rate limit) answers instead.
-    func finishRead(_ context: CommandContext, _ response: HTTPResponse) {
-        guard context.credential != nil else { return finish(.success(response)) }
-        let finish = self.finish
-        ledger.submit(.recordAccess, context: context) { result in
-            switch result {
-            case .success: finish(.success(response))
-            case .failure(let error): finish(.failure(APIError(error)))
-            }
-        }
-    }
-
     func keyResponse(_ status: Int, _ key: KeyState) -> HTTPResponse {
         let now = ledger.clock.now()
         return ok(status, Envelope.data { KeyJSON.write(key, now: now, into: &$0) }, headers: [KeyJSON.etag(key)])
@@ -67,7 +37,7 @@ extension Call {
     }
 
     func createKey() throws(APIError) {
-        let (_, context) = try management("ledger:keys")
+        let context = try context()
         try Query(request.query).finish()
         var body = try RequestBody(request.body)
         var spec = KeySpec(
@@ -96,45 +66,41 @@ extension Call {
     }
 
     func listKeys() throws(APIError) {
-        let (principal, context) = try management("ledger:keys")
+        let context = try context()
         var query = try Query(request.query)
-        var owner = query.string("owner")
+        let owner = query.string("owner")
         let statusText = query.string("status")
         let limit = try query.integer("limit", in: 1...1000, default: 100) ?? 100
         let cursor = query.string("cursor")
         try query.finish()
         if let owner { try Self.checkOwner(owner) }
-        var status: KeyStatus?
-        if let statusText {
-            guard let s = KeyStatus(wireName: statusText) else {
+        let status = try statusText.map { text throws(APIError) in
+            guard let s = KeyStatus(wireName: text) else {
                 throw .invalid("status", "must be one of active, suspended, revoked, expired")
             }
-            status = s
+            return s
         }
-        var before: KeyID?
-        if let cursor {
+        let before = try cursor.map { cursor throws(APIError) in
             guard let bytes = Base64URL.decode(cursor), bytes.count == 16,
                 let id = bytes.withUnsafeBytes({ KeyID(bytes: $0) })
             else {
                 throw .invalid("cursor", "not a cursor this endpoint gave out")
             }
-            before = id
+            return id
         }
-        if let bound = try readerOwner(principal, context) {
-            if let owner, owner != bound { throw .forbidden("this credential may only list keys of owner \(bound)") }
-            owner = bound
+        let ledger = self.ledger
+        authorized(.listKeys(owner: owner), context) { grant throws(APIError) in
+            let page: (keys: [KeyState], more: Bool)
+            do throws(LedgerError) {
+                page = try ledger.listKeys(owner: grant.owner ?? owner, status: status, before: before, limit: limit)
+            } catch {
+                throw APIError(error)
+            }
+            let now = ledger.clock.now()
+            let next = page.more ? page.keys.last.map { Base64URL.encode($0.id.bytes) } : nil
+            return ok(
+                200, Envelope.list(page.keys, nextCursor: next) { key, w in KeyJSON.write(key, now: now, into: &w) })
         }
-        let page: (keys: [KeyState], more: Bool)
-        do {
-            page = try ledger.listKeys(owner: owner, status: status, before: before, limit: limit)
-        } catch {
-            throw APIError(error)
-        }
-        let now = ledger.clock.now()
-        let next = page.more ? page.keys.last.map { Base64URL.encode($0.id.bytes) } : nil
-        finishRead(
-            context,
-            ok(200, Envelope.list(page.keys, nextCursor: next) { key, w in KeyJSON.write(key, now: now, into: &w) }))
     }
 
     static func checkOwner(_ owner: String) throws(APIError) {
@@ -146,24 +112,23 @@ extension Call {
     }
 
     func getKey(_ id: KeyID) throws(APIError) {
-        let (principal, context) = try management("ledger:keys")
+        let context = try context()
         try Query(request.query).finish()
-        let bound = try readerOwner(principal, context)
-        let key: KeyState
-        do {
-            guard let found = try ledger.key(id) else { throw APIError.notFound("no key \(id)") }
-            key = found
-        } catch let error as APIError {
-            throw error
-        } catch {
-            throw APIError(error as? LedgerError ?? .unavailable("\(error)"))
+        let ledger = self.ledger
+        authorized(.readKey(id), context) { _ throws(APIError) in
+            let key: KeyState?
+            do throws(LedgerError) {
+                key = try ledger.key(id)
+            } catch {
+                throw APIError(error)
+            }
+            guard let key else { throw .notFound("no key \(id)") }
+            return keyResponse(200, key)
         }
-        if let bound, key.owner != bound { throw .forbidden("key \(id) belongs to another owner") }
-        finishRead(context, keyResponse(200, key))
     }
 
     func updateKey(_ id: KeyID) throws(APIError) {
-        let (_, context) = try management("ledger:keys")
+        let context = try context()
         try Query(request.query).finish()
         var expected: UInt64?
         if let match = request.headers["If-Match"] {
@@ -188,7 +153,7 @@ extension Call {
     }
 
     func revokeKey(_ id: KeyID) throws(APIError) {
-        let (_, context) = try management("ledger:keys")
+        let context = try context()
         try Query(request.query).finish()
         var body = try RequestBody(request.body, optional: true)
         let reason = try body.string("reason", maxLength: KeyRules.maxReasonLength)
@@ -205,7 +170,7 @@ extension Call {
     }
 
     func keyAction(_ id: KeyID, _ action: Route.KeyAction) throws(APIError) {
-        let (_, context) = try management("ledger:keys")
+        let context = try context()
         try Query(request.query).finish()
         var body = try RequestBody(request.body, optional: true)
         switch action {

@@ -3,63 +3,101 @@ import HTTP
 import Ledger
 
 extension Call {
-    /// `GET /metrics`: Prometheus text exposition (root or socket only).
+    /// `GET /metrics`: Prometheus text exposition, for root, the socket and
+    /// `ledger:metrics` keys (whose scrapes are not recorded).
     func metrics() throws(APIError) {
-        let principal = try Principal.resolve(request, ledger: ledger)
-        guard principal.isAdministrator else {
-            throw .forbidden("only the root token or the Unix socket may read metrics")
-        }
+        let context = try context()
         try Query(request.query).finish()
-        var text = ""
-        func family(_ name: String, _ type: String, _ help: String) {
-            text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-        }
-        family("keyledger_http_requests_total", "counter", "Requests answered, by route, method and status.")
-        for (key, count) in requestMetrics.snapshot.sorted(by: {
+        authorized(.readMetrics, context) { _ throws(APIError) in try exposition() }
+    }
+
+    /// The metrics in Prometheus text format.
+    func exposition() throws(APIError) -> HTTPResponse {
+        var p = PrometheusText()
+        p.family("keyledger_build_info", "gauge", "The running build: version and Swift compiler (always 1).")
+        p.sample(
+            "keyledger_build_info", [("version", BuildInfo.version), ("swift", BuildInfo.swiftVersion)], UInt64(1))
+        let requests = requestMetrics.snapshot
+        p.family("keyledger_http_requests_total", "counter", "Requests answered, by route, method and status.")
+        for (key, count) in requests.counts.sorted(by: {
             ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status)
         }) {
-            text +=
-                "keyledger_http_requests_total{route=\"\(key.route)\",method=\"\(key.method)\",status=\"\(key.status)\"} \(count)\n"
+            p.sample(
+                "keyledger_http_requests_total",
+                [("route", key.route), ("method", key.method), ("status", String(key.status))], count)
+        }
+        p.family(
+            "keyledger_http_request_duration_seconds", "histogram",
+            "Time from a request's arrival to its answer, by route and method.")
+        for (key, histogram) in requests.latency.sorted(by: { $0.key < $1.key }) {
+            p.histogram(
+                "keyledger_http_request_duration_seconds", [("route", key.route), ("method", key.method)], histogram)
         }
         let snapshot = ledger.metrics.snapshot
-        family("keyledger_verify_decisions_total", "counter", "Verification decisions, by code.")
+        p.family("keyledger_verify_decisions_total", "counter", "Verification decisions, by code.")
         for code in VerifyCode.allCases {
-            text +=
-                "keyledger_verify_decisions_total{code=\"\(code.wireName)\"} \(snapshot.verifyDecisions[code] ?? 0)\n"
+            p.sample("keyledger_verify_decisions_total", [("code", code.wireName)], snapshot.verifyDecisions[code] ?? 0)
         }
         do {
             let head = try ledger.head().seq
-            family("keyledger_events_appended_total", "counter", "Events in the log (its head sequence).")
-            text += "keyledger_events_appended_total \(head)\n"
-            family("keyledger_projection_lag_events", "gauge", "Events of the log a projection has not applied yet.")
+            p.family("keyledger_events_appended_total", "counter", "Events in the log (its head sequence).")
+            p.sample("keyledger_events_appended_total", [], head)
+            p.family("keyledger_projection_lag_events", "gauge", "Events of the log a projection has not applied yet.")
             for (name, checkpoint) in try ledger.projectionCheckpoints().sorted(by: { $0.key < $1.key }) {
-                text +=
-                    "keyledger_projection_lag_events{projection=\"\(name)\"} \(head > checkpoint ? head - checkpoint : 0)\n"
+                p.sample(
+                    "keyledger_projection_lag_events", [("projection", name)], head > checkpoint ? head - checkpoint : 0
+                )
             }
             let map = try ledger.mapUsage()
-            family("keyledger_map_size_bytes", "gauge", "Size of the LMDB map.")
-            text += "keyledger_map_size_bytes \(map.size)\n"
-            family("keyledger_map_used_bytes", "gauge", "Bytes of the LMDB map in use.")
-            text += "keyledger_map_used_bytes \(map.used)\n"
+            p.family("keyledger_map_size_bytes", "gauge", "Size of the LMDB map.")
+            p.sample("keyledger_map_size_bytes", [], UInt64(map.size))
+            p.family("keyledger_map_used_bytes", "gauge", "Bytes of the LMDB map in use.")
+            p.sample("keyledger_map_used_bytes", [], UInt64(map.used))
+            // No checkpoint row carries a time: the newest covers events up to its size,
+            // so its age is measured from the last of them (an upper bound on the time
+            // since it was stored).
+            var checkpointAge = 0.0
+            if let newest = try ledger.newestCheckpoint(), newest.size > 0,
+                let covered = try ledger.event(at: newest.size)
+            {
+                checkpointAge = max(0, Double(ledger.clock.now() - covered.event.time) / 1_000_000)
+            }
+            p.family(
+                "keyledger_checkpoint_age_seconds", "gauge",
+                "Seconds since the last event the newest stored checkpoint covers (0 if none).")
+            p.sample("keyledger_checkpoint_age_seconds", [], checkpointAge)
         } catch {
             throw APIError(.unavailable("metrics: \(error)"))
         }
-        histogram("keyledger_writer_batch_size", "Commands per write transaction.", snapshot.batchSizes, &text)
-        histogram(
-            "keyledger_writer_commit_seconds", "Time to decide, append and durably commit a batch.",
-            snapshot.commitSeconds, &text)
-        family(
+        p.family("keyledger_writer_batch_size", "histogram", "Commands per write transaction.")
+        p.histogram("keyledger_writer_batch_size", [], Histogram(snapshot.batchSizes))
+        p.family(
+            "keyledger_writer_commit_seconds", "histogram", "Time to decide, append and durably commit a batch.")
+        p.histogram("keyledger_writer_commit_seconds", [], Histogram(snapshot.commitSeconds))
+        p.family(
             "keyledger_writer_failed_batches_total", "counter", "Batches that could not be committed (answered 503).")
-        text += "keyledger_writer_failed_batches_total \(snapshot.failedBatches)\n"
-        finish(
-            .success(
-                HTTPResponse(
-                    status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))))
+        p.sample("keyledger_writer_failed_batches_total", [], snapshot.failedBatches)
+        let process = ProcessMetrics.read()
+        p.family("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.")
+        p.sample("process_cpu_seconds_total", [], process.cpuSeconds)
+        p.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
+        p.sample("process_resident_memory_bytes", [], process.residentBytes)
+        p.family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.")
+        p.sample("process_virtual_memory_bytes", [], process.virtualBytes)
+        p.family("process_open_fds", "gauge", "Open file descriptors.")
+        p.sample("process_open_fds", [], process.openFDs)
+        p.family("process_max_fds", "gauge", "The limit on open file descriptors.")
+        p.sample("process_max_fds", [], process.maxFDs)
+        p.family("process_start_time_seconds", "gauge", "Start time of the process since the epoch, in seconds.")
+        p.sample("process_start_time_seconds", [], process.startTimeSeconds)
+        return HTTPResponse(
+            status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(p.text.utf8))
     }
+}
 
-    func histogram(_ name: String, _ help: String, _ h: LedgerMetrics.Histogram, _ text: inout String) {
-        text += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
-        for (bound, count) in zip(h.bounds, h.counts) { text += "\(name)_bucket{le=\"\(bound)\"} \(count)\n" }
-        text += "\(name)_bucket{le=\"+Inf\"} \(h.count)\n\(name)_sum \(h.sum)\n\(name)_count \(h.count)\n"
+extension Histogram {
+    /// The same figures as a ledger histogram.
+    init(_ h: LedgerMetrics.Histogram) {
+        self.init(bounds: h.bounds, counts: h.counts, sum: h.sum, count: h.count)
     }
 }

@@ -7,7 +7,7 @@ public import Projections
 extension Call {
     /// `GET /v1/keys/{id}/usage?start=&end=&granularity=&metrics=`.
     func keyUsage(_ id: KeyID) throws(APIError) {
-        let (principal, context) = try management("ledger:audit")
+        let context = try context()
         var query = try Query(request.query)
         guard let start = try time(&query, "start") else { throw .invalid("start", "is required (RFC 3339)") }
         guard let end = try time(&query, "end") else { throw .invalid("end", "is required (RFC 3339)") }
@@ -31,20 +31,20 @@ extension Call {
             }
         }
         try query.finish()
-        _ = try readableKey(id, principal, context)
-        let report: UsageReport
-        do {
-            report = try ledger.usage(of: id, start: start, end: end, granularity: granularity)
-        } catch {
-            throw APIError(error)
+        let ledger = self.ledger
+        let (granularityAsked, metricsAsked) = (granularity, wanted)
+        authorized(.readKeyHistory(id), context) { _ throws(APIError) in
+            try Self.requireKey(ledger, id)
+            let report: UsageReport
+            do throws(LedgerError) {
+                report = try ledger.usage(of: id, start: start, end: end, granularity: granularityAsked)
+            } catch {
+                throw APIError(error)
+            }
+            return HTTPResponse(
+                status: 200, headers: [("Content-Type", "application/json")],
+                body: Envelope.data { w in UsageJSON.write(report, metrics: metricsAsked, into: &w) })
         }
-        finishRead(
-            context,
-            ok(
-                200,
-                Envelope.data { w in
-                    UsageJSON.write(report, metrics: wanted, into: &w)
-                }))
     }
 }
 

@@ -4,13 +4,6 @@ public import Projections
 
 /// Renders a key object (API.md "Keys"). Never writes a secret or a digest.
 public enum KeyJSON {
-    /// The status a caller sees: a key whose expiry passed is `expired` even before the
-    /// sweeper records `key.expired`.
-    public static func status(_ key: KeyState, now: Int64) -> KeyStatus {
-        if !key.status.isFinal, let at = key.expiresAt, at <= now { return .expired }
-        return key.status
-    }
-
     /// Writes the key object; `now` decides whether a passed expiry shows as `expired`.
     public static func write(_ key: KeyState, now: Int64, into w: inout JSONWriter) {
         w.beginObject()
@@ -19,7 +12,7 @@ public enum KeyJSON {
         w.field("name", key.name)
         w.field("prefix", key.prefix)
         w.field("environment", key.environment)
-        w.field("status", status(key, now: now).wireName)
+        w.field("status", key.status(at: now).wireName)
         EventJSON.strings("scopes", key.scopes, &w)
         EventJSON.strings("accounts", key.accounts, &w)
         EventJSON.strings("ipAllowlist", key.ipAllowlist.map(\.description), &w)

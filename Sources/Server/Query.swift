@@ -38,6 +38,16 @@ struct Query {
         return n
     }
 
+    /// `true` or `false`; `fallback` when absent.
+    mutating func boolean(_ name: String, default fallback: Bool) throws(APIError) -> Bool {
+        switch string(name) {
+        case nil: fallback
+        case "true": true
+        case "false": false
+        default: throw .invalid(name, "must be true or false")
+        }
+    }
+
     /// `+` is a space in form encoding; `%XX` a byte; the result must be UTF-8.
     static func decode(_ text: Substring) -> String? {
         var bytes: [UInt8] = []

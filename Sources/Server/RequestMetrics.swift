@@ -1,6 +1,8 @@
 import Synchronization
 
-/// Requests answered, by route template, method and status, for `/metrics`.
+/// Requests answered, by route template, method and status, and their latency by route
+/// and method, for `/metrics`. Route templates and methods come from closed sets (an
+/// unknown method is folded into `OTHER`), so no client can grow the maps.
 final class RequestMetrics: Sendable {
     struct Key: Hashable {
         var route: String
@@ -8,13 +10,31 @@ final class RequestMetrics: Sendable {
         var status: Int
     }
 
-    private let counts = Mutex<[Key: UInt64]>([:])
+    struct LatencyKey: Hashable, Comparable {
+        var route: String
+        var method: String
 
-    func record(route: String, method: String, status: Int) {
-        // Methods outside the API's are folded into one label so a client cannot grow the map.
-        let known = ["GET", "HEAD", "POST", "PATCH", "DELETE", "PUT", "OPTIONS"].contains(method) ? method : "OTHER"
-        counts.withLock { $0[Key(route: route, method: known, status: status), default: 0] += 1 }
+        static func < (a: LatencyKey, b: LatencyKey) -> Bool { (a.route, a.method) < (b.route, b.method) }
     }
 
-    var snapshot: [Key: UInt64] { counts.withLock { $0 } }
+    struct Snapshot {
+        var counts: [Key: UInt64]
+        var latency: [LatencyKey: Histogram]
+    }
+
+    private let state = Mutex(Snapshot(counts: [:], latency: [:]))
+
+    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PATCH", "DELETE", "PUT", "OPTIONS"]
+
+    /// Counts one answered request that took `seconds` from its arrival to its answer.
+    func record(route: String, method: String, status: Int, seconds: Double) {
+        let known = Self.knownMethods.contains(method) ? method : "OTHER"
+        state.withLock { s in
+            s.counts[Key(route: route, method: known, status: status), default: 0] += 1
+            s.latency[LatencyKey(route: route, method: known), default: Histogram(bounds: Histogram.latencyBounds)]
+                .observe(seconds)
+        }
+    }
+
+    var snapshot: Snapshot { state.withLock { $0 } }
 }

@@ -132,7 +132,7 @@ public final class Environment: @unchecked Sendable {
                         mdb_txn_abort(txn)
                         throw error
                     }
-                    try LMDBError.check(mdb_txn_commit(txn))
+                    try Self.checkCommit(mdb_txn_commit(txn), path: path)
                     return result
                 }
             } catch let error as LMDBError where error == .mapFull {
@@ -141,6 +141,18 @@ public final class Environment: @unchecked Sendable {
                 try adoptForeignMapSize()
             }
         }
+    }
+
+    /// A failed commit wrote nothing that counts (LMDB keeps the old meta page). LMDB
+    /// reports a short write as `EIO`, which is what a full device gives mid-write: when
+    /// the device has less than a megabyte free, the `EIO` is reported as ``LMDBError/noSpace``.
+    private static func checkCommit(_ rc: Int32, path: String) throws(LMDBError) {
+        guard rc != 0 else { return }
+        if rc == EIO {
+            var fs = statvfs()
+            if statvfs(path, &fs) == 0, UInt64(fs.f_bavail) * UInt64(fs.f_frsize) < 1 << 20 { throw .noSpace }
+        }
+        throw LMDBError(code: rc)
     }
 
     private func begin(flags: UInt32) throws -> OpaquePointer {

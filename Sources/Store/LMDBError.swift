@@ -26,7 +26,26 @@ public struct LMDBError: Error, Sendable, Equatable, CustomStringConvertible {
             || code == 5 /* EIO */ || code == 13 /* EACCES */
     }
 
-    public var description: String { "LMDB error \(code): \(message)" }
+    /// A commit found no room on the data directory's device (`ENOSPC`; a short write
+    /// that LMDB reports as `EIO` on a full device is reported as this too, see
+    /// ``Environment/write(_:)``).
+    public static let noSpace = LMDBError(code: 28 /* ENOSPC */)
+
+    /// What happened and what to do, for the failures an operator can fix; LMDB's own
+    /// text for the rest.
+    public var description: String {
+        switch code {
+        case 28 /* ENOSPC */:
+            "no space left on the data directory's device: free space or move the ledger; nothing was changed"
+        case 122 /* EDQUOT */:
+            "the disk quota of the data directory is used up: raise it or free space; nothing was changed"
+        case 30 /* EROFS */:
+            "the data directory's filesystem is read-only: remount it writable; nothing was changed"
+        case MDB_MAP_FULL:
+            "the ledger's map size is used up and could not grow: free memory or address space; nothing was changed"
+        default: "LMDB error \(code): \(message)"
+        }
+    }
 
     /// Turns an LMDB return code into a thrown error.
     @inline(__always)

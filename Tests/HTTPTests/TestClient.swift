@@ -29,11 +29,32 @@ final class TestClient {
     private(set) var fd: Int32
     private var buffer: [UInt8] = []
 
-    static func tcp(port: UInt16, host: String = "127.0.0.1", timeout: Double = 5) throws -> TestClient {
+    /// - Parameters:
+    ///   - source: an IPv4 address to connect from (e.g. `"127.0.0.2"`), to play a second client.
+    ///   - receiveBuffer: the socket's `SO_RCVBUF`, so that little of what the server writes
+    ///     fits in the kernel for a client that does not read.
+    static func tcp(
+        port: UInt16, host: String = "127.0.0.1", timeout: Double = 5, source: String? = nil,
+        receiveBuffer: Int32? = nil
+    ) throws -> TestClient {
         let isV6 = host.contains(":")
         let fd = socket(isV6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestClientError.system("socket") }
         let client = TestClient(fd: fd, timeout: timeout)
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        if let source {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, source, &address.sin_addr)
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else { throw TestClientError.system("bind \(source)") }
+        }
         var result: Int32
         if isV6 {
             var address = sockaddr_in6()

@@ -75,11 +75,16 @@ struct TimeoutTests {
         #expect(eventually { server.server.openConnectionCount == 0 })
     }
 
-    @Test func connectionThatNeverSpeaksIsClosedWhenIdle() throws {
-        let server = try TestServer(HTTPServerConfiguration(idleTimeout: .milliseconds(300)))
+    @Test func connectionThatNeverSpeaksIsClosedAfterTheHeaderTimeout() throws {
+        let server = try TestServer(
+            HTTPServerConfiguration(headerTimeout: .milliseconds(300), idleTimeout: .seconds(60)))
         defer { server.stop() }
-        let client = try server.connect()
-        #expect(client.isClosedByServer())
+        let silent = try server.connect()
+        let blank = try server.connect()
+        // Empty lines before a request line are allowed, but they are not a request.
+        try blank.send("\r\n\r\n")
+        #expect(silent.isClosedByServer())
+        #expect(blank.isClosedByServer())
     }
 
     @Test func slowResponderIsNotCutOffByTheIdleTimeout() throws {

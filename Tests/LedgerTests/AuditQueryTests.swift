@@ -56,7 +56,7 @@ private struct History {
                 let asKey = CommandContext(
                     actor: Actor(kind: .key, id: ""), ip: ip,
                     credential: ManagementCredential(
-                        digest: Secret.digest(adminSecret), scope: "ledger:keys", endpoint: "POST /v1/keys/suspend"))
+                        digest: Secret.digest(adminSecret), endpoint: "POST /v1/keys/suspend"))
                 _ = try? f.run(.suspend(id, reason: "by key"), context: asKey)
             case 88..<94:
                 var changes = KeyChanges()
@@ -208,29 +208,55 @@ func stateAtEverySeqEqualsAFoldOfTheEventsUpToIt(seed: UInt64) throws {
     #expect(checked > 1000)
 }
 
-@Test func aLongPollWakesOnACommitAndTimesOutEmpty() throws {
-    let f = try LedgerFixture()
-    let (_, secret) = try f.create()
-    let head = f.headSeq
-    let started = Date()
-    let empty = try f.ledger.events(after: head, limit: 10, wait: 0.3)
-    #expect(empty.isEmpty && Date().timeIntervalSince(started) >= 0.3)
-    let woke = Mutex<(count: Int, seconds: Double)?>(nil)
-    let ledger = f.ledger
-    let waiter = Thread {
-        let begin = Date()
-        let page = (try? ledger.events(after: head, limit: 10, wait: 30)) ?? []
-        woke.withLock { $0 = (page.count, Date().timeIntervalSince(begin)) }
+/// Threads of this process now (`/proc/self/task`).
+func threadCount() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count }
+
+/// Waits up to 10 s for `condition`.
+func eventually(_ condition: () -> Bool) {
+    let deadline = Date().addingTimeInterval(10)
+    while !condition(), Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+}
+
+/// 200 long-polls wait without a thread each (the process gains at most a few threads
+/// while they wait); a commit answers every one with the new event, and a deadline
+/// answers with an empty page; past the bound a long-poll is refused.
+@Test func longPollsWaitWithoutAThreadEachAndReturnOnCommitOrTimeout() throws {
+    let directory = TempDirectory()
+    defer { directory.remove() }
+    var options = LedgerOptions()
+    options.sweepInterval = nil
+    options.maxLongPolls = 200
+    let ledger = try Ledger(path: directory.path, options: options)
+    defer { ledger.close() }
+    let head = try ledger.head().seq
+    let threadsBefore = try threadCount()
+    let answers = Mutex<[Int]>([])
+    for _ in 0..<200 {
+        let admitted = ledger.events(after: head, limit: 10, wait: 30) { result in
+            answers.withLock { $0.append((try? result.get())?.count ?? -1) }
+        }
+        #expect(admitted)
     }
-    waiter.start()
-    Thread.sleep(forTimeInterval: 0.2)
-    #expect(woke.withLock { $0 } == nil)
-    _ = try f.verify(secret)
-    while !waiter.isFinished { Thread.sleep(forTimeInterval: 0.005) }
-    let result = try #require(woke.withLock { $0 })
-    #expect(result.count == 1)
-    // Woken by the commit, far before the 30 s deadline.
-    #expect(result.seconds < 10)
+    #expect(ledger.longPollsWaiting == 200)
+    #expect(!ledger.events(after: head, limit: 10, wait: 30) { _ in })
+    #expect(try threadCount() - threadsBefore <= 3)
+    #expect(answers.withLock { $0.isEmpty })
+    _ = try wait { done in ledger.createKey(KeySpec(owner: "org_1", name: "k"), context: rootContext, completion: done)
+    }
+    eventually { answers.withLock { $0.count } == 200 }
+    #expect(answers.withLock { $0 } == Array(repeating: 1, count: 200))
+
+    let expired = Mutex<[Int]>([])
+    let started = Date()
+    for _ in 0..<50 {
+        _ = ledger.events(after: head + 1, limit: 10, wait: 0.3) { result in
+            expired.withLock { $0.append((try? result.get())?.count ?? -1) }
+        }
+    }
+    eventually { expired.withLock { $0.count } == 50 }
+    #expect(expired.withLock { $0 } == Array(repeating: 0, count: 50))
+    #expect(Date().timeIntervalSince(started) >= 0.3 && Date().timeIntervalSince(started) < 5)
+    #expect(ledger.longPollsWaiting == 0)
 }
 
 /// A busy key's state-at starts from the snapshot kept every `snapshotInterval` events of

@@ -167,7 +167,7 @@ import Testing
         CommandContext(
             actor: Actor(kind: .key, id: ""), ip: IPAddress("10.0.0.1"),
             credential: ManagementCredential(
-                digest: Secret.digest(secret), scope: "ledger:keys", endpoint: "POST /v1/keys"))
+                digest: Secret.digest(secret), endpoint: "POST /v1/keys"))
     }
     let before = f.headSeq
     expectError(.forbidden("key \(foreign.id) belongs to another owner")) {

@@ -14,12 +14,16 @@ final class ServerFixture {
     let socketPath: String
     let root: String
 
-    init(configure: (inout HTTPServerConfiguration) -> Void = { _ in }) throws {
+    init(
+        configure: (inout HTTPServerConfiguration) -> Void = { _ in },
+        ledgerOptions: (inout LedgerOptions) -> Void = { _ in }
+    ) throws {
         var template = Array("/tmp/keyledger-server-XXXXXX".utf8CString)
         directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
         root = try Ledger.initialize(path: directory)
         var options = LedgerOptions()
         options.sweepInterval = nil
+        ledgerOptions(&options)
         ledger = try Ledger(path: directory, options: options)
         var configuration = HTTPServerConfiguration()
         configuration.errorResponse = APIResponder.protocolErrorResponse

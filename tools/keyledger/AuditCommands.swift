@@ -89,7 +89,8 @@ enum LogsCommand: CLICommand {
                               [--start T] [--end T] [--limit 100]
 
         Prints matching events newest first, one JSON object per line (the API's event shape).
-        Works on the data directory directly, whether or not a server runs.
+        Works on the data directory directly, whether or not a server runs. Only --data has an
+        environment variable (KEYLEDGER_DATA); filters and --limit come from the command line.
         """
 
     static func run(_ args: [String]) throws -> Int32 {
@@ -166,7 +167,7 @@ enum HistoryCommand: CLICommand {
         """
 
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data", "at"], flags: [])
+        let parsed = try Arguments(args, options: ["data", "at"], flags: [], positional: 1)
         guard let key = parsed.positional.first, let id = KeyID(key) else {
             throw UsageError("KEY (a key id) is required")
         }

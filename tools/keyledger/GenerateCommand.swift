@@ -40,7 +40,7 @@ enum GenerateCommand: CLICommand {
         var simulation = Simulation(
             keys: keyCount, owners: owners, total: total,
             span: Int64(days) * 86_400_000_000, now: ledger.clock.now(),
-            seed: UInt64(try parsed.integer("seed", default: 1)))
+            seed: UInt64(try parsed.integer("seed", default: 1, in: 0...Int.max)))
         let started = ContinuousClock.now
         let head = try ledger.importEvents { simulation.next() }
         let generated = seconds(since: started)
@@ -139,10 +139,10 @@ struct Simulation {
         case 0..<40:
             payload = try? Decisions.rotate(
                 state, gracePeriodSeconds: 3600, secretDigest: Secret.digest("rot-\(random.next())"), now: time)
-        case 40..<60: payload = try? Decisions.suspend(state, reason: "investigation")
-        case 60..<100: payload = try? Decisions.reactivate(state)
+        case 40..<60: payload = try? Decisions.suspend(state, reason: "investigation", now: time)
+        case 60..<100: payload = try? Decisions.reactivate(state, now: time)
         case 100..<110: payload = try? Decisions.revoke(state, reason: "leaked")
-        case 110..<150: payload = try? Decisions.addCredits(state, amount: 10_000)
+        case 110..<150: payload = try? Decisions.addCredits(state, amount: 10_000, now: time)
         default: return access(index)
         }
         guard let payload else { return access(index) }

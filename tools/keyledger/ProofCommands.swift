@@ -56,7 +56,8 @@ enum VerifyExportCommand: CLICommand {
         """
 
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["vkey", "previous", "consistency"], flags: [])
+        let parsed = try Arguments(
+            args, options: ["vkey", "previous", "consistency"], flags: [], environment: [], positional: 1)
         guard parsed.positional.count == 1 else { throw UsageError("verify-export takes one FILE") }
         guard let vkey = parsed.value("vkey") else { throw UsageError("--vkey VKEY is required") }
         guard let verifier = NoteVerifier(vkey: vkey) else { throw UsageError("--vkey \(vkey) is not a vkey") }

@@ -10,7 +10,9 @@ enum ServeCommand: CLICommand {
     static let summary = "serve the HTTP API on TCP and a Unix socket"
     static let help = """
         usage: keyledger serve --data DIR [--listen 127.0.0.1:8420] [--socket PATH]
-                               [--max-body 65536] [--max-connections 1024] [--event-loops 1] [--quiet]
+                               [--max-body 65536] [--max-connections 1024] [--max-socket-connections 64]
+                               [--max-connections-per-address 256] [--max-unsent-responses 64]
+                               [--max-unsent-bytes 262144] [--event-loops 1] [--quiet] [--read-only]
                                [--checkpoint-interval 10] [--publish-checkpoints DIR] [--origin TEXT]
 
         Serves the API (docs/openapi.yaml) over HTTP/1.1 on the TCP address and, when given, on a
@@ -18,40 +20,69 @@ enum ServeCommand: CLICommand {
         Logs one JSON line per request to stderr (--quiet turns that off). SIGINT or SIGTERM stop
         accepting, finish in-flight requests, and exit 0. The ledger must exist (keyledger init).
 
+        Before serving, the hash chain is checked from the last verified point (the whole log
+        the first time): on a broken chain serve refuses to start, naming the first bad
+        sequence. --read-only serves such a ledger for investigation: reads are answered,
+        every write is refused with 503, and nothing on disk changes.
+
           --data DIR              data directory (KEYLEDGER_DATA)
           --listen HOST:PORT      TCP address, [::1]:PORT for IPv6 (KEYLEDGER_LISTEN)
           --socket PATH           Unix socket path (KEYLEDGER_SOCKET)
           --max-body BYTES        largest request body (KEYLEDGER_MAX_BODY)
-          --max-connections N     open connections at most (KEYLEDGER_MAX_CONNECTIONS)
+          --max-connections N     open TCP connections at most (KEYLEDGER_MAX_CONNECTIONS)
+          --max-socket-connections N
+                                  open Unix socket connections at most, apart from the TCP ones
+                                  (KEYLEDGER_MAX_SOCKET_CONNECTIONS)
+          --max-connections-per-address N
+                                  open TCP connections from one client address at most
+                                  (KEYLEDGER_MAX_CONNECTIONS_PER_ADDRESS)
+          --max-unsent-responses N
+                                  answers of one connection not yet read by the client past which
+                                  it reads no more requests until the client catches up
+                                  (KEYLEDGER_MAX_UNSENT_RESPONSES)
+          --max-unsent-bytes BYTES
+                                  the same bound in bytes (KEYLEDGER_MAX_UNSENT_BYTES)
           --event-loops N         HTTP event-loop threads (KEYLEDGER_EVENT_LOOPS)
           --quiet                 no request log lines
+          --read-only             open the ledger read-only: serve reads, refuse writes (503)
           --checkpoint-interval S seconds between signed checkpoints while the log grows; one
                                   more is stored at shutdown (KEYLEDGER_CHECKPOINT_INTERVAL)
           --publish-checkpoints DIR  also write each checkpoint to DIR/<size>.checkpoint, synced
                                   (KEYLEDGER_PUBLISH_CHECKPOINTS)
           --origin TEXT           the checkpoints' first line; default keyledger/<ledger id>
                                   (KEYLEDGER_ORIGIN)
+
+        Every option but the flags has an environment variable, named in parentheses.
         """
 
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(
-            args,
-            options: [
-                "data", "listen", "socket", "max-body", "max-connections", "event-loops", "checkpoint-interval",
-                "publish-checkpoints", "origin",
-            ],
-            flags: ["quiet"])
+        // Every option of serve is configuration, so each has an environment variable.
+        let options = [
+            "data", "listen", "socket", "max-body", "max-connections", "max-socket-connections",
+            "max-connections-per-address", "max-unsent-responses", "max-unsent-bytes", "event-loops",
+            "checkpoint-interval", "publish-checkpoints", "origin",
+        ]
+        let parsed = try Arguments(args, options: options, flags: ["quiet", "read-only"], environment: options)
         let path = try parsed.dataDirectory()
         let (host, port) = try address(parsed.value("listen") ?? "127.0.0.1:8420")
-        let ledger = try Ledger(path: path)
+        var configuration = HTTPServerConfiguration()
+        configuration.maxBodyBytes = try parsed.integer("max-body", default: 64 * 1024, in: 1...(1 << 30))
+        configuration.maxConnections = try parsed.integer("max-connections", default: 1024, in: 1...1_000_000)
+        configuration.eventLoops = try parsed.integer("event-loops", default: 1, in: 1...256)
+        configuration.maxSocketConnections = try parsed.integer(
+            "max-socket-connections", default: configuration.maxSocketConnections, in: 1...65_536)
+        configuration.maxConnectionsPerAddress = try parsed.integer(
+            "max-connections-per-address", default: configuration.maxConnectionsPerAddress, in: 1...1_048_576)
+        configuration.maxUnsentResponses = try parsed.integer(
+            "max-unsent-responses", default: configuration.maxUnsentResponses, in: 1...65_536)
+        configuration.maxUnsentBytes = try parsed.integer(
+            "max-unsent-bytes", default: configuration.maxUnsentBytes, in: 1024...(1 << 30))
+        try Ledger.requireExisting(path: path)
+        let ledger = parsed.has("read-only") ? try Ledger.openReadOnly(path: path) : try Ledger(path: path)
         guard try ledger.isInitialized() else {
             ledger.close()
             throw UsageError("\(path) holds no ledger yet: run keyledger init --data \(path) first")
         }
-        var configuration = HTTPServerConfiguration()
-        configuration.maxBodyBytes = try parsed.integer("max-body", default: 64 * 1024)
-        configuration.maxConnections = try parsed.integer("max-connections", default: 1024)
-        configuration.eventLoops = try parsed.integer("event-loops", default: 1)
         configuration.errorResponse = APIResponder.protocolErrorResponse
         let checkpoints = try treeCheckpoints(ledger, parsed)
         let responder = APIResponder(ledger: ledger, logRequests: !parsed.has("quiet"), checkpoints: checkpoints)
@@ -63,7 +94,7 @@ enum ServeCommand: CLICommand {
             where_ += " and unix:\(socket)"
         }
         try server.start()
-        writeError("keyledger: serving \(path) on \(where_)\n")
+        writeError("keyledger: serving \(path)\(parsed.has("read-only") ? " read-only" : "") on \(where_)\n")
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM] {
@@ -76,7 +107,7 @@ enum ServeCommand: CLICommand {
         stop.wait()
         writeError("keyledger: stopping: finishing in-flight requests\n")
         server.shutdown()
-        checkpoints.stop()
+        if !parsed.has("read-only") { checkpoints.stop() }
         ledger.close()
         if let socket = parsed.value("socket") { unlink(socket) }
         writeError("keyledger: stopped\n")
@@ -107,7 +138,8 @@ enum ServeCommand: CLICommand {
             ledger.close()
             throw error
         }
-        checkpoints.start(interval: interval)
+        // A read-only ledger stores nothing: it signs the current tree on request only.
+        if !parsed.has("read-only") { checkpoints.start(interval: interval) }
         return checkpoints
     }
 

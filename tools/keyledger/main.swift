@@ -25,7 +25,9 @@ func usage() -> String {
         text += "  \(command.name.padded(to: 14))\(command.summary)\n"
     }
     text +=
-        "\n`keyledger <command> --help` says what a command takes. Every option has an environment\nvariable: --data is KEYLEDGER_DATA, --listen is KEYLEDGER_LISTEN, and so on.\n"
+        "\n`keyledger <command> --help` says what a command takes. Configuration options have an\n"
+        + "environment variable: --data is KEYLEDGER_DATA, and serve's --listen is KEYLEDGER_LISTEN,\n"
+        + "and so on; the options that choose what a command does (filters, limits) do not.\n"
     return text
 }
 
@@ -41,11 +43,14 @@ guard argv.count >= 2, argv[1] != "--help", argv[1] != "-h" else {
     exit(argv.count >= 2 ? 0 : 2)
 }
 guard let command = CommandList.all.first(where: { $0.name == argv[1] }) else {
-    printError("unknown command \(argv[1])\n\n" + usage())
+    let names = CommandList.all.map { $0.name }
+    let nearest = Arguments.suggestion(for: argv[1], among: names).replacing("--", with: "")
+    printError("unknown command \(argv[1])\(nearest)\n\n" + usage())
     exit(2)
 }
 let rest = Array(argv.dropFirst(2))
-if rest.contains("--help") || rest.contains("-h") {
+let options = rest.prefix { $0 != "--" }
+if options.contains("--help") || options.contains("-h") {
     print(command.help)
     exit(0)
 }

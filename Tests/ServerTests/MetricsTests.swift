@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+@testable import Server
+
+/// A label value can hold any text; escaped as the exposition format says, it stays one
+/// label of one sample line.
+@Test(arguments: [
+    (#"plain"#, #"plain"#),
+    (#"a"b"#, #"a\"b"#),
+    (#"back\slash"#, #"back\\slash"#),
+    ("two\nlines", #"two\nlines"#),
+    (#"\"#, #"\\"#),
+])
+func labelValuesAreEscaped(raw: String, escaped: String) {
+    var p = PrometheusText()
+    p.sample("m", [("l", raw)], UInt64(1))
+    #expect(p.text == "m{l=\"\(escaped)\"} 1\n")
+}
+
+/// `/metrics` over HTTP: every sample line is well formed, and the families an operator
+/// alerts on are there (request latency by route, decisions by code, build and process).
+@Test func metricsExposeLatencyDecisionsBuildAndProcess() throws {
+    let f = try ServerFixture()
+    let (_, secret) = try f.createKey()
+    let c = try f.client()
+    _ = try c.call("POST", "/v1/verify", json: #"{"key":"\#(secret)","scope":"accounts:read"}"#)
+    let r = try c.call("GET", "/metrics", headers: f.auth)
+    #expect(r.status == 200)
+    let text = String(decoding: r.body, as: UTF8.self)
+    let sample = try Regex(#"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? \S+$"#)
+    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+        #expect(line.wholeMatch(of: sample) != nil, "\(line)")
+    }
+    #expect(text.contains(#"keyledger_verify_decisions_total{code="VALID"} 1"#))
+    #expect(text.contains(#"keyledger_http_request_duration_seconds_count{route="/v1/verify",method="POST"} 1"#))
+    #expect(
+        text.contains(#"keyledger_http_request_duration_seconds_bucket{route="/v1/keys",method="POST",le="+Inf"} 1"#))
+    #expect(text.contains("keyledger_build_info{version=\"\(BuildInfo.version)\""))
+    for family in ["process_resident_memory_bytes", "process_open_fds", "process_start_time_seconds"] {
+        let value = text.split(separator: "\n").first { $0.hasPrefix(family + " ") }?.split(separator: " ").last
+        #expect((value.flatMap { Double($0) } ?? 0) > 0, "\(family)")
+    }
+}
+
+/// A `ledger:metrics` key reads `/metrics` and nothing else, and its scrapes leave no
+/// record (API.md, "Management credentials").
+@Test func aMetricsKeyScrapesUnrecordedAndReadsNothingElse() throws {
+    let f = try ServerFixture()
+    let (_, scraper) = try f.createKey(#"{"owner":"ops","name":"prometheus","scopes":["ledger:metrics"]}"#)
+    let c = try f.client()
+    let before = f.eventCount
+    let bearer = ["Authorization": "Bearer \(scraper)"]
+    for _ in 0..<3 { #expect(try c.call("GET", "/metrics", headers: bearer).status == 200) }
+    #expect(f.eventCount == before)
+    #expect(try c.call("GET", "/v1/keys", headers: bearer).status == 403)
+    #expect(try c.call("GET", "/v1/audit", headers: bearer).status == 403)
+}

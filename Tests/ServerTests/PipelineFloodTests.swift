@@ -1,0 +1,95 @@
+import Foundation
+import Glibc
+import Ledger
+import Testing
+
+/// The resident memory of process `pid` in bytes (`VmRSS` of /proc/PID/status), or nil.
+func residentBytes(of pid: Int32) -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+        let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+    else { return nil }
+    return kilobytes * 1024
+}
+
+/// A client pipelines up to 50 MB of requests at a real `keyledger serve` (default limits)
+/// and reads none of the answers: the server stops reading once the unsent answers pass
+/// its bound, so its memory stays under 40 MB (this debug build takes 18 MB at rest, 25 MB
+/// under the flood) instead of growing with every request, and it keeps serving everyone
+/// else.
+///
+/// The requests list 100 keys, an answer of about 60 KB for 90 bytes asked, so that even
+/// this debug build would pass the bound within seconds were it to answer the flood
+/// into memory (a `/healthz` flood needs no credential, but grows a debug build too
+/// slowly for a test to see). The flood stops as soon as the bound is passed.
+@Test func pipelinedFloodThatReadsNothingLeavesTheServerSmall() throws {
+    let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    let binary = URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("keyledger").path
+    var template = Array("/tmp/keyledger-flood-XXXXXX".utf8CString)
+    let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let root = try Ledger.initialize(path: dir)
+    let port = UInt16.random(in: 20000...40000)
+    let server = Process()
+    server.executableURL = URL(fileURLWithPath: binary)
+    server.arguments = ["serve", "--data", dir, "--listen", "127.0.0.1:\(port)", "--quiet"]
+    server.standardError = FileHandle.nullDevice
+    try server.run()
+    defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+    var probe: RawClient?
+    for _ in 0..<100 where probe == nil {
+        probe = try? RawClient(port: port)
+        if probe == nil { Thread.sleep(forTimeInterval: 0.05) }
+    }
+    let setup = try #require(probe)
+    let auth = ["Authorization": "Bearer \(root)"]
+    let note = String(repeating: "n", count: 400)
+    for index in 0..<100 {
+        let json = #"{"owner":"org_1","name":"flood \#(index)","metadata":{"note":"\#(note)"}}"#
+        #expect(try setup.call("POST", "/v1/keys", json: json, headers: auth).status == 201)
+    }
+    let before = residentBytes(of: server.processIdentifier) ?? 0
+
+    // Send until 50 MB are out, the server has taken nothing for a second, or its memory
+    // passed the bound; then watch its memory for a while.
+    let bound = 40 << 20
+    let total = 50 << 20
+    var sent = 0
+    var most = 0
+    do {
+        let flood = try RawClient(port: port)
+        // Its close at the end of this block resets the connection.
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(flood.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(flood.fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = RawClient.request("GET", "/v1/keys?limit=100", headers: auth)
+        let chunk = Array([[UInt8]](repeating: request, count: 16384 / request.count).joined())
+        while sent < total && most < bound {
+            // Resume where a partial send stopped, so that the stream stays whole requests.
+            let offset = sent % chunk.count
+            let count = chunk.withUnsafeBytes {
+                Glibc.send(flood.fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+            }
+            guard count > 0 else { break }
+            sent += count
+            most = max(most, residentBytes(of: server.processIdentifier) ?? Int.max)
+        }
+        // What the kernel holds of the flood, the server would go on answering into memory.
+        let watchUntil = Date().addingTimeInterval(5)
+        while most < bound && Date() < watchUntil {
+            most = max(most, residentBytes(of: server.processIdentifier) ?? Int.max)
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        // Everyone else is still served meanwhile.
+        #expect((try? RawClient(port: port).call("GET", "/healthz"))?.status == 200)
+    }
+    print("flood: RSS \(before >> 10) KiB before, at most \(most >> 10) KiB with \(sent >> 10) KiB pipelined")
+    #expect(
+        most < bound,
+        "RSS \(most >> 20) MB with \(sent >> 20) MB pipelined (\(before >> 20) MB before); bound \(bound >> 20) MB")
+
+    kill(server.processIdentifier, SIGTERM)
+    server.waitUntilExit()
+    #expect(server.terminationReason == .exit && server.terminationStatus == 0)
+}
