@@ -2,8 +2,12 @@ public import JSON
 
 /// Renders an event (API.md "An event"). The data never holds a secret or a digest.
 public enum EventJSON {
-    /// Writes the event object with its chain links.
-    public static func write(_ e: Event, prevHash: Digest, hash: Digest, into w: inout JSONWriter) {
+    /// Writes the event object with its chain links; `extra` adds fields at its end
+    /// (the record and proof of exports).
+    public static func write(
+        _ e: Event, prevHash: Digest, hash: Digest, into w: inout JSONWriter,
+        extra: (inout JSONWriter) -> Void = { _ in }
+    ) {
         w.beginObject()
         w.key("seq")
         w.uint(e.seq)
@@ -23,6 +27,7 @@ public enum EventJSON {
         data(e.payload, &w)
         w.field("prevHash", prevHash.hex)
         w.field("hash", hash.hex)
+        extra(&w)
         w.endObject()
     }
 

@@ -70,7 +70,7 @@ public enum Access {
             try handOn(spec.scopes)
         case .listKeys(let asked):
             if let asked, asked != owner { throw .forbidden("this credential may only list keys of owner \(owner)") }
-        case .readAudit(let asked):
+        case .readAudit(let asked), .exportAudit(let asked):
             if let asked, asked != owner {
                 throw .forbidden("this credential may only read the audit log of owner \(owner)")
             }

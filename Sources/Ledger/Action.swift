@@ -24,6 +24,12 @@ public enum Action: Sendable, Equatable {
     case checkChain
     /// `GET /metrics`.
     case readMetrics
+    /// The checkpoints, the verifier key and consistency proofs: nothing of one owner.
+    case readCheckpoints
+    /// An inclusion proof of event `seq`; a ledger key's read is bound to its owner's events.
+    case proveInclusion(seq: UInt64)
+    /// `GET /v1/audit/export`, optionally of one owner.
+    case exportAudit(owner: String?)
 
     /// The key the action is about, when it is about one.
     public var target: KeyID? {
@@ -31,7 +37,8 @@ public enum Action: Sendable, Equatable {
         case .updateKey(let id, _), .rotateKey(let id), .suspendKey(let id), .reactivateKey(let id),
             .revokeKey(let id), .addCredits(let id, _), .readKey(let id), .readKeyHistory(let id):
             id
-        case .createKey, .listKeys, .readAudit, .readEvents, .checkChain, .readMetrics:
+        case .createKey, .listKeys, .readAudit, .readEvents, .checkChain, .readMetrics, .readCheckpoints,
+            .proveInclusion, .exportAudit:
             nil
         }
     }
@@ -42,7 +49,7 @@ public enum Action: Sendable, Equatable {
         case .createKey, .updateKey, .rotateKey, .suspendKey, .reactivateKey, .revokeKey, .listKeys, .readKey:
             .keys
         case .addCredits: .quotas
-        case .readKeyHistory, .readAudit: .audit
+        case .readKeyHistory, .readAudit, .readCheckpoints, .proveInclusion, .exportAudit: .audit
         case .readMetrics: .metrics
         case .readEvents, .checkChain: nil
         }
@@ -54,7 +61,9 @@ public enum Action: Sendable, Equatable {
     var lends: Bool {
         switch self {
         case .createKey, .updateKey, .rotateKey, .reactivateKey, .addCredits: true
-        default: false
+        case .suspendKey, .revokeKey, .listKeys, .readKey, .readKeyHistory, .readAudit, .readEvents, .checkChain,
+            .readMetrics, .readCheckpoints, .proveInclusion, .exportAudit:
+            false
         }
     }
 

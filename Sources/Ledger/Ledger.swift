@@ -141,6 +141,8 @@ public final class Ledger: Sendable {
             try Self.retireEarlierLayouts([keys] + others, log: log, checkpoints: checkpoints, in: environment)
             try Self.rebuildLagging(
                 [keys] + others, log: log, checkpoints: checkpoints, in: environment, lag: options.rebuildLag)
+            try Self.prepareCheckpointKey(environment, meta: meta)
+            try Self.checkConsistencyWithNewestCheckpoint(environment, log: log, checkpoints: checkpoints, meta: meta)
         } catch {
             if lockFD >= 0 { Glibc.close(lockFD) }
             throw error

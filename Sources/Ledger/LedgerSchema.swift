@@ -6,9 +6,14 @@ public enum LedgerSchema {
     /// Settings kept beside the log: the root token's digest.
     public static let metaSpec = TableSpec("meta")
 
+    /// The signed tree checkpoints (size big-endian -> note): not a projection, since
+    /// a signature cannot be made again for a past moment; a replay keeps them.
+    public static let treeCheckpointsSpec = TableSpec("tree_checkpoints")
+
     public static let tableSpecs: [TableSpec] =
-        [EventLog.tableSpec, Checkpoints.tableSpec, metaSpec]
+        [EventLog.tableSpec, Checkpoints.tableSpec, metaSpec, treeCheckpointsSpec]
         + KeyStateProjection.tableSpecs + AuditIndexProjection.tableSpecs + UsageProjection.tableSpecs
+        + MerkleTreeProjection.tableSpecs
 
     /// Tables of earlier layouts, with the projection that replaced them: a writable open
     /// drops them and rebuilds that projection.
@@ -25,6 +30,13 @@ public enum LedgerSchema {
     ) {
         let audit = AuditIndexProjection(environment: environment)
         let usage = UsageProjection(environment: environment)
-        return (KeyStateProjection(environment: environment), audit, usage, [audit, usage])
+        return (KeyStateProjection(environment: environment), audit, usage, [audit, usage, tree(environment)])
     }
+
+    /// The log's Merkle tree (a projection like the others; proofs and checkpoints read it).
+    static func tree(_ environment: Environment) -> MerkleTreeProjection {
+        MerkleTreeProjection(environment: environment, log: environment.table(EventLog.tableSpec.name))
+    }
+
+    static func sizeKey(_ size: UInt64) -> [UInt8] { withUnsafeBytes(of: size.bigEndian) { Array($0) } }
 }

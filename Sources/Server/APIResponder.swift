@@ -9,13 +9,17 @@ public final class APIResponder: HTTPResponder {
     let ledger: Ledger
     let log: RequestLog
     let requestMetrics = RequestMetrics()
+    let checkpoints: TreeCheckpoints?
 
     /// - Parameters:
     ///   - ledger: the open ledger to serve.
     ///   - logRequests: write one line per request to stderr.
-    public init(ledger: Ledger, logRequests: Bool = true) {
+    ///   - checkpoints: what signs the tree's checkpoints; nil: the ledger's key with the
+    ///     default origin (none when the ledger has no key).
+    public init(ledger: Ledger, logRequests: Bool = true, checkpoints: TreeCheckpoints? = nil) {
         self.ledger = ledger
         self.log = RequestLog(enabled: logRequests)
+        self.checkpoints = checkpoints ?? (try? TreeCheckpoints(ledger: ledger))
     }
 
     /// Called by the HTTP server on its event loop; answers through `respond`, possibly
@@ -64,7 +68,7 @@ public final class APIResponder: HTTPResponder {
         }
         let call = Call(
             request: request, route: route, requestID: requestID, ledger: ledger,
-            requestMetrics: requestMetrics, finish: finish)
+            requestMetrics: requestMetrics, checkpoints: checkpoints, finish: finish)
         do {
             try call.dispatch()
         } catch {
@@ -106,6 +110,7 @@ struct Call: Sendable {
     let requestID: String
     let ledger: Ledger
     let requestMetrics: RequestMetrics
+    let checkpoints: TreeCheckpoints?
     let finish: Reply
 
     var endpoint: String { "\(request.method) \(route.template)" }
@@ -134,6 +139,12 @@ struct Call: Sendable {
         case .keyView(let id, .state): try keyState(id)
         case .keyView(let id, .usage): try keyUsage(id)
         case .audit: try auditLog()
+        case .auditExport: try auditExport()
+        case .tree(.checkpoint): try checkpoint()
+        case .tree(.checkpoints): try storedCheckpoints()
+        case .tree(.key): try checkpointKey()
+        case .tree(.inclusion): try inclusionProof()
+        case .tree(.consistency): try consistencyProof()
         case .metrics: try metrics()
         case .console(let asset): try console(asset)
         }

@@ -46,7 +46,8 @@ extension Call {
     /// One audit page as the answer.
     static func auditPage(
         _ ledger: Ledger, _ filter: AuditFilter,
-        _ window: (types: [EventType], start: Int64?, end: Int64?, limit: Int, before: UInt64?)
+        _ window: (types: [EventType], start: Int64?, end: Int64?, limit: Int, before: UInt64?),
+        record: Bool = false
     ) throws(APIError) -> HTTPResponse {
         let page: (events: [EventLog.Stored], next: UInt64?)
         do throws(LedgerError) {
@@ -59,7 +60,7 @@ extension Call {
         return HTTPResponse(
             status: 200, headers: [("Content-Type", "application/json")],
             body: Envelope.list(page.events, nextCursor: next) { stored, w in
-                EventJSON.write(stored.event, prevHash: stored.prevHash, hash: stored.hash, into: &w)
+                Self.writeEvent(stored, record: record, &w)
             })
     }
 
@@ -80,11 +81,13 @@ extension Call {
         let context = try context()
         var query = try Query(request.query)
         let window = try auditWindow(&query)
+        let record = try Self.includesRecord(&query)
         try query.finish()
         let ledger = self.ledger
         authorized(.readKeyHistory(id), context) { _ throws(APIError) in
             try Self.requireKey(ledger, id)
-            return try Self.auditPage(ledger, AuditFilter(keyID: id, types: window.types), window)
+            return try Self.auditPage(
+                ledger, AuditFilter(keyID: id, types: window.types), window, record: record)
         }
     }
 
@@ -92,6 +95,22 @@ extension Call {
     func auditLog() throws(APIError) {
         let context = try context()
         var query = try Query(request.query)
+        var filter = try auditFilter(&query)
+        let window = try auditWindow(&query)
+        filter.types = window.types
+        let record = try Self.includesRecord(&query)
+        try query.finish()
+        let ledger = self.ledger
+        let asked = filter
+        authorized(.readAudit(owner: asked.owner), context) { grant throws(APIError) in
+            var filter = asked
+            if let owner = grant.owner { filter.owner = owner }
+            return try Self.auditPage(ledger, filter, window, record: record)
+        }
+    }
+
+    /// Reads the filters of `/v1/audit` besides its window: owner, keyId, actor, ip.
+    func auditFilter(_ query: inout Query) throws(APIError) -> AuditFilter {
         var filter = AuditFilter()
         filter.owner = query.string("owner")
         if let owner = filter.owner { try Self.checkOwner(owner) }
@@ -106,16 +125,7 @@ extension Call {
             guard let ip = IPAddress(ipText) else { throw .invalid("ip", "must be an IPv4 or IPv6 address") }
             filter.ip = ip
         }
-        let window = try auditWindow(&query)
-        filter.types = window.types
-        try query.finish()
-        let ledger = self.ledger
-        let asked = filter
-        authorized(.readAudit(owner: asked.owner), context) { grant throws(APIError) in
-            var filter = asked
-            if let owner = grant.owner { filter.owner = owner }
-            return try Self.auditPage(ledger, filter, window)
-        }
+        return filter
     }
 
     /// `GET /v1/keys/{id}/state?at=`: the key as it was then.

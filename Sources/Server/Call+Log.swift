@@ -13,6 +13,7 @@ extension Call {
         let after = try query.integer("after", in: 0...Int.max, default: 0) ?? 0
         let limit = try query.integer("limit", in: 1...1000, default: 1000) ?? 1000
         let wait = try query.integer("wait", in: 0...60, default: 0) ?? 0
+        let record = try Self.includesRecord(&query)
         try query.finish()
         let ledger = self.ledger
         let finish = self.finish
@@ -26,8 +27,7 @@ extension Call {
                             ok(
                                 200,
                                 Envelope.list(page, nextCursor: nil) { stored, w in
-                                    EventJSON.write(
-                                        stored.event, prevHash: stored.prevHash, hash: stored.hash, into: &w)
+                                    Self.writeEvent(stored, record: record, &w)
                                 })))
                 case .failure(let error): finish(.failure(APIError(error)))
                 }

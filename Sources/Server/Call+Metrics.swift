@@ -53,6 +53,19 @@ extension Call {
             p.sample("keyledger_map_size_bytes", [], UInt64(map.size))
             p.family("keyledger_map_used_bytes", "gauge", "Bytes of the LMDB map in use.")
             p.sample("keyledger_map_used_bytes", [], UInt64(map.used))
+            // No checkpoint row carries a time: the newest covers events up to its size,
+            // so its age is measured from the last of them (an upper bound on the time
+            // since it was stored).
+            var checkpointAge = 0.0
+            if let newest = try ledger.newestCheckpoint(), newest.size > 0,
+                let covered = try ledger.event(at: newest.size)
+            {
+                checkpointAge = max(0, Double(ledger.clock.now() - covered.event.time) / 1_000_000)
+            }
+            p.family(
+                "keyledger_checkpoint_age_seconds", "gauge",
+                "Seconds since the last event the newest stored checkpoint covers (0 if none).")
+            p.sample("keyledger_checkpoint_age_seconds", [], checkpointAge)
         } catch {
             throw APIError(.unavailable("metrics: \(error)"))
         }

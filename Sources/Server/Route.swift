@@ -10,6 +10,8 @@ enum Route: Equatable {
     case audit
     case events
     case ledgerVerify
+    case tree(TreeView)
+    case auditExport
     case healthz
     case metrics
     case console(ConsoleAsset)
@@ -20,6 +22,13 @@ enum Route: Equatable {
 
     enum KeyView: String {
         case logs, usage, state
+    }
+
+    /// The provable-audit reads under `/v1/ledger/`.
+    enum TreeView: String {
+        case checkpoint, checkpoints, key
+        case inclusion = "proof/inclusion"
+        case consistency = "proof/consistency"
     }
 
     /// The route for `path`, or nil (404). A malformed key id is a 404 too: no such key.
@@ -34,6 +43,10 @@ enum Route: Equatable {
         case ["v1", "audit"]: self = .audit
         case ["v1", "events"]: self = .events
         case ["v1", "ledger", "verify"]: self = .ledgerVerify
+        case ["v1", "audit", "export"]: self = .auditExport
+        case let p where (p.count == 3 || p.count == 4) && p[0] == "v1" && p[1] == "ledger":
+            guard let view = TreeView(rawValue: p[2...].joined(separator: "/")) else { return nil }
+            self = .tree(view)
         case ["console"]: self = .console(.index)
         case let p where p.count == 2 && p[0] == "console":
             guard let asset = ConsoleAsset(rawValue: p[1]) else { return nil }
@@ -60,7 +73,8 @@ enum Route: Equatable {
         case .keys: ["GET", "HEAD", "POST"]
         case .key: ["GET", "HEAD", "PATCH", "DELETE"]
         case .keyAction, .verify: ["POST"]
-        case .keyView, .audit, .events, .ledgerVerify, .healthz, .metrics, .console: ["GET", "HEAD"]
+        case .keyView, .audit, .events, .ledgerVerify, .tree, .auditExport, .healthz, .metrics, .console:
+            ["GET", "HEAD"]
         }
     }
 
@@ -75,6 +89,8 @@ enum Route: Equatable {
         case .audit: "/v1/audit"
         case .events: "/v1/events"
         case .ledgerVerify: "/v1/ledger/verify"
+        case .tree(let view): "/v1/ledger/\(view.rawValue)"
+        case .auditExport: "/v1/audit/export"
         case .healthz: "/healthz"
         case .metrics: "/metrics"
         case .console(let asset): asset.path

@@ -177,3 +177,14 @@ func sampleEvents() -> [Event] {
     #expect(EventType(wireName: "key.credits_added") == .creditsAdded)
     #expect(VerifyCode(wireName: "USAGE_EXCEEDED") == .usageExceeded)
 }
+
+/// The example of docs/record-format.md, byte for byte.
+@Test func theRecordFormatDocumentsExampleIsWhatTheCodecWrites() {
+    let event = Event(
+        seq: 1, time: 1_795_417_200_000_000, keyID: sampleID, owner: "org_42", actor: Actor(kind: .root, id: "root"),
+        ip: IPAddress("127.0.0.1"), requestID: "req_test", payload: .suspended(reason: "investigation"))
+    let documented =
+        "01 04 00 fc 6d 24 ec 60 06 00 01 23 45 67 89 ab cd ef fe dc ba 98 76 54 32 10 06 6f 72 67 5f 34 32 01 04 72 6f 6f 74 04 7f 00 00 01 01 08 72 65 71 5f 74 65 73 74 01 0d 69 6e 76 65 73 74 69 67 61 74 69 6f 6e"
+    #expect(Hex.encode(EventCodec.encode(event)) == documented.replacing(" ", with: ""))
+    #expect(sampleID.description == "key_0296tiiBb3UUmdjYQ3ySu0")
+}

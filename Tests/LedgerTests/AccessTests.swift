@@ -72,6 +72,21 @@ private let accessCases: [AccessCase] = [
         name: "not another owner's", scopes: ["ledger:audit"], action: .readAudit(owner: "org_b"),
         expected: .refused(.forbidden("this credential may only read the audit log of owner org_a"))),
     AccessCase(
+        name: "ledger:audit reads the checkpoints", scopes: ["ledger:audit"], action: .readCheckpoints,
+        expected: bound),
+    AccessCase(
+        name: "checkpoints need ledger:audit", scopes: keys, action: .readCheckpoints,
+        expected: .refused(.forbidden("the credential lacks the scope ledger:audit"))),
+    AccessCase(
+        name: "an inclusion proof is bound to the owner", scopes: ["ledger:audit"], action: .proveInclusion(seq: 3),
+        expected: bound),
+    AccessCase(
+        name: "ledger:audit exports its owner's events", scopes: ["ledger:audit"], action: .exportAudit(owner: nil),
+        expected: bound),
+    AccessCase(
+        name: "not another owner's export", scopes: ["ledger:audit"], action: .exportAudit(owner: "org_b"),
+        expected: .refused(.forbidden("this credential may only read the audit log of owner org_a"))),
+    AccessCase(
         name: "history needs ledger:audit", scopes: keys, action: .readKeyHistory(child.id), target: child,
         expected: .refused(.forbidden("the credential lacks the scope ledger:audit"))),
     AccessCase(

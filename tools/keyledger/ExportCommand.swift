@@ -2,6 +2,7 @@ import Events
 import Glibc
 import JSON
 import Ledger
+import Server
 
 /// `keyledger export`: the log, oldest first, as NDJSON or CSV, streamed.
 enum ExportCommand: CLICommand {
@@ -9,22 +10,36 @@ enum ExportCommand: CLICommand {
     static let summary = "stream the log oldest first as NDJSON or CSV, filtered"
     static let help = """
         usage: keyledger export --data DIR [--format ndjson|csv] [--key ID] [--owner O] [--types t1,t2]
-                                [--start T] [--end T]
+                                [--start T] [--end T] [--proofs [--origin TEXT]]
 
         Streams every matching event, oldest first, in constant memory: NDJSON (the API's event
         shape, one per line) or CSV (seq,id,type,time,keyId,owner,actorType,actorId,ip,requestId,
         data,prevHash,hash; data is the event's JSON data). Reads in chunks of short read
         transactions, so it never holds the writer back; safe while a server runs.
+
+        --proofs writes the verifiable export of GET /v1/audit/export instead (NDJSON only): a
+        first line {"checkpoint": "<signed note of the current tree>"}, then every matching
+        event with its record (base64) and inclusion proof to that checkpoint;
+        keyledger verify-export and tools/verify_export.py check it offline.
         """
 
     static func run(_ args: [String]) throws -> Int32 {
         let parsed = try Arguments(
-            args, options: ["data", "format", "key", "owner", "types", "start", "end"], flags: [])
+            args, options: ["data", "format", "key", "owner", "types", "start", "end", "origin"], flags: ["proofs"])
         let filter = try LogFilter(parsed)
         let format = parsed.value("format") ?? "ndjson"
         guard format == "ndjson" || format == "csv" else { throw UsageError("--format is ndjson or csv") }
         let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
         var out = Output()
+        if parsed.has("proofs") {
+            guard format == "ndjson" else { throw UsageError("--proofs writes NDJSON only") }
+            let checkpoints = try TreeCheckpoints(ledger: ledger, options: .init(origin: parsed.value("origin")))
+            try AuditExport.write(
+                ledger, checkpoints: checkpoints, filter: filter.filter, start: filter.start, end: filter.end
+            ) { line in out.line(Array(line.dropLast())) }
+            out.flush()
+            return 0
+        }
         if format == "csv" {
             out.line(Array("seq,id,type,time,keyId,owner,actorType,actorId,ip,requestId,data,prevHash,hash".utf8))
         }

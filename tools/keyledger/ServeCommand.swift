@@ -13,6 +13,7 @@ enum ServeCommand: CLICommand {
                                [--max-body 65536] [--max-connections 1024] [--max-socket-connections 64]
                                [--max-connections-per-address 256] [--max-unsent-responses 64]
                                [--max-unsent-bytes 262144] [--event-loops 1] [--quiet] [--read-only]
+                               [--checkpoint-interval 10] [--publish-checkpoints DIR] [--origin TEXT]
 
         Serves the API (docs/openapi.yaml) over HTTP/1.1 on the TCP address and, when given, on a
         Unix socket created mode 0600 (requests on it are local administration: no credential).
@@ -44,6 +45,12 @@ enum ServeCommand: CLICommand {
           --event-loops N         HTTP event-loop threads (KEYLEDGER_EVENT_LOOPS)
           --quiet                 no request log lines
           --read-only             open the ledger read-only: serve reads, refuse writes (503)
+          --checkpoint-interval S seconds between signed checkpoints while the log grows; one
+                                  more is stored at shutdown (KEYLEDGER_CHECKPOINT_INTERVAL)
+          --publish-checkpoints DIR  also write each checkpoint to DIR/<size>.checkpoint, synced
+                                  (KEYLEDGER_PUBLISH_CHECKPOINTS)
+          --origin TEXT           the checkpoints' first line; default keyledger/<ledger id>
+                                  (KEYLEDGER_ORIGIN)
 
         Every option but the flags has an environment variable, named in parentheses.
         """
@@ -53,6 +60,7 @@ enum ServeCommand: CLICommand {
         let options = [
             "data", "listen", "socket", "max-body", "max-connections", "max-socket-connections",
             "max-connections-per-address", "max-unsent-responses", "max-unsent-bytes", "event-loops",
+            "checkpoint-interval", "publish-checkpoints", "origin",
         ]
         let parsed = try Arguments(args, options: options, flags: ["quiet", "read-only"], environment: options)
         let path = try parsed.dataDirectory()
@@ -76,7 +84,8 @@ enum ServeCommand: CLICommand {
             throw UsageError("\(path) holds no ledger yet: run keyledger init --data \(path) first")
         }
         configuration.errorResponse = APIResponder.protocolErrorResponse
-        let responder = APIResponder(ledger: ledger, logRequests: !parsed.has("quiet"))
+        let checkpoints = try treeCheckpoints(ledger, parsed)
+        let responder = APIResponder(ledger: ledger, logRequests: !parsed.has("quiet"), checkpoints: checkpoints)
         let server = HTTPServer(configuration: configuration, responder: responder)
         let bound = try server.bindTCP(host: host, port: port)
         var where_ = "http://\(host.contains(":") ? "[\(host)]" : host):\(bound)"
@@ -98,15 +107,42 @@ enum ServeCommand: CLICommand {
         stop.wait()
         writeError("keyledger: stopping: finishing in-flight requests\n")
         server.shutdown()
+        if !parsed.has("read-only") { checkpoints.stop() }
         ledger.close()
         if let socket = parsed.value("socket") { unlink(socket) }
         writeError("keyledger: stopped\n")
         return 0
     }
 
-    /// The whole number of `--name` (or its environment variable), `fallback` when absent.
-    ///
-    /// - Throws: `UsageError` when it is not a whole number or lies outside `range`.
+    /// The checkpoints of `--checkpoint-interval`, `--publish-checkpoints` and `--origin`,
+    /// their timer started.
+    static func treeCheckpoints(_ ledger: Ledger, _ parsed: Arguments) throws -> TreeCheckpoints {
+        let text = parsed.value("checkpoint-interval") ?? "10"
+        guard let interval = Double(text), interval > 0, interval <= 86_400 else {
+            ledger.close()
+            throw UsageError("--checkpoint-interval takes seconds (more than 0, at most 86400), not \(text)")
+        }
+        let publish = parsed.value("publish-checkpoints")
+        if let publish {
+            var st = stat()
+            guard stat(publish, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
+                ledger.close()
+                throw UsageError("--publish-checkpoints \(publish) is not a directory")
+            }
+        }
+        let checkpoints: TreeCheckpoints
+        do {
+            checkpoints = try TreeCheckpoints(
+                ledger: ledger, options: .init(origin: parsed.value("origin"), publishDirectory: publish))
+        } catch {
+            ledger.close()
+            throw error
+        }
+        // A read-only ledger stores nothing: it signs the current tree on request only.
+        if !parsed.has("read-only") { checkpoints.start(interval: interval) }
+        return checkpoints
+    }
+
     /// `host:port` or `[v6]:port`.
     static func address(_ text: String) throws -> (String, UInt16) {
         guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {

@@ -15,7 +15,7 @@ enum CommandList {
         InitCommand.self, ServeCommand.self, ReplayCommand.self, VerifyChainCommand.self, LogsCommand.self,
         UsageCommand.self, HistoryCommand.self, ExportCommand.self, BackupCommand.self, GenerateCommand.self,
         BenchCommand.self,
-        BenchQueriesCommand.self,
+        BenchQueriesCommand.self, BenchProofsCommand.self, CheckpointCommand.self, VerifyExportCommand.self,
     ]
 }
 
