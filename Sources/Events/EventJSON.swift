@@ -14,7 +14,7 @@ public enum EventJSON {
         w.field("id", ChainedRecord.eventID(hash))
         w.field("type", e.type.wireName)
         w.field("time", timestamp: e.time)
-        w.field("keyId", e.keyID.description)
+        if !e.keyID.isNone { w.field("keyId", e.keyID.description) }
         w.field("owner", e.owner)
         w.key("actor")
         w.beginObject()

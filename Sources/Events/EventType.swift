@@ -11,6 +11,12 @@ public enum EventType: UInt8, CaseIterable, Sendable {
     case creditsAdded = 8
     case accessed = 9
 
+    // Codes 10-19: ledger-wide audit records (ledger.request, auth.failed).
+
+    // Codes 20-39: owners, plans, credits, imports and purges.
+
+    // Codes 40-59: webhooks, expiry warnings and leak reports.
+
     /// The stable wire name, e.g. `key.rotated`.
     public var wireName: String {
         switch self {

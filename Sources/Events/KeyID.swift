@@ -5,6 +5,12 @@ public struct KeyID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let high: UInt64
     public let low: UInt64
 
+    /// The id of no key (all zero bits): events about the ledger, an owner, a plan or a
+    /// webhook carry it, and their JSON has no `keyId`.
+    public static let none = KeyID(high: 0, low: 0)
+
+    public var isNone: Bool { high == 0 && low == 0 }
+
     public init(high: UInt64, low: UInt64) {
         self.high = high
         self.low = low
