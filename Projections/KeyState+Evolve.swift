@@ -26,9 +26,8 @@ extension KeyState {
             if let list = u.ipAllowlist { ipAllowlist = list }
             if let expiresAt = u.expiresAt { self.expiresAt = expiresAt }
             if let limits = u.rateLimits {
-                // New limits start with fresh windows.
+                windows = RateWindow.carried(from: rateLimits, windows, to: limits)
                 rateLimits = limits
-                windows = Array(repeating: RateWindow(), count: limits.count)
             }
             if let metadata = u.metadata { self.metadata = metadata }
         case .rotated(let r):
@@ -44,7 +43,7 @@ extension KeyState {
             status = .revoked
         case .expired:
             status = .expired
-        case .creditsAdded(_, let balance):
+        case .creditsAdded(_, let balance), .creditsSet(let balance), .creditsSubtracted(_, let balance):
             credits = balance
         }
         events += 1

@@ -42,6 +42,11 @@ extension EventCodec {
         case .creditsAdded(let add, let balance):
             w.i64(add)
             w.i64(balance)
+        case .creditsSet(let balance):
+            w.i64(balance)
+        case .creditsSubtracted(let subtract, let balance):
+            w.i64(subtract)
+            w.i64(balance)
         case .accessed(let a):
             w.u8(a.code.rawValue)
             w.optionalString(a.scope)
@@ -98,6 +103,10 @@ extension EventCodec {
             return .expired
         case .creditsAdded:
             return .creditsAdded(add: try r.i64(), balance: try r.i64())
+        case .creditsSet:
+            return .creditsSet(balance: try r.i64())
+        case .creditsSubtracted:
+            return .creditsSubtracted(subtract: try r.i64(), balance: try r.i64())
         case .accessed:
             let raw = try r.u8()
             guard let code = VerifyCode(rawValue: raw) else { throw r.fail("unknown verify code \(raw)") }
@@ -148,22 +157,32 @@ extension EventCodec {
         return list
     }
 
-    private static func encode(_ limits: [RateLimit], _ w: inout BinaryWriter) {
-        w.varint(UInt64(limits.count))
+    /// Set in a rate-limit list's count when every limit is followed by its optional
+    /// name. Lists without names keep the first layout byte for byte.
+    static let namedLimitsFlag: UInt64 = 1 << 32
+
+    static func encode(_ limits: [RateLimit], _ w: inout BinaryWriter) {
+        let named = limits.contains { $0.name != nil }
+        w.varint(UInt64(limits.count) | (named ? namedLimitsFlag : 0))
         for limit in limits {
             w.varint(limit.limit)
             w.varint(UInt64(limit.windowSeconds))
+            if named { w.optionalString(limit.name) }
         }
     }
 
-    private static func rateLimits(_ r: inout BinaryReader) throws(EventDecodingError) -> [RateLimit] {
-        let n = try r.count(limit: 1000)
+    static func rateLimits(_ r: inout BinaryReader) throws(EventDecodingError) -> [RateLimit] {
+        let raw = try r.varint()
+        let named = raw & namedLimitsFlag != 0
+        let n = raw & ~namedLimitsFlag
+        guard n <= 1000 else { throw r.fail("too many rate limits") }
         var list = [RateLimit]()
         for _ in 0..<n {
             let limit = try r.varint()
             let window = try r.varint()
             guard window <= UInt64(UInt32.max) else { throw r.fail("window out of range") }
-            list.append(RateLimit(limit: limit, windowSeconds: UInt32(window)))
+            let name = named ? try r.optionalString() : nil
+            list.append(RateLimit(name: name, limit: limit, windowSeconds: UInt32(window)))
         }
         return list
     }

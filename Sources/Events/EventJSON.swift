@@ -64,6 +64,11 @@ public enum EventJSON {
         case .creditsAdded(let add, let balance):
             w.field("add", add)
             w.field("balance", balance)
+        case .creditsSet(let balance):
+            w.field("balance", balance)
+        case .creditsSubtracted(let subtract, let balance):
+            w.field("subtract", subtract)
+            w.field("balance", balance)
         case .accessed(let a):
             w.field("code", a.code.wireName)
             w.field("scope", a.scope)
@@ -83,12 +88,13 @@ public enum EventJSON {
         w.endArray()
     }
 
-    /// Writes `rateLimits: [{limit, windowSeconds}]`.
+    /// Writes `rateLimits: [{name?, limit, windowSeconds}]` (`name` only when the limit has one).
     public static func limits(_ list: [RateLimit], _ w: inout JSONWriter) {
         w.key("rateLimits")
         w.beginArray()
         for limit in list {
             w.beginObject()
+            if let name = limit.name { w.field("name", name) }
             w.key("limit")
             w.uint(limit.limit)
             w.key("windowSeconds")

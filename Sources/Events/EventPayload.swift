@@ -114,6 +114,10 @@ public enum EventPayload: Equatable, Sendable {
     case expired
     case creditsAdded(add: Int64, balance: Int64)
     case accessed(KeyAccessed)
+    /// The key's credits were set to `balance` (`POST /v1/keys/{id}/credits` with `set`).
+    case creditsSet(balance: Int64)
+    /// `subtract` credits were taken off the key, leaving `balance`.
+    case creditsSubtracted(subtract: Int64, balance: Int64)
 
     public var type: EventType {
         switch self {
@@ -126,6 +130,8 @@ public enum EventPayload: Equatable, Sendable {
         case .expired: .expired
         case .creditsAdded: .creditsAdded
         case .accessed: .accessed
+        case .creditsSet: .creditsSet
+        case .creditsSubtracted: .creditsSubtracted
         }
     }
 }

@@ -14,6 +14,8 @@ public enum EventType: UInt8, CaseIterable, Sendable {
     // Codes 10-19: ledger-wide audit records (ledger.request, auth.failed).
 
     // Codes 20-39: owners, plans, credits, imports and purges.
+    case creditsSet = 20
+    case creditsSubtracted = 21
 
     // Codes 40-59: webhooks, expiry warnings and leak reports.
 
@@ -29,6 +31,8 @@ public enum EventType: UInt8, CaseIterable, Sendable {
         case .expired: "key.expired"
         case .creditsAdded: "key.credits_added"
         case .accessed: "key.accessed"
+        case .creditsSet: "key.credits_set"
+        case .creditsSubtracted: "key.credits_subtracted"
         }
     }
 
@@ -120,12 +124,16 @@ public enum VerifyCode: UInt8, CaseIterable, Sendable {
     }
 }
 
-/// One rate limit of a key: at most `limit` granted requests in any `windowSeconds`.
+/// One rate limit of a key, owner or plan: at most `limit` granted requests in any
+/// `windowSeconds`. `name` is unique within its holder; a limit keeps its window across
+/// changes while its name and window length stay the same.
 public struct RateLimit: Hashable, Sendable {
+    public var name: String?
     public var limit: UInt64
     public var windowSeconds: UInt32
 
-    public init(limit: UInt64, windowSeconds: UInt32) {
+    public init(name: String? = nil, limit: UInt64, windowSeconds: UInt32) {
+        self.name = name
         self.limit = limit
         self.windowSeconds = windowSeconds
     }

@@ -10,6 +10,10 @@ public enum Action: Sendable, Equatable {
     case reactivateKey(KeyID)
     case revokeKey(KeyID)
     case addCredits(KeyID, amount: Int64)
+    /// Loosens (or sets) a key's credits: needs `ledger:quotas`, like adding.
+    case setCredits(KeyID, balance: Int64)
+    /// Tightens a key's credits: `ledger:keys` suffices.
+    case subtractCredits(KeyID, amount: Int64)
     /// `GET /v1/keys`, optionally of one owner.
     case listKeys(owner: String?)
     /// `GET /v1/keys/{id}`.
@@ -35,7 +39,8 @@ public enum Action: Sendable, Equatable {
     public var target: KeyID? {
         switch self {
         case .updateKey(let id, _), .rotateKey(let id), .suspendKey(let id), .reactivateKey(let id),
-            .revokeKey(let id), .addCredits(let id, _), .readKey(let id), .readKeyHistory(let id):
+            .revokeKey(let id), .addCredits(let id, _), .setCredits(let id, _), .subtractCredits(let id, _),
+            .readKey(let id), .readKeyHistory(let id):
             id
         case .createKey, .listKeys, .readAudit, .readEvents, .checkChain, .readMetrics, .readCheckpoints,
             .proveInclusion, .exportAudit:
@@ -46,9 +51,10 @@ public enum Action: Sendable, Equatable {
     /// The scope a ledger key needs; nil when only the root token and the socket may.
     var scope: LedgerScope? {
         switch self {
-        case .createKey, .updateKey, .rotateKey, .suspendKey, .reactivateKey, .revokeKey, .listKeys, .readKey:
+        case .createKey, .updateKey, .rotateKey, .suspendKey, .reactivateKey, .revokeKey, .listKeys, .readKey,
+            .subtractCredits:
             .keys
-        case .addCredits: .quotas
+        case .addCredits, .setCredits: .quotas
         case .readKeyHistory, .readAudit, .readCheckpoints, .proveInclusion, .exportAudit: .audit
         case .readMetrics: .metrics
         case .readEvents, .checkChain: nil
@@ -60,8 +66,8 @@ public enum Action: Sendable, Equatable {
     /// `ledger:` scope the caller lacks. Suspending and revoking only take away.
     var lends: Bool {
         switch self {
-        case .createKey, .updateKey, .rotateKey, .reactivateKey, .addCredits: true
-        case .suspendKey, .revokeKey, .listKeys, .readKey, .readKeyHistory, .readAudit, .readEvents, .checkChain,
+        case .createKey, .updateKey, .rotateKey, .reactivateKey, .addCredits, .setCredits: true
+        case .suspendKey, .revokeKey, .subtractCredits, .listKeys, .readKey, .readKeyHistory, .readAudit, .readEvents, .checkChain,
             .readMetrics, .readCheckpoints, .proveInclusion, .exportAudit:
             false
         }
@@ -94,6 +100,8 @@ extension Command {
         case .reactivate(let id): .reactivateKey(id)
         case .revoke(let id, _): .revokeKey(id)
         case .addCredits(let id, let amount): .addCredits(id, amount: amount)
+        case .setCredits(let id, let balance): .setCredits(id, balance: balance)
+        case .subtractCredits(let id, let amount): .subtractCredits(id, amount: amount)
         case .authorize(let action): action
         case .expireDue, .verify: nil
         }

@@ -64,6 +64,12 @@ extension CommandExecutor {
         case .addCredits(let id, let amount):
             let state = try load(id)
             return try commit(try Decisions.addCredits(state, amount: amount, now: now), state)
+        case .setCredits(let id, let balance):
+            let state = try load(id)
+            return try commit(try Decisions.setCredits(state, balance: balance, now: now), state)
+        case .subtractCredits(let id, let amount):
+            let state = try load(id)
+            return try commit(try Decisions.subtractCredits(state, amount: amount, now: now), state)
         case .authorize:
             return .granted(grant)
         case .expireDue, .verify:

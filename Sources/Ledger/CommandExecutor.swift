@@ -112,6 +112,6 @@ struct CommandExecutor: Sendable {
                     context: context, head: &head, now: now, storeState: false, in: txn) ?? current
         }
         cache.update(current)
-        return VerifyDecision.result(code: decision.code, after: current, now: now)
+        return VerifyDecision.result(code: decision.code, after: current, request: request, now: now)
     }
 }

@@ -41,6 +41,10 @@ public struct KeyChanges: Sendable, Equatable {
 /// only its digest reaches the writer).
 public struct VerifyRequest: Sendable, Equatable {
     public var scope: String?
+    /// Scopes the key must all hold (besides ``scope``).
+    public var scopes: [String] = []
+    /// The environment the key must be of; a key of another one is NOT_FOUND.
+    public var environment: String?
     public var account: String?
     public var ip: IPAddress?
     public var endpoint: String?
@@ -48,9 +52,12 @@ public struct VerifyRequest: Sendable, Equatable {
     public var cost: UInt32 = 1
 
     public init(
-        scope: String? = nil, account: String? = nil, ip: IPAddress? = nil, endpoint: String? = nil, cost: UInt32 = 1
+        scope: String? = nil, scopes: [String] = [], environment: String? = nil, account: String? = nil,
+        ip: IPAddress? = nil, endpoint: String? = nil, cost: UInt32 = 1
     ) {
         self.scope = scope
+        self.scopes = scopes
+        self.environment = environment
         self.account = account
         self.ip = ip
         self.endpoint = endpoint
@@ -105,6 +112,9 @@ public enum Command: Sendable, Equatable {
     case reactivate(KeyID)
     case revoke(KeyID, reason: String?)
     case addCredits(KeyID, amount: Int64)
+    /// Sets a key's credits to `balance` (a limited key, or an unlimited one made limited).
+    case setCredits(KeyID, balance: Int64)
+    case subtractCredits(KeyID, amount: Int64)
     /// Marks every key whose expiry has passed as expired (the sweeper's command).
     case expireDue
     case verify(VerifyRequest, secretDigest: Digest)
@@ -130,15 +140,10 @@ public struct VerifyResult: Sendable, Equatable {
     public var key: KeyState?
     /// The limit closest to exhaustion after the decision.
     public var rateLimit: RateLimitStatus?
+    /// Every effective limit after the decision: the key's, then its owner's.
+    public var rateLimits: [RateLimitStatus] = []
     public var retryAfterSeconds: Int?
 
     public var isValid: Bool { code == .valid }
 }
 
-/// One rate limit's standing after a decision.
-public struct RateLimitStatus: Sendable, Equatable {
-    public var limit: UInt64
-    public var remaining: UInt64
-    /// µs since the epoch when the current window ends.
-    public var resetAt: Int64
-}

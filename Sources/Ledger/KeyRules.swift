@@ -112,6 +112,17 @@ public enum KeyRules {
             guard (1...maxWindowSeconds).contains(limit.windowSeconds) else {
                 throw .invalid(field: "rateLimits[\(i)].windowSeconds", reason: "must be 1 to \(maxWindowSeconds)")
             }
+            if let name = limit.name {
+                let bytes = Array(name.utf8)
+                guard (1...64).contains(bytes.count), isAlnum(bytes[0]),
+                    bytes.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") })
+                else {
+                    throw .invalid(field: "rateLimits[\(i)].name", reason: "must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+                }
+                guard !limits[..<i].contains(where: { $0.name == name }) else {
+                    throw .invalid(field: "rateLimits[\(i)].name", reason: "repeats the name \(name)")
+                }
+            }
         }
     }
 

@@ -2,14 +2,14 @@ public import Events
 public import Projections
 
 /// Whether an action loosens a key's quotas (API.md, "Owners, plans and quotas"):
-/// adds credits, loosens or removes a rate limit, extends or removes an expiry.
+/// adds or sets credits, loosens or removes a rate limit, extends or removes an expiry.
 /// Loosening needs `ledger:quotas`; tightening or keeping needs only `ledger:keys`.
 public enum QuotaChange {
     /// The quota fields `action` loosens on `key`, in a fixed order (credits,
     /// rateLimits, expiresAt); empty when it only keeps or tightens them.
     public static func loosened(by action: Action, of key: KeyState) -> [String] {
         switch action {
-        case .addCredits:
+        case .addCredits, .setCredits:
             return ["credits"]
         case .updateKey(_, let changes):
             var fields: [String] = []

@@ -27,9 +27,11 @@ public enum VerifyDecision {
     public static func check(_ state: KeyState, match: KeyState.SecretMatch, request: VerifyRequest, now: Int64)
         -> VerifyCode
     {
+        if state.hidden(from: request) { return .notFound }
         if let code = state.unusable(match: match, at: now) { return code }
         if !state.allows(request.ip) { return .ipNotAllowed }
         if let scope = request.scope, !state.scopes.contains(scope) { return .insufficientScope }
+        if !request.scopes.allSatisfy(state.scopes.contains) { return .insufficientScope }
         if let account = request.account, !state.accounts.isEmpty, !state.accounts.contains(account) {
             return .notFound
         }
@@ -49,20 +51,24 @@ public enum VerifyDecision {
         }
     }
 
-    /// The full answer once the events are applied: `after` is the key's new state.
-    public static func result(code: VerifyCode, after: KeyState, now: Int64) -> VerifyResult {
-        var tightest: RateLimitStatus?
-        for (limit, window) in zip(after.rateLimits, after.windows) {
-            let micros = Int64(limit.windowSeconds) * 1_000_000
-            let rolled = window.rolled(to: now, windowMicros: micros)
-            let used = rolled.estimate(at: now, windowMicros: micros)
-            let status = RateLimitStatus(
-                limit: limit.limit, remaining: limit.limit > used ? limit.limit - used : 0,
-                resetAt: rolled.start + micros)
-            if tightest == nil || status.remaining < tightest?.remaining ?? 0 { tightest = status }
+    /// The full answer once the events are applied: `after` is the key's new state. A
+    /// key of another environment than the request asks for is answered as an unknown
+    /// secret would be (its access is still recorded).
+    public static func result(code: VerifyCode, after: KeyState, request: VerifyRequest, now: Int64) -> VerifyResult {
+        if after.hidden(from: request) { return VerifyResult(code: .notFound, status: 401) }
+        let limits = zip(after.rateLimits, after.windows).map { limit, window in
+            RateLimitStatus(limit, window, scope: .key, now: now)
         }
         return VerifyResult(
-            code: code, status: status(for: code), key: after, rateLimit: tightest,
-            retryAfterSeconds: code == .rateLimited ? after.rateLimitRetryAfter(at: now) : nil)
+            code: code, status: status(for: code), key: after, rateLimit: RateLimitStatus.tightest(limits),
+            rateLimits: limits, retryAfterSeconds: code == .rateLimited ? after.rateLimitRetryAfter(at: now) : nil)
+    }
+}
+
+extension KeyState {
+    /// True when a verification asks for another environment than the key's.
+    func hidden(from request: VerifyRequest) -> Bool {
+        if let environment = request.environment, environment != self.environment { return true }
+        return false
     }
 }

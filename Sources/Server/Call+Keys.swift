@@ -182,11 +182,16 @@ extension Call {
             try body.finish()
             submit(.reactivate(id), context)
         case .credits:
-            guard let add = try body.integer("add", in: 1...KeyRules.maxCredits) else {
-                throw .invalid("add", "is required")
-            }
+            let add = try body.integer("add", in: 1...KeyRules.maxCredits)
+            let set = try body.integer("set", in: 0...KeyRules.maxCredits)
+            let subtract = try body.integer("subtract", in: 0...KeyRules.maxCredits)
             try body.finish()
-            submit(.addCredits(id, amount: add), context)
+            switch (add, set, subtract) {
+            case (let add?, nil, nil): submit(.addCredits(id, amount: add), context)
+            case (nil, let set?, nil): submit(.setCredits(id, balance: set), context)
+            case (nil, nil, let subtract?): submit(.subtractCredits(id, amount: subtract), context)
+            default: throw .invalid("add", "give exactly one of add, set, subtract")
+            }
         case .rotate:
             let grace = try body.integer("gracePeriodSeconds", in: 0...KeyRules.maxGraceSeconds) ?? 0
             try body.finish()

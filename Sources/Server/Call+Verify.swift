@@ -15,6 +15,14 @@ extension Call {
         }
         var verify = VerifyRequest()
         verify.scope = try body.string("scope", maxLength: 128)
+        verify.scopes = try body.strings("scopes") ?? []
+        guard verify.scopes.count <= KeyRules.maxScopes else {
+            throw .invalid("scopes", "at most \(KeyRules.maxScopes) entries")
+        }
+        for (i, scope) in verify.scopes.enumerated() where scope.isEmpty || scope.utf8.count > 128 {
+            throw .invalid("scopes[\(i)]", "must be 1 to 128 characters")
+        }
+        verify.environment = try body.string("environment", maxLength: 15)
         verify.account = try body.string("account", maxLength: 128)
         if let ip = try body.string("ip", maxLength: 64) {
             guard let address = IPAddress(ip) else { throw .invalid("ip", "must be an IPv4 or IPv6 address") }
@@ -23,7 +31,7 @@ extension Call {
         verify.endpoint = try body.string("endpoint", maxLength: 256)
         verify.cost = UInt32(try body.integer("cost", in: 0...1_000_000) ?? 1)
         try body.finish()
-        for (field, value) in [("scope", verify.scope), ("account", verify.account)] where value?.isEmpty == true {
+        for (field, value) in [("scope", verify.scope), ("account", verify.account), ("environment", verify.environment)] where value?.isEmpty == true {
             throw .invalid(field, "must not be empty")
         }
         var context = CommandContext(
@@ -48,8 +56,26 @@ extension Call {
             if let key = v.key {
                 w.field("keyId", key.id.description)
                 w.field("owner", key.owner)
+                w.field("name", key.name)
+                w.field("environment", key.environment)
                 EventJSON.strings("scopes", key.scopes, &w)
                 w.field("credits", key.credits)
+                w.field("expiresAt", timestamp: key.expiresAt)
+                EventJSON.metadata(key.metadata, &w)
+                w.key("rateLimits")
+                w.beginArray()
+                for limit in v.rateLimits {
+                    w.beginObject()
+                    w.field("name", limit.name)
+                    w.key("limit")
+                    w.uint(limit.limit)
+                    w.key("remaining")
+                    w.uint(limit.remaining)
+                    w.field("resetAt", timestamp: limit.resetAt)
+                    w.field("scope", limit.scope.rawValue)
+                    w.endObject()
+                }
+                w.endArray()
             }
             if let limit = v.rateLimit, v.code == .valid || v.code == .rateLimited || v.code == .usageExceeded {
                 w.key("rateLimit")

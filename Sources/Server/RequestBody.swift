@@ -95,10 +95,17 @@ struct RequestBody {
     mutating func time(_ field: String) throws(APIError) -> Int64?? {
         guard let v = value(field) else { return nil }
         if v.isNull { return .some(nil) }
-        guard let s = v.stringValue, let micros = RFC3339.parse(s) else {
-            throw .invalid(field, "must be an RFC 3339 time such as 2026-11-23T07:00:00Z, or null")
+        guard let s = v.stringValue, let micros = RFC3339.parse(s) ?? Self.endOfDay(s) else {
+            throw .invalid(field, "must be an RFC 3339 time such as 2026-11-23T07:00:00Z, a date such as 2026-11-23, or null")
         }
         return .some(micros)
+    }
+
+    /// A date alone (`2025-12-31`) as the end of that day, UTC: the next midnight, the
+    /// first instant the key no longer works.
+    static func endOfDay(_ text: String) -> Int64? {
+        guard text.utf8.count == 10, let midnight = RFC3339.parse(text + "T00:00:00Z") else { return nil }
+        return midnight + 86_400_000_000
     }
 
     mutating func rateLimits(_ field: String) throws(APIError) -> [RateLimit]? {
@@ -107,8 +114,13 @@ struct RequestBody {
         var out: [RateLimit] = []
         for (i, item) in array.enumerated() {
             guard let object = item.objectValue else { throw .invalid("\(field)[\(i)]", "must be an object") }
-            for member in object.members where member.key != "limit" && member.key != "windowSeconds" {
+            for member in object.members where !["name", "limit", "windowSeconds"].contains(member.key) {
                 throw .invalid("\(field)[\(i)].\(member.key)", "unknown field")
+            }
+            var name: String?
+            if let value = object["name"], !value.isNull {
+                guard let text = value.stringValue else { throw .invalid("\(field)[\(i)].name", "must be a string") }
+                name = text
             }
             guard case .int(let limit)? = object["limit"], limit >= 1, UInt64(limit) <= KeyRules.maxRateLimit else {
                 throw .invalid("\(field)[\(i)].limit", "must be an integer from 1 to \(KeyRules.maxRateLimit)")
@@ -119,7 +131,7 @@ struct RequestBody {
                 throw .invalid(
                     "\(field)[\(i)].windowSeconds", "must be an integer from 1 to \(KeyRules.maxWindowSeconds)")
             }
-            out.append(RateLimit(limit: UInt64(limit), windowSeconds: UInt32(window)))
+            out.append(RateLimit(name: name, limit: UInt64(limit), windowSeconds: UInt32(window)))
         }
         return out
     }

@@ -18,6 +18,11 @@ func sampleEvents() -> [Event] {
                 name: "New", scopes: [], accounts: ["a"], ipAllowlist: [], expiresAt: .some(nil),
                 rateLimits: [RateLimit(limit: 1, windowSeconds: 1)], metadata: [:])),
         .updated(KeyUpdated(expiresAt: .some(42))),
+        .updated(
+            KeyUpdated(rateLimits: [
+                RateLimit(name: "hour", limit: 5, windowSeconds: 3600), RateLimit(limit: 1, windowSeconds: 1),
+            ])),
+        .creditsSet(balance: 50), .creditsSubtracted(subtract: 3, balance: 47),
         .rotated(KeyRotated(secretDigest: sampleDigest, gracePeriodSeconds: 3600, previousSecretExpiresAt: 77)),
         .suspended(reason: "investigation"), .suspended(reason: nil), .reactivated,
         .revoked(reason: "leaked"), .expired, .creditsAdded(add: 10, balance: 60),
@@ -172,7 +177,7 @@ func sampleEvents() -> [Event] {
     #expect(
         EventType.allCases.map(\.wireName) == [
             "key.created", "key.updated", "key.rotated", "key.suspended", "key.reactivated", "key.revoked",
-            "key.expired", "key.credits_added", "key.accessed",
+            "key.expired", "key.credits_added", "key.accessed", "key.credits_set", "key.credits_subtracted",
         ])
     #expect(EventType(wireName: "key.credits_added") == .creditsAdded)
     #expect(VerifyCode(wireName: "USAGE_EXCEEDED") == .usageExceeded)

@@ -60,7 +60,18 @@ func runRandomCommands(_ f: LedgerFixture, seed: UInt64) throws {
             }
             if let (_, newSecret) = rotated, let i = keys.firstIndex(where: { $0.0 == id }) { keys[i].1 = newSecret }
         case 88..<92:
-            _ = try? f.run(.addCredits(id, amount: 5))
+            switch rng.next() % 4 {
+            case 0: _ = try? f.run(.setCredits(id, balance: Int64(rng.next() % 10)))
+            case 1: _ = try? f.run(.subtractCredits(id, amount: Int64(rng.next() % 3)))
+            case 2:
+                var changes = KeyChanges()
+                changes.rateLimits = [
+                    RateLimit(name: "minute", limit: 1 + rng.next() % 5, windowSeconds: 60),
+                    RateLimit(name: "hour", limit: 20, windowSeconds: 3600),
+                ]
+                _ = try? f.run(.update(id, changes, expectedVersion: nil))
+            default: _ = try? f.run(.addCredits(id, amount: 5))
+            }
         case 92..<95:
             _ = try? f.run(.revoke(id, reason: nil))
         default:

@@ -123,8 +123,8 @@ func everyCodeHasTheGatewayStatusOfAPIMd(_ code: VerifyCode, _ status: Int) {
 
 @Test func aRateLimitedResultSaysWhenToRetry() {
     let full = with { $0.windows = [RateWindow(start: Sample.t0, current: 2)] }
-    let result = VerifyDecision.result(code: .rateLimited, after: full, now: Sample.seconds(15))
+    let result = VerifyDecision.result(code: .rateLimited, after: full, request: VerifyRequest(), now: Sample.seconds(15))
     #expect(result.status == 429 && result.rateLimit?.remaining == 0 && result.retryAfterSeconds == 45)
-    let granted = VerifyDecision.result(code: .valid, after: fenced, now: Sample.seconds(15))
+    let granted = VerifyDecision.result(code: .valid, after: fenced, request: VerifyRequest(), now: Sample.seconds(15))
     #expect(granted.retryAfterSeconds == nil && granted.rateLimit?.remaining == 1)
 }
