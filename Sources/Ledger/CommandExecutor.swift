@@ -10,6 +10,7 @@ struct CommandExecutor: Sendable {
     let keys: KeyStateProjection
     let others: [any Projection]
     let checkpoints: Checkpoints
+    let idempotency: IdempotencyStore
     let clock: any LedgerClock
 
     var allProjections: [any Projection] { [keys] + others }
@@ -33,7 +34,11 @@ struct CommandExecutor: Sendable {
             try cache.flush(keys, txn)
             let before = head
             do {
-                let outcome = try txn.nested { child in try execute(job, &head, now, child) }
+                let outcome = try txn.nested { child in
+                    let outcome = try execute(job, &head, now, child)
+                    try keepAnswer(outcome, job.context, head.seq, now, child)
+                    return outcome
+                }
                 results.append(.success(outcome))
             } catch let error as LedgerError {
                 head = before

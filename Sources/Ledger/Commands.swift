@@ -89,6 +89,9 @@ public struct CommandContext: Sendable, Equatable {
     public var credential: ManagementCredential?
     /// Monotonic nanoseconds when the request arrived (for recorded latency).
     public var receivedAtNanos: UInt64
+    /// Set when the request carried an `Idempotency-Key`: the command's answer is kept
+    /// in the commit of its events.
+    public var idempotency: IdempotencyClaim?
 
     public init(
         actor: Actor, ip: IPAddress? = nil, requestID: String? = nil,

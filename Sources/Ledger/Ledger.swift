@@ -147,7 +147,9 @@ public final class Ledger: Sendable {
             if lockFD >= 0 { Glibc.close(lockFD) }
             throw error
         }
-        let executor = CommandExecutor(log: log, keys: keys, others: others, checkpoints: checkpoints, clock: clock)
+        let executor = CommandExecutor(
+            log: log, keys: keys, others: others, checkpoints: checkpoints,
+            idempotency: IdempotencyStore(environment: environment), clock: clock)
         writer = Writer(
             environment: environment, executor: executor, observer: options.onCommit,
             sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier)

@@ -11,7 +11,7 @@ public enum LedgerSchema {
     public static let treeCheckpointsSpec = TableSpec("tree_checkpoints")
 
     public static let tableSpecs: [TableSpec] =
-        [EventLog.tableSpec, Checkpoints.tableSpec, metaSpec, treeCheckpointsSpec]
+        [EventLog.tableSpec, Checkpoints.tableSpec, metaSpec, treeCheckpointsSpec] + IdempotencyStore.tableSpecs
         + KeyStateProjection.tableSpecs + AuditIndexProjection.tableSpecs + UsageProjection.tableSpecs
         + MerkleTreeProjection.tableSpecs
 

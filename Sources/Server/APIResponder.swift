@@ -10,6 +10,7 @@ public final class APIResponder: HTTPResponder {
     let log: RequestLog
     let requestMetrics = RequestMetrics()
     let checkpoints: TreeCheckpoints?
+    let idempotency = IdempotencyGate()
 
     /// - Parameters:
     ///   - ledger: the open ledger to serve.
@@ -68,9 +69,9 @@ public final class APIResponder: HTTPResponder {
         }
         let call = Call(
             request: request, route: route, requestID: requestID, ledger: ledger,
-            requestMetrics: requestMetrics, checkpoints: checkpoints, finish: finish)
+            requestMetrics: requestMetrics, checkpoints: checkpoints, gate: idempotency, finish: finish)
         do {
-            try call.dispatch()
+            try call.dispatchOnce()
         } catch {
             finish(.failure(error))
         }
@@ -111,7 +112,10 @@ struct Call: Sendable {
     let ledger: Ledger
     let requestMetrics: RequestMetrics
     let checkpoints: TreeCheckpoints?
-    let finish: Reply
+    let gate: IdempotencyGate
+    var finish: Reply
+    /// The request's `Idempotency-Key` claim, once ``dispatchOnce()`` has made it.
+    var idempotency: IdempotencyClaim?
 
     var endpoint: String { "\(request.method) \(route.template)" }
 

@@ -55,9 +55,11 @@ extension Call {
         try body.finish()
         let finish = self.finish
         let now = ledger.clock.now()
+        let (gate, claim) = (self.gate, idempotency)
         ledger.createKey(spec, context: context) { result in
             switch result {
             case .success(let (key, secret)):
+                if let claim { gate.keep(secret, for: claim.key, at: now) }
                 finish(.success(ok(201, keyWithSecret(key, secret, now: now), headers: [KeyJSON.etag(key)])))
             case .failure(let error):
                 finish(.failure(APIError(error)))
@@ -197,9 +199,11 @@ extension Call {
             try body.finish()
             let finish = self.finish
             let now = ledger.clock.now()
+            let (gate, claim) = (self.gate, idempotency)
             ledger.rotateKey(id, gracePeriodSeconds: grace, context: context) { result in
                 switch result {
                 case .success(let (key, secret)):
+                    if let claim { gate.keep(secret, for: claim.key, at: now) }
                     let body = keyWithSecret(
                         key, secret, now: now, previousSecretExpiresAt: key.previousSecretExpiresAt)
                     finish(.success(ok(200, body, headers: [KeyJSON.etag(key)])))

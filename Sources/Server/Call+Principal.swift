@@ -28,9 +28,11 @@ extension Call {
 
     /// The command context of this request's principal.
     func context() throws(APIError) -> CommandContext {
-        CommandContext(
+        var context = CommandContext(
             principal: try principal(), ip: request.clientIP, requestID: requestID, endpoint: endpoint,
             receivedAtNanos: request.receivedAtNanos)
+        context.idempotency = idempotency
+        return context
     }
 
     /// Asks the ledger whether this request's principal may do `action`, then runs

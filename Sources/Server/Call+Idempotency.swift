@@ -1,0 +1,104 @@
+import Events
+import HTTP
+import JSON
+import Ledger
+import Projections
+
+extension Call {
+    /// Dispatches the request, honouring `Idempotency-Key` on management POST, PATCH and
+    /// DELETE (API.md, "Idempotency"): a retry of a committed command by the same
+    /// principal gets the first answer (`Idempotent-Replayed: true`) and no second
+    /// effect; the same key with another method, path or body, or while the first is in
+    /// flight, is 409. Only commands that took effect are kept: a refused request may be
+    /// retried with the same key.
+    func dispatchOnce() throws(APIError) {
+        guard let header = request.headers["Idempotency-Key"], ["POST", "PATCH", "DELETE"].contains(request.method),
+            route != .verify
+        else { return try dispatch() }
+        guard (1...255).contains(header.utf8.count), header.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }) else {
+            throw .invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters")
+        }
+        let claim = IdempotencyClaim(
+            key: Self.digest([Array(Self.principalName(try principal()).utf8), Array(header.utf8)]),
+            fingerprint: Self.digest([
+                Array(request.method.utf8), Array(request.path.utf8), Array(request.query.utf8), request.body,
+            ]))
+        guard gate.begin(claim.key) else {
+            throw APIError(
+                status: 409, code: "CONFLICT", message: "a request with this Idempotency-Key is still in flight")
+        }
+        var once = self
+        once.idempotency = claim
+        let (gate, finish) = (self.gate, self.finish)
+        once.finish = { result in
+            gate.end(claim.key)
+            finish(result)
+        }
+        do throws(APIError) {
+            let kept: IdempotentAnswer?
+            do throws(LedgerError) {
+                kept = try ledger.idempotentAnswer(claim.key)
+            } catch {
+                throw APIError(error)
+            }
+            guard let kept else { return try once.dispatch() }
+            guard kept.fingerprint == claim.fingerprint else {
+                throw APIError(
+                    status: 409, code: "CONFLICT",
+                    message: "this Idempotency-Key was used for another request (method, path or body differ)")
+            }
+            once.finish(.success(try once.replay(kept)))
+        } catch {
+            once.finish(.failure(error))
+        }
+    }
+
+    /// The first answer again, rendered as it was (at its decision time).
+    func replay(_ kept: IdempotentAnswer) throws(APIError) -> HTTPResponse {
+        guard let key = kept.key else { throw .init(.unavailable("the kept answer has no key")) }
+        var response: HTTPResponse
+        func secret() throws(APIError) -> String {
+            guard let claim = idempotency, let secret = gate.secret(for: claim.key, now: ledger.clock.now()) else {
+                throw APIError(
+                    status: 409, code: "CONFLICT",
+                    message: "the first request with this Idempotency-Key made key \(key.id); its secret is shown "
+                        + "only once and this server no longer holds it: rotate key \(key.id) for a new one")
+            }
+            return secret
+        }
+        switch (route, request.method) {
+        case (.keys, _):
+            response = ok(201, keyWithSecret(key, try secret(), now: kept.time), headers: [KeyJSON.etag(key)])
+        case (.keyAction(_, .rotate), _):
+            let body = keyWithSecret(
+                key, try secret(), now: kept.time, previousSecretExpiresAt: key.previousSecretExpiresAt)
+            response = ok(200, body, headers: [KeyJSON.etag(key)])
+        case (.key, "DELETE"):
+            response = ok(200, Array(#"{"success":true,"message":"API key revoked successfully"}"#.utf8))
+        default:
+            response = ok(
+                200, Envelope.data { KeyJSON.write(key, now: kept.time, into: &$0) }, headers: [KeyJSON.etag(key)])
+        }
+        response.headers.append(("Idempotent-Replayed", "true"))
+        return response
+    }
+
+    /// Who a claim belongs to: the root token, a socket peer, or the credential presented.
+    static func principalName(_ principal: Principal) -> String {
+        switch principal {
+        case .root: "root"
+        case .socket(let uid): "uid:\(uid)"
+        case .key(let digest): "key:\(digest.hex)"
+        }
+    }
+
+    /// SHA-256 over the parts, each preceded by its length (so no two lists collide).
+    static func digest(_ parts: [[UInt8]]) -> Digest {
+        var bytes: [UInt8] = []
+        for part in parts {
+            withUnsafeBytes(of: UInt64(part.count).bigEndian) { bytes.append(contentsOf: $0) }
+            bytes.append(contentsOf: part)
+        }
+        return bytes.withUnsafeBytes { Digest.sha256($0) }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import HTTP
+import Ledger
+import Server
+
+/// A real ledger and server in a temp directory that a test can stop and start again
+/// on the same data (a restart loses everything held only in memory).
+final class RestartableServer {
+    let directory: String
+    let root: String
+    private(set) var ledger: Ledger
+    private(set) var server: HTTPServer
+    private(set) var port: UInt16
+    private let options: LedgerOptions
+
+    init(ledgerOptions: (inout LedgerOptions) -> Void = { _ in }) throws {
+        var template = Array("/tmp/keyledger-restart-XXXXXX".utf8CString)
+        directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+        root = try Ledger.initialize(path: directory)
+        var options = LedgerOptions()
+        options.sweepInterval = nil
+        ledgerOptions(&options)
+        self.options = options
+        (ledger, server, port) = try Self.start(directory, options)
+    }
+
+    private static func start(_ directory: String, _ options: LedgerOptions) throws -> (Ledger, HTTPServer, UInt16) {
+        let ledger = try Ledger(path: directory, options: options)
+        var configuration = HTTPServerConfiguration()
+        configuration.errorResponse = APIResponder.protocolErrorResponse
+        let server = HTTPServer(configuration: configuration, responder: APIResponder(ledger: ledger, logRequests: false))
+        let port = try server.bindTCP(host: "127.0.0.1", port: 0)
+        try server.start()
+        return (ledger, server, port)
+    }
+
+    /// Stops the server and the ledger, then opens both again on the same directory.
+    func restart() throws {
+        server.shutdown()
+        ledger.close()
+        (ledger, server, port) = try Self.start(directory, options)
+    }
+
+    deinit {
+        server.shutdown()
+        ledger.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func client() throws -> RawClient { try RawClient(port: port) }
+
+    var auth: [String: String] { ["Authorization": "Bearer \(root)"] }
+
+    var eventCount: UInt64 { (try? ledger.head().seq) ?? 0 }
+}
