@@ -43,8 +43,15 @@ extension KeyState {
             status = .revoked
         case .expired:
             status = .expired
-        case .creditsAdded(_, let balance), .creditsSet(let balance), .creditsSubtracted(_, let balance):
+        case .creditsAdded(_, let balance), .creditsSet(let balance), .creditsSubtracted(_, let balance),
+            .creditsRefilled(let balance):
             credits = balance
+        case .configured, .purged:
+            // Kept by the quota projection (KeyQuota); the key's stream still counts them.
+            break
+        case .ownerUpdated, .planUpdated, .ownerCreditsRefilled:
+            // Events of no key.
+            return
         }
         events += 1
         version += 1

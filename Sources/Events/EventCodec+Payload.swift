@@ -47,6 +47,8 @@ extension EventCodec {
         case .creditsSubtracted(let subtract, let balance):
             w.i64(subtract)
             w.i64(balance)
+        case .ownerUpdated, .planUpdated, .configured, .creditsRefilled, .ownerCreditsRefilled, .purged:
+            encodeQuota(payload, into: &w)
         case .accessed(let a):
             w.u8(a.code.rawValue)
             w.optionalString(a.scope)
@@ -107,6 +109,8 @@ extension EventCodec {
             return .creditsSet(balance: try r.i64())
         case .creditsSubtracted:
             return .creditsSubtracted(subtract: try r.i64(), balance: try r.i64())
+        case .ownerUpdated, .planUpdated, .configured, .creditsRefilled, .ownerCreditsRefilled, .purged:
+            return try decodeQuota(type, &r)
         case .accessed:
             let raw = try r.u8()
             guard let code = VerifyCode(rawValue: raw) else { throw r.fail("unknown verify code \(raw)") }
@@ -188,7 +192,7 @@ extension EventCodec {
     }
 
     /// Metadata is written sorted by key, so equal maps encode to equal bytes.
-    private static func encode(_ metadata: [String: String], _ w: inout BinaryWriter) {
+    static func encode(_ metadata: [String: String], _ w: inout BinaryWriter) {
         w.varint(UInt64(metadata.count))
         for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
             w.string(key)
@@ -196,7 +200,7 @@ extension EventCodec {
         }
     }
 
-    private static func metadata(_ r: inout BinaryReader) throws(EventDecodingError) -> [String: String] {
+    static func metadata(_ r: inout BinaryReader) throws(EventDecodingError) -> [String: String] {
         let n = try r.count(limit: 10_000)
         var map = [String: String](minimumCapacity: n)
         var previous: String?

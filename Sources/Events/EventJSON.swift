@@ -69,6 +69,8 @@ public enum EventJSON {
         case .creditsSubtracted(let subtract, let balance):
             w.field("subtract", subtract)
             w.field("balance", balance)
+        case .ownerUpdated, .planUpdated, .configured, .creditsRefilled, .ownerCreditsRefilled, .purged:
+            quotaData(payload, &w)
         case .accessed(let a):
             w.field("code", a.code.wireName)
             w.field("scope", a.scope)

@@ -118,6 +118,19 @@ public enum EventPayload: Equatable, Sendable {
     case creditsSet(balance: Int64)
     /// `subtract` credits were taken off the key, leaving `balance`.
     case creditsSubtracted(subtract: Int64, balance: Int64)
+    /// An owner record was created or changed (the event's owner; no key).
+    case ownerUpdated(OwnerSettings)
+    /// A plan was created or changed (no key, no owner).
+    case planUpdated(PlanSettings)
+    /// A key's plan, refill, self-rotation or purge delay was set.
+    case configured(KeyQuotaSettings)
+    /// The sweeper set a key's credits to its refill amount at a boundary.
+    case creditsRefilled(balance: Int64)
+    /// The sweeper set an owner's credits to its refill amount at a boundary (no key).
+    case ownerCreditsRefilled(balance: Int64)
+    /// The sweeper purged a key expired or revoked long enough: it leaves lists and
+    /// reads; its history stays in the log.
+    case purged
 
     public var type: EventType {
         switch self {
@@ -132,6 +145,12 @@ public enum EventPayload: Equatable, Sendable {
         case .accessed: .accessed
         case .creditsSet: .creditsSet
         case .creditsSubtracted: .creditsSubtracted
+        case .ownerUpdated: .ownerUpdated
+        case .planUpdated: .planUpdated
+        case .configured: .configured
+        case .creditsRefilled: .creditsRefilled
+        case .ownerCreditsRefilled: .ownerCreditsRefilled
+        case .purged: .purged
         }
     }
 }

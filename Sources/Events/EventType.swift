@@ -16,6 +16,12 @@ public enum EventType: UInt8, CaseIterable, Sendable {
     // Codes 20-39: owners, plans, credits, imports and purges.
     case creditsSet = 20
     case creditsSubtracted = 21
+    case ownerUpdated = 22
+    case planUpdated = 23
+    case configured = 24
+    case creditsRefilled = 25
+    case ownerCreditsRefilled = 26
+    case purged = 27
 
     // Codes 40-59: webhooks, expiry warnings and leak reports.
 
@@ -33,6 +39,12 @@ public enum EventType: UInt8, CaseIterable, Sendable {
         case .accessed: "key.accessed"
         case .creditsSet: "key.credits_set"
         case .creditsSubtracted: "key.credits_subtracted"
+        case .ownerUpdated: "owner.updated"
+        case .planUpdated: "plan.updated"
+        case .configured: "key.configured"
+        case .creditsRefilled: "key.credits_refilled"
+        case .ownerCreditsRefilled: "owner.credits_refilled"
+        case .purged: "key.purged"
         }
     }
 

@@ -1,15 +1,15 @@
 /// A proleptic Gregorian calendar date, converted to and from days since 1970-01-01
 /// with Howard Hinnant's `days_from_civil` / `civil_from_days` algorithms
 /// (https://howardhinnant.github.io/date_algorithms.html), exact for every year.
-struct CivilDate: Equatable {
-    var year: Int
+public struct CivilDate: Equatable, Sendable {
+    public var year: Int
     /// 1...12.
-    var month: Int
+    public var month: Int
     /// 1...31.
-    var day: Int
+    public var day: Int
 
     /// The date `days` days after 1970-01-01 (before it when negative).
-    init(daysSinceEpoch days: Int) {
+    public init(daysSinceEpoch days: Int) {
         // Shift the epoch to 0000-03-01 so leap days fall at the end of each year.
         let shifted = days + 719_468
         let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
@@ -23,14 +23,14 @@ struct CivilDate: Equatable {
     }
 
     /// The date as given; the caller has checked that `day` exists in that month.
-    init(year: Int, month: Int, day: Int) {
+    public init(year: Int, month: Int, day: Int) {
         self.year = year
         self.month = month
         self.day = day
     }
 
     /// Days from 1970-01-01 to this date.
-    var daysSinceEpoch: Int {
+    public var daysSinceEpoch: Int {
         let marchYear = month <= 2 ? year - 1 : year
         let era = (marchYear >= 0 ? marchYear : marchYear - 399) / 400
         let yearOfEra = marchYear - era * 400
@@ -40,7 +40,7 @@ struct CivilDate: Equatable {
     }
 
     /// The number of days in `month` of `year`, leap years included.
-    static func daysInMonth(_ month: Int, year: Int) -> Int {
+    public static func daysInMonth(_ month: Int, year: Int) -> Int {
         switch month {
         case 2: isLeapYear(year) ? 29 : 28
         case 4, 6, 9, 11: 30

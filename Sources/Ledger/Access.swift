@@ -70,6 +70,15 @@ public enum Access {
             try handOn(spec.scopes)
         case .listKeys(let asked):
             if let asked, asked != owner { throw .forbidden("this credential may only list keys of owner \(owner)") }
+        case .putOwner(let name, let changes):
+            guard name == owner else { throw .forbidden("this credential may only change owner \(owner)") }
+            let adminOnly = OwnerRules.administratorFields(changes)
+            guard adminOnly.isEmpty else {
+                throw .forbidden(
+                    "only the root token or the Unix socket may change an owner's \(adminOnly.joined(separator: ", "))")
+            }
+        case .readOwners(let asked):
+            if let asked, asked != owner { throw .forbidden("this credential may only read owner \(owner)") }
         case .readAudit(let asked), .exportAudit(let asked):
             if let asked, asked != owner {
                 throw .forbidden("this credential may only read the audit log of owner \(owner)")

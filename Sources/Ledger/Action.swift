@@ -14,6 +14,14 @@ public enum Action: Sendable, Equatable {
     case setCredits(KeyID, balance: Int64)
     /// Tightens a key's credits: `ledger:keys` suffices.
     case subtractCredits(KeyID, amount: Int64)
+    /// `PUT /v1/owners/{owner}`.
+    case putOwner(String, OwnerChanges)
+    /// `GET /v1/owners/{owner}`, or `GET /v1/owners` (nil).
+    case readOwners(String?)
+    /// `PUT /v1/plans/{plan}`: the root token and the socket only.
+    case putPlan(String, PlanChanges)
+    /// `GET /v1/plans...`: nothing of one owner.
+    case readPlans
     /// `GET /v1/keys`, optionally of one owner.
     case listKeys(owner: String?)
     /// `GET /v1/keys/{id}`.
@@ -43,7 +51,7 @@ public enum Action: Sendable, Equatable {
             .readKey(let id), .readKeyHistory(let id):
             id
         case .createKey, .listKeys, .readAudit, .readEvents, .checkChain, .readMetrics, .readCheckpoints,
-            .proveInclusion, .exportAudit:
+            .proveInclusion, .exportAudit, .putOwner, .readOwners, .putPlan, .readPlans:
             nil
         }
     }
@@ -52,8 +60,10 @@ public enum Action: Sendable, Equatable {
     var scope: LedgerScope? {
         switch self {
         case .createKey, .updateKey, .rotateKey, .suspendKey, .reactivateKey, .revokeKey, .listKeys, .readKey,
-            .subtractCredits:
+            .subtractCredits, .readOwners, .readPlans:
             .keys
+        case .putOwner: .quotas
+        case .putPlan: nil
         case .addCredits, .setCredits: .quotas
         case .readKeyHistory, .readAudit, .readCheckpoints, .proveInclusion, .exportAudit: .audit
         case .readMetrics: .metrics
@@ -67,7 +77,7 @@ public enum Action: Sendable, Equatable {
     var lends: Bool {
         switch self {
         case .createKey, .updateKey, .rotateKey, .reactivateKey, .addCredits, .setCredits: true
-        case .suspendKey, .revokeKey, .subtractCredits, .listKeys, .readKey, .readKeyHistory, .readAudit, .readEvents, .checkChain,
+        case .suspendKey, .revokeKey, .subtractCredits, .putOwner, .readOwners, .putPlan, .readPlans, .listKeys, .readKey, .readKeyHistory, .readAudit, .readEvents, .checkChain,
             .readMetrics, .readCheckpoints, .proveInclusion, .exportAudit:
             false
         }
@@ -83,6 +93,7 @@ public enum Action: Sendable, Equatable {
         case .readEvents: "read the whole log"
         case .checkChain: "check the chain"
         case .readMetrics: "read metrics"
+        case .putPlan: "change plans"
         default: "act"
         }
     }
@@ -103,6 +114,8 @@ extension Command {
         case .setCredits(let id, let balance): .setCredits(id, balance: balance)
         case .subtractCredits(let id, let amount): .subtractCredits(id, amount: amount)
         case .authorize(let action): action
+        case .putOwner(let name, let changes): .putOwner(name, changes)
+        case .putPlan(let name, let changes): .putPlan(name, changes)
         case .expireDue, .verify: nil
         }
     }

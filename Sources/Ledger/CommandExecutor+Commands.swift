@@ -34,20 +34,37 @@ extension CommandExecutor {
             return .key(new ?? state)
         }
         switch job.command {
-        case .create(let spec, let id, let digest):
+        case .create(var spec, let id, let digest):
+            try KeyRules.owner(spec.owner)
+            if let name = spec.quota.plan { try OwnerRules.planName(name) }
+            let plan = try spec.quota.plan.flatMap { try quotas.plan($0, in: txn) }
+            let settings = try Decisions.quotaSettings(spec, plan: plan, owner: try quotas.owner(spec.owner, in: txn))
+            if spec.credits == nil { spec.credits = plan?.settings.credits }
             let payload = try Decisions.create(spec, secretDigest: digest, now: now)
             guard try keys.state(of: id, in: txn) == nil else { throw LedgerError.conflict("key id \(id) is taken") }
             guard
-                let new = try append(
+                var new = try append(
                     payload, to: nil, id: id, owner: spec.owner, actor: grant.actor,
                     context: job.context, head: &head, now: now, in: txn)
             else {
                 throw LedgerError.unavailable("the new key did not fold")
             }
+            if !settings.isDefault {
+                new = try append(
+                    .configured(settings), to: new, id: id, owner: spec.owner, actor: grant.actor,
+                    context: job.context, head: &head, now: now, in: txn) ?? new
+            }
             return .key(new)
         case .update(let id, let changes, let expected):
             let state = try load(id)
-            return try commit(try Decisions.update(state, changes, expectedVersion: expected, now: now), state)
+            guard case .key(let updated) = try commit(
+                try Decisions.update(state, changes, expectedVersion: expected, now: now), state)
+            else { throw LedgerError.unavailable("the key did not fold") }
+            if case .some(.some(let plan)) = changes.plan { try OwnerRules.planName(plan) }
+            let newPlan = try (changes.plan ?? nil).flatMap { try quotas.plan($0, in: txn) }
+            let configured = try Decisions.configure(try quotas.keyQuota(id, in: txn), changes, newPlan: newPlan)
+            if configured != nil { try Decisions.mutable(updated, now: now) }
+            return try commit(configured, updated)
         case .rotate(let id, let grace, let digest):
             let state = try load(id)
             return try commit(
@@ -70,6 +87,27 @@ extension CommandExecutor {
         case .subtractCredits(let id, let amount):
             let state = try load(id)
             return try commit(try Decisions.subtractCredits(state, amount: amount, now: now), state)
+        case .putOwner(let name, let changes):
+            try KeyRules.owner(name)
+            if case .some(.some(let plan)) = changes.plan { try OwnerRules.planName(plan) }
+            let old = try quotas.owner(name, in: txn)
+            let newPlan = try (changes.plan ?? nil).flatMap { try quotas.plan($0, in: txn) }
+            if let payload = try Decisions.putOwner(old, name: name, changes, newPlan: newPlan) {
+                try append(
+                    payload, to: nil, id: .none, owner: name, actor: grant.actor, context: job.context, head: &head,
+                    now: now, in: txn)
+            }
+            guard let owner = try quotas.owner(name, in: txn) else { throw LedgerError.unavailable("the owner did not fold") }
+            return .owner(owner)
+        case .putPlan(let name, let changes):
+            try OwnerRules.planName(name)
+            if let payload = try Decisions.putPlan(try quotas.plan(name, in: txn), name: name, changes) {
+                try append(
+                    payload, to: nil, id: .none, owner: "", actor: grant.actor, context: job.context, head: &head,
+                    now: now, in: txn)
+            }
+            guard let plan = try quotas.plan(name, in: txn) else { throw LedgerError.unavailable("the plan did not fold") }
+            return .plan(plan)
         case .authorize:
             return .granted(grant)
         case .expireDue, .verify:
@@ -90,6 +128,7 @@ extension CommandExecutor {
                 context: job.context, head: &head, now: now, in: txn)
             count += 1
         }
+        count += try refillAndPurgeDue(job, &head, now, txn)
         return .expired(count: count)
     }
 

@@ -11,6 +11,7 @@ struct CommandExecutor: Sendable {
     let others: [any Projection]
     let checkpoints: Checkpoints
     let idempotency: IdempotencyStore
+    let quotas: QuotaStates
     let clock: any LedgerClock
 
     var allProjections: [any Projection] { [keys] + others }
@@ -107,8 +108,9 @@ struct CommandExecutor: Sendable {
         }
         let match = state.secretMatches(digest, at: now)
         if match == .none { return unknown }
+        let quota = try quotas.context(of: state, in: txn)
         let decision = VerifyDecision.decide(
-            state, match: match, request: request, latencyMicros: latency(context), now: now)
+            state, match: match, request: request, latencyMicros: latency(context), now: now, quota: quota)
         var current = state
         for payload in decision.events {
             current =
@@ -117,6 +119,7 @@ struct CommandExecutor: Sendable {
                     context: context, head: &head, now: now, storeState: false, in: txn) ?? current
         }
         cache.update(current)
-        return VerifyDecision.result(code: decision.code, after: current, request: request, now: now)
+        let after = decision.code == .valid ? try quotas.context(of: current, in: txn) : quota
+        return VerifyDecision.result(code: decision.code, after: current, request: request, now: now, quota: after)
     }
 }

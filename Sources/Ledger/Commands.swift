@@ -15,6 +15,8 @@ public struct KeySpec: Sendable, Equatable {
     public var rateLimits: [RateLimit] = []
     public var credits: Int64?
     public var metadata: [String: String] = [:]
+    /// The plan, refill, self-rotation and purge delay (`key.configured`).
+    public var quota = KeyQuotaSettings()
 
     public init(owner: String, name: String) {
         self.owner = owner
@@ -33,6 +35,11 @@ public struct KeyChanges: Sendable, Equatable {
     public var rateLimits: [RateLimit]?
     /// Merged into the current metadata; a nil value removes that entry.
     public var metadata: [String: String?]?
+    /// `.some(nil)` removes the plan (or refill, or purge delay).
+    public var plan: String??
+    public var refill: Refill??
+    public var selfRotate: Bool?
+    public var purgeAfterSeconds: Int64??
 
     public init() {}
 }
@@ -118,6 +125,10 @@ public enum Command: Sendable, Equatable {
     /// Sets a key's credits to `balance` (a limited key, or an unlimited one made limited).
     case setCredits(KeyID, balance: Int64)
     case subtractCredits(KeyID, amount: Int64)
+    /// Creates or changes an owner record; fields left nil keep their value.
+    case putOwner(String, OwnerChanges)
+    /// Creates or changes a plan; fields left nil keep their value.
+    case putPlan(String, PlanChanges)
     /// Marks every key whose expiry has passed as expired (the sweeper's command).
     case expireDue
     case verify(VerifyRequest, secretDigest: Digest)
@@ -132,6 +143,8 @@ public enum Outcome: Sendable, Equatable {
     case verified(VerifyResult)
     case expired(count: Int)
     case granted(Grant)
+    case owner(OwnerState)
+    case plan(PlanState)
 }
 
 /// The answer to a verification (API.md, "Verification").
@@ -146,6 +159,10 @@ public struct VerifyResult: Sendable, Equatable {
     /// Every effective limit after the decision: the key's, then its owner's.
     public var rateLimits: [RateLimitStatus] = []
     public var retryAfterSeconds: Int?
+    /// The key's plan, else its owner's.
+    public var plan: String?
+    /// The owner's credits after the decision, when the owner has a balance.
+    public var ownerCredits: Int64?
 
     public var isValid: Bool { code == .valid }
 }

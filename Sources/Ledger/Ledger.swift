@@ -149,7 +149,8 @@ public final class Ledger: Sendable {
         }
         let executor = CommandExecutor(
             log: log, keys: keys, others: others, checkpoints: checkpoints,
-            idempotency: IdempotencyStore(environment: environment), clock: clock)
+            idempotency: IdempotencyStore(environment: environment),
+            quotas: QuotaStates(projection: QuotaProjection(environment: environment)), clock: clock)
         writer = Writer(
             environment: environment, executor: executor, observer: options.onCommit,
             sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier)

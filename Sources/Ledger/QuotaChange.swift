@@ -6,7 +6,7 @@ public import Projections
 /// Loosening needs `ledger:quotas`; tightening or keeping needs only `ledger:keys`.
 public enum QuotaChange {
     /// The quota fields `action` loosens on `key`, in a fixed order (credits,
-    /// rateLimits, expiresAt); empty when it only keeps or tightens them.
+    /// rateLimits, expiresAt, plan, refill); empty when it only keeps or tightens them.
     public static func loosened(by action: Action, of key: KeyState) -> [String] {
         switch action {
         case .addCredits, .setCredits:
@@ -19,6 +19,9 @@ public enum QuotaChange {
             if let expiresAt = changes.expiresAt, loosens(expiry: key.expiresAt, to: expiresAt) {
                 fields.append("expiresAt")
             }
+            // What a key is sold: moving it to a plan or giving it a refill may loosen anything.
+            if changes.plan != nil { fields.append("plan") }
+            if changes.refill != nil { fields.append("refill") }
             return fields
         default:
             return []

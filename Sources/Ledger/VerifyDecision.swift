@@ -9,11 +9,11 @@ public enum VerifyDecision {
     /// expiry passed unnoticed, then always `key.accessed`.
     public static func decide(
         _ state: KeyState, match: KeyState.SecretMatch, request: VerifyRequest,
-        latencyMicros: UInt32, now: Int64
+        latencyMicros: UInt32, now: Int64, quota: QuotaContext = QuotaContext()
     ) -> (code: VerifyCode, events: [EventPayload]) {
         var events: [EventPayload] = []
         if let expired = Decisions.expire(state, now: now) { events.append(expired) }
-        let code = check(state, match: match, request: request, now: now)
+        let code = check(state, match: match, request: request, now: now, quota: quota)
         events.append(
             .accessed(
                 KeyAccessed(
@@ -24,10 +24,11 @@ public enum VerifyDecision {
     }
 
     /// The code alone, with no events: the checks in API.md order.
-    public static func check(_ state: KeyState, match: KeyState.SecretMatch, request: VerifyRequest, now: Int64)
-        -> VerifyCode
-    {
-        if state.hidden(from: request) { return .notFound }
+    public static func check(
+        _ state: KeyState, match: KeyState.SecretMatch, request: VerifyRequest, now: Int64,
+        quota: QuotaContext = QuotaContext()
+    ) -> VerifyCode {
+        if state.hidden(from: request) || quota.keyQuota?.isPurged == true { return .notFound }
         if let code = state.unusable(match: match, at: now) { return code }
         if !state.allows(request.ip) { return .ipNotAllowed }
         if let scope = request.scope, !state.scopes.contains(scope) { return .insufficientScope }
@@ -35,8 +36,8 @@ public enum VerifyDecision {
         if let account = request.account, !state.accounts.isEmpty, !state.accounts.contains(account) {
             return .notFound
         }
-        if state.isOverRateLimit(at: now) { return .rateLimited }
-        if !state.covers(cost: request.cost) { return .usageExceeded }
+        if state.isOverRateLimit(at: now) || quota.isOverRateLimit(at: now) { return .rateLimited }
+        if !state.covers(cost: request.cost) || !quota.covers(cost: request.cost) { return .usageExceeded }
         return .valid
     }
 
@@ -54,14 +55,27 @@ public enum VerifyDecision {
     /// The full answer once the events are applied: `after` is the key's new state. A
     /// key of another environment than the request asks for is answered as an unknown
     /// secret would be (its access is still recorded).
-    public static func result(code: VerifyCode, after: KeyState, request: VerifyRequest, now: Int64) -> VerifyResult {
-        if after.hidden(from: request) { return VerifyResult(code: .notFound, status: 401) }
-        let limits = zip(after.rateLimits, after.windows).map { limit, window in
-            RateLimitStatus(limit, window, scope: .key, now: now)
+    public static func result(
+        code: VerifyCode, after: KeyState, request: VerifyRequest, now: Int64, quota: QuotaContext = QuotaContext()
+    ) -> VerifyResult {
+        if after.hidden(from: request) || quota.keyQuota?.isPurged == true {
+            return VerifyResult(code: .notFound, status: 401)
         }
-        return VerifyResult(
+        let limits =
+            zip(after.rateLimits, after.windows).map { limit, window in
+                RateLimitStatus(limit, window, scope: .key, now: now)
+            } + quota.statuses(at: now)
+        var retryAfter: Int?
+        if code == .rateLimited {
+            let waits = [after.rateLimitRetryAfter(at: now), quota.retryAfter(at: now)].compactMap { $0 }
+            retryAfter = waits.max() ?? 1
+        }
+        var result = VerifyResult(
             code: code, status: status(for: code), key: after, rateLimit: RateLimitStatus.tightest(limits),
-            rateLimits: limits, retryAfterSeconds: code == .rateLimited ? after.rateLimitRetryAfter(at: now) : nil)
+            rateLimits: limits, retryAfterSeconds: retryAfter)
+        result.plan = quota.keyQuota?.settings.plan ?? quota.owner?.settings.plan
+        result.ownerCredits = quota.owner?.settings.credits
+        return result
     }
 }
 

@@ -106,8 +106,11 @@ final class Writer: @unchecked Sendable {
     /// step in a read transaction, so idle ledgers append nothing).
     private func sweepIsDue() -> Bool {
         let now = executor.clock.now()
-        let due = try? environment.read { txn in try executor.keys.expiring(atOrBefore: now, limit: 1, in: txn) }
-        return !(due ?? []).isEmpty
+        let due = try? environment.read { txn in
+            try !executor.keys.expiring(atOrBefore: now, limit: 1, in: txn).isEmpty
+                || !executor.quotas.projection.dueRefills(atOrBefore: now, limit: 1, in: txn).isEmpty
+        }
+        return due ?? false
     }
 
     private func process(_ batch: [Job]) {

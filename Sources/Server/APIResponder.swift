@@ -151,6 +151,10 @@ struct Call: Sendable {
         case .tree(.consistency): try consistencyProof()
         case .metrics: try metrics()
         case .console(let asset): try console(asset)
+        case .owner(let name): request.method == "PUT" ? try putOwner(name) : try getOwner(name)
+        case .owners: try listOwners()
+        case .plan(let name): request.method == "PUT" ? try putPlan(name) : try getPlan(name)
+        case .plans: try listPlans()
         }
     }
 

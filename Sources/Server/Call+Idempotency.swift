@@ -77,7 +77,9 @@ extension Call {
             response = ok(200, Array(#"{"success":true,"message":"API key revoked successfully"}"#.utf8))
         default:
             response = ok(
-                200, Envelope.data { KeyJSON.write(key, now: kept.time, into: &$0) }, headers: [KeyJSON.etag(key)])
+                200,
+                Envelope.data { KeyJSON.write(key, quota: (try? ledger.keyQuota(key.id)) ?? nil, now: kept.time, into: &$0) },
+                headers: [KeyJSON.etag(key)])
         }
         response.headers.append(("Idempotent-Replayed", "true"))
         return response

@@ -7,7 +7,10 @@ import Projections
 extension Call {
     func keyResponse(_ status: Int, _ key: KeyState) -> HTTPResponse {
         let now = ledger.clock.now()
-        return ok(status, Envelope.data { KeyJSON.write(key, now: now, into: &$0) }, headers: [KeyJSON.etag(key)])
+        let quota = try? ledger.keyQuota(key.id)
+        return ok(
+            status, Envelope.data { KeyJSON.write(key, quota: quota ?? nil, now: now, into: &$0) },
+            headers: [KeyJSON.etag(key)])
     }
 
     /// Runs a key command and answers with the key.
@@ -29,11 +32,19 @@ extension Call {
         Envelope.data { w in
             w.beginObject()
             w.key("key")
-            KeyJSON.write(key, now: now, into: &w)
+            KeyJSON.write(key, quota: (try? ledger.keyQuota(key.id)) ?? nil, now: now, into: &w)
             w.field("secret", secret)
             if let previous = previousSecretExpiresAt { w.field("previousSecretExpiresAt", timestamp: previous) }
             w.endObject()
         }
+    }
+
+    /// The quota fields of a create (or import) body.
+    func readQuotaFields(_ spec: inout KeySpec, _ body: inout RequestBody) throws(APIError) {
+        spec.quota.plan = try body.string("plan", maxLength: 128)
+        spec.quota.refill = try body.refill("refill") ?? nil
+        spec.quota.selfRotate = try body.boolean("selfRotate") ?? false
+        spec.quota.purgeAfterSeconds = try body.integer("purgeAfterSeconds", in: 0...OwnerRules.maxPurgeAfterSeconds)
     }
 
     func createKey() throws(APIError) {
@@ -52,6 +63,7 @@ extension Call {
         spec.rateLimits = try body.rateLimits("rateLimits") ?? []
         spec.credits = try body.integer("credits", in: 0...KeyRules.maxCredits)
         spec.metadata = (try body.metadata("metadata", nullDeletes: false) ?? [:]).compactMapValues { $0 }
+        try readQuotaFields(&spec, &body)
         try body.finish()
         let finish = self.finish
         let now = ledger.clock.now()
@@ -100,8 +112,14 @@ extension Call {
             }
             let now = ledger.clock.now()
             let next = page.more ? page.keys.last.map { Base64URL.encode($0.id.bytes) } : nil
+            // Purged keys leave lists (a page may then hold fewer than `limit`).
+            let quotas = page.keys.map { (try? ledger.keyQuota($0.id)) ?? nil }
+            let shown = zip(page.keys, quotas).filter { $0.1?.isPurged != true }
             return ok(
-                200, Envelope.list(page.keys, nextCursor: next) { key, w in KeyJSON.write(key, now: now, into: &w) })
+                200,
+                Envelope.list(shown, nextCursor: next) { pair, w in
+                    KeyJSON.write(pair.0, quota: pair.1, now: now, into: &w)
+                })
         }
     }
 
@@ -124,7 +142,7 @@ extension Call {
             } catch {
                 throw APIError(error)
             }
-            guard let key else { throw .notFound("no key \(id)") }
+            guard let key, (try? ledger.keyQuota(id))??.isPurged != true else { throw .notFound("no key \(id)") }
             return keyResponse(200, key)
         }
     }
@@ -149,6 +167,10 @@ extension Call {
         changes.expiresAt = try body.time("expiresAt")
         changes.rateLimits = try body.rateLimits("rateLimits")
         changes.metadata = try body.metadata("metadata", nullDeletes: true)
+        changes.plan = try body.nullableString("plan")
+        changes.refill = try body.refill("refill")
+        changes.selfRotate = try body.boolean("selfRotate")
+        changes.purgeAfterSeconds = try body.nullableInteger("purgeAfterSeconds", in: 0...OwnerRules.maxPurgeAfterSeconds)
         if body.has("name"), changes.name == nil { throw .invalid("name", "must be a string") }
         try body.finish()
         submit(.update(id, changes, expectedVersion: expected), context)

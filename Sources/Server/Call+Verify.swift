@@ -62,6 +62,8 @@ extension Call {
                 w.field("credits", key.credits)
                 w.field("expiresAt", timestamp: key.expiresAt)
                 EventJSON.metadata(key.metadata, &w)
+                w.field("plan", v.plan)
+                if let credits = v.ownerCredits { w.field("ownerCredits", credits) }
                 w.key("rateLimits")
                 w.beginArray()
                 for limit in v.rateLimits {

@@ -4,8 +4,9 @@ public import Projections
 
 /// Renders a key object (API.md "Keys"). Never writes a secret or a digest.
 public enum KeyJSON {
-    /// Writes the key object; `now` decides whether a passed expiry shows as `expired`.
-    public static func write(_ key: KeyState, now: Int64, into w: inout JSONWriter) {
+    /// Writes the key object; `now` decides whether a passed expiry shows as `expired`;
+    /// `quota` gives its plan, refill, self-rotation and purge delay (none when nil).
+    public static func write(_ key: KeyState, quota: KeyQuota? = nil, now: Int64, into w: inout JSONWriter) {
         w.beginObject()
         w.field("id", key.id.description)
         w.field("owner", key.owner)
@@ -20,6 +21,7 @@ public enum KeyJSON {
         EventJSON.limits(key.rateLimits, &w)
         w.field("credits", key.credits)
         EventJSON.metadata(key.metadata, &w)
+        OwnerJSON.keyFields(quota, into: &w)
         w.field("createdAt", timestamp: key.createdAt)
         w.field("lastUsedAt", timestamp: key.lastUsedAt)
         w.field("rotatedAt", timestamp: key.rotatedAt)

@@ -66,6 +66,45 @@ struct RequestBody {
         return .some(n)
     }
 
+    mutating func boolean(_ field: String) throws(APIError) -> Bool? {
+        guard let v = value(field), !v.isNull else { return nil }
+        guard case .bool(let b) = v else { throw .invalid(field, "must be true or false") }
+        return b
+    }
+
+    /// A string or an explicit null: `.some(nil)` for null, nil when absent.
+    mutating func nullableString(_ field: String, maxLength: Int = 128) throws(APIError) -> String?? {
+        guard let v = value(field) else { return nil }
+        if v.isNull { return .some(nil) }
+        guard let s = v.stringValue else { throw .invalid(field, "must be a string or null") }
+        guard s.count <= maxLength else { throw .invalid(field, "must be at most \(maxLength) characters") }
+        return .some(s)
+    }
+
+    /// `{"interval": "daily"|"monthly", "amount": n, "dayOfMonth"?: 1..31}` or null.
+    mutating func refill(_ field: String) throws(APIError) -> Refill?? {
+        guard let v = value(field) else { return nil }
+        if v.isNull { return .some(nil) }
+        guard let object = v.objectValue else { throw .invalid(field, "must be an object or null") }
+        for member in object.members where !["interval", "amount", "dayOfMonth"].contains(member.key) {
+            throw .invalid("\(field).\(member.key)", "unknown field")
+        }
+        guard let text = object["interval"]?.stringValue, let interval = Refill.Interval(wireName: text) else {
+            throw .invalid("\(field).interval", "must be daily or monthly")
+        }
+        guard case .int(let amount)? = object["amount"], (0...KeyRules.maxCredits).contains(amount) else {
+            throw .invalid("\(field).amount", "must be an integer from 0 to \(KeyRules.maxCredits)")
+        }
+        var day: UInt8?
+        if let d = object["dayOfMonth"], !d.isNull {
+            guard case .int(let n) = d, (1...31).contains(n) else {
+                throw .invalid("\(field).dayOfMonth", "must be an integer from 1 to 31")
+            }
+            day = UInt8(n)
+        }
+        return .some(Refill(interval: interval, amount: amount, dayOfMonth: day))
+    }
+
     mutating func strings(_ field: String) throws(APIError) -> [String]? {
         guard let v = value(field), !v.isNull else { return nil }
         guard let array = v.arrayValue else { throw .invalid(field, "must be an array of strings") }

@@ -15,6 +15,10 @@ enum Route: Equatable {
     case healthz
     case metrics
     case console(ConsoleAsset)
+    case owners
+    case owner(String)
+    case plans
+    case plan(String)
 
     enum KeyAction: String {
         case rotate, suspend, reactivate, credits
@@ -47,6 +51,10 @@ enum Route: Equatable {
         case let p where (p.count == 3 || p.count == 4) && p[0] == "v1" && p[1] == "ledger":
             guard let view = TreeView(rawValue: p[2...].joined(separator: "/")) else { return nil }
             self = .tree(view)
+        case ["v1", "owners"]: self = .owners
+        case ["v1", "plans"]: self = .plans
+        case let p where p.count == 3 && p[0] == "v1" && p[1] == "owners" && !p[2].isEmpty: self = .owner(p[2])
+        case let p where p.count == 3 && p[0] == "v1" && p[1] == "plans" && !p[2].isEmpty: self = .plan(p[2])
         case ["console"]: self = .console(.index)
         case let p where p.count == 2 && p[0] == "console":
             guard let asset = ConsoleAsset(rawValue: p[1]) else { return nil }
@@ -73,6 +81,8 @@ enum Route: Equatable {
         case .keys: ["GET", "HEAD", "POST"]
         case .key: ["GET", "HEAD", "PATCH", "DELETE"]
         case .keyAction, .verify: ["POST"]
+        case .owner, .plan: ["GET", "HEAD", "PUT"]
+        case .owners, .plans: ["GET", "HEAD"]
         case .keyView, .audit, .events, .ledgerVerify, .tree, .auditExport, .healthz, .metrics, .console:
             ["GET", "HEAD"]
         }
@@ -94,6 +104,10 @@ enum Route: Equatable {
         case .healthz: "/healthz"
         case .metrics: "/metrics"
         case .console(let asset): asset.path
+        case .owners: "/v1/owners"
+        case .owner: "/v1/owners/{owner}"
+        case .plans: "/v1/plans"
+        case .plan: "/v1/plans/{plan}"
         }
     }
 }
