@@ -15,6 +15,10 @@ func incrementalStateEqualsAReplay(seed: UInt64) throws {
     try runRandomCommands(f, seed: seed)
     let incremental = try f.projectionDump()
     #expect(f.headSeq > 300)
+    var types = Set<EventType>()
+    for seq in 1...f.headSeq { if let stored = try f.ledger.event(at: seq) { types.insert(stored.event.type) } }
+    // Every kind of event the ledger makes is in the sequence.
+    #expect(types == Set(EventType.allCases))
     try f.ledger.replay(chunk: 97)
     #expect(try f.projectionDump() == incremental)
     #expect(try f.ledger.projectionCheckpoints().values.allSatisfy { $0 == f.headSeq })
@@ -25,8 +29,11 @@ func incrementalStateEqualsAReplay(seed: UInt64) throws {
 func runRandomCommands(_ f: LedgerFixture, seed: UInt64) throws {
     var rng = SplitMix64(seed: seed)
     var keys: [(KeyID, String)] = []
+    try quotaSetup(f)
     for step in 0..<600 {
         f.clock.advance(seconds: Double(rng.next() % 30))
+        // Now and then half a day passes: refills and purges fall due.
+        if step % 100 == 50 { f.clock.advance(seconds: 43_200) }
         // Twice, a burst of verifications, so that posting lists span many blocks.
         if step % 300 == 150 { verifyBurst(f, keys.map(\.1), count: 1_500, rng: &rng) }
         let roll = rng.next() % 100
@@ -36,6 +43,12 @@ func runRandomCommands(_ f: LedgerFixture, seed: UInt64) throws {
                 if rng.next() % 2 == 0 { spec.credits = Int64(rng.next() % 20) }
                 if rng.next() % 2 == 0 { spec.rateLimits = [RateLimit(limit: 1 + rng.next() % 5, windowSeconds: 60)] }
                 if rng.next() % 3 == 0 { spec.ttlSeconds = Int64(1 + rng.next() % 600) }
+                switch rng.next() % 4 {
+                case 0: spec.quota.plan = rng.next() % 2 == 0 ? "free" : "pro"
+                case 1: spec.quota.refill = Refill(interval: .daily, amount: 7)
+                case 2: spec.quota.purgeAfterSeconds = Int64(rng.next() % 3600)
+                default: break
+                }
             }
             keys.append((key.id, secret))
             continue
@@ -61,7 +74,9 @@ func runRandomCommands(_ f: LedgerFixture, seed: UInt64) throws {
             if let (_, newSecret) = rotated, let i = keys.firstIndex(where: { $0.0 == id }) { keys[i].1 = newSecret }
         case 88..<92:
             switch rng.next() % 4 {
-            case 0: _ = try? f.run(.setCredits(id, balance: Int64(rng.next() % 10)))
+            case 0:
+                _ = try? f.run(.setCredits(id, balance: Int64(rng.next() % 10)))
+                _ = try? f.run(.addCredits(id, amount: 3))
             case 1: _ = try? f.run(.subtractCredits(id, amount: Int64(rng.next() % 3)))
             case 2:
                 var changes = KeyChanges()
@@ -75,8 +90,46 @@ func runRandomCommands(_ f: LedgerFixture, seed: UInt64) throws {
         case 92..<95:
             _ = try? f.run(.revoke(id, reason: nil))
         default:
+            try randomQuotaChange(f, step: step, &rng)
             _ = try f.run(.expireDue, context: CommandContext(actor: .sweeper))
         }
+    }
+}
+
+/// Two plans and four owners, some on a plan, with shared limits, credits and refills.
+func quotaSetup(_ f: LedgerFixture) throws {
+    var free = PlanChanges()
+    free.rateLimits = [RateLimit(name: "minute", limit: 4, windowSeconds: 60)]
+    free.refill = .some(Refill(interval: .daily, amount: 30))
+    _ = try f.run(.putPlan("free", free))
+    var pro = PlanChanges()
+    pro.rateLimits = [RateLimit(name: "minute", limit: 20, windowSeconds: 60)]
+    _ = try f.run(.putPlan("pro", pro))
+    for i in 0..<4 {
+        var owner = OwnerChanges()
+        owner.rateLimits = [RateLimit(limit: UInt64(10 + i), windowSeconds: 120)]
+        if i % 2 == 0 { owner.plan = .some("free") }
+        if i == 1 { owner.credits = .some(40) }
+        if i == 3 { owner.purgeAfterSeconds = .some(600) }
+        _ = try f.run(.putOwner("org_\(i)", owner))
+    }
+}
+
+/// Moves an owner to another plan, or changes a plan's limits.
+func randomQuotaChange(_ f: LedgerFixture, step: Int, _ rng: inout SplitMix64) throws {
+    switch rng.next() % 3 {
+    case 0:
+        var owner = OwnerChanges()
+        owner.plan = .some(rng.next() % 2 == 0 ? "free" : "pro")
+        _ = try f.run(.putOwner("org_\(rng.next() % 4)", owner))
+    case 1:
+        var plan = PlanChanges()
+        plan.rateLimits = [RateLimit(name: "minute", limit: 2 + rng.next() % 6, windowSeconds: 60)]
+        _ = try f.run(.putPlan("free", plan))
+    default:
+        var owner = OwnerChanges()
+        owner.credits = .some(Int64(rng.next() % 50))
+        _ = try f.run(.putOwner("org_1", owner))
     }
 }
 
