@@ -51,6 +51,9 @@ public enum Access {
         case .administrator(let actor): return Grant(actor: actor, owner: nil, events: [])
         case .key(let key, let how): (credential, match) = (key, how)
         }
+        if case .rotateSelf(let allowed) = action {
+            return try selfRotation(credential, match, allowed: allowed, use: use, now: now)
+        }
         let scope = action.scope
         if let refusal = CredentialCheck.check(credential, match: match, scope: scope?.rawValue, ip: use.ip, now: now) {
             throw refusal.error
@@ -105,6 +108,28 @@ public enum Access {
             code: .valid, scope: scope.rawValue, endpoint: use.endpoint, latencyMicros: use.latencyMicros)
         return Grant(
             actor: Actor(kind: .key, id: credential.id.description), owner: owner, events: [.accessed(accessed)])
+    }
+}
+
+extension Access {
+    /// A key rotating itself: a usable credential (no scope needed) whose `selfRotate`
+    /// is set. Its recorded use spends no credit.
+    static func selfRotation(
+        _ credential: KeyState, _ match: KeyState.SecretMatch, allowed: Bool, use: Use, now: Int64
+    ) throws(LedgerError) -> Grant {
+        // A key out of credits may still rotate itself: the rotation spends none.
+        if let refusal = CredentialCheck.check(credential, match: match, scope: nil, ip: use.ip, now: now),
+            refusal != .outOfCredits
+        {
+            throw refusal.error
+        }
+        guard allowed else {
+            throw .forbidden("key \(credential.id) may not rotate itself: it was not given selfRotate")
+        }
+        let accessed = KeyAccessed(code: .valid, endpoint: use.endpoint, latencyMicros: use.latencyMicros, cost: 0)
+        return Grant(
+            actor: Actor(kind: .key, id: credential.id.description), owner: credential.owner,
+            events: [.accessed(accessed)])
     }
 }
 

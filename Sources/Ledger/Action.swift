@@ -14,6 +14,9 @@ public enum Action: Sendable, Equatable {
     case setCredits(KeyID, balance: Int64)
     /// Tightens a key's credits: `ledger:keys` suffices.
     case subtractCredits(KeyID, amount: Int64)
+    /// `POST /v1/keys/self/rotate` by a key with its own secret; `allowed` is the key's
+    /// `selfRotate`.
+    case rotateSelf(allowed: Bool)
     /// `PUT /v1/owners/{owner}`.
     case putOwner(String, OwnerChanges)
     /// `GET /v1/owners/{owner}`, or `GET /v1/owners` (nil).
@@ -51,7 +54,7 @@ public enum Action: Sendable, Equatable {
             .readKey(let id), .readKeyHistory(let id):
             id
         case .createKey, .listKeys, .readAudit, .readEvents, .checkChain, .readMetrics, .readCheckpoints,
-            .proveInclusion, .exportAudit, .putOwner, .readOwners, .putPlan, .readPlans:
+            .proveInclusion, .exportAudit, .putOwner, .readOwners, .putPlan, .readPlans, .rotateSelf:
             nil
         }
     }
@@ -63,7 +66,7 @@ public enum Action: Sendable, Equatable {
             .subtractCredits, .readOwners, .readPlans:
             .keys
         case .putOwner: .quotas
-        case .putPlan: nil
+        case .putPlan, .rotateSelf: nil
         case .addCredits, .setCredits: .quotas
         case .readKeyHistory, .readAudit, .readCheckpoints, .proveInclusion, .exportAudit: .audit
         case .readMetrics: .metrics
@@ -76,7 +79,7 @@ public enum Action: Sendable, Equatable {
     /// `ledger:` scope the caller lacks. Suspending and revoking only take away.
     var lends: Bool {
         switch self {
-        case .createKey, .updateKey, .rotateKey, .reactivateKey, .addCredits, .setCredits: true
+        case .createKey, .updateKey, .rotateKey, .reactivateKey, .addCredits, .setCredits, .rotateSelf: true
         case .suspendKey, .revokeKey, .subtractCredits, .putOwner, .readOwners, .putPlan, .readPlans, .listKeys, .readKey, .readKeyHistory, .readAudit, .readEvents, .checkChain,
             .readMetrics, .readCheckpoints, .proveInclusion, .exportAudit:
             false
@@ -116,7 +119,8 @@ extension Command {
         case .authorize(let action): action
         case .putOwner(let name, let changes): .putOwner(name, changes)
         case .putPlan(let name, let changes): .putPlan(name, changes)
-        case .expireDue, .verify: nil
+        // Decided in its own step: whether the key may rotate itself is the key's to say.
+        case .rotateSelf, .expireDue, .verify: nil
         }
     }
 }

@@ -11,6 +11,9 @@ extension CommandExecutor {
     func execute(_ job: Writer.Job, _ head: inout EventLog.Head, _ now: Int64, _ txn: borrowing Transaction) throws
         -> Outcome
     {
+        if case .rotateSelf(let grace, let digest) = job.command {
+            return try rotateSelf(job, grace, digest, &head, now, txn)
+        }
         guard let action = job.command.action else {
             if case .expireDue = job.command, job.context.credential == nil {
                 return try expireDue(job, &head, now, txn)
@@ -42,6 +45,9 @@ extension CommandExecutor {
             if spec.credits == nil { spec.credits = plan?.settings.credits }
             let payload = try Decisions.create(spec, secretDigest: digest, now: now)
             guard try keys.state(of: id, in: txn) == nil else { throw LedgerError.conflict("key id \(id) is taken") }
+            guard try keys.keyID(forSecret: digest, in: txn) == nil else {
+                throw LedgerError.conflict("a key with this secret exists already")
+            }
             guard
                 var new = try append(
                     payload, to: nil, id: id, owner: spec.owner, actor: grant.actor,
@@ -110,7 +116,7 @@ extension CommandExecutor {
             return .plan(plan)
         case .authorize:
             return .granted(grant)
-        case .expireDue, .verify:
+        case .expireDue, .verify, .rotateSelf:
             throw LedgerError.invalid(field: "command", reason: "this command is the ledger's own, not a principal's")
         }
     }

@@ -125,6 +125,8 @@ public enum Command: Sendable, Equatable {
     /// Sets a key's credits to `balance` (a limited key, or an unlimited one made limited).
     case setCredits(KeyID, balance: Int64)
     case subtractCredits(KeyID, amount: Int64)
+    /// Rotates the secret of the key the context's credential opens (`selfRotate` keys only).
+    case rotateSelf(gracePeriodSeconds: Int64, secretDigest: Digest)
     /// Creates or changes an owner record; fields left nil keep their value.
     case putOwner(String, OwnerChanges)
     /// Creates or changes a plan; fields left nil keep their value.

@@ -33,6 +33,22 @@ extension Ledger {
         }
     }
 
+    /// Imports a key whose secret KeyLedger never saw, by the SHA-256 of that secret.
+    public func importKey(
+        _ spec: KeySpec, secretDigest: Digest, context: CommandContext,
+        completion: @escaping @Sendable (Result<KeyState, LedgerError>) -> Void
+    ) {
+        var random = SystemRandom()
+        let id = KeyID.make(at: clock.now(), using: &random)
+        submit(.create(spec, id: id, secretDigest: secretDigest), context: context) { result in
+            completion(
+                result.flatMap { outcome in
+                    guard case .key(let state) = outcome else { return .failure(.unavailable("unexpected outcome")) }
+                    return .success(state)
+                })
+        }
+    }
+
     /// Rotates a key's secret; the completion gets the key and its new secret.
     public func rotateKey(
         _ id: KeyID, gracePeriodSeconds: Int64, context: CommandContext,
@@ -56,13 +72,39 @@ extension Ledger {
         }
     }
 
-    /// Verifies a presented secret. A malformed secret or bad checksum is answered
-    /// NOT_FOUND at once, without a lookup and without the writer.
+    /// Rotates the secret of the key `context`'s credential opens (a key with
+    /// `selfRotate`); the completion gets the key and its new secret.
+    public func rotateSelf(
+        gracePeriodSeconds: Int64, context: CommandContext,
+        completion: @escaping @Sendable (Result<(KeyState, String), LedgerError>) -> Void
+    ) {
+        guard let credential = context.credential else {
+            completion(.failure(.invalid(field: "Authorization", reason: "self-rotation takes the key's own secret")))
+            return
+        }
+        let keys = self.keys
+        let prefix = try? read { txn in
+            try keys.keyID(forSecret: credential.digest, in: txn).flatMap { try keys.state(of: $0, in: txn) }?.prefix
+        }
+        // The new secret keeps the key's prefix; the writer checks the credential.
+        let (secret, digest) = Self.mintSecret(prefix: (prefix ?? nil) ?? "sk_")
+        submit(.rotateSelf(gracePeriodSeconds: gracePeriodSeconds, secretDigest: digest), context: context) { result in
+            completion(
+                result.flatMap { outcome in
+                    guard case .key(let state) = outcome else { return .failure(.unavailable("unexpected outcome")) }
+                    return .success((state, secret))
+                })
+        }
+    }
+
+    /// Verifies a presented secret. A secret of KeyLedger's shape with a bad checksum
+    /// is answered NOT_FOUND at once, without a lookup and without the writer; any other
+    /// secret (an imported key's) is looked up by its SHA-256.
     public func verify(
         secret: String, _ request: VerifyRequest, context: CommandContext,
         completion: @escaping @Sendable (Result<VerifyResult, LedgerError>) -> Void
     ) {
-        guard Secret.isWellFormed(secret) else {
+        guard Secret.isWellFormed(secret) || !Secret.hasLedgerShape(secret) else {
             metrics.recordDecision(.notFound)
             completion(.success(VerifyResult(code: .notFound, status: 401)))
             return

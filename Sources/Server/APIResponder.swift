@@ -155,6 +155,8 @@ struct Call: Sendable {
         case .owners: try listOwners()
         case .plan(let name): request.method == "PUT" ? try putPlan(name) : try getPlan(name)
         case .plans: try listPlans()
+        case .importKeys: try importKey()
+        case .selfRotate: try selfRotate()
         }
     }
 

@@ -69,10 +69,15 @@ extension Call {
         switch (route, request.method) {
         case (.keys, _):
             response = ok(201, keyWithSecret(key, try secret(), now: kept.time), headers: [KeyJSON.etag(key)])
-        case (.keyAction(_, .rotate), _):
+        case (.keyAction(_, .rotate), _), (.selfRotate, _):
             let body = keyWithSecret(
                 key, try secret(), now: kept.time, previousSecretExpiresAt: key.previousSecretExpiresAt)
             response = ok(200, body, headers: [KeyJSON.etag(key)])
+        case (.importKeys, _):
+            response = ok(
+                201,
+                Envelope.data { KeyJSON.write(key, quota: (try? ledger.keyQuota(key.id)) ?? nil, now: kept.time, into: &$0) },
+                headers: [KeyJSON.etag(key)])
         case (.key, "DELETE"):
             response = ok(200, Array(#"{"success":true,"message":"API key revoked successfully"}"#.utf8))
         default:

@@ -51,19 +51,7 @@ extension Call {
         let context = try context()
         try Query(request.query).finish()
         var body = try RequestBody(request.body)
-        var spec = KeySpec(
-            owner: try body.string("owner", required: true) ?? "", name: try body.string("name", required: true) ?? "")
-        spec.prefix = try body.string("prefix")
-        spec.environment = try body.string("environment")
-        spec.scopes = try body.strings("scopes") ?? []
-        spec.accounts = try body.strings("accounts") ?? []
-        spec.ipAllowlist = try body.cidrs("ipAllowlist") ?? []
-        spec.expiresAt = try body.time("expiresAt") ?? nil
-        spec.ttlSeconds = try body.integer("ttlSeconds", in: 1...KeyRules.maxTTLSeconds)
-        spec.rateLimits = try body.rateLimits("rateLimits") ?? []
-        spec.credits = try body.integer("credits", in: 0...KeyRules.maxCredits)
-        spec.metadata = (try body.metadata("metadata", nullDeletes: false) ?? [:]).compactMapValues { $0 }
-        try readQuotaFields(&spec, &body)
+        let spec = try keySpec(&body)
         try body.finish()
         let finish = self.finish
         let now = ledger.clock.now()
@@ -77,6 +65,24 @@ extension Call {
                 finish(.failure(APIError(error)))
             }
         }
+    }
+
+    /// The fields of a create (or import) body.
+    func keySpec(_ body: inout RequestBody) throws(APIError) -> KeySpec {
+        var spec = KeySpec(
+            owner: try body.string("owner", required: true) ?? "", name: try body.string("name", required: true) ?? "")
+        spec.prefix = try body.string("prefix")
+        spec.environment = try body.string("environment")
+        spec.scopes = try body.strings("scopes") ?? []
+        spec.accounts = try body.strings("accounts") ?? []
+        spec.ipAllowlist = try body.cidrs("ipAllowlist") ?? []
+        spec.expiresAt = try body.time("expiresAt") ?? nil
+        spec.ttlSeconds = try body.integer("ttlSeconds", in: 1...KeyRules.maxTTLSeconds)
+        spec.rateLimits = try body.rateLimits("rateLimits") ?? []
+        spec.credits = try body.integer("credits", in: 0...KeyRules.maxCredits)
+        spec.metadata = (try body.metadata("metadata", nullDeletes: false) ?? [:]).compactMapValues { $0 }
+        try readQuotaFields(&spec, &body)
+        return spec
     }
 
     func listKeys() throws(APIError) {
@@ -232,6 +238,33 @@ extension Call {
                 case .failure(let error):
                     finish(.failure(APIError(error)))
                 }
+            }
+        }
+    }
+}
+
+extension Call {
+    /// `POST /v1/keys/self/rotate`: the credential is the key's own secret.
+    func selfRotate() throws(APIError) {
+        let context = try context()
+        try Query(request.query).finish()
+        var body = try RequestBody(request.body, optional: true)
+        let grace = try body.integer("gracePeriodSeconds", in: 0...KeyRules.maxGraceSeconds) ?? 0
+        try body.finish()
+        guard context.credential != nil else {
+            throw .invalid("Authorization", "self-rotation takes the key's own secret as the credential")
+        }
+        let finish = self.finish
+        let now = ledger.clock.now()
+        let (gate, claim) = (self.gate, idempotency)
+        ledger.rotateSelf(gracePeriodSeconds: grace, context: context) { result in
+            switch result {
+            case .success(let (key, secret)):
+                if let claim { gate.keep(secret, for: claim.key, at: now) }
+                let body = keyWithSecret(key, secret, now: now, previousSecretExpiresAt: key.previousSecretExpiresAt)
+                finish(.success(ok(200, body, headers: [KeyJSON.etag(key)])))
+            case .failure(let error):
+                finish(.failure(APIError(error)))
             }
         }
     }

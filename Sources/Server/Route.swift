@@ -15,6 +15,8 @@ enum Route: Equatable {
     case healthz
     case metrics
     case console(ConsoleAsset)
+    case importKeys
+    case selfRotate
     case owners
     case owner(String)
     case plans
@@ -51,6 +53,8 @@ enum Route: Equatable {
         case let p where (p.count == 3 || p.count == 4) && p[0] == "v1" && p[1] == "ledger":
             guard let view = TreeView(rawValue: p[2...].joined(separator: "/")) else { return nil }
             self = .tree(view)
+        case ["v1", "keys", "import"]: self = .importKeys
+        case ["v1", "keys", "self", "rotate"]: self = .selfRotate
         case ["v1", "owners"]: self = .owners
         case ["v1", "plans"]: self = .plans
         case let p where p.count == 3 && p[0] == "v1" && p[1] == "owners" && !p[2].isEmpty: self = .owner(p[2])
@@ -80,7 +84,7 @@ enum Route: Equatable {
         switch self {
         case .keys: ["GET", "HEAD", "POST"]
         case .key: ["GET", "HEAD", "PATCH", "DELETE"]
-        case .keyAction, .verify: ["POST"]
+        case .keyAction, .verify, .importKeys, .selfRotate: ["POST"]
         case .owner, .plan: ["GET", "HEAD", "PUT"]
         case .owners, .plans: ["GET", "HEAD"]
         case .keyView, .audit, .events, .ledgerVerify, .tree, .auditExport, .healthz, .metrics, .console:
@@ -104,6 +108,8 @@ enum Route: Equatable {
         case .healthz: "/healthz"
         case .metrics: "/metrics"
         case .console(let asset): asset.path
+        case .importKeys: "/v1/keys/import"
+        case .selfRotate: "/v1/keys/self/rotate"
         case .owners: "/v1/owners"
         case .owner: "/v1/owners/{owner}"
         case .plans: "/v1/plans"
