@@ -11,6 +11,8 @@ struct IdempotentCase: CustomStringConvertible, Sendable {
     let status: Int
     /// Whether the answer carries a secret (create and rotate).
     let secret: Bool
+    /// The target key's own secret is the credential (self-rotation), not the root token.
+    var asTarget = false
 
     var description: String { name }
 }
@@ -30,6 +32,19 @@ let idempotentCases = [
     IdempotentCase(
         name: "credits", method: "POST", path: "/v1/keys/{id}/credits", body: #"{"add":5}"#, status: 200, secret: false),
     IdempotentCase(
+        name: "set credits", method: "POST", path: "/v1/keys/{id}/credits", body: #"{"set":50}"#, status: 200,
+        secret: false),
+    IdempotentCase(
+        name: "subtract credits", method: "POST", path: "/v1/keys/{id}/credits", body: #"{"subtract":3}"#, status: 200,
+        secret: false),
+    IdempotentCase(
+        name: "import", method: "POST", path: "/v1/keys/import",
+        body: #"{"owner":"org_42","name":"Legacy","secretHash":"sha256:\#(String(repeating: "ab", count: 32))"}"#,
+        status: 201, secret: false),
+    IdempotentCase(
+        name: "self-rotate", method: "POST", path: "/v1/keys/self/rotate", body: nil, status: 200, secret: true,
+        asTarget: true),
+    IdempotentCase(
         name: "revoke", method: "DELETE", path: "/v1/keys/{id}", body: nil, status: 200, secret: false),
 ]
 
@@ -39,10 +54,10 @@ let idempotentCases = [
 func aRetriedCommandGetsTheFirstAnswerAndNoSecondEffect(_ c: IdempotentCase) throws {
     let s = try RestartableServer()
     let created = try s.client().call(
-        "POST", "/v1/keys", json: #"{"owner":"org_42","name":"Target","credits":10}"#, headers: s.auth)
+        "POST", "/v1/keys", json: #"{"owner":"org_42","name":"Target","credits":10,"selfRotate":true}"#, headers: s.auth)
     let id = (created.data["key"] as? [String: Any])?["id"] as? String ?? ""
     let path = c.path.replacingOccurrences(of: "{id}", with: id)
-    var headers = s.auth
+    var headers = c.asTarget ? ["Authorization": "Bearer \(created.data["secret"] as? String ?? "")"] : s.auth
     headers["Idempotency-Key"] = "retry-\(c.name)"
     let before = s.eventCount
     let first = try s.client().call(c.method, path, json: c.body, headers: headers)
