@@ -194,6 +194,38 @@ private let accessCases: [AccessCase] = [
                 $0.expiresAt = .some(Sample.seconds(60))
                 $0.rateLimits = [RateLimit(limit: 10, windowSeconds: 60)]
             }), target: child, expected: bound),
+    AccessCase(
+        name: "setting credits needs ledger:quotas", scopes: keys, action: .setCredits(child.id, balance: 1),
+        target: child, expected: .refused(.forbidden("the credential lacks the scope ledger:quotas"))),
+    AccessCase(
+        name: "subtracting credits needs only ledger:keys", scopes: keys, action: .subtractCredits(child.id, amount: 1),
+        target: child, expected: bound),
+    AccessCase(
+        name: "moving a key to a plan needs ledger:quotas", scopes: keys,
+        action: .updateKey(child.id, changes { $0.plan = .some("pro") }), target: child,
+        expected: .refused(.forbidden("loosening plan needs the scope ledger:quotas"))),
+    AccessCase(
+        name: "only administrators change plans", scopes: keysAndQuotas, action: .putPlan("pro", PlanChanges()),
+        expected: .refused(.forbidden("only the root token or the Unix socket may change plans"))),
+    AccessCase(
+        name: "ledger:quotas changes its own owner's limits", scopes: ["ledger:quotas"],
+        action: .putOwner("org_a", { var c = OwnerChanges(); c.credits = .some(5); return c }()), expected: bound),
+    AccessCase(
+        name: "but no other owner's", scopes: ["ledger:quotas"], action: .putOwner("org_b", OwnerChanges()),
+        expected: .refused(.forbidden("this credential may only change owner org_a"))),
+    AccessCase(
+        name: "nor its own owner's plan", scopes: ["ledger:quotas"],
+        action: .putOwner("org_a", { var c = OwnerChanges(); c.plan = .some("pro"); return c }()),
+        expected: .refused(.forbidden("only the root token or the Unix socket may change an owner's plan"))),
+    AccessCase(
+        name: "ledger:keys alone may not change an owner", scopes: keys, action: .putOwner("org_a", OwnerChanges()),
+        expected: .refused(.forbidden("the credential lacks the scope ledger:quotas"))),
+    AccessCase(
+        name: "a key without selfRotate may not rotate itself", scopes: [], action: .rotateSelf(allowed: false),
+        expected: .refused(.forbidden("key \(Sample.key(1).id) may not rotate itself: it was not given selfRotate"))),
+    AccessCase(
+        name: "a key with selfRotate rotates itself, no scope needed", scopes: [], action: .rotateSelf(allowed: true),
+        expected: bound),
 ]
 
 @Test(arguments: accessCases)
