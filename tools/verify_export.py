@@ -159,7 +159,11 @@ def verify_consistency(first, second, first_root, second_root, proof):
 EVENT_TYPES = {
     1: "key.created", 2: "key.updated", 3: "key.rotated", 4: "key.suspended", 5: "key.reactivated",
     6: "key.revoked", 7: "key.expired", 8: "key.credits_added", 9: "key.accessed",
+    20: "key.credits_set", 21: "key.credits_subtracted", 22: "owner.updated", 23: "plan.updated",
+    24: "key.configured", 25: "key.credits_refilled", 26: "owner.credits_refilled", 27: "key.purged",
 }
+LEAK_POLICIES = {1: "revoke", 2: "suspend", 3: "notify"}
+NAMED_LIMITS = 1 << 32
 ACTOR_KINDS = {1: "root", 2: "key", 3: "socket", 4: "system"}
 VERIFY_CODES = [
     "VALID", "NOT_FOUND", "EXPIRED", "REVOKED", "SUSPENDED", "INSUFFICIENT_SCOPE", "IP_NOT_ALLOWED",
@@ -248,7 +252,55 @@ def cidrs(r):
 
 
 def rate_limits(r):
-    return [{"limit": r.varint(), "windowSeconds": r.varint()} for _ in range(r.varint())]
+    count = r.varint()
+    named, out = bool(count & NAMED_LIMITS), []
+    for _ in range(count & ~NAMED_LIMITS):
+        limit = {"limit": r.varint(), "windowSeconds": r.varint()}
+        name = r.optional(r.string) if named else None
+        out.append(dict({"name": name}, **limit) if name is not None else limit)
+    return out
+
+
+def refill(r):
+    interval = r.u8()
+    if interval == 0:
+        return None
+    if interval not in (1, 2):
+        raise Failure("unknown refill interval %d" % interval)
+    data = {"interval": "daily" if interval == 1 else "monthly", "amount": r.i64()}
+    day = r.u8()
+    if day > 31:
+        raise Failure("bad refill day %d" % day)
+    if day:
+        data["dayOfMonth"] = day
+    return data
+
+
+def quota_payload(kind, r):
+    if kind in (20, 25, 26):
+        return {"balance": r.i64()}
+    if kind == 21:
+        return {"subtract": r.i64(), "balance": r.i64()}
+    if kind == 22:
+        data = {"rateLimits": rate_limits(r), "credits": r.optional(r.i64), "refill": refill(r),
+                "plan": r.optional(r.string), "metadata": metadata(r)}
+        policy = r.u8()
+        if policy not in LEAK_POLICIES:
+            raise Failure("unknown leak policy %d" % policy)
+        data["leakPolicy"] = LEAK_POLICIES[policy]
+        data["purgeAfterSeconds"] = r.optional(r.i64)
+        return data
+    if kind == 23:
+        return {"plan": r.string(), "rateLimits": rate_limits(r), "credits": r.optional(r.i64), "refill": refill(r)}
+    if kind == 24:
+        data = {"plan": r.optional(r.string), "refill": refill(r)}
+        flag = r.u8()
+        if flag > 1:
+            raise Failure("bad selfRotate flag")
+        data["selfRotate"] = flag == 1
+        data["purgeAfterSeconds"] = r.optional(r.i64)
+        return data
+    return {}
 
 
 def metadata(r):
@@ -295,6 +347,8 @@ def payload(kind, r):
         return {}
     if kind == 8:
         return {"add": r.i64(), "balance": r.i64()}
+    if kind >= 20:
+        return quota_payload(kind, r)
     code = r.u8()
     if code >= len(VERIFY_CODES):
         raise Failure("unknown verify code %d" % code)
@@ -311,7 +365,8 @@ def decode(record, seq, prev_hash, chain_hash):
     if kind not in EVENT_TYPES:
         raise Failure("unknown event type %d" % kind)
     time = r.i64()
-    key = key_id(r.raw(16))
+    raw_key = r.raw(16)
+    key = key_id(raw_key)
     owner = r.string()
     actor_kind = r.u8()
     if actor_kind not in ACTOR_KINDS:
@@ -325,9 +380,12 @@ def decode(record, seq, prev_hash, chain_hash):
     data = payload(kind, r)
     if r.at != len(record):
         raise Failure("trailing bytes after the payload")
-    return {"seq": seq, "id": "evt_" + chain_hash[:12].hex(), "type": EVENT_TYPES[kind], "time": timestamp(time),
-            "keyId": key, "owner": owner, "actor": actor, "ip": ip, "requestId": request_id, "data": data,
-            "prevHash": prev_hash.hex(), "hash": chain_hash.hex()}
+    event = {"seq": seq, "id": "evt_" + chain_hash[:12].hex(), "type": EVENT_TYPES[kind], "time": timestamp(time),
+             "keyId": key, "owner": owner, "actor": actor, "ip": ip, "requestId": request_id, "data": data,
+             "prevHash": prev_hash.hex(), "hash": chain_hash.hex()}
+    if raw_key == bytes(16):
+        del event["keyId"]  # an event of no key (an owner's, a plan's) shows none
+    return event
 
 
 # --- The export ---------------------------------------------------------------------------

@@ -23,6 +23,33 @@ func sampleEvents() -> [Event] {
                 RateLimit(name: "hour", limit: 5, windowSeconds: 3600), RateLimit(limit: 1, windowSeconds: 1),
             ])),
         .creditsSet(balance: 50), .creditsSubtracted(subtract: 3, balance: 47),
+        .ownerUpdated({
+            var o = OwnerSettings()
+            o.rateLimits = [RateLimit(name: "hour", limit: 500, windowSeconds: 3600)]
+            o.credits = 10
+            o.refill = Refill(interval: .monthly, amount: 10, dayOfMonth: 31)
+            o.plan = "free"
+            o.metadata = ["tier": "free"]
+            o.leakPolicy = .notify
+            o.purgeAfterSeconds = 604_800
+            return o
+        }()),
+        .ownerUpdated(OwnerSettings()),
+        .planUpdated({
+            var p = PlanSettings(name: "guest")
+            p.rateLimits = [RateLimit(name: "day", limit: 50, windowSeconds: 86_400)]
+            p.credits = 50
+            p.refill = Refill(interval: .daily, amount: 50)
+            return p
+        }()),
+        .configured({
+            var k = KeyQuotaSettings()
+            k.plan = "pro"
+            k.selfRotate = true
+            k.purgeAfterSeconds = 0
+            return k
+        }()),
+        .creditsRefilled(balance: 5), .ownerCreditsRefilled(balance: 10), .purged,
         .rotated(KeyRotated(secretDigest: sampleDigest, gracePeriodSeconds: 3600, previousSecretExpiresAt: 77)),
         .suspended(reason: "investigation"), .suspended(reason: nil), .reactivated,
         .revoked(reason: "leaked"), .expired, .creditsAdded(add: 10, balance: 60),
@@ -178,6 +205,8 @@ func sampleEvents() -> [Event] {
         EventType.allCases.map(\.wireName) == [
             "key.created", "key.updated", "key.rotated", "key.suspended", "key.reactivated", "key.revoked",
             "key.expired", "key.credits_added", "key.accessed", "key.credits_set", "key.credits_subtracted",
+            "owner.updated", "plan.updated", "key.configured", "key.credits_refilled", "owner.credits_refilled",
+            "key.purged",
         ])
     #expect(EventType(wireName: "key.credits_added") == .creditsAdded)
     #expect(VerifyCode(wireName: "USAGE_EXCEEDED") == .usageExceeded)

@@ -69,6 +69,21 @@ func verifiers(_ path: String, vkey: String, extra: [String] = []) throws -> [(s
     _ = try c.call("POST", "/v1/keys/\(id)/suspend", json: #"{"reason":"audit"}"#, headers: f.auth)
     _ = try c.call("POST", "/v1/keys/\(id)/reactivate", headers: f.auth)
     _ = try c.call("DELETE", "/v1/keys/\(id)", headers: f.auth)
+    // Owner, plan and key-quota events, named limits, keyless events.
+    _ = try c.call(
+        "PUT", "/v1/plans/pro",
+        json: #"{"rateLimits":[{"name":"hour","limit":5000,"windowSeconds":3600}],"credits":9,"refill":{"interval":"monthly","amount":9,"dayOfMonth":15}}"#,
+        headers: f.auth)
+    _ = try c.call(
+        "PUT", "/v1/owners/org_42",
+        json: #"{"plan":"pro","credits":100,"refill":{"interval":"daily","amount":100},"leakPolicy":"notify","purgeAfterSeconds":60,"metadata":{"tier":"pro"}}"#,
+        headers: f.auth)
+    let (onPlan, _) = try f.createKey(#"{"owner":"org_42","name":"On a plan","plan":"pro","selfRotate":true}"#)
+    _ = try c.call("POST", "/v1/keys/\(onPlan)/credits", json: #"{"set":7}"#, headers: f.auth)
+    _ = try c.call("POST", "/v1/keys/\(onPlan)/credits", json: #"{"subtract":2}"#, headers: f.auth)
+    _ = try c.call(
+        "PATCH", "/v1/keys/\(onPlan)", json: #"{"rateLimits":[{"name":"burst","limit":5,"windowSeconds":1}]}"#,
+        headers: f.auth)
     let vkey = try c.call("GET", "/v1/ledger/key", headers: f.auth).data["vkey"] as? String ?? ""
     let directory = f.directory
 
@@ -78,15 +93,15 @@ func verifiers(_ path: String, vkey: String, extra: [String] = []) throws -> [(s
             decoding: try c.call("GET", "/v1/audit/export\(query)", headers: f.auth).body, as: UTF8.self)
         let path = directory + "/export.ndjson"
         try export.write(toFile: path, atomically: true, encoding: .utf8)
-        // org_7's key is the one event that is not org_42's.
-        let count = query.isEmpty ? f.eventCount : f.eventCount - 1
+        // org_7's key and the plan (of no owner) are the events that are not org_42's.
+        let count = query.isEmpty ? f.eventCount : f.eventCount - 2
         for (status, said) in try verifiers(path, vkey: vkey) {
             #expect(status == 0, "\(said)")
             #expect(said.contains("OK: \(count) events in the tree of size \(f.eventCount)"), "\(said)")
         }
         let report = try ExportVerification.verify(Array(export.utf8), verifier: #require(NoteVerifier(vkey: vkey)))
         #expect(report.events == Int(count))
-        #expect(report.linksChecked == (query.isEmpty ? Int(count) - 1 : Int(count) - 2))
+        #expect(report.linksChecked == (query.isEmpty ? Int(count) - 1 : Int(count) - 3))
     }
     let export = String(decoding: try c.call("GET", "/v1/audit/export", headers: f.auth).body, as: UTF8.self)
     let path = directory + "/bad.ndjson"
