@@ -119,7 +119,9 @@ struct CommandExecutor: Sendable {
                     context: context, head: &head, now: now, storeState: false, in: txn) ?? current
         }
         cache.update(current)
-        let after = decision.code == .valid ? try quotas.context(of: current, in: txn) : quota
+        // A grant moved the owner's and the plan's windows: the answer shows them after it.
+        let counted = decision.code == .valid && (quota.owner != nil || quota.keyQuota != nil)
+        let after = counted ? try quotas.context(of: current, in: txn) : quota
         return VerifyDecision.result(code: decision.code, after: current, request: request, now: now, quota: after)
     }
 }
