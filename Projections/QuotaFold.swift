@@ -100,17 +100,19 @@ enum QuotaFold {
                 rows.put(quota)
             }
         }
-        if var state = try rows.owner(owner) {
+        if let before = try rows.owner(owner) {
+            var state = before
             let plan = try state.settings.plan.flatMap { try rows.plan($0) }
             state.countGrant(cost: cost, plan: plan, at: time)
-            rows.put(state)
+            // An owner with no limits and no credits is not written again on every grant.
+            if state != before { rows.put(state) }
         }
     }
 
     static func moveMember(_ subject: QuotaSubject, from old: String?, to new: String?, _ rows: inout QuotaRows) throws {
         guard old != new else { return }
-        if let old { try rows.setMember(old, subject, false) }
-        if let new { try rows.setMember(new, subject, true) }
+        if let old { rows.setMember(old, subject, false) }
+        if let new { rows.setMember(new, subject, true) }
     }
 
     static func moveDue(_ subject: QuotaSubject, from old: Int64?, to new: Int64?, _ rows: inout QuotaRows) throws {

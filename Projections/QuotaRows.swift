@@ -69,11 +69,11 @@ struct QuotaRows {
         dirtyKeys.insert(quota.id)
     }
 
-    mutating func setMember(_ plan: String, _ subject: QuotaSubject, _ present: Bool) throws {
-        if members[plan] == nil {
-            if !isComplete { throw Fault.members(plan) }
-            members[plan] = []
-        }
+    /// Records a plan's member joining or leaving; the set itself is kept only where it
+    /// is held (a rebuild, or a plan an incremental fold loaded), so joining a plan never
+    /// reads its other members.
+    mutating func setMember(_ plan: String, _ subject: QuotaSubject, _ present: Bool) {
+        if members[plan] == nil, isComplete { members[plan] = [] }
         if present { members[plan]?.insert(subject) } else { members[plan]?.remove(subject) }
         memberChanges[QuotaSubject.memberKey(plan, subject)] = present
     }
