@@ -24,19 +24,20 @@ let package = Package(
         .target(name: "CSystem"),
         .target(name: "Store", dependencies: ["CLMDB"], swiftSettings: swiftSettings),
         .target(name: "JSON", swiftSettings: swiftSettings),
+        .target(name: "Logging", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .target(name: "Events", dependencies: ["CCrypto", "JSON"], swiftSettings: swiftSettings),
         .target(
             name: "Projections", dependencies: ["Store", "Events"], path: "Projections",
             swiftSettings: swiftSettings),
         .target(
-            name: "Ledger", dependencies: ["Store", "Events", "Projections"],
+            name: "Ledger", dependencies: ["Store", "Events", "Projections", "Logging"],
             swiftSettings: swiftSettings),
         .target(name: "HTTP", dependencies: ["CSystem"], swiftSettings: swiftSettings),
         .target(
-            name: "Server", dependencies: ["HTTP", "Ledger", "Projections", "JSON", "Events"],
+            name: "Server", dependencies: ["HTTP", "Ledger", "Projections", "JSON", "Events", "Logging"],
             swiftSettings: swiftSettings),
         .executableTarget(
-            name: "keyledger", dependencies: ["Server", "HTTP", "Ledger", "Events", "JSON"],
+            name: "keyledger", dependencies: ["Server", "HTTP", "Ledger", "Events", "JSON", "Logging"],
             path: "tools/keyledger", swiftSettings: swiftSettings,
             // The Swift runtime linked in statically: release binaries start faster and need
             // no Swift runtime on the machine they run on (docs/performance.md has figures).

@@ -65,7 +65,7 @@ func helpAndParserAgree(_ name: String) throws {
     let command = try #require(CommandList.all.first { $0.name == name })
     let help = try runKeyledger([name, "--help"])
     #expect(help.status == 0)
-    let declared = command.options
+    let declared = command.options + [.logFormat]
     let entries = helpEntries(help.out)
     #expect(entries.map(\.name) == declared.map(\.name), "\(help.out)")
     for option in declared {
@@ -81,7 +81,9 @@ func helpAndParserAgree(_ name: String) throws {
     // The parser reads left to right: a probe after the option is reached only when the
     // option (and its value, if it takes one) was accepted; nothing runs.
     for entry in entries {
-        let args = [name, "--" + entry.name] + (entry.placeholder == nil ? [] : ["x"]) + ["--zz-probe"]
+        // A value the option takes (its default, if it has one, is valid).
+        let value = declared.first { $0.name == entry.name }?.defaultValue ?? "x"
+        let args = [name, "--" + entry.name] + (entry.placeholder == nil ? [] : [value]) + ["--zz-probe"]
         let run = try runKeyledger(args)
         #expect(run.status == 2 && run.err.contains("unknown option --zz-probe"), "keyledger \(args): \(run.err)")
     }
@@ -96,11 +98,12 @@ func helpAndParserAgree(_ name: String) throws {
     }
 }
 
-/// docs/operations.md's option tables are the declarations: serve's own table, and one for every other command's options. On a mismatch
+/// docs/operations.md's option tables are the declarations: serve's own table (serve's
+/// options and `--log-format`), and one for every other command's options. On a mismatch
 /// the failure prints the rows the tables must hold.
 @Test func operationsDocumentListsEveryOption() throws {
     let docs = try String(contentsOfFile: repositoryPath("docs/operations.md"), encoding: .utf8)
-    let serveRows = ServeCommand.options.map { row(nil, $0) }
+    let serveRows = (ServeCommand.options + [.logFormat]).map { row(nil, $0) }
     #expect(
         tableRows(docs, under: "## `keyledger serve` options") == serveRows,
         "docs/operations.md, serve's table must read:\n\(serveRows.joined(separator: "\n"))")

@@ -2,6 +2,7 @@ import Events
 import Glibc
 import JSON
 import Ledger
+import Logging
 import Projections
 import Server
 
@@ -15,8 +16,8 @@ func openForProjectionQueries(_ path: String) throws -> Ledger {
     let behind = try ledger.projectionCheckpoints().filter { $0.value < head }.sorted { $0.key < $1.key }
     if !behind.isEmpty {
         let list = behind.map { "\($0.key) \(head - $0.value) events behind" }.joined(separator: ", ")
-        printError(
-            "warning: projections lag the log (\(list)), as after an interrupted replay or during one; "
+        Log.warning(
+            "projections lag the log (\(list)), as after an interrupted replay or during one; "
                 + "answers may miss the newest events until keyledger replay or keyledger serve catches them up")
     }
     return ledger
@@ -203,7 +204,7 @@ enum HistoryCommand: CLICommand {
         }
         let (found, asOf) = try ledger.state(of: id, at: point)
         guard let state = found else {
-            printError("key \(id) did not exist yet at \(at)")
+            Log.error("key \(id) did not exist yet at \(at)")
             return 1
         }
         var w = JSONWriter()

@@ -1,6 +1,7 @@
 import Events
 import Glibc
 import Ledger
+import Logging
 import Projections
 
 /// `keyledger generate`: fills a ledger with a realistic history, fast.
@@ -51,19 +52,23 @@ enum GenerateCommand: CLICommand {
         let started = ContinuousClock.now
         let head = try ledger.importEvents { simulation.next() }
         let generated = seconds(since: started)
-        report(
-            "generate: \(head) events in \(fixed(generated, 1)) s (\(Int(Double(head) / generated)) events/s)"
-        )
+        Log.info(
+            "events generated",
+            [
+                "events": .integer(Int64(head)), "seconds": .seconds(generated),
+                "eventsPerSecond": .integer(Int64(Double(head) / generated)),
+            ])
         let replayStart = ContinuousClock.now
         try ledger.replay()
         let replayed = seconds(since: replayStart)
-        report(
-            "generate: projections rebuilt in \(fixed(replayed, 1)) s (\(Int(Double(head) / replayed)) events/s)"
-        )
+        Log.info(
+            "projections rebuilt",
+            [
+                "events": .integer(Int64(head)), "seconds": .seconds(replayed),
+                "eventsPerSecond": .integer(Int64(Double(head) / replayed)),
+            ])
         return 0
     }
-
-    static func report(_ line: String) { writeError(line + "\n") }
 }
 
 /// The simulated world: keys with their folded state, and a clock walking from

@@ -2,6 +2,7 @@ import Events
 import Glibc
 import JSON
 import Ledger
+import Logging
 import Server
 
 /// `keyledger checkpoint`: the signed note of the tree as it stands.
@@ -73,7 +74,7 @@ enum VerifyExportCommand: CLICommand {
             do {
                 previous = try TreeCheckpoint(note: note, verifier: verifier)
             } catch {
-                writeError("verify-export: FAILED: --previous \(path): \(error)\n")
+                Log.error("verify-export: FAILED: --previous \(path): \(error)")
                 return 1
             }
             if let proofPath = parsed.value("consistency") {
@@ -92,7 +93,7 @@ enum VerifyExportCommand: CLICommand {
             print(text)
             return 0
         } catch {
-            writeError("verify-export: FAILED: \(error)\n")
+            Log.error("verify-export: FAILED: \(error)")
             return 1
         }
     }
