@@ -4,7 +4,7 @@ import JSON
 import Ledger
 import Logging
 import Projections
-import Server
+import Rendering
 
 /// Opens the ledger at `path` for a query that reads projections, warning on stderr when
 /// any of them lags the log (a replay was interrupted, or one is running): its answers may

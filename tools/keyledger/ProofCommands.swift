@@ -3,7 +3,7 @@ import Glibc
 import JSON
 import Ledger
 import Logging
-import Server
+import Rendering
 
 /// `keyledger checkpoint`: the signed note of the tree as it stands.
 enum CheckpointCommand: CLICommand {
