@@ -46,9 +46,10 @@ func logObject(_ line: String) -> [String: Any]? {
     return object
 }
 
-/// A real server, real replays and a failing command write only log objects on stderr;
+/// A real server, real replays and failing commands write only log objects on stderr;
 /// the server's first line says where it listens; bad requests carrying a secret (in the
-/// path, the query, a header, a malformed body, a broken head) leave it out of every line.
+/// path, the query, a header, a malformed body, a broken head) and command lines with a
+/// secret pasted in the wrong place leave it out of every line.
 @Test func everyStderrLineIsOneLogObjectAndNoSecretReachesIt() throws {
     var template = Array("/tmp/keyledger-logs-XXXXXX".utf8CString)
     let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
@@ -90,8 +91,13 @@ func logObject(_ line: String) -> [String: Any]? {
     let served = try stderrLines(path)
     let replayed = try LoggedRun(["replay", "--data", dir])
     let refused = try LoggedRun(["logs", "--data", dir, "--limt", "1"])
-    #expect(replayed.status == 0 && refused.status == 2)
-    for line in served + replayed.lines + refused.lines {
+    // A secret pasted where it does not belong is echoed by the error as <secret>.
+    let pasted = try LoggedRun(["logs", "--data", dir, secret])
+    let pastedRoot = try LoggedRun(["logs", "--data", dir, "--types", "x" + root])
+    #expect(replayed.status == 0 && refused.status == 2 && pasted.status == 2 && pastedRoot.status == 2)
+    #expect(pasted.lines.first?.contains("unexpected argument <secret>") == true, "\(pasted.lines)")
+    #expect(pastedRoot.lines.first?.contains("unknown event type x<secret>") == true, "\(pastedRoot.lines)")
+    for line in served + replayed.lines + refused.lines + pasted.lines + pastedRoot.lines {
         #expect(logObject(line) != nil, "not a log object: \(line)")
         #expect(!line.contains(secret) && !line.contains(String(secret.dropLast(6))), "a secret in: \(line)")
         #expect(!line.contains(root), "the root token in: \(line)")

@@ -41,9 +41,11 @@ func logFormat(_ args: ArraySlice<String>) throws -> LogFormat {
     return format
 }
 
-/// An error line: `message`; for a usage error, also the usage line and where help is
-/// (as text: the whole help after the line, for the person at the terminal).
+/// An error line: `message` (any secret in it redacted); for a usage error, also the usage
+/// line and where help is (as text: the whole help after the line, for the person at the
+/// terminal).
 func printError(_ message: String, help: String? = nil) {
+    let message = redactingSecrets(message)
     guard let help, Log.format == .json else {
         Log.error(message)
         if let help { writeError("\n" + help + "\n") }
