@@ -59,5 +59,6 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CSystem", "Events"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["keyledger"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoggingTests", dependencies: ["Logging", "JSON"], swiftSettings: swiftSettings),
     ]
 )

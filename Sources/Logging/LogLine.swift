@@ -19,8 +19,10 @@ public struct LogLine: Sendable {
     ///   - message: what happened, a sentence without the variable parts where it can be
     ///     (those go in fields), so that lines of one kind share their message.
     ///   - timeMicros: the line's time, microseconds since the Unix epoch; now when nil.
-    public init(_ level: LogLevel, _ message: String, timeMicros: Int64? = nil) {
-        format = Log.format
+    ///   - format: how the line is written; the process's ``Log/format`` when nil.
+    public init(_ level: LogLevel, _ message: String, timeMicros: Int64? = nil, format: LogFormat? = nil) {
+        let format = format ?? Log.format
+        self.format = format
         json = JSONWriter(capacity: format == .json ? 256 : 0)
         text = []
         switch format {
@@ -34,7 +36,8 @@ public struct LogLine: Sendable {
             text.reserveCapacity(128)
             text += "keyledger: ".utf8
             if level != .info { text += (level.rawValue + ": ").utf8 }
-            text += message.utf8
+            // A line break in the message would start a line of its own.
+            text += message.utf8.map { $0 == 0x0A || $0 == 0x0D ? UInt8(ascii: " ") : $0 }
         }
     }
 
@@ -84,8 +87,8 @@ public struct LogLine: Sendable {
         }
     }
 
-    /// Ends the line and writes it to stderr, whole.
-    public func write() {
+    /// The finished line, its newline included.
+    public var bytes: [UInt8] {
         var line: [UInt8]
         switch format {
         case .json:
@@ -95,7 +98,12 @@ public struct LogLine: Sendable {
         case .text: line = text
         }
         line.append(UInt8(ascii: "\n"))
-        line.withUnsafeBytes { buffer in
+        return line
+    }
+
+    /// Ends the line and writes it to stderr, whole.
+    public func write() {
+        bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let n = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
