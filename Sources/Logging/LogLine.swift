@@ -87,30 +87,46 @@ public struct LogLine: Sendable {
         }
     }
 
-    /// The finished line, its newline included.
+    /// The finished line, its newline included (a copy: ``write()`` sends it without one).
     public var bytes: [UInt8] {
-        var line: [UInt8]
-        switch format {
-        case .json:
-            var object = json
-            object.endObject()
-            line = object.bytes
-        case .text: line = text
-        }
-        line.append(UInt8(ascii: "\n"))
-        return line
+        var line = self
+        return line.finish() + [UInt8(ascii: "\n")]
     }
 
-    /// Ends the line and writes it to stderr, whole.
-    public func write() {
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0, errno == EINTR { continue }
-                guard n > 0 else { return }
-                offset += n
+    /// Ends the line and writes it and its newline to stderr whole, with one `writev(2)`
+    /// and no copy of the line (it is written once per request).
+    public consuming func write() {
+        var newline = UInt8(ascii: "\n")
+        let line = finish()
+        line.withUnsafeBytes { body in
+            withUnsafeMutablePointer(to: &newline) { newline in
+                withUnsafeTemporaryAllocation(of: iovec.self, capacity: 2) { parts in
+                    var written = 0
+                    while written <= body.count {
+                        // After a short write (stderr is a full pipe), what is left of both.
+                        let rest = max(0, body.count - written)
+                        parts[0] = iovec(
+                            iov_base: UnsafeMutableRawPointer(
+                                mutating: body.baseAddress.map { $0 + (body.count - rest) }),
+                            iov_len: rest)
+                        parts[1] = iovec(iov_base: newline, iov_len: 1)
+                        let n = writev(2, parts.baseAddress, 2)
+                        if n < 0, errno == EINTR { continue }
+                        guard n > 0 else { return }
+                        written += n
+                    }
+                }
             }
+        }
+    }
+
+    /// The line without its newline: the JSON object closed, or the text as it is.
+    private mutating func finish() -> [UInt8] {
+        switch format {
+        case .json:
+            json.endObject()
+            return json.bytes
+        case .text: return text
         }
     }
 }
