@@ -21,6 +21,7 @@ func usage() -> String {
         "\n`keyledger <command> --help` says what a command takes. Configuration options have an\n"
         + "environment variable: --data is KEYLEDGER_DATA, and serve's --listen is KEYLEDGER_LISTEN,\n"
         + "and so on; the options that choose what a command does (filters, limits) do not.\n"
+        + "Every command writes its stderr lines as JSON objects, or as text with --log-format text.\n"
     return text
 }
 
