@@ -66,6 +66,7 @@ func helpAndParserAgree(_ name: String) throws {
     let help = try runKeyledger([name, "--help"])
     #expect(help.status == 0)
     let declared = command.options + [.logFormat]
+    #expect(Set(declared.map(\.name)).count == declared.count, "\(name) declares an option twice")
     let entries = helpEntries(help.out)
     #expect(entries.map(\.name) == declared.map(\.name), "\(help.out)")
     for option in declared {
