@@ -3,6 +3,7 @@ import HTTP
 import JSON
 import Ledger
 import Projections
+import Rendering
 
 extension Call {
     /// Dispatches the request, honouring `Idempotency-Key` on management POST, PATCH and

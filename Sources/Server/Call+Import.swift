@@ -3,6 +3,7 @@ import HTTP
 import JSON
 import Ledger
 import Projections
+import Rendering
 
 extension Call {
     /// `POST /v1/keys/import`: a key whose secret another system issued, known by the
