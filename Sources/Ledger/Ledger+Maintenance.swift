@@ -40,68 +40,68 @@ extension Ledger {
     ///   - chunk: events per transaction at most.
     ///   - progress: called after each commit with (events folded, head seq).
     public func replay(chunk: Int = 1_000_000, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(LedgerError) {
+        projector?.pause()
+        defer { projector?.resume() }
         try Self.rebuild(
-            [keys] + others, log: log, checkpoints: checkpoints, in: environment, chunk: chunk, progress: progress)
+            [keys] + others, log: log, checkpoints: checkpoints, in: environment, projections: projectionEnvironment,
+            chunk: chunk, progress: progress)
+        try reloadDecisions()
     }
 
-    /// Drops the tables of earlier layouts (``LedgerSchema/retiredTables``) and rebuilds
-    /// the projections that replaced them, whose new tables were just created empty.
-    static func retireEarlierLayouts(
-        _ projections: [any Projection], log: EventLog, checkpoints: Checkpoints, in environment: Environment
-    ) throws(LedgerError) {
-        let replaced: [String]
+    /// Drops the tables an earlier layout kept in the log's environment
+    /// (``LedgerSchema/retiredLogTables``: projections, before they had an environment of
+    /// their own) and deletes the projections' environment, which is then rebuilt.
+    static func retireEarlierLayouts(path: String, in environment: Environment) throws(LedgerError) {
+        let dropped: Bool
         do {
             // Commits nothing (no sync) when there is nothing to drop.
-            replaced = try environment.write { txn in
-                try LedgerSchema.retiredTables.filter { retired in
-                    try retired.names.map { try txn.dropTable(named: $0) }.contains(true)
-                }.map(\.projection)
+            dropped = try environment.write { txn in
+                try LedgerSchema.retiredLogTables.map { try txn.dropTable(named: $0) }.contains(true)
             }
         } catch {
             throw .unavailable("cannot drop the tables of an earlier layout: \(error)")
         }
-        let stale = projections.filter { replaced.contains($0.name) }
-        guard !stale.isEmpty else { return }
-        let message = "keyledger: rebuilding \(replaced.joined(separator: ", ")) in its new tables\n"
-        _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
-        try rebuild(stale, log: log, checkpoints: checkpoints, in: environment)
+        guard dropped else { return }
+        notice("moving the projections into \(LedgerSchema.projectionsDirectory)/: rebuilding them from the log")
+        let directory = path + "/" + LedgerSchema.projectionsDirectory
+        for file in ["data.mdb", "lock.mdb"] { unlink(directory + "/" + file) }
     }
 
     /// Rebuilds the projections more than `lag` events behind the log, saying so on stderr.
     static func rebuildLagging(
         _ projections: [any Projection], log: EventLog, checkpoints: Checkpoints, in environment: Environment,
-        lag: UInt64
+        projections projectionEnvironment: Environment, lag: UInt64
     ) throws(LedgerError) {
         let behind: [any Projection]
         do {
-            behind = try environment.read { txn in
-                let head = try log.head(in: txn).seq
-                return try projections.filter { head - min(head, try checkpoints.read($0.name, in: txn)) > lag }
+            let head = try environment.read { txn in try log.head(in: txn).seq }
+            behind = try projectionEnvironment.read { txn in
+                try projections.filter { head - min(head, try checkpoints.read($0.name, in: txn)) > lag }
             }
         } catch {
             throw .unavailable("cannot read the projections' checkpoints: \(error)")
         }
         guard !behind.isEmpty else { return }
         let names = behind.map(\.name).joined(separator: ", ")
-        let message = "keyledger: projections \(names) are more than \(lag) events behind the log; rebuilding them\n"
-        _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
-        try rebuild(behind, log: log, checkpoints: checkpoints, in: environment)
+        notice("projections \(names) are more than \(lag) events behind the log; rebuilding them")
+        try rebuild(behind, log: log, checkpoints: checkpoints, in: environment, projections: projectionEnvironment)
     }
 
     /// Clears `projections` and folds the whole log into them (see ``replay(chunk:progress:)``).
     static func rebuild(
         _ projections: [any Projection], log: EventLog, checkpoints: Checkpoints, in environment: Environment,
-        chunk: Int = 1_000_000, progress: (UInt64, UInt64) -> Void = { _, _ in }
+        projections projectionEnvironment: Environment, chunk: Int = 1_000_000,
+        progress: (UInt64, UInt64) -> Void = { _, _ in }
     ) throws(LedgerError) {
         let context: EventCodec.Context = projections.contains { $0.needsEventContext } ? .actorAndIP : .minimal
         do {
-            let headSeq = try environment.write { txn in
+            try projectionEnvironment.write { txn in
                 for projection in projections {
                     for table in projection.tables { try txn.clear(table) }
                     try checkpoints.write(projection.name, 0, in: txn)
                 }
-                return try log.head(in: txn).seq
             }
+            let headSeq = try environment.read { txn in try log.head(in: txn).seq }
             var builders = projections.map { $0.makeRebuilder() }
             let preparers = builders.map(\.preparer)
             // Three stages: reading and decoding a piece of the log (a LogChunk), then
@@ -182,7 +182,7 @@ extension Ledger {
                 // `chunk` events. Should the map fill, the body runs again in a new
                 // transaction: it first writes again what the builders folded since the
                 // last commit, then goes on with the piece it was at.
-                try environment.write { txn in
+                try projectionEnvironment.write { txn in
                     // Closing when the loop below has nothing left to do (a run again).
                     let occasion: WriteOccasion = inTransaction >= chunk || last == headSeq ? .closing : .folded
                     for i in builders.indices {
@@ -251,14 +251,38 @@ private struct Piece: Sendable {
 }
 
 extension Ledger {
+    /// Loads the writer's decision state again from the key-state projection (which a
+    /// rebuild just brought to the log's head), on the writer's thread.
+    func reloadDecisions() throws(LedgerError) {
+        guard let writer, let projector else { return }
+        do {
+            try projector.loadCheckpoint()
+        } catch {
+            throw .unavailable("cannot read the projections' checkpoints: \(error)")
+        }
+        let failure = Mutex<String?>(nil)
+        writer.onWriterThread { executor in
+            do {
+                try executor.reload()
+            } catch {
+                failure.withLock { $0 = "\(error)" }
+            }
+        }
+        if let reason = failure.withLock({ $0 }) { throw .unavailable("cannot load the decision state: \(reason)") }
+    }
+}
+
+extension Ledger {
     /// Bulk-loads events after the head, chained, in transactions of `chunk` events,
     /// without deciding or folding them: for data generators and restores. Projections
-    /// fall behind the log; run ``replay(chunk:progress:)`` afterwards.
+    /// fall behind the log (their folding pauses) and the writer's decision state does not
+    /// include the events: run ``replay(chunk:progress:)`` afterwards, before any command.
     ///
     /// - Parameter next: the next event (its seq is assigned here), nil at the end.
     ///   Times must not go backwards.
     /// - Returns: the new head seq.
     public func importEvents(chunk: Int = 200_000, _ next: () -> Event?) throws(LedgerError) -> UInt64 {
+        projector?.pause()
         var headSeq: UInt64 = 0
         do {
             while true {
@@ -287,8 +311,8 @@ extension Ledger {
 }
 
 extension Ledger {
-    /// Writes a consistent copy of the ledger (log, projections, checkpoints and the root
-    /// token's digest, all as of one moment) into `path`, which must not hold a ledger yet.
+    /// Writes a consistent copy of the ledger (the projections' environment, then the log's:
+    /// log, root token's digest, signed checkpoints) into `path`, which must not hold a ledger yet.
     /// The copy opens as a ledger of its own. Safe while the server runs: it reads like
     /// any query and never waits for the writer.
     ///
@@ -299,6 +323,9 @@ extension Ledger {
     public func backup(to path: String, compact: Bool = true) throws(LedgerError) -> EventLog.Head {
         guard access(path + "/data.mdb", F_OK) != 0 else { throw .conflict("\(path) already holds a ledger") }
         do {
+            // The projections first: the log copied after them holds every event they
+            // include (the log only grows).
+            try projectionEnvironment.copy(to: path + "/" + LedgerSchema.projectionsDirectory, compact: compact)
             try environment.copy(to: path, compact: compact)
         } catch {
             throw .unavailable("cannot back up to \(path): \(error)")
