@@ -30,7 +30,7 @@ extension MerkleTreeProjection {
         mutating func write(into txn: borrowing Transaction, _ occasion: WriteOccasion) throws {
             if hashed < folded {
                 var failure: (any Error)?
-                try projection.logEnvironment.read { logTxn in
+                try projection.readingLog(txn) { logTxn in
                 try logTxn.withCursor(projection.log) { cursor in
                     var entry = try cursor.seek(atLeast: MerkleTreeProjection.seqKey(hashed + 1))
                     while let e = entry, hashed < folded {

@@ -323,6 +323,7 @@ extension Ledger {
     public func backup(to path: String, compact: Bool = true) throws(LedgerError) -> EventLog.Head {
         guard access(path + "/data.mdb", F_OK) != 0 else { throw .conflict("\(path) already holds a ledger") }
         do {
+            if mkdir(path, 0o700) != 0, errno != EEXIST { throw LedgerError.unavailable(String(cString: strerror(errno))) }
             // The projections first: the log copied after them holds every event they
             // include (the log only grows).
             try projectionEnvironment.copy(to: path + "/" + LedgerSchema.projectionsDirectory, compact: compact)

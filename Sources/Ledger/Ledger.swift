@@ -3,6 +3,7 @@ import Events
 import Glibc
 import Projections
 public import Store
+import Synchronization
 
 /// How a ledger is opened.
 public struct LedgerOptions: Sendable {
@@ -259,16 +260,39 @@ public final class Ledger: Sendable {
     /// completion (the writer's thread); nil elsewhere.
     public var seqOfAnswer: UInt64? { writer?.seqOfAnswer }
 
-    /// Runs `command` and waits for its durable outcome. Not for the writer's thread.
+    /// Runs `command` and waits for its durable outcome, then for the projections to
+    /// include it (read-your-writes for a blocking caller). Not for the writer's thread.
     public func execute(_ command: Command, context: CommandContext) throws(LedgerError) -> Outcome {
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox()
-        submit(command, context: context) { result in
+        submit(command, context: context) { result, seq in
             box.result = result
+            box.seq = seq
             done.signal()
         }
         done.wait()
+        try awaitProjections(upTo: box.seq)
         return try box.result.get()
+    }
+
+    /// Waits (blocking the caller) until the projections include `seq` (nil: the log's
+    /// head as of now), at most `seconds`.
+    ///
+    /// - Throws: ``LedgerError/unavailable(_:)`` when they do not in time.
+    public func awaitProjections(upTo seq: UInt64? = nil, seconds: Double = 30) throws(LedgerError) {
+        let target: UInt64
+        if let seq { target = seq } else { target = try committedSeq() }
+        let done = DispatchSemaphore(value: 0)
+        let included = Mutex(false)
+        let waiting = whenProjected(target, within: seconds) { passed in
+            included.withLock { $0 = passed }
+            done.signal()
+        }
+        guard waiting else { throw .unavailable("too many queries wait for the projections") }
+        done.wait()
+        guard included.withLock({ $0 }) else {
+            throw .unavailable("the projections did not include seq \(target) within \(seconds) s")
+        }
     }
 
     /// Runs `body` in a read transaction of the log's environment, mapping storage
@@ -299,4 +323,5 @@ public final class Ledger: Sendable {
 /// the write before the read.
 private final class ResultBox: @unchecked Sendable {
     var result: Result<Outcome, LedgerError> = .failure(.unavailable("no answer"))
+    var seq: UInt64 = 0
 }

@@ -30,6 +30,7 @@ public final class APIResponder: HTTPResponder {
         let ledger = self.ledger
         let log = self.log
         let requestMetrics = self.requestMetrics
+        let querySeq = QuerySeq()
         let finish: Reply = { result in
             var response: HTTPResponse
             switch result {
@@ -37,6 +38,11 @@ public final class APIResponder: HTTPResponder {
             case .failure(let error): response = error.response
             }
             response.headers.append(("X-Request-Id", requestID))
+            // A command's own seq (answered on the writer's thread), a query's projections'
+            // seq, else the log's head.
+            if let seq = ledger.seqOfAnswer ?? querySeq.seq ?? (try? ledger.committedSeq()) {
+                response.headers.append(("X-Ledger-Seq", String(seq)))
+            }
             let seconds = Double(ledger.clock.monotonicNanos() &- request.receivedAtNanos) / 1e9
             requestMetrics.record(
                 route: route?.template ?? "(none)", method: request.method, status: response.status, seconds: seconds)
@@ -69,8 +75,15 @@ public final class APIResponder: HTTPResponder {
         let call = Call(
             request: request, route: route, requestID: requestID, ledger: ledger,
             requestMetrics: requestMetrics, checkpoints: checkpoints, finish: finish)
-        do {
-            try call.dispatch()
+        let run = { @Sendable in
+            do throws(APIError) {
+                try call.dispatch()
+            } catch {
+                finish(.failure(error))
+            }
+        }
+        do throws(APIError) {
+            try Consistency.whenReadable(request, ledger: ledger, seq: querySeq, finish: finish, dispatch: run)
         } catch {
             finish(.failure(error))
         }

@@ -48,6 +48,10 @@ extension Call {
                     "keyledger_projection_lag_events", [("projection", name)], head > checkpoint ? head - checkpoint : 0
                 )
             }
+            p.family(
+                "keyledger_projection_lag_seconds", "gauge",
+                "Age of the oldest log commit the projections do not include yet (0 when caught up).")
+            p.sample("keyledger_projection_lag_seconds", [], ledger.projectionLag().seconds)
             let map = try ledger.mapUsage()
             p.family("keyledger_map_size_bytes", "gauge", "Size of the LMDB map.")
             p.sample("keyledger_map_size_bytes", [], UInt64(map.size))

@@ -133,11 +133,11 @@ func runKeyledger(_ args: [String], environment: [String: String] = [:]) throws 
 }
 
 func dumpProjections(_ ledger: Ledger) throws -> [String: [[UInt8]]] {
-    try ledger.environment.read { txn in
+    try ledger.projectionEnvironment.read { txn in
         var dump: [String: [[UInt8]]] = [:]
-        for spec in LedgerSchema.tableSpecs where spec.name != "events" && spec.name != "meta" {
+        for spec in LedgerSchema.projectionTableSpecs where spec.name != LedgerSchema.projectionStateSpec.name {
             var rows: [[UInt8]] = []
-            try txn.withCursor(ledger.environment.table(spec.name)) { cursor in
+            try txn.withCursor(ledger.projectionEnvironment.table(spec.name)) { cursor in
                 var entry = try cursor.first()
                 while let e = entry {
                     rows.append(Array(e.key) + [0xFF] + Array(e.value))
