@@ -168,6 +168,7 @@ func verifyBurst(_ f: LedgerFixture, _ secrets: [String], count: Int, rng: inout
     for _ in 0..<300 {
         _ = try wait { done in ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done) }
     }
+    try ledger.awaitProjections()
     let before = try dumpProjections(ledger)
     try ledger.replay(chunk: 50)
     #expect(try dumpProjections(ledger) == before)
@@ -184,9 +185,9 @@ func verifyBurst(_ f: LedgerFixture, _ secrets: [String], count: Int, rng: inout
     #expect(try ledger.verifyChain().events == head.seq + 5000)
     // The import left the projections behind; rebuilding them from scratch needs room
     // the map does not have yet, so chunks are retried after it grows.
-    let mapBefore = try ledger.environment.mapUsage().size
+    let mapBefore = try ledger.projectionEnvironment.mapUsage().size
     try ledger.replay(chunk: 999)
-    #expect(try ledger.environment.mapUsage().size > mapBefore)
+    #expect(try ledger.projectionEnvironment.mapUsage().size > mapBefore)
     #expect(try ledger.projectionCheckpoints().values.allSatisfy { $0 == head.seq + 5000 })
     let retried = try dumpProjections(ledger)
     // A second rebuild, in one chunk and with room to spare, writes the same rows.
@@ -237,6 +238,7 @@ func tablesOfAnEarlierLayoutAreDroppedAndTheirProjectionRebuilt(
                 ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done)
             }
         }
+        try ledger.awaitProjections()
         return (try dumpProjections(ledger), new.map(\.name))
     }()
     #expect(replaced.allSatisfy { expected[$0]?.isEmpty == false })
