@@ -83,6 +83,7 @@ struct DecisionState {
                 expiresAt: e.expiresAt == Self.none ? nil : e.expiresAt, rateLimits: limits,
                 credits: e.credits == Self.none ? nil : e.credits, metadata: [:], secretDigest: .zero),
             at: 0)
+        state.previousSecretExpiresAt = e.previousSecretExpiresAt == Self.none ? nil : e.previousSecretExpiresAt
         overlayDynamic(e, on: &state)
         return state
     }

@@ -2,6 +2,7 @@ public import Events
 import Glibc
 public import Projections
 import Store
+import Synchronization
 
 extension Ledger {
     /// The current state of a key, or nil.
@@ -173,5 +174,24 @@ extension Ledger {
         } catch {
             throw .unavailable("\(error)")
         }
+    }
+}
+
+extension Ledger {
+    /// The writer's decision state for every key, as ``DecisionState/decisionView(_:)``
+    /// gives it (descriptive fields empty), read on the writer's thread: for checks that
+    /// it equals a fold of the log. Empty for a read-only ledger.
+    func decisionViews() -> [KeyID: KeyState] {
+        guard let writer else { return [:] }
+        let views = Mutex<[KeyID: KeyState]>([:])
+        writer.onWriterThread { executor in
+            var all: [KeyID: KeyState] = [:]
+            for position in 0..<executor.decisions.count {
+                let view = executor.decisions.decisionView(UInt32(position))
+                all[view.id] = view
+            }
+            views.withLock { $0 = all }
+        }
+        return views.withLock { $0 }
     }
 }
