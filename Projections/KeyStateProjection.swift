@@ -63,6 +63,9 @@ public struct KeyStateProjection: Projection {
         }
     }
 
+    /// How many keys there are.
+    public func count(in txn: borrowing Transaction) throws -> Int { try txn.count(keys) }
+
     /// Calls `body` with every key's state, in id order.
     public func forEachState(in txn: borrowing Transaction, _ body: (KeyState) throws -> Void) throws {
         try txn.withCursor(keys) { cursor in

@@ -38,6 +38,7 @@ final class CommandExecutor: @unchecked Sendable {
     /// log's head (the projector caught up before the writer starts).
     func load() throws {
         try projections.read { txn in
+            decisions.reserve(try keys.count(in: txn))
             try keys.forEachState(in: txn) { state in decisions.store(state, replacing: nil) }
         }
         decisions.committed()

@@ -54,6 +54,15 @@ struct DecisionState {
 
     var count: Int { keys.count }
 
+    /// Makes room for `count` keys (before a load), so that the tables do not double
+    /// past what they hold.
+    mutating func reserve(_ count: Int) {
+        keys.reserveCapacity(count)
+        positions.reserveCapacity(count)
+        secrets.reserveCapacity(count)
+        windows.reserveCapacity(count)
+    }
+
     /// The key `digest` opens, and whether it is the key's previous secret.
     func lookup(_ digest: Digest) -> (position: UInt32, previous: Bool)? {
         guard let value = secrets[digest] else { return nil }
@@ -229,11 +238,13 @@ struct DecisionState {
         journalWindows.removeAll(keepingCapacity: journalWindows.capacity < 65_536)
     }
 
-    /// Bytes held, counted from the storage's capacities (for the memory benchmark).
+    /// Bytes held, counted from the storage's capacities (for the memory benchmark): a
+    /// hash table of capacity c has 4c/3 buckets, each a key, a value and a bit.
     var approximateBytes: Int {
-        keys.capacity * MemoryLayout<Entry>.stride + windows.capacity * MemoryLayout<RateWindow>.stride
-            + positions.capacity * (MemoryLayout<KeyID>.stride + 4) + secrets.capacity * (MemoryLayout<Digest>.stride + 4)
-            + expiries.capacity * 16
+        func table(_ capacity: Int, _ entry: Int) -> Int { capacity * 4 / 3 * entry + capacity / 6 }
+        return keys.capacity * MemoryLayout<Entry>.stride + windows.capacity * MemoryLayout<RateWindow>.stride
+            + table(positions.capacity, MemoryLayout<KeyID>.stride + 4)
+            + table(secrets.capacity, MemoryLayout<Digest>.stride + 4) + expiries.capacity * 16
     }
 }
 

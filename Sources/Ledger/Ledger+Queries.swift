@@ -108,6 +108,13 @@ extension Ledger {
         projector?.lag(nowNanos: clock.monotonicNanos()) ?? (0, 0)
     }
 
+    /// Keys in the writer's decision state and the bytes its storage holds (capacities
+    /// of its arrays and tables, interned values not counted), as of the last batch.
+    public func decisionStateSize() -> (keys: Int, bytes: Int) {
+        guard let writer else { return (0, 0) }
+        return (writer.decisionKeys.load(ordering: .relaxed), writer.decisionBytes.load(ordering: .relaxed))
+    }
+
     /// Calls `then` once the projections include `seq` (true) or after `seconds` (false),
     /// at once on the caller's thread when they include it already, else on the
     /// projector's notifier thread; no thread waits meanwhile. Returns false, without

@@ -47,6 +47,15 @@ final class Writer: @unchecked Sendable {
     let committed = Atomic<UInt64>(0)
     var committedHead: UInt64 { committed.load(ordering: .acquiring) }
 
+    /// Keys in the decision state and the bytes its storage holds, as of the last batch.
+    let decisionKeys = Atomic<Int>(0)
+    let decisionBytes = Atomic<Int>(0)
+
+    private func publishDecisionSize() {
+        decisionKeys.store(executor.decisions.count, ordering: .relaxed)
+        decisionBytes.store(executor.decisions.approximateBytes, ordering: .relaxed)
+    }
+
     /// The writer thread's id, and the seq of the job being answered on it.
     private let thread = Atomic<UInt>(0)
     private(set) var answering: UInt64 = 0
@@ -111,6 +120,7 @@ final class Writer: @unchecked Sendable {
 
     private func run() {
         thread.store(UInt(pthread_self()), ordering: .releasing)
+        publishDecisionSize()
         var nextSweep = MonotonicTime.now()
         var batch: [Job] = []
         while true {
@@ -183,6 +193,7 @@ final class Writer: @unchecked Sendable {
         let nanos = executor.clock.monotonicNanos() &- started
         metrics.recordBatch(size: batch.count, nanos: nanos, failed: head == 0)
         if head > 0 {
+            publishDecisionSize()
             committed.store(head, ordering: .releasing)
             projector.advance(to: head, nanos: started &+ nanos)
         }

@@ -81,6 +81,13 @@ extension Call {
         p.family(
             "keyledger_writer_failed_batches_total", "counter", "Batches that could not be committed (answered 503).")
         p.sample("keyledger_writer_failed_batches_total", [], snapshot.failedBatches)
+        let decisions = ledger.decisionStateSize()
+        p.family("keyledger_decision_state_keys", "gauge", "Keys in the writer's in-memory decision state.")
+        p.sample("keyledger_decision_state_keys", [], UInt64(decisions.keys))
+        p.family(
+            "keyledger_decision_state_bytes", "gauge",
+            "Bytes the writer's decision state holds (its arrays' and tables' capacities).")
+        p.sample("keyledger_decision_state_bytes", [], UInt64(decisions.bytes))
         let process = ProcessMetrics.read()
         p.family("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.")
         p.sample("process_cpu_seconds_total", [], process.cpuSeconds)
