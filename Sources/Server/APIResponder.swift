@@ -92,8 +92,17 @@ public final class APIResponder: HTTPResponder {
     /// True when a `Content-Type` value names `application/json`, with or without
     /// parameters (`application/json; charset=utf-8`); the type is case-insensitive.
     static func isJSON(_ contentType: String) -> Bool {
-        let type = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        return type.trimmingSpaces.lowercased() == "application/json"
+        // On the bytes, without allocating: every verification asks.
+        var utf8 = contentType.utf8[...]
+        while let first = utf8.first, first == 32 || first == 9 { utf8 = utf8.dropFirst() }
+        let expected = "application/json".utf8
+        guard utf8.count >= expected.count else { return false }
+        for (a, b) in zip(utf8, expected) where (a >= 65 && a <= 90 ? a | 0x20 : a) != b { return false }
+        for byte in utf8.dropFirst(expected.count) {
+            if byte == 59 { return true }
+            guard byte == 32 || byte == 9 else { return false }
+        }
+        return true
     }
 
     /// The client's `X-Request-Id` when it is 1..128 of `[A-Za-z0-9._:-]`, else a new one.
