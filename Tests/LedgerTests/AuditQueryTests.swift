@@ -295,6 +295,6 @@ func eventually(_ condition: () -> Bool) {
     for seq in probes.sorted() { #expect(try f.ledger.state(of: key.id, atSeq: seq) == folded[seq], "seq \(seq)") }
     let before = try f.projectionDump()
     #expect(before["key_snapshots"]?.count == 2)
-    try f.ledger.replay(chunk: 333)
+    try f.ledger.replay(transactionEvents: 333)
     #expect(try f.projectionDump() == before)
 }

@@ -112,7 +112,7 @@ func aRebuilderWritesAgainWhatAnAbortedTransactionHeld(seed: UInt64) throws {
     }
     for _ in 0..<2 {
         do {
-            try f.ledger.replay(chunk: 400)
+            try f.ledger.replay(transactionEvents: 400)
             Issue.record("the replay went through an undecodable record")
         } catch {
             #expect("\(error)".contains("unknown event type 238"))

@@ -15,7 +15,7 @@ func incrementalStateEqualsAReplay(seed: UInt64) throws {
     try runRandomCommands(f, seed: seed)
     let incremental = try f.projectionDump()
     #expect(f.headSeq > 300)
-    try f.ledger.replay(chunk: 97)
+    try f.ledger.replay(transactionEvents: 97)
     #expect(try f.projectionDump() == incremental)
     #expect(try f.ledger.projectionCheckpoints().values.allSatisfy { $0 == f.headSeq })
 }
@@ -170,11 +170,11 @@ func verifyBurst(_ f: LedgerFixture, _ secrets: [String], count: Int, rng: inout
     }
     try ledger.awaitProjections()
     let before = try dumpProjections(ledger)
-    try ledger.replay(chunk: 50)
+    try ledger.replay(transactionEvents: 50)
     #expect(try dumpProjections(ledger) == before)
     var remaining = 5000
     let head = try ledger.head()
-    let imported = try ledger.importEvents(chunk: 700) {
+    let imported = try ledger.importEvents(transactionEvents: 700) {
         guard remaining > 0 else { return nil }
         remaining -= 1
         return Event(
@@ -186,12 +186,12 @@ func verifyBurst(_ f: LedgerFixture, _ secrets: [String], count: Int, rng: inout
     // The import left the projections behind; rebuilding them from scratch needs room
     // the map does not have yet, so chunks are retried after it grows.
     let mapBefore = try ledger.projectionEnvironment.mapUsage().size
-    try ledger.replay(chunk: 999)
+    try ledger.replay(transactionEvents: 999)
     #expect(try ledger.projectionEnvironment.mapUsage().size > mapBefore)
     #expect(try ledger.projectionCheckpoints().values.allSatisfy { $0 == head.seq + 5000 })
     let retried = try dumpProjections(ledger)
     // A second rebuild, in one chunk and with room to spare, writes the same rows.
-    try ledger.replay(chunk: 100_000)
+    try ledger.replay(transactionEvents: 100_000)
     #expect(try dumpProjections(ledger) == retried)
 }
 
