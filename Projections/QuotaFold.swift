@@ -22,7 +22,7 @@ public enum QuotaSubject: Hashable, Sendable {
         }
     }
 
-    init?(_ bytes: ArraySlice<UInt8>) {
+    public init?(_ bytes: ArraySlice<UInt8>) {
         guard let kind = bytes.first else { return nil }
         let rest = bytes.dropFirst()
         switch kind {
@@ -46,8 +46,8 @@ public enum QuotaSubject: Hashable, Sendable {
 }
 
 /// The fold of owner, plan and key-quota events, over any ``QuotaRows``.
-enum QuotaFold {
-    static func apply(_ event: Event, _ rows: inout QuotaRows) throws {
+public enum QuotaFold {
+    public static func apply(_ event: Event, _ rows: inout QuotaRows) throws {
         switch event.payload {
         case .planUpdated(let settings):
             let old = try rows.plan(settings.name)

@@ -1,33 +1,33 @@
-import Events
+public import Events
 
 /// The rows the quota fold reads and writes, in memory. A rebuild holds all of them
 /// (``isComplete``: a row not here does not exist). The incremental fold starts empty:
 /// reading a row it does not hold throws ``Fault`` naming it, the caller loads it from
 /// LMDB and runs the fold again, so both paths run the one ``QuotaFold``.
-struct QuotaRows {
+public struct QuotaRows {
     /// A row the fold needs and an incomplete set of rows does not hold.
-    enum Fault: Error {
+    public enum Fault: Error {
         case owner(String)
         case plan(String)
         case key(KeyID)
         case members(String)
     }
 
-    let isComplete: Bool
+    public let isComplete: Bool
     /// `.some(nil)`: known not to exist.
-    var owners: [String: OwnerState?] = [:]
-    var plans: [String: PlanState?] = [:]
-    var keys: [KeyID: KeyQuota?] = [:]
-    var members: [String: Set<QuotaSubject>] = [:]
+    public var owners: [String: OwnerState?] = [:]
+    public var plans: [String: PlanState?] = [:]
+    public var keys: [KeyID: KeyQuota?] = [:]
+    public var members: [String: Set<QuotaSubject>] = [:]
     /// Changed since the last write, to write.
-    var dirtyOwners = Set<String>()
-    var dirtyPlans = Set<String>()
-    var dirtyKeys = Set<KeyID>()
+    public var dirtyOwners = Set<String>()
+    public var dirtyPlans = Set<String>()
+    public var dirtyKeys = Set<KeyID>()
     /// Index entries to add (true) or delete (false), by index key.
-    var memberChanges: [[UInt8]: Bool] = [:]
-    var dueChanges: [[UInt8]: Bool] = [:]
+    public var memberChanges: [[UInt8]: Bool] = [:]
+    public var dueChanges: [[UInt8]: Bool] = [:]
 
-    init(isComplete: Bool) { self.isComplete = isComplete }
+    public init(isComplete: Bool) { self.isComplete = isComplete }
 
     mutating func owner(_ name: String) throws -> OwnerState? {
         if let row = owners[name] { return row }

@@ -20,7 +20,7 @@ extension CommandExecutor {
             }
             throw LedgerError.invalid(field: "command", reason: "this command is the ledger's own, not a principal's")
         }
-        let target = try action.target.flatMap { try keys.state(of: $0, in: txn) }
+        let target = try action.target.flatMap { try state(of: $0) }
         let (grant, credential) = try authorize(action, target, job.context, &head, now, txn)
         /// The target as the command sees it: the credential's own key after its use
         /// was recorded, when the credential acts on itself.
@@ -40,12 +40,12 @@ extension CommandExecutor {
         case .create(var spec, let id, let digest):
             try KeyRules.owner(spec.owner)
             if let name = spec.quota.plan { try OwnerRules.planName(name) }
-            let plan = try spec.quota.plan.flatMap { try quotas.plan($0, in: txn) }
-            let settings = try Decisions.quotaSettings(spec, plan: plan, owner: try quotas.owner(spec.owner, in: txn))
+            let plan = spec.quota.plan.flatMap { quotas.plan($0) }
+            let settings = try Decisions.quotaSettings(spec, plan: plan, owner: quotas.owner(spec.owner))
             if spec.credits == nil { spec.credits = plan?.settings.credits }
             let payload = try Decisions.create(spec, secretDigest: digest, now: now)
-            guard try keys.state(of: id, in: txn) == nil else { throw LedgerError.conflict("key id \(id) is taken") }
-            guard try keys.keyID(forSecret: digest, in: txn) == nil else {
+            guard decisions.position(of: id) == nil else { throw LedgerError.conflict("key id \(id) is taken") }
+            guard decisions.lookup(digest) == nil else {
                 throw LedgerError.conflict("a key with this secret exists already")
             }
             guard
@@ -67,8 +67,8 @@ extension CommandExecutor {
                 try Decisions.update(state, changes, expectedVersion: expected, now: now), state)
             else { throw LedgerError.unavailable("the key did not fold") }
             if case .some(.some(let plan)) = changes.plan { try OwnerRules.planName(plan) }
-            let newPlan = try (changes.plan ?? nil).flatMap { try quotas.plan($0, in: txn) }
-            let configured = try Decisions.configure(try quotas.keyQuota(id, in: txn), changes, newPlan: newPlan)
+            let newPlan = (changes.plan ?? nil).flatMap { quotas.plan($0) }
+            let configured = try Decisions.configure(quotas.keyQuota(id), changes, newPlan: newPlan)
             if configured != nil { try Decisions.mutable(updated, now: now) }
             return try commit(configured, updated)
         case .rotate(let id, let grace, let digest):
@@ -96,23 +96,23 @@ extension CommandExecutor {
         case .putOwner(let name, let changes):
             try KeyRules.owner(name)
             if case .some(.some(let plan)) = changes.plan { try OwnerRules.planName(plan) }
-            let old = try quotas.owner(name, in: txn)
-            let newPlan = try (changes.plan ?? nil).flatMap { try quotas.plan($0, in: txn) }
+            let old = quotas.owner(name)
+            let newPlan = (changes.plan ?? nil).flatMap { quotas.plan($0) }
             if let payload = try Decisions.putOwner(old, name: name, changes, newPlan: newPlan) {
                 try append(
                     payload, to: nil, id: .none, owner: name, actor: grant.actor, context: job.context, head: &head,
                     now: now, in: txn)
             }
-            guard let owner = try quotas.owner(name, in: txn) else { throw LedgerError.unavailable("the owner did not fold") }
+            guard let owner = quotas.owner(name) else { throw LedgerError.unavailable("the owner did not fold") }
             return .owner(owner)
         case .putPlan(let name, let changes):
             try OwnerRules.planName(name)
-            if let payload = try Decisions.putPlan(try quotas.plan(name, in: txn), name: name, changes) {
+            if let payload = try Decisions.putPlan(quotas.plan(name), name: name, changes) {
                 try append(
                     payload, to: nil, id: .none, owner: "", actor: grant.actor, context: job.context, head: &head,
                     now: now, in: txn)
             }
-            guard let plan = try quotas.plan(name, in: txn) else { throw LedgerError.unavailable("the plan did not fold") }
+            guard let plan = quotas.plan(name) else { throw LedgerError.unavailable("the plan did not fold") }
             return .plan(plan)
         case .authorize:
             return .granted(grant)
@@ -126,8 +126,8 @@ extension CommandExecutor {
         -> Outcome
     {
         var count = 0
-        for id in try keys.expiring(atOrBefore: now, limit: 1000, in: txn) {
-            guard let state = try keys.state(of: id, in: txn), let payload = Decisions.expire(state, now: now)
+        for id in decisions.expiring(atOrBefore: now, limit: 1000) {
+            guard let state = try state(of: id), let payload = Decisions.expire(state, now: now)
             else { continue }
             try append(
                 payload, to: state, id: id, owner: state.owner, actor: .sweeper,
@@ -152,7 +152,7 @@ extension CommandExecutor {
                 now: now)
             return (grant, nil)
         }
-        let (state, match) = try keys.holder(of: credential, at: now, in: txn)
+        let (state, match) = try holder(of: credential, at: now)
         let use = Access.Use(ip: context.ip, endpoint: credential.endpoint, latencyMicros: latency(context))
         let grant = try Access.authorize(.key(state, match), action, target: target, use: use, now: now)
         var current = state
@@ -166,19 +166,16 @@ extension CommandExecutor {
     }
 }
 
-extension KeyStateProjection {
+extension CommandExecutor {
     /// The key a management credential's secret opens at `now`, and how it matched.
     ///
-    /// - Throws: ``LedgerError/unauthorized(_:)`` when no key has that secret (or the
-    ///   previous secret's grace period is over).
-    func holder(of credential: ManagementCredential, at now: Int64, in txn: borrowing Transaction) throws -> (
-        KeyState, KeyState.SecretMatch
-    ) {
-        guard let id = try keyID(forSecret: credential.digest, in: txn), let state = try state(of: id, in: txn) else {
+    /// - Throws: ``LedgerError/unauthorized(_:)`` when no key has that secret.
+    func holder(of credential: ManagementCredential, at now: Int64) throws -> (KeyState, KeyState.SecretMatch) {
+        guard let (position, previous) = decisions.lookup(credential.digest),
+            let state = try state(of: decisions.keys[Int(position)].id)
+        else {
             throw LedgerError.unauthorized("the credential is not a known key")
         }
-        let match = state.secretMatches(credential.digest, at: now)
-        guard match != .none else { throw LedgerError.unauthorized("the credential is not a known key") }
-        return (state, match)
+        return (state, decisions.match(position, previous: previous, at: now))
     }
 }

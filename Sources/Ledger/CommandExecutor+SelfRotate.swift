@@ -13,8 +13,8 @@ extension CommandExecutor {
             throw LedgerError.invalid(
                 field: "Authorization", reason: "self-rotation takes the key's own secret as the credential")
         }
-        let (state, match) = try keys.holder(of: credential, at: now, in: txn)
-        let allowed = try quotas.keyQuota(state.id, in: txn)?.settings.selfRotate ?? false
+        let (state, match) = try holder(of: credential, at: now)
+        let allowed = quotas.keyQuota(state.id)?.settings.selfRotate ?? false
         let use = Access.Use(ip: job.context.ip, endpoint: credential.endpoint, latencyMicros: latency(job.context))
         let grant = try Access.authorize(.key(state, match), .rotateSelf(allowed: allowed), target: state, use: use, now: now)
         var current = state

@@ -12,25 +12,25 @@ extension CommandExecutor {
         throws -> Int
     {
         var count = 0
-        for subject in try quotas.projection.dueRefills(atOrBefore: now, limit: 1000, in: txn) {
+        for subject in quotas.dueSubjects(atOrBefore: now, limit: 1000) {
             switch subject {
             case .owner(let name):
-                guard let owner = try quotas.owner(name, in: txn) else { continue }
-                let plan = try owner.settings.plan.flatMap { try quotas.plan($0, in: txn) }
+                guard let owner = quotas.owner(name) else { continue }
+                let plan = owner.settings.plan.flatMap { quotas.plan($0) }
                 guard let refill = owner.refill(plan: plan) else { continue }
                 try append(
                     .ownerCreditsRefilled(balance: refill.amount), to: nil, id: .none, owner: name, actor: .sweeper,
                     context: job.context, head: &head, now: now, in: txn)
             case .key(let id):
-                guard let state = try keys.state(of: id, in: txn), let quota = try quotas.keyQuota(id, in: txn)
+                guard let state = try state(of: id), let quota = quotas.keyQuota(id)
                 else { continue }
-                let plan = try quota.settings.plan.flatMap { try quotas.plan($0, in: txn) }
+                let plan = quota.settings.plan.flatMap { quotas.plan($0) }
                 guard let refill = quota.refill(plan: plan) else { continue }
                 try append(
                     .creditsRefilled(balance: refill.amount), to: state, id: id, owner: state.owner, actor: .sweeper,
                     context: job.context, head: &head, now: now, in: txn)
             case .purge(let id):
-                guard let state = try keys.state(of: id, in: txn) else { continue }
+                guard let state = try state(of: id) else { continue }
                 try append(
                     .purged, to: state, id: id, owner: state.owner, actor: .sweeper, context: job.context, head: &head,
                     now: now, in: txn)

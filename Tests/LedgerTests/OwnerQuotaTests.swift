@@ -139,7 +139,7 @@ extension LedgerFixture {
     #expect(f.headSeq == head)
     #expect(try f.verify(secret).isValid)
     let incremental = try f.projectionDump()
-    try f.ledger.replay(chunk: 3)
+    try f.ledger.replay(transactionEvents: 3)
     #expect(try f.projectionDump() == incremental)
     f.clock.advance(seconds: 1)
     try f.sweep()
