@@ -181,3 +181,20 @@ extension LedgerFixture {
 }
 
 private func micros(_ text: String) -> Int64 { RFC3339.parse(text) ?? 0 }
+
+/// The writer's owner, plan and key-quota states in memory equal what the quota
+/// projection holds: a reopened ledger (which loads them from the projection) shows the
+/// same, and goes on counting the shared windows from where they were.
+@Test func theQuotaStateInMemoryEqualsTheProjection() throws {
+    let f = try LedgerFixture()
+    try runRandomCommands(f, seed: 7)
+    let owners = try f.ledger.owners(after: nil, limit: 100)
+    let plans = try f.ledger.plans(after: nil, limit: 100)
+    let keys = try f.ledger.listKeys(owner: nil, status: nil, before: nil, limit: 1000).keys
+    let quotas = try keys.map { try f.ledger.keyQuota($0.id) }
+    #expect(owners.count == 4 && plans.count == 2 && quotas.contains { $0 != nil })
+    try f.reopen()
+    #expect(try f.ledger.owners(after: nil, limit: 100) == owners)
+    #expect(try f.ledger.plans(after: nil, limit: 100) == plans)
+    #expect(try keys.map { try f.ledger.keyQuota($0.id) } == quotas)
+}
