@@ -27,6 +27,13 @@ public struct QuotaProjection: Projection {
     }
 
     public func apply(_ event: Event, in txn: borrowing Transaction) throws {
+        // Most events are accesses of keys with no quota row whose owner has no record:
+        // two lookups, nothing allocated.
+        if case .accessed = event.payload {
+            let hasKey = try event.keyID.bytes.withUnsafeBytes { try txn.get(keys, $0) != nil }
+            let hasOwner = try Array(event.owner.utf8).withUnsafeBytes { try txn.get(owners, $0) != nil }
+            if !hasKey && !hasOwner { return }
+        }
         var loaded = QuotaRows(isComplete: false)
         while true {
             var rows = loaded
