@@ -29,10 +29,10 @@ pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 50); do curl -fs "127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 if [ "$owner_limits" = --owner-limits ]; then
-    curl -fs -X PUT "127.0.0.1:$port/v1/plans/bench" -H "Authorization: Bearer $token" \
+    curl -fs -X PUT "127.0.0.1:$port/v1/plans/bench" -H "Authorization: Bearer $token" -H "Content-Type: application/json" \
         -d '{"rateLimits":[{"name":"hour","limit":1000000000,"windowSeconds":3600}]}' >/dev/null
     for i in $(seq 0 99); do
-        curl -fs -X PUT "127.0.0.1:$port/v1/owners/org_$i" -H "Authorization: Bearer $token" \
+        curl -fs -X PUT "127.0.0.1:$port/v1/owners/org_$i" -H "Authorization: Bearer $token" -H "Content-Type: application/json" \
             -d '{"plan":"bench","rateLimits":[{"name":"minute","limit":1000000000,"windowSeconds":60}]}' >/dev/null
     done
     echo "owner limits: 100 owners, each with a shared limit and a plan's"
