@@ -11,6 +11,8 @@ struct CommandExecutor: Sendable {
     let others: [any Projection]
     let checkpoints: Checkpoints
     let clock: any LedgerClock
+    /// Rate-limits the `auth.failed` records of refused credentials.
+    let trail: AuditTrail
 
     var allProjections: [any Projection] { [keys] + others }
 
@@ -37,6 +39,7 @@ struct CommandExecutor: Sendable {
                 results.append(.success(outcome))
             } catch let error as LedgerError {
                 head = before
+                try recordRefusal(job, error, &head, now, txn)
                 results.append(.failure(error))
             }
         }

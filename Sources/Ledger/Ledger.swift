@@ -43,6 +43,9 @@ public final class Ledger: Sendable {
     /// The ledger's clock (injected in tests).
     public let clock: any LedgerClock
     private let writer: Writer?
+    /// Coalesced reads and rate-limited failed authentications (API.md "Audit completeness").
+    let auditTrail = AuditTrail()
+    private let auditFlusher: AuditFlusher?
     /// Counters for `/metrics`.
     public let metrics = LedgerMetrics()
     let notifier: CommitNotifier
@@ -121,6 +124,7 @@ public final class Ledger: Sendable {
             let stored = try? environment.read { txn in try Self.verifiedPoint(meta: meta, in: txn) }
             chainChecker = ChainChecker(log: log, environment: environment, verified: (stored ?? nil) ?? .origin)
             writer = nil
+            auditFlusher = nil
             // Tables of an earlier layout mean the projection that replaced them is empty:
             // answering from it would be wrong, and a reader cannot rebuild it.
             let retired = try? environment.read { txn in
@@ -147,10 +151,13 @@ public final class Ledger: Sendable {
             if lockFD >= 0 { Glibc.close(lockFD) }
             throw error
         }
-        let executor = CommandExecutor(log: log, keys: keys, others: others, checkpoints: checkpoints, clock: clock)
-        writer = Writer(
+        let executor = CommandExecutor(
+            log: log, keys: keys, others: others, checkpoints: checkpoints, clock: clock, trail: auditTrail)
+        let writer = Writer(
             environment: environment, executor: executor, observer: options.onCommit,
             sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier)
+        self.writer = writer
+        auditFlusher = AuditFlusher(trail: auditTrail, writer: writer, clock: clock)
     }
 
     /// Answers every waiting long-poll, lets a running chain check finish, stops the
@@ -160,11 +167,15 @@ public final class Ledger: Sendable {
         notifier.stop()
         chainChecker.stop()
         if let writer {
+            auditFlusher?.stop(flushingInto: writer)
             writer.stop()
             Self.recordVerifiedPoint(chainChecker.verified, meta: meta, in: environment)
         }
         if lockFD >= 0 { Glibc.close(lockFD) }
     }
+
+    /// False when the ledger was opened with ``openReadOnly(path:options:)``.
+    public var isWritable: Bool { writer != nil }
 
     /// Queues `command`; `completion` runs on the writer thread once its batch is
     /// durable (or failed). Must not block.

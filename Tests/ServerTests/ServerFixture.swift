@@ -35,9 +35,18 @@ final class ServerFixture {
         try server.start()
     }
 
-    deinit {
+    private var closed = false
+
+    /// Shuts the server down and closes the ledger (what `deinit` does, earlier).
+    func close() {
+        guard !closed else { return }
+        closed = true
         server.shutdown()
         ledger.close()
+    }
+
+    deinit {
+        close()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
