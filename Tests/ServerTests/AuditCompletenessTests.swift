@@ -172,3 +172,17 @@ import Testing
         #expect(file.range(of: Data(credential.utf8)) == nil, "\(credential.prefix(8))…")
     }
 }
+
+/// Fail closed: a request whose record cannot be appended is answered 503, and its read
+/// shows nothing.
+@Test func aRequestWhoseRecordCannotBeAppendedIs503() throws {
+    let f = try ServerFixture()
+    let (id, _) = try f.createKey()
+    let c = try f.client()
+    #expect(try c.call("GET", "/v1/keys/\(id)", headers: f.auth).status == 200)
+    f.closeLedger()
+    let read = try c.call("GET", "/v1/keys/\(id)/logs", headers: f.auth)
+    #expect(read.status == 503 && read.errorCode == "UNAVAILABLE" && read.list.isEmpty)
+    let refused = try c.call("GET", "/v1/audit", headers: ["X-API-Key": "wrong"])
+    #expect(refused.status == 503 && refused.errorCode == "UNAVAILABLE")
+}

@@ -69,6 +69,11 @@ func verifiers(_ path: String, vkey: String, extra: [String] = []) throws -> [(s
     _ = try c.call("POST", "/v1/keys/\(id)/suspend", json: #"{"reason":"audit"}"#, headers: f.auth)
     _ = try c.call("POST", "/v1/keys/\(id)/reactivate", headers: f.auth)
     _ = try c.call("DELETE", "/v1/keys/\(id)", headers: f.auth)
+    // The audit records of management requests: failed logins, a ledger key's read.
+    #expect(try c.call("GET", "/v1/keys", headers: ["X-API-Key": "wrong"]).status == 401)
+    #expect(try c.call("GET", "/v1/keys", headers: ["X-API-Key": secret]).status == 401)
+    let (_, reader) = try f.createKey(#"{"owner":"org_42","name":"reader","scopes":["ledger:audit"]}"#)
+    #expect(try c.call("GET", "/v1/keys/\(id)/logs", headers: ["X-API-Key": reader]).status == 200)
     let vkey = try c.call("GET", "/v1/ledger/key", headers: f.auth).data["vkey"] as? String ?? ""
     let directory = f.directory
 
