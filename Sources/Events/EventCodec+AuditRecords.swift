@@ -31,7 +31,9 @@ extension EventCodec {
         let raw = try r.u8()
         var reason: AuthFailed.Reason?
         if raw != 0 {
-            guard let known = AuthFailed.Reason(rawValue: raw) else { throw r.fail("unknown auth failure reason \(raw)") }
+            guard let known = AuthFailed.Reason(rawValue: raw) else {
+                throw r.fail("unknown auth failure reason \(raw)")
+            }
             reason = known
         }
         let keyID = try optionalKeyID(&r)

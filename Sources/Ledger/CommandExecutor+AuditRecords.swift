@@ -39,10 +39,12 @@ extension CommandExecutor {
         guard let credential = context.credential else {
             let request = LedgerRequest(method: method, route: route, status: status, target: action.target)
             return try append(
-                AuditRecord(actor: context.actor, ip: context.ip, requestID: context.requestID, payload: .request(request)),
+                AuditRecord(
+                    actor: context.actor, ip: context.ip, requestID: context.requestID, payload: .request(request)),
                 &head, now, txn)
         }
-        guard let id = try keys.keyID(forSecret: credential.digest, in: txn), let state = try keys.state(of: id, in: txn),
+        guard let id = try keys.keyID(forSecret: credential.digest, in: txn),
+            let state = try keys.state(of: id, in: txn),
             case let match = state.secretMatches(credential.digest, at: now), match != .none
         else {
             return try recordFailure(.unknown, keyID: nil, method, route, context, &head, now, txn)

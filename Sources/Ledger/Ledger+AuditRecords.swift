@@ -19,7 +19,8 @@ extension Ledger {
             coalesce
             ? auditTrail.read(
                 request, actor: context.actor, ip: context.ip, requestID: context.requestID, now: clock.now())
-            : AuditRecord(actor: context.actor, ip: context.ip, requestID: context.requestID, payload: .request(request))
+            : AuditRecord(
+                actor: context.actor, ip: context.ip, requestID: context.requestID, payload: .request(request))
         // A ledger opened read-only (to investigate a damaged log) records nothing, by the operator's choice.
         guard let record, isWritable else { return completion(nil) }
         let trail = auditTrail
@@ -66,7 +67,9 @@ extension Ledger {
         submit(.recordUse(action, status: UInt16(clamping: status)), context: context) { result in
             completion(
                 result.flatMap { outcome in
-                    guard case .granted(let grant) = outcome else { return .failure(.unavailable("unexpected outcome")) }
+                    guard case .granted(let grant) = outcome else {
+                        return .failure(.unavailable("unexpected outcome"))
+                    }
                     return .success(grant)
                 })
         }

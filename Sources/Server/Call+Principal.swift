@@ -19,7 +19,9 @@ extension Call {
         do {
             return .success(try ledger.principal(presenting: secret))
         } catch {
-            guard case .unauthorized = error else { return .failure(AuthenticationFailure(reason: nil, error: APIError(error))) }
+            guard case .unauthorized = error else {
+                return .failure(AuthenticationFailure(reason: nil, error: APIError(error)))
+            }
             return .failure(AuthenticationFailure(reason: .malformed, error: APIError(error)))
         }
     }

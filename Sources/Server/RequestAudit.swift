@@ -23,7 +23,8 @@ struct RequestAudit: Sendable {
     ) {
         let status = result.status
         guard route.isAudited, ![400, 405, 413, 415, 431].contains(status) else { return deliver(result) }
-        let done: @Sendable (LedgerError?) -> Void = { error in deliver(error.map { .failure(APIError($0)) } ?? result) }
+        let done: @Sendable (LedgerError?) -> Void = { error in deliver(error.map { .failure(APIError($0)) } ?? result)
+        }
         switch authentication {
         case .success(let principal):
             // Writes are recorded by their events or, refused, by the writer; a key's reads by `authorized`.

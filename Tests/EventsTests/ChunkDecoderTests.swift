@@ -72,7 +72,8 @@ private func add(_ events: [Event], to decoder: inout ChunkDecoder) throws {
 @Test func aManagementUseIsDecodedWhole() throws {
     var decoder = ChunkDecoder(context: .actorAndIP)
     var managed = access(sampleID, seq: 2)
-    managed.payload = .accessed(KeyAccessed(code: .valid, scope: "ledger:audit", endpoint: "GET /v1/audit", status: 200))
+    managed.payload = .accessed(
+        KeyAccessed(code: .valid, scope: "ledger:audit", endpoint: "GET /v1/audit", status: 200))
     try add([created(sampleID, seq: 1), managed, access(sampleID, seq: 3)], to: &decoder)
     let chunk = decoder.take()
     #expect(chunk.accesses.map(\.seq) == [3])

@@ -28,7 +28,8 @@ func sampleEvents() -> [Event] {
         .accessed(KeyAccessed(code: .valid)),
         .accessed(
             KeyAccessed(
-                code: .valid, scope: "ledger:audit", endpoint: "GET /v1/audit", latencyMicros: 40, cost: 1, status: 200)),
+                code: .valid, scope: "ledger:audit", endpoint: "GET /v1/audit", latencyMicros: 40, cost: 1, status: 200)
+        ),
         .request(LedgerRequest(method: "GET", route: "/v1/keys/{id}/logs", status: 200, target: sampleID, count: 3)),
         .request(LedgerRequest(method: "POST", route: "/v1/keys/{id}/reactivate", status: 409)),
         .authFailed(AuthFailed(method: "GET", route: "/v1/audit", reason: .revoked, keyID: sampleID)),

@@ -73,7 +73,9 @@ func runRandomCommands(_ f: LedgerFixture, seed: UInt64) throws {
 }
 
 /// A management key's granted and refused reads, a root read and a failed login.
-private func recordAuditTraffic(_ f: LedgerFixture, _ id: KeyID, _ secret: String, _ auditor: KeyState, _ auditorSecret: String)
+private func recordAuditTraffic(
+    _ f: LedgerFixture, _ id: KeyID, _ secret: String, _ auditor: KeyState, _ auditorSecret: String
+)
     throws
 {
     func asKey(_ secret: String) -> CommandContext {
@@ -84,7 +86,9 @@ private func recordAuditTraffic(_ f: LedgerFixture, _ id: KeyID, _ secret: Strin
     _ = try? f.run(.authorize(.readKeyHistory(id)), context: asKey(secret))
     _ = try? f.run(.recordUse(.readKeyHistory(auditor.id), status: 200), context: asKey(auditorSecret))
     let read = LedgerRequest(method: "GET", route: "/v1/audit", status: 200)
-    _ = try wait { done in f.ledger.recordRequest(read, context: rootContext, coalesce: true) { done(.success($0 == nil)) } }
+    _ = try wait { done in
+        f.ledger.recordRequest(read, context: rootContext, coalesce: true) { done(.success($0 == nil)) }
+    }
     let failure = AuthFailed(method: "GET", route: "/v1/audit", reason: .unknown)
     _ = try wait { done in
         f.ledger.recordAuthFailure(failure, ip: IPAddress("10.0.0.8"), requestID: nil) { done(.success($0 == nil)) }

@@ -24,17 +24,35 @@ import Testing
     let session: [(String, String, [String: String], String?, Int, String)] = [
         ("GET", "/v1/keys/\(plain)", f.auth, nil, 200, "ledger.request root GET /v1/keys/{id} 200"),
         ("GET", "/v1/audit", f.auth, nil, 200, "ledger.request root GET /v1/audit 200"),
-        ("POST", "/v1/keys/\(plain)/reactivate", f.auth, nil, 409, "ledger.request root POST /v1/keys/{id}/reactivate 409"),
+        (
+            "POST", "/v1/keys/\(plain)/reactivate", f.auth, nil, 409,
+            "ledger.request root POST /v1/keys/{id}/reactivate 409"
+        ),
         ("GET", "/v1/keys/\(missingKey)", f.auth, nil, 404, "ledger.request root GET /v1/keys/{id} 404"),
         ("GET", "/v1/keys/\(plain)", ["X-API-Key": admin], nil, 200, "key.accessed \(adminID) GET /v1/keys/{id} 200"),
         ("GET", "/v1/keys/\(foreign)", ["X-API-Key": admin], nil, 403, "key.accessed \(adminID) GET /v1/keys/{id} 403"),
-        ("POST", "/v1/keys/\(plain)/reactivate", ["X-API-Key": admin], nil, 409, "key.accessed \(adminID) POST /v1/keys/{id}/reactivate 409"),
-        ("GET", "/v1/keys/\(plain)/logs", ["X-API-Key": auditor], nil, 200, "key.accessed \(auditorID) GET /v1/keys/{id}/logs 200"),
-        ("POST", "/v1/keys", ["X-API-Key": auditor], #"{"owner":"org_a","name":"x"}"#, 403, "key.accessed \(auditorID) POST /v1/keys 403"),
+        (
+            "POST", "/v1/keys/\(plain)/reactivate", ["X-API-Key": admin], nil, 409,
+            "key.accessed \(adminID) POST /v1/keys/{id}/reactivate 409"
+        ),
+        (
+            "GET", "/v1/keys/\(plain)/logs", ["X-API-Key": auditor], nil, 200,
+            "key.accessed \(auditorID) GET /v1/keys/{id}/logs 200"
+        ),
+        (
+            "POST", "/v1/keys", ["X-API-Key": auditor], #"{"owner":"org_a","name":"x"}"#, 403,
+            "key.accessed \(auditorID) POST /v1/keys 403"
+        ),
         ("GET", "/v1/audit", [:], nil, 401, "auth.failed unauthenticated GET /v1/audit missing"),
-        ("GET", "/v1/audit", ["Authorization": "Bearer not-a-ledger-secret"], nil, 401, "auth.failed unauthenticated GET /v1/audit malformed"),
+        (
+            "GET", "/v1/audit", ["Authorization": "Bearer not-a-ledger-secret"], nil, 401,
+            "auth.failed unauthenticated GET /v1/audit malformed"
+        ),
         ("GET", "/v1/keys", ["X-API-Key": unknown], nil, 401, "auth.failed unauthenticated GET /v1/keys unknown"),
-        ("PATCH", "/v1/keys/\(plain)", ["X-API-Key": revoked], #"{"name":"y"}"#, 401, "auth.failed unauthenticated PATCH /v1/keys/{id} revoked"),
+        (
+            "PATCH", "/v1/keys/\(plain)", ["X-API-Key": revoked], #"{"name":"y"}"#, 401,
+            "auth.failed unauthenticated PATCH /v1/keys/{id} revoked"
+        ),
     ]
     for (method, path, headers, body, status, _) in session {
         #expect(try c.call(method, path, json: body, headers: headers).status == status, "\(method) \(path)")
@@ -50,7 +68,9 @@ import Testing
     #expect(try socket.call("GET", "/metrics").status == 200)
     #expect(f.eventCount == quiet, "/metrics, /healthz and the console leave nothing")
 
-    let trail = try c.call("GET", "/v1/audit?limit=1000", headers: f.auth).list.filter { ($0["seq"] as? Int ?? 0) > Int(before) }
+    let trail = try c.call("GET", "/v1/audit?limit=1000", headers: f.auth).list.filter {
+        ($0["seq"] as? Int ?? 0) > Int(before)
+    }
     func describe(_ e: [String: Any]) -> String {
         let data = e["data"] as? [String: Any] ?? [:]
         let actor = (e["actor"] as? [String: Any])?["id"] as? String ?? "?"
@@ -105,7 +125,8 @@ import Testing
     let c = try f.client()
 
     let readers = try c.call(
-        "GET", "/v1/audit?route=/v1/audit,/v1/audit/export&eventTypes=ledger.request,key.accessed&start=\(start)&end=\(end)",
+        "GET",
+        "/v1/audit?route=/v1/audit,/v1/audit/export&eventTypes=ledger.request,key.accessed&start=\(start)&end=\(end)",
         headers: f.auth)
     #expect(readers.status == 200)
     let who = readers.list.reversed().map { e -> String in
@@ -114,7 +135,8 @@ import Testing
         let route = data["route"] as? String ?? data["endpoint"] as? String ?? "?"
         return "\(actor["id"] as? String ?? "?") \(e["ip"] as? String ?? "-") \(route)"
     }
-    #expect(who == ["root 127.0.0.1 /v1/audit", "\(auditorID) 127.0.0.2 GET /v1/audit", "root 127.0.0.1 /v1/audit/export"])
+    #expect(
+        who == ["root 127.0.0.1 /v1/audit", "\(auditorID) 127.0.0.2 GET /v1/audit", "root 127.0.0.1 /v1/audit/export"])
 
     let failed = try c.call("GET", "/v1/audit?eventTypes=auth.failed&start=\(start)&end=\(end)", headers: f.auth)
     #expect(Set(failed.list.compactMap { $0["ip"] as? String }) == ["127.0.0.3", "127.0.0.4"])
@@ -159,7 +181,9 @@ import Testing
     let c = try f.client()
     let rotated = try c.call("POST", "/v1/keys/\(id)/rotate", json: #"{"gracePeriodSeconds":60}"#, headers: f.auth)
     let newSecret = rotated.data["secret"] as? String ?? ""
-    let wrong = [Ledger.mintSecret(prefix: "sk_live_").secret, "kl_root_" + String(repeating: "x", count: 40), "hunter2-guess"]
+    let wrong = [
+        Ledger.mintSecret(prefix: "sk_live_").secret, "kl_root_" + String(repeating: "x", count: 40), "hunter2-guess",
+    ]
     for credential in [secret, newSecret] + wrong {
         _ = try c.call("GET", "/v1/audit", headers: ["X-API-Key": credential])
         _ = try c.call("GET", "/v1/keys", headers: ["Authorization": "Bearer \(credential)"])
