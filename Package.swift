@@ -51,5 +51,6 @@ let package = Package(
             name: "ServerTests", dependencies: ["Server", "HTTP", "Ledger", "Events", "JSON", "Store"],
             swiftSettings: swiftSettings),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CSystem", "Events"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLITests", dependencies: ["keyledger"], swiftSettings: swiftSettings),
     ]
 )
