@@ -39,6 +39,11 @@ import Testing
             "GET", "/v1/keys/\(plain)/logs", ["X-API-Key": auditor], nil, 200,
             "key.accessed \(auditorID) GET /v1/keys/{id}/logs 200"
         ),
+        // Granted, then answered 404 by the read itself (the key did not exist yet at seq 1).
+        (
+            "GET", "/v1/keys/\(auditorID)/state?at=1", ["X-API-Key": auditor], nil, 404,
+            "key.accessed \(auditorID) GET /v1/keys/{id}/state 404"
+        ),
         (
             "POST", "/v1/keys", ["X-API-Key": auditor], #"{"owner":"org_a","name":"x"}"#, 403,
             "key.accessed \(auditorID) POST /v1/keys 403"
@@ -100,7 +105,9 @@ import Testing
     // The revoked key is named, never its secret; refused key requests name their target.
     let gone = trail.first { ($0["data"] as? [String: Any])?["reason"] as? String == "revoked" }
     #expect((gone?["data"] as? [String: Any])?["keyId"] as? String == revokedID)
-    let notFound = trail.first { ($0["data"] as? [String: Any])?["status"] as? Int == 404 }
+    let notFound = trail.first {
+        $0["type"] as? String == "ledger.request" && ($0["data"] as? [String: Any])?["status"] as? Int == 404
+    }
     #expect((notFound?["data"] as? [String: Any])?["keyId"] as? String == missingKey)
     // Nothing but the records: no key changed.
     #expect(try c.call("GET", "/v1/keys/\(plain)", headers: f.auth).data["version"] as? Int == 1)
