@@ -52,7 +52,7 @@ final class AuditFlusher: @unchecked Sendable {
         writer.submit(
             Writer.Job(
                 command: .audit(records), context: CommandContext(actor: .auditTrail),
-                completion: { result in
+                completion: { result, _ in
                     // Not appended: the counts wait for the next look (or are lost with the process).
                     if case .failure = result { for record in records { trail.restore(record, ownRequest: false) } }
                 }))

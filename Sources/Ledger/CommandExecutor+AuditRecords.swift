@@ -43,12 +43,10 @@ extension CommandExecutor {
                     actor: context.actor, ip: context.ip, requestID: context.requestID, payload: .request(request)),
                 &head, now, txn)
         }
-        guard let id = try keys.keyID(forSecret: credential.digest, in: txn),
-            let state = try keys.state(of: id, in: txn),
-            case let match = state.secretMatches(credential.digest, at: now), match != .none
-        else {
+        guard let (state, match) = try? holder(of: credential, at: now), match != .none else {
             return try recordFailure(.unknown, keyID: nil, method, route, context, &head, now, txn)
         }
+        let id = state.id
         if case .unauthorized = error {
             let reason: AuthFailed.Reason =
                 switch state.unusable(match: match, at: now) {

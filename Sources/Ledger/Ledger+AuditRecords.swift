@@ -1,3 +1,4 @@
+import Dispatch
 public import Events
 
 extension Ledger {
@@ -25,7 +26,7 @@ extension Ledger {
         guard let record, isWritable else { return completion(nil) }
         let trail = auditTrail
         submit(.audit([record]), context: CommandContext(actor: .auditTrail)) { result in
-            guard case .failure(let error) = result else { return completion(nil) }
+            guard case .failure(let error) = result else { return Self.offWriter { completion(nil) } }
             if coalesce { trail.restore(record, ownRequest: true) }
             completion(error)
         }
@@ -46,7 +47,7 @@ extension Ledger {
         guard !records.isEmpty else { return completion(nil) }
         let trail = auditTrail
         submit(.audit(records), context: CommandContext(actor: .auditTrail)) { result in
-            guard case .failure(let error) = result else { return completion(nil) }
+            guard case .failure(let error) = result else { return Self.offWriter { completion(nil) } }
             for summary in summaries { trail.restore(summary, ownRequest: false) }
             completion(error)
         }
@@ -65,13 +66,19 @@ extension Ledger {
         completion: @escaping @Sendable (Result<Grant, LedgerError>) -> Void
     ) {
         submit(.recordUse(action, status: UInt16(clamping: status)), context: context) { result in
-            completion(
-                result.flatMap { outcome in
-                    guard case .granted(let grant) = outcome else {
-                        return .failure(.unavailable("unexpected outcome"))
-                    }
-                    return .success(grant)
-                })
+            let decided = result.flatMap { outcome -> Result<Grant, LedgerError> in
+                guard case .granted(let grant) = outcome else { return .failure(.unavailable("unexpected outcome")) }
+                return .success(grant)
+            }
+            // A refusal is that command's answer; a granted read's answer is the read's.
+            guard case .success = decided else { return completion(decided) }
+            Self.offWriter { completion(decided) }
         }
+    }
+
+    /// Runs `body` on another thread than the writer's: a read's answer, sent once its
+    /// record is durable, is not that record's command answer (``seqOfAnswer``).
+    private static func offWriter(_ body: @escaping @Sendable () -> Void) {
+        DispatchQueue.global().async(execute: body)
     }
 }
