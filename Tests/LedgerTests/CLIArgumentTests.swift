@@ -34,7 +34,8 @@ struct CLICase: Sendable, CustomTestStringConvertible {
     CLICase(args: ["logs", "--data", "DATA", "--owner", "nobody"], status: 0, lines: 0),
     // The ledger's three creations name no route; a route template starts with /.
     CLICase(args: ["logs", "--data", "DATA", "--route", "/v1/keys"], status: 0, lines: 0),
-    CLICase(args: ["logs", "--data", "DATA", "--route", "v1/keys"], status: 2, stderr: "--route takes route templates"),
+    CLICase(
+        args: ["logs", "--data", "DATA", "--route", "v1/keys"], status: 2, stderr: "--route takes route templates"),
     // Configuration does come from the environment.
     CLICase(args: ["verify-chain"], environment: ["KEYLEDGER_DATA": "DATA"], status: 0, lines: 1),
     CLICase(
