@@ -217,3 +217,14 @@ import Testing
     let refused = try c.call("GET", "/v1/audit", headers: ["X-API-Key": "wrong"])
     #expect(refused.status == 503 && refused.errorCode == "UNAVAILABLE")
 }
+
+/// A read recorded before its answer still answers the seq it read (`X-Ledger-Seq`), not
+/// its own record's: the record is a later event than anything the read saw.
+@Test func aRecordedReadAnswersTheSeqItRead() throws {
+    let f = try ServerFixture()
+    let (id, _) = try f.createKey()
+    let before = f.eventCount
+    let read = try f.client().call("GET", "/v1/keys/\(id)", headers: f.auth)
+    #expect(read.status == 200 && f.eventCount == before + 1, "the read's record follows it")
+    #expect(read.headers["x-ledger-seq"] == "\(before)")
+}
