@@ -1,5 +1,5 @@
 import Events
-import Glibc
+import Logging
 import Projections
 import Store
 
@@ -26,7 +26,7 @@ extension Ledger {
             // The tree is a projection: one that cannot be read (rows of another layout, a
             // cut) is rebuilt from the log, whose leaves it then checks against the
             // checkpoints; a refusal here would leave no way to rebuild it.
-            notice("the Merkle tree cannot be read (\(reason)); rebuilding it")
+            Log.warning("the Merkle tree cannot be read; rebuilding it", ["reason": "\(reason)"])
             try rebuild(
                 [LedgerSchema.tree(projections, log: environment)], log: log, checkpoints: checkpoints, in: environment,
                 projections: projections)

@@ -1,6 +1,7 @@
 import Dispatch
 import Events
 import Glibc
+import Logging
 import Projections
 public import Store
 import Synchronization
@@ -104,7 +105,7 @@ public final class Ledger: Sendable {
         if writable {
             mkdir(path, 0o700)
             lockFD = open(path + "/keyledger.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-            guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            guard lockFD >= 0, Self.lockExclusively(lockFD) else {
                 if lockFD >= 0 { Glibc.close(lockFD) }
                 throw .unavailable("another keyledger process (serve or replay) has \(path) open for writing")
             }
@@ -200,10 +201,21 @@ public final class Ledger: Sendable {
             sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier, head: head)
     }
 
-    /// Writes a notice for the operator to stderr.
+    /// Takes the write lock, retrying for up to a second while it is held: a process that
+    /// forks keeps a copy of an open lock description until its child execs, so a ledger
+    /// closed and opened again at once may find its own lock briefly held.
+    static func lockExclusively(_ fd: Int32) -> Bool {
+        for _ in 0..<50 {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+            guard errno == EWOULDBLOCK else { return false }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    /// Writes a notice for the operator to stderr, as a warning log line.
     static func notice(_ text: String) {
-        let message = "keyledger: \(text)\n"
-        _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
+        Log.warning(text)
     }
 
     /// Answers every waiting long-poll, lets a running chain check finish, stops the
