@@ -1,6 +1,6 @@
 import Dispatch
 import Events
-import Glibc
+import Logging
 import Projections
 import Store
 import Synchronization
@@ -177,8 +177,7 @@ final class Projector: @unchecked Sendable {
             do {
                 try foldRound(upTo: target)
             } catch {
-                let message = "keyledger: projections: cannot fold the log (\(error)); retrying in 1 s\n"
-                _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
+                Log.error("the projections cannot fold the log; retrying in 1 s", ["reason": "\(error)"])
                 condition.lock()
                 let giveUp = stopping
                 if !giveUp { _ = condition.wait(until: MonotonicTime.now().adding(seconds: 1)) }
