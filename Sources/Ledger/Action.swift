@@ -88,7 +88,7 @@ public enum Action: Sendable, Equatable {
 
     /// False for `/metrics` scrapes, which API.md exempts from the audit trail: a
     /// scraper every few seconds would bury every other record.
-    var isRecorded: Bool { self != .readMetrics }
+    public var isRecorded: Bool { self != .readMetrics }
 
     /// For messages: what the action does.
     var summary: String {
@@ -103,6 +103,20 @@ public enum Action: Sendable, Equatable {
 }
 
 extension Command {
+    /// The HTTP status a ledger key's recorded use carries when the command succeeds;
+    /// nil when its success records nothing yet (a read's authorization: the read's
+    /// answer is recorded after it).
+    var statusWhenGranted: UInt16? {
+        switch self {
+        case .create: 201
+        case .update, .rotate, .suspend, .reactivate, .revoke, .addCredits, .setCredits, .subtractCredits, .rotateSelf,
+            .putOwner, .putPlan:
+            200
+        case .recordUse(_, let status): status
+        case .authorize, .expireDue, .verify, .audit: nil
+        }
+    }
+
     /// The action a management command asks for; nil for the ledger's own work
     /// (verification, the expiry sweep), which no principal authorizes.
     var action: Action? {
@@ -116,11 +130,11 @@ extension Command {
         case .addCredits(let id, let amount): .addCredits(id, amount: amount)
         case .setCredits(let id, let balance): .setCredits(id, balance: balance)
         case .subtractCredits(let id, let amount): .subtractCredits(id, amount: amount)
-        case .authorize(let action): action
+        case .authorize(let action), .recordUse(let action, _): action
         case .putOwner(let name, let changes): .putOwner(name, changes)
         case .putPlan(let name, let changes): .putPlan(name, changes)
         // Decided in its own step: whether the key may rotate itself is the key's to say.
-        case .rotateSelf, .expireDue, .verify: nil
+        case .rotateSelf, .expireDue, .verify, .audit: nil
         }
     }
 }

@@ -15,7 +15,9 @@ extension CommandExecutor {
         }
         let (state, match) = try holder(of: credential, at: now)
         let allowed = quotas.keyQuota(state.id)?.settings.selfRotate ?? false
-        let use = Access.Use(ip: job.context.ip, endpoint: credential.endpoint, latencyMicros: latency(job.context))
+        let use = Access.Use(
+            ip: job.context.ip, endpoint: credential.endpoint, latencyMicros: latency(job.context),
+            status: job.command.statusWhenGranted)
         let grant = try Access.authorize(.key(state, match), .rotateSelf(allowed: allowed), target: state, use: use, now: now)
         var current = state
         for payload in grant.events + [try Decisions.rotate(state, gracePeriodSeconds: grace, secretDigest: digest, now: now)] {

@@ -22,6 +22,8 @@ final class CommandExecutor: @unchecked Sendable {
     let idempotency: IdempotencyStore
     /// The quota projection the owner, plan and key-quota states are loaded from.
     let quotaProjection: QuotaProjection
+    /// Rate-limits the `auth.failed` records of refused credentials.
+    let trail: AuditTrail
     var decisions = DecisionState()
     var quotas: QuotaStates
     /// Full states of keys whose last descriptive change (creation, update, rotation,
@@ -34,7 +36,8 @@ final class CommandExecutor: @unchecked Sendable {
 
     init(
         log: EventLog, keys: KeyStateProjection, projections: Environment, projector: Projector,
-        idempotency: IdempotencyStore, quotas: QuotaProjection, snapshot: QuotaSnapshot, clock: any LedgerClock
+        idempotency: IdempotencyStore, quotas: QuotaProjection, snapshot: QuotaSnapshot, clock: any LedgerClock,
+        trail: AuditTrail
     ) {
         self.log = log
         self.keys = keys
@@ -44,6 +47,7 @@ final class CommandExecutor: @unchecked Sendable {
         self.quotaProjection = quotas
         self.quotas = QuotaStates(snapshot: snapshot)
         self.clock = clock
+        self.trail = trail
     }
 
     /// Loads the decision state from the key-state projection, which must include the
@@ -102,6 +106,7 @@ final class CommandExecutor: @unchecked Sendable {
             } catch let error as LedgerError {
                 head = before
                 rollback(to: mark)
+                try recordRefusal(job, error, &head, now, txn)
                 results.append(.failure(error))
             }
             seqs.append(head.seq)

@@ -96,19 +96,34 @@ extension Ledger {
             completion(.failure(.invalid(field: "Authorization", reason: "self-rotation takes the key's own secret")))
             return
         }
+        // The new secret keeps the key's prefix, read once the projections include the log
+        // as of now; the writer checks the credential.
+        let target: UInt64
+        do {
+            target = try committedSeq()
+        } catch {
+            completion(.failure(error))
+            return
+        }
         let keys = self.keys
-        let prefix = try? readProjections { txn in
-            try keys.keyID(forSecret: credential.digest, in: txn).flatMap { try keys.state(of: $0, in: txn) }?.prefix
+        let waiting = whenProjected(target, within: 2) { [self] _ in
+            let prefix = try? readProjections { txn in
+                try keys.keyID(forSecret: credential.digest, in: txn).flatMap { try keys.state(of: $0, in: txn) }?
+                    .prefix
+            }
+            let (secret, digest) = Self.mintSecret(prefix: (prefix ?? nil) ?? "sk_")
+            submit(.rotateSelf(gracePeriodSeconds: gracePeriodSeconds, secretDigest: digest), context: context) {
+                result in
+                completion(
+                    result.flatMap { outcome in
+                        guard case .key(let state) = outcome else {
+                            return .failure(.unavailable("unexpected outcome"))
+                        }
+                        return .success((state, secret))
+                    })
+            }
         }
-        // The new secret keeps the key's prefix; the writer checks the credential.
-        let (secret, digest) = Self.mintSecret(prefix: (prefix ?? nil) ?? "sk_")
-        submit(.rotateSelf(gracePeriodSeconds: gracePeriodSeconds, secretDigest: digest), context: context) { result in
-            completion(
-                result.flatMap { outcome in
-                    guard case .key(let state) = outcome else { return .failure(.unavailable("unexpected outcome")) }
-                    return .success((state, secret))
-                })
-        }
+        if !waiting { completion(.failure(.unavailable("too many requests wait for the projections"))) }
     }
 
     /// Verifies a presented secret. A secret of KeyLedger's shape with a bad checksum

@@ -25,13 +25,16 @@ func incrementalStateEqualsAReplay(seed: UInt64) throws {
 }
 
 /// 600 random commands: creations, verifications, suspensions, updates, rotations,
-/// credits, revocations and expiry sweeps, over a few owners, the clock moving on.
+/// credits, revocations and expiry sweeps, over a few owners, the clock moving on; and
+/// the audit records of management requests (reads, refusals, failed logins).
 func runRandomCommands(_ f: LedgerFixture, seed: UInt64) throws {
     var rng = SplitMix64(seed: seed)
     var keys: [(KeyID, String)] = []
+    let (auditor, auditorSecret) = try f.create { $0.scopes = ["ledger:audit"] }
     try quotaSetup(f)
     for step in 0..<600 {
         f.clock.advance(seconds: Double(rng.next() % 30))
+        if step % 7 == 3, let (id, secret) = keys.last { try recordAuditTraffic(f, id, secret, auditor, auditorSecret) }
         // Now and then half a day passes: refills and purges fall due.
         if step % 100 == 50 { f.clock.advance(seconds: 43_200) }
         // Twice, a burst of verifications, so that posting lists span many blocks.
@@ -130,6 +133,29 @@ func randomQuotaChange(_ f: LedgerFixture, step: Int, _ rng: inout SplitMix64) t
         var owner = OwnerChanges()
         owner.credits = .some(Int64(rng.next() % 50))
         _ = try f.run(.putOwner("org_1", owner))
+    }
+}
+
+/// A management key's granted and refused reads, a root read and a failed login.
+private func recordAuditTraffic(
+    _ f: LedgerFixture, _ id: KeyID, _ secret: String, _ auditor: KeyState, _ auditorSecret: String
+)
+    throws
+{
+    func asKey(_ secret: String) -> CommandContext {
+        CommandContext(
+            actor: Actor(kind: .key, id: ""), ip: IPAddress("10.0.0.9"), requestID: "req_audit",
+            credential: ManagementCredential(digest: Secret.digest(secret), endpoint: "GET /v1/keys/{id}/logs"))
+    }
+    _ = try? f.run(.authorize(.readKeyHistory(id)), context: asKey(secret))
+    _ = try? f.run(.recordUse(.readKeyHistory(auditor.id), status: 200), context: asKey(auditorSecret))
+    let read = LedgerRequest(method: "GET", route: "/v1/audit", status: 200)
+    _ = try wait { done in
+        f.ledger.recordRequest(read, context: rootContext, coalesce: true) { done(.success($0 == nil)) }
+    }
+    let failure = AuthFailed(method: "GET", route: "/v1/audit", reason: .unknown)
+    _ = try wait { done in
+        f.ledger.recordAuthFailure(failure, ip: IPAddress("10.0.0.8"), requestID: nil) { done(.success($0 == nil)) }
     }
 }
 

@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import HTTP
 import Ledger
@@ -57,4 +58,12 @@ final class RestartableServer {
     var auth: [String: String] { ["Authorization": "Bearer \(root)"] }
 
     var eventCount: UInt64 { (try? ledger.head().seq) ?? 0 }
+}
+
+/// The types of the events after `seq`: what a refused request left (at most its own
+/// audit record, never a key event).
+func eventTypes(_ ledger: Ledger, after seq: UInt64) throws -> [String] {
+    let head = try ledger.head().seq
+    guard head > seq else { return [] }
+    return try (seq + 1...head).compactMap { try ledger.event(at: $0)?.event.type.wireName }
 }
