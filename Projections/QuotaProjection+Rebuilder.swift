@@ -55,7 +55,6 @@ extension QuotaProjection {
             target.dirtyPlans.formUnion(rows.dirtyPlans)
             target.dirtyKeys.formUnion(rows.dirtyKeys)
             target.memberChanges.merge(rows.memberChanges) { $1 }
-            target.dueChanges.merge(rows.dueChanges) { $1 }
         }
 
         mutating func rewind() {
@@ -64,7 +63,6 @@ extension QuotaProjection {
             for name in uncommitted.dirtyPlans { rows.dirtyPlans.insert(name) }
             for id in uncommitted.dirtyKeys { rows.dirtyKeys.insert(id) }
             rows.memberChanges.merge(uncommitted.memberChanges) { old, _ in old }
-            rows.dueChanges.merge(uncommitted.dueChanges) { old, _ in old }
             uncommitted = QuotaRows(isComplete: true)
         }
 

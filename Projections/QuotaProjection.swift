@@ -1,13 +1,12 @@
 public import Events
 public import Store
 
-/// Owners, plans and the quota side of keys (``KeyQuota``), with two indexes: plan ->
-/// members (so a plan's change reaches every key and owner on it) and refill due time
-/// -> subject (for the sweeper).
+/// Owners, plans and the quota side of keys (``KeyQuota``), with plan -> members (so a
+/// plan's change reaches every key and owner on it). The writer loads its quota state
+/// from here and keeps the refill and purge times in memory.
 public struct QuotaProjection: Projection {
     public static let tableSpecs = [
         TableSpec("quota_owners"), TableSpec("quota_plans"), TableSpec("quota_keys"), TableSpec("quota_members"),
-        TableSpec("quota_refills"),
     ]
     public let name = "quotas"
     public let needsEventContext = false
@@ -15,15 +14,13 @@ public struct QuotaProjection: Projection {
     let plans: Table
     let keys: Table
     let members: Table
-    let refills: Table
-    public var tables: [Table] { [owners, plans, keys, members, refills] }
+    public var tables: [Table] { [owners, plans, keys, members] }
 
     public init(environment: Environment) {
         owners = environment.table("quota_owners")
         plans = environment.table("quota_plans")
         keys = environment.table("quota_keys")
         members = environment.table("quota_members")
-        refills = environment.table("quota_refills")
     }
 
     public func apply(_ event: Event, in txn: borrowing Transaction) throws {
@@ -75,9 +72,6 @@ public struct QuotaProjection: Projection {
         for (key, present) in rows.memberChanges {
             if present { try txn.put(members, key, []) } else { _ = try txn.delete(members, key) }
         }
-        for (key, present) in rows.dueChanges {
-            if present { try txn.put(refills, key, []) } else { _ = try txn.delete(refills, key) }
-        }
     }
 
     public func owner(_ name: String, in txn: borrowing Transaction) throws -> OwnerState? {
@@ -110,22 +104,6 @@ public struct QuotaProjection: Projection {
             var entry = try after.map { try cursor.seek(atLeast: Array($0.utf8) + [0]) } ?? cursor.first()
             while let e = entry, out.count < limit {
                 out.append(try decode(e.value))
-                entry = try cursor.next()
-            }
-            return out
-        }
-    }
-
-    /// Subjects whose refill is due at or before `now`, at most `limit`, oldest first.
-    public func dueRefills(atOrBefore now: Int64, limit: Int, in txn: borrowing Transaction) throws -> [QuotaSubject] {
-        try txn.withCursor(refills) { cursor in
-            var out: [QuotaSubject] = []
-            var entry = try cursor.first()
-            while let e = entry, out.count < limit, e.key.count > 8 {
-                let key = Array(e.key)
-                let due = Int64(bitPattern: key[..<8].reduce(0) { $0 << 8 | UInt64($1) })
-                guard due <= now else { break }
-                if let subject = QuotaSubject(key[8...]) { out.append(subject) }
                 entry = try cursor.next()
             }
             return out

@@ -23,7 +23,8 @@ public struct QuotaRows {
     public var dirtyOwners = Set<String>()
     public var dirtyPlans = Set<String>()
     public var dirtyKeys = Set<KeyID>()
-    /// Index entries to add (true) or delete (false), by index key.
+    /// Index entries to add (true) or delete (false), by index key: plan members (written
+    /// to the projection), due refills and purges (kept by the writer's ``QuotaStates``).
     public var memberChanges: [[UInt8]: Bool] = [:]
     public var dueChanges: [[UInt8]: Bool] = [:]
 
