@@ -21,6 +21,9 @@ let package = Package(
         .systemLibrary(
             name: "CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CSystem"),
         .target(name: "Store", dependencies: ["CLMDB"], swiftSettings: swiftSettings),
         .target(name: "JSON", swiftSettings: swiftSettings),
@@ -32,11 +35,15 @@ let package = Package(
             name: "Ledger", dependencies: ["Store", "Events", "Projections"],
             swiftSettings: swiftSettings),
         .target(name: "HTTP", dependencies: ["CSystem"], swiftSettings: swiftSettings),
+        .target(name: "Outbound", dependencies: ["CCurl"], swiftSettings: swiftSettings),
         .target(
-            name: "Server", dependencies: ["HTTP", "Ledger", "Projections", "JSON", "Events"],
+            name: "Notify", dependencies: ["Outbound", "Ledger", "Projections", "Store", "Events", "JSON"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Server", dependencies: ["HTTP", "Ledger", "Projections", "JSON", "Events", "Notify"],
             swiftSettings: swiftSettings),
         .executableTarget(
-            name: "keyledger", dependencies: ["Server", "HTTP", "Ledger", "Events", "JSON"],
+            name: "keyledger", dependencies: ["Server", "HTTP", "Ledger", "Events", "JSON", "Notify"],
             path: "tools/keyledger", swiftSettings: swiftSettings,
             // The Swift runtime linked in statically: release binaries start faster and need
             // no Swift runtime on the machine they run on (docs/performance.md has figures).
@@ -49,6 +56,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ServerTests", dependencies: ["Server", "HTTP", "Ledger", "Events", "JSON", "Store"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NotifyTests", dependencies: ["Notify", "Outbound", "Ledger", "Projections", "Events", "JSON", "Store"],
             swiftSettings: swiftSettings),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CSystem", "Events"], swiftSettings: swiftSettings),
     ]

@@ -46,6 +46,13 @@ extension KeyState {
             status = .expired
         case .creditsAdded(_, let balance):
             credits = balance
+        case .expiring, .leaked:
+            // Notices about the key, not changes to it: they count in its stream but
+            // leave its version (what If-Match compares) alone.
+            events += 1
+            return
+        case .webhookCreated, .webhookUpdated, .webhookDeleted, .webhookSecretRotated, .webhookDisabled:
+            return
         }
         events += 1
         version += 1

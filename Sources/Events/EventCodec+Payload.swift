@@ -49,6 +49,9 @@ extension EventCodec {
             w.optionalString(a.endpoint)
             w.varint(UInt64(a.latencyMicros))
             w.varint(UInt64(a.cost))
+        case .webhookCreated, .webhookUpdated, .webhookDeleted, .webhookSecretRotated, .webhookDisabled,
+            .expiring, .leaked:
+            encodeNotification(payload, into: &w)
         }
     }
 
@@ -120,6 +123,9 @@ extension EventCodec {
                 KeyAccessed(
                     code: code, scope: scope, account: account, endpoint: endpoint,
                     latencyMicros: UInt32(latency), cost: UInt32(cost)))
+        case .webhookCreated, .webhookUpdated, .webhookDeleted, .webhookSecretRotated, .webhookDisabled,
+            .expiring, .leaked:
+            return try decodeNotification(type, &r)
         }
     }
 

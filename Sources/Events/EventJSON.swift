@@ -71,6 +71,9 @@ public enum EventJSON {
             w.field("endpoint", a.endpoint)
             w.field("latencyMicros", Int64(a.latencyMicros))
             w.field("cost", Int64(a.cost))
+        case .webhookCreated, .webhookUpdated, .webhookDeleted, .webhookSecretRotated, .webhookDisabled,
+            .expiring, .leaked:
+            notificationData(payload, &w)
         }
         w.endObject()
     }

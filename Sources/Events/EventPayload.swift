@@ -114,6 +114,17 @@ public enum EventPayload: Equatable, Sendable {
     case expired
     case creditsAdded(add: Int64, balance: Int64)
     case accessed(KeyAccessed)
+    case webhookCreated(WebhookCreated)
+    case webhookUpdated(WebhookUpdated)
+    case webhookDeleted(WebhookID)
+    /// The webhook's signing secret moved to `version` (the secret itself is derived,
+    /// never stored: see ``WebhookID``).
+    case webhookSecretRotated(WebhookID, version: UInt32)
+    case webhookDisabled(WebhookID, reason: String)
+    /// A key's expiry is `leadSeconds` or less away (the sweeper's warning).
+    case expiring(expiresAt: Int64, leadSeconds: Int64)
+    /// A leak report named one of the key's secrets.
+    case leaked(url: String?, source: String?)
 
     public var type: EventType {
         switch self {
@@ -126,6 +137,13 @@ public enum EventPayload: Equatable, Sendable {
         case .expired: .expired
         case .creditsAdded: .creditsAdded
         case .accessed: .accessed
+        case .webhookCreated: .webhookCreated
+        case .webhookUpdated: .webhookUpdated
+        case .webhookDeleted: .webhookDeleted
+        case .webhookSecretRotated: .webhookSecretRotated
+        case .webhookDisabled: .webhookDisabled
+        case .expiring: .expiring
+        case .leaked: .leaked
         }
     }
 }

@@ -16,6 +16,13 @@ public enum EventType: UInt8, CaseIterable, Sendable {
     // Codes 20-39: owners, plans, credits, imports and purges.
 
     // Codes 40-59: webhooks, expiry warnings and leak reports.
+    case webhookCreated = 40
+    case webhookUpdated = 41
+    case webhookDeleted = 42
+    case webhookSecretRotated = 43
+    case webhookDisabled = 44
+    case expiring = 45
+    case leaked = 46
 
     /// The stable wire name, e.g. `key.rotated`.
     public var wireName: String {
@@ -29,6 +36,13 @@ public enum EventType: UInt8, CaseIterable, Sendable {
         case .expired: "key.expired"
         case .creditsAdded: "key.credits_added"
         case .accessed: "key.accessed"
+        case .webhookCreated: "webhook.created"
+        case .webhookUpdated: "webhook.updated"
+        case .webhookDeleted: "webhook.deleted"
+        case .webhookSecretRotated: "webhook.secret_rotated"
+        case .webhookDisabled: "webhook.disabled"
+        case .expiring: "key.expiring"
+        case .leaked: "key.leaked"
         }
     }
 
@@ -71,6 +85,9 @@ public struct Actor: Hashable, Sendable {
 
     /// The expiry sweeper.
     public static let sweeper = Actor(kind: .system, id: "expiry-sweeper")
+
+    /// The webhook deliverer (it disables webhooks failing for too long).
+    public static let deliverer = Actor(kind: .system, id: "webhook-deliverer")
 
     /// The actor an id denotes, as events show ids: `root`, `uid:N` (the socket), a key
     /// id, or else a system component's name.

@@ -30,6 +30,16 @@ public enum Action: Sendable, Equatable {
     case proveInclusion(seq: UInt64)
     /// `GET /v1/audit/export`, optionally of one owner.
     case exportAudit(owner: String?)
+    /// `POST /v1/webhooks` for `owner` (nil: a ledger key's own owner, or every owner
+    /// for an administrator).
+    case createWebhook(owner: String?)
+    /// `GET /v1/webhooks`, optionally of one owner.
+    case listWebhooks(owner: String?)
+    /// Read, change, delete, rotate the secret of, redeliver or list the deliveries of a
+    /// webhook; `owner` is the webhook's (nil when there is no such webhook).
+    case manageWebhook(WebhookID, owner: String?)
+    /// `POST /v1/leaks`.
+    case reportLeaks
 
     /// The key the action is about, when it is about one.
     public var target: KeyID? {
@@ -38,7 +48,7 @@ public enum Action: Sendable, Equatable {
             .revokeKey(let id), .addCredits(let id, _), .readKey(let id), .readKeyHistory(let id):
             id
         case .createKey, .listKeys, .readAudit, .readEvents, .checkChain, .readMetrics, .readCheckpoints,
-            .proveInclusion, .exportAudit:
+            .proveInclusion, .exportAudit, .createWebhook, .listWebhooks, .manageWebhook, .reportLeaks:
             nil
         }
     }
@@ -51,7 +61,8 @@ public enum Action: Sendable, Equatable {
         case .addCredits: .quotas
         case .readKeyHistory, .readAudit, .readCheckpoints, .proveInclusion, .exportAudit: .audit
         case .readMetrics: .metrics
-        case .readEvents, .checkChain: nil
+        case .createWebhook, .listWebhooks, .manageWebhook: .webhooks
+        case .readEvents, .checkChain, .reportLeaks: nil
         }
     }
 
@@ -62,7 +73,8 @@ public enum Action: Sendable, Equatable {
         switch self {
         case .createKey, .updateKey, .rotateKey, .reactivateKey, .addCredits: true
         case .suspendKey, .revokeKey, .listKeys, .readKey, .readKeyHistory, .readAudit, .readEvents, .checkChain,
-            .readMetrics, .readCheckpoints, .proveInclusion, .exportAudit:
+            .readMetrics, .readCheckpoints, .proveInclusion, .exportAudit, .createWebhook, .listWebhooks,
+            .manageWebhook, .reportLeaks:
             false
         }
     }
@@ -77,6 +89,7 @@ public enum Action: Sendable, Equatable {
         case .readEvents: "read the whole log"
         case .checkChain: "check the chain"
         case .readMetrics: "read metrics"
+        case .reportLeaks: "report leaked keys without a signature"
         default: "act"
         }
     }
@@ -95,7 +108,7 @@ extension Command {
         case .revoke(let id, _): .revokeKey(id)
         case .addCredits(let id, let amount): .addCredits(id, amount: amount)
         case .authorize(let action): action
-        case .expireDue, .verify: nil
+        case .expireDue, .verify, .webhook, .warnExpiring, .reportLeaks: nil
         }
     }
 }

@@ -11,6 +11,7 @@ extension CommandExecutor {
     func execute(_ job: Writer.Job, _ head: inout EventLog.Head, _ now: Int64, _ txn: borrowing Transaction) throws
         -> Outcome
     {
+        if let outcome = try executeNotification(job, &head, now, txn) { return outcome }
         guard let action = job.command.action else {
             if case .expireDue = job.command, job.context.credential == nil {
                 return try expireDue(job, &head, now, txn)
@@ -66,7 +67,7 @@ extension CommandExecutor {
             return try commit(try Decisions.addCredits(state, amount: amount, now: now), state)
         case .authorize:
             return .granted(grant)
-        case .expireDue, .verify:
+        case .expireDue, .verify, .webhook, .warnExpiring, .reportLeaks:
             throw LedgerError.invalid(field: "command", reason: "this command is the ledger's own, not a principal's")
         }
     }

@@ -111,6 +111,14 @@ public enum Command: Sendable, Equatable {
     /// Decides the context's right to a read (``Access``) and records a ledger key's
     /// use; the read itself happens after, bounded by the grant.
     case authorize(Action)
+    /// A webhook subscription command (CommandExecutor+Webhooks.swift).
+    case webhook(WebhookCommand)
+    /// Appends `key.expiring` for every key a warning is due for, `leadSeconds` being
+    /// the lead times (the sweeper's command).
+    case warnExpiring(leadSeconds: [Int64])
+    /// Records each true positive of a leak report (`key.leaked`) and applies the
+    /// owner's policy, `policy` being the server's default.
+    case reportLeaks([LeakReport], policy: LeakPolicy)
 }
 
 /// What a command produced, answered once its batch is durable.
@@ -119,6 +127,10 @@ public enum Outcome: Sendable, Equatable {
     case verified(VerifyResult)
     case expired(count: Int)
     case granted(Grant)
+    case webhook(Webhook)
+    case warned(count: Int)
+    /// Per report, in order: true for a true positive.
+    case leaks([Bool])
 }
 
 /// The answer to a verification (API.md, "Verification").

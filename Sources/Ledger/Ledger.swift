@@ -21,6 +21,8 @@ public struct LedgerOptions: Sendable {
     public var checkWholeChain = false
     /// Long-polls (`GET /v1/events?wait=`) that may wait at once; more are refused.
     public var maxLongPolls = 1024
+    /// Lead times of `key.expiring` warnings, in seconds (`--expiry-warnings`); empty: none.
+    public var expiryWarnings: [Int64] = [14 * 86_400, 3 * 86_400, 86_400]
 
     public init() {}
 }
@@ -150,7 +152,8 @@ public final class Ledger: Sendable {
         let executor = CommandExecutor(log: log, keys: keys, others: others, checkpoints: checkpoints, clock: clock)
         writer = Writer(
             environment: environment, executor: executor, observer: options.onCommit,
-            sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier)
+            sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier,
+            warningLeads: options.expiryWarnings)
     }
 
     /// Answers every waiting long-poll, lets a running chain check finish, stops the

@@ -13,7 +13,7 @@ public enum LedgerSchema {
     public static let tableSpecs: [TableSpec] =
         [EventLog.tableSpec, Checkpoints.tableSpec, metaSpec, treeCheckpointsSpec]
         + KeyStateProjection.tableSpecs + AuditIndexProjection.tableSpecs + UsageProjection.tableSpecs
-        + MerkleTreeProjection.tableSpecs
+        + MerkleTreeProjection.tableSpecs + NotificationProjection.tableSpecs
 
     /// Tables of earlier layouts, with the projection that replaced them: a writable open
     /// drops them and rebuilds that projection.
@@ -30,7 +30,7 @@ public enum LedgerSchema {
     ) {
         let audit = AuditIndexProjection(environment: environment)
         let usage = UsageProjection(environment: environment)
-        return (KeyStateProjection(environment: environment), audit, usage, [audit, usage, tree(environment)])
+        return (KeyStateProjection(environment: environment), audit, usage, [audit, usage, tree(environment), NotificationProjection(environment: environment)])
     }
 
     /// The log's Merkle tree (a projection like the others; proofs and checkpoints read it).

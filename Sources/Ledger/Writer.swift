@@ -19,8 +19,8 @@ final class Writer: @unchecked Sendable {
     /// Called after each durable commit with the new head seq and the batch size.
     typealias CommitObserver = @Sendable (_ headSeq: UInt64, _ batchSize: Int, _ commitNanos: UInt64) -> Void
 
-    private let environment: Environment
-    private let executor: CommandExecutor
+    let environment: Environment
+    let executor: CommandExecutor
     private let observer: CommitObserver?
     private let condition = Condition()
     private var queue: [Job] = []
@@ -31,14 +31,17 @@ final class Writer: @unchecked Sendable {
 
     /// Seconds between expiry checks while idle; nil: no sweeping.
     private let sweepInterval: Double?
+    /// Lead times of expiry warnings, in seconds (Writer+ExpiryWarnings.swift).
+    let warningLeads: [Int64]
 
     let metrics: LedgerMetrics
     let notifier: CommitNotifier
 
     init(
         environment: Environment, executor: CommandExecutor, observer: CommitObserver?, sweepInterval: Double?,
-        metrics: LedgerMetrics, notifier: CommitNotifier
+        metrics: LedgerMetrics, notifier: CommitNotifier, warningLeads: [Int64] = []
     ) {
+        self.warningLeads = warningLeads
         self.metrics = metrics
         self.notifier = notifier
         self.environment = environment
@@ -86,6 +89,7 @@ final class Writer: @unchecked Sendable {
                         queue.append(
                             Job(command: .expireDue, context: CommandContext(actor: .sweeper), completion: { _ in }))
                     }
+                    if let warn = warningJob() { queue.append(warn) }
                 }
             }
             if queue.isEmpty && stopping {

@@ -10,14 +10,20 @@ public final class APIResponder: HTTPResponder {
     let log: RequestLog
     let requestMetrics = RequestMetrics()
     let checkpoints: TreeCheckpoints?
+    let notifications: NotificationSettings
 
     /// - Parameters:
     ///   - ledger: the open ledger to serve.
     ///   - logRequests: write one line per request to stderr.
     ///   - checkpoints: what signs the tree's checkpoints; nil: the ledger's key with the
     ///     default origin (none when the ledger has no key).
-    public init(ledger: Ledger, logRequests: Bool = true, checkpoints: TreeCheckpoints? = nil) {
+    ///   - notifications: webhook secrets, deliveries and leak-report settings.
+    public init(
+        ledger: Ledger, logRequests: Bool = true, checkpoints: TreeCheckpoints? = nil,
+        notifications: NotificationSettings = .init()
+    ) {
         self.ledger = ledger
+        self.notifications = notifications
         self.log = RequestLog(enabled: logRequests)
         self.checkpoints = checkpoints ?? (try? TreeCheckpoints(ledger: ledger))
     }
@@ -68,7 +74,7 @@ public final class APIResponder: HTTPResponder {
         }
         let call = Call(
             request: request, route: route, requestID: requestID, ledger: ledger,
-            requestMetrics: requestMetrics, checkpoints: checkpoints, finish: finish)
+            requestMetrics: requestMetrics, checkpoints: checkpoints, notifications: notifications, finish: finish)
         do {
             try call.dispatch()
         } catch {
@@ -111,6 +117,7 @@ struct Call: Sendable {
     let ledger: Ledger
     let requestMetrics: RequestMetrics
     let checkpoints: TreeCheckpoints?
+    let notifications: NotificationSettings
     let finish: Reply
 
     var endpoint: String { "\(request.method) \(route.template)" }
@@ -147,6 +154,10 @@ struct Call: Sendable {
         case .tree(.consistency): try consistencyProof()
         case .metrics: try metrics()
         case .console(let asset): try console(asset)
+        case .webhooks: request.method == "POST" ? try createWebhook() : try listWebhooks()
+        case .webhook(let id): try webhook(id)
+        case .webhookAction(let id, let action): try webhookAction(id, action)
+        case .leaks: try reportLeaks()
         }
     }
 

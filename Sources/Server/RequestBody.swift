@@ -32,7 +32,7 @@ struct RequestBody {
         }
     }
 
-    private mutating func value(_ field: String) -> JSONValue? {
+    mutating func value(_ field: String) -> JSONValue? {
         read.insert(field)
         return object[field]
     }

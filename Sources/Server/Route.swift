@@ -15,6 +15,15 @@ enum Route: Equatable {
     case healthz
     case metrics
     case console(ConsoleAsset)
+    case webhooks
+    case webhook(WebhookID)
+    case webhookAction(WebhookID, WebhookAction)
+    case leaks
+
+    enum WebhookAction: String {
+        case rotateSecret = "rotate-secret"
+        case redeliver, deliveries
+    }
 
     enum KeyAction: String {
         case rotate, suspend, reactivate, credits
@@ -47,6 +56,16 @@ enum Route: Equatable {
         case let p where (p.count == 3 || p.count == 4) && p[0] == "v1" && p[1] == "ledger":
             guard let view = TreeView(rawValue: p[2...].joined(separator: "/")) else { return nil }
             self = .tree(view)
+        case ["v1", "webhooks"]: self = .webhooks
+        case ["v1", "leaks"]: self = .leaks
+        case let p where (p.count == 3 || p.count == 4) && p[0] == "v1" && p[1] == "webhooks":
+            guard let id = WebhookID(p[2]) else { return nil }
+            if p.count == 3 {
+                self = .webhook(id)
+            } else {
+                guard let action = WebhookAction(rawValue: p[3]) else { return nil }
+                self = .webhookAction(id, action)
+            }
         case ["console"]: self = .console(.index)
         case let p where p.count == 2 && p[0] == "console":
             guard let asset = ConsoleAsset(rawValue: p[1]) else { return nil }
@@ -72,7 +91,11 @@ enum Route: Equatable {
         switch self {
         case .keys: ["GET", "HEAD", "POST"]
         case .key: ["GET", "HEAD", "PATCH", "DELETE"]
-        case .keyAction, .verify: ["POST"]
+        case .keyAction, .verify, .leaks: ["POST"]
+        case .webhooks: ["GET", "HEAD", "POST"]
+        case .webhook: ["GET", "HEAD", "PATCH", "DELETE"]
+        case .webhookAction(_, .deliveries): ["GET", "HEAD"]
+        case .webhookAction: ["POST"]
         case .keyView, .audit, .events, .ledgerVerify, .tree, .auditExport, .healthz, .metrics, .console:
             ["GET", "HEAD"]
         }
@@ -94,6 +117,10 @@ enum Route: Equatable {
         case .healthz: "/healthz"
         case .metrics: "/metrics"
         case .console(let asset): asset.path
+        case .webhooks: "/v1/webhooks"
+        case .webhook: "/v1/webhooks/{id}"
+        case .webhookAction(_, let action): "/v1/webhooks/{id}/\(action.rawValue)"
+        case .leaks: "/v1/leaks"
         }
     }
 }

@@ -2,6 +2,7 @@ import Dispatch
 import Glibc
 import HTTP
 import Ledger
+import Notify
 import Server
 
 /// `keyledger serve`: the API on TCP and a Unix socket.
@@ -14,6 +15,9 @@ enum ServeCommand: CLICommand {
                                [--max-connections-per-address 256] [--max-unsent-responses 64]
                                [--max-unsent-bytes 262144] [--event-loops 1] [--quiet] [--read-only]
                                [--checkpoint-interval 10] [--publish-checkpoints DIR] [--origin TEXT]
+                               [--webhook-ca-file FILE] [--webhook-allow-private] [--webhook-timeout 10]
+                               [--webhook-connect-timeout 5] [--webhook-workers 4]
+                               [--expiry-warnings 14d,3d,1d] [--leak-reporter-keys FILE] [--leak-policy suspend]
 
         Serves the API (docs/openapi.yaml) over HTTP/1.1 on the TCP address and, when given, on a
         Unix socket created mode 0600 (requests on it are local administration: no credential).
@@ -51,6 +55,7 @@ enum ServeCommand: CLICommand {
                                   (KEYLEDGER_PUBLISH_CHECKPOINTS)
           --origin TEXT           the checkpoints' first line; default keyledger/<ledger id>
                                   (KEYLEDGER_ORIGIN)
+        \(notificationHelp)
 
         Every option but the flags has an environment variable, named in parentheses.
         """
@@ -61,8 +66,9 @@ enum ServeCommand: CLICommand {
             "data", "listen", "socket", "max-body", "max-connections", "max-socket-connections",
             "max-connections-per-address", "max-unsent-responses", "max-unsent-bytes", "event-loops",
             "checkpoint-interval", "publish-checkpoints", "origin",
-        ]
-        let parsed = try Arguments(args, options: options, flags: ["quiet", "read-only"], environment: options)
+        ] + notificationOptions
+        let parsed = try Arguments(
+            args, options: options, flags: ["quiet", "read-only"] + notificationFlags, environment: options)
         let path = try parsed.dataDirectory()
         let (host, port) = try address(parsed.value("listen") ?? "127.0.0.1:8420")
         var configuration = HTTPServerConfiguration()
@@ -78,14 +84,25 @@ enum ServeCommand: CLICommand {
         configuration.maxUnsentBytes = try parsed.integer(
             "max-unsent-bytes", default: configuration.maxUnsentBytes, in: 1024...(1 << 30))
         try Ledger.requireExisting(path: path)
-        let ledger = parsed.has("read-only") ? try Ledger.openReadOnly(path: path) : try Ledger(path: path)
+        let ledgerOptions = try ledgerOptions(parsed)
+        let ledger =
+            parsed.has("read-only")
+            ? try Ledger.openReadOnly(path: path, options: ledgerOptions) : try Ledger(path: path, options: ledgerOptions)
         guard try ledger.isInitialized() else {
             ledger.close()
             throw UsageError("\(path) holds no ledger yet: run keyledger init --data \(path) first")
         }
         configuration.errorResponse = APIResponder.protocolErrorResponse
         let checkpoints = try treeCheckpoints(ledger, parsed)
-        let responder = APIResponder(ledger: ledger, logRequests: !parsed.has("quiet"), checkpoints: checkpoints)
+        let (settings, deliverer): (NotificationSettings, Deliverer?)
+        do {
+            (settings, deliverer) = try notifications(ledger, path: path, parsed)
+        } catch {
+            ledger.close()
+            throw error
+        }
+        let responder = APIResponder(
+            ledger: ledger, logRequests: !parsed.has("quiet"), checkpoints: checkpoints, notifications: settings)
         let server = HTTPServer(configuration: configuration, responder: responder)
         let bound = try server.bindTCP(host: host, port: port)
         var where_ = "http://\(host.contains(":") ? "[\(host)]" : host):\(bound)"
@@ -94,6 +111,7 @@ enum ServeCommand: CLICommand {
             where_ += " and unix:\(socket)"
         }
         try server.start()
+        deliverer?.start()
         writeError("keyledger: serving \(path)\(parsed.has("read-only") ? " read-only" : "") on \(where_)\n")
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
@@ -107,6 +125,7 @@ enum ServeCommand: CLICommand {
         stop.wait()
         writeError("keyledger: stopping: finishing in-flight requests\n")
         server.shutdown()
+        deliverer?.stop()
         if !parsed.has("read-only") { checkpoints.stop() }
         ledger.close()
         if let socket = parsed.value("socket") { unlink(socket) }

@@ -1,0 +1,185 @@
+import Events
+import Projections
+import Store
+
+extension CommandExecutor {
+    /// The notification projection (webhooks, warnings given), one of ``others``.
+    var notifications: NotificationProjection? {
+        others.lazy.compactMap { $0 as? NotificationProjection }.first
+    }
+
+    /// Runs a webhook, expiry-warning or leak command; nil for every other command.
+    func executeNotification(_ job: Writer.Job, _ head: inout EventLog.Head, _ now: Int64, _ txn: borrowing Transaction)
+        throws -> Outcome?
+    {
+        switch job.command {
+        case .webhook(let command):
+            return try executeWebhook(command, job.context, &head, now, txn)
+        case .warnExpiring(let leads):
+            guard job.context.credential == nil, job.context.actor == .sweeper else {
+                throw LedgerError.invalid(field: "command", reason: "this command is the ledger's own")
+            }
+            return try warnExpiring(leads, job.context, &head, now, txn)
+        case .reportLeaks(let reports, let policy):
+            return try reportLeaks(reports, policy, job.context, &head, now, txn)
+        default:
+            return nil
+        }
+    }
+
+    private func webhooks() throws -> NotificationProjection {
+        guard let notifications else { throw LedgerError.unavailable("this ledger keeps no webhooks") }
+        return notifications
+    }
+
+    func executeWebhook(
+        _ command: WebhookCommand, _ context: CommandContext, _ head: inout EventLog.Head, _ now: Int64,
+        _ txn: borrowing Transaction
+    ) throws -> Outcome {
+        let store = try webhooks()
+        func commit(_ payload: EventPayload, owner: String, actor: Actor) throws -> Webhook? {
+            try append(payload, to: nil, id: .none, owner: owner, actor: actor, context: context, head: &head, now: now, in: txn)
+            return try payload.webhookID.flatMap { try store.webhook($0, in: txn) }
+        }
+        switch command {
+        case .create(let spec, let id):
+            let (grant, _) = try authorize(.createWebhook(owner: spec.owner), nil, context, &head, now, txn)
+            try WebhookRules.url(spec.url)
+            try WebhookRules.eventTypes(spec.eventTypes)
+            try WebhookRules.description(spec.description)
+            if let owner = spec.owner { try KeyRules.owner(owner) }
+            guard try store.webhook(id, in: txn) == nil else { throw LedgerError.conflict("webhook id \(id) is taken") }
+            let created = WebhookCreated(id: id, url: spec.url, eventTypes: spec.eventTypes, description: spec.description)
+            let owner = grant.owner ?? spec.owner ?? ""
+            guard let hook = try commit(.webhookCreated(created), owner: owner, actor: grant.actor) else {
+                throw LedgerError.unavailable("the new webhook did not fold")
+            }
+            return .webhook(hook)
+        case .disable(let id, let reason):
+            guard context.credential == nil, context.actor == .deliverer else {
+                throw LedgerError.invalid(field: "command", reason: "only the deliverer disables a webhook")
+            }
+            guard let hook = try store.webhook(id, in: txn) else { throw LedgerError.notFound("no webhook \(id)") }
+            guard hook.enabled else { return .webhook(hook) }
+            return .webhook(try commit(.webhookDisabled(id, reason: reason), owner: hook.owner, actor: .deliverer) ?? hook)
+        case .update(let id, _), .delete(let id), .rotateSecret(let id):
+            let hook = try store.webhook(id, in: txn)
+            let (grant, _) = try authorize(.manageWebhook(id, owner: hook?.owner), nil, context, &head, now, txn)
+            guard let hook else { throw LedgerError.notFound("no webhook \(id)") }
+            let payload: EventPayload
+            switch command {
+            case .update(_, let changes):
+                if let url = changes.url { try WebhookRules.url(url) }
+                if let types = changes.eventTypes { try WebhookRules.eventTypes(types) }
+                if let description = changes.description { try WebhookRules.description(description) }
+                payload = .webhookUpdated(
+                    WebhookUpdated(
+                        id: id, url: changes.url, eventTypes: changes.eventTypes, description: changes.description,
+                        enabled: changes.enabled))
+            case .delete:
+                payload = .webhookDeleted(id)
+            default:
+                guard hook.secretVersion < UInt32.max else { throw LedgerError.conflict("webhook \(id) cannot rotate") }
+                payload = .webhookSecretRotated(id, version: hook.secretVersion + 1)
+            }
+            let after = try commit(payload, owner: hook.owner, actor: grant.actor)
+            return .webhook(after ?? hook)
+        }
+    }
+
+    /// Appends `key.expiring` for each key whose expiry is within a lead time and that has
+    /// not been warned of that lead (or a shorter one) for this expiry. A key that crossed
+    /// several lead times at once (created close to its expiry) gets the shortest.
+    func warnExpiring(
+        _ leads: [Int64], _ context: CommandContext, _ head: inout EventLog.Head, _ now: Int64,
+        _ txn: borrowing Transaction
+    ) throws -> Outcome {
+        let store = try webhooks()
+        var count = 0
+        for (id, lead) in try ExpiryWarnings.due(leads: leads, now: now, keys: keys, warned: store, in: txn) {
+            guard let state = try keys.state(of: id, in: txn), let expiresAt = state.expiresAt else { continue }
+            try append(
+                .expiring(expiresAt: expiresAt, leadSeconds: lead), to: state, id: id, owner: state.owner,
+                actor: .sweeper, context: context, head: &head, now: now, in: txn)
+            count += 1
+        }
+        return .warned(count: count)
+    }
+
+    /// Records each true positive (`key.leaked`), then the owner's policy.
+    func reportLeaks(
+        _ reports: [LeakReport], _ serverPolicy: LeakPolicy, _ context: CommandContext, _ head: inout EventLog.Head,
+        _ now: Int64, _ txn: borrowing Transaction
+    ) throws -> Outcome {
+        let grant: Grant
+        if context.credential == nil, context.actor.kind == .system {
+            guard context.actor.id.hasPrefix("leak-reporter:") else {
+                throw LedgerError.forbidden("only a verified leak report or an administrator may report leaks")
+            }
+            grant = try Access.authorize(
+                .leakReporter(keyIdentifier: String(context.actor.id.dropFirst(14))), .reportLeaks, target: nil,
+                use: Access.Use(ip: context.ip, endpoint: ""), now: now)
+        } else {
+            grant = try authorize(.reportLeaks, nil, context, &head, now, txn).0
+        }
+        var labels: [Bool] = []
+        for report in reports {
+            // The checksum gate: a token not in KeyLedger's format is no key of ours, and
+            // costs no lookup.
+            guard Secret.isWellFormed(report.token), let id = try keys.keyID(forSecret: Secret.digest(report.token), in: txn),
+                let state = try keys.state(of: id, in: txn)
+            else {
+                labels.append(false)
+                continue
+            }
+            let match = state.secretMatches(Secret.digest(report.token), at: now)
+            guard match == .current || match == .previous, !state.status(at: now).isFinal else {
+                labels.append(false)
+                continue
+            }
+            labels.append(true)
+            let leaked = try append(
+                .leaked(url: report.url, source: report.source), to: state, id: id, owner: state.owner,
+                actor: grant.actor, context: context, head: &head, now: now, in: txn) ?? state
+            let followUp: EventPayload?
+            switch LeakPolicy.resolve(owner: state.owner, serverDefault: serverPolicy) {
+            case .revoke: followUp = try? Decisions.revoke(leaked, reason: "leaked")
+            case .suspend: followUp = try? Decisions.suspend(leaked, reason: "leaked", now: now)
+            case .notify: followUp = nil
+            }
+            if let followUp {
+                try append(
+                    followUp, to: leaked, id: id, owner: state.owner, actor: grant.actor, context: context, head: &head,
+                    now: now, in: txn)
+            }
+        }
+        return .leaks(labels)
+    }
+}
+
+/// When expiry warnings are due (API.md: once per lead time ahead of each expiry).
+public enum ExpiryWarnings {
+    /// The lead each key expiring within the longest lead is due a warning of, soonest
+    /// expiry first: the shortest lead whose moment has come, unless the log already
+    /// holds a warning of that lead or a shorter one for the key's current expiry.
+    static func due(
+        leads: [Int64], now: Int64, keys: KeyStateProjection, warned: NotificationProjection,
+        in txn: borrowing Transaction
+    ) throws -> [(KeyID, Int64)] {
+        guard let longest = leads.max() else { return [] }
+        var due: [(KeyID, Int64)] = []
+        for id in try keys.expiring(atOrBefore: now &+ longest &* 1_000_000, limit: Int.max, in: txn) {
+            guard let state = try keys.state(of: id, in: txn), let expiresAt = state.expiresAt, expiresAt > now,
+                let lead = leadDue(leads: leads, expiresAt: expiresAt, now: now)
+            else { continue }
+            if let given = try warned.warned(id, in: txn), given.expiresAt == expiresAt, given.lead <= lead { continue }
+            due.append((id, lead))
+        }
+        return due
+    }
+
+    /// The shortest lead time whose warning moment (`expiresAt - lead`) is at or before `now`.
+    public static func leadDue(leads: [Int64], expiresAt: Int64, now: Int64) -> Int64? {
+        leads.filter { expiresAt - $0 * 1_000_000 <= now }.min()
+    }
+}
