@@ -55,7 +55,7 @@ let package = Package(
             name: "LedgerTests", dependencies: ["Ledger", "Projections", "Events", "Store", "CLMDB"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ServerTests", dependencies: ["Server", "HTTP", "Ledger", "Events", "JSON", "Store"],
+            name: "ServerTests", dependencies: ["Server", "HTTP", "Ledger", "Events", "JSON", "Store", "Notify"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "NotifyTests", dependencies: ["Notify", "Outbound", "Ledger", "Projections", "Events", "JSON", "Store"],

@@ -58,3 +58,17 @@ extension Ledger {
         }
     }
 }
+
+extension Ledger {
+    /// A page of keys that can still expire, soonest first; see
+    /// ``KeyStateProjection/listByExpiry(owner:status:now:expiresBefore:after:limit:in:)``.
+    public func listKeysByExpiry(owner: String?, status: KeyStatus?, expiresBefore: Int64?, after: [UInt8]?, limit: Int)
+        throws(LedgerError) -> (keys: [KeyState], last: [UInt8]?, more: Bool)
+    {
+        let now = clock.now()
+        return try read { txn in
+            try keys.listByExpiry(
+                owner: owner, status: status, now: now, expiresBefore: expiresBefore, after: after, limit: limit, in: txn)
+        }
+    }
+}

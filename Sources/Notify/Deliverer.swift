@@ -85,7 +85,7 @@ public final class Deliverer: Sendable {
                 let from = try store.checkpoint()
                 let events = try ledger.events(after: from, limit: 1000)
                 if !events.isEmpty {
-                    try store.fold(events.map { ($0.event, $0.hash) }, now: ledger.clock.now())
+                    try store.fold(events.map(\.event), now: ledger.clock.now())
                     busy = events.count == 1000
                 }
                 for (id, next, until) in try store.redeliveries() {

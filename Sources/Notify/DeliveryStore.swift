@@ -103,11 +103,11 @@ public final class DeliveryStore: Sendable {
     /// Folds committed events (in seq order, following the checkpoint): webhook events
     /// change the subscriptions; every event is queued for each enabled subscription
     /// that wants it, unless older than `horizon` µs before `now`.
-    public func fold(_ events: [(event: Event, hash: Digest)], now: Int64, horizon: Int64 = Backoff.giveUpMicros) throws {
+    public func fold(_ events: [Event], now: Int64, horizon: Int64 = Backoff.giveUpMicros) throws {
         guard let last = events.last else { return }
         try environment.write { txn in
             var current = try allHooks(txn)
-            for (event, _) in events {
+            for event in events {
                 if let id = event.payload.webhookID {
                     let old = current.first { $0.id == id }
                     let new = Webhook.evolve(old, event)
@@ -127,7 +127,7 @@ public final class DeliveryStore: Sendable {
                     try putPending(hook.id, event.seq, failures: 0, first: 0, next: 0, txn)
                 }
             }
-            try txn.put(meta, Array("checkpoint".utf8), Self.u64(last.event.seq))
+            try txn.put(meta, Array("checkpoint".utf8), Self.u64(last.seq))
         }
     }
 

@@ -139,10 +139,9 @@ extension Call {
             var body = try RequestBody(request.body)
             guard let after = try body.integer("after", in: 0...Int64.max) else { throw .invalid("after", "is required") }
             try body.finish()
-            guard let store = notifications.deliveries else {
-                throw APIError(.unavailable("this server does not deliver webhooks"))
-            }
+            let deliveries = notifications.deliveries
             authorized(.manageWebhook(id, owner: try owner(of: id)), context) { _ throws(APIError) in
+                guard let store = deliveries else { throw APIError(.unavailable("this server does not deliver webhooks")) }
                 do {
                     try store.requestRedelivery(id, after: UInt64(after))
                 } catch {
