@@ -61,5 +61,6 @@ let package = Package(
             name: "NotifyTests", dependencies: ["Notify", "Outbound", "Ledger", "Projections", "Events", "JSON", "Store"],
             swiftSettings: swiftSettings),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CSystem", "Events"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLITests", dependencies: ["keyledger"], swiftSettings: swiftSettings),
     ]
 )

@@ -20,7 +20,9 @@ func aBackupTakenUnderLoadIsAConsistentLedger(compact: Bool) throws {
     let load = DispatchGroup()
     DispatchQueue.global().async(group: load) {
         while !stop.load(ordering: .relaxed) {
-            _ = try? wait { done in ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done) }
+            _ = try? wait { done in
+                ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done)
+            }
         }
     }
     // The copy starts once the load is committing.
@@ -59,7 +61,7 @@ func aBackupTakenUnderLoadIsAConsistentLedger(compact: Bool) throws {
     defer { dir.remove() }
     #expect(try runKeyledger(["init", "--data", dir.path + "/ledger"]).status == 0)
     let missing = try runKeyledger(["backup", "--data", dir.path + "/ledger"])
-    #expect(missing.status == 2 && missing.err.contains("--to is required"))
+    #expect(missing.status == 2 && missing.err.contains("--to DIR is required"))
     let made = try runKeyledger(["backup", "--data", dir.path + "/ledger", "--to", dir.path + "/copy"])
     #expect(made.status == 0, "\(made.err)")
     let chain = try runKeyledger(["verify-chain", "--data", dir.path + "/copy"])

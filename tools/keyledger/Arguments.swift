@@ -1,32 +1,29 @@
 import Glibc
 
-/// A command's parsed arguments: `--name value` options, flags and positional arguments.
+/// A command's parsed arguments: `--name value` options, flags and positional arguments,
+/// checked against the command's ``Option`` declarations.
 ///
-/// Only the options a command names in `environment` (configuration: the data directory,
-/// addresses, server limits) fall back to an environment variable (`KEYLEDGER_<NAME>`);
-/// filters and other per-call options come from the command line only. A flag takes no
-/// value (`--quiet=false` is an error, not quiet). `--` ends the options: what follows is
-/// positional. Unknown options, a flag given a value, an option given twice and stray
-/// arguments are errors, an unknown option with the nearest known name as a suggestion.
+/// Only configuration options (the data directory, addresses, server limits) fall back to
+/// an environment variable (`KEYLEDGER_<NAME>`); filters and other per-call options come
+/// from the command line only. A flag takes no value (`--quiet=false` is an error, not
+/// quiet). `--` ends the options: what follows is positional. Unknown options, a flag given
+/// a value, an option given twice, a missing required option and stray arguments are
+/// errors, an unknown option with the nearest known name as a suggestion.
 struct Arguments {
     private var values: [String: String] = [:]
     private var flags: Set<String> = []
-    private let environment: Set<String>
+    private let declared: [String: Option]
     var positional: [String] = []
 
-    /// Parses `args` against what a command declares.
+    /// Parses `args` against the options a command declares.
     ///
     /// - Parameters:
-    ///   - options: names of the options that take a value.
-    ///   - flags: names of the options that take none.
-    ///   - environment: the options that fall back to `KEYLEDGER_<NAME>`.
+    ///   - options: every option the command takes.
     ///   - positional: positional arguments the command takes at most.
     /// - Throws: ``UsageError`` saying what is wrong with the arguments.
-    init(
-        _ args: [String], options: [String], flags knownFlags: [String], environment: [String] = ["data"],
-        positional maxPositional: Int = 0
-    ) throws {
-        self.environment = Set(environment)
+    init(_ args: [String], declared options: [Option], positional maxPositional: Int = 0) throws {
+        declared = Dictionary(options.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let names = options.map(\.name)
         var i = 0
         var optionsEnded = false
         while i < args.count {
@@ -51,7 +48,7 @@ struct Arguments {
                 continue
             }
             guard arg.hasPrefix("--") else {
-                throw UsageError("unknown option \(arg)" + Self.suggestion(for: arg, among: options + knownFlags))
+                throw UsageError("unknown option \(arg)" + Self.suggestion(for: arg, among: names))
             }
             var name = String(arg.dropFirst(2))
             var inline: String?
@@ -59,10 +56,13 @@ struct Arguments {
                 inline = String(name[name.index(after: eq)...])
                 name = String(name[..<eq])
             }
-            if knownFlags.contains(name) {
+            guard let option = declared[name] else {
+                throw UsageError("unknown option --\(name)" + Self.suggestion(for: name, among: names))
+            }
+            if option.isFlag {
                 guard inline == nil else { throw UsageError("--\(name) is a flag and takes no value: write --\(name)") }
                 flags.insert(name)
-            } else if options.contains(name) {
+            } else {
                 guard values[name] == nil else { throw UsageError("--\(name) is given twice") }
                 if let inline {
                     values[name] = inline
@@ -73,23 +73,34 @@ struct Arguments {
                     values[name] = args[i]
                     i += 1
                 }
-            } else {
-                throw UsageError("unknown option --\(name)" + Self.suggestion(for: name, among: options + knownFlags))
             }
+        }
+        for option in options where option.required && given(option.name) == nil {
+            throw UsageError(
+                "\(option.synopsis)\(option.variable.map { " (or \($0))" } ?? "") is required")
         }
     }
 
-    /// The option's value, else (for a configuration option) its environment variable,
-    /// else nil.
-    func value(_ name: String) -> String? {
+    /// The value from the command line, else (for configuration) from the environment.
+    private func given(_ name: String) -> String? {
         if let v = values[name] { return v }
-        guard environment.contains(name) else { return nil }
-        return environmentValue(Self.variable(name))
+        guard let variable = declared[name]?.variable else { return nil }
+        return environmentValue(variable)
     }
 
-    func has(_ flag: String) -> Bool { flags.contains(flag) }
+    /// The option's value: from the command line, else (for configuration) from its
+    /// environment variable, else its declared default, else nil.
+    func value(_ name: String) -> String? {
+        assert(declared[name] != nil, "--\(name) is read but not declared")
+        return given(name) ?? declared[name]?.defaultValue
+    }
 
-    /// The data directory (`--data` / `KEYLEDGER_DATA`), required.
+    func has(_ flag: String) -> Bool {
+        assert(flag == "help" || declared[flag]?.isFlag == true, "--\(flag) is read but not declared a flag")
+        return flags.contains(flag)
+    }
+
+    /// The data directory (`--data` / `KEYLEDGER_DATA`), required and not empty.
     func dataDirectory() throws -> String {
         guard let dir = value("data"), !dir.isEmpty else {
             throw UsageError("--data DIR (or KEYLEDGER_DATA) is required")
@@ -97,10 +108,12 @@ struct Arguments {
         return dir
     }
 
-    /// The option's whole number, `fallback` when absent; it must lie in `range`.
-    func integer(_ name: String, default fallback: Int, in range: ClosedRange<Int> = 1...Int.max) throws -> Int {
-        guard let text = value(name) else { return fallback }
-        let source = values[name] == nil ? " (from \(Self.variable(name)))" : ""
+    /// The numeric option's whole number, its declared default when absent; it must lie
+    /// in its declared range.
+    func integer(_ name: String) throws -> Int {
+        let range = declared[name]?.range ?? Int.min...Int.max
+        guard let text = value(name) else { throw UsageError("--\(name) N is required") }
+        let source = values[name] == nil && given(name) != nil ? " (from \(Self.variable(name)))" : ""
         guard let n = Int(text) else { throw UsageError("--\(name) takes a whole number, not \(text)\(source)") }
         guard range.contains(n) else {
             let bounds =

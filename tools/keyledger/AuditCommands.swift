@@ -24,6 +24,15 @@ func openForProjectionQueries(_ path: String) throws -> Ledger {
 
 /// Options shared by `logs` and `export`: filters over the log.
 struct LogFilter {
+    /// The filter options, declared by each command that takes them.
+    static let options: [Option] = [
+        .text("key", "ID", "only the events of this key"),
+        .text("owner", "O", "only the events of this owner"),
+        .text("types", "t1,t2", "only events of these types (wire names, such as key.created)"),
+        .text("start", "T", "only events at or after this time (RFC 3339)"),
+        .text("end", "T", "only events before this time (RFC 3339)"),
+    ]
+
     var filter = AuditFilter()
     var start: Int64?
     var end: Int64?
@@ -84,25 +93,28 @@ struct Output {
 enum LogsCommand: CLICommand {
     static let name = "logs"
     static let summary = "print events newest first (NDJSON), filtered like GET /v1/audit"
-    static let help = """
-        usage: keyledger logs --data DIR [--key ID] [--owner O] [--types t1,t2] [--actor A] [--ip IP]
-                              [--start T] [--end T] [--limit 100]
-
+    static let about = """
         Prints matching events newest first, one JSON object per line (the API's event shape).
         Works on the data directory directly, whether or not a server runs. Only --data has an
         environment variable (KEYLEDGER_DATA); filters and --limit come from the command line.
         """
 
+    static let options: [Option] =
+        [.data] + LogFilter.options + [
+            .text("actor", "A", "only events by this actor id"),
+            .text("ip", "IP", "only events from this IPv4 or IPv6 address"),
+            .number("limit", default: 100, "events printed at most"),
+        ]
+
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(
-            args, options: ["data", "key", "owner", "types", "actor", "ip", "start", "end", "limit"], flags: [])
+        let parsed = try parse(args)
         var log = try LogFilter(parsed)
         if let actor = parsed.value("actor") { log.filter.actor = Actor(id: actor) }
         if let ip = parsed.value("ip") {
             guard let address = IPAddress(ip) else { throw UsageError("--ip takes an IPv4 or IPv6 address") }
             log.filter.ip = address
         }
-        var remaining = try parsed.integer("limit", default: 100)
+        var remaining = try parsed.integer("limit")
         let ledger = try openForProjectionQueries(try parsed.dataDirectory())
         var out = Output()
         var before: UInt64?
@@ -128,24 +140,33 @@ enum LogsCommand: CLICommand {
 enum UsageCommand: CLICommand {
     static let name = "usage"
     static let summary = "print a key's usage over a time range (JSON)"
-    static let help = """
-        usage: keyledger usage --data DIR --key ID --start T --end T [--granularity hour] [--metrics requests,errors,latency]
-
+    static let about = """
         Prints the usage report of GET /v1/keys/{id}/usage: zero-filled buckets of minute, hour
         or day, with requests, errors and latency percentiles (ms). Works whether or not a
         server runs.
         """
 
+    static let options: [Option] = [
+        .data,
+        .text("key", "ID", required: true, "the key"),
+        .text("start", "T", required: true, "the first bucket's time (RFC 3339)"),
+        .text("end", "T", required: true, "the end of the range, excluded (RFC 3339)"),
+        .text("granularity", "minute|hour|day", default: "hour", "the buckets' width"),
+        .text("metrics", "LIST", default: "requests,errors,latency", "the figures each bucket holds"),
+    ]
+
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data", "key", "start", "end", "granularity", "metrics"], flags: [])
-        guard let key = parsed.value("key"), let id = KeyID(key) else { throw UsageError("--key ID is required") }
+        let parsed = try parse(args)
+        guard let key = parsed.value("key"), let id = KeyID(key) else {
+            throw UsageError("--key takes a key id such as key_0352V4t5jmTpbIFhSG0y6Y")
+        }
         guard let start = try LogFilter.time(parsed, "start"), let end = try LogFilter.time(parsed, "end") else {
             throw UsageError("--start and --end are required (RFC 3339)")
         }
-        guard let granularity = UsageGranularity(wireName: parsed.value("granularity") ?? "hour") else {
+        guard let granularity = UsageGranularity(wireName: parsed.value("granularity") ?? "") else {
             throw UsageError("--granularity is minute, hour or day")
         }
-        let metrics = Set((parsed.value("metrics") ?? "requests,errors,latency").split(separator: ",").map(String.init))
+        let metrics = Set((parsed.value("metrics") ?? "").split(separator: ",").map(String.init))
         let ledger = try openForProjectionQueries(try parsed.dataDirectory())
         let report = try ledger.usage(of: id, start: start, end: end, granularity: granularity)
         var w = JSONWriter()
@@ -159,15 +180,19 @@ enum UsageCommand: CLICommand {
 enum HistoryCommand: CLICommand {
     static let name = "history"
     static let summary = "print a key as it was at a time or event sequence (JSON)"
-    static let help = """
-        usage: keyledger history --data DIR KEY --at T|SEQ
-
+    static let arguments = "KEY"
+    static let about = """
         Folds the key's own events up to the time (RFC 3339) or event sequence and prints the
         key object as it was then; exit 1 if it did not exist yet.
         """
 
+    static let options: [Option] = [
+        .data,
+        .text("at", "T|SEQ", required: true, "the time (RFC 3339) or event sequence to fold up to"),
+    ]
+
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data", "at"], flags: [], positional: 1)
+        let parsed = try parse(args, positional: 1)
         guard let key = parsed.positional.first, let id = KeyID(key) else {
             throw UsageError("KEY (a key id) is required")
         }

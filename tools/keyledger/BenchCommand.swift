@@ -1,18 +1,15 @@
 import Dispatch
 import Events
 import Glibc
-import Synchronization
 import Ledger
+import Synchronization
 
 /// `keyledger bench`: drives the writer directly (no HTTP) with concurrent verify
 /// submitters and prints durable commands per second.
 enum BenchCommand: CLICommand {
     static let name = "bench"
     static let summary = "drive the writer with concurrent verifications; print durable commands/s"
-    static let help = """
-        usage: keyledger bench --data DIR [--keys 1000] [--submitters 32] [--in-flight 1]
-                               [--seconds 5] [--print-acks]
-
+    static let about = """
         Creates --keys keys in a new or existing ledger, then runs --submitters threads, each
         keeping --in-flight verifications outstanding against random keys, for --seconds.
         Every verification is a durable `key.accessed` event. Prints one line:
@@ -21,13 +18,21 @@ enum BenchCommand: CLICommand {
         the crash test: every event up to that seq must survive a SIGKILL).
         """
 
+    static let options: [Option] = [
+        .data,
+        .number("keys", default: 1000, "keys created before the run"),
+        .number("submitters", default: 32, "threads submitting verifications"),
+        .number("in-flight", default: 1, "verifications each submitter keeps outstanding"),
+        .number("seconds", default: 5, "how long the run lasts"),
+        .flag("print-acks", "print an `acked SEQ` line on stdout after every durable commit"),
+    ]
+
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(
-            args, options: ["data", "keys", "submitters", "in-flight", "seconds"], flags: ["print-acks"])
-        let keyCount = try parsed.integer("keys", default: 1000)
-        let submitters = try parsed.integer("submitters", default: 32)
-        let inFlight = try parsed.integer("in-flight", default: 1)
-        let duration = Double(try parsed.integer("seconds", default: 5))
+        let parsed = try parse(args)
+        let keyCount = try parsed.integer("keys")
+        let submitters = try parsed.integer("submitters")
+        let inFlight = try parsed.integer("in-flight")
+        let duration = Double(try parsed.integer("seconds"))
         let printAcks = parsed.has("print-acks")
         let batches = Counter()
         let writerMicros = Counter()

@@ -9,9 +9,7 @@ import Store
 enum BenchProofsCommand: CLICommand {
     static let name = "bench-proofs"
     static let summary = "time inclusion proofs, checkpoints and exports; the tree's bytes per event"
-    static let help = """
-        usage: keyledger bench-proofs --data DIR [--runs 1000]
-
+    static let about = """
         On an existing ledger (e.g. one made by keyledger generate), prints the bytes the stored
         Merkle tree takes per event (its LMDB pages), then the median and p95 of --runs runs of:
         an inclusion proof of a random event in the current tree; a consistency proof from a
@@ -20,9 +18,11 @@ enum BenchProofsCommand: CLICommand {
         a server runs.
         """
 
+    static let options: [Option] = [.data, .number("runs", default: 1000, "runs of each measurement")]
+
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data", "runs"], flags: [])
-        let runs = try parsed.integer("runs", default: 1000)
+        let parsed = try parse(args)
+        let runs = try parsed.integer("runs")
         let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
         let head = try ledger.treeHead()
         guard head.size > 1 else { throw UsageError("the ledger is empty: run keyledger generate first") }

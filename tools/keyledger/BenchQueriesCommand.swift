@@ -7,9 +7,7 @@ import Projections
 enum BenchQueriesCommand: CLICommand {
     static let name = "bench-queries"
     static let summary = "time logs, usage, audit and state-at queries on a ledger"
-    static let help = """
-        usage: keyledger bench-queries --data DIR [--runs 50]
-
+    static let about = """
         On an existing ledger (e.g. one made by keyledger generate), picks the busiest key of the
         last 10,000 events and its owner, and prints the median and p95 of --runs runs of:
           newest 100 logs of the key; 90 days of hourly usage of the key;
@@ -17,9 +15,11 @@ enum BenchQueriesCommand: CLICommand {
         Read-only; safe while a server runs.
         """
 
+    static let options: [Option] = [.data, .number("runs", default: 50, "runs of each query")]
+
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data", "runs"], flags: [])
-        let runs = try parsed.integer("runs", default: 50)
+        let parsed = try parse(args)
+        let runs = try parsed.integer("runs")
         let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
         let head = try ledger.head()
         guard head.seq > 0 else { throw UsageError("the ledger is empty: run keyledger generate first") }

@@ -8,10 +8,7 @@ import Server
 enum ExportCommand: CLICommand {
     static let name = "export"
     static let summary = "stream the log oldest first as NDJSON or CSV, filtered"
-    static let help = """
-        usage: keyledger export --data DIR [--format ndjson|csv] [--key ID] [--owner O] [--types t1,t2]
-                                [--start T] [--end T] [--proofs [--origin TEXT]]
-
+    static let about = """
         Streams every matching event, oldest first, in constant memory: NDJSON (the API's event
         shape, one per line) or CSV (seq,id,type,time,keyId,owner,actorType,actorId,ip,requestId,
         data,prevHash,hash; data is the event's JSON data). Reads in chunks of short read
@@ -23,11 +20,19 @@ enum ExportCommand: CLICommand {
         keyledger verify-export and tools/verify_export.py check it offline.
         """
 
+    static let options: [Option] =
+        [.data, .text("format", "ndjson|csv", default: "ndjson", "the output format")]
+        + LogFilter.options + [
+            .flag("proofs", "write the verifiable export: a signed checkpoint, then each event with its proof"),
+            .text(
+                "origin", "TEXT", configuration: true, shownDefault: "keyledger/<ledger id>",
+                "the checkpoint's first line, with --proofs"),
+        ]
+
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(
-            args, options: ["data", "format", "key", "owner", "types", "start", "end", "origin"], flags: ["proofs"])
+        let parsed = try parse(args)
         let filter = try LogFilter(parsed)
-        let format = parsed.value("format") ?? "ndjson"
+        let format = parsed.value("format") ?? ""
         guard format == "ndjson" || format == "csv" else { throw UsageError("--format is ndjson or csv") }
         let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
         var out = Output()

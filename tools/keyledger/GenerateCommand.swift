@@ -7,9 +7,7 @@ import Projections
 enum GenerateCommand: CLICommand {
     static let name = "generate"
     static let summary = "fill a new ledger with a realistic generated history"
-    static let help = """
-        usage: keyledger generate --data DIR [--keys 10000] [--owners 100] [--events 10000000] [--days 90] [--seed 1]
-
+    static let about = """
         Creates the ledger when DIR holds none (printing its root token), then simulates gateways
         and security teams over the last --days: every key created first, then mostly
         verifications of hot and cold keys (decided by the real verification logic against the
@@ -19,13 +17,22 @@ enum GenerateCommand: CLICommand {
         Prints timings on stderr.
         """
 
+    static let options: [Option] = [
+        .data,
+        .number("keys", default: 10_000, "keys created"),
+        .number("owners", default: 100, "owners the keys are spread over"),
+        .number("events", default: 10_000_000, "events in all, at least --keys"),
+        .number("days", default: 90, "the days of history, ending now"),
+        .number("seed", default: 1, in: 0...Int.max, "the random seed: the same seed, the same history"),
+    ]
+
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data", "keys", "owners", "events", "days", "seed"], flags: [])
+        let parsed = try parse(args)
         let path = try parsed.dataDirectory()
-        let keyCount = try parsed.integer("keys", default: 10_000)
-        let owners = try parsed.integer("owners", default: 100)
-        let total = try parsed.integer("events", default: 10_000_000)
-        let days = try parsed.integer("days", default: 90)
+        let keyCount = try parsed.integer("keys")
+        let owners = try parsed.integer("owners")
+        let total = try parsed.integer("events")
+        let days = try parsed.integer("days")
         guard keyCount > 0, owners > 0, total >= keyCount, days > 0 else {
             throw UsageError("need keys ≥ 1, owners ≥ 1, events ≥ keys, days ≥ 1")
         }
@@ -40,7 +47,7 @@ enum GenerateCommand: CLICommand {
         var simulation = Simulation(
             keys: keyCount, owners: owners, total: total,
             span: Int64(days) * 86_400_000_000, now: ledger.clock.now(),
-            seed: UInt64(try parsed.integer("seed", default: 1, in: 0...Int.max)))
+            seed: UInt64(try parsed.integer("seed")))
         let started = ContinuousClock.now
         let head = try ledger.importEvents { simulation.next() }
         let generated = seconds(since: started)

@@ -6,18 +6,16 @@ import Ledger
 enum InitCommand: CLICommand {
     static let name = "init"
     static let summary = "create a ledger; print its root token (shown once)"
-    static let help = """
-        usage: keyledger init --data DIR
-
+    static let about = """
         Creates the ledger in DIR (made if missing, mode 0700) and prints the root token as the
         only line on stdout. Only its SHA-256 digest is stored: keep the token, it is never shown
         again. Fails if DIR already holds a ledger.
-
-          --data DIR   data directory (KEYLEDGER_DATA)
         """
 
+    static let options: [Option] = [.data]
+
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data"], flags: [])
+        let parsed = try parse(args)
         print(try Ledger.initialize(path: try parsed.dataDirectory()))
         return 0
     }
@@ -27,25 +25,25 @@ enum InitCommand: CLICommand {
 enum ReplayCommand: CLICommand {
     static let name = "replay"
     static let summary = "rebuild every projection from the log"
-    static let help = """
-        usage: keyledger replay --data DIR [--transaction-events 1000000]
-
+    static let about = """
         Clears every projection (key state, audit indexes, usage) and folds the whole log into
         them again, printing progress on stderr. Needs the ledger to itself: stop the server
         first. An interrupted replay is finished by the next start. It first checks the whole
         hash chain and refuses a broken one (exit 1, naming the first bad sequence).
-
-          --data DIR                data directory (KEYLEDGER_DATA)
-          --transaction-events N    events folded per write transaction at most (1 to
-                                    100000000). Fewer commits rewrite fewer index pages;
-                                    what a transaction writes is held in memory until it
-                                    commits, and an interrupted replay resumes from the
-                                    last commit
         """
 
+    static let options: [Option] = [
+        .data,
+        .number(
+            "transaction-events", default: 1_000_000, in: 1...100_000_000,
+            "events folded per write transaction at most. Fewer commits rewrite fewer index pages; "
+                + "what a transaction writes is held in memory until it commits, and an interrupted "
+                + "replay resumes from the last commit"),
+    ]
+
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data", "transaction-events"], flags: [])
-        let chunk = try parsed.integer("transaction-events", default: 1_000_000, in: 1...100_000_000)
+        let parsed = try parse(args)
+        let chunk = try parsed.integer("transaction-events")
         var options = LedgerOptions()
         options.sweepInterval = nil
         options.rebuildLag = .max  // this command rebuilds everything anyway
@@ -71,19 +69,17 @@ enum ReplayCommand: CLICommand {
 enum VerifyChainCommand: CLICommand {
     static let name = "verify-chain"
     static let summary = "check the hash chain; exit 1 at the first bad event"
-    static let help = """
-        usage: keyledger verify-chain --data DIR
-
+    static let about = """
         Walks the log from seq 1, checking that each record decodes, follows the previous one
         and hashes to its stored hash. Exit 0 and a summary when intact; exit 1 naming the first
         bad sequence otherwise. Opens the ledger read-only (it changes nothing, and a missing
         ledger is an error); safe while a server runs.
-
-          --data DIR   data directory (KEYLEDGER_DATA)
         """
 
+    static let options: [Option] = [.data]
+
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data"], flags: [])
+        let parsed = try parse(args)
         let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
         let report = try ledger.verifyChain()
         if let bad = report.firstBadSeq {
@@ -98,9 +94,7 @@ enum VerifyChainCommand: CLICommand {
 enum BackupCommand: CLICommand {
     static let name = "backup"
     static let summary = "write a consistent, compacted copy of a ledger to a new directory"
-    static let help = """
-        usage: keyledger backup --data DIR --to DIR [--no-compact]
-
+    static let about = """
         Copies the whole ledger (log, projections, root token digest) as of one moment into
         the --to directory (made with mode 0700; it must not hold a ledger), syncs it, and
         prints the copy's head. Safe while a server runs. The copy is a ledger: serve it,
@@ -108,15 +102,17 @@ enum BackupCommand: CLICommand {
 
         Compacting leaves out free pages and lays each table out in order: the copy is
         smaller, and on a ledger with a long history its durable commits are faster.
-
-          --data DIR     data directory (KEYLEDGER_DATA)
-          --to DIR       where the copy goes
-          --no-compact   copy the pages as they are (faster for a fresh ledger)
         """
 
+    static let options: [Option] = [
+        .data,
+        .text("to", "DIR", required: true, "where the copy goes: a new directory, or one holding no ledger"),
+        .flag("no-compact", "copy the pages as they are (faster for a fresh ledger)"),
+    ]
+
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data", "to"], flags: ["no-compact"])
-        guard let target = parsed.value("to") else { throw UsageError("--to is required") }
+        let parsed = try parse(args)
+        guard let target = parsed.value("to") else { throw UsageError("--to DIR is required") }
         let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
         defer { ledger.close() }
         let start = ContinuousClock.now

@@ -8,20 +8,21 @@ import Server
 enum CheckpointCommand: CLICommand {
     static let name = "checkpoint"
     static let summary = "print the signed checkpoint of the current tree"
-    static let help = """
-        usage: keyledger checkpoint --data DIR [--origin TEXT] [--vkey]
-
+    static let about = """
         Prints the C2SP tlog-checkpoint signed note of the log's Merkle tree as it stands (what
         GET /v1/ledger/checkpoint answers), signed with the ledger's key. Reads only; safe while
         a server runs.
-
-          --data DIR      data directory (KEYLEDGER_DATA)
-          --origin TEXT   the note's first line; default keyledger/<ledger id> (KEYLEDGER_ORIGIN)
-          --vkey          print the verifier key (vkey) instead, to pin it
         """
 
+    static let options: [Option] = [
+        .data,
+        .text(
+            "origin", "TEXT", configuration: true, shownDefault: "keyledger/<ledger id>", "the note's first line"),
+        .flag("vkey", "print the verifier key (vkey) instead, to pin it"),
+    ]
+
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(args, options: ["data", "origin"], flags: ["vkey"])
+        let parsed = try parse(args)
         let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
         let checkpoints = try TreeCheckpoints(ledger: ledger, options: .init(origin: parsed.value("origin")))
         if parsed.has("vkey") {
@@ -37,27 +38,30 @@ enum CheckpointCommand: CLICommand {
 enum VerifyExportCommand: CLICommand {
     static let name = "verify-export"
     static let summary = "check an export with proofs offline against the ledger's vkey"
-    static let help = """
-        usage: keyledger verify-export FILE --vkey VKEY [--previous NOTE --consistency PROOF]
-
+    static let arguments = "FILE"
+    static let about = """
         Checks an export written by `keyledger export --proofs` or GET /v1/audit/export, with
         nothing but the file: the checkpoint's signature by VKEY; for every event, that its
         record hashes to its hash, that its JSON says what its record says, that its prevHash
         is the hash of the seq before when that event is in the file too, and that its
         inclusion proof leads to the signed root. Exit 0 when all hold, else 1 naming the seq.
-
-          --vkey VKEY          the ledger's verifier key (GET /v1/ledger/key, or
-                               keyledger checkpoint --vkey) (KEYLEDGER_VKEY)
-          --previous NOTE      a file holding an earlier checkpoint you pinned: the export's
-                               checkpoint must extend it
-          --consistency PROOF  a file holding GET /v1/ledger/proof/consistency?from=<previous
-                               size>&to=<export size>'s answer (needed with --previous when the
-                               sizes differ)
         """
 
+    static let options: [Option] = [
+        .text(
+            "vkey", "VKEY", configuration: true, required: true,
+            "the ledger's verifier key (GET /v1/ledger/key, or keyledger checkpoint --vkey)"),
+        .text(
+            "previous", "NOTE",
+            "a file holding an earlier checkpoint you pinned: the export's checkpoint must extend it"),
+        .text(
+            "consistency", "PROOF",
+            "a file holding the answer of GET /v1/ledger/proof/consistency?from=<previous size>&to=<export size> "
+                + "(needed with --previous when the sizes differ)"),
+    ]
+
     static func run(_ args: [String]) throws -> Int32 {
-        let parsed = try Arguments(
-            args, options: ["vkey", "previous", "consistency"], flags: [], environment: [], positional: 1)
+        let parsed = try parse(args, positional: 1)
         guard parsed.positional.count == 1 else { throw UsageError("verify-export takes one FILE") }
         guard let vkey = parsed.value("vkey") else { throw UsageError("--vkey VKEY is required") }
         guard let verifier = NoteVerifier(vkey: vkey) else { throw UsageError("--vkey \(vkey) is not a vkey") }

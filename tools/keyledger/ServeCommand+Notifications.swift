@@ -6,30 +6,33 @@ import Server
 
 /// The webhook, expiry-warning and leak-report options of `keyledger serve`.
 extension ServeCommand {
-    static let notificationOptions = [
-        "webhook-ca-file", "webhook-connect-timeout", "webhook-timeout", "webhook-workers", "expiry-warnings",
-        "leak-reporter-keys", "leak-policy",
+    /// Declared in one block, appended to ``options``.
+    static let notificationOptions: [Option] = [
+        .text(
+            "webhook-ca-file", "FILE", configuration: true,
+            "PEM file of CAs trusted for webhook receivers, beside the system's"),
+        .flag(
+            "webhook-allow-private",
+            "deliver webhooks to plain http:// and to private, loopback and link-local addresses too (SSRF)"),
+        .number(
+            "webhook-connect-timeout", "S", configuration: true, default: 5, in: 1...300,
+            "seconds to connect to a webhook receiver"),
+        .number(
+            "webhook-timeout", "S", configuration: true, default: 10, in: 1...600,
+            "seconds one webhook delivery may take in all"),
+        .number(
+            "webhook-workers", configuration: true, default: 4, in: 1...256,
+            "webhook deliveries in flight at once (one per webhook at a time)"),
+        .text(
+            "expiry-warnings", "LIST", configuration: true, default: "14d,3d,1d",
+            "lead times of key.expiring warnings (units s, m, h, d; off for none)"),
+        .text(
+            "leak-reporter-keys", "FILE", configuration: true,
+            "secret scanners' public keys (GitHub's JSON) that signed POST /v1/leaks reports are checked against"),
+        .text(
+            "leak-policy", "P", configuration: true, default: "suspend",
+            "what a key reported leaked becomes: revoke, suspend or notify"),
     ]
-    static let notificationFlags = ["webhook-allow-private"]
-
-    static let notificationHelp = """
-          --webhook-ca-file FILE  PEM file of CAs trusted for webhook receivers, beside the
-                                  system's (KEYLEDGER_WEBHOOK_CA_FILE)
-          --webhook-allow-private deliver to plain http:// and to private, loopback and
-                                  link-local addresses too (refused by default: SSRF)
-          --webhook-connect-timeout S  seconds to connect to a receiver; default 5
-                                  (KEYLEDGER_WEBHOOK_CONNECT_TIMEOUT)
-          --webhook-timeout S     seconds a delivery may take in all; default 10
-                                  (KEYLEDGER_WEBHOOK_TIMEOUT)
-          --webhook-workers N     deliveries in flight at once; default 4 (KEYLEDGER_WEBHOOK_WORKERS)
-          --expiry-warnings LIST  lead times of key.expiring, e.g. 14d,3d,1d (the default; units
-                                  s, m, h, d; "off" for none) (KEYLEDGER_EXPIRY_WARNINGS)
-          --leak-reporter-keys FILE  public keys of secret scanners in GitHub's JSON format; signed
-                                  reports to POST /v1/leaks are checked against them
-                                  (KEYLEDGER_LEAK_REPORTER_KEYS)
-          --leak-policy P         what a leaked key becomes: revoke, suspend (default) or notify
-                                  (KEYLEDGER_LEAK_POLICY)
-        """
 
     /// Seconds of `--expiry-warnings` (`14d,3d,1d`), longest first.
     static func expiryWarnings(_ text: String) throws -> [Int64] {
@@ -48,16 +51,16 @@ extension ServeCommand {
 
     static func ledgerOptions(_ parsed: Arguments) throws -> LedgerOptions {
         var options = LedgerOptions()
-        options.expiryWarnings = try expiryWarnings(parsed.value("expiry-warnings") ?? "14d,3d,1d")
+        options.expiryWarnings = try expiryWarnings(parsed.value("expiry-warnings") ?? "")
         return options
     }
 
     static func delivererOptions(_ parsed: Arguments) throws -> DelivererOptions {
         var options = DelivererOptions()
         options.outbound.allowPrivate = parsed.has("webhook-allow-private")
-        options.outbound.connectTimeout = try parsed.integer("webhook-connect-timeout", default: 5, in: 1...300)
-        options.outbound.totalTimeout = try parsed.integer("webhook-timeout", default: 10, in: 1...600)
-        options.workers = try parsed.integer("webhook-workers", default: 4, in: 1...256)
+        options.outbound.connectTimeout = try parsed.integer("webhook-connect-timeout")
+        options.outbound.totalTimeout = try parsed.integer("webhook-timeout")
+        options.workers = try parsed.integer("webhook-workers")
         if let ca = parsed.value("webhook-ca-file") {
             guard access(ca, R_OK) == 0 else { throw UsageError("--webhook-ca-file \(ca) cannot be read") }
             options.outbound.caFile = ca
@@ -70,7 +73,7 @@ extension ServeCommand {
         NotificationSettings, Deliverer?
     ) {
         var settings = NotificationSettings()
-        let policyText = parsed.value("leak-policy") ?? "suspend"
+        let policyText = parsed.value("leak-policy") ?? ""
         guard let policy = LeakPolicy(rawValue: policyText) else {
             throw UsageError("--leak-policy takes revoke, suspend or notify, not \(policyText)")
         }

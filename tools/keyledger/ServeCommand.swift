@@ -9,16 +9,7 @@ import Server
 enum ServeCommand: CLICommand {
     static let name = "serve"
     static let summary = "serve the HTTP API on TCP and a Unix socket"
-    static let help = """
-        usage: keyledger serve --data DIR [--listen 127.0.0.1:8420] [--socket PATH]
-                               [--max-body 65536] [--max-connections 1024] [--max-socket-connections 64]
-                               [--max-connections-per-address 256] [--max-unsent-responses 64]
-                               [--max-unsent-bytes 262144] [--event-loops 1] [--quiet] [--read-only]
-                               [--checkpoint-interval 10] [--publish-checkpoints DIR] [--origin TEXT]
-                               [--webhook-ca-file FILE] [--webhook-allow-private] [--webhook-timeout 10]
-                               [--webhook-connect-timeout 5] [--webhook-workers 4]
-                               [--expiry-warnings 14d,3d,1d] [--leak-reporter-keys FILE] [--leak-policy suspend]
-
+    static let about = """
         Serves the API (docs/openapi.yaml) over HTTP/1.1 on the TCP address and, when given, on a
         Unix socket created mode 0600 (requests on it are local administration: no credential).
         Logs one JSON line per request to stderr (--quiet turns that off). SIGINT or SIGTERM stop
@@ -29,60 +20,66 @@ enum ServeCommand: CLICommand {
         sequence. --read-only serves such a ledger for investigation: reads are answered,
         every write is refused with 503, and nothing on disk changes.
 
-          --data DIR              data directory (KEYLEDGER_DATA)
-          --listen HOST:PORT      TCP address, [::1]:PORT for IPv6 (KEYLEDGER_LISTEN)
-          --socket PATH           Unix socket path (KEYLEDGER_SOCKET)
-          --max-body BYTES        largest request body (KEYLEDGER_MAX_BODY)
-          --max-connections N     open TCP connections at most (KEYLEDGER_MAX_CONNECTIONS)
-          --max-socket-connections N
-                                  open Unix socket connections at most, apart from the TCP ones
-                                  (KEYLEDGER_MAX_SOCKET_CONNECTIONS)
-          --max-connections-per-address N
-                                  open TCP connections from one client address at most
-                                  (KEYLEDGER_MAX_CONNECTIONS_PER_ADDRESS)
-          --max-unsent-responses N
-                                  answers of one connection not yet read by the client past which
-                                  it reads no more requests until the client catches up
-                                  (KEYLEDGER_MAX_UNSENT_RESPONSES)
-          --max-unsent-bytes BYTES
-                                  the same bound in bytes (KEYLEDGER_MAX_UNSENT_BYTES)
-          --event-loops N         HTTP event-loop threads (KEYLEDGER_EVENT_LOOPS)
-          --quiet                 no request log lines
-          --read-only             open the ledger read-only: serve reads, refuse writes (503)
-          --checkpoint-interval S seconds between signed checkpoints while the log grows; one
-                                  more is stored at shutdown (KEYLEDGER_CHECKPOINT_INTERVAL)
-          --publish-checkpoints DIR  also write each checkpoint to DIR/<size>.checkpoint, synced
-                                  (KEYLEDGER_PUBLISH_CHECKPOINTS)
-          --origin TEXT           the checkpoints' first line; default keyledger/<ledger id>
-                                  (KEYLEDGER_ORIGIN)
-        \(notificationHelp)
-
-        Every option but the flags has an environment variable, named in parentheses.
+        Every option but the flags is configuration: it has an environment variable.
         """
 
+    /// The HTTP server's own defaults, which the declarations below show.
+    private static let http = HTTPServerConfiguration()
+
+    static let options: [Option] = [
+        .data,
+        .text(
+            "listen", "HOST:PORT", configuration: true, default: "127.0.0.1:8420",
+            "TCP address; [::1]:PORT for IPv6"),
+        .text(
+            "socket", "PATH", configuration: true,
+            "Unix socket, mode 0600: local administration, no credential"),
+        .number(
+            "max-body", "BYTES", configuration: true, default: http.maxBodyBytes, in: 1...(1 << 30),
+            "largest request body; a larger one is answered 413"),
+        .number(
+            "max-connections", configuration: true, default: http.maxConnections, in: 1...1_000_000,
+            "open TCP connections at most; past it: 503 and close"),
+        .number(
+            "max-socket-connections", configuration: true, default: http.maxSocketConnections, in: 1...65_536,
+            "open Unix socket connections at most, a capacity apart from the TCP one"),
+        .number(
+            "max-connections-per-address", configuration: true, default: http.maxConnectionsPerAddress,
+            in: 1...1_048_576, "open TCP connections from one client address at most"),
+        .number(
+            "max-unsent-responses", configuration: true, default: http.maxUnsentResponses, in: 1...65_536,
+            "answers a client has not read yet past which its connection reads no more requests"),
+        .number(
+            "max-unsent-bytes", "BYTES", configuration: true, default: http.maxUnsentBytes, in: 1024...(1 << 30),
+            "the same bound in bytes"),
+        .number(
+            "event-loops", configuration: true, default: http.eventLoops, in: 1...256, "HTTP event-loop threads"),
+        .text(
+            "checkpoint-interval", "S", configuration: true, default: "10",
+            "seconds between signed checkpoints while the log grows (more than 0, at most 86400); "
+                + "one more is stored at shutdown"),
+        .text(
+            "publish-checkpoints", "DIR", configuration: true,
+            "also write each checkpoint to DIR/<size>.checkpoint, synced"),
+        .text(
+            "origin", "TEXT", configuration: true, shownDefault: "keyledger/<ledger id>",
+            "the checkpoints' first line"),
+        .flag("read-only", "open the ledger read-only: reads answered, writes 503, nothing on disk changes"),
+        .flag("quiet", "no request log lines"),
+    ] + notificationOptions
+
     static func run(_ args: [String]) throws -> Int32 {
-        // Every option of serve is configuration, so each has an environment variable.
-        let options = [
-            "data", "listen", "socket", "max-body", "max-connections", "max-socket-connections",
-            "max-connections-per-address", "max-unsent-responses", "max-unsent-bytes", "event-loops",
-            "checkpoint-interval", "publish-checkpoints", "origin",
-        ] + notificationOptions
-        let parsed = try Arguments(
-            args, options: options, flags: ["quiet", "read-only"] + notificationFlags, environment: options)
+        let parsed = try parse(args)
         let path = try parsed.dataDirectory()
-        let (host, port) = try address(parsed.value("listen") ?? "127.0.0.1:8420")
+        let (host, port) = try address(parsed.value("listen") ?? "")
         var configuration = HTTPServerConfiguration()
-        configuration.maxBodyBytes = try parsed.integer("max-body", default: 64 * 1024, in: 1...(1 << 30))
-        configuration.maxConnections = try parsed.integer("max-connections", default: 1024, in: 1...1_000_000)
-        configuration.eventLoops = try parsed.integer("event-loops", default: 1, in: 1...256)
-        configuration.maxSocketConnections = try parsed.integer(
-            "max-socket-connections", default: configuration.maxSocketConnections, in: 1...65_536)
-        configuration.maxConnectionsPerAddress = try parsed.integer(
-            "max-connections-per-address", default: configuration.maxConnectionsPerAddress, in: 1...1_048_576)
-        configuration.maxUnsentResponses = try parsed.integer(
-            "max-unsent-responses", default: configuration.maxUnsentResponses, in: 1...65_536)
-        configuration.maxUnsentBytes = try parsed.integer(
-            "max-unsent-bytes", default: configuration.maxUnsentBytes, in: 1024...(1 << 30))
+        configuration.maxBodyBytes = try parsed.integer("max-body")
+        configuration.maxConnections = try parsed.integer("max-connections")
+        configuration.eventLoops = try parsed.integer("event-loops")
+        configuration.maxSocketConnections = try parsed.integer("max-socket-connections")
+        configuration.maxConnectionsPerAddress = try parsed.integer("max-connections-per-address")
+        configuration.maxUnsentResponses = try parsed.integer("max-unsent-responses")
+        configuration.maxUnsentBytes = try parsed.integer("max-unsent-bytes")
         try Ledger.requireExisting(path: path)
         let ledgerOptions = try ledgerOptions(parsed)
         let ledger =
@@ -136,7 +133,7 @@ enum ServeCommand: CLICommand {
     /// The checkpoints of `--checkpoint-interval`, `--publish-checkpoints` and `--origin`,
     /// their timer started.
     static func treeCheckpoints(_ ledger: Ledger, _ parsed: Arguments) throws -> TreeCheckpoints {
-        let text = parsed.value("checkpoint-interval") ?? "10"
+        let text = parsed.value("checkpoint-interval") ?? ""
         guard let interval = Double(text), interval > 0, interval <= 86_400 else {
             ledger.close()
             throw UsageError("--checkpoint-interval takes seconds (more than 0, at most 86400), not \(text)")
