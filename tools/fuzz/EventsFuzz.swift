@@ -69,6 +69,12 @@ public func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutable
             KeyAccessed(
                 code: .rateLimited, scope: "a:r", account: "acc_1", endpoint: "GET /api/v1/accounts",
                 latencyMicros: 312, cost: 2)),
+        .webhookCreated(
+            WebhookCreated(
+                id: WebhookID(raw: KeyID(high: 1, low: 2)), url: "https://h/", eventTypes: ["*"], description: "d")),
+        .webhookUpdated(WebhookUpdated(id: WebhookID(raw: KeyID(high: 1, low: 2)), description: .some(nil), enabled: true)),
+        .webhookSecretRotated(WebhookID(raw: KeyID(high: 1, low: 2)), version: 2),
+        .expiring(expiresAt: 1_900_000_000_000_000, leadSeconds: 86_400), .leaked(url: "https://g/", source: nil),
     ]
     for (i, payload) in payloads.enumerated() {
         let event = Event(
