@@ -21,7 +21,8 @@ extension KeyStateProjection {
             while let e = entry, e.key.count == 24 {
                 let sortable = UInt64(bigEndian: e.key.loadUnaligned(as: UInt64.self))
                 if let expiresBefore, Int64(bitPattern: sortable ^ (1 << 63)) >= expiresBefore { break }
-                if let id = KeyID(bytes: UnsafeRawBufferPointer(rebasing: e.key[8...])), let state = try state(of: id, in: txn),
+                if let id = KeyID(bytes: UnsafeRawBufferPointer(rebasing: e.key[8...])),
+                    let state = try state(of: id, in: txn),
                     owner == nil || state.owner == owner, status == nil || state.status(at: now) == status
                 {
                     if page.count == limit {

@@ -108,8 +108,10 @@ public struct NotificationProjection: Projection {
     public func warned(_ id: KeyID, in txn: borrowing Transaction) throws -> (expiresAt: Int64, lead: Int64)? {
         guard let bytes = try txn.get(warnings, id.bytes), bytes.count == 16 else { return nil }
         return bytes.withUnsafeBytes {
-            (Int64(littleEndian: $0.loadUnaligned(as: Int64.self)),
-             Int64(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: Int64.self)))
+            (
+                Int64(littleEndian: $0.loadUnaligned(as: Int64.self)),
+                Int64(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: Int64.self))
+            )
         }
     }
 
@@ -123,7 +125,9 @@ public struct NotificationProjection: Projection {
         var written = 0
 
         mutating func fold(_ chunk: LogChunk) {
-            chunk.forEach(access: { _ in }, other: { event, _ in if NotificationProjection.reads(event) { pending.append(event) } })
+            chunk.forEach(
+                access: { _ in },
+                other: { event, _ in if NotificationProjection.reads(event) { pending.append(event) } })
         }
 
         mutating func write(into txn: borrowing Transaction, _ occasion: WriteOccasion) throws {

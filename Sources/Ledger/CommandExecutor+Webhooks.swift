@@ -38,7 +38,9 @@ extension CommandExecutor {
     ) throws -> Outcome {
         let store = try webhooks()
         func commit(_ payload: EventPayload, owner: String, actor: Actor) throws -> Webhook? {
-            try append(payload, to: nil, id: .none, owner: owner, actor: actor, context: context, head: &head, now: now, in: txn)
+            try append(
+                payload, to: nil, id: .none, owner: owner, actor: actor, context: context, head: &head, now: now,
+                in: txn)
             return try payload.webhookID.flatMap { try store.webhook($0, in: txn) }
         }
         switch command {
@@ -49,7 +51,8 @@ extension CommandExecutor {
             try WebhookRules.description(spec.description)
             if let owner = spec.owner { try KeyRules.owner(owner) }
             guard try store.webhook(id, in: txn) == nil else { throw LedgerError.conflict("webhook id \(id) is taken") }
-            let created = WebhookCreated(id: id, url: spec.url, eventTypes: spec.eventTypes, description: spec.description)
+            let created = WebhookCreated(
+                id: id, url: spec.url, eventTypes: spec.eventTypes, description: spec.description)
             let owner = grant.owner ?? spec.owner ?? ""
             guard let hook = try commit(.webhookCreated(created), owner: owner, actor: grant.actor) else {
                 throw LedgerError.unavailable("the new webhook did not fold")
@@ -61,7 +64,8 @@ extension CommandExecutor {
             }
             guard let hook = try store.webhook(id, in: txn) else { throw LedgerError.notFound("no webhook \(id)") }
             guard hook.enabled else { return .webhook(hook) }
-            return .webhook(try commit(.webhookDisabled(id, reason: reason), owner: hook.owner, actor: .deliverer) ?? hook)
+            return .webhook(
+                try commit(.webhookDisabled(id, reason: reason), owner: hook.owner, actor: .deliverer) ?? hook)
         case .update(let id, _), .delete(let id), .rotateSecret(let id):
             let hook = try store.webhook(id, in: txn)
             let (grant, _) = try authorize(.manageWebhook(id, owner: hook?.owner), nil, context, &head, now, txn)
@@ -126,7 +130,8 @@ extension CommandExecutor {
         for report in reports {
             // The checksum gate: a token not in KeyLedger's format is no key of ours, and
             // costs no lookup.
-            guard Secret.isWellFormed(report.token), let id = try keys.keyID(forSecret: Secret.digest(report.token), in: txn),
+            guard Secret.isWellFormed(report.token),
+                let id = try keys.keyID(forSecret: Secret.digest(report.token), in: txn),
                 let state = try keys.state(of: id, in: txn)
             else {
                 labels.append(false)
@@ -138,9 +143,10 @@ extension CommandExecutor {
                 continue
             }
             labels.append(true)
-            let leaked = try append(
-                .leaked(url: report.url, source: report.source), to: state, id: id, owner: state.owner,
-                actor: grant.actor, context: context, head: &head, now: now, in: txn) ?? state
+            let leaked =
+                try append(
+                    .leaked(url: report.url, source: report.source), to: state, id: id, owner: state.owner,
+                    actor: grant.actor, context: context, head: &head, now: now, in: txn) ?? state
             let followUp: EventPayload?
             switch LeakPolicy.resolve(owner: state.owner, serverDefault: serverPolicy) {
             case .revoke: followUp = try? Decisions.revoke(leaked, reason: "leaked")

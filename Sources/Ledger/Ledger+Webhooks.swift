@@ -8,7 +8,8 @@ extension Ledger {
 
     /// Creates a webhook subscription (its id minted here).
     public func createWebhook(
-        _ spec: WebhookSpec, context: CommandContext, completion: @escaping @Sendable (Result<Webhook, LedgerError>) -> Void
+        _ spec: WebhookSpec, context: CommandContext,
+        completion: @escaping @Sendable (Result<Webhook, LedgerError>) -> Void
     ) {
         var random = SystemRandom()
         let id = WebhookID.make(at: clock.now(), using: &random)
@@ -68,7 +69,8 @@ extension Ledger {
         let now = clock.now()
         return try read { txn in
             try keys.listByExpiry(
-                owner: owner, status: status, now: now, expiresBefore: expiresBefore, after: after, limit: limit, in: txn)
+                owner: owner, status: status, now: now, expiresBefore: expiresBefore, after: after, limit: limit,
+                in: txn)
         }
     }
 }

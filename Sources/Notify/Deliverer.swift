@@ -120,7 +120,8 @@ public final class Deliverer: Sendable {
     private func work() {
         while true {
             jobs.wait()
-            guard let job = state.withLock({ s -> DeliveryJob? in s.queue.isEmpty ? nil : s.queue.removeFirst() }) else {
+            guard let job = state.withLock({ s -> DeliveryJob? in s.queue.isEmpty ? nil : s.queue.removeFirst() })
+            else {
                 if stopping { return }
                 continue
             }

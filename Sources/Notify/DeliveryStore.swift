@@ -92,7 +92,9 @@ public final class DeliveryStore: Sendable {
         return list
     }
 
-    func putPending(_ id: WebhookID, _ seq: UInt64, failures: UInt32, first: Int64, next: Int64, _ txn: borrowing Transaction)
+    func putPending(
+        _ id: WebhookID, _ seq: UInt64, failures: UInt32, first: Int64, next: Int64, _ txn: borrowing Transaction
+    )
         throws
     {
         try txn.put(
@@ -200,7 +202,9 @@ public final class DeliveryStore: Sendable {
                     try putPending(id, job.seq, failures: UInt32(job.failures + 1), first: first, next: at, txn)
                     next = at
                 }
-                let since = try txn.get(health, id.bytes).flatMap { $0.count == 8 ? $0.withUnsafeBytes { Self.readI64($0, 0) } : nil }
+                let since = try txn.get(health, id.bytes).flatMap {
+                    $0.count == 8 ? $0.withUnsafeBytes { Self.readI64($0, 0) } : nil
+                }
                 if let since {
                     disable = now - since >= Backoff.disableMicros
                 } else {
@@ -217,7 +221,9 @@ public final class DeliveryStore: Sendable {
             w.optionalString(error.map { String($0.prefix(300)) })
             w.optionalI64(next)
             try txn.put(attemptLog, id.bytes + Self.u64(number), w.bytes)
-            if number > Self.attemptsKept { _ = try txn.delete(attemptLog, id.bytes + Self.u64(number - Self.attemptsKept)) }
+            if number > Self.attemptsKept {
+                _ = try txn.delete(attemptLog, id.bytes + Self.u64(number - Self.attemptsKept))
+            }
             return Recorded(nextAttemptAt: next, disable: disable)
         }
     }
@@ -233,7 +239,9 @@ public final class DeliveryStore: Sendable {
 
     /// The webhook's attempts, newest first, numbered below `before` (all when nil); at
     /// most `limit`, and whether more follow.
-    public func attempts(_ id: WebhookID, before: UInt64?, limit: Int) throws -> (attempts: [DeliveryAttempt], more: Bool) {
+    public func attempts(_ id: WebhookID, before: UInt64?, limit: Int) throws -> (
+        attempts: [DeliveryAttempt], more: Bool
+    ) {
         try environment.read { txn in
             var list: [DeliveryAttempt] = []
             var more = false
@@ -249,7 +257,8 @@ public final class DeliveryStore: Sendable {
                         DeliveryAttempt(
                             number: Self.readU64(UnsafeRawBufferPointer(rebasing: e.key[16...])), seq: try r.varint(),
                             eventID: try r.string(), attemptAt: try r.i64(), status: Int(try r.varint()),
-                            durationMs: Int(try r.varint()), error: try r.optionalString(), nextAttemptAt: try r.optionalI64()))
+                            durationMs: Int(try r.varint()), error: try r.optionalString(),
+                            nextAttemptAt: try r.optionalI64()))
                     entry = try cursor.previous()
                 }
             }

@@ -1,5 +1,5 @@
-internal import Glibc
 public import Events
+internal import Glibc
 import JSON
 
 /// The ledger's webhook key: 32 random bytes in `DATA/webhook.key` (mode 0600), made at
@@ -23,7 +23,9 @@ public struct WebhookKey: Sendable {
             let bytes = SystemRandom.bytes(32)
             let temporary = path + ".new"
             fd = Glibc.open(temporary, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw WebhookKeyError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else {
+                throw WebhookKeyError("cannot create \(temporary): \(String(cString: strerror(errno)))")
+            }
             let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, 32) }
             let synced = fsync(fd) == 0
             Glibc.close(fd)

@@ -12,7 +12,8 @@ public enum AddressPolicy {
         let b = bytes
         if b[0..<10].allSatisfy({ $0 == 0 }) && b[10] == 0xFF && b[11] == 0xFF { return isPublicV4(Array(b[12...])) }
         if b[0..<12].allSatisfy({ $0 == 0 }) { return false }  // ::, ::1 and the IPv4-compatible block
-        if b[0] == 0x00, b[1] == 0x64, b[2] == 0xFF, b[3] == 0x9B { return isPublicV4(Array(b[12...])) }  // 64:ff9b::/96
+        // 64:ff9b::/96, NAT64: the IPv4 address it stands for decides.
+        if b[0] == 0x00, b[1] == 0x64, b[2] == 0xFF, b[3] == 0x9B { return isPublicV4(Array(b[12...])) }
         if b[0] == 0x20, b[1] == 0x02 { return isPublicV4(Array(b[2..<6])) }  // 2002::/16
         if b[0] & 0xFE == 0xFC { return false }  // fc00::/7 unique local
         if b[0] == 0xFE, b[1] & 0xC0 == 0x80 { return false }  // fe80::/10 link-local

@@ -135,7 +135,8 @@ public enum OutboundClient {
         var found: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(destination.host, nil, &hints, &found)
         guard status == 0, let first = found else {
-            return .failure(Refusal(text: "cannot resolve \(destination.host): \(String(cString: gai_strerror(status)))"))
+            return .failure(
+                Refusal(text: "cannot resolve \(destination.host): \(String(cString: gai_strerror(status)))"))
         }
         defer { freeaddrinfo(first) }
         var chosen: String?
@@ -162,9 +163,13 @@ struct IPv4or6 {
 
     static func parse(_ text: String) -> IPv4or6? {
         var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 { return IPv4or6(bytes: withUnsafeBytes(of: v4) { Array($0) }, text: text) }
+        if inet_pton(AF_INET, text, &v4) == 1 {
+            return IPv4or6(bytes: withUnsafeBytes(of: v4) { Array($0) }, text: text)
+        }
         var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 { return IPv4or6(bytes: withUnsafeBytes(of: v6) { Array($0) }, text: text) }
+        if inet_pton(AF_INET6, text, &v6) == 1 {
+            return IPv4or6(bytes: withUnsafeBytes(of: v6) { Array($0) }, text: text)
+        }
         return nil
     }
 

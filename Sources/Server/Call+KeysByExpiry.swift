@@ -8,7 +8,8 @@ extension Call {
     /// `GET /v1/keys?sort=expiresAt` or `?expiresBefore=`: the keys that can still expire,
     /// soonest first.
     func listKeysByExpiry(
-        _ context: CommandContext, owner: String?, status: KeyStatus?, expiresBefore: Int64?, cursor: String?, limit: Int
+        _ context: CommandContext, owner: String?, status: KeyStatus?, expiresBefore: Int64?, cursor: String?,
+        limit: Int
     ) throws(APIError) {
         let after = try cursor.map { cursor throws(APIError) in
             guard let bytes = Base64URL.decode(cursor), bytes.count == 24 else {
@@ -21,7 +22,8 @@ extension Call {
             let page: (keys: [KeyState], last: [UInt8]?, more: Bool)
             do throws(LedgerError) {
                 page = try ledger.listKeysByExpiry(
-                    owner: grant.owner ?? owner, status: status, expiresBefore: expiresBefore, after: after, limit: limit)
+                    owner: grant.owner ?? owner, status: status, expiresBefore: expiresBefore, after: after,
+                    limit: limit)
             } catch {
                 throw APIError(error)
             }

@@ -18,7 +18,8 @@ extension Call {
         {
             guard notifications.leakReporters.verify(identifier: identifier, signature: signature, body: request.body)
             else {
-                throw APIError(.unauthorized("the report's signature does not verify with a configured leak-reporter key"))
+                throw APIError(
+                    .unauthorized("the report's signature does not verify with a configured leak-reporter key"))
             }
             context = CommandContext(
                 actor: Actor(kind: .system, id: "leak-reporter:\(identifier.prefix(80))"), ip: request.clientIP,
@@ -56,7 +57,9 @@ extension Call {
         } catch {
             throw .invalid("body", error.description)
         }
-        guard let list = value.arrayValue else { throw .invalid("body", "must be an array of {token, type, url, source}") }
+        guard let list = value.arrayValue else {
+            throw .invalid("body", "must be an array of {token, type, url, source}")
+        }
         guard list.count <= 1000 else { throw .invalid("body", "at most 1000 tokens per report") }
         var reports: [LeakReport] = []
         for (i, item) in list.enumerated() {
@@ -75,7 +78,9 @@ extension Call {
                 return s
             }
             reports.append(
-                LeakReport(token: token, type: try optional("type") ?? "", url: try optional("url"), source: try optional("source")))
+                LeakReport(
+                    token: token, type: try optional("type") ?? "", url: try optional("url"),
+                    source: try optional("source")))
         }
         return reports
     }

@@ -66,7 +66,8 @@ extension Call {
                 throw APIError(error)
             }
             let next = page.more ? page.webhooks.last?.id.description : nil
-            return ok(200, Envelope.list(page.webhooks, nextCursor: next) { hook, w in WebhookJSON.write(hook, into: &w) })
+            return ok(
+                200, Envelope.list(page.webhooks, nextCursor: next) { hook, w in WebhookJSON.write(hook, into: &w) })
         }
     }
 
@@ -79,7 +80,9 @@ extension Call {
         }
     }
 
-    func webhookResponse(_ command: WebhookCommand, _ context: CommandContext, status: Int = 200, secret: WebhookKey? = nil) {
+    func webhookResponse(
+        _ command: WebhookCommand, _ context: CommandContext, status: Int = 200, secret: WebhookKey? = nil
+    ) {
         let finish = self.finish
         ledger.submitWebhook(command, context: context) { result in
             switch result {
@@ -104,7 +107,8 @@ extension Call {
             changes.url = try body.string("url", maxLength: WebhookRules.maxURLLength)
             changes.eventTypes = try body.strings("eventTypes")
             if body.has("description") {
-                changes.description = .some(try body.string("description", maxLength: WebhookRules.maxDescriptionLength))
+                changes.description = .some(
+                    try body.string("description", maxLength: WebhookRules.maxDescriptionLength))
             }
             changes.enabled = try body.boolean("enabled")
             try body.finish()
@@ -137,11 +141,15 @@ extension Call {
         case .redeliver:
             try Query(request.query).finish()
             var body = try RequestBody(request.body)
-            guard let after = try body.integer("after", in: 0...Int64.max) else { throw .invalid("after", "is required") }
+            guard let after = try body.integer("after", in: 0...Int64.max) else {
+                throw .invalid("after", "is required")
+            }
             try body.finish()
             let deliveries = notifications.deliveries
             authorized(.manageWebhook(id, owner: try owner(of: id)), context) { _ throws(APIError) in
-                guard let store = deliveries else { throw APIError(.unavailable("this server does not deliver webhooks")) }
+                guard let store = deliveries else {
+                    throw APIError(.unavailable("this server does not deliver webhooks"))
+                }
                 do {
                     try store.requestRedelivery(id, after: UInt64(after))
                 } catch {
@@ -163,7 +171,9 @@ extension Call {
             let cursor = query.string("cursor")
             try query.finish()
             let before = try cursor.map { text throws(APIError) in
-                guard let n = UInt64(text), n > 0 else { throw .invalid("cursor", "not a cursor this endpoint gave out") }
+                guard let n = UInt64(text), n > 0 else {
+                    throw .invalid("cursor", "not a cursor this endpoint gave out")
+                }
                 return n
             }
             let store = notifications.deliveries
@@ -176,7 +186,9 @@ extension Call {
                 }
                 let next = page.more ? page.attempts.last.map { String($0.number) } : nil
                 return ok(
-                    200, Envelope.list(page.attempts, nextCursor: next) { attempt, w in WebhookJSON.write(attempt, into: &w) })
+                    200,
+                    Envelope.list(page.attempts, nextCursor: next) { attempt, w in WebhookJSON.write(attempt, into: &w)
+                    })
             }
         }
     }

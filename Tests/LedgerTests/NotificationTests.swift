@@ -104,7 +104,8 @@ extension LedgerFixture {
 func aReportedLeakFollowsThePolicy(_ policy: LeakPolicy) throws {
     let f = try LedgerFixture()
     let (key, secret) = try f.create()
-    let report = LeakReport(token: secret, type: "keyledger_key", url: "https://github.com/o/r/blob/x", source: "content")
+    let report = LeakReport(
+        token: secret, type: "keyledger_key", url: "https://github.com/o/r/blob/x", source: "content")
     guard case .leaks(let labels) = try f.run(.reportLeaks([report], policy: policy)) else {
         Issue.record("no leaks outcome")
         return
@@ -137,7 +138,10 @@ func aReportedLeakFollowsThePolicy(_ policy: LeakPolicy) throws {
     var badChecksum = secret
     badChecksum.removeLast()
     badChecksum.append(secret.last == "A" ? "B" : "A")
-    let tokens = ["ghp_16C7e42F292c6912E7710c838347Ae178B4a", badChecksum, "", goneSecret, Ledger.mintSecret(prefix: "sk_live_").secret]
+    let tokens = [
+        "ghp_16C7e42F292c6912E7710c838347Ae178B4a", badChecksum, "", goneSecret,
+        Ledger.mintSecret(prefix: "sk_live_").secret,
+    ]
     let reports = tokens.map { LeakReport(token: $0, type: "t", url: nil, source: nil) }
     #expect(try f.run(.reportLeaks(reports, policy: .revoke)) == .leaks([false, false, false, false, false]))
     #expect(f.headSeq == head)
@@ -155,9 +159,13 @@ func aReportedLeakFollowsThePolicy(_ policy: LeakPolicy) throws {
     var changes = WebhookChanges()
     changes.eventTypes = ["*"]
     changes.description = .some("all")
-    let updated = try wait { done in f.ledger.submitWebhook(.update(created.id, changes), context: rootContext, completion: done) }
+    let updated = try wait { done in
+        f.ledger.submitWebhook(.update(created.id, changes), context: rootContext, completion: done)
+    }
     #expect(updated.eventTypes == ["*"] && updated.description == "all" && updated.version == 2)
-    let rotated = try wait { done in f.ledger.submitWebhook(.rotateSecret(created.id), context: rootContext, completion: done) }
+    let rotated = try wait { done in
+        f.ledger.submitWebhook(.rotateSecret(created.id), context: rootContext, completion: done)
+    }
     #expect(rotated.secretVersion == 2)
     expectError(.invalid(field: "url", reason: "must be an https:// URL")) {
         _ = try wait { done in
@@ -168,15 +176,19 @@ func aReportedLeakFollowsThePolicy(_ policy: LeakPolicy) throws {
     expectError(.invalid(field: "eventTypes", reason: "key.nope is not an event type (or use [\"*\"] alone)")) {
         _ = try wait { done in
             f.ledger.createWebhook(
-                WebhookSpec(owner: nil, url: "https://x", eventTypes: ["key.nope"]), context: rootContext, completion: done)
+                WebhookSpec(owner: nil, url: "https://x", eventTypes: ["key.nope"]), context: rootContext,
+                completion: done)
         }
     }
     // Only the deliverer disables.
     expectError(.invalid(field: "command", reason: "only the deliverer disables a webhook")) {
-        _ = try wait { done in f.ledger.submitWebhook(.disable(created.id, reason: "x"), context: rootContext, completion: done) }
+        _ = try wait { done in
+            f.ledger.submitWebhook(.disable(created.id, reason: "x"), context: rootContext, completion: done)
+        }
     }
     let disabled = try wait { done in
-        f.ledger.submitWebhook(.disable(created.id, reason: "failing"), context: CommandContext(actor: .deliverer), completion: done)
+        f.ledger.submitWebhook(
+            .disable(created.id, reason: "failing"), context: CommandContext(actor: .deliverer), completion: done)
     }
     #expect(!disabled.enabled && disabled.disabledReason == "failing")
     let before = try f.ledger.webhook(created.id)

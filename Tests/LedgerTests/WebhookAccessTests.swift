@@ -10,12 +10,19 @@ private let bound = AccessOutcome.granted(owner: "org_a")
 /// Every webhook action, for the root token, keys with and without `ledger:webhooks`,
 /// of the webhook's owner and of another.
 private let webhookCases: [AccessCase] = [
-    AccessCase(name: "root creates for any owner", scopes: nil, action: .createWebhook(owner: nil), expected: .granted(owner: nil)),
-    AccessCase(name: "root manages any webhook", scopes: nil, action: .manageWebhook(hook, owner: "org_b"), expected: .granted(owner: nil)),
-    AccessCase(name: "root reports leaks unsigned", scopes: nil, action: .reportLeaks, expected: .granted(owner: nil)),
-    AccessCase(name: "ledger:webhooks creates for its owner", scopes: webhooks, action: .createWebhook(owner: nil), expected: bound),
     AccessCase(
-        name: "ledger:webhooks names its owner", scopes: webhooks, action: .createWebhook(owner: "org_a"), expected: bound),
+        name: "root creates for any owner", scopes: nil, action: .createWebhook(owner: nil),
+        expected: .granted(owner: nil)),
+    AccessCase(
+        name: "root manages any webhook", scopes: nil, action: .manageWebhook(hook, owner: "org_b"),
+        expected: .granted(owner: nil)),
+    AccessCase(name: "root reports leaks unsigned", scopes: nil, action: .reportLeaks, expected: .granted(owner: nil)),
+    AccessCase(
+        name: "ledger:webhooks creates for its owner", scopes: webhooks, action: .createWebhook(owner: nil),
+        expected: bound),
+    AccessCase(
+        name: "ledger:webhooks names its owner", scopes: webhooks, action: .createWebhook(owner: "org_a"),
+        expected: bound),
     AccessCase(
         name: "not for another owner", scopes: webhooks, action: .createWebhook(owner: "org_b"),
         expected: .refused(.forbidden("this credential may only manage webhooks of owner org_a"))),
@@ -23,7 +30,9 @@ private let webhookCases: [AccessCase] = [
     AccessCase(
         name: "not another owner's list", scopes: webhooks, action: .listWebhooks(owner: "org_b"),
         expected: .refused(.forbidden("this credential may only manage webhooks of owner org_a"))),
-    AccessCase(name: "manages its owner's webhook", scopes: webhooks, action: .manageWebhook(hook, owner: "org_a"), expected: bound),
+    AccessCase(
+        name: "manages its owner's webhook", scopes: webhooks, action: .manageWebhook(hook, owner: "org_a"),
+        expected: bound),
     AccessCase(
         name: "not another owner's webhook", scopes: webhooks, action: .manageWebhook(hook, owner: "org_b"),
         expected: .refused(.forbidden("webhook \(hook) belongs to another owner"))),
@@ -41,7 +50,8 @@ private let webhookCases: [AccessCase] = [
         expected: .refused(.forbidden("the credential lacks the scope ledger:webhooks"))),
     AccessCase(
         name: "no ledger key reports leaks", scopes: webhooks + ["ledger:keys"], action: .reportLeaks,
-        expected: .refused(.forbidden("only the root token or the Unix socket may report leaked keys without a signature"))),
+        expected: .refused(
+            .forbidden("only the root token or the Unix socket may report leaked keys without a signature"))),
 ]
 
 @Test(arguments: webhookCases)
@@ -51,7 +61,8 @@ func webhookRightsAreDecidedByAccess(_ c: AccessCase) {
         c.scopes.map { .key(Sample.key(1, scopes: $0), .current) } ?? .administrator(Actor(kind: .root, id: "root"))
     let outcome: AccessOutcome
     do {
-        outcome = .granted(owner: try Access.authorize(caller, c.action, target: nil, use: use, now: Sample.seconds(1)).owner)
+        outcome = .granted(
+            owner: try Access.authorize(caller, c.action, target: nil, use: use, now: Sample.seconds(1)).owner)
     } catch {
         outcome = .refused(error)
     }

@@ -20,7 +20,8 @@ private func store() throws -> (DeliveryStore, String) {
 }
 
 private let created = EventPayload.webhookCreated(
-    WebhookCreated(id: hookID, url: "https://hooks.example.com/", eventTypes: ["key.revoked", "key.suspended"], description: nil))
+    WebhookCreated(
+        id: hookID, url: "https://hooks.example.com/", eventTypes: ["key.revoked", "key.suspended"], description: nil))
 
 /// Exactly the subscribed types of the subscribed owner are queued, in seq order,
 /// and only the oldest is due: one event of a webhook at a time.
@@ -74,14 +75,18 @@ private let created = EventPayload.webhookCreated(
     #expect(try s.record(job, eventID: "evt_3", result: failed, now: t0 + 5 * 86_400 * second).disable)
     // A success makes it healthy again.
     job = try #require(try s.due(now: t0 + 6 * 86_400 * second, busy: [], limit: 1).first)
-    try s.record(job, eventID: "evt_3", result: DeliveryOutcome(status: 200, durationMs: 1, error: nil), now: t0 + 6 * 86_400 * second)
+    try s.record(
+        job, eventID: "evt_3", result: DeliveryOutcome(status: 200, durationMs: 1, error: nil),
+        now: t0 + 6 * 86_400 * second)
     #expect(try s.queued(hookID) == 0)
 }
 
 @Test func redeliveryQueuesTheEventsAfterASeqAgain() throws {
     let (s, path) = try store()
     defer { try? FileManager.default.removeItem(atPath: path) }
-    let events = [event(1, created), event(2, .revoked(reason: nil)), event(3, .expired), event(4, .suspended(reason: nil))]
+    let events = [
+        event(1, created), event(2, .revoked(reason: nil)), event(3, .expired), event(4, .suspended(reason: nil)),
+    ]
     try s.fold(events, now: t0)
     for _ in 0..<2 {
         let job = try #require(try s.due(now: t0, busy: [], limit: 1).first)

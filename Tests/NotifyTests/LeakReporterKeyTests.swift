@@ -22,7 +22,8 @@ struct ScannerKey {
     func sign(_ body: [UInt8]) throws -> String {
         try Data(body).write(to: URL(fileURLWithPath: directory + "/body"))
         try Self.openssl([
-            "dgst", "-sha256", "-sign", directory + "/private.pem", "-out", directory + "/signature", directory + "/body",
+            "dgst", "-sha256", "-sign", directory + "/private.pem", "-out", directory + "/signature",
+            directory + "/body",
         ])
         return Base64.encode(try Data(contentsOf: URL(fileURLWithPath: directory + "/signature")))
     }
@@ -62,7 +63,8 @@ struct ScannerKey {
     let other = try ScannerKey()
     defer { other.remove() }
     let keys = try LeakReporterKeys(json: scanner.keysJSON(identifier: "abc123"))
-    let body = Array(#"[{"token":"sk_live_x","type":"keyledger","url":"https://github.com/o/r","source":"content"}]"#.utf8)
+    let body = Array(
+        #"[{"token":"sk_live_x","type":"keyledger","url":"https://github.com/o/r","source":"content"}]"#.utf8)
     let signature = try scanner.sign(body)
     #expect(keys.verify(identifier: "abc123", signature: signature, body: body))
     // Another body, another key, an unknown identifier, garbage: all refused.

@@ -49,7 +49,9 @@ func privateAddressesAreRefused(_ text: String) throws {
     #expect(!AddressPolicy.isPublic(address.bytes))
 }
 
-@Test(arguments: ["8.8.8.8", "1.1.1.1", "93.184.216.34", "172.32.0.1", "2606:4700::1111", "::ffff:8.8.8.8", "2a00:1450::1"])
+@Test(arguments: [
+    "8.8.8.8", "1.1.1.1", "93.184.216.34", "172.32.0.1", "2606:4700::1111", "::ffff:8.8.8.8", "2a00:1450::1",
+])
 func publicAddressesAreAllowed(_ text: String) throws {
     let address = try #require(IPAddress(text))
     #expect(AddressPolicy.isPublic(address.bytes))
@@ -73,7 +75,8 @@ func publicAddressesAreAllowed(_ text: String) throws {
     let byName = OutboundClient.post(url: "https://localhost:9/", headers: [], body: [], options: options, nowMs: { 0 })
     #expect(byName.status == 0)
     #expect(byName.error?.contains("not a public address") == true)
-    let literal = OutboundClient.post(url: "https://169.254.169.254/", headers: [], body: [], options: options, nowMs: { 0 })
+    let literal = OutboundClient.post(
+        url: "https://169.254.169.254/", headers: [], body: [], options: options, nowMs: { 0 })
     #expect(literal.error?.contains("not a public address") == true)
     let plain = OutboundClient.post(url: "http://example.com/", headers: [], body: [], options: options, nowMs: { 0 })
     #expect(plain.error?.contains("plain http") == true)

@@ -42,7 +42,9 @@ private struct Scanner {
 
     func sign(_ body: String) throws -> String {
         try Data(body.utf8).write(to: URL(fileURLWithPath: directory + "/body"))
-        try run(["dgst", "-sha256", "-sign", directory + "/private.pem", "-out", directory + "/sig", directory + "/body"])
+        try run([
+            "dgst", "-sha256", "-sign", directory + "/private.pem", "-out", directory + "/sig", directory + "/body",
+        ])
         return Base64.encode(try Data(contentsOf: URL(fileURLWithPath: directory + "/sig")))
     }
 
@@ -50,61 +52,72 @@ private struct Scanner {
 }
 
 private func report(_ tokens: [String]) -> String {
-    "[" + tokens.map { #"{"token":"\#($0)","type":"keyledger_api_key","url":"https://github.com/o/r/blob/main/a.env","source":"content"}"# }
+    "["
+        + tokens.map {
+            #"{"token":"\#($0)","type":"keyledger_api_key","url":"https://github.com/o/r/blob/main/a.env","source":"content"}"#
+        }
         .joined(separator: ",") + "]"
 }
 
 /// One at a time: each spawns openssl, and a child spawned while the other opens its
 /// ledger could hold the ledger's lock file for an instant.
 @Suite(.serialized) struct LeakAPITests {
-@Test func aSignedLeakReportSuspendsTheKeyAndAnswersInGitHubsFormat() throws {
-    let scanner = try Scanner()
-    defer { scanner.remove() }
-    let keys = try scanner.keys()
-    let f = try ServerFixture(notifications: { $0.leakReporters = keys })
-    let (id, secret) = try f.createKey()
-    let body = report([secret, "ghp_notoursatall000000000000000000000000"])
-    let response = try f.client().call(
-        "POST", "/v1/leaks", json: body,
-        headers: ["Github-Public-Key-Identifier": "kid1", "Github-Public-Key-Signature": try scanner.sign(body)])
-    #expect(response.status == 200)
-    let labels = (try JSONSerialization.jsonObject(with: Data(response.body)) as? [[String: String]]) ?? []
-    #expect(labels.map { $0["label"] } == ["true_positive", "false_positive"])
-    #expect(labels.map { $0["token_raw"] } == [secret, "ghp_notoursatall000000000000000000000000"])
-    #expect(labels.first?["token_type"] == "keyledger_api_key")
-    let key = try f.client().call("GET", "/v1/keys/\(id)", headers: f.auth)
-    #expect(key.data["status"] as? String == "suspended")
-    let logs = try f.client().call("GET", "/v1/keys/\(id)/logs", headers: f.auth).list.map { $0["type"] as? String }
-    #expect(logs.prefix(2) == ["key.suspended", "key.leaked"])
-}
+    @Test func aSignedLeakReportSuspendsTheKeyAndAnswersInGitHubsFormat() throws {
+        let scanner = try Scanner()
+        defer { scanner.remove() }
+        let keys = try scanner.keys()
+        let f = try ServerFixture(notifications: { $0.leakReporters = keys })
+        let (id, secret) = try f.createKey()
+        let body = report([secret, "ghp_notoursatall000000000000000000000000"])
+        let response = try f.client().call(
+            "POST", "/v1/leaks", json: body,
+            headers: ["Github-Public-Key-Identifier": "kid1", "Github-Public-Key-Signature": try scanner.sign(body)])
+        #expect(response.status == 200)
+        let labels = (try JSONSerialization.jsonObject(with: Data(response.body)) as? [[String: String]]) ?? []
+        #expect(labels.map { $0["label"] } == ["true_positive", "false_positive"])
+        #expect(labels.map { $0["token_raw"] } == [secret, "ghp_notoursatall000000000000000000000000"])
+        #expect(labels.first?["token_type"] == "keyledger_api_key")
+        let key = try f.client().call("GET", "/v1/keys/\(id)", headers: f.auth)
+        #expect(key.data["status"] as? String == "suspended")
+        let logs = try f.client().call("GET", "/v1/keys/\(id)/logs", headers: f.auth).list.map { $0["type"] as? String }
+        #expect(logs.prefix(2) == ["key.suspended", "key.leaked"])
+    }
 
-/// A bad signature is 401 and changes nothing; so is no signature and no credential; a
-/// ledger key may not report; the root token may, unsigned.
-@Test func leakReportsNeedAValidSignatureOrAnAdministrator() throws {
-    let scanner = try Scanner()
-    defer { scanner.remove() }
-    let keys = try scanner.keys()
-    let f = try ServerFixture(notifications: { $0.leakReporters = keys; $0.leakPolicy = .revoke })
-    let (id, secret) = try f.createKey()
-    let manager = try f.createKey(#"{"owner":"org_42","name":"m","scopes":["ledger:keys","ledger:webhooks"]}"#).secret
-    let body = report([secret])
-    let head = f.eventCount
-    let forged = try f.client().call(
-        "POST", "/v1/leaks", json: body,
-        headers: ["Github-Public-Key-Identifier": "kid1", "Github-Public-Key-Signature": try scanner.sign(body + " ")])
-    #expect(forged.status == 401 && forged.errorCode == "UNAUTHORIZED")
-    let unknown = try f.client().call(
-        "POST", "/v1/leaks", json: body,
-        headers: ["Github-Public-Key-Identifier": "other", "Github-Public-Key-Signature": try scanner.sign(body)])
-    #expect(unknown.status == 401)
-    #expect(try f.client().call("POST", "/v1/leaks", json: body).status == 401)
-    #expect(f.eventCount == head)
-    #expect(try f.client().call("POST", "/v1/leaks", json: body, headers: ["Authorization": "Bearer \(manager)"]).status == 403)
-    #expect(try f.client().call("GET", "/v1/keys/\(id)", headers: f.auth).data["status"] as? String == "active")
-    let byRoot = try f.client().call("POST", "/v1/leaks", json: body, headers: f.auth)
-    #expect(byRoot.status == 200)
-    #expect(try f.client().call("GET", "/v1/keys/\(id)", headers: f.auth).data["status"] as? String == "revoked")
-    let malformed = try f.client().call("POST", "/v1/leaks", json: #"{"token":"x"}"#, headers: f.auth)
-    #expect(malformed.status == 400)
-}
+    /// A bad signature is 401 and changes nothing; so is no signature and no credential; a
+    /// ledger key may not report; the root token may, unsigned.
+    @Test func leakReportsNeedAValidSignatureOrAnAdministrator() throws {
+        let scanner = try Scanner()
+        defer { scanner.remove() }
+        let keys = try scanner.keys()
+        let f = try ServerFixture(notifications: {
+            $0.leakReporters = keys
+            $0.leakPolicy = .revoke
+        })
+        let (id, secret) = try f.createKey()
+        let manager = try f.createKey(#"{"owner":"org_42","name":"m","scopes":["ledger:keys","ledger:webhooks"]}"#)
+            .secret
+        let body = report([secret])
+        let head = f.eventCount
+        let forged = try f.client().call(
+            "POST", "/v1/leaks", json: body,
+            headers: [
+                "Github-Public-Key-Identifier": "kid1", "Github-Public-Key-Signature": try scanner.sign(body + " "),
+            ])
+        #expect(forged.status == 401 && forged.errorCode == "UNAUTHORIZED")
+        let unknown = try f.client().call(
+            "POST", "/v1/leaks", json: body,
+            headers: ["Github-Public-Key-Identifier": "other", "Github-Public-Key-Signature": try scanner.sign(body)])
+        #expect(unknown.status == 401)
+        #expect(try f.client().call("POST", "/v1/leaks", json: body).status == 401)
+        #expect(f.eventCount == head)
+        #expect(
+            try f.client().call("POST", "/v1/leaks", json: body, headers: ["Authorization": "Bearer \(manager)"]).status
+                == 403)
+        #expect(try f.client().call("GET", "/v1/keys/\(id)", headers: f.auth).data["status"] as? String == "active")
+        let byRoot = try f.client().call("POST", "/v1/leaks", json: body, headers: f.auth)
+        #expect(byRoot.status == 200)
+        #expect(try f.client().call("GET", "/v1/keys/\(id)", headers: f.auth).data["status"] as? String == "revoked")
+        let malformed = try f.client().call("POST", "/v1/leaks", json: #"{"token":"x"}"#, headers: f.auth)
+        #expect(malformed.status == 400)
+    }
 }

@@ -38,7 +38,9 @@ private func bearer(_ secret: String) -> [String: String] { ["Authorization": "B
         let anonymous = try f.client().call(method, path, json: json)
         #expect(anonymous.status == 401, "anonymous \(method) \(path)")
         let response = try f.client().call(method, path, json: json, headers: bearer(own))
-        #expect(response.status == expected, "\(method) \(path): \(response.status) \(String(decoding: response.body, as: UTF8.self))")
+        #expect(
+            response.status == expected,
+            "\(method) \(path): \(response.status) \(String(decoding: response.body, as: UTF8.self))")
     }
     // The foreign key's list shows none of org_a's webhooks.
     let list = try f.client().call("GET", "/v1/webhooks", headers: bearer(foreign)).list
@@ -75,12 +77,15 @@ private func bearer(_ secret: String) -> [String: String] { ["Authorization": "B
     _ = try f.createKey(#"{"owner":"org_1","name":"never"}"#)
     _ = try f.createKey(#"{"owner":"org_1","name":"soon","expiresAt":"2099-01-01T00:00:00Z"}"#)
     _ = try f.createKey(#"{"owner":"org_1","name":"mid","expiresAt":"2099-01-02T00:00:00Z"}"#)
-    let sorted = try f.client().call("GET", "/v1/keys?sort=expiresAt", headers: f.auth).list.map { $0["name"] as? String }
+    let sorted = try f.client().call("GET", "/v1/keys?sort=expiresAt", headers: f.auth).list.map {
+        $0["name"] as? String
+    }
     #expect(sorted == ["soon", "mid", "late"])
     let before = try f.client().call("GET", "/v1/keys?expiresBefore=2099-01-02T12:00:00Z&limit=1", headers: f.auth)
     #expect(before.list.map { $0["name"] as? String } == ["soon"])
     let cursor = before.json["nextCursor"] as? String ?? ""
-    let next = try f.client().call("GET", "/v1/keys?expiresBefore=2099-01-02T12:00:00Z&cursor=\(cursor)", headers: f.auth)
+    let next = try f.client().call(
+        "GET", "/v1/keys?expiresBefore=2099-01-02T12:00:00Z&cursor=\(cursor)", headers: f.auth)
     #expect(next.list.map { $0["name"] as? String } == ["mid"])
     #expect(next.json["nextCursor"] is NSNull)
     #expect(try f.client().call("GET", "/v1/keys?sort=name", headers: f.auth).status == 400)

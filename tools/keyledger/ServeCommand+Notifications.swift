@@ -40,7 +40,8 @@ extension ServeCommand {
         var leads: [Int64] = []
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
-            guard let unit = part.last.flatMap({ units[$0] }), let n = Int64(part.dropLast()), n > 0, n <= 3650 * 86_400 / unit
+            guard let unit = part.last.flatMap({ units[$0] }), let n = Int64(part.dropLast()), n > 0,
+                n <= 3650 * 86_400 / unit
             else {
                 throw UsageError("--expiry-warnings takes lead times such as 14d,3d,1d (units s, m, h, d), not \(text)")
             }
