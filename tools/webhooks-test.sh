@@ -27,8 +27,12 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=1
 printf "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n" > "$work/ext.cnf"
 openssl x509 -req -in "$work/receiver.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 2 \
   -extfile "$work/ext.cnf" -out "$work/receiver.pem" 2>/dev/null
-python3 tools/webhooks_test.py "$bin" "$work"
+python3 tools/webhooks_test.py "$bin" "$work" | tee "$work/out.txt"
 if [ -x ../shared/limits/http-limit ]; then
-  echo "nginx (the HTTP limit, same wrk settings):"
-  ../shared/limits/http-limit "${WEBHOOK_BENCH_SECONDS:-4}" | grep -E "Requests/sec" || true
+  nginx=$(../shared/limits/http-limit "${WEBHOOK_BENCH_SECONDS:-4}" | awk '/Requests\/sec/ {print $2}')
+  for case in without with; do
+    rate=$(awk -v c="$case" '$0 ~ "verify rate " c " " {print $(NF-1)}' "$work/out.txt")
+    awk -v c="$case" -v a="$rate" -v b="$nginx" \
+      'BEGIN { printf "ratio to nginx (%s hanging receivers): %.1f%% (%s vs %s req/s)\n", c, 100 * a / b, a, b }'
+  done
 fi

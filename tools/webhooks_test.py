@@ -255,8 +255,8 @@ def main():
     timed_out = [a for i in hang_ids for a in server.call("GET", f"/v1/webhooks/{i}/deliveries", None, token)[1]["data"]
                  if a["status"] == 0]
     check(timed_out, f"the hanging receiver's attempts time out and are listed ({len(timed_out)})")
-    print(f"POST /v1/verify without a hanging receiver: {without:.0f} req/s")
-    print(f"POST /v1/verify with 4 hanging receivers:   {with_hang:.0f} req/s")
+    print(f"POST /v1/verify rate without hanging receivers: {without:.0f} req/s")
+    print(f"POST /v1/verify rate with 4 hanging receivers: {with_hang:.0f} req/s")
     print(f"ratio with/without: {100 * with_hang / without:.1f}%")
     server.stop()
     receiver.stop()

@@ -21,8 +21,9 @@ public struct LedgerOptions: Sendable {
     public var checkWholeChain = false
     /// Long-polls (`GET /v1/events?wait=`) that may wait at once; more are refused.
     public var maxLongPolls = 1024
-    /// Lead times of `key.expiring` warnings, in seconds (`--expiry-warnings`); empty: none.
-    public var expiryWarnings: [Int64] = [14 * 86_400, 3 * 86_400, 86_400]
+    /// Lead times of `key.expiring` warnings, in seconds; empty (the default here): none.
+    /// `keyledger serve` passes `--expiry-warnings` (14d,3d,1d unless told otherwise).
+    public var expiryWarnings: [Int64] = []
 
     public init() {}
 }
