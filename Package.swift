@@ -27,23 +27,31 @@ let package = Package(
         .target(name: "CSystem"),
         .target(name: "Store", dependencies: ["CLMDB"], swiftSettings: swiftSettings),
         .target(name: "JSON", swiftSettings: swiftSettings),
+        .target(name: "Logging", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .target(name: "Events", dependencies: ["CCrypto", "JSON"], swiftSettings: swiftSettings),
         .target(
             name: "Projections", dependencies: ["Store", "Events"], path: "Projections",
             swiftSettings: swiftSettings),
         .target(
-            name: "Ledger", dependencies: ["Store", "Events", "Projections"],
+            name: "Ledger", dependencies: ["Store", "Events", "Projections", "Logging"],
             swiftSettings: swiftSettings),
         .target(name: "HTTP", dependencies: ["CSystem"], swiftSettings: swiftSettings),
         .target(name: "Outbound", dependencies: ["CCurl"], swiftSettings: swiftSettings),
         .target(
-            name: "Notify", dependencies: ["Outbound", "Ledger", "Projections", "Store", "Events", "JSON"],
+            name: "Notify", dependencies: ["Outbound", "Ledger", "Projections", "Store", "Events", "JSON", "Logging"],
             swiftSettings: swiftSettings),
         .target(
-            name: "Server", dependencies: ["HTTP", "Ledger", "Projections", "JSON", "Events", "Notify"],
+            name: "Rendering", dependencies: ["Ledger", "Projections", "Events", "JSON"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Server",
+            dependencies: ["HTTP", "Ledger", "Rendering", "Projections", "JSON", "Events", "Logging", "Notify"],
             swiftSettings: swiftSettings),
         .executableTarget(
-            name: "keyledger", dependencies: ["Server", "HTTP", "Ledger", "Events", "JSON", "Notify"],
+            name: "keyledger",
+            dependencies: [
+                "Server", "Rendering", "HTTP", "Ledger", "Projections", "Events", "Store", "JSON", "Logging", "Notify",
+            ],
             path: "tools/keyledger", swiftSettings: swiftSettings,
             // The Swift runtime linked in statically: release binaries start faster and need
             // no Swift runtime on the machine they run on (docs/performance.md has figures).
@@ -55,12 +63,14 @@ let package = Package(
             name: "LedgerTests", dependencies: ["Ledger", "Projections", "Events", "Store", "CLMDB"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ServerTests", dependencies: ["Server", "HTTP", "Ledger", "Events", "JSON", "Store", "Notify"],
+            name: "ServerTests",
+            dependencies: ["Server", "Rendering", "HTTP", "Ledger", "Events", "JSON", "Store", "Notify"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "NotifyTests", dependencies: ["Notify", "Outbound", "Ledger", "Projections", "Events", "JSON", "Store"],
             swiftSettings: swiftSettings),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CSystem", "Events"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["keyledger"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoggingTests", dependencies: ["Logging", "JSON"], swiftSettings: swiftSettings),
     ]
 )

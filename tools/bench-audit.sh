@@ -17,11 +17,11 @@ fi
 echo "raw LMDB (same run):"
 ../shared/limits/lmdb-limit | grep -E "scan|bulk"
 $bin bench-queries --data "$dir" --runs 50
-replay=$($bin replay --data "$dir" 2>&1 | tail -1)
+replay=$($bin replay --data "$dir" --log-format text 2>&1 | tail -1)
 echo "$replay"
 floor=$(tools/bench/floor.sh replay "$dir")
 echo "$floor"
-awk -v a="$(echo "$replay" | sed -E 's/.*\(([0-9]+) events\/s\).*/\1/')" -v b="$(echo "$floor" | sed -E 's/.*= ([0-9]+)[^0-9].*/\1/')" \
+awk -v a="$(echo "$replay" | sed -E 's/.*eventsPerSecond=([0-9]+).*/\1/')" -v b="$(echo "$floor" | sed -E 's/.*= ([0-9]+)[^0-9].*/\1/')" \
   'BEGIN { printf "  replay: %.1f%% of the floor\n", 100 * a / b }'
 start=$(date +%s.%N)
 n=$($bin export --data "$dir" | wc -l)

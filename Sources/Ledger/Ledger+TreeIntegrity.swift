@@ -1,5 +1,5 @@
 import Events
-import Glibc
+import Logging
 import Projections
 import Store
 
@@ -26,8 +26,7 @@ extension Ledger {
             // The tree is a projection: one that cannot be read (rows of another layout, a
             // cut) is rebuilt from the log, whose leaves it then checks against the
             // checkpoints; a refusal here would leave no way to rebuild it.
-            let message = "keyledger: the Merkle tree cannot be read (\(reason)); rebuilding it\n"
-            _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
+            Log.warning("the Merkle tree cannot be read; rebuilding it", ["reason": "\(reason)"])
             try rebuild([LedgerSchema.tree(environment)], log: log, checkpoints: checkpoints, in: environment)
             try checkTree(environment, log: log, checkpoints: checkpoints, meta: meta)
         }

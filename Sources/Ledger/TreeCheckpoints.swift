@@ -1,6 +1,7 @@
 import Dispatch
 public import Events
 import Glibc
+import Logging
 import Store
 
 /// How a ledger's checkpoints are made.
@@ -127,8 +128,7 @@ public final class TreeCheckpoints: @unchecked Sendable {
         do {
             try body()
         } catch {
-            let message = "keyledger: checkpoint: \(error)\n"
-            _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
+            Log.error("cannot store a checkpoint", ["reason": "\(error)"])
         }
     }
 }

@@ -1,6 +1,7 @@
 import Dispatch
 import Events
 import Glibc
+import Logging
 public import Ledger
 public import Outbound
 import Projections
@@ -94,7 +95,7 @@ public final class Deliverer: Sendable {
                     try store.redeliver(id, run.map(\.event), next: run.count < 1000 ? until + 1 : after, until: until)
                 }
             } catch {
-                writeError("keyledger: webhook deliveries cannot fold the log: \(error)\n")
+                Log.error("webhook deliveries cannot fold the log", ["error": "\(error)"])
             }
             if !busy { pause() }
         }
@@ -167,8 +168,4 @@ public final class Deliverer: Sendable {
             .disable(id, reason: "failing for 5 days"), context: CommandContext(actor: .deliverer)
         ) { [self] _ in state.withLock { _ = $0.disabling.remove(id) } }
     }
-}
-
-func writeError(_ text: String) {
-    _ = text.withCString { Glibc.write(2, $0, strlen($0)) }
 }

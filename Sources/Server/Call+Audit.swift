@@ -3,6 +3,7 @@ import HTTP
 import JSON
 import Ledger
 import Projections
+import Rendering
 
 extension Call {
     /// Reads the filters shared by logs and audit: eventTypes, start, end, limit, cursor.

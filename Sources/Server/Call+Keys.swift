@@ -3,6 +3,7 @@ import HTTP
 import JSON
 import Ledger
 import Projections
+import Rendering
 
 extension Call {
     func keyResponse(_ status: Int, _ key: KeyState) -> HTTPResponse {

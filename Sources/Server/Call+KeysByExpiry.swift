@@ -3,6 +3,7 @@ import HTTP
 import JSON
 import Ledger
 import Projections
+import Rendering
 
 extension Call {
     /// `GET /v1/keys?sort=expiresAt` or `?expiresBefore=`: the keys that can still expire,

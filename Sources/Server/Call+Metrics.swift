@@ -53,19 +53,21 @@ extension Call {
             p.sample("keyledger_map_size_bytes", [], UInt64(map.size))
             p.family("keyledger_map_used_bytes", "gauge", "Bytes of the LMDB map in use.")
             p.sample("keyledger_map_used_bytes", [], UInt64(map.used))
-            // No checkpoint row carries a time: the newest covers events up to its size,
-            // so its age is measured from the last of them (an upper bound on the time
-            // since it was stored).
-            var checkpointAge = 0.0
-            if let newest = try ledger.newestCheckpoint(), newest.size > 0,
-                let covered = try ledger.event(at: newest.size)
-            {
-                checkpointAge = max(0, Double(ledger.clock.now() - covered.event.time) / 1_000_000)
+            // A checkpoint row carries no time. How stale the signed tree is shows as the
+            // events no stored checkpoint covers yet and how long the oldest of them has
+            // waited: both stay near zero while checkpoints are stored, idle or not.
+            let covered = try ledger.newestCheckpoint()?.size ?? 0
+            var waited = 0.0
+            if head > covered, let oldest = try ledger.event(at: covered + 1) {
+                waited = max(0, Double(ledger.clock.now() - oldest.event.time) / 1_000_000)
             }
             p.family(
+                "keyledger_checkpoint_uncovered_events", "gauge", "Events of the log no stored checkpoint covers yet.")
+            p.sample("keyledger_checkpoint_uncovered_events", [], head > covered ? head - covered : 0)
+            p.family(
                 "keyledger_checkpoint_age_seconds", "gauge",
-                "Seconds since the last event the newest stored checkpoint covers (0 if none).")
-            p.sample("keyledger_checkpoint_age_seconds", [], checkpointAge)
+                "Seconds the oldest event no stored checkpoint covers has waited (0 when one covers the log).")
+            p.sample("keyledger_checkpoint_age_seconds", [], waited)
         } catch {
             throw APIError(.unavailable("metrics: \(error)"))
         }

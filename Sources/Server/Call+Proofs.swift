@@ -3,6 +3,7 @@ import HTTP
 import JSON
 import Ledger
 import Projections
+import Rendering
 
 extension Call {
     /// The checkpoint service; 503 when this ledger has none.

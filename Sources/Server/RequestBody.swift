@@ -57,15 +57,6 @@ struct RequestBody {
         return n
     }
 
-    /// An integer or an explicit null: `.some(nil)` for null, nil when absent.
-    mutating func nullableInteger(_ field: String, in range: ClosedRange<Int64>) throws(APIError) -> Int64?? {
-        guard let v = value(field) else { return nil }
-        if v.isNull { return .some(nil) }
-        guard case .int(let n) = v else { throw .invalid(field, "must be an integer or null") }
-        guard range.contains(n) else { throw .invalid(field, "must be \(range.lowerBound) to \(range.upperBound)") }
-        return .some(n)
-    }
-
     mutating func strings(_ field: String) throws(APIError) -> [String]? {
         guard let v = value(field), !v.isNull else { return nil }
         guard let array = v.arrayValue else { throw .invalid(field, "must be an array of strings") }

@@ -20,12 +20,6 @@ public struct LMDBError: Error, Sendable, Equatable, CustomStringConvertible {
     /// under `MDB_NOOVERWRITE`.
     public static let keyExists = LMDBError(code: MDB_KEYEXIST)
 
-    /// True when the disk or the filesystem refuses writes (full, read-only, quota).
-    public var isStorageRefusal: Bool {
-        code == 28 /* ENOSPC */ || code == 30 /* EROFS */ || code == 122 /* EDQUOT */
-            || code == 5 /* EIO */ || code == 13 /* EACCES */
-    }
-
     /// A commit found no room on the data directory's device (`ENOSPC`; a short write
     /// that LMDB reports as `EIO` on a full device is reported as this too, see
     /// ``Environment/write(_:)``).

@@ -31,13 +31,6 @@ public struct Transaction: ~Copyable {
         }
     }
 
-    /// True when `table` holds no entries.
-    public func isEmpty(_ table: Table) throws -> Bool {
-        var stat = MDB_stat()
-        try LMDBError.check(mdb_stat(txn, table.dbi, &stat))
-        return stat.ms_entries == 0
-    }
-
     /// Stores `value` under `key`, replacing any value there.
     ///
     /// - Parameter append: the key is known to sort after every key in the table

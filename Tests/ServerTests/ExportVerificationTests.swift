@@ -2,6 +2,7 @@ import Events
 import Foundation
 import JSON
 import Ledger
+import Rendering
 import Server
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import Testing
 
 @testable import Server
@@ -55,4 +56,49 @@ func labelValuesAreEscaped(raw: String, escaped: String) {
     #expect(f.eventCount == before)
     #expect(try c.call("GET", "/v1/keys", headers: bearer).status == 403)
     #expect(try c.call("GET", "/v1/audit", headers: bearer).status == 403)
+}
+
+/// The value of the unlabelled sample `name` in an exposition.
+func sampleValue(_ text: String, _ name: String) -> Double? {
+    text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+}
+
+/// How stale the signed tree is: events no stored checkpoint covers are counted, with
+/// the wait of the oldest; once a checkpoint covering the log is stored, both are 0.
+@Test func checkpointMetricsCountWhatNoStoredCheckpointCovers() throws {
+    let f = try ServerFixture()
+    _ = try f.createKey()
+    let c = try f.client()
+    var text = String(decoding: try c.call("GET", "/metrics", headers: f.auth).body, as: UTF8.self)
+    #expect(sampleValue(text, "keyledger_checkpoint_uncovered_events") == Double(f.eventCount))
+    #expect((sampleValue(text, "keyledger_checkpoint_age_seconds") ?? -1) >= 0)
+    for _ in 0..<200 where try f.ledger.treeHead().size < f.eventCount { Thread.sleep(forTimeInterval: 0.01) }
+    try TreeCheckpoints(ledger: f.ledger).recordIfGrown()
+    text = String(decoding: try c.call("GET", "/metrics", headers: f.auth).body, as: UTF8.self)
+    #expect(sampleValue(text, "keyledger_checkpoint_uncovered_events") == 0)
+    #expect(sampleValue(text, "keyledger_checkpoint_age_seconds") == 0)
+}
+
+/// docs/operations.md's metric table names every family a live `/metrics` serves, with
+/// its type and what to alert on, and no family it does not serve.
+@Test func operationsDocumentListsEveryMetric() throws {
+    let f = try ServerFixture()
+    let text = String(decoding: try f.client().call("GET", "/metrics", headers: f.auth).body, as: UTF8.self)
+    var served: [String: String] = [:]
+    for line in text.split(separator: "\n") where line.hasPrefix("# TYPE ") {
+        let parts = line.split(separator: " ")
+        served[String(parts[2])] = String(parts[3])
+    }
+    let docs = try String(contentsOfFile: repositoryRoot + "/docs/operations.md", encoding: .utf8)
+    let lines = docs.split(separator: "\n", omittingEmptySubsequences: false)
+    let start = try #require(lines.firstIndex(of: "## Monitoring"))
+    let table = lines[start...].drop { !$0.hasPrefix("| metric |") }.prefix { $0.hasPrefix("|") }.dropFirst(2)
+    var documented: [String: String] = [:]
+    for row in table {
+        let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(cells.count == 4 && !cells[3].isEmpty, "\(row): metric, type, what, alert on")
+        let name = cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`")).prefix { $0 != "{" }
+        documented[String(name)] = cells[1]
+    }
+    #expect(documented == served)
 }

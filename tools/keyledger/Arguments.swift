@@ -18,10 +18,11 @@ struct Arguments {
     /// Parses `args` against the options a command declares.
     ///
     /// - Parameters:
-    ///   - options: every option the command takes.
+    ///   - options: every option the command takes (``Option/logFormat`` is added).
     ///   - positional: positional arguments the command takes at most.
     /// - Throws: ``UsageError`` saying what is wrong with the arguments.
     init(_ args: [String], declared options: [Option], positional maxPositional: Int = 0) throws {
+        let options = options + [.logFormat]
         declared = Dictionary(options.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let names = options.map(\.name)
         var i = 0

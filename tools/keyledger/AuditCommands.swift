@@ -1,9 +1,9 @@
 import Events
-import Glibc
 import JSON
 import Ledger
+import Logging
 import Projections
-import Server
+import Rendering
 
 /// Opens the ledger at `path` for a query that reads projections, warning on stderr when
 /// any of them lags the log (a replay was interrupted, or one is running): its answers may
@@ -15,78 +15,11 @@ func openForProjectionQueries(_ path: String) throws -> Ledger {
     let behind = try ledger.projectionCheckpoints().filter { $0.value < head }.sorted { $0.key < $1.key }
     if !behind.isEmpty {
         let list = behind.map { "\($0.key) \(head - $0.value) events behind" }.joined(separator: ", ")
-        printError(
-            "warning: projections lag the log (\(list)), as after an interrupted replay or during one; "
+        Log.warning(
+            "projections lag the log (\(list)), as after an interrupted replay or during one; "
                 + "answers may miss the newest events until keyledger replay or keyledger serve catches them up")
     }
     return ledger
-}
-
-/// Options shared by `logs` and `export`: filters over the log.
-struct LogFilter {
-    /// The filter options, declared by each command that takes them.
-    static let options: [Option] = [
-        .text("key", "ID", "only the events of this key"),
-        .text("owner", "O", "only the events of this owner"),
-        .text("types", "t1,t2", "only events of these types (wire names, such as key.created)"),
-        .text("start", "T", "only events at or after this time (RFC 3339)"),
-        .text("end", "T", "only events before this time (RFC 3339)"),
-    ]
-
-    var filter = AuditFilter()
-    var start: Int64?
-    var end: Int64?
-
-    init(_ args: Arguments) throws {
-        if let key = args.value("key") {
-            guard let id = KeyID(key) else {
-                throw UsageError("--key takes a key id such as key_0352V4t5jmTpbIFhSG0y6Y")
-            }
-            filter.keyID = id
-        }
-        filter.owner = args.value("owner")
-        if let types = args.value("types") {
-            for name in types.split(separator: ",") {
-                guard let type = EventType(wireName: name) else { throw UsageError("unknown event type \(name)") }
-                filter.types.append(type)
-            }
-        }
-        start = try Self.time(args, "start")
-        end = try Self.time(args, "end")
-    }
-
-    static func time(_ args: Arguments, _ name: String) throws -> Int64? {
-        guard let text = args.value(name) else { return nil }
-        guard let micros = RFC3339.parse(text) else {
-            throw UsageError("--\(name) takes an RFC 3339 time, not \(text)")
-        }
-        return micros
-    }
-
-    func matches(_ e: Event) -> Bool {
-        if let id = filter.keyID, e.keyID != id { return false }
-        if let owner = filter.owner, e.owner != owner { return false }
-        if !filter.types.isEmpty, !filter.types.contains(e.type) { return false }
-        if let start, e.time < start { return false }
-        if let end, e.time >= end { return false }
-        return true
-    }
-}
-
-/// Buffered stdout: one write per 64 KiB, so a stream of millions of lines is cheap.
-struct Output {
-    private var buffer: [UInt8] = []
-
-    mutating func line(_ bytes: [UInt8]) {
-        buffer += bytes
-        buffer.append(UInt8(ascii: "\n"))
-        if buffer.count >= 1 << 16 { flush() }
-    }
-
-    mutating func flush() {
-        writeAll(1, buffer)
-        buffer.removeAll(keepingCapacity: true)
-    }
 }
 
 /// `keyledger logs`: events newest first, as NDJSON.
@@ -203,7 +136,7 @@ enum HistoryCommand: CLICommand {
         }
         let (found, asOf) = try ledger.state(of: id, at: point)
         guard let state = found else {
-            printError("key \(id) did not exist yet at \(at)")
+            Log.error("key \(id) did not exist yet at \(at)")
             return 1
         }
         var w = JSONWriter()

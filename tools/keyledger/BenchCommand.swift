@@ -2,6 +2,7 @@ import Dispatch
 import Events
 import Glibc
 import Ledger
+import Logging
 import Synchronization
 
 /// `keyledger bench`: drives the writer directly (no HTTP) with concurrent verify
@@ -89,7 +90,7 @@ enum BenchCommand: CLICommand {
             "verify_durable: \(n) commands in \(fixed(elapsed, 3)) s = \(rate) commands/s (batches \(b), "
             + "mean batch \(fixed(Double(n) / Double(b), 1)), writer busy \(busy)%, \(perBatch) µs per batch, "
             + "submitters \(submitters), in flight each \(inFlight))"
-        if printAcks { writeError(line + "\n") } else { print(line) }
+        if printAcks { Log.info(line) } else { print(line) }
         return 0
     }
 

@@ -2,7 +2,7 @@ import Events
 import Glibc
 import Ledger
 import Projections
-import Server
+import Rendering
 import Store
 
 /// `keyledger bench-proofs`: the provable-audit figures of a ledger.

@@ -2,7 +2,7 @@ import Events
 import Glibc
 import JSON
 import Ledger
-import Server
+import Rendering
 
 /// `keyledger export`: the log, oldest first, as NDJSON or CSV, streamed.
 enum ExportCommand: CLICommand {

@@ -8,7 +8,7 @@ enum HelpText {
     static let column = 30
 
     static func render(_ command: any CLICommand.Type) -> String {
-        let options = command.options
+        let options = command.options + [.logFormat]
         var usage = "usage: keyledger \(command.name)"
         for option in options where option.required { usage += " " + option.synopsis }
         if !command.arguments.isEmpty { usage += " " + command.arguments }

@@ -1,6 +1,7 @@
 import Events
 import Glibc
 import Ledger
+import Logging
 
 /// `keyledger init`: creates a ledger and prints its root token, once.
 enum InitCommand: CLICommand {
@@ -55,12 +56,16 @@ enum ReplayCommand: CLICommand {
         let started = ContinuousClock.now
         try ledger.replay(chunk: chunk) { done, total in
             let percent = total == 0 ? 100 : Int(done * 100 / total)
-            writeError("replay: \(done)/\(total) events (\(percent)%)\n")
+            Log.info(
+                "replay progress",
+                ["events": .integer(Int64(done)), "of": .integer(Int64(total)), "percent": .integer(Int64(percent))])
         }
         let seconds = seconds(since: started)
         let total = try ledger.head().seq
         let rate = seconds > 0 ? Int(Double(total) / seconds) : 0
-        writeError("replay: done, \(total) events in \(fixed(seconds, 3)) s (\(rate) events/s)\n")
+        Log.info(
+            "replay done",
+            ["events": .integer(Int64(total)), "seconds": .seconds(seconds), "eventsPerSecond": .integer(Int64(rate))])
         return 0
     }
 }

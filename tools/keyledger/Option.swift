@@ -67,4 +67,9 @@ struct Option: Sendable, Equatable {
     /// `--data DIR`, the data directory almost every command needs.
     static let data = text(
         "data", "DIR", configuration: true, required: true, "the data directory, made by keyledger init")
+
+    /// `--log-format`, which every command takes: how its stderr lines are written.
+    static let logFormat = text(
+        "log-format", "json|text", configuration: true, default: "json",
+        "stderr lines as one JSON object each (time, level, message, fields) or as text for a terminal")
 }

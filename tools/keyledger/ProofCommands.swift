@@ -2,7 +2,8 @@ import Events
 import Glibc
 import JSON
 import Ledger
-import Server
+import Logging
+import Rendering
 
 /// `keyledger checkpoint`: the signed note of the tree as it stands.
 enum CheckpointCommand: CLICommand {
@@ -73,7 +74,7 @@ enum VerifyExportCommand: CLICommand {
             do {
                 previous = try TreeCheckpoint(note: note, verifier: verifier)
             } catch {
-                writeError("verify-export: FAILED: --previous \(path): \(error)\n")
+                Log.error("verify-export: FAILED: --previous \(path): \(error)")
                 return 1
             }
             if let proofPath = parsed.value("consistency") {
@@ -92,7 +93,7 @@ enum VerifyExportCommand: CLICommand {
             print(text)
             return 0
         } catch {
-            writeError("verify-export: FAILED: \(error)\n")
+            Log.error("verify-export: FAILED: \(error)")
             return 1
         }
     }

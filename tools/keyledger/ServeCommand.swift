@@ -2,6 +2,7 @@ import Dispatch
 import Glibc
 import HTTP
 import Ledger
+import Logging
 import Notify
 import Server
 
@@ -102,14 +103,15 @@ enum ServeCommand: CLICommand {
             ledger: ledger, logRequests: !parsed.has("quiet"), checkpoints: checkpoints, notifications: settings)
         let server = HTTPServer(configuration: configuration, responder: responder)
         let bound = try server.bindTCP(host: host, port: port)
-        var where_ = "http://\(host.contains(":") ? "[\(host)]" : host):\(bound)"
-        if let socket = parsed.value("socket") {
-            try server.bindUnix(path: socket)
-            where_ += " and unix:\(socket)"
-        }
+        let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(bound)"
+        if let socket = parsed.value("socket") { try server.bindUnix(path: socket) }
         try server.start()
         deliverer?.start()
-        writeError("keyledger: serving \(path)\(parsed.has("read-only") ? " read-only" : "") on \(where_)\n")
+        var serving = LogLine(.info, parsed.has("read-only") ? "serving read-only" : "serving")
+        serving.field("data", path)
+        serving.field("url", url)
+        if let socket = parsed.value("socket") { serving.field("socket", socket) }
+        serving.write()
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM] {
@@ -120,13 +122,13 @@ enum ServeCommand: CLICommand {
             sources.append(source)
         }
         stop.wait()
-        writeError("keyledger: stopping: finishing in-flight requests\n")
+        Log.info("stopping: finishing in-flight requests")
         server.shutdown()
         deliverer?.stop()
         if !parsed.has("read-only") { checkpoints.stop() }
         ledger.close()
         if let socket = parsed.value("socket") { unlink(socket) }
-        writeError("keyledger: stopped\n")
+        Log.info("stopped")
         return 0
     }
 

@@ -1,33 +1,8 @@
 import Glibc
 import Ledger
+import Logging
 
-/// A CLI command: a static name, summary, description and option declarations, and `run`
-/// (swift-argument-parser style without the package). Its help text and its parser both
-/// come from ``options``.
-protocol CLICommand: Sendable {
-    static var name: String { get }
-    static var summary: String { get }
-    /// The positional arguments as the usage line shows them (`KEY`); empty for none.
-    static var arguments: String { get }
-    /// What the command does: the help text between the usage line and the options.
-    static var about: String { get }
-    /// Every option the command takes, once each.
-    static var options: [Option] { get }
-    static func run(_ args: [String]) throws -> Int32
-}
-
-extension CLICommand {
-    static var arguments: String { "" }
-
-    /// The `--help` text, made from the declarations.
-    static var help: String { HelpText.render(Self.self) }
-
-    /// `args` parsed against ``options``, with at most `positional` positional arguments.
-    static func parse(_ args: [String], positional: Int = 0) throws -> Arguments {
-        try Arguments(args, declared: options, positional: positional)
-    }
-}
-
+/// Every command, in the order `keyledger --help` lists them.
 enum CommandList {
     static let all: [any CLICommand.Type] = [
         InitCommand.self, ServeCommand.self, ReplayCommand.self, VerifyChainCommand.self, LogsCommand.self,
@@ -46,16 +21,50 @@ func usage() -> String {
         "\n`keyledger <command> --help` says what a command takes. Configuration options have an\n"
         + "environment variable: --data is KEYLEDGER_DATA, and serve's --listen is KEYLEDGER_LISTEN,\n"
         + "and so on; the options that choose what a command does (filters, limits) do not.\n"
+        + "Every command writes its stderr lines as JSON objects, or as text with --log-format text.\n"
     return text
 }
 
-func printError(_ message: String) {
-    writeError("keyledger: " + message + "\n")
+/// The `--log-format` of `args` (before any `--`), else `KEYLEDGER_LOG_FORMAT`, else json:
+/// chosen before the command parses its arguments, so that even their errors are lines of
+/// that format.
+func logFormat(_ args: ArraySlice<String>) throws -> LogFormat {
+    var text = environmentValue(Arguments.variable(Option.logFormat.name))
+    let options = args.prefix { $0 != "--" }
+    for (i, arg) in options.enumerated() {
+        if arg.hasPrefix("--log-format=") { text = String(arg.dropFirst("--log-format=".count)) }
+        if arg == "--log-format", i + 1 < options.count { text = options[options.startIndex + i + 1] }
+    }
+    guard let text else { return .json }
+    guard let format = LogFormat(rawValue: text) else {
+        throw UsageError("--log-format is json or text, not \(text)")
+    }
+    return format
+}
+
+/// An error line: `message` (any secret in it redacted); for a usage error, also the usage
+/// line and where help is (as text: the whole help after the line, for the person at the
+/// terminal).
+func printError(_ message: String, help: String? = nil) {
+    let message = redactingSecrets(message)
+    guard let help, Log.format == .json else {
+        Log.error(message)
+        if let help { writeError("\n" + help + "\n") }
+        return
+    }
+    let command = CommandList.all.contains { $0.name == argv[1] } ? argv[1] + " " : ""
+    Log.error(message, ["usage": "\(help.prefix { $0 != "\n" })", "help": "keyledger \(command)--help"])
 }
 
 // Writes to a closed pipe must not kill the process.
 signal(SIGPIPE, SIG_IGN)
 let argv = CommandLine.arguments
+do {
+    Log.use(try logFormat(argv.dropFirst()))
+} catch {
+    Log.error("\(error)")
+    exit(2)
+}
 guard argv.count >= 2, argv[1] != "--help", argv[1] != "-h" else {
     print(usage(), terminator: "")
     exit(argv.count >= 2 ? 0 : 2)
@@ -63,7 +72,7 @@ guard argv.count >= 2, argv[1] != "--help", argv[1] != "-h" else {
 guard let command = CommandList.all.first(where: { $0.name == argv[1] }) else {
     let names = CommandList.all.map { $0.name }
     let nearest = Arguments.suggestion(for: argv[1], among: names).replacing("--", with: "")
-    printError("unknown command \(argv[1])\(nearest)\n\n" + usage())
+    printError("unknown command \(argv[1])\(nearest)", help: usage())
     exit(2)
 }
 let rest = Array(argv.dropFirst(2))
@@ -75,7 +84,7 @@ if options.contains("--help") || options.contains("-h") {
 do {
     exit(try command.run(rest))
 } catch let error as UsageError {
-    printError("\(error)\n\n\(command.help)")
+    printError("\(error)", help: command.help)
     exit(2)
 } catch let error as LedgerError {
     printError(error.description)

@@ -29,5 +29,5 @@ public enum KeyJSON {
     }
 
     /// `ETag` for a key: its version, quoted.
-    static func etag(_ key: KeyState) -> (name: String, value: String) { ("ETag", "\"\(key.version)\"") }
+    public static func etag(_ key: KeyState) -> (name: String, value: String) { ("ETag", "\"\(key.version)\"") }
 }
