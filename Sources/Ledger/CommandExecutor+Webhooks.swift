@@ -54,6 +54,12 @@ extension CommandExecutor {
             let created = WebhookCreated(
                 id: id, url: spec.url, eventTypes: spec.eventTypes, description: spec.description)
             let owner = grant.owner ?? spec.owner ?? ""
+            let existing = try store.list(owner: owner, after: nil, limit: WebhookRules.maxPerOwner, in: txn)
+            guard !existing.more, existing.webhooks.count < WebhookRules.maxPerOwner else {
+                throw LedgerError.conflict(
+                    "owner \(owner.isEmpty ? "(every owner)" : owner) has \(WebhookRules.maxPerOwner) webhooks already: delete one first"
+                )
+            }
             guard let hook = try commit(.webhookCreated(created), owner: owner, actor: grant.actor) else {
                 throw LedgerError.unavailable("the new webhook did not fold")
             }

@@ -70,6 +70,9 @@ public enum WebhookRules {
     public static let maxURLLength = 2048
     public static let maxDescriptionLength = 256
     public static let maxEventTypes = 64
+    /// Webhooks one owner (or the every-owner subscriptions together) may have: each costs
+    /// the deliverer a look per pass.
+    public static let maxPerOwner = 100
 
     /// Checks a subscription's URL: `https://` (or `http://`) with a host; whether the
     /// destination may be reached is the deliverer's to decide, by address.

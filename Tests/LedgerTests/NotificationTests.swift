@@ -200,3 +200,28 @@ func aReportedLeakFollowsThePolicy(_ policy: LeakPolicy) throws {
     let types = try f.ledger.events(after: 0, limit: 100).map(\.event.type)
     #expect(types == [.webhookCreated, .webhookUpdated, .webhookSecretRotated, .webhookDisabled, .webhookDeleted])
 }
+
+/// An owner's webhooks are bounded: the one past the limit is 409 and appends nothing.
+@Test func anOwnerHasAtMostAHundredWebhooks() throws {
+    let f = try LedgerFixture()
+    for i in 0..<WebhookRules.maxPerOwner {
+        _ = try wait { done in
+            f.ledger.createWebhook(
+                WebhookSpec(owner: "org_1", url: "https://h/\(i)", eventTypes: ["*"]), context: rootContext,
+                completion: done)
+        }
+    }
+    let head = f.headSeq
+    #expect(throws: LedgerError.self) {
+        _ = try wait { done in
+            f.ledger.createWebhook(
+                WebhookSpec(owner: "org_1", url: "https://h/x", eventTypes: ["*"]), context: rootContext,
+                completion: done)
+        }
+    }
+    #expect(f.headSeq == head)
+    _ = try wait { done in
+        f.ledger.createWebhook(
+            WebhookSpec(owner: "org_2", url: "https://h/x", eventTypes: ["*"]), context: rootContext, completion: done)
+    }
+}
