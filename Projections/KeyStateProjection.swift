@@ -63,6 +63,20 @@ public struct KeyStateProjection: Projection {
         }
     }
 
+    /// How many keys there are.
+    public func count(in txn: borrowing Transaction) throws -> Int { try txn.count(keys) }
+
+    /// Calls `body` with every key's state, in id order.
+    public func forEachState(in txn: borrowing Transaction, _ body: (KeyState) throws -> Void) throws {
+        try txn.withCursor(keys) { cursor in
+            var entry = try cursor.first()
+            while let e = entry {
+                try body(try KeyState(decoding: e.value))
+                entry = try cursor.next()
+            }
+        }
+    }
+
     /// The key a secret digest belongs to (current or previous secret), if any.
     public func keyID(forSecret digest: Digest, in txn: borrowing Transaction) throws -> KeyID? {
         try digest.withUnsafeBytes { key in

@@ -8,7 +8,7 @@ extension MerkleTreeProjection {
     ///
     /// The leaves are the records themselves, which a ``LogChunk`` does not carry: a fold
     /// only notes how far the log was folded, and each write reads the records up to
-    /// there from the transaction it writes into and hashes them.
+    /// there from the log's environment and hashes them.
     struct Rebuilder: ProjectionRebuilder {
         let projection: MerkleTreeProjection
         /// The last seq a chunk folded, and the last seq hashed into the tree.
@@ -30,7 +30,8 @@ extension MerkleTreeProjection {
         mutating func write(into txn: borrowing Transaction, _ occasion: WriteOccasion) throws {
             if hashed < folded {
                 var failure: (any Error)?
-                try txn.withCursor(projection.log) { cursor in
+                try projection.readingLog(txn) { logTxn in
+                try logTxn.withCursor(projection.log) { cursor in
                     var entry = try cursor.seek(atLeast: MerkleTreeProjection.seqKey(hashed + 1))
                     while let e = entry, hashed < folded {
                         do {
@@ -42,6 +43,7 @@ extension MerkleTreeProjection {
                         hashed += 1
                         entry = try cursor.next()
                     }
+                }
                 }
                 if let failure { throw failure }
                 guard hashed == folded else { throw MerkleTreeError.missingRecord(hashed + 1) }

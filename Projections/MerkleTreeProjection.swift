@@ -22,8 +22,11 @@ public struct MerkleTreeProjection: Projection {
     public let needsEventContext = false
     let tiles: Table
     let edge: Table
-    /// The log's `events` table, whose records are the leaves.
+    /// The log's `events` table, whose records are the leaves, and the environment
+    /// holding it when it is not this projection's (nil: the same, read in the
+    /// transaction the tree is written in).
     let log: Table
+    let logEnvironment: Environment?
     public var tables: [Table] { [tiles, edge] }
 
     /// Hashes per tile, and the tree levels one tile spans.
@@ -32,10 +35,11 @@ public struct MerkleTreeProjection: Projection {
 
     /// - Parameter log: the table of the log's records (seq big-endian -> record ||
     ///   prevHash || hash).
-    public init(environment: Environment, log: Table) {
+    public init(environment: Environment, logEnvironment: Environment?, log: Table) {
         tiles = environment.table("merkle_tiles")
         edge = environment.table("merkle_edge")
         self.log = log
+        self.logEnvironment = logEnvironment
     }
 
     public func apply(_ event: Event, in txn: borrowing Transaction) throws {
@@ -44,13 +48,25 @@ public struct MerkleTreeProjection: Projection {
 
     public func makeRebuilder() -> any ProjectionRebuilder { Rebuilder(projection: self) }
 
-    /// The leaf hash of the record stored under `seq`.
+    /// The leaf hash of the record stored under `seq`, read in a transaction of the log's
+    /// environment.
     func leafHash(seq: UInt64, in txn: borrowing Transaction) throws -> Digest {
         let key = Self.seqKey(seq)
-        return try key.withUnsafeBytes { key in
-            guard let value = try txn.get(log, key) else { throw MerkleTreeError.missingRecord(seq) }
-            return MerkleHash.leaf(try ChainedRecord.record(of: value))
+        func hash(_ txn: borrowing Transaction) throws -> Digest {
+            try key.withUnsafeBytes { key in
+                guard let value = try txn.get(log, key) else { throw MerkleTreeError.missingRecord(seq) }
+                return MerkleHash.leaf(try ChainedRecord.record(of: value))
+            }
         }
+        guard let logEnvironment else { return try hash(txn) }
+        return try logEnvironment.read { logTxn in try hash(logTxn) }
+    }
+
+    /// Runs `body` in a transaction that reads the log: `txn`, or one of the log's
+    /// environment.
+    func readingLog<T>(_ txn: borrowing Transaction, _ body: (borrowing Transaction) throws -> T) throws -> T {
+        guard let logEnvironment else { return try body(txn) }
+        return try logEnvironment.read(body)
     }
 
     /// Files hash `index` of tile level `level`; the 256th of a tile moves the tile's

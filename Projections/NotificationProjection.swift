@@ -115,6 +115,21 @@ public struct NotificationProjection: Projection {
         }
     }
 
+    /// Calls `body` with every warning given: key, expiry, shortest lead.
+    public func forEachWarning(in txn: borrowing Transaction, _ body: (KeyID, Int64, Int64) throws -> Void) throws {
+        try txn.withCursor(warnings) { cursor in
+            var entry = try cursor.first()
+            while let e = entry {
+                if e.value.count == 16, let id = KeyID(bytes: e.key) {
+                    try body(
+                        id, Int64(littleEndian: e.value.loadUnaligned(as: Int64.self)),
+                        Int64(littleEndian: e.value.loadUnaligned(fromByteOffset: 8, as: Int64.self)))
+                }
+                entry = try cursor.next()
+            }
+        }
+    }
+
     public func makeRebuilder() -> any ProjectionRebuilder { Rebuilder(projection: self) }
 
     /// Keeps the few events this fold reads and applies them at each write: they are a

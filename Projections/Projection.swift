@@ -3,10 +3,12 @@ public import Store
 
 /// A fold of the log into tables of its own.
 ///
-/// `apply` runs inside the writer's transaction for every appended event, and the
-/// projection's checkpoint is written in that same transaction, so a projection can
-/// never be ahead of or behind the log. A rebuild clears ``tables`` and folds the log
-/// from the start through a ``ProjectionRebuilder``; both paths must write identical rows.
+/// Projections live in an environment of their own, folded behind the log: the
+/// ledger's projector calls `apply` for every committed event in seq order, many events
+/// to a transaction, and writes the projection's checkpoint in that same transaction, so
+/// a projection is never ahead of the log and says how far behind it is. A rebuild clears
+/// ``tables`` and folds the log from the start through a ``ProjectionRebuilder``; both
+/// paths must write identical rows.
 public protocol Projection: Sendable {
     /// The checkpoint's name; never changes.
     var name: String { get }

@@ -18,7 +18,7 @@ extension CommandExecutor {
             }
             throw LedgerError.invalid(field: "command", reason: "this command is the ledger's own, not a principal's")
         }
-        let target = try action.target.flatMap { try keys.state(of: $0, in: txn) }
+        let target = try action.target.flatMap { try state(of: $0) }
         let (grant, credential) = try authorize(action, target, job.context, &head, now, txn)
         /// The target as the command sees it: the credential's own key after its use
         /// was recorded, when the credential acts on itself.
@@ -37,7 +37,7 @@ extension CommandExecutor {
         switch job.command {
         case .create(let spec, let id, let digest):
             let payload = try Decisions.create(spec, secretDigest: digest, now: now)
-            guard try keys.state(of: id, in: txn) == nil else { throw LedgerError.conflict("key id \(id) is taken") }
+            guard decisions.position(of: id) == nil else { throw LedgerError.conflict("key id \(id) is taken") }
             guard
                 let new = try append(
                     payload, to: nil, id: id, owner: spec.owner, actor: grant.actor,
@@ -77,8 +77,8 @@ extension CommandExecutor {
         -> Outcome
     {
         var count = 0
-        for id in try keys.expiring(atOrBefore: now, limit: 1000, in: txn) {
-            guard let state = try keys.state(of: id, in: txn), let payload = Decisions.expire(state, now: now)
+        for id in decisions.expiring(atOrBefore: now, limit: 1000) {
+            guard let state = try state(of: id), let payload = Decisions.expire(state, now: now)
             else { continue }
             try append(
                 payload, to: state, id: id, owner: state.owner, actor: .sweeper,
@@ -102,7 +102,7 @@ extension CommandExecutor {
                 now: now)
             return (grant, nil)
         }
-        let (state, match) = try keys.holder(of: credential, at: now, in: txn)
+        let (state, match) = try holder(of: credential, at: now)
         let use = Access.Use(ip: context.ip, endpoint: credential.endpoint, latencyMicros: latency(context))
         let grant = try Access.authorize(.key(state, match), action, target: target, use: use, now: now)
         var current = state
@@ -116,19 +116,16 @@ extension CommandExecutor {
     }
 }
 
-extension KeyStateProjection {
+extension CommandExecutor {
     /// The key a management credential's secret opens at `now`, and how it matched.
     ///
-    /// - Throws: ``LedgerError/unauthorized(_:)`` when no key has that secret (or the
-    ///   previous secret's grace period is over).
-    func holder(of credential: ManagementCredential, at now: Int64, in txn: borrowing Transaction) throws -> (
-        KeyState, KeyState.SecretMatch
-    ) {
-        guard let id = try keyID(forSecret: credential.digest, in: txn), let state = try state(of: id, in: txn) else {
+    /// - Throws: ``LedgerError/unauthorized(_:)`` when no key has that secret.
+    func holder(of credential: ManagementCredential, at now: Int64) throws -> (KeyState, KeyState.SecretMatch) {
+        guard let (position, previous) = decisions.lookup(credential.digest),
+            let state = try state(of: decisions.keys[Int(position)].id)
+        else {
             throw LedgerError.unauthorized("the credential is not a known key")
         }
-        let match = state.secretMatches(credential.digest, at: now)
-        guard match != .none else { throw LedgerError.unauthorized("the credential is not a known key") }
-        return (state, match)
+        return (state, decisions.match(position, previous: previous, at: now))
     }
 }

@@ -3,11 +3,6 @@ import Projections
 import Store
 
 extension CommandExecutor {
-    /// The notification projection (webhooks, warnings given), one of ``others``.
-    var notifications: NotificationProjection? {
-        others.lazy.compactMap { $0 as? NotificationProjection }.first
-    }
-
     /// Runs a webhook, expiry-warning or leak command; nil for every other command.
     func executeNotification(_ job: Writer.Job, _ head: inout EventLog.Head, _ now: Int64, _ txn: borrowing Transaction)
         throws -> Outcome?
@@ -27,21 +22,15 @@ extension CommandExecutor {
         }
     }
 
-    private func webhooks() throws -> NotificationProjection {
-        guard let notifications else { throw LedgerError.unavailable("this ledger keeps no webhooks") }
-        return notifications
-    }
-
     func executeWebhook(
         _ command: WebhookCommand, _ context: CommandContext, _ head: inout EventLog.Head, _ now: Int64,
         _ txn: borrowing Transaction
     ) throws -> Outcome {
-        let store = try webhooks()
         func commit(_ payload: EventPayload, owner: String, actor: Actor) throws -> Webhook? {
             try append(
                 payload, to: nil, id: .none, owner: owner, actor: actor, context: context, head: &head, now: now,
                 in: txn)
-            return try payload.webhookID.flatMap { try store.webhook($0, in: txn) }
+            return payload.webhookID.flatMap { notices.webhooks[$0] }
         }
         switch command {
         case .create(let spec, let id):
@@ -50,12 +39,11 @@ extension CommandExecutor {
             try WebhookRules.eventTypes(spec.eventTypes)
             try WebhookRules.description(spec.description)
             if let owner = spec.owner { try KeyRules.owner(owner) }
-            guard try store.webhook(id, in: txn) == nil else { throw LedgerError.conflict("webhook id \(id) is taken") }
+            guard notices.webhooks[id] == nil else { throw LedgerError.conflict("webhook id \(id) is taken") }
             let created = WebhookCreated(
                 id: id, url: spec.url, eventTypes: spec.eventTypes, description: spec.description)
             let owner = grant.owner ?? spec.owner ?? ""
-            let existing = try store.list(owner: owner, after: nil, limit: WebhookRules.maxPerOwner, in: txn)
-            guard !existing.more, existing.webhooks.count < WebhookRules.maxPerOwner else {
+            guard notices.count(owner: owner) < WebhookRules.maxPerOwner else {
                 throw LedgerError.conflict(
                     "owner \(owner.isEmpty ? "(every owner)" : owner) has \(WebhookRules.maxPerOwner) webhooks already: delete one first"
                 )
@@ -68,12 +56,12 @@ extension CommandExecutor {
             guard context.credential == nil, context.actor == .deliverer else {
                 throw LedgerError.invalid(field: "command", reason: "only the deliverer disables a webhook")
             }
-            guard let hook = try store.webhook(id, in: txn) else { throw LedgerError.notFound("no webhook \(id)") }
+            guard let hook = notices.webhooks[id] else { throw LedgerError.notFound("no webhook \(id)") }
             guard hook.enabled else { return .webhook(hook) }
             return .webhook(
                 try commit(.webhookDisabled(id, reason: reason), owner: hook.owner, actor: .deliverer) ?? hook)
         case .update(let id, _), .delete(let id), .rotateSecret(let id):
-            let hook = try store.webhook(id, in: txn)
+            let hook = notices.webhooks[id]
             let (grant, _) = try authorize(.manageWebhook(id, owner: hook?.owner), nil, context, &head, now, txn)
             guard let hook else { throw LedgerError.notFound("no webhook \(id)") }
             let payload: EventPayload
@@ -104,10 +92,9 @@ extension CommandExecutor {
         _ leads: [Int64], _ context: CommandContext, _ head: inout EventLog.Head, _ now: Int64,
         _ txn: borrowing Transaction
     ) throws -> Outcome {
-        let store = try webhooks()
         var count = 0
-        for (id, lead) in try ExpiryWarnings.due(leads: leads, now: now, keys: keys, warned: store, in: txn) {
-            guard let state = try keys.state(of: id, in: txn), let expiresAt = state.expiresAt else { continue }
+        for (id, lead) in dueWarnings(leads: leads, now: now) {
+            guard let state = try state(of: id), let expiresAt = state.expiresAt else { continue }
             try append(
                 .expiring(expiresAt: expiresAt, leadSeconds: lead), to: state, id: id, owner: state.owner,
                 actor: .sweeper, context: context, head: &head, now: now, in: txn)
@@ -136,9 +123,8 @@ extension CommandExecutor {
         for report in reports {
             // The checksum gate: a token not in KeyLedger's format is no key of ours, and
             // costs no lookup.
-            guard Secret.isWellFormed(report.token),
-                let id = try keys.keyID(forSecret: Secret.digest(report.token), in: txn),
-                let state = try keys.state(of: id, in: txn)
+            guard Secret.isWellFormed(report.token), let (position, _) = decisions.lookup(Secret.digest(report.token)),
+                let state = try state(of: decisions.decisionView(position).id)
             else {
                 labels.append(false)
                 continue
@@ -149,6 +135,7 @@ extension CommandExecutor {
                 continue
             }
             labels.append(true)
+            let id = state.id
             let leaked =
                 try append(
                     .leaked(url: report.url, source: report.source), to: state, id: id, owner: state.owner,
@@ -169,27 +156,28 @@ extension CommandExecutor {
     }
 }
 
-/// When expiry warnings are due (API.md: once per lead time ahead of each expiry).
-public enum ExpiryWarnings {
+extension CommandExecutor {
     /// The lead each key expiring within the longest lead is due a warning of, soonest
     /// expiry first: the shortest lead whose moment has come, unless the log already
     /// holds a warning of that lead or a shorter one for the key's current expiry.
-    static func due(
-        leads: [Int64], now: Int64, keys: KeyStateProjection, warned: NotificationProjection,
-        in txn: borrowing Transaction
-    ) throws -> [(KeyID, Int64)] {
+    func dueWarnings(leads: [Int64], now: Int64) -> [(KeyID, Int64)] {
         guard let longest = leads.max() else { return [] }
         var due: [(KeyID, Int64)] = []
-        for id in try keys.expiring(atOrBefore: now &+ longest &* 1_000_000, limit: Int.max, in: txn) {
-            guard let state = try keys.state(of: id, in: txn), let expiresAt = state.expiresAt, expiresAt > now,
-                let lead = leadDue(leads: leads, expiresAt: expiresAt, now: now)
+        for id in decisions.expiring(atOrBefore: now &+ longest &* 1_000_000, limit: Int.max) {
+            guard let position = decisions.position(of: id) else { continue }
+            let state = decisions.decisionView(position)
+            guard let expiresAt = state.expiresAt, expiresAt > now,
+                let lead = ExpiryWarnings.leadDue(leads: leads, expiresAt: expiresAt, now: now)
             else { continue }
-            if let given = try warned.warned(id, in: txn), given.expiresAt == expiresAt, given.lead <= lead { continue }
+            if let given = notices.warning(id), given.expiresAt == expiresAt, given.lead <= lead { continue }
             due.append((id, lead))
         }
         return due
     }
+}
 
+/// When expiry warnings are due (API.md: once per lead time ahead of each expiry).
+public enum ExpiryWarnings {
     /// The shortest lead time whose warning moment (`expiresAt - lead`) is at or before `now`.
     public static func leadDue(leads: [Int64], expiresAt: Int64, now: Int64) -> Int64? {
         leads.filter { expiresAt - $0 * 1_000_000 <= now }.min()

@@ -2,86 +2,161 @@ import Events
 import Projections
 import Store
 
-/// Runs a batch of commands inside the writer's one write transaction: decide against
-/// the state the transaction sees, append the events, fold them into every projection,
-/// and move the checkpoints to the new head.
-struct CommandExecutor: Sendable {
+/// Runs a batch of commands inside the writer's one write transaction of the log:
+/// decides each against the decision state in memory (``DecisionState``), appends its
+/// events to the log and folds them into that state. Reads no projection row on the
+/// verification path; the projections are folded behind, by the ``Projector``.
+///
+/// Lives on the writer's thread only.
+final class CommandExecutor: @unchecked Sendable {
+    // Safe to share: only the writer's thread calls it after the ledger's open.
     let log: EventLog
+    /// The key-state projection, read (in the projections' environment) for the
+    /// descriptive fields of a key a management command acts on.
     let keys: KeyStateProjection
-    let others: [any Projection]
-    let checkpoints: Checkpoints
+    let projections: Environment
+    let projector: Projector
     let clock: any LedgerClock
+    var decisions = DecisionState()
+    /// Webhooks and expiry warnings given (CommandExecutor+Webhooks.swift).
+    var notices = NotificationDecisions()
+    /// Full states of keys whose last descriptive change (creation, update, rotation,
+    /// ...) the projections may not include yet, with that event's seq; in seq order in
+    /// `recentOrder` (from `recentFront` on) for eviction once the projections include it.
+    private var recent: [KeyID: (seq: UInt64, state: KeyState)] = [:]
+    private var recentOrder: [(seq: UInt64, id: KeyID)] = []
+    private var recentFront = 0
+    private var recentJournal: [(id: KeyID, before: (seq: UInt64, state: KeyState)?)] = []
 
-    var allProjections: [any Projection] { [keys] + others }
+    init(log: EventLog, keys: KeyStateProjection, projections: Environment, projector: Projector, clock: any LedgerClock) {
+        self.log = log
+        self.keys = keys
+        self.projections = projections
+        self.projector = projector
+        self.clock = clock
+    }
 
-    func run(_ batch: [Writer.Job], in txn: borrowing Transaction) throws -> [Result<Outcome, LedgerError>] {
+    /// Loads the decision state from the key-state projection, which must include the
+    /// log's head (the projector caught up before the writer starts).
+    func load() throws {
+        try projections.read { txn in
+            decisions.reserve(try keys.count(in: txn))
+            try keys.forEachState(in: txn) { state in decisions.store(state, replacing: nil) }
+            try notices.load(NotificationProjection(environment: projections), in: txn)
+        }
+        decisions.committed()
+    }
+
+    /// Forgets the decision state and loads it again (after a rebuild).
+    func reload() throws {
+        decisions = DecisionState()
+        recent.removeAll()
+        recentOrder.removeAll()
+        recentFront = 0
+        recentJournal.removeAll()
+        try load()
+    }
+
+    /// Decides and appends every job; returns each result and the log's seq after it.
+    /// Runs again from its start when the transaction is retried (a map that grew): it
+    /// first undoes what an earlier attempt changed in memory.
+    func run(_ batch: [Writer.Job], in txn: borrowing Transaction) throws -> (
+        [Result<Outcome, LedgerError>], [UInt64]
+    ) {
+        rollbackBatch()
+        evictRecent()
         var head = try log.head(in: txn)
-        try catchUp(to: head.seq, in: txn)
-        let startSeq = head.seq
         var results: [Result<Outcome, LedgerError>] = []
+        var seqs: [UInt64] = []
         results.reserveCapacity(batch.count)
-        var cache = KeyStateCache()
+        seqs.reserveCapacity(batch.count)
         for job in batch {
             let now = max(clock.now(), head.time)
             if case .verify(let request, let digest) = job.command {
                 // Verification never fails as a command: refusals are outcomes to record.
-                results.append(.success(.verified(try verify(request, digest, job.context, &head, now, &cache, txn))))
+                results.append(.success(.verified(try verify(request, digest, job.context, &head, now, txn))))
+                seqs.append(head.seq)
                 continue
             }
-            // Management commands read and write the key rows directly (and may be
-            // rolled back), so the cached verification states go to the table first.
-            try cache.flush(keys, txn)
             let before = head
+            let mark = (decisions.mark(), recentJournal.count, notices.mark)
             do {
                 let outcome = try txn.nested { child in try execute(job, &head, now, child) }
                 results.append(.success(outcome))
             } catch let error as LedgerError {
                 head = before
+                rollback(to: mark)
                 results.append(.failure(error))
             }
+            seqs.append(head.seq)
         }
-        try cache.flush(keys, txn)
-        if head.seq != startSeq {
-            for projection in allProjections { try checkpoints.write(projection.name, head.seq, in: txn) }
-        }
-        return results
+        return (results, seqs)
     }
 
-    /// Folds events the projections have not seen (a new projection, or a rebuild cut
-    /// short) so that every projection stands at the log's head before new events.
-    func catchUp(to headSeq: UInt64, in txn: borrowing Transaction) throws {
-        for projection in allProjections {
-            let from = try checkpoints.read(projection.name, in: txn)
-            guard from < headSeq else { continue }
-            try log.scan(from: from + 1, context: projection.needsEventContext ? .actorAndIP : .minimal, in: txn) { stored in
-                try projection.apply(stored.event, in: txn)
-                return true
-            }
-            try checkpoints.write(projection.name, headSeq, in: txn)
+    /// The batch is durable: keeps its changes to the decision state.
+    func committed() {
+        decisions.committed()
+        notices.committed()
+        recentJournal.removeAll(keepingCapacity: true)
+    }
+
+    /// The batch was not committed: undoes its changes to the decision state.
+    func rollbackBatch() { rollback(to: (0, 0, 0)) }
+
+    private func rollback(to mark: (Int, Int, Int)) {
+        decisions.rollback(to: mark.0)
+        notices.rollback(to: mark.2)
+        while recentJournal.count > mark.1 {
+            let undo = recentJournal.removeLast()
+            recent[undo.id] = undo.before
         }
     }
 
-    /// Appends one event for a key whose state before it is `old`, folds it everywhere,
-    /// and returns the key's state after it.
-    ///
-    /// - Parameter storeState: false when the caller keeps the new state in a
-    ///   ``KeyStateCache`` and writes it later in the same transaction.
+    private func evictRecent() {
+        let projected = projector.projected
+        while recentFront < recentOrder.count, recentOrder[recentFront].seq <= projected {
+            let (seq, id) = recentOrder[recentFront]
+            if recent[id]?.seq == seq { recent[id] = nil }
+            recentFront += 1
+        }
+        if recentFront > 1024, recentFront * 2 > recentOrder.count {
+            recentOrder.removeFirst(recentFront)
+            recentFront = 0
+        }
+    }
+
+    /// The full current state of `id`: its descriptive fields from the latest change
+    /// (kept here until the projections include it, then read from them), the rest from
+    /// the decision state. Nil when no such key exists.
+    func state(of id: KeyID) throws -> KeyState? {
+        guard decisions.position(of: id) != nil else { return nil }
+        if let kept = recent[id] { return decisions.current(kept.state) }
+        guard let base = try projections.read({ txn in try keys.state(of: id, in: txn) }) else {
+            throw LedgerError.unavailable("key \(id) is missing from the key-state projection")
+        }
+        return decisions.current(base)
+    }
+
+    /// Appends one event for a key whose full state before it is `old` (nil: none yet),
+    /// folds it into the decision state, and returns the key's state after it.
     @discardableResult
     func append(
         _ payload: EventPayload, to old: KeyState?, id: KeyID, owner: String, actor: Actor,
-        context: CommandContext, head: inout EventLog.Head, now: Int64,
-        storeState: Bool = true, in txn: borrowing Transaction
+        context: CommandContext, head: inout EventLog.Head, now: Int64, in txn: borrowing Transaction
     ) throws -> KeyState? {
         var event = Event(
             time: now, keyID: id, owner: owner, actor: actor, ip: context.ip,
             requestID: context.requestID, payload: payload)
         try log.append(&event, after: &head, in: txn)
-        let new = KeyState.evolve(old, event)
-        if let new {
-            if storeState { try keys.store(new, replacing: old?.indexed, in: txn) }
-            try keys.snapshotIfDue(new, at: event.seq, in: txn)
+        notices.apply(event)
+        guard let new = KeyState.evolve(old, event) else { return nil }
+        decisions.store(new, replacing: old)
+        if case .accessed = payload {
+        } else {
+            recentJournal.append((id, recent[id]))
+            recent[id] = (event.seq, new)
+            recentOrder.append((event.seq, id))
         }
-        for projection in others { try projection.apply(event, in: txn) }
         return new
     }
 
@@ -93,25 +168,25 @@ struct CommandExecutor: Sendable {
 
     func verify(
         _ request: VerifyRequest, _ digest: Digest, _ context: CommandContext,
-        _ head: inout EventLog.Head, _ now: Int64, _ cache: inout KeyStateCache,
-        _ txn: borrowing Transaction
+        _ head: inout EventLog.Head, _ now: Int64, _ txn: borrowing Transaction
     ) throws -> VerifyResult {
-        let unknown = VerifyResult(code: .notFound, status: 401)
-        guard let id = try keys.keyID(forSecret: digest, in: txn), let state = try cache.state(of: id, keys, txn) else {
-            return unknown
+        guard let (position, previous) = decisions.lookup(digest) else {
+            return VerifyResult(code: .notFound, status: 401)
         }
-        let match = state.secretMatches(digest, at: now)
-        if match == .none { return unknown }
+        let match = decisions.match(position, previous: previous, at: now)
+        let state = decisions.decisionView(position)
         let decision = VerifyDecision.decide(
             state, match: match, request: request, latencyMicros: latency(context), now: now)
         var current = state
+        let actor = Actor(kind: .key, id: state.id.description)
         for payload in decision.events {
-            current =
-                try append(
-                    payload, to: current, id: id, owner: state.owner, actor: Actor(kind: .key, id: id.description),
-                    context: context, head: &head, now: now, storeState: false, in: txn) ?? current
+            var event = Event(
+                time: now, keyID: state.id, owner: state.owner, actor: actor, ip: context.ip,
+                requestID: context.requestID, payload: payload)
+            try log.append(&event, after: &head, in: txn)
+            current = KeyState.evolve(current, event) ?? current
         }
-        cache.update(current)
+        decisions.recordAccess(position, current)
         return VerifyDecision.result(code: decision.code, after: current, now: now)
     }
 }

@@ -14,15 +14,22 @@ extension Ledger {
     public func auditPage(_ filter: AuditFilter, start: Int64?, end: Int64?, before: UInt64?, limit: Int)
         throws(LedgerError) -> (events: [EventLog.Stored], next: UInt64?)
     {
-        try read { txn in
+        let (head, low, high) = try read { txn -> (UInt64, UInt64, UInt64) in
             let head = try log.head(in: txn).seq
             var high = head
             if let before { high = min(high, before &- 1) }
             if let end { high = min(high, try log.lastSeq(atOrBefore: end - 1, in: txn)) }
             var low: UInt64 = 1
             if let start { low = try log.lastSeq(atOrBefore: start - 1, in: txn) + 1 }
-            guard high >= low, high > 0 else { return ([], nil) }
-            let seqs = try audit.page(filter, low: low, high: high, limit: limit + 1, head: head, in: txn)
+            return (head, low, high)
+        }
+        guard high >= low, high > 0 else { return ([], nil) }
+        // The index (projections) names the seqs; the log (its own environment, append
+        // only) holds their events.
+        let seqs = try readProjections { txn in
+            try audit.page(filter, low: low, high: high, limit: limit + 1, head: head, in: txn)
+        }
+        return try read { txn in
             var events: [EventLog.Stored] = []
             for seq in seqs.prefix(limit) {
                 if let stored = try log.event(at: seq, in: txn) { events.append(stored) }
@@ -34,11 +41,14 @@ extension Ledger {
     /// A key as it was right after the event at `seq` (or the last event at or before
     /// it): its own stream folded up to there. Nil when the key did not exist yet.
     public func state(of id: KeyID, atSeq seq: UInt64) throws(LedgerError) -> KeyState? {
-        try read { txn in
-            // From the latest snapshot at or before `seq`, then the rest of the stream.
+        // From the latest snapshot at or before `seq`, then the rest of the stream.
+        let (snapshot, stream) = try readProjections { txn in
             let snapshot = try keys.snapshot(of: id, atOrBefore: seq, in: txn)
+            return (snapshot, try audit.stream(of: id, after: snapshot?.seq ?? 0, upTo: seq, in: txn))
+        }
+        return try read { txn in
             var state = snapshot?.state
-            for s in try audit.stream(of: id, after: snapshot?.seq ?? 0, upTo: seq, in: txn) {
+            for s in stream {
                 guard let stored = try log.event(at: s, in: txn) else { break }
                 state = KeyState.evolve(state, stored.event)
             }
@@ -69,7 +79,7 @@ extension Ledger {
                     "the range holds \(count) \(granularity.wireName) buckets; at most \(UsageProjection.maxBucketCount) per request: narrow the range or use a coarser granularity"
             )
         }
-        return try read { txn in
+        return try readProjections { txn in
             // A key has no usage before it was created: its report looks up no rows before.
             let created = try keys.state(of: id, in: txn)?.createdAt
             return try usage.usage(

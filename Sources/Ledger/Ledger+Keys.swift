@@ -38,22 +38,36 @@ extension Ledger {
         _ id: KeyID, gracePeriodSeconds: Int64, context: CommandContext,
         completion: @escaping @Sendable (Result<(KeyState, String), LedgerError>) -> Void
     ) {
-        let state: KeyState?
+        // The new secret keeps the key's prefix (set at creation, never changed), read
+        // once the projections include the log as of now; the writer re-checks everything.
+        let target: UInt64
         do {
-            state = try key(id)
+            target = try committedSeq()
         } catch {
             completion(.failure(error))
             return
         }
-        // The new secret keeps the key's prefix; the writer re-checks everything.
-        let (secret, digest) = Self.mintSecret(prefix: state?.prefix ?? "sk_")
-        submit(.rotate(id, gracePeriodSeconds: gracePeriodSeconds, secretDigest: digest), context: context) { result in
-            completion(
-                result.flatMap { outcome in
-                    guard case .key(let state) = outcome else { return .failure(.unavailable("unexpected outcome")) }
-                    return .success((state, secret))
-                })
+        let waiting = whenProjected(target, within: 2) { [self] _ in
+            let state: KeyState?
+            switch Result(catching: { () throws(LedgerError) in try key(id) }) {
+            case .success(let found): state = found
+            case .failure(let error):
+                completion(.failure(error))
+                return
+            }
+            let (secret, digest) = Self.mintSecret(prefix: state?.prefix ?? "sk_")
+            submit(.rotate(id, gracePeriodSeconds: gracePeriodSeconds, secretDigest: digest), context: context) {
+                result in
+                completion(
+                    result.flatMap { outcome in
+                        guard case .key(let state) = outcome else {
+                            return .failure(.unavailable("unexpected outcome"))
+                        }
+                        return .success((state, secret))
+                    })
+            }
         }
+        if !waiting { completion(.failure(.unavailable("too many requests wait for the projections"))) }
     }
 
     /// Verifies a presented secret. A malformed secret or bad checksum is answered

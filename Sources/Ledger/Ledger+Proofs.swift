@@ -26,11 +26,11 @@ public struct TreeHead: Sendable, Equatable {
 
 extension Ledger {
     /// The log's Merkle tree: leaf `i` is the record of seq `i + 1`.
-    var tree: MerkleTreeProjection { LedgerSchema.tree(environment) }
+    var tree: MerkleTreeProjection { LedgerSchema.tree(projectionEnvironment, log: environment) }
 
     /// The tree as folded so far: its size (every event up to it) and root.
     public func treeHead() throws(LedgerError) -> TreeHead {
-        try read { txn in try treeHead(in: txn) }
+        try readProjections { txn in try treeHead(in: txn) }
     }
 
     func treeHead(in txn: borrowing Transaction) throws -> TreeHead {
@@ -42,7 +42,7 @@ extension Ledger {
     ///
     /// - Throws: ``LedgerError/invalid(field:reason:)`` when `size` passes the tree.
     public func treeRoot(size: UInt64) throws(LedgerError) -> Digest {
-        try read { txn in
+        try readProjections { txn in
             try checkSize(size, field: "size", in: txn)
             return try tree.root(size: size, in: txn)
         }
@@ -55,7 +55,7 @@ extension Ledger {
     public func inclusionProof(seq: UInt64, size: UInt64) throws(LedgerError) -> InclusionProof {
         guard seq >= 1 else { throw .invalid(field: "seq", reason: "must be at least 1") }
         guard seq <= size else { throw .invalid(field: "seq", reason: "must not be larger than size (\(size))") }
-        return try read { txn in
+        return try readProjections { txn in
             try checkSize(size, field: "size", in: txn)
             return InclusionProof(
                 seq: seq, size: size, leafHash: try tree.leafHash(leaf: seq - 1, in: txn),
@@ -70,7 +70,7 @@ extension Ledger {
         guard seqs.allSatisfy({ $0 >= 1 && $0 <= size }) else {
             throw .invalid(field: "seq", reason: "must be in 1...\(size)")
         }
-        return try read { txn in
+        return try readProjections { txn in
             try checkSize(size, field: "size", in: txn)
             var known: [UInt64: Digest] = [:]
             return try seqs.map { seq in
@@ -91,7 +91,7 @@ extension Ledger {
     ///   the tree.
     public func consistencyProof(from: UInt64, to: UInt64) throws(LedgerError) -> [Digest] {
         guard from <= to else { throw .invalid(field: "from", reason: "must not be larger than to (\(to))") }
-        return try read { txn in
+        return try readProjections { txn in
             try checkSize(to, field: "to", in: txn)
             return try tree.consistencyProof(from: from, to: to, in: txn)
         }

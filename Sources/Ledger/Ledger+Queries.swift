@@ -2,11 +2,12 @@ public import Events
 import Glibc
 public import Projections
 import Store
+import Synchronization
 
 extension Ledger {
     /// The current state of a key, or nil.
     public func key(_ id: KeyID) throws(LedgerError) -> KeyState? {
-        try read { txn in try keys.state(of: id, in: txn) }
+        try readProjections { txn in try keys.state(of: id, in: txn) }
     }
 
     /// A page of keys, newest first; see ``KeyStateProjection/list(owner:status:before:limit:in:)``.
@@ -15,7 +16,7 @@ extension Ledger {
         keys: [KeyState], more: Bool
     ) {
         let now = clock.now()
-        return try read { txn in
+        return try readProjections { txn in
             try keys.list(owner: owner, status: status, now: now, before: before, limit: limit, in: txn)
         }
     }
@@ -79,13 +80,57 @@ extension Ledger {
 
     /// The last applied seq of each projection, by name.
     public func projectionCheckpoints() throws(LedgerError) -> [String: UInt64] {
-        try read { txn in
+        try readProjections { txn in
             var result: [String: UInt64] = [:]
             for projection in [keys as any Projection] + others {
                 result[projection.name] = try checkpoints.read(projection.name, in: txn)
             }
             return result
         }
+    }
+
+    /// The last seq every projection includes (what a query's answer includes at least).
+    public func projectedSeq() throws(LedgerError) -> UInt64 {
+        if let projector { return projector.projected }
+        return try projectionCheckpoints().values.min() ?? 0
+    }
+
+    /// The log's head seq as of the last durable commit (read from the log when another
+    /// process writes it).
+    public func committedSeq() throws(LedgerError) -> UInt64 {
+        if let writer { return writer.committedHead }
+        return try head().seq
+    }
+
+    /// Events and seconds the projections are behind the log (0 for a read-only ledger,
+    /// which folds nothing).
+    public func projectionLag() -> (events: UInt64, seconds: Double) {
+        projector?.lag(nowNanos: clock.monotonicNanos()) ?? (0, 0)
+    }
+
+    /// Keys in the writer's decision state and the bytes its storage holds (capacities
+    /// of its arrays and tables, interned values not counted), as of the last batch.
+    public func decisionStateSize() -> (keys: Int, bytes: Int) {
+        guard let writer else { return (0, 0) }
+        return (writer.decisionKeys.load(ordering: .relaxed), writer.decisionBytes.load(ordering: .relaxed))
+    }
+
+    /// Calls `then` once the projections include `seq` (true) or after `seconds` (false),
+    /// at once on the caller's thread when they include it already, else on the
+    /// projector's notifier thread; no thread waits meanwhile. Returns false, without
+    /// calling `then`, when as many queries wait already as long-polls may.
+    public func whenProjected(
+        _ seq: UInt64, within seconds: Double, then: @escaping @Sendable (Bool) -> Void
+    ) -> Bool {
+        guard let projector else {
+            then(((try? projectedSeq()) ?? 0) >= seq)
+            return true
+        }
+        if projector.projected >= seq {
+            then(true)
+            return true
+        }
+        return projector.notifier.wait(above: seq - 1, until: MonotonicTime.now().adding(seconds: seconds), then: then)
     }
 
     static let rootDigestKey = "root-token-digest"
@@ -136,5 +181,24 @@ extension Ledger {
         } catch {
             throw .unavailable("\(error)")
         }
+    }
+}
+
+extension Ledger {
+    /// The writer's decision state for every key, as ``DecisionState/decisionView(_:)``
+    /// gives it (descriptive fields empty), read on the writer's thread: for checks that
+    /// it equals a fold of the log. Empty for a read-only ledger.
+    func decisionViews() -> [KeyID: KeyState] {
+        guard let writer else { return [:] }
+        let views = Mutex<[KeyID: KeyState]>([:])
+        writer.onWriterThread { executor in
+            var all: [KeyID: KeyState] = [:]
+            for position in 0..<executor.decisions.count {
+                let view = executor.decisions.decisionView(UInt32(position))
+                all[view.id] = view
+            }
+            views.withLock { $0 = all }
+        }
+        return views.withLock { $0 }
     }
 }

@@ -18,40 +18,47 @@ extension Ledger {
     ///
     /// - Throws: ``LedgerError/unavailable(_:)`` saying what does not hold.
     static func checkConsistencyWithNewestCheckpoint(
-        _ environment: Environment, log: EventLog, checkpoints: Checkpoints, meta: Table
+        _ environment: Environment, projections: Environment, log: EventLog, checkpoints: Checkpoints, meta: Table
     ) throws(LedgerError) {
         do {
-            try checkTree(environment, log: log, checkpoints: checkpoints, meta: meta)
+            try checkTree(environment, projections: projections, log: log, checkpoints: checkpoints, meta: meta)
         } catch .unavailable(let reason) where reason.hasPrefix(unreadableTree) {
             // The tree is a projection: one that cannot be read (rows of another layout, a
             // cut) is rebuilt from the log, whose leaves it then checks against the
             // checkpoints; a refusal here would leave no way to rebuild it.
             Log.warning("the Merkle tree cannot be read; rebuilding it", ["reason": "\(reason)"])
-            try rebuild([LedgerSchema.tree(environment)], log: log, checkpoints: checkpoints, in: environment)
-            try checkTree(environment, log: log, checkpoints: checkpoints, meta: meta)
+            try rebuild(
+                [LedgerSchema.tree(projections, log: environment)], log: log, checkpoints: checkpoints, in: environment,
+                projections: projections)
+            try checkTree(environment, projections: projections, log: log, checkpoints: checkpoints, meta: meta)
         }
     }
 
     private static let unreadableTree = "the stored Merkle tree is unreadable: "
 
     private static func checkTree(
-        _ environment: Environment, log: EventLog, checkpoints: Checkpoints, meta: Table
+        _ environment: Environment, projections: Environment, log: EventLog, checkpoints: Checkpoints, meta: Table
     ) throws(LedgerError) {
-        let tree = LedgerSchema.tree(environment)
+        let tree = LedgerSchema.tree(projections, log: environment)
         let notes = environment.table(LedgerSchema.treeCheckpointsSpec.name)
         let refusal: String?
         do {
-            refusal = try environment.write { txn -> String? in
-                let head = try log.head(in: txn).seq
-                var folded = try checkpoints.read(tree.name, in: txn)
-                if folded < head {
+            // The tree first folds to the log's head (in the projections' environment);
+            // then it is checked against the records and the stored checkpoints.
+            let head = try environment.read { txn in try log.head(in: txn).seq }
+            try projections.write { ptxn in
+                let folded = try checkpoints.read(tree.name, in: ptxn)
+                guard folded < head else { return }
+                try environment.read { txn in
                     try log.scan(from: folded + 1, context: .minimal, in: txn) { stored in
-                        try tree.apply(stored.event, in: txn)
-                        return true
+                        try tree.apply(stored.event, in: ptxn)
+                        return stored.event.seq < head
                     }
-                    try checkpoints.write(tree.name, head, in: txn)
-                    folded = head
                 }
+                try checkpoints.write(tree.name, head, in: ptxn)
+            }
+            refusal = try environment.write { txn -> String? in
+              try projections.read { ptxn -> String? in
                 let key = Array(treeVerifiedKey.utf8)
                 let verified = try txn.get(meta, key).map { bytes in
                     bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) }
@@ -59,7 +66,8 @@ extension Ledger {
                 // Leaves folded since the last check against the records they hash.
                 var mismatch: UInt64?
                 try log.scanRecords(from: min(verified ?? 0, head) + 1, in: txn) { seq, record in
-                    guard try tree.leafHash(leaf: seq - 1, in: txn) == MerkleHash.leaf(record) else {
+                    guard seq <= head else { return false }
+                    guard try tree.leafHash(leaf: seq - 1, in: ptxn) == MerkleHash.leaf(record) else {
                         mismatch = seq
                         return false
                     }
@@ -69,11 +77,14 @@ extension Ledger {
                     return "the Merkle tree's leaf for seq \(mismatch) is not the hash of the record stored there: "
                         + "the record at seq \(mismatch) was changed after it was folded"
                 }
-                if let refusal = try checkNewestCheckpoint(tree, notes: notes, head: head, in: txn, environment) {
+                if let refusal = try checkNewestCheckpoint(
+                    tree, notes: notes, head: head, in: txn, tree: ptxn, environment)
+                {
                     return refusal
                 }
                 try txn.put(meta, key, withUnsafeBytes(of: head.bigEndian) { Array($0) })
                 return nil
+              }
             }
         } catch let error as MerkleTreeError {
             throw .unavailable(unreadableTree + "\(error)")
@@ -90,7 +101,7 @@ extension Ledger {
     /// Why the log does not match its newest stored checkpoint, or nil when it does.
     private static func checkNewestCheckpoint(
         _ tree: MerkleTreeProjection, notes: Table, head: UInt64, in txn: borrowing Transaction,
-        _ environment: Environment
+        tree treeTxn: borrowing Transaction, _ environment: Environment
     ) throws -> String? {
         let stored = try txn.withCursor(notes) { cursor -> [(UInt64, String)] in
             var all: [(UInt64, String)] = []
@@ -115,12 +126,12 @@ extension Ledger {
             return "the log ends at seq \(head) but a checkpoint signed the tree of \(checkpoint.size) events: "
                 + "events \(head + 1) to \(checkpoint.size) were deleted"
         }
-        guard try tree.root(size: checkpoint.size, in: txn) != checkpoint.root else { return nil }
+        guard try tree.root(size: checkpoint.size, in: treeTxn) != checkpoint.root else { return nil }
         // The newest checkpoint the log still matches bounds where it was changed.
         var matching: UInt64 = 0
         for (size, note) in stored.reversed().dropFirst() {
             guard let older = try? TreeCheckpoint(note: note, verifier: verifier), older.size <= head else { continue }
-            if try tree.root(size: older.size, in: txn) == older.root {
+            if try tree.root(size: older.size, in: treeTxn) == older.root {
                 matching = size
                 break
             }

@@ -33,7 +33,7 @@ extension Ledger {
     /// The webhook `id` as the projection holds it, or nil.
     public func webhook(_ id: WebhookID) throws(LedgerError) -> Webhook? {
         guard let notifications else { return nil }
-        return try read { txn in try notifications.webhook(id, in: txn) }
+        return try readProjections { txn in try notifications.webhook(id, in: txn) }
     }
 
     /// A page of webhooks by id, of one owner or all.
@@ -41,7 +41,7 @@ extension Ledger {
         webhooks: [Webhook], more: Bool
     ) {
         guard let notifications else { return ([], false) }
-        return try read { txn in try notifications.list(owner: owner, after: after, limit: limit, in: txn) }
+        return try readProjections { txn in try notifications.list(owner: owner, after: after, limit: limit, in: txn) }
     }
 
     /// Records a leak report's true positives and applies the policy; the completion
@@ -67,7 +67,7 @@ extension Ledger {
         throws(LedgerError) -> (keys: [KeyState], last: [UInt8]?, more: Bool)
     {
         let now = clock.now()
-        return try read { txn in
+        return try readProjections { txn in
             try keys.listByExpiry(
                 owner: owner, status: status, now: now, expiresBefore: expiresBefore, after: after, limit: limit,
                 in: txn)

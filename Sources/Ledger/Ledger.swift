@@ -1,8 +1,10 @@
 import Dispatch
 import Events
 import Glibc
+import Logging
 import Projections
 public import Store
+import Synchronization
 
 /// How a ledger is opened.
 public struct LedgerOptions: Sendable {
@@ -35,7 +37,10 @@ public struct LedgerOptions: Sendable {
 /// ``openReadOnly(path:)`` while a server runs. Reads run on the caller's thread in
 /// their own transaction and never wait for the writer.
 public final class Ledger: Sendable {
+    /// The log's environment (the data directory): the log, settings, signed checkpoints.
     public let environment: Environment
+    /// The projections' environment (`DIR/projections`): every fold of the log.
+    public let projectionEnvironment: Environment
     let log: EventLog
     let keys: KeyStateProjection
     let audit: AuditIndexProjection
@@ -45,7 +50,8 @@ public final class Ledger: Sendable {
     let meta: Table
     /// The ledger's clock (injected in tests).
     public let clock: any LedgerClock
-    private let writer: Writer?
+    let writer: Writer?
+    let projector: Projector?
     /// Counters for `/metrics`.
     public let metrics = LedgerMetrics()
     let notifier: CommitNotifier
@@ -56,7 +62,10 @@ public final class Ledger: Sendable {
     ///
     /// First it checks the hash chain from the last point found intact (the whole log
     /// the first time), and records the new point: a writer never appends to a broken
-    /// chain. Open a damaged ledger with ``openReadOnly(path:options:)`` to look into it.
+    /// chain. Then it brings the projections to the log's head (rebuilding them when
+    /// missing, torn by an operating-system crash, or far behind) and loads the writer's
+    /// decision state from them. Open a damaged ledger with ``openReadOnly(path:options:)``
+    /// to look into it.
     ///
     /// - Throws: ``LedgerError/unavailable(_:)`` when another process holds the ledger,
     ///   when its chain is broken (naming the first bad seq), or when LMDB cannot open it
@@ -99,73 +108,139 @@ public final class Ledger: Sendable {
         if writable {
             mkdir(path, 0o700)
             lockFD = open(path + "/keyledger.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-            guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            guard lockFD >= 0, Self.lockExclusively(lockFD) else {
                 if lockFD >= 0 { Glibc.close(lockFD) }
                 throw .unavailable("another keyledger process (serve or replay) has \(path) open for writing")
             }
         }
         self.lockFD = lockFD
+        let logEnvironment: Environment
         do {
-            environment = try Environment(path: path, tables: LedgerSchema.tableSpecs, options: options.environment)
+            logEnvironment = try Environment(path: path, tables: LedgerSchema.tableSpecs, options: options.environment)
         } catch {
             if lockFD >= 0 { Glibc.close(lockFD) }
             throw .unavailable("cannot open the ledger at \(path): \(error)")
         }
-        log = EventLog(environment: environment)
-        (keys, audit, usage, others) = LedgerSchema.projections(environment)
-        checkpoints = Checkpoints(environment: environment)
-        meta = environment.table(LedgerSchema.metaSpec.name)
+        environment = logEnvironment
+        log = EventLog(environment: logEnvironment)
+        meta = logEnvironment.table(LedgerSchema.metaSpec.name)
         clock = options.clock
-        notifier = CommitNotifier(maxWaiters: options.maxLongPolls) { [log, environment] in
-            try? environment.read { txn in try log.head(in: txn).seq }
+        notifier = CommitNotifier(maxWaiters: options.maxLongPolls) { [log, logEnvironment] in
+            try? logEnvironment.read { txn in try log.head(in: txn).seq }
         }
         guard writable else {
-            let (environment, meta) = (environment, meta)
-            let stored = try? environment.read { txn in try Self.verifiedPoint(meta: meta, in: txn) }
-            chainChecker = ChainChecker(log: log, environment: environment, verified: (stored ?? nil) ?? .origin)
+            let (meta, log) = (meta, log)
+            let stored = try? logEnvironment.read { txn in try Self.verifiedPoint(meta: meta, in: txn) }
+            chainChecker = ChainChecker(log: log, environment: logEnvironment, verified: (stored ?? nil) ?? .origin)
             writer = nil
-            // Tables of an earlier layout mean the projection that replaced them is empty:
-            // answering from it would be wrong, and a reader cannot rebuild it.
-            let retired = try? environment.read { txn in
-                try LedgerSchema.retiredTables.flatMap(\.names).filter { try txn.hasTable(named: $0) }
-            }
-            if let retired, !retired.isEmpty {
+            projector = nil
+            // Projections of an earlier layout (inside the log's environment) or none at
+            // all: answering from them would be wrong, and a reader cannot rebuild them.
+            let projectionsPath = path + "/" + LedgerSchema.projectionsDirectory
+            guard access(projectionsPath + "/data.mdb", F_OK) == 0 else {
                 throw .unavailable(
-                    "\(path) holds tables of an earlier layout (\(retired.joined(separator: ", "))): open it for "
-                        + "writing once (keyledger serve or keyledger replay) to rebuild them")
+                    "\(path) has no projections (\(LedgerSchema.projectionsDirectory)/ is missing or of an earlier "
+                        + "layout): open it for writing once (keyledger serve or keyledger replay) to rebuild them")
             }
+            do {
+                projectionEnvironment = try Environment(
+                    path: projectionsPath, tables: LedgerSchema.projectionTableSpecs, options: options.environment)
+            } catch {
+                throw .unavailable("cannot open the projections of \(path): \(error)")
+            }
+            (keys, audit, usage, others) = LedgerSchema.projections(projectionEnvironment, log: logEnvironment)
+            checkpoints = Checkpoints(environment: projectionEnvironment)
             return
         }
         do {
-            let (log, environment, meta) = (log, environment, meta)
             let verified = try Self.checkChainAtOpen(
-                path: path, log: log, meta: meta, whole: options.checkWholeChain, in: environment)
-            chainChecker = ChainChecker(log: log, environment: environment, verified: verified)
-            try Self.retireEarlierLayouts([keys] + others, log: log, checkpoints: checkpoints, in: environment)
+                path: path, log: log, meta: meta, whole: options.checkWholeChain, in: logEnvironment)
+            chainChecker = ChainChecker(log: log, environment: logEnvironment, verified: verified)
+            try Self.retireEarlierLayouts(path: path, in: logEnvironment)
+            let found: ProjectionStore.Found
+            do {
+                (projectionEnvironment, found) = try ProjectionStore.openWritable(
+                    dataPath: path, options: options.environment)
+            } catch {
+                throw LedgerError.unavailable("cannot open the projections of \(path): \(error)")
+            }
+            if found == .torn {
+                Self.notice("the projections were not closed cleanly before the last restart of the machine; rebuilding them")
+            }
+            (keys, audit, usage, others) = LedgerSchema.projections(projectionEnvironment, log: logEnvironment)
+            checkpoints = Checkpoints(environment: projectionEnvironment)
             try Self.rebuildLagging(
-                [keys] + others, log: log, checkpoints: checkpoints, in: environment, lag: options.rebuildLag)
-            try Self.prepareCheckpointKey(environment, meta: meta)
-            try Self.checkConsistencyWithNewestCheckpoint(environment, log: log, checkpoints: checkpoints, meta: meta)
+                [keys] + others, log: log, checkpoints: checkpoints, in: logEnvironment,
+                projections: projectionEnvironment, lag: options.rebuildLag)
+            try Self.prepareCheckpointKey(logEnvironment, meta: meta)
         } catch {
             if lockFD >= 0 { Glibc.close(lockFD) }
-            throw error
+            throw (error as? LedgerError) ?? .unavailable("cannot open the ledger at \(path): \(error)")
         }
-        let executor = CommandExecutor(log: log, keys: keys, others: others, checkpoints: checkpoints, clock: clock)
+        let projector = Projector(
+            log: log, logEnvironment: logEnvironment, environment: projectionEnvironment, keys: keys, others: others,
+            checkpoints: checkpoints, maxWaiters: options.maxLongPolls)
+        self.projector = projector
+        let executor = CommandExecutor(
+            log: log, keys: keys, projections: projectionEnvironment, projector: projector, clock: clock)
+        let head: UInt64
+        let log = self.log
+        do {
+            head = try logEnvironment.read { txn in try log.head(in: txn).seq }
+            try projector.loadCheckpoint()
+            try projector.catchUp(to: head)
+            try Self.checkConsistencyWithNewestCheckpoint(
+                logEnvironment, projections: projectionEnvironment, log: log, checkpoints: checkpoints, meta: meta)
+            try projector.loadCheckpoint()
+            try executor.load()
+        } catch {
+            if lockFD >= 0 { Glibc.close(lockFD) }
+            if let error = error as? LedgerError { throw error }
+            throw .unavailable("cannot bring the projections of \(path) to the log's head: \(error)")
+        }
+        projector.start()
         writer = Writer(
-            environment: environment, executor: executor, observer: options.onCommit,
-            sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier,
+            environment: logEnvironment, executor: executor, projector: projector, observer: options.onCommit,
+            sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier, head: head,
             warningLeads: options.expiryWarnings)
+    }
+
+    /// Takes the write lock, retrying for up to a second while it is held: a process that
+    /// forks keeps a copy of an open lock description until its child execs, so a ledger
+    /// closed and opened again at once may find its own lock briefly held.
+    static func lockExclusively(_ fd: Int32) -> Bool {
+        for _ in 0..<50 {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+            guard errno == EWOULDBLOCK else { return false }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    /// Writes a notice for the operator to stderr, as a warning log line.
+    static func notice(_ text: String) {
+        Log.warning(text)
     }
 
     /// Answers every waiting long-poll, lets a running chain check finish, stops the
     /// sweeper, finishes every queued command, records how far the chain was checked (a
-    /// writable ledger) and releases the write lock.
+    /// writable ledger), folds the projections to the head, syncs them and marks them
+    /// closed cleanly, and releases the write lock.
     public func close() {
         notifier.stop()
         chainChecker.stop()
         if let writer {
             writer.stop()
             Self.recordVerifiedPoint(chainChecker.verified, meta: meta, in: environment)
+        }
+        if let projector {
+            // Folds everything committed, then marks the projections closed cleanly.
+            projector.stop()
+            do {
+                try ProjectionStore.markClosed(projectionEnvironment)
+            } catch {
+                Self.notice("cannot mark the projections closed cleanly: \(error)")
+            }
         }
         if lockFD >= 0 { Glibc.close(lockFD) }
     }
@@ -180,22 +255,64 @@ public final class Ledger: Sendable {
             completion(.failure(.unavailable("the ledger is open read-only")))
             return
         }
-        writer.submit(.init(command: command, context: context, completion: completion))
+        writer.submit(.init(command: command, context: context, completion: { result, _ in completion(result) }))
     }
 
-    /// Runs `command` and waits for its durable outcome. Not for the writer's thread.
+    /// Queues `command` like ``submit(_:context:completion:)``; `answered` also gets the
+    /// log's seq after the command (its last event's; the head before it when it
+    /// appended none), for `X-Ledger-Seq`.
+    public func submit(
+        _ command: Command, context: CommandContext,
+        answered: @escaping @Sendable (Result<Outcome, LedgerError>, UInt64) -> Void
+    ) {
+        guard let writer else {
+            answered(.failure(.unavailable("the ledger is open read-only")), 0)
+            return
+        }
+        writer.submit(.init(command: command, context: context, completion: answered))
+    }
+
+    /// The log's seq after the command whose completion runs now, when asked from that
+    /// completion (the writer's thread); nil elsewhere.
+    public var seqOfAnswer: UInt64? { writer?.seqOfAnswer }
+
+    /// Runs `command` and waits for its durable outcome, then for the projections to
+    /// include it (read-your-writes for a blocking caller). Not for the writer's thread.
     public func execute(_ command: Command, context: CommandContext) throws(LedgerError) -> Outcome {
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox()
-        submit(command, context: context) { result in
+        submit(command, context: context) { result, seq in
             box.result = result
+            box.seq = seq
             done.signal()
         }
         done.wait()
+        try awaitProjections(upTo: box.seq)
         return try box.result.get()
     }
 
-    /// Runs `body` in a read transaction, mapping storage failures to `unavailable`.
+    /// Waits (blocking the caller) until the projections include `seq` (nil: the log's
+    /// head as of now), at most `seconds`.
+    ///
+    /// - Throws: ``LedgerError/unavailable(_:)`` when they do not in time.
+    public func awaitProjections(upTo seq: UInt64? = nil, seconds: Double = 30) throws(LedgerError) {
+        let target: UInt64
+        if let seq { target = seq } else { target = try committedSeq() }
+        let done = DispatchSemaphore(value: 0)
+        let included = Mutex(false)
+        let waiting = whenProjected(target, within: seconds) { passed in
+            included.withLock { $0 = passed }
+            done.signal()
+        }
+        guard waiting else { throw .unavailable("too many queries wait for the projections") }
+        done.wait()
+        guard included.withLock({ $0 }) else {
+            throw .unavailable("the projections did not include seq \(target) within \(seconds) s")
+        }
+    }
+
+    /// Runs `body` in a read transaction of the log's environment, mapping storage
+    /// failures to `unavailable`.
     func read<T>(_ body: (borrowing Transaction) throws -> T) throws(LedgerError) -> T {
         do {
             return try environment.read(body)
@@ -205,10 +322,22 @@ public final class Ledger: Sendable {
             throw .unavailable("the ledger cannot be read: \(error)")
         }
     }
+
+    /// Runs `body` in a read transaction of the projections' environment.
+    func readProjections<T>(_ body: (borrowing Transaction) throws -> T) throws(LedgerError) -> T {
+        do {
+            return try projectionEnvironment.read(body)
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw .unavailable("the projections cannot be read: \(error)")
+        }
+    }
 }
 
 /// Carries a result from the writer thread to a waiting caller; the semaphore orders
 /// the write before the read.
 private final class ResultBox: @unchecked Sendable {
     var result: Result<Outcome, LedgerError> = .failure(.unavailable("no answer"))
+    var seq: UInt64 = 0
 }

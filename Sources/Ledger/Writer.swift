@@ -3,27 +3,36 @@ import Events
 import Glibc
 import Projections
 import Store
+import Synchronization
 
-/// The single writer: one thread drains the command queue in batches; each batch is one
-/// write transaction and one durable commit, after which every caller of the batch is
-/// answered. Under load, batches grow and the fsync is shared.
+/// The single writer: one thread drains the command queue in batches; each batch is
+/// decided in memory and appended in one write transaction of the log, one durable
+/// commit, after which every caller of the batch is answered. Under load, batches grow
+/// and the fsync is shared. The projections are folded behind by the ``Projector``.
 final class Writer: @unchecked Sendable {
     // Safe to share: `queue`, `stopping` and `finished` are only touched with
-    // `condition` locked; `executor` and `environment` are immutable and Sendable.
+    // `condition` locked; `executor` is used on the writer's thread only;
+    // `answering` is written and read on the writer's thread only.
     struct Job: Sendable {
         var command: Command
         var context: CommandContext
-        var completion: @Sendable (Result<Outcome, LedgerError>) -> Void
+        /// The result and the log's seq after the command (its last event's, or the
+        /// head before it when it appended none).
+        var completion: @Sendable (Result<Outcome, LedgerError>, UInt64) -> Void
     }
 
     /// Called after each durable commit with the new head seq and the batch size.
     typealias CommitObserver = @Sendable (_ headSeq: UInt64, _ batchSize: Int, _ commitNanos: UInt64) -> Void
 
-    let environment: Environment
+    private let environment: Environment
     let executor: CommandExecutor
+    private let projector: Projector
     private let observer: CommitObserver?
     private let condition = Condition()
     private var queue: [Job] = []
+    private var spare: [Job] = []
+    /// Work for the writer's thread between batches (``onWriterThread(_:)``).
+    private var chores: [@Sendable () -> Void] = []
     private var stopping = false
     private var finished = false
     /// The most jobs one transaction takes; bounds latency under a flood.
@@ -36,20 +45,45 @@ final class Writer: @unchecked Sendable {
 
     let metrics: LedgerMetrics
     let notifier: CommitNotifier
+    /// The log's head after the last durable commit.
+    let committed = Atomic<UInt64>(0)
+    var committedHead: UInt64 { committed.load(ordering: .acquiring) }
+
+    /// Keys in the decision state and the bytes its storage holds, as of the last batch.
+    let decisionKeys = Atomic<Int>(0)
+    let decisionBytes = Atomic<Int>(0)
+
+    private func publishDecisionSize() {
+        decisionKeys.store(executor.decisions.count, ordering: .relaxed)
+        decisionBytes.store(executor.decisions.approximateBytes, ordering: .relaxed)
+    }
+
+    /// The writer thread's id, and the seq of the job being answered on it.
+    private let thread = Atomic<UInt>(0)
+    private(set) var answering: UInt64 = 0
 
     init(
-        environment: Environment, executor: CommandExecutor, observer: CommitObserver?, sweepInterval: Double?,
-        metrics: LedgerMetrics, notifier: CommitNotifier, warningLeads: [Int64] = []
+        environment: Environment, executor: CommandExecutor, projector: Projector, observer: CommitObserver?,
+        sweepInterval: Double?, metrics: LedgerMetrics, notifier: CommitNotifier, head: UInt64,
+        warningLeads: [Int64] = []
     ) {
         self.warningLeads = warningLeads
         self.metrics = metrics
         self.notifier = notifier
         self.environment = environment
         self.executor = executor
+        self.projector = projector
         self.observer = observer
         self.sweepInterval = sweepInterval
+        committed.store(head, ordering: .releasing)
         // A serial queue of its own: its block holds one thread for the writer's life.
         DispatchQueue(label: "keyledger-writer", qos: .userInteractive).async { [unowned self] in self.run() }
+    }
+
+    /// The seq of the job whose completion runs now, when called from that completion
+    /// (on the writer's thread); nil on any other thread.
+    var seqOfAnswer: UInt64? {
+        UInt(pthread_self()) == thread.load(ordering: .acquiring) ? answering : nil
     }
 
     /// Queues a job. After ``stop()`` jobs are refused with `unavailable`.
@@ -57,12 +91,26 @@ final class Writer: @unchecked Sendable {
         condition.lock()
         guard !stopping else {
             condition.unlock()
-            job.completion(.failure(.unavailable("the ledger is shutting down")))
+            job.completion(.failure(.unavailable("the ledger is shutting down")), committed.load(ordering: .acquiring))
             return
         }
         queue.append(job)
+        if queue.count == 1 { condition.signal() }
+        condition.unlock()
+    }
+
+    /// Runs `body` on the writer's thread between two batches and waits for it.
+    func onWriterThread(_ body: @escaping @Sendable (CommandExecutor) -> Void) {
+        let done = DispatchSemaphore(value: 0)
+        let executor = self.executor
+        condition.lock()
+        chores.append {
+            body(executor)
+            done.signal()
+        }
         condition.signal()
         condition.unlock()
+        done.wait()
     }
 
     /// Finishes every queued job, then ends the thread. Returns when it has ended.
@@ -75,22 +123,35 @@ final class Writer: @unchecked Sendable {
     }
 
     private func run() {
+        thread.store(UInt(pthread_self()), ordering: .releasing)
+        publishDecisionSize()
         var nextSweep = MonotonicTime.now()
+        var batch: [Job] = []
         while true {
             condition.lock()
-            while queue.isEmpty && !stopping {
+            while !chores.isEmpty {
+                let chore = chores.removeFirst()
+                condition.unlock()
+                chore()
+                condition.lock()
+            }
+            while queue.isEmpty && chores.isEmpty && !stopping {
                 guard let interval = sweepInterval else {
                     condition.wait()
                     continue
                 }
                 if !condition.wait(until: nextSweep) || MonotonicTime.now() >= nextSweep {
                     nextSweep = MonotonicTime.now().adding(seconds: interval)
-                    if sweepIsDue() {
+                    if executor.decisions.hasExpiring(atOrBefore: executor.clock.now()) {
                         queue.append(
-                            Job(command: .expireDue, context: CommandContext(actor: .sweeper), completion: { _ in }))
+                            Job(command: .expireDue, context: CommandContext(actor: .sweeper), completion: { _, _ in }))
                     }
                     if let warn = warningJob() { queue.append(warn) }
                 }
+            }
+            if !chores.isEmpty {
+                condition.unlock()
+                continue
             }
             if queue.isEmpty && stopping {
                 finished = true
@@ -98,41 +159,53 @@ final class Writer: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let take = min(queue.count, maxBatch)
-            let batch = Array(queue.prefix(take))
-            queue.removeFirst(take)
+            if queue.count <= maxBatch {
+                // Swap the queue for the spare array: no copy under the lock.
+                swap(&queue, &spare)
+                batch = spare
+                spare.removeAll(keepingCapacity: true)
+            } else {
+                batch = Array(queue.prefix(maxBatch))
+                queue.removeFirst(maxBatch)
+            }
             condition.unlock()
             process(batch)
+            batch.removeAll(keepingCapacity: true)
         }
-    }
-
-    /// True when some key's expiry has passed (the sweeper's cheap check: one cursor
-    /// step in a read transaction, so idle ledgers append nothing).
-    private func sweepIsDue() -> Bool {
-        let now = executor.clock.now()
-        let due = try? environment.read { txn in try executor.keys.expiring(atOrBefore: now, limit: 1, in: txn) }
-        return !(due ?? []).isEmpty
     }
 
     private func process(_ batch: [Job]) {
         let started = executor.clock.monotonicNanos()
         var head: UInt64 = 0
-        let results: [Result<Outcome, LedgerError>]
+        var results: [Result<Outcome, LedgerError>]
+        var seqs: [UInt64]
         do {
-            results = try environment.write { txn in
-                let results = try executor.run(batch, in: txn)
+            (results, seqs) = try environment.write { txn in
+                let run = try executor.run(batch, in: txn)
                 head = try executor.log.head(in: txn).seq
-                return results
+                return run
             }
+            executor.committed()
         } catch {
-            // Nothing of the batch was committed: every caller learns that.
+            // Nothing of the batch was committed: every caller learns that, and the
+            // decision state forgets the batch.
+            executor.rollbackBatch()
             let reason = LedgerError.unavailable("the ledger cannot append: \(error)")
             results = Array(repeating: .failure(reason), count: batch.count)
+            seqs = Array(repeating: committed.load(ordering: .acquiring), count: batch.count)
             head = 0
         }
         let nanos = executor.clock.monotonicNanos() &- started
         metrics.recordBatch(size: batch.count, nanos: nanos, failed: head == 0)
-        for (job, result) in zip(batch, results) { job.completion(result) }
+        if head > 0 {
+            publishDecisionSize()
+            committed.store(head, ordering: .releasing)
+            projector.advance(to: head, nanos: started &+ nanos)
+        }
+        for i in batch.indices {
+            answering = seqs[i]
+            batch[i].completion(results[i], seqs[i])
+        }
         if head > 0 {
             notifier.advance(to: head)
             observer?(head, batch.count, nanos)

@@ -36,6 +36,7 @@ public final class APIResponder: HTTPResponder {
         let ledger = self.ledger
         let log = self.log
         let requestMetrics = self.requestMetrics
+        let querySeq = QuerySeq()
         let finish: Reply = { result in
             var response: HTTPResponse
             switch result {
@@ -43,6 +44,11 @@ public final class APIResponder: HTTPResponder {
             case .failure(let error): response = error.response
             }
             response.headers.append(("X-Request-Id", requestID))
+            // A command's own seq (answered on the writer's thread), a query's projections'
+            // seq, else the log's head.
+            if let seq = ledger.seqOfAnswer ?? querySeq.seq ?? (try? ledger.committedSeq()) {
+                response.headers.append(("X-Ledger-Seq", String(seq)))
+            }
             let seconds = Double(ledger.clock.monotonicNanos() &- request.receivedAtNanos) / 1e9
             requestMetrics.record(
                 route: route?.template ?? "(none)", method: request.method, status: response.status, seconds: seconds)
@@ -75,8 +81,15 @@ public final class APIResponder: HTTPResponder {
         let call = Call(
             request: request, route: route, requestID: requestID, ledger: ledger,
             requestMetrics: requestMetrics, checkpoints: checkpoints, notifications: notifications, finish: finish)
-        do {
-            try call.dispatch()
+        let run = { @Sendable in
+            do throws(APIError) {
+                try call.dispatch()
+            } catch {
+                finish(.failure(error))
+            }
+        }
+        do throws(APIError) {
+            try Consistency.whenReadable(request, ledger: ledger, seq: querySeq, finish: finish, dispatch: run)
         } catch {
             finish(.failure(error))
         }
@@ -85,8 +98,17 @@ public final class APIResponder: HTTPResponder {
     /// True when a `Content-Type` value names `application/json`, with or without
     /// parameters (`application/json; charset=utf-8`); the type is case-insensitive.
     static func isJSON(_ contentType: String) -> Bool {
-        let type = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        return type.trimmingSpaces.lowercased() == "application/json"
+        // On the bytes, without allocating: every verification asks.
+        var utf8 = contentType.utf8[...]
+        while let first = utf8.first, first == 32 || first == 9 { utf8 = utf8.dropFirst() }
+        let expected = "application/json".utf8
+        guard utf8.count >= expected.count else { return false }
+        for (a, b) in zip(utf8, expected) where (a >= 65 && a <= 90 ? a | 0x20 : a) != b { return false }
+        for byte in utf8.dropFirst(expected.count) {
+            if byte == 59 { return true }
+            guard byte == 32 || byte == 9 else { return false }
+        }
+        return true
     }
 
     /// The client's `X-Request-Id` when it is 1..128 of `[A-Za-z0-9._:-]`, else a new one.

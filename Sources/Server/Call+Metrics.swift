@@ -48,6 +48,10 @@ extension Call {
                     "keyledger_projection_lag_events", [("projection", name)], head > checkpoint ? head - checkpoint : 0
                 )
             }
+            p.family(
+                "keyledger_projection_lag_seconds", "gauge",
+                "Age of the oldest log commit the projections do not include yet (0 when caught up).")
+            p.sample("keyledger_projection_lag_seconds", [], ledger.projectionLag().seconds)
             let map = try ledger.mapUsage()
             p.family("keyledger_map_size_bytes", "gauge", "Size of the LMDB map.")
             p.sample("keyledger_map_size_bytes", [], UInt64(map.size))
@@ -79,6 +83,13 @@ extension Call {
         p.family(
             "keyledger_writer_failed_batches_total", "counter", "Batches that could not be committed (answered 503).")
         p.sample("keyledger_writer_failed_batches_total", [], snapshot.failedBatches)
+        let decisions = ledger.decisionStateSize()
+        p.family("keyledger_decision_state_keys", "gauge", "Keys in the writer's in-memory decision state.")
+        p.sample("keyledger_decision_state_keys", [], UInt64(decisions.keys))
+        p.family(
+            "keyledger_decision_state_bytes", "gauge",
+            "Bytes the writer's decision state holds (its arrays' and tables' capacities).")
+        p.sample("keyledger_decision_state_bytes", [], UInt64(decisions.bytes))
         let process = ProcessMetrics.read()
         p.family("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.")
         p.sample("process_cpu_seconds_total", [], process.cpuSeconds)

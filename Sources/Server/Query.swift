@@ -12,6 +12,8 @@ struct Query {
             guard let value = Self.decode(parts.count == 2 ? parts[1] : "") else {
                 throw .invalid(name, "bad percent-encoding")
             }
+            // `minSeq` is every query's, read before the route's (``Consistency``).
+            if name == "minSeq" { continue }
             guard values.updateValue(value, forKey: name) == nil else { throw .invalid(name, "given more than once") }
         }
     }

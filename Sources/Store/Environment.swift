@@ -10,6 +10,10 @@ public struct EnvironmentOptions: Sendable {
     public var maxGrowthStep: Int = 8 << 30
     /// Open without write access (tools that only read, e.g. `verify-chain`).
     public var readOnly = false
+    /// Commit without syncing (`MDB_NOSYNC`): for data derived from elsewhere, whose loss
+    /// at an operating-system crash is repaired by deriving it again. A process crash
+    /// loses nothing committed. ``Environment/sync()`` makes it durable when asked.
+    public var noSync = false
 
     public init() {}
 }
@@ -56,6 +60,7 @@ public final class Environment: @unchecked Sendable {
             try LMDBError.check(mdb_env_set_mapsize(env, options.initialMapSize))
             var flags = UInt32(MDB_NOTLS)
             if options.readOnly { flags |= UInt32(MDB_RDONLY) }
+            if options.noSync { flags |= UInt32(MDB_NOSYNC) }
             try LMDBError.check(mdb_env_open(env, path, flags, 0o600))
             var dead: Int32 = 0
             try LMDBError.check(mdb_reader_check(env, &dead))
@@ -141,6 +146,11 @@ public final class Environment: @unchecked Sendable {
                 try adoptForeignMapSize()
             }
         }
+    }
+
+    /// Flushes every commit to disk (for an environment opened with ``EnvironmentOptions/noSync``).
+    public func sync() throws {
+        try LMDBError.check(mdb_env_sync(env, 1))
     }
 
     /// A failed commit wrote nothing that counts (LMDB keeps the old meta page). LMDB

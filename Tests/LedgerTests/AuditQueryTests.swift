@@ -279,6 +279,7 @@ func eventually(_ condition: () -> Bool) {
         if round % 5 == 4 { _ = try f.run(.suspend(key.id, reason: "round \(round)")) }
         if round % 5 == 0 { _ = try? f.run(.reactivate(key.id)) }
     }
+    try f.ledger.awaitProjections()
     let events = try f.ledger.events(after: 0, limit: .max).map(\.event)
     #expect(events.count > 2 * interval + 100)
     var folded: [UInt64: KeyState] = [:]
@@ -294,6 +295,6 @@ func eventually(_ condition: () -> Bool) {
     for seq in probes.sorted() { #expect(try f.ledger.state(of: key.id, atSeq: seq) == folded[seq], "seq \(seq)") }
     let before = try f.projectionDump()
     #expect(before["key_snapshots"]?.count == 2)
-    try f.ledger.replay(chunk: 333)
+    try f.ledger.replay(transactionEvents: 333)
     #expect(try f.projectionDump() == before)
 }

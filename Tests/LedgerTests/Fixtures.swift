@@ -63,11 +63,16 @@ final class LedgerFixture {
         var spec = KeySpec(owner: "org_42", name: "CRM Sync")
         spec.scopes = ["accounts:read"]
         configure(&spec)
-        return try wait { done in ledger.createKey(spec, context: rootContext, completion: done) }
+        let made = try wait { done in ledger.createKey(spec, context: rootContext, completion: done) }
+        // Read-your-writes for the test's next query (what `minSeq` gives an HTTP client).
+        try ledger.awaitProjections()
+        return made
     }
 
     func verify(_ secret: String, _ request: VerifyRequest = VerifyRequest()) throws -> VerifyResult {
-        try wait { done in ledger.verify(secret: secret, request, context: rootContext, completion: done) }
+        let result = try wait { done in ledger.verify(secret: secret, request, context: rootContext, completion: done) }
+        try ledger.awaitProjections()
+        return result
     }
 
     func run(_ command: Command, context: CommandContext = rootContext) throws(LedgerError) -> Outcome {
@@ -84,9 +89,9 @@ final class LedgerFixture {
 
     /// Leaves `projection` as an interrupted rebuild does: `tables` empty, checkpoint 0.
     func forget(_ projection: String, tables: [String]) throws {
-        try ledger.environment.write { txn in
-            for name in tables { try txn.clear(ledger.environment.table(name)) }
-            try Checkpoints(environment: ledger.environment).write(projection, 0, in: txn)
+        try ledger.projectionEnvironment.write { txn in
+            for name in tables { try txn.clear(ledger.projectionEnvironment.table(name)) }
+            try Checkpoints(environment: ledger.projectionEnvironment).write(projection, 0, in: txn)
         }
     }
 }

@@ -15,7 +15,8 @@ struct StoredTreeFixture {
     init(count: Int, fold: Bool = true) throws {
         environment = try Environment(
             path: directory.path, tables: [EventLog.tableSpec] + MerkleTreeProjection.tableSpecs)
-        tree = MerkleTreeProjection(environment: environment, log: environment.table(EventLog.tableSpec.name))
+        tree = MerkleTreeProjection(
+            environment: environment, logEnvironment: nil, log: environment.table(EventLog.tableSpec.name))
         let id = KeyID(high: 7, low: 9)
         records = (0..<count).map { i in
             EventCodec.encode(

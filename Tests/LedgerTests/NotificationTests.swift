@@ -55,6 +55,7 @@ extension LedgerFixture {
     #expect(given.map(\.1) == [14 * day, 3 * day, day])
     #expect(given.allSatisfy { $0.2 == key.expiresAt })
     // The warnings are notices: the key's version (If-Match) does not move.
+    try f.ledger.awaitProjections()
     #expect(try f.ledger.key(key.id)?.version == key.version)
 }
 
@@ -111,6 +112,7 @@ func aReportedLeakFollowsThePolicy(_ policy: LeakPolicy) throws {
         return
     }
     #expect(labels == [true])
+    try f.ledger.awaitProjections()
     let after = try #require(try f.ledger.key(key.id))
     switch policy {
     case .suspend:
@@ -145,6 +147,7 @@ func aReportedLeakFollowsThePolicy(_ policy: LeakPolicy) throws {
     let reports = tokens.map { LeakReport(token: $0, type: "t", url: nil, source: nil) }
     #expect(try f.run(.reportLeaks(reports, policy: .revoke)) == .leaks([false, false, false, false, false]))
     #expect(f.headSeq == head)
+    try f.ledger.awaitProjections()
     #expect(try f.ledger.key(key.id)?.status == .active)
 }
 
@@ -191,10 +194,13 @@ func aReportedLeakFollowsThePolicy(_ policy: LeakPolicy) throws {
             .disable(created.id, reason: "failing"), context: CommandContext(actor: .deliverer), completion: done)
     }
     #expect(!disabled.enabled && disabled.disabledReason == "failing")
+    try f.ledger.awaitProjections()
     let before = try f.ledger.webhook(created.id)
     try f.ledger.replay()
+    try f.ledger.awaitProjections()
     #expect(try f.ledger.webhook(created.id) == before)
     _ = try wait { done in f.ledger.submitWebhook(.delete(created.id), context: rootContext, completion: done) }
+    try f.ledger.awaitProjections()
     #expect(try f.ledger.webhook(created.id) == nil)
     #expect(try f.ledger.webhooks(owner: "org_42", after: nil, limit: 10).webhooks.isEmpty)
     let types = try f.ledger.events(after: 0, limit: 100).map(\.event.type)

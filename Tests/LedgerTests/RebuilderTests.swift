@@ -32,8 +32,8 @@ func aRebuilderWritesAgainWhatAnAbortedTransactionHeld(seed: UInt64) throws {
     let f = try LedgerFixture()
     try runRandomCommands(f, seed: seed)
     let expected = try f.projectionDump()
-    let environment = f.ledger.environment
-    let log = try records(environment)
+    let environment = f.ledger.projectionEnvironment
+    let log = try records(f.ledger.environment)
     let projections: [any Projection] = [
         KeyStateProjection(environment: environment), AuditIndexProjection(environment: environment),
         UsageProjection(environment: environment),
@@ -112,7 +112,7 @@ func aRebuilderWritesAgainWhatAnAbortedTransactionHeld(seed: UInt64) throws {
     }
     for _ in 0..<2 {
         do {
-            try f.ledger.replay(chunk: 400)
+            try f.ledger.replay(transactionEvents: 400)
             Issue.record("the replay went through an undecodable record")
         } catch {
             #expect("\(error)".contains("unknown event type 238"))

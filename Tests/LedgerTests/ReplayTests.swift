@@ -15,7 +15,7 @@ func incrementalStateEqualsAReplay(seed: UInt64) throws {
     try runRandomCommands(f, seed: seed)
     let incremental = try f.projectionDump()
     #expect(f.headSeq > 300)
-    try f.ledger.replay(chunk: 97)
+    try f.ledger.replay(transactionEvents: 97)
     #expect(try f.projectionDump() == incremental)
     #expect(try f.ledger.projectionCheckpoints().values.allSatisfy { $0 == f.headSeq })
 }
@@ -168,12 +168,13 @@ func verifyBurst(_ f: LedgerFixture, _ secrets: [String], count: Int, rng: inout
     for _ in 0..<300 {
         _ = try wait { done in ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done) }
     }
+    try ledger.awaitProjections()
     let before = try dumpProjections(ledger)
-    try ledger.replay(chunk: 50)
+    try ledger.replay(transactionEvents: 50)
     #expect(try dumpProjections(ledger) == before)
     var remaining = 5000
     let head = try ledger.head()
-    let imported = try ledger.importEvents(chunk: 700) {
+    let imported = try ledger.importEvents(transactionEvents: 700) {
         guard remaining > 0 else { return nil }
         remaining -= 1
         return Event(
@@ -184,13 +185,13 @@ func verifyBurst(_ f: LedgerFixture, _ secrets: [String], count: Int, rng: inout
     #expect(try ledger.verifyChain().events == head.seq + 5000)
     // The import left the projections behind; rebuilding them from scratch needs room
     // the map does not have yet, so chunks are retried after it grows.
-    let mapBefore = try ledger.environment.mapUsage().size
-    try ledger.replay(chunk: 999)
-    #expect(try ledger.environment.mapUsage().size > mapBefore)
+    let mapBefore = try ledger.projectionEnvironment.mapUsage().size
+    try ledger.replay(transactionEvents: 999)
+    #expect(try ledger.projectionEnvironment.mapUsage().size > mapBefore)
     #expect(try ledger.projectionCheckpoints().values.allSatisfy { $0 == head.seq + 5000 })
     let retried = try dumpProjections(ledger)
     // A second rebuild, in one chunk and with room to spare, writes the same rows.
-    try ledger.replay(chunk: 100_000)
+    try ledger.replay(transactionEvents: 100_000)
     #expect(try dumpProjections(ledger) == retried)
 }
 
@@ -210,8 +211,9 @@ func verifyBurst(_ f: LedgerFixture, _ secrets: [String], count: Int, rng: inout
     #expect(try reader.head().seq == 0)
 }
 
-/// A ledger whose usage rows are in the key-first tables of before gets them dropped when
-/// it opens for writing, and its usage projection rebuilt into the time-first tables.
+/// A ledger of an earlier layout (projections inside the log's environment, some in tables
+/// of before) gets them dropped when it opens for writing, and its projections rebuilt in
+/// their own environment.
 /// The layouts that came before: the key-first usage tables, and the audit index as one
 /// LMDB sub-database of 8-byte seqs per list (`MDB_DUPSORT | MDB_DUPFIXED`).
 @Test(arguments: [
@@ -236,12 +238,14 @@ func tablesOfAnEarlierLayoutAreDroppedAndTheirProjectionRebuilt(
                 ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done)
             }
         }
+        try ledger.awaitProjections()
         return (try dumpProjections(ledger), new.map(\.name))
     }()
     #expect(replaced.allSatisfy { expected[$0]?.isEmpty == false })
-    // What an older build left: the old tables holding rows, the new ones absent (here:
-    // empty), the projection's checkpoint at the head.
-    try writeEarlierLayout(at: dir.path, old: old, duplicates: duplicates, emptying: replaced)
+    // What an older build left: the projections inside the log's environment (here: the
+    // old tables holding rows and a checkpoints table), no projections environment.
+    try writeEarlierLayout(at: dir.path, old: old + ["checkpoints", "keys"], duplicates: duplicates)
+    for file in ["data.mdb", "lock.mdb"] { unlink(dir.path + "/" + LedgerSchema.projectionsDirectory + "/" + file) }
     // A reader cannot rebuild, so it refuses rather than answer from empty tables.
     #expect(throws: LedgerError.self) { _ = try Ledger.openReadOnly(path: dir.path, options: options) }
     let ledger = try Ledger(path: dir.path, options: options)
@@ -249,14 +253,15 @@ func tablesOfAnEarlierLayoutAreDroppedAndTheirProjectionRebuilt(
     #expect(try dumpProjections(ledger) == expected)
     let reader = try Ledger.openReadOnly(path: dir.path, options: options)
     reader.close()
-    let remaining = try ledger.environment.write { txn in try old.filter { try txn.dropTable(named: $0) } }
+    let remaining = try ledger.environment.write { txn in
+        try (old + ["checkpoints", "keys"]).filter { try txn.dropTable(named: $0) }
+    }
     #expect(remaining.isEmpty)
 }
 
 /// Writes tables `old` holding rows (sub-databases of 8-byte values when `duplicates`)
-/// and empties the tables `emptying`, with LMDB's own calls, as an older build would have
-/// left them.
-private func writeEarlierLayout(at path: String, old: [String], duplicates: Bool, emptying: [String]) throws {
+/// into the log's environment, with LMDB's own calls, as an older build would have left them.
+private func writeEarlierLayout(at path: String, old: [String], duplicates: Bool) throws {
     var env: OpaquePointer?
     func check(_ rc: Int32) throws { if rc != 0 { throw LMDBError(code: rc) } }
     try check(mdb_env_create(&env))
@@ -279,11 +284,6 @@ private func writeEarlierLayout(at path: String, old: [String], duplicates: Bool
             var v = MDB_val(mv_size: 8, mv_data: row.baseAddress! + 3)
             try check(mdb_put(txn, dbi, &k, &v, 0))
         }
-    }
-    for name in emptying {
-        var dbi: MDB_dbi = 0
-        try check(mdb_dbi_open(txn, name, 0, &dbi))
-        try check(mdb_drop(txn, dbi, 0))
     }
     try check(mdb_txn_commit(txn))
 }

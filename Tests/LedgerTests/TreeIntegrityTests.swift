@@ -146,7 +146,8 @@ func rewriteRecord25(_ path: String, head: UInt64) throws {
     let root = try before.treeHead().root
     before.close()
     do {
-        let environment = try Environment(path: f.directory.path, tables: LedgerSchema.tableSpecs)
+        let environment = try Environment(
+            path: f.directory.path + "/" + LedgerSchema.projectionsDirectory, tables: LedgerSchema.projectionTableSpecs)
         let tables = MerkleTreeProjection.tableSpecs.map { environment.table($0.name) }
         try environment.write { txn in for table in tables { try txn.clear(table) } }
     }

@@ -12,9 +12,11 @@ import Testing
             "POST", "/v1/verify",
             json: #"{"key":"\#(secret)","scope":"\#(i == 4 ? "write" : "read")","ip":"198.51.100.\#(i)"}"#)
     }
-    _ = try c.call("POST", "/v1/keys/\(id)/suspend", headers: f.auth)
+    let suspended = try c.call("POST", "/v1/keys/\(id)/suspend", headers: f.auth)
+    // Read your write: the logs include the suspension's seq.
+    let seq = suspended.headers["x-ledger-seq"] ?? ""
 
-    let logs = try c.call("GET", "/v1/keys/\(id)/logs?limit=3", headers: f.auth)
+    let logs = try c.call("GET", "/v1/keys/\(id)/logs?limit=3&minSeq=\(seq)", headers: f.auth)
     #expect(logs.status == 200 && logs.list.count == 3)
     #expect(logs.list.map { $0["type"] as? String } == ["key.suspended", "key.accessed", "key.accessed"])
     let cursor = try #require(logs.json["nextCursor"] as? String)

@@ -38,7 +38,10 @@ func checkEvent(_ event: [String: Any], checkpoint: TreeCheckpoint?) -> Bool {
     let (_, secret) = try f.createKey(#"{"owner":"org_42","name":"gw","scopes":["read"]}"#)
     _ = try f.createKey(#"{"owner":"org_7","name":"other"}"#)
     let c = try f.client()
-    for _ in 0..<20 { _ = try c.call("POST", "/v1/verify", json: #"{"key":"\#(secret)"}"#) }
+    var seq = ""
+    for _ in 0..<20 { seq = try c.call("POST", "/v1/verify", json: #"{"key":"\#(secret)"}"#).headers["x-ledger-seq"] ?? "" }
+    // The last verification's event is the log's last: reading with its seq sees it.
+    #expect(seq == "\(f.eventCount)")
 
     let key = try c.call("GET", "/v1/ledger/key", headers: f.auth)
     #expect(key.status == 200 && key.data["algorithm"] as? String == "ed25519")
@@ -46,7 +49,7 @@ func checkEvent(_ event: [String: Any], checkpoint: TreeCheckpoint?) -> Bool {
     #expect(Base64.encode(verifier.publicKey) == key.data["publicKey"] as? String)
     #expect(verifier.name == key.data["name"] as? String)
 
-    let response = try c.call("GET", "/v1/ledger/checkpoint", headers: f.auth)
+    let response = try c.call("GET", "/v1/ledger/checkpoint?minSeq=\(seq)", headers: f.auth)
     #expect(response.status == 200 && response.headers["content-type"] == "text/plain; charset=utf-8")
     let checkpoint = try TreeCheckpoint(note: String(decoding: response.body, as: UTF8.self), verifier: verifier)
     #expect(checkpoint.size == f.eventCount)
@@ -97,6 +100,7 @@ func checkEvent(_ event: [String: Any], checkpoint: TreeCheckpoint?) -> Bool {
     var sizes: [UInt64] = []
     for i in 0..<3 {
         _ = try f.createKey(#"{"owner":"org_42","name":"k\#(i)"}"#)
+        try f.ledger.awaitProjections()
         let head = try f.ledger.treeHead()
         try checkpoints.record(head)
         sizes.append(head.size)

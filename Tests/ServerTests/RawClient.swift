@@ -79,8 +79,13 @@ final class RawClient {
         return Array(text.utf8)
     }
 
+    /// Runs before every GET whose path names no `minSeq`: a fixture's read-your-writes
+    /// (the client of a test waits, as a gateway passing its command's seq would).
+    var beforeRead: (() -> Void)?
+
     func call(_ method: String, _ path: String, json: String? = nil, headers: [String: String] = [:]) throws -> Response
     {
+        if method == "GET", !path.contains("minSeq=") { beforeRead?() }
         send(Self.request(method, path, json: json, headers: headers))
         return try read()
     }

@@ -44,7 +44,7 @@ import Testing
         server.waitUntilExit()
     }
     var client: RawClient?
-    for _ in 0..<100 where client == nil {
+    for _ in 0..<300 where client == nil {
         client = try? RawClient(port: port)
         if client == nil { Thread.sleep(forTimeInterval: 0.05) }
     }

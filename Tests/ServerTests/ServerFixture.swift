@@ -49,7 +49,12 @@ final class ServerFixture {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    func client() throws -> RawClient { try RawClient(port: port) }
+    /// A client whose reads include every write made before them (``Ledger/awaitProjections(upTo:seconds:)``).
+    func client() throws -> RawClient {
+        let client = try RawClient(port: port)
+        client.beforeRead = { [ledger] in try? ledger.awaitProjections() }
+        return client
+    }
 
     var auth: [String: String] { ["Authorization": "Bearer \(root)"] }
 

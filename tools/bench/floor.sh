@@ -5,6 +5,8 @@
 #                                                    projection rows (replay_floor.c)
 #   tools/bench/floor.sh verify BATCH SECONDS        durable batches of BATCH verifications'
 #                                                    writes over 1,000 keys (verify_floor.c)
+#   tools/bench/floor.sh log DIR BATCH SECONDS       durable batches of BATCH of DIR's log
+#                                                    records, the log alone (log_floor.c)
 # Each prints one line; its "= N/s" or "= N events/s" figure is the floor.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,5 +16,6 @@ probe() { gcc -O2 -Wall -Werror -o "$work/$1" "$here/$1.c" -llmdb; }
 case "${1:-}" in
   replay) probe replay_floor; "$work/replay_floor" "$2" "$work/scratch" | sed -E 's/ \(chk [0-9]+\)$//' ;;
   verify) probe verify_floor; "$work/verify_floor" "$work/scratch" "$2" "$3" 1000 1 ;;
-  *) echo "usage: floor.sh replay DIR | floor.sh verify BATCH SECONDS" >&2; exit 2 ;;
+  log) probe log_floor; "$work/log_floor" "$2" "$work/scratch" "$3" "$4" ;;
+  *) echo "usage: floor.sh replay DIR | floor.sh verify BATCH SECONDS | floor.sh log DIR BATCH SECONDS" >&2; exit 2 ;;
 esac

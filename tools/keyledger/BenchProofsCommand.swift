@@ -26,9 +26,9 @@ enum BenchProofsCommand: CLICommand {
         let ledger = try Ledger.openReadOnly(path: try parsed.dataDirectory())
         let head = try ledger.treeHead()
         guard head.size > 1 else { throw UsageError("the ledger is empty: run keyledger generate first") }
-        let bytes = try ledger.environment.read { txn in
+        let bytes = try ledger.projectionEnvironment.read { txn in
             try MerkleTreeProjection.tableSpecs.reduce(0) { sum, spec in
-                sum + (try txn.storedBytes(ledger.environment.table(spec.name)))
+                sum + (try txn.storedBytes(ledger.projectionEnvironment.table(spec.name)))
             }
         }
         print(

@@ -54,7 +54,7 @@ enum ReplayCommand: CLICommand {
         let ledger = try Ledger(path: path, options: options)
         defer { ledger.close() }
         let started = ContinuousClock.now
-        try ledger.replay(chunk: chunk) { done, total in
+        try ledger.replay(transactionEvents: chunk) { done, total in
             let percent = total == 0 ? 100 : Int(done * 100 / total)
             Log.info(
                 "replay progress",

@@ -1,0 +1,225 @@
+import Dispatch
+import Events
+import Glibc
+import Projections
+import Store
+import Synchronization
+
+/// Folds the committed log into the projections, behind the writer, on a thread of its
+/// own: each round reads up to ``maxEvents`` events after the projections' checkpoint
+/// from the log's environment and folds them in one transaction of the projections'
+/// environment, checkpoints included. The log's commits never wait for it.
+final class Projector: @unchecked Sendable {
+    // Safe to share: `logHead`, `commitTimes`, `stopping` and `finished` are only
+    // touched with `condition` locked; `projectedSeq` is atomic; the lets are Sendable.
+    let log: EventLog
+    let logEnvironment: Environment
+    let environment: Environment
+    let keys: KeyStateProjection
+    let others: [any Projection]
+    let checkpoints: Checkpoints
+    /// Events folded per projection transaction at most.
+    let maxEvents: Int
+    /// Fires queries waiting for a seq (`minSeq`) once the projections include it.
+    let notifier: CommitNotifier
+
+    private let projectedBox = SeqBox()
+    private let condition = Condition()
+    private var logHead: UInt64 = 0
+    /// (seq, monotonic nanoseconds) of log commits the projections do not include yet,
+    /// oldest first: the oldest gives the lag in seconds.
+    private var commitTimes: [(seq: UInt64, nanos: UInt64)] = []
+    private var stopping = false
+    private var finished = true
+    private var paused = false
+    private var folding = false
+
+    var all: [any Projection] { [keys] + others }
+
+    init(
+        log: EventLog, logEnvironment: Environment, environment: Environment, keys: KeyStateProjection,
+        others: [any Projection], checkpoints: Checkpoints, maxEvents: Int = 20_000, maxWaiters: Int
+    ) {
+        self.log = log
+        self.logEnvironment = logEnvironment
+        self.environment = environment
+        self.keys = keys
+        self.others = others
+        self.checkpoints = checkpoints
+        self.maxEvents = maxEvents
+        let projected = projectedBox
+        notifier = CommitNotifier(maxWaiters: maxWaiters) { projected.value.load(ordering: .acquiring) }
+    }
+
+    /// The last seq every projection includes.
+    var projected: UInt64 { projectedBox.value.load(ordering: .acquiring) }
+
+    /// Events and seconds the projections are behind the log.
+    func lag(nowNanos: UInt64) -> (events: UInt64, seconds: Double) {
+        condition.lock()
+        defer { condition.unlock() }
+        let projected = self.projected
+        let events = logHead > projected ? logHead - projected : 0
+        guard events > 0, let oldest = commitTimes.first(where: { $0.seq > projected }) else { return (events, 0) }
+        return (events, Double(nowNanos &- oldest.nanos) / 1e9)
+    }
+
+    /// Reads the checkpoints (the smallest is what every projection includes).
+    func loadCheckpoint() throws {
+        let seq = try environment.read { txn in try all.map { try checkpoints.read($0.name, in: txn) }.min() ?? 0 }
+        projectedBox.value.store(seq, ordering: .releasing)
+    }
+
+    /// Folds until the projections include `head` (on the caller's thread, before the
+    /// writer starts).
+    func catchUp(to head: UInt64) throws {
+        condition.lock()
+        logHead = max(logHead, head)
+        condition.unlock()
+        while projected < head { try foldRound(upTo: head) }
+    }
+
+    /// The writer committed up to `head` at `nanos`.
+    func advance(to head: UInt64, nanos: UInt64) {
+        condition.lock()
+        if head > logHead {
+            logHead = head
+            if commitTimes.count < 100_000 { commitTimes.append((head, nanos)) }
+        }
+        condition.signal()
+        condition.unlock()
+    }
+
+    func start() {
+        condition.lock()
+        finished = false
+        condition.unlock()
+        DispatchQueue(label: "keyledger-projector").async { [self] in run() }
+    }
+
+    /// Stops folding (after the round under way) until ``resume()``: for a rebuild, which
+    /// writes the projections itself.
+    func pause() {
+        condition.lock()
+        paused = true
+        while folding { condition.wait() }
+        condition.unlock()
+    }
+
+    func resume() {
+        condition.lock()
+        paused = false
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Folds what is committed, then ends the thread; returns when it has ended.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+        notifier.stop()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while (logHead <= projected || paused) && !stopping { condition.wait() }
+            let target = logHead
+            if target <= projected && stopping {
+                finished = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            folding = true
+            condition.unlock()
+            defer {
+                condition.lock()
+                folding = false
+                condition.broadcast()
+                condition.unlock()
+            }
+            do {
+                try foldRound(upTo: target)
+            } catch {
+                let message = "keyledger: projections: cannot fold the log (\(error)); retrying in 1 s\n"
+                _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
+                condition.lock()
+                let giveUp = stopping
+                if !giveUp { _ = condition.wait(until: MonotonicTime.now().adding(seconds: 1)) }
+                if giveUp {
+                    finished = true
+                    condition.broadcast()
+                }
+                condition.unlock()
+                if giveUp { return }
+            }
+        }
+    }
+
+    /// One transaction: the events after the smallest checkpoint, up to `target` and at
+    /// most ``maxEvents``, each folded into the projections that do not include it yet.
+    func foldRound(upTo target: UInt64) throws {
+        let projections = all
+        let from = try environment.read { txn in try projections.map { try checkpoints.read($0.name, in: txn) } }
+        let low = from.min() ?? 0
+        guard low < target else {
+            publish(low)
+            return
+        }
+        var events: [Event] = []
+        events.reserveCapacity(min(maxEvents, Int(target - low)))
+        try logEnvironment.read { txn in
+            try log.scan(from: low + 1, context: .actorAndIP, in: txn) { stored in
+                events.append(stored.event)
+                return events.count < maxEvents && stored.event.seq < target
+            }
+        }
+        guard let last = events.last?.seq else { throw LedgerError.unavailable("the log ended before seq \(target)") }
+        try environment.write { txn in
+            var cache = KeyStateCache()
+            for event in events {
+                if event.seq > from[0] {
+                    if case .created = event.payload {
+                        try cache.flush(keys, txn)
+                        try keys.apply(event, in: txn)
+                    } else if let old = try cache.state(of: event.keyID, keys, txn),
+                        let new = KeyState.evolve(old, event)
+                    {
+                        cache.update(new)
+                        try keys.snapshotIfDue(new, at: event.seq, in: txn)
+                    }
+                }
+                for (i, projection) in others.enumerated() where event.seq > from[i + 1] {
+                    try projection.apply(event, in: txn)
+                }
+            }
+            try cache.flush(keys, txn)
+            for (i, projection) in projections.enumerated() where from[i] < last {
+                try checkpoints.write(projection.name, last, in: txn)
+            }
+        }
+        publish(last)
+    }
+
+    private func publish(_ seq: UInt64) {
+        guard seq > projected else { return }
+        projectedBox.value.store(seq, ordering: .releasing)
+        condition.lock()
+        if let i = commitTimes.firstIndex(where: { $0.seq > seq }) {
+            commitTimes.removeFirst(i)
+        } else {
+            commitTimes.removeAll()
+        }
+        condition.unlock()
+        notifier.advance(to: seq)
+    }
+}
+
+/// An atomic seq with a reference of its own, for closures to hold.
+final class SeqBox: Sendable {
+    let value = Atomic<UInt64>(0)
+}

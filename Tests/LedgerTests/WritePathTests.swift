@@ -1,0 +1,185 @@
+import Dispatch
+import Events
+import Foundation
+@testable import Ledger
+import Projections
+import Store
+import Synchronization
+import Testing
+
+/// Every key's state folded from the whole log.
+func foldedStates(_ ledger: Ledger) throws -> [KeyID: KeyState] {
+    var states: [KeyID: KeyState] = [:]
+    for stored in try ledger.events(after: 0, limit: .max) {
+        states[stored.event.keyID] = KeyState.evolve(states[stored.event.keyID], stored.event)
+    }
+    return states
+}
+
+/// The writer's decision state holds, for every key, what a fold of the log gives: the
+/// facts decisions read (status, windows, credits, scopes, ...), no more and no fewer keys.
+func expectDecisionsEqualAFold(_ ledger: Ledger, _ note: String = "", sourceLocation: SourceLocation = #_sourceLocation)
+    throws
+{
+    let folded = try foldedStates(ledger)
+    let views = ledger.decisionViews()
+    #expect(Set(views.keys) == Set(folded.keys), "\(note): keys differ", sourceLocation: sourceLocation)
+    for (id, fold) in folded {
+        guard let view = views[id] else { continue }
+        let same =
+            view.status == fold.status && view.windows == fold.windows && view.credits == fold.credits
+            && view.scopes == fold.scopes && view.accounts == fold.accounts && view.ipAllowlist == fold.ipAllowlist
+            && view.expiresAt == fold.expiresAt && view.rateLimits == fold.rateLimits && view.owner == fold.owner
+            && view.version == fold.version && view.events == fold.events && view.lastUsedAt == fold.lastUsedAt
+            && view.previousSecretExpiresAt == fold.previousSecretExpiresAt
+        #expect(same, "\(note): key \(id): decision state \(view) is not the fold \(fold)", sourceLocation: sourceLocation)
+    }
+}
+
+@Test(arguments: [1, 2, 3])
+func theDecisionStateIsAFoldOfTheLogBeforeAndAfterARestart(seed: UInt64) throws {
+    let f = try LedgerFixture()
+    try runRandomCommands(f, seed: seed)
+    try expectDecisionsEqualAFold(f.ledger, "running")
+    try f.reopen()
+    try expectDecisionsEqualAFold(f.ledger, "reopened")
+}
+
+/// A management command that fails after its credential's use was decided (and appended,
+/// in its child transaction) leaves the decision state as before it: the failed command's
+/// `key.accessed` neither counts in the credential's rate window nor stays in the log.
+@Test func aFailedCommandLeavesTheDecisionStateAsBefore() throws {
+    let f = try LedgerFixture()
+    let (admin, adminSecret) = try f.create { spec in
+        spec.scopes = ["ledger:keys"]
+        spec.rateLimits = [RateLimit(limit: 3, windowSeconds: 60)]
+    }
+    let (target, _) = try f.create()
+    let context = CommandContext(
+        actor: Actor(kind: .key, id: admin.id.description),
+        credential: ManagementCredential(digest: Secret.digest(adminSecret), endpoint: "PATCH /v1/keys/{id}"))
+    var changes = KeyChanges()
+    changes.name = "renamed"
+    let head = f.headSeq
+    for _ in 0..<5 {
+        expectError(.conflict("key \(target.id) is at version 1, not 7")) {
+            _ = try f.run(.update(target.id, changes, expectedVersion: 7), context: context)
+        }
+    }
+    #expect(f.headSeq == head)
+    try expectDecisionsEqualAFold(f.ledger, "after failures")
+    // The credential's three uses a minute are all still there.
+    for i in 0..<3 {
+        changes.name = "renamed \(i)"
+        _ = try f.run(.update(target.id, changes, expectedVersion: nil), context: context)
+    }
+    expectError(.rateLimited("the credential is over its rate limit", retryAfterSeconds: 60)) {
+        _ = try f.run(.update(target.id, changes, expectedVersion: nil), context: context)
+    }
+    try expectDecisionsEqualAFold(f.ledger, "after grants")
+}
+
+/// A key with N credits verified by many callers at once: exactly N are granted, and the
+/// log and the decision state (also after a restart) agree.
+@Test func exactlyNCreditsAreGrantedUnderConcurrency() throws {
+    let f = try LedgerFixture()
+    let credits = 50
+    let (key, secret) = try f.create { $0.credits = Int64(credits) }
+    let granted = Mutex(0)
+    let group = DispatchGroup()
+    let ledger = f.ledger
+    DispatchQueue.concurrentPerform(iterations: 8) { _ in
+        for _ in 0..<40 {
+            group.enter()
+            ledger.verify(secret: secret, VerifyRequest(), context: rootContext) { result in
+                if case .success(let verdict) = result, verdict.isValid { granted.withLock { $0 += 1 } }
+                group.leave()
+            }
+        }
+    }
+    group.wait()
+    #expect(granted.withLock { $0 } == credits)
+    let accesses = try f.ledger.events(after: 0, limit: .max).filter { stored in
+        if case .accessed(let a) = stored.event.payload { return a.code == .valid && stored.event.keyID == key.id }
+        return false
+    }
+    #expect(accesses.count == credits)
+    try f.ledger.awaitProjections()
+    #expect(try f.ledger.key(key.id)?.credits == 0)
+    try f.reopen()
+    #expect(try f.verify(secret).code == .usageExceeded)
+    try expectDecisionsEqualAFold(f.ledger)
+}
+
+/// Deleting the projections' environment while the ledger is stopped: the next open
+/// rebuilds it from the log, to what the running ledger had.
+@Test func deletedProjectionsAreRebuiltAtOpen() throws {
+    let f = try LedgerFixture()
+    try runRandomCommands(f, seed: 9)
+    try f.ledger.awaitProjections()
+    let expected = try f.projectionDump()
+    f.ledger.close()
+    let directory = f.directory.path + "/" + LedgerSchema.projectionsDirectory
+    for file in ["data.mdb", "lock.mdb"] { unlink(directory + "/" + file) }
+    f.ledger = try LedgerFixture.open(f.directory.path, clock: f.clock)
+    #expect(try f.projectionDump() == expected)
+    try expectDecisionsEqualAFold(f.ledger)
+}
+
+/// Projections written under another boot and not closed cleanly may have been torn by an
+/// operating-system crash (they are committed without sync): they are deleted and rebuilt.
+/// The same marks from this boot (a process crash, which loses nothing LMDB committed)
+/// keep them.
+@Test(arguments: [true, false])
+func projectionsLeftOpenUnderAnotherBootAreRebuilt(anotherBoot: Bool) throws {
+    let f = try LedgerFixture()
+    try runRandomCommands(f, seed: 11)
+    try f.ledger.awaitProjections()
+    let expected = try f.projectionDump()
+    f.ledger.close()
+    do {
+        // A stand-in for a torn page: the key rows gone while the checkpoints stay.
+        let environment = try Environment(
+            path: f.directory.path + "/" + LedgerSchema.projectionsDirectory, tables: LedgerSchema.projectionTableSpecs)
+        let state = environment.table(LedgerSchema.projectionStateSpec.name)
+        try environment.write { txn in
+            try txn.clear(environment.table("keys"))
+            try txn.put(state, ProjectionStore.cleanKey, [0])
+            if anotherBoot { try txn.put(state, ProjectionStore.bootKey, Array("another-boot".utf8)) }
+        }
+    }
+    f.ledger = try LedgerFixture.open(f.directory.path, clock: f.clock)
+    let rows = try f.projectionDump()
+    if anotherBoot {
+        #expect(rows == expected)
+    } else {
+        #expect(rows["keys"]?.isEmpty == true)
+    }
+}
+
+/// Queries lag the log by what the projector has not folded yet; `whenProjected` answers
+/// once it has, and not before.
+@Test func aQueryWaitingForASeqIsAnsweredOnceTheProjectionsIncludeIt() throws {
+    let f = try LedgerFixture()
+    let projector = try #require(f.ledger.projector)
+    projector.pause()
+    let (key, _) = try wait { done in f.ledger.createKey(KeySpec(owner: "o", name: "n"), context: rootContext, completion: done) }
+    let head = f.headSeq
+    #expect(try f.ledger.key(key.id) == nil)
+    let answered = Mutex<Bool?>(nil)
+    #expect(f.ledger.whenProjected(head, within: 0.2) { included in answered.withLock { $0 = included } })
+    Thread.sleep(forTimeInterval: 0.5)
+    #expect(answered.withLock { $0 } == false)
+    let lag = f.ledger.projectionLag()
+    #expect(lag.events == 1)
+    let done = DispatchSemaphore(value: 0)
+    #expect(f.ledger.whenProjected(head, within: 10) { included in
+        answered.withLock { $0 = included }
+        done.signal()
+    })
+    projector.resume()
+    done.wait()
+    #expect(answered.withLock { $0 } == true)
+    #expect(try f.ledger.key(key.id)?.id == key.id)
+    #expect(f.ledger.projectionLag().events == 0)
+}
