@@ -27,6 +27,9 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=1
 printf "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n" > "$work/ext.cnf"
 openssl x509 -req -in "$work/receiver.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 2 \
   -extfile "$work/ext.cnf" -out "$work/receiver.pem" 2>/dev/null
+# A certificate no trusted CA signed: deliveries to it must fail verification.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=127.0.0.1" \
+  -addext "subjectAltName=IP:127.0.0.1" -keyout "$work/untrusted.key" -out "$work/untrusted.pem" 2>/dev/null
 python3 tools/webhooks_test.py "$bin" "$work" | tee "$work/out.txt"
 if [ -x ../shared/limits/http-limit ]; then
   nginx=$(../shared/limits/http-limit "${WEBHOOK_BENCH_SECONDS:-4}" | awk '/Requests\/sec/ {print $2}')

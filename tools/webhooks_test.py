@@ -25,8 +25,9 @@ class Receiver:
     """A threaded HTTPS server recording each delivery: path, headers, body. Modes per path
     name: ok (200), slow (1 s, then 200), hang (never answers)."""
 
-    def __init__(self, port=None):
+    def __init__(self, port=None, certificate="receiver"):
         self.port = port or free_port()
+        self.certificate = certificate
         self.got = {}
         self.modes = {}
         self.lock = threading.Lock()
@@ -56,7 +57,7 @@ class Receiver:
                 pass
 
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(os.path.join(WORK, "receiver.pem"), os.path.join(WORK, "receiver.key"))
+        context.load_cert_chain(os.path.join(WORK, self.certificate + ".pem"), os.path.join(WORK, self.certificate + ".key"))
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self.server.allow_reuse_address = True
@@ -182,6 +183,20 @@ def main():
     events = verified(secret, receiver.deliveries("life"))
     check([e["id"] for e in events] == expected, "every lifecycle event arrived once, in log order, signature verified")
     check(all(e["type"] in types and e["owner"] == "org_a" for e in events), "exactly the subscribed types and owner")
+
+    # 1b. A receiver whose certificate no trusted CA signed gets nothing: TLS is verified.
+    untrusted = Receiver(certificate="untrusted")
+    untrusted.start()
+    status, hook = server.call("POST", "/v1/webhooks", {"url": f"https://127.0.0.1:{untrusted.port}/hooks/x",
+                                                        "eventTypes": ["key.created"], "owner": "org_t"}, token)
+    untrusted_id = hook["data"]["webhook"]["id"]
+    server.call("POST", "/v1/keys", {"owner": "org_t", "name": "t"}, token)
+    wait_for(lambda: server.call("GET", f"/v1/webhooks/{untrusted_id}/deliveries", None, token)[1]["data"], 20,
+             "an attempt to the untrusted receiver")
+    attempt = server.call("GET", f"/v1/webhooks/{untrusted_id}/deliveries", None, token)[1]["data"][0]
+    check(attempt["status"] == 0 and "certificate" in (attempt["error"] or "").lower() and not untrusted.deliveries("x"),
+          f"an unverifiable certificate is refused: {attempt['error']}")
+    untrusted.stop()
 
     # 2. Receiver down, then up: everything arrives, and the failed attempts are listed.
     down = Receiver()
