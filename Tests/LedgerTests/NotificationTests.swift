@@ -231,3 +231,34 @@ func aReportedLeakFollowsThePolicy(_ policy: LeakPolicy) throws {
             WebhookSpec(owner: "org_2", url: "https://h/x", eventTypes: ["*"]), context: rootContext, completion: done)
     }
 }
+
+/// Webhook events, warnings and leaks in the log: the projections the writer's folds
+/// built equal, byte for byte, the ones a replay builds.
+@Test func notificationProjectionsEqualAReplay() throws {
+    let f = try LedgerFixture()
+    var hooks: [WebhookID] = []
+    for i in 0..<5 {
+        let hook = try wait { done in
+            f.ledger.createWebhook(
+                WebhookSpec(owner: i == 0 ? nil : "org_\(i)", url: "https://h/\(i)", eventTypes: ["*"]),
+                context: rootContext, completion: done)
+        }
+        hooks.append(hook.id)
+    }
+    _ = try wait { done in f.ledger.submitWebhook(.rotateSecret(hooks[1]), context: rootContext, completion: done) }
+    _ = try wait { done in f.ledger.submitWebhook(.delete(hooks[2]), context: rootContext, completion: done) }
+    var secrets: [String] = []
+    for i in 0..<6 {
+        let (_, secret) = try f.create { $0.expiresAt = f.clock.now() + Int64(i + 1) * day * 1_000_000 }
+        secrets.append(secret)
+    }
+    #expect(try f.warn() == 6)
+    _ = try f.run(
+        .reportLeaks(
+            secrets.prefix(2).map { LeakReport(token: $0, type: "t", url: nil, source: nil) }, policy: .suspend))
+    try f.ledger.awaitProjections()
+    let incremental = try f.projectionDump()
+    try f.ledger.replay()
+    #expect(try f.projectionDump() == incremental)
+    #expect(try f.ledger.webhooks(owner: nil, after: nil, limit: 10).webhooks.count == 4)
+}
