@@ -67,6 +67,8 @@ extension CommandExecutor {
             let payload: EventPayload
             switch command {
             case .update(_, let changes):
+                // Nothing to change: the webhook as it is, and no event.
+                if changes == WebhookChanges() { return .webhook(hook) }
                 if let url = changes.url { try WebhookRules.url(url) }
                 if let types = changes.eventTypes { try WebhookRules.eventTypes(types) }
                 if let description = changes.description { try WebhookRules.description(description) }

@@ -159,6 +159,11 @@ func aReportedLeakFollowsThePolicy(_ policy: LeakPolicy) throws {
             context: rootContext, completion: done)
     }
     #expect(created.owner == "org_42" && created.secretVersion == 1 && created.enabled)
+    // An empty change appends nothing.
+    let unchanged = try wait { done in
+        f.ledger.submitWebhook(.update(created.id, WebhookChanges()), context: rootContext, completion: done)
+    }
+    #expect(unchanged == created)
     var changes = WebhookChanges()
     changes.eventTypes = ["*"]
     changes.description = .some("all")
