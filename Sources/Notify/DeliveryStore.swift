@@ -52,7 +52,13 @@ public final class DeliveryStore: Sendable {
 
     /// Opens (creating) the store at `path`.
     public init(path: String) throws {
-        environment = try Environment(path: path, tables: Self.specs)
+        // Derived data, like the projections: committed without a sync. A process crash
+        // loses nothing committed; an operating-system crash may take the store back to an
+        // earlier commit, whose checkpoint makes the fold queue those events again
+        // (duplicates, which receivers drop by webhook-id; never a lost event).
+        var options = EnvironmentOptions()
+        options.noSync = true
+        environment = try Environment(path: path, tables: Self.specs, options: options)
         meta = environment.table("meta")
         hooks = environment.table("hooks")
         health = environment.table("health")
