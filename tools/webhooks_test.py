@@ -218,6 +218,16 @@ def main():
     check(failed and failed[0]["nextAttemptAt"] and len(succeeded) >= 5,
           f"attempts listed: {len(failed)} failed with error and next attempt, {len(succeeded)} delivered")
 
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {token}"})
+    metrics = conn.getresponse().read().decode()
+    conn.close()
+    samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+               if line.startswith("keyledger_webhook_")}
+    check(samples.get('keyledger_webhook_attempts_total{result="failed"}', 0) >= 1
+          and samples.get('keyledger_webhook_attempts_total{result="delivered"}', 0) >= 12,
+          f"/metrics counts the attempts: {samples}")
+
     # 3. SIGKILL mid-delivery: nothing lost after the restart; duplicates keep their webhook-id.
     receiver.modes["slow"] = "slow"
     status, hook = server.call("POST", "/v1/webhooks", {"url": f"{base}/slow", "eventTypes": ["key.created"],

@@ -1,6 +1,7 @@
 public import Events
 public import Projections
 import Store
+import Synchronization
 
 /// One delivery attempt, as `GET /v1/webhooks/{id}/deliveries` lists it.
 public struct DeliveryAttempt: Sendable, Equatable {
@@ -49,6 +50,9 @@ public final class DeliveryStore: Sendable {
     let pending: Table
     let attemptLog: Table
     let replays: Table
+    private let delivered = Atomic<UInt64>(0)
+    private let failed = Atomic<UInt64>(0)
+    private let givenUp = Atomic<UInt64>(0)
 
     /// Opens (creating) the store at `path`.
     public init(path: String) throws {
@@ -196,11 +200,14 @@ public final class DeliveryStore: Sendable {
             var disable = false
             var error = result.error
             if result.isSuccess {
+                delivered.add(1, ordering: .relaxed)
                 _ = try txn.delete(pending, key)
                 _ = try txn.delete(health, id.bytes)
             } else {
+                failed.add(1, ordering: .relaxed)
                 let first = job.firstAttemptAt == 0 ? now : job.firstAttemptAt
                 if now - first >= Backoff.giveUpMicros {
+                    givenUp.add(1, ordering: .relaxed)
                     _ = try txn.delete(pending, key)
                     error = (error ?? "status \(result.status)") + "; given up after 3 days"
                 } else if stillQueued {
@@ -318,7 +325,17 @@ public final class DeliveryStore: Sendable {
         }
     }
 
-    /// Undelivered events of `id` (for tests and metrics).
+    /// Since the store was opened: attempts delivered, attempts failed, events given up.
+    public var counts: (delivered: UInt64, failed: UInt64, givenUp: UInt64) {
+        (delivered.load(ordering: .relaxed), failed.load(ordering: .relaxed), givenUp.load(ordering: .relaxed))
+    }
+
+    /// Undelivered events of every webhook (one LMDB stat, no scan).
+    public func queuedTotal() throws -> Int {
+        try environment.read { txn in try txn.count(pending) }
+    }
+
+    /// Undelivered events of `id`.
     public func queued(_ id: WebhookID) throws -> Int {
         try environment.read { txn in
             var count = 0
