@@ -40,12 +40,24 @@ private struct Scanner {
         return try LeakReporterKeys(json: w.bytes)
     }
 
+    /// The signature of `body`, which goes to openssl on its standard input (a report
+    /// holds a key's secret: it is written to no file).
     func sign(_ body: String) throws -> String {
-        try Data(body.utf8).write(to: URL(fileURLWithPath: directory + "/body"))
-        try run([
-            "dgst", "-sha256", "-sign", directory + "/private.pem", "-out", directory + "/sig", directory + "/body",
-        ])
-        return Base64.encode(try Data(contentsOf: URL(fileURLWithPath: directory + "/sig")))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["dgst", "-sha256", "-sign", directory + "/private.pem"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(Data(body.utf8))
+        try input.fileHandleForWriting.close()
+        let signature = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        return Base64.encode(signature)
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
