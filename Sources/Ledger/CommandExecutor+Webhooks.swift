@@ -34,7 +34,8 @@ extension CommandExecutor {
         }
         switch command {
         case .create(let spec, let id):
-            let (grant, _) = try authorize(.createWebhook(owner: spec.owner), nil, context, &head, now, txn)
+            let (grant, _) = try authorize(
+                .createWebhook(owner: spec.owner), nil, context, status: 201, &head, now, txn)
             try WebhookRules.url(spec.url)
             try WebhookRules.eventTypes(spec.eventTypes)
             try WebhookRules.description(spec.description)
@@ -62,7 +63,8 @@ extension CommandExecutor {
                 try commit(.webhookDisabled(id, reason: reason), owner: hook.owner, actor: .deliverer) ?? hook)
         case .update(let id, _), .delete(let id), .rotateSecret(let id):
             let hook = notices.webhooks[id]
-            let (grant, _) = try authorize(.manageWebhook(id, owner: hook?.owner), nil, context, &head, now, txn)
+            let (grant, _) = try authorize(
+                .manageWebhook(id, owner: hook?.owner), nil, context, status: 200, &head, now, txn)
             guard let hook else { throw LedgerError.notFound("no webhook \(id)") }
             let payload: EventPayload
             switch command {
@@ -119,7 +121,7 @@ extension CommandExecutor {
                 .leakReporter(keyIdentifier: String(context.actor.id.dropFirst(14))), .reportLeaks, target: nil,
                 use: Access.Use(ip: context.ip, endpoint: ""), now: now)
         } else {
-            grant = try authorize(.reportLeaks, nil, context, &head, now, txn).0
+            grant = try authorize(.reportLeaks, nil, context, status: nil, &head, now, txn).0
         }
         var labels: [Bool] = []
         for report in reports {

@@ -52,6 +52,9 @@ public final class Ledger: Sendable {
     public let clock: any LedgerClock
     let writer: Writer?
     let projector: Projector?
+    /// Coalesced reads and rate-limited failed authentications (API.md "Audit completeness").
+    let auditTrail = AuditTrail()
+    private let auditFlusher: AuditFlusher?
     /// Counters for `/metrics`.
     public let metrics = LedgerMetrics()
     let notifier: CommitNotifier
@@ -133,6 +136,7 @@ public final class Ledger: Sendable {
             let stored = try? logEnvironment.read { txn in try Self.verifiedPoint(meta: meta, in: txn) }
             chainChecker = ChainChecker(log: log, environment: logEnvironment, verified: (stored ?? nil) ?? .origin)
             writer = nil
+            auditFlusher = nil
             projector = nil
             // Projections of an earlier layout (inside the log's environment) or none at
             // all: answering from them would be wrong, and a reader cannot rebuild them.
@@ -165,7 +169,7 @@ public final class Ledger: Sendable {
                 throw LedgerError.unavailable("cannot open the projections of \(path): \(error)")
             }
             if found == .torn {
-                Self.notice("the projections were not closed cleanly before the last restart of the machine; rebuilding them")
+                Log.warning("the projections were not closed cleanly before the machine restarted; rebuilding them")
             }
             (keys, audit, usage, others) = LedgerSchema.projections(projectionEnvironment, log: logEnvironment)
             checkpoints = Checkpoints(environment: projectionEnvironment)
@@ -182,7 +186,8 @@ public final class Ledger: Sendable {
             checkpoints: checkpoints, maxWaiters: options.maxLongPolls)
         self.projector = projector
         let executor = CommandExecutor(
-            log: log, keys: keys, projections: projectionEnvironment, projector: projector, clock: clock)
+            log: log, keys: keys, projections: projectionEnvironment, projector: projector, clock: clock,
+            trail: auditTrail)
         let head: UInt64
         let log = self.log
         do {
@@ -199,10 +204,12 @@ public final class Ledger: Sendable {
             throw .unavailable("cannot bring the projections of \(path) to the log's head: \(error)")
         }
         projector.start()
-        writer = Writer(
+        let writer = Writer(
             environment: logEnvironment, executor: executor, projector: projector, observer: options.onCommit,
             sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier, head: head,
             warningLeads: options.expiryWarnings)
+        self.writer = writer
+        auditFlusher = AuditFlusher(trail: auditTrail, writer: writer, clock: clock)
     }
 
     /// Takes the write lock, retrying for up to a second while it is held: a process that
@@ -217,11 +224,6 @@ public final class Ledger: Sendable {
         return false
     }
 
-    /// Writes a notice for the operator to stderr, as a warning log line.
-    static func notice(_ text: String) {
-        Log.warning(text)
-    }
-
     /// Answers every waiting long-poll, lets a running chain check finish, stops the
     /// sweeper, finishes every queued command, records how far the chain was checked (a
     /// writable ledger), folds the projections to the head, syncs them and marks them
@@ -230,6 +232,7 @@ public final class Ledger: Sendable {
         notifier.stop()
         chainChecker.stop()
         if let writer {
+            auditFlusher?.stop(flushingInto: writer)
             writer.stop()
             Self.recordVerifiedPoint(chainChecker.verified, meta: meta, in: environment)
         }
@@ -239,11 +242,14 @@ public final class Ledger: Sendable {
             do {
                 try ProjectionStore.markClosed(projectionEnvironment)
             } catch {
-                Self.notice("cannot mark the projections closed cleanly: \(error)")
+                Log.error("cannot mark the projections closed cleanly", ["reason": "\(error)"])
             }
         }
         if lockFD >= 0 { Glibc.close(lockFD) }
     }
+
+    /// False when the ledger was opened with ``openReadOnly(path:options:)``.
+    public var isWritable: Bool { writer != nil }
 
     /// Queues `command`; `completion` runs on the writer thread once its batch is
     /// durable (or failed). Must not block.
