@@ -86,7 +86,8 @@ public final class APIResponder: HTTPResponder {
         let audit = RequestAudit(ledger: ledger)
         let call = Call(
             request: request, route: route, requestID: requestID, ledger: ledger,
-            requestMetrics: requestMetrics, checkpoints: checkpoints, notifications: notifications, authentication: authentication,
+            requestMetrics: requestMetrics, checkpoints: checkpoints, notifications: notifications,
+            authentication: authentication,
             finish: { result in
                 audit.record(
                     result, request, route: route, requestID: requestID, authentication: authentication,
