@@ -27,6 +27,8 @@ public struct AuditIndexProjection: Projection {
         case ownerType(String, EventType)
         case actor(Actor)
         case ip(IPAddress)
+        /// The route template a management request's record names (``EventPayload/managementRoute``).
+        case route(String)
 
         /// The list key of this facet. Keys are prefix-free, as posting lists need: a tag,
         /// then fixed-size fields, or text after its length (2 bytes, big-endian).
@@ -37,6 +39,7 @@ public struct AuditIndexProjection: Projection {
             case .ownerType(let owner, let type): [4, type.rawValue] + Self.counted(owner)
             case .actor(let actor): [5, actor.kind.rawValue] + Self.counted(actor.id)
             case .ip(let ip): [6] + IPAddress(high: ip.high, low: ip.low, isV4: false).bytes
+            case .route(let route): [7] + Self.counted(route)
             }
         }
 
@@ -67,6 +70,7 @@ public struct AuditIndexProjection: Projection {
         try body(.ownerType(event.owner, event.type))
         if !isSelfAccess(event) { try body(.actor(event.actor)) }
         if let ip = event.ip { try body(.ip(ip)) }
+        if let route = event.payload.managementRoute { try body(.route(route)) }
     }
 
     public func apply(_ event: Event, in txn: borrowing Transaction) throws {
@@ -124,6 +128,7 @@ public struct AuditIndexProjection: Projection {
         var actorLists: [Actor: Int] = [:]
         /// Keyed as filed: IPv4 as its IPv4-mapped IPv6 address.
         var ipLists: [IPAddress: Int] = [:]
+        var routeLists: [String: Int] = [:]
 
         mutating func fold(_ chunk: LogChunk) {
             keyIDs.append(contentsOf: chunk.newKeys)
@@ -154,6 +159,11 @@ public struct AuditIndexProjection: Projection {
                 post(list, seq)
             }
             if let ip = event.ip { post(ipList(IPAddress(high: ip.high, low: ip.low, isV4: false)), seq) }
+            if let route = event.payload.managementRoute {
+                let list = routeLists[route] ?? newList(.route(route))
+                routeLists[route] = list
+                post(list, seq)
+            }
         }
 
         private mutating func post(_ list: Int, _ seq: UInt64) {

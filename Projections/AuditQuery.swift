@@ -9,15 +9,19 @@ public struct AuditFilter: Sendable, Equatable {
     public var types: [EventType] = []
     public var actor: Actor?
     public var ip: IPAddress?
+    /// Route templates (`/v1/audit`), OR-ed: the management requests' records naming one.
+    public var routes: [String] = []
 
     public init(
-        keyID: KeyID? = nil, owner: String? = nil, types: [EventType] = [], actor: Actor? = nil, ip: IPAddress? = nil
+        keyID: KeyID? = nil, owner: String? = nil, types: [EventType] = [], actor: Actor? = nil, ip: IPAddress? = nil,
+        routes: [String] = []
     ) {
         self.keyID = keyID
         self.owner = owner
         self.types = types
         self.actor = actor
         self.ip = ip
+        self.routes = routes
     }
 }
 
@@ -83,6 +87,7 @@ extension AuditIndexProjection {
             terms.append(actorSet)
         }
         if let ip = filter.ip { terms.append(.list(Facet.ip(ip).indexKey)) }
+        if !filter.routes.isEmpty { terms.append(.union(filter.routes.map { .list(Facet.route($0).indexKey) })) }
         if terms.isEmpty { return .all(head: head) }
         return terms.count == 1 ? terms[0] : .intersection(terms)
     }

@@ -17,7 +17,11 @@ extension KeyState {
         case .created:
             return
         case .accessed(let access):
-            recordAccess(access.code, cost: access.cost, at: time)
+            // A management request answered with a failure is recorded, but spends nothing.
+            recordAccess(access.code, cost: access.cost, at: time, spends: (access.status ?? 200) < 400)
+            return
+        case .request, .authFailed:
+            // Ledger-wide records: they name no key's stream.
             return
         case .updated(let u):
             if let name = u.name { self.name = name }
@@ -53,9 +57,11 @@ extension KeyState {
 
     /// Folds a `key.accessed` with this code and cost: one more event in the key's
     /// stream, and a grant's spending. (A rebuild folds access records through this.)
-    mutating func recordAccess(_ code: VerifyCode, cost: UInt32, at time: Int64) {
+    ///
+    /// - Parameter spends: false for a management request answered with a failure.
+    mutating func recordAccess(_ code: VerifyCode, cost: UInt32, at time: Int64, spends: Bool = true) {
         events += 1
-        if code == .valid { recordGrant(cost: cost, at: time) }
+        if code == .valid, spends { recordGrant(cost: cost, at: time) }
     }
 
     /// Counts a granted request: spends its cost and fills every rate-limit window.

@@ -159,12 +159,14 @@ def verify_consistency(first, second, first_root, second_root, proof):
 EVENT_TYPES = {
     1: "key.created", 2: "key.updated", 3: "key.rotated", 4: "key.suspended", 5: "key.reactivated",
     6: "key.revoked", 7: "key.expired", 8: "key.credits_added", 9: "key.accessed",
+    10: "ledger.request", 11: "auth.failed",
 }
 ACTOR_KINDS = {1: "root", 2: "key", 3: "socket", 4: "system"}
 VERIFY_CODES = [
     "VALID", "NOT_FOUND", "EXPIRED", "REVOKED", "SUSPENDED", "INSUFFICIENT_SCOPE", "IP_NOT_ALLOWED",
     "RATE_LIMITED", "USAGE_EXCEEDED",
 ]
+AUTH_FAILURE_REASONS = {1: "missing", 2: "malformed", 3: "unknown", 4: "revoked", 5: "suspended", 6: "expired"}
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -209,6 +211,24 @@ class Reader:
 
     def strings(self):
         return [self.string() for _ in range(self.varint())]
+
+
+def http_status(r):
+    status = r.varint()
+    if not 100 <= status <= 599:
+        raise Failure("HTTP status %d out of range" % status)
+    return status
+
+
+def request_count(r):
+    count = r.varint()
+    if count < 1:
+        raise Failure("a record counts at least one request")
+    return count
+
+
+def optional_key_id(r):
+    return r.optional(lambda: key_id(r.raw(16)))
 
 
 def timestamp(micros):
@@ -295,11 +315,26 @@ def payload(kind, r):
         return {}
     if kind == 8:
         return {"add": r.i64(), "balance": r.i64()}
+    if kind == 10:
+        return {"method": r.string(), "route": r.string(), "status": http_status(r), "keyId": optional_key_id(r),
+                "count": request_count(r)}
+    if kind == 11:
+        data = {"method": r.optional(r.string), "route": r.optional(r.string)}
+        reason = r.u8()
+        if reason != 0 and reason not in AUTH_FAILURE_REASONS:
+            raise Failure("unknown auth failure reason %d" % reason)
+        data["reason"] = AUTH_FAILURE_REASONS.get(reason)
+        data["keyId"] = optional_key_id(r)
+        data["count"] = request_count(r)
+        return data
     code = r.u8()
     if code >= len(VERIFY_CODES):
         raise Failure("unknown verify code %d" % code)
-    return {"code": VERIFY_CODES[code], "scope": r.optional(r.string), "account": r.optional(r.string),
+    data = {"code": VERIFY_CODES[code], "scope": r.optional(r.string), "account": r.optional(r.string),
             "endpoint": r.optional(r.string), "latencyMicros": r.varint(), "cost": r.varint()}
+    # A management credential's use ends with the HTTP status answered.
+    data["status"] = None if r.at == len(r.data) else http_status(r)
+    return data
 
 
 def decode(record, seq, prev_hash, chain_hash):
@@ -325,9 +360,12 @@ def decode(record, seq, prev_hash, chain_hash):
     data = payload(kind, r)
     if r.at != len(record):
         raise Failure("trailing bytes after the payload")
-    return {"seq": seq, "id": "evt_" + chain_hash[:12].hex(), "type": EVENT_TYPES[kind], "time": timestamp(time),
-            "keyId": key, "owner": owner, "actor": actor, "ip": ip, "requestId": request_id, "data": data,
-            "prevHash": prev_hash.hex(), "hash": chain_hash.hex()}
+    event = {"seq": seq, "id": "evt_" + chain_hash[:12].hex(), "type": EVENT_TYPES[kind], "time": timestamp(time)}
+    if key != key_id(bytes(16)):  # events about no key (ledger.request, auth.failed) have no keyId
+        event["keyId"] = key
+    event.update({"owner": owner, "actor": actor, "ip": ip, "requestId": request_id, "data": data,
+                  "prevHash": prev_hash.hex(), "hash": chain_hash.hex()})
+    return event
 
 
 # --- The export ---------------------------------------------------------------------------

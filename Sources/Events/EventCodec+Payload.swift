@@ -49,13 +49,20 @@ extension EventCodec {
             w.optionalString(a.endpoint)
             w.varint(UInt64(a.latencyMicros))
             w.varint(UInt64(a.cost))
+            // Present only for a management credential's use: the record ends after cost otherwise.
+            if let status = a.status { w.varint(UInt64(status)) }
+        case .request(let r):
+            encodeRequest(r, into: &w)
+        case .authFailed(let f):
+            encodeAuthFailed(f, into: &w)
         }
     }
 
     /// Decodes the payload of a `type` event.
     ///
     /// - Parameter accessDetails: false leaves an access's scope, account and endpoint
-    ///   nil (checked, not decoded).
+    ///   nil (checked, not decoded), but for the endpoint of a management credential's
+    ///   use (one with a status), which the audit fold files by route.
     public static func decodePayload(_ type: EventType, _ r: inout BinaryReader, accessDetails: Bool)
         throws(EventDecodingError)
         -> EventPayload
@@ -104,6 +111,7 @@ extension EventCodec {
             var scope: String?
             var account: String?
             var endpoint: String?
+            let details = r
             if accessDetails {
                 scope = try r.optionalString()
                 account = try r.optionalString()
@@ -116,10 +124,22 @@ extension EventCodec {
             guard latency <= UInt64(UInt32.max), cost <= UInt64(UInt32.max) else {
                 throw r.fail("access figures out of range")
             }
+            let status = r.isAtEnd ? nil : try httpStatus(&r)
+            if !accessDetails, status != nil {
+                // A management use's route is an audit facet: its endpoint is always decoded.
+                var d = details
+                try d.skipOptionalString()
+                try d.skipOptionalString()
+                endpoint = try d.optionalString()
+            }
             return .accessed(
                 KeyAccessed(
                     code: code, scope: scope, account: account, endpoint: endpoint,
-                    latencyMicros: UInt32(latency), cost: UInt32(cost)))
+                    latencyMicros: UInt32(latency), cost: UInt32(cost), status: status))
+        case .request:
+            return .request(try decodeRequest(&r))
+        case .authFailed:
+            return .authFailed(try decodeAuthFailed(&r))
         }
     }
 

@@ -71,6 +71,21 @@ public enum EventJSON {
             w.field("endpoint", a.endpoint)
             w.field("latencyMicros", Int64(a.latencyMicros))
             w.field("cost", Int64(a.cost))
+            w.field("status", a.status.map(Int64.init))
+        case .request(let r):
+            w.field("method", r.method)
+            w.field("route", r.route)
+            w.field("status", Int64(r.status))
+            w.field("keyId", r.target?.description)
+            w.key("count")
+            w.uint(r.count)
+        case .authFailed(let f):
+            w.field("method", f.method)
+            w.field("route", f.route)
+            w.field("reason", f.reason?.wireName)
+            w.field("keyId", f.keyID?.description)
+            w.key("count")
+            w.uint(f.count)
         }
         w.endObject()
     }

@@ -89,10 +89,13 @@ public struct KeyAccessed: Equatable, Sendable {
     public var latencyMicros: UInt32
     /// Credits the request asked to spend (spent only when granted).
     public var cost: UInt32
+    /// The HTTP status answered, when the key was used as a management credential
+    /// (100...599); nil for a verification.
+    public var status: UInt16?
 
     public init(
         code: VerifyCode, scope: String? = nil, account: String? = nil, endpoint: String? = nil,
-        latencyMicros: UInt32 = 0, cost: UInt32 = 1
+        latencyMicros: UInt32 = 0, cost: UInt32 = 1, status: UInt16? = nil
     ) {
         self.code = code
         self.scope = scope
@@ -100,6 +103,7 @@ public struct KeyAccessed: Equatable, Sendable {
         self.endpoint = endpoint
         self.latencyMicros = latencyMicros
         self.cost = cost
+        self.status = status
     }
 }
 
@@ -114,6 +118,8 @@ public enum EventPayload: Equatable, Sendable {
     case expired
     case creditsAdded(add: Int64, balance: Int64)
     case accessed(KeyAccessed)
+    case request(LedgerRequest)
+    case authFailed(AuthFailed)
 
     public var type: EventType {
         switch self {
@@ -126,6 +132,8 @@ public enum EventPayload: Equatable, Sendable {
         case .expired: .expired
         case .creditsAdded: .creditsAdded
         case .accessed: .accessed
+        case .request: .request
+        case .authFailed: .authFailed
         }
     }
 }

@@ -12,6 +12,10 @@ public enum EventType: UInt8, CaseIterable, Sendable {
     case accessed = 9
 
     // Codes 10-19: ledger-wide audit records (ledger.request, auth.failed).
+    /// A root or socket request that appended nothing else (a read, a refused write).
+    case request = 10
+    /// A failed authentication (401).
+    case authFailed = 11
 
     // Codes 20-39: owners, plans, credits, imports and purges.
 
@@ -29,6 +33,8 @@ public enum EventType: UInt8, CaseIterable, Sendable {
         case .expired: "key.expired"
         case .creditsAdded: "key.credits_added"
         case .accessed: "key.accessed"
+        case .request: "ledger.request"
+        case .authFailed: "auth.failed"
         }
     }
 

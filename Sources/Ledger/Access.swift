@@ -20,11 +20,14 @@ public enum Access {
         /// Method and route template, e.g. `PATCH /v1/keys/{id}`.
         public var endpoint: String
         public var latencyMicros: UInt32
+        /// The HTTP status the request is answered.
+        public var status: UInt16?
 
-        public init(ip: IPAddress?, endpoint: String, latencyMicros: UInt32 = 0) {
+        public init(ip: IPAddress?, endpoint: String, latencyMicros: UInt32 = 0, status: UInt16? = nil) {
             self.ip = ip
             self.endpoint = endpoint
             self.latencyMicros = latencyMicros
+            self.status = status
         }
     }
 
@@ -93,7 +96,8 @@ public enum Access {
             return Grant(actor: Actor(kind: .key, id: credential.id.description), owner: owner, events: [])
         }
         let accessed = KeyAccessed(
-            code: .valid, scope: scope.rawValue, endpoint: use.endpoint, latencyMicros: use.latencyMicros)
+            code: .valid, scope: scope.rawValue, endpoint: use.endpoint, latencyMicros: use.latencyMicros,
+            status: use.status)
         return Grant(
             actor: Actor(kind: .key, id: credential.id.description), owner: owner, events: [.accessed(accessed)])
     }

@@ -69,7 +69,7 @@ public enum Action: Sendable, Equatable {
 
     /// False for `/metrics` scrapes, which API.md exempts from the audit trail: a
     /// scraper every few seconds would bury every other record.
-    var isRecorded: Bool { self != .readMetrics }
+    public var isRecorded: Bool { self != .readMetrics }
 
     /// For messages: what the action does.
     var summary: String {
@@ -83,6 +83,18 @@ public enum Action: Sendable, Equatable {
 }
 
 extension Command {
+    /// The HTTP status a ledger key's recorded use carries when the command succeeds;
+    /// nil when its success records nothing yet (a read's authorization: the read's
+    /// answer is recorded after it).
+    var statusWhenGranted: UInt16? {
+        switch self {
+        case .create: 201
+        case .update, .rotate, .suspend, .reactivate, .revoke, .addCredits: 200
+        case .recordUse(_, let status): status
+        case .authorize, .expireDue, .verify, .audit: nil
+        }
+    }
+
     /// The action a management command asks for; nil for the ledger's own work
     /// (verification, the expiry sweep), which no principal authorizes.
     var action: Action? {
@@ -94,8 +106,8 @@ extension Command {
         case .reactivate(let id): .reactivateKey(id)
         case .revoke(let id, _): .revokeKey(id)
         case .addCredits(let id, let amount): .addCredits(id, amount: amount)
-        case .authorize(let action): action
-        case .expireDue, .verify: nil
+        case .authorize(let action), .recordUse(let action, _): action
+        case .expireDue, .verify, .audit: nil
         }
     }
 }

@@ -15,10 +15,14 @@ extension CommandExecutor {
             if case .expireDue = job.command, job.context.credential == nil {
                 return try expireDue(job, &head, now, txn)
             }
+            if case .audit(let records) = job.command, job.context.credential == nil {
+                return try appendAudit(records, &head, now, txn)
+            }
             throw LedgerError.invalid(field: "command", reason: "this command is the ledger's own, not a principal's")
         }
         let target = try action.target.flatMap { try state(of: $0) }
-        let (grant, credential) = try authorize(action, target, job.context, &head, now, txn)
+        let (grant, credential) = try authorize(
+            action, target, job.context, status: job.command.statusWhenGranted, &head, now, txn)
         /// The target as the command sees it: the credential's own key after its use
         /// was recorded, when the credential acts on itself.
         func load(_ id: KeyID) throws -> KeyState {
@@ -64,9 +68,9 @@ extension CommandExecutor {
         case .addCredits(let id, let amount):
             let state = try load(id)
             return try commit(try Decisions.addCredits(state, amount: amount, now: now), state)
-        case .authorize:
+        case .authorize, .recordUse:
             return .granted(grant)
-        case .expireDue, .verify:
+        case .expireDue, .verify, .audit:
             throw LedgerError.invalid(field: "command", reason: "this command is the ledger's own, not a principal's")
         }
     }
@@ -90,10 +94,12 @@ extension CommandExecutor {
     /// Supplies ``Access`` with the state it decides over (the credential's key, the
     /// target) and appends the grant's events.
     ///
+    /// - Parameter status: the answer's HTTP status the recorded use carries; nil
+    ///   decides without recording (a read's authorization, recorded after the read).
     /// - Returns: the grant and, for a ledger key, that key's state after its recorded use.
     func authorize(
-        _ action: Action, _ target: KeyState?, _ context: CommandContext, _ head: inout EventLog.Head, _ now: Int64,
-        _ txn: borrowing Transaction
+        _ action: Action, _ target: KeyState?, _ context: CommandContext, status: UInt16?,
+        _ head: inout EventLog.Head, _ now: Int64, _ txn: borrowing Transaction
     ) throws -> (Grant, KeyState?) {
         guard let credential = context.credential else {
             let grant = try Access.authorize(
@@ -102,8 +108,10 @@ extension CommandExecutor {
             return (grant, nil)
         }
         let (state, match) = try holder(of: credential, at: now)
-        let use = Access.Use(ip: context.ip, endpoint: credential.endpoint, latencyMicros: latency(context))
+        let use = Access.Use(
+            ip: context.ip, endpoint: credential.endpoint, latencyMicros: latency(context), status: status)
         let grant = try Access.authorize(.key(state, match), action, target: target, use: use, now: now)
+        guard status != nil else { return (grant, state) }
         var current = state
         for payload in grant.events {
             current =

@@ -17,6 +17,8 @@ final class CommandExecutor: @unchecked Sendable {
     let projections: Environment
     let projector: Projector
     let clock: any LedgerClock
+    /// Rate-limits the `auth.failed` records of refused credentials.
+    let trail: AuditTrail
     var decisions = DecisionState()
     /// Full states of keys whose last descriptive change (creation, update, rotation,
     /// ...) the projections may not include yet, with that event's seq; in seq order in
@@ -26,12 +28,16 @@ final class CommandExecutor: @unchecked Sendable {
     private var recentFront = 0
     private var recentJournal: [(id: KeyID, before: (seq: UInt64, state: KeyState)?)] = []
 
-    init(log: EventLog, keys: KeyStateProjection, projections: Environment, projector: Projector, clock: any LedgerClock) {
+    init(
+        log: EventLog, keys: KeyStateProjection, projections: Environment, projector: Projector,
+        clock: any LedgerClock, trail: AuditTrail
+    ) {
         self.log = log
         self.keys = keys
         self.projections = projections
         self.projector = projector
         self.clock = clock
+        self.trail = trail
     }
 
     /// Loads the decision state from the key-state projection, which must include the
@@ -83,6 +89,7 @@ final class CommandExecutor: @unchecked Sendable {
             } catch let error as LedgerError {
                 head = before
                 rollback(to: mark)
+                try recordRefusal(job, error, &head, now, txn)
                 results.append(.failure(error))
             }
             seqs.append(head.seq)

@@ -82,16 +82,20 @@ public struct CommandContext: Sendable, Equatable {
     public var credential: ManagementCredential?
     /// Monotonic nanoseconds when the request arrived (for recorded latency).
     public var receivedAtNanos: UInt64
+    /// The request's method and route template (`POST /v1/keys/{id}/rotate`), which a
+    /// refused request's audit record names; nil for the ledger's own work.
+    public var endpoint: String?
 
     public init(
         actor: Actor, ip: IPAddress? = nil, requestID: String? = nil,
-        credential: ManagementCredential? = nil, receivedAtNanos: UInt64 = 0
+        credential: ManagementCredential? = nil, receivedAtNanos: UInt64 = 0, endpoint: String? = nil
     ) {
         self.actor = actor
         self.ip = ip
         self.requestID = requestID
         self.credential = credential
         self.receivedAtNanos = receivedAtNanos
+        self.endpoint = endpoint ?? credential?.endpoint
     }
 }
 
@@ -108,9 +112,16 @@ public enum Command: Sendable, Equatable {
     /// Marks every key whose expiry has passed as expired (the sweeper's command).
     case expireDue
     case verify(VerifyRequest, secretDigest: Digest)
-    /// Decides the context's right to a read (``Access``) and records a ledger key's
-    /// use; the read itself happens after, bounded by the grant.
+    /// Decides the context's right to a read (``Access``); the read itself happens
+    /// after, bounded by the grant, and is recorded by ``recordUse(_:status:)``. A
+    /// refusal is recorded at once.
     case authorize(Action)
+    /// A ledger key's read was answered `status`: decides its right again, over the
+    /// current state, atomically with recording the use (`key.accessed` with the status).
+    case recordUse(Action, status: UInt16)
+    /// Appends ledger-wide audit records (``AuditTrail``'s): root and socket reads,
+    /// failed authentications.
+    case audit([AuditRecord])
 }
 
 /// What a command produced, answered once its batch is durable.
@@ -118,6 +129,8 @@ public enum Outcome: Sendable, Equatable {
     case key(KeyState)
     case verified(VerifyResult)
     case expired(count: Int)
+    /// Ledger-wide audit records appended.
+    case recorded(count: Int)
     case granted(Grant)
 }
 

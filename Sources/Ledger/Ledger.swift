@@ -50,6 +50,9 @@ public final class Ledger: Sendable {
     public let clock: any LedgerClock
     let writer: Writer?
     let projector: Projector?
+    /// Coalesced reads and rate-limited failed authentications (API.md "Audit completeness").
+    let auditTrail = AuditTrail()
+    private let auditFlusher: AuditFlusher?
     /// Counters for `/metrics`.
     public let metrics = LedgerMetrics()
     let notifier: CommitNotifier
@@ -131,6 +134,7 @@ public final class Ledger: Sendable {
             let stored = try? logEnvironment.read { txn in try Self.verifiedPoint(meta: meta, in: txn) }
             chainChecker = ChainChecker(log: log, environment: logEnvironment, verified: (stored ?? nil) ?? .origin)
             writer = nil
+            auditFlusher = nil
             projector = nil
             // Projections of an earlier layout (inside the log's environment) or none at
             // all: answering from them would be wrong, and a reader cannot rebuild them.
@@ -180,7 +184,8 @@ public final class Ledger: Sendable {
             checkpoints: checkpoints, maxWaiters: options.maxLongPolls)
         self.projector = projector
         let executor = CommandExecutor(
-            log: log, keys: keys, projections: projectionEnvironment, projector: projector, clock: clock)
+            log: log, keys: keys, projections: projectionEnvironment, projector: projector, clock: clock,
+            trail: auditTrail)
         let head: UInt64
         let log = self.log
         do {
@@ -197,9 +202,11 @@ public final class Ledger: Sendable {
             throw .unavailable("cannot bring the projections of \(path) to the log's head: \(error)")
         }
         projector.start()
-        writer = Writer(
+        let writer = Writer(
             environment: logEnvironment, executor: executor, projector: projector, observer: options.onCommit,
             sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier, head: head)
+        self.writer = writer
+        auditFlusher = AuditFlusher(trail: auditTrail, writer: writer, clock: clock)
     }
 
     /// Takes the write lock, retrying for up to a second while it is held: a process that
@@ -222,6 +229,7 @@ public final class Ledger: Sendable {
         notifier.stop()
         chainChecker.stop()
         if let writer {
+            auditFlusher?.stop(flushingInto: writer)
             writer.stop()
             Self.recordVerifiedPoint(chainChecker.verified, meta: meta, in: environment)
         }
@@ -236,6 +244,9 @@ public final class Ledger: Sendable {
         }
         if lockFD >= 0 { Glibc.close(lockFD) }
     }
+
+    /// False when the ledger was opened with ``openReadOnly(path:options:)``.
+    public var isWritable: Bool { writer != nil }
 
     /// Queues `command`; `completion` runs on the writer thread once its batch is
     /// durable (or failed). Must not block.

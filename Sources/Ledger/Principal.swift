@@ -35,11 +35,12 @@ extension CommandContext {
         switch principal {
         case .root:
             self.init(
-                actor: Actor(kind: .root, id: "root"), ip: ip, requestID: requestID, receivedAtNanos: receivedAtNanos)
+                actor: Actor(kind: .root, id: "root"), ip: ip, requestID: requestID, receivedAtNanos: receivedAtNanos,
+                endpoint: endpoint)
         case .socket(let uid):
             self.init(
                 actor: Actor(kind: .socket, id: "uid:\(uid)"), ip: ip, requestID: requestID,
-                receivedAtNanos: receivedAtNanos)
+                receivedAtNanos: receivedAtNanos, endpoint: endpoint)
         case .key(let digest):
             self.init(
                 actor: Actor(kind: .key, id: ""), ip: ip, requestID: requestID,

@@ -72,20 +72,31 @@ public final class APIResponder: HTTPResponder {
                         message: "the body must be JSON: send Content-Type: application/json")))
             return
         }
+        // Routes without a credential never ask for the principal (verification stays a
+        // single writer round trip).
+        let authentication: Result<Principal, AuthenticationFailure> =
+            route.authenticates
+            ? Call.authenticate(request, ledger) : .failure(AuthenticationFailure(reason: nil, error: .unauthorized))
+        let audit = RequestAudit(ledger: ledger)
         let call = Call(
             request: request, route: route, requestID: requestID, ledger: ledger,
-            requestMetrics: requestMetrics, checkpoints: checkpoints, finish: finish)
+            requestMetrics: requestMetrics, checkpoints: checkpoints, authentication: authentication,
+            finish: { result in
+                audit.record(
+                    result, request, route: route, requestID: requestID, authentication: authentication,
+                    deliver: finish)
+            })
         let run = { @Sendable in
             do throws(APIError) {
                 try call.dispatch()
             } catch {
-                finish(.failure(error))
+                call.finish(.failure(error))
             }
         }
         do throws(APIError) {
-            try Consistency.whenReadable(request, ledger: ledger, seq: querySeq, finish: finish, dispatch: run)
+            try Consistency.whenReadable(request, ledger: ledger, seq: querySeq, finish: call.finish, dispatch: run)
         } catch {
-            finish(.failure(error))
+            call.finish(.failure(error))
         }
     }
 
@@ -133,6 +144,9 @@ struct Call: Sendable {
     let ledger: Ledger
     let requestMetrics: RequestMetrics
     let checkpoints: TreeCheckpoints?
+    /// The request's principal (a placeholder failure on routes that ask for no credential).
+    let authentication: Result<Principal, AuthenticationFailure>
+    /// Answers the request, once its audit record, if it needs one, is durable.
     let finish: Reply
 
     var endpoint: String { "\(request.method) \(route.template)" }

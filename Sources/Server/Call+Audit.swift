@@ -16,8 +16,8 @@ extension Call {
                 guard let type = EventType(wireName: name) else {
                     throw .invalid(
                         "eventTypes",
-                        "unknown event type \(name.prefix(64)); types are key.created, key.updated, key.rotated, key.suspended, key.reactivated, key.revoked, key.expired, key.credits_added, key.accessed"
-                    )
+                        "unknown event type \(name.prefix(64)); types are "
+                            + EventType.allCases.map(\.wireName).joined(separator: ", "))
                 }
                 if !types.contains(type) { types.append(type) }
             }
@@ -110,7 +110,7 @@ extension Call {
         }
     }
 
-    /// Reads the filters of `/v1/audit` besides its window: owner, keyId, actor, ip.
+    /// Reads the filters of `/v1/audit` besides its window: owner, keyId, actor, ip, route.
     func auditFilter(_ query: inout Query) throws(APIError) -> AuditFilter {
         var filter = AuditFilter()
         filter.owner = query.string("owner")
@@ -125,6 +125,14 @@ extension Call {
         if let ipText = query.string("ip") {
             guard let ip = IPAddress(ipText) else { throw .invalid("ip", "must be an IPv4 or IPv6 address") }
             filter.ip = ip
+        }
+        if let routes = query.string("route") {
+            for route in routes.split(separator: ",", omittingEmptySubsequences: false) {
+                guard route.hasPrefix("/"), route.utf8.count <= 200 else {
+                    throw .invalid("route", "must be route templates such as /v1/audit or /v1/keys/{id}/logs")
+                }
+                if !filter.routes.contains(String(route)) { filter.routes.append(String(route)) }
+            }
         }
         return filter
     }

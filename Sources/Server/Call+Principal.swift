@@ -4,15 +4,25 @@ import HTTP
 import Ledger
 
 extension Call {
+    /// The principal asking, as ``authenticate(_:_:)`` found it.
+    func principal() throws(APIError) -> Principal {
+        try authentication.mapError(\.error).get()
+    }
+
     /// The principal asking: the Unix socket's peer, else whatever the credential header
     /// holds, as the ledger reads it. What the principal may do is the ledger's to say.
-    func principal() throws(APIError) -> Principal {
-        if case .unix(_, let uid) = request.peer { return .socket(uid: uid) }
-        guard let secret = Self.credential(request.headers) else { throw APIError.unauthorized }
+    static func authenticate(_ request: HTTPRequest, _ ledger: Ledger) -> Result<Principal, AuthenticationFailure> {
+        if case .unix(_, let uid) = request.peer { return .success(.socket(uid: uid)) }
+        guard let secret = Self.credential(request.headers) else {
+            return .failure(AuthenticationFailure(reason: .missing, error: .unauthorized))
+        }
         do {
-            return try ledger.principal(presenting: secret)
+            return .success(try ledger.principal(presenting: secret))
         } catch {
-            throw APIError(error)
+            guard case .unauthorized = error else {
+                return .failure(AuthenticationFailure(reason: nil, error: APIError(error)))
+            }
+            return .failure(AuthenticationFailure(reason: .malformed, error: APIError(error)))
         }
     }
 
@@ -36,7 +46,10 @@ extension Call {
     /// Asks the ledger whether this request's principal may do `action`, then runs
     /// `read` with the grant (its ``Grant/owner`` bounds what `read` may return) and
     /// answers what it returns. A ledger key's decision comes from the writer's thread:
-    /// the read then runs on another thread, never on the writer's.
+    /// the read then runs on another thread, never on the writer's, and its answer is
+    /// recorded (``Ledger/recordUse(_:status:context:completion:)``, which decides the
+    /// key's right again) before it is sent. Root and socket reads are recorded by
+    /// ``RequestAudit`` as every other request.
     func authorized(
         _ action: Action, _ context: CommandContext,
         read: @escaping @Sendable (Grant) throws(APIError) -> HTTPResponse
@@ -54,10 +67,47 @@ extension Call {
                 finish(.failure(APIError(error)))
             }
         }
-        if context.credential == nil {
+        guard context.credential != nil else {
             ledger.authorize(action, context: context, completion: answer)
-        } else {
-            ledger.authorize(action, context: context) { result in DispatchQueue.global().async { answer(result) } }
+            return
+        }
+        let ledger = self.ledger
+        ledger.authorize(action, context: context) { decided in
+            DispatchQueue.global().async {
+                guard case .success(let grant) = decided else { return answer(decided) }
+                let response: Result<HTTPResponse, APIError>
+                do throws(APIError) {
+                    response = .success(try read(grant))
+                } catch {
+                    response = .failure(error)
+                }
+                // Bad input leaves nothing; unrecorded actions (metrics) neither.
+                let status = response.status
+                guard action.isRecorded, status != 400 else { return finish(response) }
+                ledger.recordUse(action, status: status, context: context) { recorded in
+                    switch recorded {
+                    case .success: finish(response)
+                    case .failure(let error): finish(.failure(APIError(error)))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Why a request is not authenticated: the `auth.failed` reason (nil when the ledger
+/// could not tell, e.g. it could not be read) and the answer.
+struct AuthenticationFailure: Error {
+    var reason: AuthFailed.Reason?
+    var error: APIError
+}
+
+extension Result<HTTPResponse, APIError> {
+    /// The HTTP status this result is answered with.
+    var status: Int {
+        switch self {
+        case .success(let response): response.status
+        case .failure(let error): error.status
         }
     }
 }

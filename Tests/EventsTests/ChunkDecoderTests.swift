@@ -67,6 +67,20 @@ private func add(_ events: [Event], to decoder: inout ChunkDecoder) throws {
     #expect(decoder.take().count == 0)
 }
 
+/// A key's use as a management credential carries its HTTP status: it is decoded whole,
+/// so that the audit fold can file its route.
+@Test func aManagementUseIsDecodedWhole() throws {
+    var decoder = ChunkDecoder(context: .actorAndIP)
+    var managed = access(sampleID, seq: 2)
+    managed.payload = .accessed(
+        KeyAccessed(code: .valid, scope: "ledger:audit", endpoint: "GET /v1/audit", status: 200))
+    try add([created(sampleID, seq: 1), managed, access(sampleID, seq: 3)], to: &decoder)
+    let chunk = decoder.take()
+    #expect(chunk.accesses.map(\.seq) == [3])
+    #expect(chunk.others.map(\.event.seq) == [1, 2])
+    #expect(chunk.others.last?.event.payload.managementRoute == "/v1/audit")
+}
+
 /// What the codec accepts the decoder accepts, field for field, and what it refuses the
 /// decoder refuses: its own parsing of accesses changes what a replay reads, nothing else.
 @Test func theDecoderAgreesWithTheCodecOnMutatedRecords() throws {

@@ -26,6 +26,14 @@ func sampleEvents() -> [Event] {
                 code: .rateLimited, scope: "accounts:read", account: "acc_1",
                 endpoint: "GET /api/v1/accounts", latencyMicros: 312, cost: 2)),
         .accessed(KeyAccessed(code: .valid)),
+        .accessed(
+            KeyAccessed(
+                code: .valid, scope: "ledger:audit", endpoint: "GET /v1/audit", latencyMicros: 40, cost: 1, status: 200)
+        ),
+        .request(LedgerRequest(method: "GET", route: "/v1/keys/{id}/logs", status: 200, target: sampleID, count: 3)),
+        .request(LedgerRequest(method: "POST", route: "/v1/keys/{id}/reactivate", status: 409)),
+        .authFailed(AuthFailed(method: "GET", route: "/v1/audit", reason: .revoked, keyID: sampleID)),
+        .authFailed(AuthFailed(method: nil, route: nil, reason: nil, count: 140)),
     ]
     return payloads.enumerated().map { i, payload in
         Event(
@@ -50,7 +58,10 @@ func sampleEvents() -> [Event] {
     /// What a fold sees of a payload: an access without what it asked for.
     func folded(_ payload: EventPayload) -> EventPayload {
         guard case .accessed(let a) = payload else { return payload }
-        return .accessed(KeyAccessed(code: a.code, latencyMicros: a.latencyMicros, cost: a.cost))
+        return .accessed(
+            KeyAccessed(
+                code: a.code, endpoint: a.status == nil ? nil : a.endpoint, latencyMicros: a.latencyMicros,
+                cost: a.cost, status: a.status))
     }
     #expect(sampleEvents().contains { if case .accessed(let a) = $0.payload { a.endpoint != nil } else { false } })
     for event in sampleEvents() {
@@ -121,6 +132,33 @@ func sampleEvents() -> [Event] {
     #expect(decoded > 100)
 }
 
+/// The audit records' checks (docs/record-format.md): a status is 100...599, a record
+/// counts at least one request, a reason is a known code; nothing else follows a status.
+@Test func auditRecordsOutOfRangeAreRefused() throws {
+    func record(_ payload: EventPayload) -> [UInt8] {
+        EventCodec.encode(
+            Event(time: 1, keyID: .none, owner: "", actor: Actor(kind: .root, id: "root"), payload: payload))
+    }
+    let good = record(.request(LedgerRequest(method: "GET", route: "/v1/audit", status: 200)))
+    #expect((try? good.withUnsafeBytes { try EventCodec.decode($0, seq: 1) }) != nil)
+    let bad: [[UInt8]] = [
+        record(.request(LedgerRequest(method: "GET", route: "/v1/audit", status: 99))),
+        record(.request(LedgerRequest(method: "GET", route: "/v1/audit", status: 600))),
+        record(.request(LedgerRequest(method: "GET", route: "/v1/audit", status: 200, count: 0))),
+        record(.authFailed(AuthFailed(method: nil, route: nil, reason: nil, count: 0))),
+        record(.accessed(KeyAccessed(code: .valid, status: 200))) + [0x01],
+        record(.accessed(KeyAccessed(code: .valid))) + [0x05],
+    ]
+    for bytes in bad {
+        #expect(throws: EventDecodingError.self) { try bytes.withUnsafeBytes { try EventCodec.decode($0, seq: 1) } }
+    }
+    // An unknown reason code: the record ends `reason, 0x00 (no key), 0x01 (count)`.
+    var reason = record(.authFailed(AuthFailed(method: nil, route: nil, reason: .missing)))
+    #expect(reason[reason.count - 3] == AuthFailed.Reason.missing.rawValue)
+    reason[reason.count - 3] = 7
+    #expect(throws: EventDecodingError.self) { try reason.withUnsafeBytes { try EventCodec.decode($0, seq: 1) } }
+}
+
 @Test func decodingRandomBytesThrowsAndNeverTraps() {
     var rng = SystemRandomNumberGenerator()
     var rejected = 0
@@ -172,7 +210,7 @@ func sampleEvents() -> [Event] {
     #expect(
         EventType.allCases.map(\.wireName) == [
             "key.created", "key.updated", "key.rotated", "key.suspended", "key.reactivated", "key.revoked",
-            "key.expired", "key.credits_added", "key.accessed",
+            "key.expired", "key.credits_added", "key.accessed", "ledger.request", "auth.failed",
         ])
     #expect(EventType(wireName: "key.credits_added") == .creditsAdded)
     #expect(VerifyCode(wireName: "USAGE_EXCEEDED") == .usageExceeded)

@@ -6,13 +6,15 @@ import Synchronization
 import Testing
 
 /// A random history made through real commands: several owners, actors (root, local
-/// admins, the sweeper, a management key, keys verifying themselves) and client IPs.
+/// admins, the sweeper, a management key, keys verifying themselves), client IPs, and
+/// the audit records of reads and failed logins.
 private struct History {
     let fixture: LedgerFixture
     var keys: [KeyID] = []
     var managementKey: KeyID
     var owners = ["org_0", "org_1", "org_2"]
     var ips = [IPAddress("10.0.0.1"), IPAddress("10.0.0.2"), IPAddress("2001:db8::7"), nil]
+    static let routes = ["/v1/audit", "/v1/keys/{id}", "/v1/keys/suspend", "/v1/nowhere"]
 
     init(seed: UInt64, steps: Int) throws {
         let f = try LedgerFixture()
@@ -31,6 +33,23 @@ private struct History {
                 Actor(kind: .root, id: "root"), Actor(kind: .socket, id: "uid:0"), Actor(kind: .socket, id: "uid:1000"),
             ]
             let context = CommandContext(actor: actors[Int(rng.next() % 3)], ip: ip, requestID: "req_\(rng.next())")
+            if rng.next() % 6 == 0 {
+                let route = Self.routes[Int(rng.next() % 2)]
+                let read = LedgerRequest(method: "GET", route: route, status: rng.next() % 3 == 0 ? 404 : 200)
+                let recorded: Bool = try wait { done in
+                    f.ledger.recordRequest(read, context: context, coalesce: rng.next() % 2 == 0) {
+                        done(.success($0 == nil))
+                    }
+                }
+                #expect(recorded)
+            }
+            if rng.next() % 9 == 0 {
+                let failure = AuthFailed(method: "GET", route: Self.routes[Int(rng.next() % 2)], reason: .malformed)
+                let recorded: Bool = try wait { done in
+                    f.ledger.recordAuthFailure(failure, ip: ip, requestID: nil) { done(.success($0 == nil)) }
+                }
+                #expect(recorded)
+            }
             let roll = rng.next() % 100
             if keys.isEmpty || roll < 10 {
                 let owner = owners[Int(rng.next() % UInt64(owners.count))]
@@ -52,7 +71,7 @@ private struct History {
             case 60..<70: _ = try? f.run(.suspend(id, reason: nil), context: context)
             case 70..<80: _ = try? f.run(.reactivate(id), context: context)
             case 80..<88:
-                // The management key acts for org_0 only; elsewhere it is refused and appends nothing.
+                // The management key acts for org_0 only; elsewhere it is refused and records that.
                 let asKey = CommandContext(
                     actor: Actor(kind: .key, id: ""), ip: ip,
                     credential: ManagementCredential(
@@ -81,6 +100,7 @@ private func matches(_ event: Event, _ filter: AuditFilter, start: Int64?, end: 
     if !filter.types.isEmpty, !filter.types.contains(event.type) { return false }
     if let actor = filter.actor, event.actor != actor { return false }
     if let ip = filter.ip, event.ip != ip { return false }
+    if !filter.routes.isEmpty, !filter.routes.contains(event.payload.managementRoute ?? "") { return false }
     if let start, event.time < start { return false }
     if let end, event.time >= end { return false }
     return true
@@ -113,7 +133,7 @@ func everyAuditFilterEqualsABruteForceFilterOfTheLog(seed: UInt64) throws {
     let first = events.first!.time
     let last = events.last!.time
     var nonEmpty = 0
-    for _ in 0..<250 {
+    for _ in 0..<300 {
         var filter = AuditFilter()
         if rng.next() % 3 == 0 { filter.keyID = history.keys[Int(rng.next() % UInt64(history.keys.count))] }
         if rng.next() % 2 == 0 { filter.owner = history.owners[Int(rng.next() % 3)] + (rng.next() % 9 == 0 ? "x" : "") }
@@ -124,6 +144,10 @@ func everyAuditFilterEqualsABruteForceFilterOfTheLog(seed: UInt64) throws {
         }
         if rng.next() % 3 == 0 { filter.actor = actors[Int(rng.next() % UInt64(actors.count))] }
         if rng.next() % 4 == 0 { filter.ip = history.ips[Int(rng.next() % 3)] }
+        if rng.next() % 6 == 0 {
+            // Mostly routes the history has records of, sometimes one it has none of.
+            filter.routes = (0..<(1 + rng.next() % 2)).map { _ in History.routes[Int(rng.next() % 4)] }
+        }
         let start: Int64? = rng.next() % 3 == 0 ? first + Int64(rng.next() % UInt64(last - first + 1)) : nil
         let end: Int64? = rng.next() % 3 == 0 ? first + Int64(rng.next() % UInt64(last - first + 2)) : nil
         let expected = events.filter { matches($0, filter, start: start, end: end) }.map(\.seq).reversed()

@@ -32,6 +32,10 @@ struct CLICase: Sendable, CustomTestStringConvertible {
     CLICase(args: ["logs", "--data", "DATA"], environment: ["KEYLEDGER_OWNER": "nobody"], status: 0, lines: 3),
     CLICase(args: ["logs", "--data", "DATA", "--limit", "1"], status: 0, lines: 1),
     CLICase(args: ["logs", "--data", "DATA", "--owner", "nobody"], status: 0, lines: 0),
+    // The ledger's three creations name no route; a route template starts with /.
+    CLICase(args: ["logs", "--data", "DATA", "--route", "/v1/keys"], status: 0, lines: 0),
+    CLICase(
+        args: ["logs", "--data", "DATA", "--route", "v1/keys"], status: 2, stderr: "--route takes route templates"),
     // Configuration does come from the environment.
     CLICase(args: ["verify-chain"], environment: ["KEYLEDGER_DATA": "DATA"], status: 0, lines: 1),
     CLICase(

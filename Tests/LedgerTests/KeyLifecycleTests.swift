@@ -158,7 +158,7 @@ import Testing
     #expect(try f.ledger.listKeys(owner: "org_zzz", status: nil, before: nil, limit: 10).keys.isEmpty)
 }
 
-@Test func aManagementKeyActsOnlyForItsOwnerAndFailuresAppendNothing() throws {
+@Test func aManagementKeyActsOnlyForItsOwnerAndFailuresRecordOnlyTheirRefusal() throws {
     let f = try LedgerFixture()
     let (_, adminSecret) = try f.create { $0.scopes = ["ledger:keys"] }
     let (_, auditSecret) = try f.create { $0.scopes = ["ledger:audit"] }
@@ -179,7 +179,18 @@ import Testing
     expectError(.unauthorized("the credential is not a known key")) {
         _ = try f.ledger.execute(.suspend(foreign.id, reason: nil), context: context("sk_live_unknown"))
     }
-    #expect(f.headSeq == before)
+    // Each refusal leaves its own record and nothing else: the foreign key is untouched.
+    #expect(f.headSeq == before + 3)
+    let refusals = try (1...3).map { try #require(try f.ledger.event(at: before + $0)).event }
+    #expect(refusals.map(\.type) == [.accessed, .accessed, .authFailed])
+    guard case .accessed(let outsider) = refusals[0].payload, case .accessed(let unscoped) = refusals[1].payload,
+        case .authFailed(let unknown) = refusals[2].payload
+    else { return }
+    #expect(outsider.status == 403 && outsider.code == .valid && outsider.endpoint == "POST /v1/keys")
+    #expect(unscoped.status == 403 && unscoped.code == .insufficientScope)
+    #expect(unknown == AuthFailed(method: "POST", route: "/v1/keys", reason: .unknown, keyID: nil))
+    #expect(refusals[2].keyID == .none && refusals[2].ip == IPAddress("10.0.0.1"))
+    #expect(try f.ledger.key(foreign.id)?.status == .active)
     let (own, _) = try f.create()
     let seq = f.headSeq
     guard case .key(let suspended) = try f.ledger.execute(.suspend(own.id, reason: nil), context: context(adminSecret))
@@ -191,6 +202,7 @@ import Testing
     let access = try #require(try f.ledger.event(at: seq + 1)).event
     let change = try #require(try f.ledger.event(at: seq + 2)).event
     #expect(access.type == .accessed && change.type == .suspended)
+    if case .accessed(let use) = access.payload { #expect(use.status == 200) }
     #expect(change.actor.kind == .key && change.actor.id == access.keyID.description)
 }
 

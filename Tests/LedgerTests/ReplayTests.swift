@@ -21,12 +21,15 @@ func incrementalStateEqualsAReplay(seed: UInt64) throws {
 }
 
 /// 600 random commands: creations, verifications, suspensions, updates, rotations,
-/// credits, revocations and expiry sweeps, over a few owners, the clock moving on.
+/// credits, revocations and expiry sweeps, over a few owners, the clock moving on; and
+/// the audit records of management requests (reads, refusals, failed logins).
 func runRandomCommands(_ f: LedgerFixture, seed: UInt64) throws {
     var rng = SplitMix64(seed: seed)
     var keys: [(KeyID, String)] = []
+    let (auditor, auditorSecret) = try f.create { $0.scopes = ["ledger:audit"] }
     for step in 0..<600 {
         f.clock.advance(seconds: Double(rng.next() % 30))
+        if step % 7 == 3, let (id, secret) = keys.last { try recordAuditTraffic(f, id, secret, auditor, auditorSecret) }
         // Twice, a burst of verifications, so that posting lists span many blocks.
         if step % 300 == 150 { verifyBurst(f, keys.map(\.1), count: 1_500, rng: &rng) }
         let roll = rng.next() % 100
@@ -66,6 +69,29 @@ func runRandomCommands(_ f: LedgerFixture, seed: UInt64) throws {
         default:
             _ = try f.run(.expireDue, context: CommandContext(actor: .sweeper))
         }
+    }
+}
+
+/// A management key's granted and refused reads, a root read and a failed login.
+private func recordAuditTraffic(
+    _ f: LedgerFixture, _ id: KeyID, _ secret: String, _ auditor: KeyState, _ auditorSecret: String
+)
+    throws
+{
+    func asKey(_ secret: String) -> CommandContext {
+        CommandContext(
+            actor: Actor(kind: .key, id: ""), ip: IPAddress("10.0.0.9"), requestID: "req_audit",
+            credential: ManagementCredential(digest: Secret.digest(secret), endpoint: "GET /v1/keys/{id}/logs"))
+    }
+    _ = try? f.run(.authorize(.readKeyHistory(id)), context: asKey(secret))
+    _ = try? f.run(.recordUse(.readKeyHistory(auditor.id), status: 200), context: asKey(auditorSecret))
+    let read = LedgerRequest(method: "GET", route: "/v1/audit", status: 200)
+    _ = try wait { done in
+        f.ledger.recordRequest(read, context: rootContext, coalesce: true) { done(.success($0 == nil)) }
+    }
+    let failure = AuthFailed(method: "GET", route: "/v1/audit", reason: .unknown)
+    _ = try wait { done in
+        f.ledger.recordAuthFailure(failure, ip: IPAddress("10.0.0.8"), requestID: nil) { done(.success($0 == nil)) }
     }
 }
 

@@ -46,8 +46,8 @@ func theDecisionStateIsAFoldOfTheLogBeforeAndAfterARestart(seed: UInt64) throws 
 }
 
 /// A management command that fails after its credential's use was decided (and appended,
-/// in its child transaction) leaves the decision state as before it: the failed command's
-/// `key.accessed` neither counts in the credential's rate window nor stays in the log.
+/// in its child transaction) leaves the decision state as before it but for its refusal's
+/// record: a `key.accessed` with the status, which counts in no rate window.
 @Test func aFailedCommandLeavesTheDecisionStateAsBefore() throws {
     let f = try LedgerFixture()
     let (admin, adminSecret) = try f.create { spec in
@@ -66,7 +66,14 @@ func theDecisionStateIsAFoldOfTheLogBeforeAndAfterARestart(seed: UInt64) throws 
             _ = try f.run(.update(target.id, changes, expectedVersion: 7), context: context)
         }
     }
-    #expect(f.headSeq == head)
+    #expect(f.headSeq == head + 5)
+    for seq in head + 1...head + 5 {
+        guard case .accessed(let refusal) = try #require(try f.ledger.event(at: seq)).event.payload else {
+            Issue.record("seq \(seq) is not the refusal's record")
+            continue
+        }
+        #expect(refusal.status == 409 && refusal.code == .valid)
+    }
     try expectDecisionsEqualAFold(f.ledger, "after failures")
     // The credential's three uses a minute are all still there.
     for i in 0..<3 {

@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import Testing
 
@@ -15,7 +16,7 @@ import Testing
     #expect(rotated.status == 403 && rotated.errorCode == "FORBIDDEN")
     #expect(rotated.data["secret"] == nil && !String(decoding: rotated.body, as: UTF8.self).contains("secret\""))
     #expect(try c.call("PATCH", "/v1/keys/\(auditor)", json: #"{"name":"x"}"#, headers: mine).status == 403)
-    #expect(f.eventCount == before, "a refusal appends nothing")
+    #expect(try f.records(after: before) == ["key.accessed 403", "key.accessed 403"], "a refusal records only itself")
     // Taking away is no lending: it may suspend the key, but not bring it back.
     #expect(try c.call("POST", "/v1/keys/\(auditor)/suspend", headers: mine).status == 200)
     #expect(try c.call("POST", "/v1/keys/\(auditor)/reactivate", headers: mine).status == 403)
@@ -48,7 +49,7 @@ import Testing
         let r = try c.call(method, path, json: body, headers: mine)
         #expect(r.status == 403 && r.errorCode == "FORBIDDEN", "\(method) \(path) \(body)")
     }
-    #expect(f.eventCount == before)
+    #expect(try f.records(after: before) == Array(repeating: "key.accessed 403", count: 6))
     let tighter = try c.call(
         "PATCH", "/v1/keys/\(child)", json: #"{"rateLimits":[{"limit":5,"windowSeconds":60}]}"#, headers: mine)
     #expect(tighter.status == 200 && (tighter.data["rateLimits"] as? [[String: Any]])?.first?["limit"] as? Int == 5)
@@ -95,7 +96,7 @@ import Testing
         let r = try c.call(method, path, json: body, headers: f.auth)
         #expect(r.status == 409 && r.errorCode == "CONFLICT", "\(method) \(path)")
     }
-    #expect(f.eventCount == before)
+    #expect(try f.records(after: before) == Array(repeating: "ledger.request 409", count: 4))
     #expect(try c.call("GET", "/v1/keys/\(id)", headers: f.auth).data["status"] as? String == "expired")
     let expired = try c.call("GET", "/v1/keys?status=expired", headers: f.auth).list.compactMap { $0["id"] as? String }
     let suspended = try c.call("GET", "/v1/keys?status=suspended", headers: f.auth).list
@@ -105,7 +106,8 @@ import Testing
 }
 
 /// Routes for administrators only answer a ledger key through the same decision: 401
-/// for a credential that is not a key, 403 for a good one, and nothing is recorded.
+/// for a credential that is not a key, 403 for a good one, each recorded (but nothing
+/// of `/metrics`).
 @Test func administratorRoutesRefuseLedgerKeysThroughTheOneDecision() throws {
     let f = try ServerFixture()
     let (_, admin) = try f.createKey(
@@ -117,10 +119,12 @@ import Testing
         #expect(try c.call("GET", path, headers: ["X-API-Key": "sk_live_notakey"]).status == 401, "\(path)")
         #expect(try c.call("GET", path, headers: f.auth).status == 200, "\(path)")
     }
-    #expect(f.eventCount == before)
+    let each = ["key.accessed 403", "auth.failed malformed", "ledger.request 200"]
+    #expect(try f.records(after: before) == each + each)
     // A granted read records the key's use once, before the answer.
+    let granted = f.eventCount
     #expect(try c.call("GET", "/v1/keys", headers: ["X-API-Key": admin]).status == 200)
-    let last = try c.call("GET", "/v1/events?after=\(before)", headers: f.auth).list
-    #expect(last.map { $0["type"] as? String } == ["key.accessed"])
-    #expect((last.first?["data"] as? [String: Any])?["endpoint"] as? String == "GET /v1/keys")
+    let last = try f.events(after: granted)
+    #expect(last.map(\.type) == [.accessed])
+    if case .accessed(let use) = last.first?.payload { #expect(use.endpoint == "GET /v1/keys" && use.status == 200) }
 }

@@ -97,7 +97,9 @@ import Testing
     #expect(try verify(#"{"key":"\#(expiring)"}"#)["code"] as? String == "VALID")
 }
 
-@Test func aRequestThatFailsAppendsNothing() throws {
+/// A failed request changes no key: it leaves only its own audit record (API.md "Audit
+/// completeness"), and bad input (400, 405, 413) leaves nothing at all.
+@Test func aRequestThatFailsLeavesOnlyItsRecord() throws {
     let f = try ServerFixture()
     let (id, _) = try f.createKey()
     let c = try f.client()
@@ -138,7 +140,10 @@ import Testing
                 .utf8))
     let tooLarge = try big.read()
     #expect(tooLarge.status == 413 && tooLarge.errorCode == "PAYLOAD_TOO_LARGE")
-    #expect(f.eventCount == before)
+    #expect(
+        try f.records(after: before) == [
+            "auth.failed missing", "auth.failed malformed", "ledger.request 404", "ledger.request 409",
+        ])
 }
 
 @Test func managementKeysActForTheirOwnerAndTheirUseIsRecorded() throws {
@@ -161,10 +166,11 @@ import Testing
         try c.call("POST", "/v1/keys", json: #"{"owner":"org_a","name":"x","scopes":["ledger:audit"]}"#, headers: mine)
             .status == 403)
     #expect(try c.call("GET", "/v1/events", headers: mine).status == 403)
-    #expect(f.eventCount == after)
+    #expect(try f.records(after: after) == Array(repeating: "key.accessed 403", count: 4))
+    let refused = f.eventCount
     let list = try c.call("GET", "/v1/keys", headers: mine)
     #expect(list.status == 200 && list.list.allSatisfy { $0["owner"] as? String == "org_a" } && list.list.count == 2)
-    #expect(f.eventCount == after + 1)
+    #expect(try f.records(after: refused) == ["key.accessed 200"])
 }
 
 @Test func theUnixSocketIsLocalAdministration() throws {

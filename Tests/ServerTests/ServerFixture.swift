@@ -35,9 +35,26 @@ final class ServerFixture {
         try server.start()
     }
 
-    deinit {
+    private var closed = false
+    private var ledgerClosed = false
+
+    /// Shuts the server down and closes the ledger (what `deinit` does, earlier).
+    func close() {
+        guard !closed else { return }
+        closed = true
         server.shutdown()
+        closeLedger()
+    }
+
+    /// Closes the ledger under the running server: its writer is gone, nothing can be appended.
+    func closeLedger() {
+        guard !ledgerClosed else { return }
+        ledgerClosed = true
         ledger.close()
+    }
+
+    deinit {
+        close()
         try? FileManager.default.removeItem(atPath: directory)
     }
 

@@ -69,6 +69,13 @@ public func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutable
             KeyAccessed(
                 code: .rateLimited, scope: "a:r", account: "acc_1", endpoint: "GET /api/v1/accounts",
                 latencyMicros: 312, cost: 2)),
+        .accessed(
+            KeyAccessed(code: .valid, scope: "ledger:audit", endpoint: "GET /v1/audit", latencyMicros: 40, status: 200)),
+        .request(
+            LedgerRequest(
+                method: "GET", route: "/v1/keys/{id}/logs", status: 200, target: KeyID(high: 1, low: 2), count: 3)),
+        .authFailed(AuthFailed(method: "GET", route: "/v1/audit", reason: .revoked, keyID: KeyID(high: 1, low: 2))),
+        .authFailed(AuthFailed(method: nil, route: nil, reason: nil, count: 140)),
     ]
     for (i, payload) in payloads.enumerated() {
         let event = Event(

@@ -36,6 +36,7 @@ enum LogsCommand: CLICommand {
         [.data] + LogFilter.options + [
             .text("actor", "A", "only events by this actor id"),
             .text("ip", "IP", "only events from this IPv4 or IPv6 address"),
+            .text("route", "R1,R2", "only the records of requests to these route templates, such as /v1/audit"),
             .number("limit", default: 100, "events printed at most"),
         ]
 
@@ -46,6 +47,12 @@ enum LogsCommand: CLICommand {
         if let ip = parsed.value("ip") {
             guard let address = IPAddress(ip) else { throw UsageError("--ip takes an IPv4 or IPv6 address") }
             log.filter.ip = address
+        }
+        if let routes = parsed.value("route") {
+            log.filter.routes = routes.split(separator: ",").map(String.init)
+            guard log.filter.routes.allSatisfy({ $0.hasPrefix("/") }) else {
+                throw UsageError("--route takes route templates such as /v1/audit or /v1/keys/{id}/logs")
+            }
         }
         var remaining = try parsed.integer("limit")
         let ledger = try openForProjectionQueries(try parsed.dataDirectory())

@@ -8,7 +8,7 @@ extension ConsoleAsset {
         (function () {
           const { h, add, fill, caps } = KL;
           const types = ["key.created", "key.updated", "key.rotated", "key.suspended", "key.reactivated", "key.revoked",
-            "key.expired", "key.credits_added", "key.accessed"];
+            "key.expired", "key.credits_added", "key.accessed", "ledger.request", "auth.failed"];
           const fromInput = (value) => (value ? value + (value.length === 16 ? ":00Z" : "Z") : "");
           const utcInput = (name, iso) => KL.input(name, iso ? iso.slice(0, 16) : "", { type: "datetime-local" });
 
@@ -19,6 +19,7 @@ extension ConsoleAsset {
               KL.field("Type", KL.select("eventTypes", params.get("eventTypes"), [["", "any"]].concat(types.map((t) => [t, t])))),
               KL.field("Actor id", KL.input("actor", params.get("actor"), { placeholder: "root, key_…, uid:0" })),
               KL.field("IP address", KL.input("ip", params.get("ip"), { placeholder: "203.0.113.7" })),
+              KL.field("Route", KL.input("route", params.get("route"), { placeholder: "/v1/audit" })),
               KL.field("From (UTC)", utcInput("start", params.get("start"))),
               KL.field("To (UTC)", utcInput("end", params.get("end"))),
               KL.field("Per page", KL.select("limit", params.get("limit") || "50", [["25", "25"], ["50", "50"], ["100", "100"], ["500", "500"]])),
@@ -27,14 +28,14 @@ extension ConsoleAsset {
               event.preventDefault();
               const d = new FormData(form);
               KL.go("audit", { owner: d.get("owner").trim(), keyId: d.get("keyId").trim(), eventTypes: d.get("eventTypes"), actor: d.get("actor").trim(),
-                ip: d.get("ip").trim(), start: fromInput(d.get("start")), end: fromInput(d.get("end")), limit: d.get("limit") });
+                ip: d.get("ip").trim(), route: d.get("route").trim(), start: fromInput(d.get("start")), end: fromInput(d.get("end")), limit: d.get("limit") });
             });
             const results = h("div", { id: "audit-results", "aria-live": "polite" }, h("p", { class: "muted" }, "Loading…"));
             const detail = h("div", { id: "event-detail" });
             add(view, h("h1", null, "Audit trail"), form, results, detail);
             if (caps.audit === false) return fill(results, h("p", { class: "forbidden" }, "The audit trail needs the ledger:audit scope, which this credential lacks."));
             const query = {};
-            for (const name of ["owner", "keyId", "eventTypes", "actor", "ip", "start", "end", "cursor"]) query[name] = params.get(name);
+            for (const name of ["owner", "keyId", "eventTypes", "actor", "ip", "route", "start", "end", "cursor"]) query[name] = params.get(name);
             query.limit = params.get("limit") || "50";
             const result = await KL.api("GET", "/v1/audit", { query });
             if (!result.ok) {

@@ -1,0 +1,80 @@
+import Events
+import HTTP
+import Ledger
+
+/// The audit record of a management request that nothing else records (API.md "Audit
+/// completeness"), appended before its answer is sent: a root or socket read
+/// (`ledger.request`, coalesced) and a failed authentication found before the ledger
+/// (`auth.failed`). Everything else records itself in the writer's step: commands by
+/// their events, refusals by the writer (``Ledger``), a ledger key's reads by
+/// ``Call/authorized(_:_:read:)``.
+///
+/// Not recorded: `/healthz`, `/metrics`, `/v1/verify` (which records its own
+/// `key.accessed`), the console's static files (they need no credential), unknown
+/// routes, and bad input (400, 405, 413, 415, 431), which API.md says leaves nothing.
+struct RequestAudit: Sendable {
+    let ledger: Ledger
+
+    /// Records `result` if it must be, then answers it through `deliver`; 503 instead
+    /// when the record cannot be appended (fail closed).
+    func record(
+        _ result: Result<HTTPResponse, APIError>, _ request: HTTPRequest, route: Route, requestID: String,
+        authentication: Result<Principal, AuthenticationFailure>, deliver: @escaping Reply
+    ) {
+        let status = result.status
+        guard route.isAudited, ![400, 405, 413, 415, 431].contains(status) else { return deliver(result) }
+        let done: @Sendable (LedgerError?) -> Void = { error in deliver(error.map { .failure(APIError($0)) } ?? result)
+        }
+        switch authentication {
+        case .success(let principal):
+            // Writes are recorded by their events or, refused, by the writer; a key's reads by `authorized`.
+            guard request.method == "GET" || request.method == "HEAD", principal.isAdministrator else {
+                return deliver(result)
+            }
+            let context = CommandContext(principal: principal, ip: request.clientIP, requestID: requestID, endpoint: "")
+            let read = LedgerRequest(
+                method: request.method, route: route.template, status: UInt16(clamping: status), target: route.keyID)
+            ledger.recordRequest(read, context: context, coalesce: true, completion: done)
+        case .failure(let failure):
+            guard let reason = failure.reason, status == 401 else { return deliver(result) }
+            ledger.recordAuthFailure(
+                AuthFailed(method: request.method, route: route.template, reason: reason), ip: request.clientIP,
+                requestID: requestID, completion: done)
+        }
+    }
+}
+
+extension Principal {
+    /// The root token or the Unix socket.
+    var isAdministrator: Bool {
+        if case .key = self { return false }
+        return true
+    }
+}
+
+extension Route {
+    /// True for the management routes whose every authenticated request is recorded;
+    /// false for the health check, metrics scrapes, verification and the console's files.
+    var isAudited: Bool {
+        switch self {
+        case .healthz, .metrics, .verify, .console: false
+        default: true
+        }
+    }
+
+    /// True when the route asks for a management credential.
+    var authenticates: Bool {
+        switch self {
+        case .healthz, .verify, .console: false
+        default: true
+        }
+    }
+
+    /// The key the path names.
+    var keyID: KeyID? {
+        switch self {
+        case .key(let id), .keyAction(let id, _), .keyView(let id, _): id
+        default: nil
+        }
+    }
+}
