@@ -2,8 +2,12 @@
 # HTTP-layer benchmark: nginx's limit (../shared/limits/http-limit) and then KeyLedger's
 # POST /v1/verify with the same wrk settings (1 thread, 32 keep-alive connections), 1,000
 # keys, each request durably recording key.accessed. Prints req/s, p50/p99 and the ratios
-# to nginx and to the verify floor (the same writes from C: tools/bench/floor.sh).
+# to nginx and to the log floor (the same log records in the same batch sizes from C:
+# tools/bench/floor.sh log), the projections' largest lag during the run, then the same
+# at 1 connection.
 #   tools/bench-http.sh [seconds, default 8]
+# KEYLEDGER_BENCH_DATA=DIR KEYLEDGER_BENCH_TOKEN=ROOT runs it on an existing ledger (one
+# made by `keyledger generate`, for a run with history) instead of a new one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -15,25 +19,62 @@ bin=$PWD/.build/release/keyledger
 nginx=$(../shared/limits/http-limit "$secs")
 echo "nginx (limit):"
 echo "$nginx"
-# What the storage allows for these writes: the same batches of 32 verifications from C.
-floor=$(tools/bench/floor.sh verify 32 "$secs")
-echo "$floor"
 dir=$(mktemp -d)
 port=${KEYLEDGER_BENCH_PORT:-18420}
-token=$($bin init --data "$dir/data")
-$bin serve --data "$dir/data" --listen 127.0.0.1:$port --quiet 2>"$dir/serve.log" &
+data=${KEYLEDGER_BENCH_DATA:-$dir/data}
+if [ -n "${KEYLEDGER_BENCH_DATA:-}" ]; then token=$KEYLEDGER_BENCH_TOKEN; else token=$($bin init --data "$data"); fi
+$bin serve --data "$data" --listen 127.0.0.1:$port --quiet 2>"$dir/serve.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 50); do curl -fs "127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do curl -fs "127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 python3 tools/bench/make_keys.py $port "$token" 1000 > "$dir/secrets.txt"
-before=$(curl -fs "127.0.0.1:$port/v1/ledger/verify" -H "Authorization: Bearer $token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["events"])')
-out=$(KL_SECRETS="$dir/secrets.txt" wrk -t1 -c32 -d${secs}s --latency -s tools/bench/verify.lua "http://127.0.0.1:$port/v1/verify")
-after=$(curl -fs "127.0.0.1:$port/v1/ledger/verify" -H "Authorization: Bearer $token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["events"])')
-echo "keyledger POST /v1/verify:"
-echo "$out" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx|Socket errors" || true
-ours=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+events() { curl -fs "127.0.0.1:$port/v1/ledger/verify" -H "Authorization: Bearer $token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["events"])'; }
+# The projections' lag, sampled every half second while wrk runs: the largest seen.
+watch_lag() {
+  local most_events=0 most_seconds=0
+  while [ -e "$dir/running" ]; do
+    m=$(curl -fs "127.0.0.1:$port/metrics" -H "Authorization: Bearer $token" || true)
+    e=$(echo "$m" | awk '/^keyledger_projection_lag_events/ {if ($2 > x) x = $2} END {print x + 0}')
+    s=$(echo "$m" | awk '/^keyledger_projection_lag_seconds/ {print $2 + 0}')
+    most_events=$(awk -v a="$most_events" -v b="$e" 'BEGIN { print (b > a ? b : a) }')
+    most_seconds=$(awk -v a="$most_seconds" -v b="$s" 'BEGIN { print (b > a ? b : a) }')
+    sleep 0.5
+  done
+  echo "projection lag during the run: at most $most_events events, $most_seconds s"
+}
+batches() { curl -fs "127.0.0.1:$port/metrics" -H "Authorization: Bearer $token" | awk '
+  /^keyledger_writer_batch_size_sum/ {s = $2} /^keyledger_writer_batch_size_count/ {c = $2} END { print s, c }'; }
+run() {
+  local conns=$1
+  local b0 b1
+  b0=$(batches)
+  touch "$dir/running"
+  watch_lag > "$dir/lag.txt" &
+  local watcher=$!
+  local before after out
+  before=$(events)
+  out=$(KL_SECRETS="$dir/secrets.txt" wrk -t1 -c$conns -d${secs}s --latency -s tools/bench/verify.lua "http://127.0.0.1:$port/v1/verify")
+  after=$(events)
+  rm -f "$dir/running"; wait $watcher
+  b1=$(batches)
+  batch=$(echo "$b0 $b1" | awk '{ d = $4 - $2; printf "%d", (d > 0 ? ($3 - $1) / d + 0.5 : 1) }')
+  echo "keyledger POST /v1/verify, $conns connection(s):"
+  echo "$out" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx|Socket errors" || true
+  ours=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  echo "key.accessed events recorded during the run: $((after - before))"
+  cat "$dir/lag.txt"
+  echo "mean batch during the run: $batch"
+}
+run 32
 theirs=$(echo "$nginx" | awk '/Requests\/sec/ {print $2}')
-echo "key.accessed events recorded during the run: $((after - before))"
 awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "ratio to nginx: %.1f%% (%s vs %s req/s)\n", 100 * a / b, a, b }'
+# What the storage allows: the same log records from C, in batches of the size ours had.
+floor=$(tools/bench/floor.sh log "$data" "$batch" "$secs")
+echo "$floor"
 floor_rate=$(echo "$floor" | sed -E 's/.*= ([0-9]+)[^0-9].*/\1/')
-awk -v a="$ours" -v b="$floor_rate" 'BEGIN { printf "ratio to the verify floor: %.1f%% (%s vs %s verifications/s)\n", 100 * a / b, a, b }'
+awk -v a="$ours" -v b="$floor_rate" 'BEGIN { printf "ratio to the log floor: %.1f%% (%s vs %s records/s)\n", 100 * a / b, a, b }'
+run 1
+floor=$(tools/bench/floor.sh log "$data" "$batch" "$secs")
+echo "$floor"
+floor_rate=$(echo "$floor" | sed -E 's/.*= ([0-9]+)[^0-9].*/\1/')
+awk -v a="$ours" -v b="$floor_rate" 'BEGIN { printf "ratio to the log floor at 1 connection: %.1f%% (%s vs %s records/s)\n", 100 * a / b, a, b }'

@@ -4,14 +4,14 @@ import Store
 extension Ledger {
     /// Bulk-loads events after the head, chained, in transactions of `transactionEvents` events,
     /// without deciding or folding them: for data generators and restores. Projections
-    /// fall behind the log (their folding pauses) and the writer's decision state does not
-    /// include the events: run ``replay(transactionEvents:progress:)`` afterwards, before any command.
+    /// fall behind the log (the projector folds the events one by one after the next
+    /// command) and the writer's decision state does not include them: run
+    /// ``replay(transactionEvents:progress:)`` afterwards, before any command.
     ///
     /// - Parameter next: the next event (its seq is assigned here), nil at the end.
     ///   Times must not go backwards.
     /// - Returns: the new head seq.
     public func importEvents(transactionEvents: Int = 200_000, _ next: () -> Event?) throws(LedgerError) -> UInt64 {
-        projector?.pause()
         var headSeq: UInt64 = 0
         do {
             while true {

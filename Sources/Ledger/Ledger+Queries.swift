@@ -105,7 +105,7 @@ extension Ledger {
     /// Events and seconds the projections are behind the log (0 for a read-only ledger,
     /// which folds nothing).
     public func projectionLag() -> (events: UInt64, seconds: Double) {
-        projector?.lag(nowNanos: clock.monotonicNanos()) ?? (0, 0)
+        projector?.lag() ?? (0, 0)
     }
 
     /// Keys in the writer's decision state and the bytes its storage holds (capacities
@@ -130,7 +130,10 @@ extension Ledger {
             then(true)
             return true
         }
-        return projector.notifier.wait(above: seq - 1, until: MonotonicTime.now().adding(seconds: seconds), then: then)
+        let waiting = projector.notifier.wait(
+            above: seq - 1, until: MonotonicTime.now().adding(seconds: seconds), then: then)
+        if waiting { projector.hurry() }
+        return waiting
     }
 
     static let rootDigestKey = "root-token-digest"

@@ -1,5 +1,6 @@
 import Events
 import Glibc
+import Logging
 import Projections
 import Store
 import Synchronization
@@ -38,7 +39,9 @@ extension Ledger {
             throw .unavailable("cannot drop the tables of an earlier layout: \(error)")
         }
         guard dropped else { return }
-        notice("moving the projections into \(LedgerSchema.projectionsDirectory)/: rebuilding them from the log")
+        Log.warning(
+            "the projections are in the log's environment (an earlier layout): rebuilding them in their own",
+            ["directory": "\(LedgerSchema.projectionsDirectory)"])
         let directory = path + "/" + LedgerSchema.projectionsDirectory
         for file in ["data.mdb", "lock.mdb"] { unlink(directory + "/" + file) }
     }
@@ -59,7 +62,7 @@ extension Ledger {
         }
         guard !behind.isEmpty else { return }
         let names = behind.map(\.name).joined(separator: ", ")
-        notice("projections \(names) are more than \(lag) events behind the log; rebuilding them")
+        Log.warning("projections are behind the log; rebuilding them", ["projections": "\(names)", "lag": "\(lag)"])
         try rebuild(behind, log: log, checkpoints: checkpoints, in: environment, projections: projectionEnvironment)
     }
 }

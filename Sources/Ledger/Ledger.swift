@@ -166,7 +166,7 @@ public final class Ledger: Sendable {
                 throw LedgerError.unavailable("cannot open the projections of \(path): \(error)")
             }
             if found == .torn {
-                Self.notice("the projections were not closed cleanly before the last restart of the machine; rebuilding them")
+                Log.warning("the projections were not closed cleanly before the machine restarted; rebuilding them")
             }
             (keys, audit, usage, others) = LedgerSchema.projections(projectionEnvironment, log: logEnvironment)
             checkpoints = Checkpoints(environment: projectionEnvironment)
@@ -220,11 +220,6 @@ public final class Ledger: Sendable {
         return false
     }
 
-    /// Writes a notice for the operator to stderr, as a warning log line.
-    static func notice(_ text: String) {
-        Log.warning(text)
-    }
-
     /// Answers every waiting long-poll, lets a running chain check finish, stops the
     /// sweeper, finishes every queued command, records how far the chain was checked (a
     /// writable ledger), folds the projections to the head, syncs them and marks them
@@ -243,7 +238,7 @@ public final class Ledger: Sendable {
             do {
                 try ProjectionStore.markClosed(projectionEnvironment)
             } catch {
-                Self.notice("cannot mark the projections closed cleanly: \(error)")
+                Log.error("cannot mark the projections closed cleanly", ["reason": "\(error)"])
             }
         }
         if lockFD >= 0 { Glibc.close(lockFD) }

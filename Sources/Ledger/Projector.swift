@@ -1,6 +1,6 @@
 import Dispatch
 import Events
-import Glibc
+import Logging
 import Projections
 import Store
 import Synchronization
@@ -33,6 +33,10 @@ final class Projector: @unchecked Sendable {
     private var finished = true
     private var paused = false
     private var folding = false
+    /// Set when a query waits for a seq: the next round starts at once.
+    private var hurried = false
+    /// How long committed events may wait to be folded with the ones after them.
+    static let gatherNanos: UInt64 = 5_000_000
 
     var all: [any Projection] { [keys] + others }
 
@@ -55,7 +59,8 @@ final class Projector: @unchecked Sendable {
     var projected: UInt64 { projectedBox.value.load(ordering: .acquiring) }
 
     /// Events and seconds the projections are behind the log.
-    func lag(nowNanos: UInt64) -> (events: UInt64, seconds: Double) {
+    func lag() -> (events: UInt64, seconds: Double) {
+        let nowNanos = MonotonicTime.now().nanoseconds
         condition.lock()
         defer { condition.unlock() }
         let projected = self.projected
@@ -64,10 +69,14 @@ final class Projector: @unchecked Sendable {
         return (events, Double(nowNanos &- oldest.nanos) / 1e9)
     }
 
-    /// Reads the checkpoints (the smallest is what every projection includes).
+    /// Reads the checkpoints (the smallest is what every projection includes); the log
+    /// holds at least that much.
     func loadCheckpoint() throws {
         let seq = try environment.read { txn in try all.map { try checkpoints.read($0.name, in: txn) }.min() ?? 0 }
         projectedBox.value.store(seq, ordering: .releasing)
+        condition.lock()
+        logHead = max(logHead, seq)
+        condition.unlock()
     }
 
     /// Folds until the projections include `head` (on the caller's thread, before the
@@ -79,13 +88,21 @@ final class Projector: @unchecked Sendable {
         while projected < head { try foldRound(upTo: head) }
     }
 
-    /// The writer committed up to `head` at `nanos`.
-    func advance(to head: UInt64, nanos: UInt64) {
+    /// The writer committed up to `head` (now, on the monotonic clock).
+    func advance(to head: UInt64) {
         condition.lock()
         if head > logHead {
             logHead = head
-            if commitTimes.count < 100_000 { commitTimes.append((head, nanos)) }
+            if commitTimes.count < 100_000 { commitTimes.append((head, MonotonicTime.now().nanoseconds)) }
         }
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// A query waits for the projections: fold without gathering first.
+    func hurry() {
+        condition.lock()
+        hurried = true
         condition.signal()
         condition.unlock()
     }
@@ -126,7 +143,22 @@ final class Projector: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while (logHead <= projected || paused) && !stopping { condition.wait() }
+            while true {
+                while (logHead <= projected || paused) && !stopping { condition.wait() }
+                // A few events gather for up to ``gatherNanos`` (fewer, larger transactions:
+                // less of the disk for the projections beside the log's syncs), unless a
+                // query waits for them or the round would be large anyway.
+                while !stopping, !paused, !hurried, logHead < projected &+ UInt64(maxEvents / 20),
+                    let oldest = commitTimes.first(where: { $0.seq > projected }),
+                    MonotonicTime.now().nanoseconds < oldest.nanos &+ Self.gatherNanos
+                {
+                    _ = condition.wait(until: MonotonicTime(nanoseconds: oldest.nanos &+ Self.gatherNanos))
+                }
+                // Paused meanwhile: wait again (the pause holds from here on, checked with
+                // the lock held until `folding` is set).
+                if !paused || stopping { break }
+            }
+            hurried = false
             let target = logHead
             if target <= projected && stopping {
                 finished = true
@@ -145,8 +177,7 @@ final class Projector: @unchecked Sendable {
             do {
                 try foldRound(upTo: target)
             } catch {
-                let message = "keyledger: projections: cannot fold the log (\(error)); retrying in 1 s\n"
-                _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
+                Log.error("the projections cannot fold the log; retrying in 1 s", ["reason": "\(error)"])
                 condition.lock()
                 let giveUp = stopping
                 if !giveUp { _ = condition.wait(until: MonotonicTime.now().adding(seconds: 1)) }

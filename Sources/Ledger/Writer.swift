@@ -195,7 +195,7 @@ final class Writer: @unchecked Sendable {
         if head > 0 {
             publishDecisionSize()
             committed.store(head, ordering: .releasing)
-            projector.advance(to: head, nanos: started &+ nanos)
+            projector.advance(to: head)
         }
         for i in batch.indices {
             answering = seqs[i]

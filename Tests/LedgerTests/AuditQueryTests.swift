@@ -87,7 +87,11 @@ private struct History {
         }
     }
 
-    func allEvents() throws -> [Event] { try fixture.ledger.events(after: 0, limit: .max).map(\.event) }
+    /// Every event of the log, once the projections (which the queries read) include them.
+    func allEvents() throws -> [Event] {
+        try fixture.ledger.awaitProjections()
+        return try fixture.ledger.events(after: 0, limit: .max).map(\.event)
+    }
 }
 
 private func matches(_ event: Event, _ filter: AuditFilter, start: Int64?, end: Int64?) -> Bool {

@@ -190,3 +190,44 @@ func projectionsLeftOpenUnderAnotherBootAreRebuilt(anotherBoot: Bool) throws {
     #expect(try f.ledger.key(key.id)?.id == key.id)
     #expect(f.ledger.projectionLag().events == 0)
 }
+
+/// The journal undoes everything since a mark: new keys, accesses, rotations (the secret
+/// lookup included); what was committed stays.
+@Test func theDecisionStateRollsBackToAMark() throws {
+    func key(_ n: UInt64, limits: [RateLimit] = [], credits: Int64? = nil) -> KeyState {
+        let created = KeyCreated(
+            name: "k\(n)", prefix: "sk_", environment: "live", scopes: ["a"], accounts: [], ipAllowlist: [],
+            expiresAt: nil, rateLimits: limits, credits: credits, metadata: [:],
+            secretDigest: Secret.digest("secret-\(n)"))
+        return KeyState(id: KeyID(high: 1, low: n), owner: "org_\(n % 2)", created: created, at: 1_000)
+    }
+    var state = DecisionState()
+    let first = key(1, limits: [RateLimit(limit: 5, windowSeconds: 60)], credits: 10)
+    state.store(first, replacing: nil)
+    state.committed()
+    let before = state.decisionView(0)
+
+    let access = Event(
+        time: 2_000, keyID: first.id, owner: first.owner, actor: Actor(kind: .key, id: first.id.description),
+        payload: .accessed(KeyAccessed(code: .valid, cost: 3)))
+    let spent = try #require(KeyState.evolve(state.decisionView(0), access))
+    state.recordAccess(0, spent)
+    #expect(state.decisionView(0).credits == 7 && state.decisionView(0).windows[0].current == 1)
+    // A rotation stores the key's full current state (the decision state's facts over it).
+    var rotated = state.current(first)
+    rotated.previousSecretDigest = first.secretDigest
+    rotated.previousSecretExpiresAt = 9_000
+    rotated.secretDigest = Secret.digest("rotated")
+    state.store(rotated, replacing: first)
+    state.store(key(2), replacing: nil)
+    #expect(state.count == 2 && state.decisionView(0).credits == 7)
+    #expect(state.lookup(Secret.digest("rotated"))?.position == 0)
+    #expect(state.lookup(Secret.digest("secret-1"))?.previous == true)
+
+    state.rollback(to: 0)
+    #expect(state.count == 1)
+    #expect(state.decisionView(0) == before)
+    #expect(state.lookup(Secret.digest("secret-1")).map { $0.position == 0 && !$0.previous } == true)
+    #expect(state.lookup(Secret.digest("rotated")) == nil && state.lookup(Secret.digest("secret-2")) == nil)
+    #expect(state.position(of: KeyID(high: 1, low: 2)) == nil)
+}
