@@ -14,9 +14,10 @@ public struct LedgerOptions: Sendable {
     public var sweepInterval: Double? = 1
     /// Called after each durable commit (head seq, batch size, commit nanoseconds).
     public var onCommit: (@Sendable (UInt64, Int, UInt64) -> Void)?
-    /// A writer that finds a projection more than this many events behind the log (an
-    /// interrupted replay, an import) rebuilds it before serving, in chunks, instead of
-    /// catching it up inside its first transaction.
+    /// A writable open that finds a projection more than this many events behind the log
+    /// (an interrupted replay, an import, a deleted `projections/`) rebuilds it before
+    /// serving, in large transactions, instead of having the projector fold the events one
+    /// by one.
     public var rebuildLag: UInt64 = 100_000
     /// A writable open checks the hash chain from seq 1 instead of the last verified
     /// point (for a replay, which reads the whole log anyway).
