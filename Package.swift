@@ -21,6 +21,9 @@ let package = Package(
         .systemLibrary(
             name: "CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CSystem"),
         .target(name: "Store", dependencies: ["CLMDB"], swiftSettings: swiftSettings),
         .target(name: "JSON", swiftSettings: swiftSettings),
@@ -33,16 +36,21 @@ let package = Package(
             name: "Ledger", dependencies: ["Store", "Events", "Projections", "Logging"],
             swiftSettings: swiftSettings),
         .target(name: "HTTP", dependencies: ["CSystem"], swiftSettings: swiftSettings),
+        .target(name: "Outbound", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+        .target(
+            name: "Notify", dependencies: ["Outbound", "Ledger", "Projections", "Store", "Events", "JSON", "Logging"],
+            swiftSettings: swiftSettings),
         .target(
             name: "Rendering", dependencies: ["Ledger", "Projections", "Events", "JSON"],
             swiftSettings: swiftSettings),
         .target(
-            name: "Server", dependencies: ["HTTP", "Ledger", "Rendering", "Projections", "JSON", "Events", "Logging"],
+            name: "Server",
+            dependencies: ["HTTP", "Ledger", "Rendering", "Projections", "JSON", "Events", "Logging", "Notify"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "keyledger",
             dependencies: [
-                "Server", "Rendering", "HTTP", "Ledger", "Projections", "Events", "Store", "JSON", "Logging",
+                "Server", "Rendering", "HTTP", "Ledger", "Projections", "Events", "Store", "JSON", "Logging", "Notify",
             ],
             path: "tools/keyledger", swiftSettings: swiftSettings,
             // The Swift runtime linked in statically: release binaries start faster and need
@@ -55,7 +63,11 @@ let package = Package(
             name: "LedgerTests", dependencies: ["Ledger", "Projections", "Events", "Store", "CLMDB"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ServerTests", dependencies: ["Server", "Rendering", "HTTP", "Ledger", "Events", "JSON", "Store"],
+            name: "ServerTests",
+            dependencies: ["Server", "Rendering", "HTTP", "Ledger", "Events", "JSON", "Store", "Notify"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NotifyTests", dependencies: ["Notify", "Outbound", "Ledger", "Projections", "Events", "JSON", "Store"],
             swiftSettings: swiftSettings),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CSystem", "Events"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["keyledger"], swiftSettings: swiftSettings),

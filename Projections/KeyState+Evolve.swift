@@ -53,7 +53,13 @@ extension KeyState {
         case .configured, .purged:
             // Kept by the quota projection (KeyQuota); the key's stream still counts them.
             break
-        case .ownerUpdated, .planUpdated, .ownerCreditsRefilled:
+        case .expiring, .leaked:
+            // Notices about the key, not changes to it: they count in its stream but
+            // leave its version (what If-Match compares) alone.
+            events += 1
+            return
+        case .ownerUpdated, .planUpdated, .ownerCreditsRefilled, .webhookCreated, .webhookUpdated, .webhookDeleted,
+            .webhookSecretRotated, .webhookDisabled:
             // Events of no key.
             return
         }

@@ -18,8 +18,42 @@ public protocol Projection: Sendable {
     var needsEventContext: Bool { get }
     /// Folds one event (in seq order) into the projection's tables.
     func apply(_ event: Event, in txn: borrowing Transaction) throws
-    /// A fresh in-memory folder for a rebuild from seq 1.
+    /// A fresh in-memory folder for a rebuild from seq 1. By default a
+    /// ``FoldingRebuilder``: ``apply(_:in:)`` over every event, so a new projection needs
+    /// only its fold; a projection whose rebuild must be faster makes its own.
     func makeRebuilder() -> any ProjectionRebuilder
+}
+
+extension Projection {
+    public func makeRebuilder() -> any ProjectionRebuilder { FoldingRebuilder(projection: self) }
+}
+
+/// The rebuild derived from a projection's fold: each chunk's events (decoded whole, see
+/// ``needsEvents``) applied one by one with ``Projection/apply(_:in:)`` into the open
+/// transaction. Keeps the events since the last commit, to write them again after a
+/// rewind.
+public struct FoldingRebuilder: ProjectionRebuilder {
+    let projection: any Projection
+    private var sinceCommit: [Event] = []
+    private var written = 0
+
+    public init(projection: any Projection) { self.projection = projection }
+
+    public var needsEvents: Bool { true }
+
+    public mutating func fold(_ chunk: LogChunk) { sinceCommit.append(contentsOf: chunk.events) }
+
+    public mutating func write(into txn: borrowing Transaction, _ occasion: WriteOccasion) throws {
+        for event in sinceCommit[written...] { try projection.apply(event, in: txn) }
+        written = sinceCommit.count
+    }
+
+    public mutating func rewind() { written = 0 }
+
+    public mutating func committed() {
+        sinceCommit.removeAll(keepingCapacity: true)
+        written = 0
+    }
 }
 
 /// Folds a run of events in memory and writes the result in bulk.
@@ -53,6 +87,9 @@ public protocol ProjectionRebuilder {
     mutating func rewind()
     /// The transaction committed: forgets what it wrote.
     mutating func committed()
+    /// True when ``fold(_:)`` reads ``LogChunk/events`` (the rebuild decodes every event
+    /// whole for it).
+    var needsEvents: Bool { get }
 }
 
 /// Why a rebuild asks its rebuilders to write.
@@ -95,6 +132,8 @@ public protocol ChunkPreparer: Sendable {
 
 extension ProjectionRebuilder {
     public var preparer: (any ChunkPreparer)? { nil }
+
+    public var needsEvents: Bool { false }
 
     public func checkpoint(after last: UInt64) -> UInt64 { last }
 

@@ -19,6 +19,8 @@ tools/deps.sh --browser
 KEYLEDGER_BIN="$PWD/.build/debug/keyledger" /usr/bin/python3 tools/console_test.py
 # Monitoring against a real Prometheus (lint, alert rules, a live scrape).
 KEYLEDGER_BIN="$PWD/.build/debug/keyledger" tools/prometheus-test.sh
+# Webhooks end to end: a real HTTPS receiver, signatures checked with standardwebhooks.
+KEYLEDGER_BIN="$PWD/.build/debug/keyledger" tools/webhooks-test.sh
 # Coverage-guided fuzzing of the parsers that take untrusted bytes (fixed seed).
 tools/fuzz.sh "${FUZZ_SECONDS:-15}"
 # The contract: schemathesis against a live server and docs/openapi.yaml.

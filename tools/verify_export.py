@@ -305,9 +305,9 @@ def quota_payload(kind, r):
         data = {"rateLimits": rate_limits(r), "credits": r.optional(r.i64), "refill": refill(r),
                 "plan": r.optional(r.string), "metadata": metadata(r)}
         policy = r.u8()
-        if policy not in LEAK_POLICIES:
+        if policy != 0 and policy not in LEAK_POLICIES:
             raise Failure("unknown leak policy %d" % policy)
-        data["leakPolicy"] = LEAK_POLICIES[policy]
+        data["leakPolicy"] = LEAK_POLICIES.get(policy)
         data["purgeAfterSeconds"] = r.optional(r.i64)
         return data
     if kind == 23:

@@ -16,8 +16,13 @@ public struct ChunkDecoder: Sendable {
     private var chunk: LogChunk
 
     /// - Parameter context: what the events decoded whole fill in.
-    public init(context: EventCodec.Context) {
+    /// True when each chunk also carries every event decoded whole (``LogChunk/events``),
+    /// for folds that read the events themselves.
+    private let keepsEvents: Bool
+
+    public init(context: EventCodec.Context, keepingEvents: Bool = false) {
         self.context = context
+        keepsEvents = keepingEvents
         chunk = LogChunk(firstNewKey: 0)
     }
 
@@ -26,6 +31,7 @@ public struct ChunkDecoder: Sendable {
 
     /// Adds the record stored under `seq` (the record alone, without the chain's hashes).
     public mutating func add(_ record: UnsafeRawBufferPointer, seq: UInt64) throws(EventDecodingError) {
+        if keepsEvents { chunk.events.append(try EventCodec.decode(record, seq: seq, context: context)) }
         if let access = try access(record, seq: seq) {
             chunk.accesses.append(access)
         } else {

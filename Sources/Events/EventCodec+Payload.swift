@@ -62,6 +62,9 @@ extension EventCodec {
             encodeRequest(r, into: &w)
         case .authFailed(let f):
             encodeAuthFailed(f, into: &w)
+        case .webhookCreated, .webhookUpdated, .webhookDeleted, .webhookSecretRotated, .webhookDisabled,
+            .expiring, .leaked:
+            encodeNotification(payload, into: &w)
         }
     }
 
@@ -153,6 +156,9 @@ extension EventCodec {
             return .request(try decodeRequest(&r))
         case .authFailed:
             return .authFailed(try decodeAuthFailed(&r))
+        case .webhookCreated, .webhookUpdated, .webhookDeleted, .webhookSecretRotated, .webhookDisabled,
+            .expiring, .leaked:
+            return try decodeNotification(type, &r)
         }
     }
 

@@ -8,7 +8,7 @@ extension EventCodec {
             encode(o.refill, &w)
             w.optionalString(o.plan)
             encode(o.metadata, &w)
-            w.u8(o.leakPolicy.rawValue)
+            w.u8(o.leakPolicy?.rawValue ?? 0)
             w.optionalI64(o.purgeAfterSeconds)
         case .planUpdated(let p):
             w.string(p.name)
@@ -37,8 +37,10 @@ extension EventCodec {
             o.plan = try r.optionalString()
             o.metadata = try metadata(&r)
             let raw = try r.u8()
-            guard let policy = LeakPolicy(rawValue: raw) else { throw r.fail("unknown leak policy \(raw)") }
-            o.leakPolicy = policy
+            if raw != 0 {
+                guard let policy = LeakPolicy(rawValue: raw) else { throw r.fail("unknown leak policy \(raw)") }
+                o.leakPolicy = policy
+            }
             o.purgeAfterSeconds = try r.optionalI64()
             return .ownerUpdated(o)
         case .planUpdated:

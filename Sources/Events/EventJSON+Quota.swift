@@ -10,7 +10,7 @@ extension EventJSON {
             refill(o.refill, &w)
             w.field("plan", o.plan)
             metadata(o.metadata, &w)
-            w.field("leakPolicy", o.leakPolicy.wireName)
+            w.field("leakPolicy", o.leakPolicy?.wireName)
             w.field("purgeAfterSeconds", o.purgeAfterSeconds)
         case .planUpdated(let p):
             w.field("plan", p.name)

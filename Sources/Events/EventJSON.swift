@@ -93,6 +93,9 @@ public enum EventJSON {
             w.field("keyId", f.keyID?.description)
             w.key("count")
             w.uint(f.count)
+        case .webhookCreated, .webhookUpdated, .webhookDeleted, .webhookSecretRotated, .webhookDisabled,
+            .expiring, .leaked:
+            notificationData(payload, &w)
         }
         w.endObject()
     }

@@ -137,6 +137,17 @@ public enum EventPayload: Equatable, Sendable {
     /// The sweeper purged a key expired or revoked long enough: it leaves lists and
     /// reads; its history stays in the log.
     case purged
+    case webhookCreated(WebhookCreated)
+    case webhookUpdated(WebhookUpdated)
+    case webhookDeleted(WebhookID)
+    /// The webhook's signing secret moved to `version` (the secret itself is derived,
+    /// never stored: see ``WebhookID``).
+    case webhookSecretRotated(WebhookID, version: UInt32)
+    case webhookDisabled(WebhookID, reason: String)
+    /// A key's expiry is `leadSeconds` or less away (the sweeper's warning).
+    case expiring(expiresAt: Int64, leadSeconds: Int64)
+    /// A leak report named one of the key's secrets.
+    case leaked(url: String?, source: String?)
 
     public var type: EventType {
         switch self {
@@ -159,6 +170,13 @@ public enum EventPayload: Equatable, Sendable {
         case .creditsRefilled: .creditsRefilled
         case .ownerCreditsRefilled: .ownerCreditsRefilled
         case .purged: .purged
+        case .webhookCreated: .webhookCreated
+        case .webhookUpdated: .webhookUpdated
+        case .webhookDeleted: .webhookDeleted
+        case .webhookSecretRotated: .webhookSecretRotated
+        case .webhookDisabled: .webhookDisabled
+        case .expiring: .expiring
+        case .leaked: .leaked
         }
     }
 }

@@ -28,6 +28,13 @@ public enum EventType: UInt8, CaseIterable, Sendable {
     case purged = 27
 
     // Codes 40-59: webhooks, expiry warnings and leak reports.
+    case webhookCreated = 40
+    case webhookUpdated = 41
+    case webhookDeleted = 42
+    case webhookSecretRotated = 43
+    case webhookDisabled = 44
+    case expiring = 45
+    case leaked = 46
 
     /// The stable wire name, e.g. `key.rotated`.
     public var wireName: String {
@@ -43,6 +50,13 @@ public enum EventType: UInt8, CaseIterable, Sendable {
         case .accessed: "key.accessed"
         case .request: "ledger.request"
         case .authFailed: "auth.failed"
+        case .webhookCreated: "webhook.created"
+        case .webhookUpdated: "webhook.updated"
+        case .webhookDeleted: "webhook.deleted"
+        case .webhookSecretRotated: "webhook.secret_rotated"
+        case .webhookDisabled: "webhook.disabled"
+        case .expiring: "key.expiring"
+        case .leaked: "key.leaked"
         case .creditsSet: "key.credits_set"
         case .creditsSubtracted: "key.credits_subtracted"
         case .ownerUpdated: "owner.updated"
@@ -93,6 +107,9 @@ public struct Actor: Hashable, Sendable {
 
     /// The expiry sweeper.
     public static let sweeper = Actor(kind: .system, id: "expiry-sweeper")
+
+    /// The webhook deliverer (it disables webhooks failing for too long).
+    public static let deliverer = Actor(kind: .system, id: "webhook-deliverer")
 
     /// The actor an id denotes, as events show ids: `root`, `uid:N` (the socket), a key
     /// id, or else a system component's name.

@@ -37,6 +37,9 @@ public struct LogChunk: Sendable {
     /// Their owners, as the first event of each key names it. A key's accesses in
     /// ``accesses`` all name this owner (others are in ``others``).
     public internal(set) var newOwners: [String] = []
+    /// Every event of the chunk decoded whole, in seq order, when its decoder keeps them
+    /// (a rebuild with a ``FoldingRebuilder``); empty otherwise.
+    public internal(set) var events: [Event] = []
     /// The seq of the chunk's last event; nil when the chunk is empty.
     public internal(set) var lastSeq: UInt64?
     /// True for the last chunk of a rebuild: a fold holds nothing back after it.

@@ -76,7 +76,8 @@ public struct OwnerSettings: Equatable, Sendable {
     public var refill: Refill?
     public var plan: String?
     public var metadata: [String: String] = [:]
-    public var leakPolicy: LeakPolicy = .suspend
+    /// nil: the server's (`--leak-policy`, default suspend).
+    public var leakPolicy: LeakPolicy?
     /// Seconds after a key of the owner expires or is revoked until it is purged.
     public var purgeAfterSeconds: Int64?
 

@@ -12,6 +12,9 @@ public enum Access {
         case administrator(Actor)
         /// A ledger key, with how the presented secret matched it.
         case key(KeyState, KeyState.SecretMatch)
+        /// A secret scanner whose report's signature was verified against the configured
+        /// key `keyIdentifier`: may report leaks and nothing else.
+        case leakReporter(keyIdentifier: String)
     }
 
     /// What to record about a ledger key's use.
@@ -53,6 +56,9 @@ public enum Access {
         switch caller {
         case .administrator(let actor): return Grant(actor: actor, owner: nil, events: [])
         case .key(let key, let how): (credential, match) = (key, how)
+        case .leakReporter(let identifier):
+            guard action == .reportLeaks else { throw .forbidden("a leak report's signature grants nothing else") }
+            return Grant(actor: Actor(kind: .system, id: "leak-reporter:\(identifier.prefix(80))"), owner: nil, events: [])
         }
         if case .rotateSelf(let allowed) = action {
             return try selfRotation(credential, match, allowed: allowed, use: use, now: now)
@@ -89,6 +95,13 @@ public enum Access {
             if let asked, asked != owner {
                 throw .forbidden("this credential may only read the audit log of owner \(owner)")
             }
+        case .createWebhook(let asked), .listWebhooks(let asked):
+            if let asked, asked != owner {
+                throw .forbidden("this credential may only manage webhooks of owner \(owner)")
+            }
+        case .manageWebhook(let id, let hookOwner):
+            guard let hookOwner else { throw .notFound("no webhook \(id)") }
+            guard hookOwner == owner else { throw .forbidden("webhook \(id) belongs to another owner") }
         default:
             guard let id = action.target else { break }
             guard let target else { throw .notFound("no key \(id)") }

@@ -45,6 +45,16 @@ public enum Action: Sendable, Equatable {
     case proveInclusion(seq: UInt64)
     /// `GET /v1/audit/export`, optionally of one owner.
     case exportAudit(owner: String?)
+    /// `POST /v1/webhooks` for `owner` (nil: a ledger key's own owner, or every owner
+    /// for an administrator).
+    case createWebhook(owner: String?)
+    /// `GET /v1/webhooks`, optionally of one owner.
+    case listWebhooks(owner: String?)
+    /// Read, change, delete, rotate the secret of, redeliver or list the deliveries of a
+    /// webhook; `owner` is the webhook's (nil when there is no such webhook).
+    case manageWebhook(WebhookID, owner: String?)
+    /// `POST /v1/leaks`.
+    case reportLeaks
 
     /// The key the action is about, when it is about one.
     public var target: KeyID? {
@@ -54,7 +64,8 @@ public enum Action: Sendable, Equatable {
             .readKey(let id), .readKeyHistory(let id):
             id
         case .createKey, .listKeys, .readAudit, .readEvents, .checkChain, .readMetrics, .readCheckpoints,
-            .proveInclusion, .exportAudit, .putOwner, .readOwners, .putPlan, .readPlans, .rotateSelf:
+            .proveInclusion, .exportAudit, .createWebhook, .listWebhooks, .manageWebhook, .reportLeaks,
+            .putOwner, .readOwners, .putPlan, .readPlans, .rotateSelf:
             nil
         }
     }
@@ -70,7 +81,8 @@ public enum Action: Sendable, Equatable {
         case .addCredits, .setCredits: .quotas
         case .readKeyHistory, .readAudit, .readCheckpoints, .proveInclusion, .exportAudit: .audit
         case .readMetrics: .metrics
-        case .readEvents, .checkChain: nil
+        case .createWebhook, .listWebhooks, .manageWebhook: .webhooks
+        case .readEvents, .checkChain, .reportLeaks: nil
         }
     }
 
@@ -80,8 +92,9 @@ public enum Action: Sendable, Equatable {
     var lends: Bool {
         switch self {
         case .createKey, .updateKey, .rotateKey, .reactivateKey, .addCredits, .setCredits, .rotateSelf: true
-        case .suspendKey, .revokeKey, .subtractCredits, .putOwner, .readOwners, .putPlan, .readPlans, .listKeys, .readKey, .readKeyHistory, .readAudit, .readEvents, .checkChain,
-            .readMetrics, .readCheckpoints, .proveInclusion, .exportAudit:
+        case .suspendKey, .revokeKey, .subtractCredits, .putOwner, .readOwners, .putPlan, .readPlans, .listKeys, .readKey,
+            .readKeyHistory, .readAudit, .readEvents, .checkChain, .readMetrics, .readCheckpoints, .proveInclusion,
+            .exportAudit, .createWebhook, .listWebhooks, .manageWebhook, .reportLeaks:
             false
         }
     }
@@ -97,6 +110,7 @@ public enum Action: Sendable, Equatable {
         case .checkChain: "check the chain"
         case .readMetrics: "read metrics"
         case .putPlan: "change plans"
+        case .reportLeaks: "report leaked keys without a signature"
         default: "act"
         }
     }
@@ -113,7 +127,9 @@ extension Command {
             .putOwner, .putPlan:
             200
         case .recordUse(_, let status): status
-        case .authorize, .expireDue, .verify, .audit: nil
+        case .webhook(.create): 201
+        case .webhook: 200
+        case .authorize, .expireDue, .verify, .audit, .warnExpiring, .reportLeaks: nil
         }
     }
 
@@ -134,7 +150,7 @@ extension Command {
         case .putOwner(let name, let changes): .putOwner(name, changes)
         case .putPlan(let name, let changes): .putPlan(name, changes)
         // Decided in its own step: whether the key may rotate itself is the key's to say.
-        case .rotateSelf, .expireDue, .verify, .audit: nil
+        case .rotateSelf, .expireDue, .verify, .audit, .webhook, .warnExpiring, .reportLeaks: nil
         }
     }
 }

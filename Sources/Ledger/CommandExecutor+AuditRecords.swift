@@ -43,7 +43,13 @@ extension CommandExecutor {
                     actor: context.actor, ip: context.ip, requestID: context.requestID, payload: .request(request)),
                 &head, now, txn)
         }
-        guard let (state, match) = try? holder(of: credential, at: now), match != .none else {
+        let found: (KeyState, KeyState.SecretMatch)?
+        do {
+            found = try holder(of: credential, at: now)
+        } catch LedgerError.unauthorized {
+            found = nil
+        }
+        guard let (state, match) = found, match != .none else {
             return try recordFailure(.unknown, keyID: nil, method, route, context, &head, now, txn)
         }
         let id = state.id

@@ -14,6 +14,7 @@ extension CommandExecutor {
         if case .rotateSelf(let grace, let digest) = job.command {
             return try rotateSelf(job, grace, digest, &head, now, txn)
         }
+        if let outcome = try executeNotification(job, &head, now, txn) { return outcome }
         guard let action = job.command.action else {
             if case .expireDue = job.command, job.context.credential == nil {
                 return try expireDue(job, &head, now, txn)
@@ -120,7 +121,7 @@ extension CommandExecutor {
             return .plan(plan)
         case .authorize, .recordUse:
             return .granted(grant)
-        case .expireDue, .verify, .audit, .rotateSelf:
+        case .expireDue, .verify, .audit, .webhook, .warnExpiring, .reportLeaks, .rotateSelf:
             throw LedgerError.invalid(field: "command", reason: "this command is the ledger's own, not a principal's")
         }
     }

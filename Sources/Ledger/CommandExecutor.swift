@@ -26,6 +26,8 @@ final class CommandExecutor: @unchecked Sendable {
     let trail: AuditTrail
     var decisions = DecisionState()
     var quotas: QuotaStates
+    /// Webhooks and expiry warnings given (CommandExecutor+Webhooks.swift).
+    var notices = NotificationDecisions()
     /// Full states of keys whose last descriptive change (creation, update, rotation,
     /// ...) the projections may not include yet, with that event's seq; in seq order in
     /// `recentOrder` (from `recentFront` on) for eviction once the projections include it.
@@ -57,6 +59,7 @@ final class CommandExecutor: @unchecked Sendable {
             decisions.reserve(try keys.count(in: txn))
             try keys.forEachState(in: txn) { state in decisions.store(state, replacing: nil) }
             quotas.load(try quotaProjection.loadAll(in: txn))
+            try notices.load(NotificationProjection(environment: projections), in: txn)
         }
         decisions.committed()
         quotas.committed()
@@ -95,7 +98,7 @@ final class CommandExecutor: @unchecked Sendable {
                 continue
             }
             let before = head
-            let mark = (decisions.mark(), recentJournal.count, quotas.mark())
+            let mark = (decisions.mark(), recentJournal.count, notices.mark, quotas.mark())
             do {
                 let outcome = try txn.nested { child in
                     let outcome = try execute(job, &head, now, child)
@@ -118,15 +121,17 @@ final class CommandExecutor: @unchecked Sendable {
     func committed() {
         decisions.committed()
         quotas.committed()
+        notices.committed()
         recentJournal.removeAll(keepingCapacity: true)
     }
 
     /// The batch was not committed: undoes its changes to the decision state.
-    func rollbackBatch() { rollback(to: (0, 0, 0)) }
+    func rollbackBatch() { rollback(to: (0, 0, 0, 0)) }
 
-    private func rollback(to mark: (Int, Int, Int)) {
+    private func rollback(to mark: (Int, Int, Int, Int)) {
         decisions.rollback(to: mark.0)
-        quotas.rollback(to: mark.2)
+        notices.rollback(to: mark.2)
+        quotas.rollback(to: mark.3)
         while recentJournal.count > mark.1 {
             let undo = recentJournal.removeLast()
             recent[undo.id] = undo.before
@@ -170,6 +175,7 @@ final class CommandExecutor: @unchecked Sendable {
             requestID: context.requestID, payload: payload)
         try log.append(&event, after: &head, in: txn)
         try quotas.apply(event)
+        notices.apply(event)
         guard let new = KeyState.evolve(old, event) else { return nil }
         decisions.store(new, replacing: old)
         if case .accessed = payload {

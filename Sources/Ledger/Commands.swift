@@ -148,6 +148,14 @@ public enum Command: Sendable, Equatable {
     /// Appends ledger-wide audit records (``AuditTrail``'s): root and socket reads,
     /// failed authentications.
     case audit([AuditRecord])
+    /// A webhook subscription command (CommandExecutor+Webhooks.swift).
+    case webhook(WebhookCommand)
+    /// Appends `key.expiring` for every key a warning is due for, `leadSeconds` being
+    /// the lead times (the sweeper's command).
+    case warnExpiring(leadSeconds: [Int64])
+    /// Records each true positive of a leak report (`key.leaked`) and applies the
+    /// owner's policy, `policy` being the server's default.
+    case reportLeaks([LeakReport], policy: LeakPolicy)
 }
 
 /// What a command produced, answered once its batch is durable.
@@ -160,6 +168,10 @@ public enum Outcome: Sendable, Equatable {
     case granted(Grant)
     case owner(OwnerState)
     case plan(PlanState)
+    case webhook(Webhook)
+    case warned(count: Int)
+    /// Per report, in order: true for a true positive.
+    case leaks([Bool])
 }
 
 /// The answer to a verification (API.md, "Verification").

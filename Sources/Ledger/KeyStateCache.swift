@@ -2,9 +2,9 @@ import Events
 import Projections
 import Store
 
-/// Key states read and changed by verifications within one batch, written back once
-/// per key at the end (or before a management command), instead of a decode and an
-/// encode per verification. Lives inside one write transaction; never crosses batches.
+/// Key states read and changed by the projector's fold within one transaction of the
+/// projections, written back once per key at the end (or before a key is created),
+/// instead of a decode and an encode per event. Never crosses transactions.
 struct KeyStateCache {
     /// The state as stored in the table when first read, the state now, and whether it
     /// was updated since.
@@ -21,8 +21,8 @@ struct KeyStateCache {
 
     /// Records the new state of a key previously returned by ``state(of:_:_:)``.
     ///
-    /// Not compared with the stored state: every verification of a key appends an access,
-    /// which its state counts (``KeyState/events``), so an update is always a change.
+    /// Not compared with the stored state: every event of a key's stream counts in its
+    /// state (``KeyState/events``), so an update is always a change.
     mutating func update(_ state: KeyState) {
         guard let entry = entries[state.id] else { return }
         if !entry.updated { dirty.append(state.id) }

@@ -14,15 +14,19 @@ public struct LedgerOptions: Sendable {
     public var sweepInterval: Double? = 1
     /// Called after each durable commit (head seq, batch size, commit nanoseconds).
     public var onCommit: (@Sendable (UInt64, Int, UInt64) -> Void)?
-    /// A writer that finds a projection more than this many events behind the log (an
-    /// interrupted replay, an import) rebuilds it before serving, in chunks, instead of
-    /// catching it up inside its first transaction.
+    /// A writable open that finds a projection more than this many events behind the log
+    /// (an interrupted replay, an import, a deleted `projections/`) rebuilds it before
+    /// serving, in large transactions, instead of having the projector fold the events one
+    /// by one.
     public var rebuildLag: UInt64 = 100_000
     /// A writable open checks the hash chain from seq 1 instead of the last verified
     /// point (for a replay, which reads the whole log anyway).
     public var checkWholeChain = false
     /// Long-polls (`GET /v1/events?wait=`) that may wait at once; more are refused.
     public var maxLongPolls = 1024
+    /// Lead times of `key.expiring` warnings, in seconds; empty (the default here): none.
+    /// `keyledger serve` passes `--expiry-warnings` (14d,3d,1d unless told otherwise).
+    public var expiryWarnings: [Int64] = []
 
     public init() {}
 }
@@ -211,7 +215,8 @@ public final class Ledger: Sendable {
         projector.start()
         let writer = Writer(
             environment: logEnvironment, executor: executor, projector: projector, observer: options.onCommit,
-            sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier, head: head)
+            sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier, head: head,
+            warningLeads: options.expiryWarnings)
         self.writer = writer
         auditFlusher = AuditFlusher(trail: auditTrail, writer: writer, clock: clock)
     }

@@ -31,7 +31,7 @@ public enum LedgerSchema {
     public static let projectionTableSpecs: [TableSpec] =
         [Checkpoints.tableSpec, projectionStateSpec]
         + KeyStateProjection.tableSpecs + AuditIndexProjection.tableSpecs + UsageProjection.tableSpecs
-        + MerkleTreeProjection.tableSpecs + QuotaProjection.tableSpecs
+        + MerkleTreeProjection.tableSpecs + NotificationProjection.tableSpecs + QuotaProjection.tableSpecs
 
     /// Tables the log environment held in earlier layouts: every projection's (before
     /// projections had an environment of their own) and the ones those replaced. A
@@ -51,7 +51,10 @@ public enum LedgerSchema {
         let usage = UsageProjection(environment: environment)
         return (
             KeyStateProjection(environment: environment), audit, usage,
-            [audit, usage, tree(environment, log: log), QuotaProjection(environment: environment)]
+            [
+                audit, usage, tree(environment, log: log), NotificationProjection(environment: environment),
+                QuotaProjection(environment: environment),
+            ]
         )
     }
 

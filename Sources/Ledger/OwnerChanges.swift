@@ -1,7 +1,7 @@
 public import Events
 
 /// A `PUT /v1/owners/{owner}`: nil fields keep their value (a new owner starts with no
-/// limits, unlimited credits, no refill, no plan, leak policy `suspend`, no purge).
+/// limits, unlimited credits, no refill, no plan, the server's leak policy, no purge).
 public struct OwnerChanges: Sendable, Equatable {
     public var rateLimits: [RateLimit]?
     /// `.some(nil)`: unlimited.

@@ -35,7 +35,10 @@ extension Ledger {
             let largest = max(1, min(transactionEvents / 8, 25_000))
             let depth = 3
             // One decoder numbers the keys for every chunk (reads run one at a time).
-            let decoder = Mutex(ChunkDecoder(context: context))
+            let decoder = Mutex(
+                ChunkDecoder(
+                    context: builders.contains { $0.needsEvents } ? .actorAndIP : context,
+                    keepingEvents: builders.contains { $0.needsEvents }))
             let read = { @Sendable (done: UInt64, size: Int) throws -> LogChunk in
                 try environment.read { txn in
                     try decoder.withLock { decoder in

@@ -25,7 +25,7 @@ final class Writer: @unchecked Sendable {
     typealias CommitObserver = @Sendable (_ headSeq: UInt64, _ batchSize: Int, _ commitNanos: UInt64) -> Void
 
     private let environment: Environment
-    private let executor: CommandExecutor
+    let executor: CommandExecutor
     private let projector: Projector
     private let observer: CommitObserver?
     private let condition = Condition()
@@ -40,6 +40,8 @@ final class Writer: @unchecked Sendable {
 
     /// Seconds between expiry checks while idle; nil: no sweeping.
     private let sweepInterval: Double?
+    /// Lead times of expiry warnings, in seconds (Writer+ExpiryWarnings.swift).
+    let warningLeads: [Int64]
 
     let metrics: LedgerMetrics
     let notifier: CommitNotifier
@@ -62,8 +64,10 @@ final class Writer: @unchecked Sendable {
 
     init(
         environment: Environment, executor: CommandExecutor, projector: Projector, observer: CommitObserver?,
-        sweepInterval: Double?, metrics: LedgerMetrics, notifier: CommitNotifier, head: UInt64
+        sweepInterval: Double?, metrics: LedgerMetrics, notifier: CommitNotifier, head: UInt64,
+        warningLeads: [Int64] = []
     ) {
+        self.warningLeads = warningLeads
         self.metrics = metrics
         self.notifier = notifier
         self.environment = environment
@@ -143,6 +147,7 @@ final class Writer: @unchecked Sendable {
                         queue.append(
                             Job(command: .expireDue, context: CommandContext(actor: .sweeper), completion: { _, _ in }))
                     }
+                    if let warn = warningJob() { queue.append(warn) }
                 }
             }
             if !chores.isEmpty {

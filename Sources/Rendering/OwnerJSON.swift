@@ -12,7 +12,7 @@ public enum OwnerJSON {
         EventJSON.refill(o.settings.refill, &w)
         w.field("plan", o.settings.plan)
         EventJSON.metadata(o.settings.metadata, &w)
-        w.field("leakPolicy", o.settings.leakPolicy.wireName)
+        w.field("leakPolicy", o.settings.leakPolicy?.wireName)
         w.field("purgeAfterSeconds", o.settings.purgeAfterSeconds)
         w.field("createdAt", timestamp: o.createdAt)
         w.field("updatedAt", timestamp: o.updatedAt)

@@ -11,14 +11,20 @@ public final class APIResponder: HTTPResponder {
     let requestMetrics = RequestMetrics()
     let checkpoints: TreeCheckpoints?
     let idempotency = IdempotencyGate()
+    let notifications: NotificationSettings
 
     /// - Parameters:
     ///   - ledger: the open ledger to serve.
     ///   - logRequests: write one line per request to stderr.
     ///   - checkpoints: what signs the tree's checkpoints; nil: the ledger's key with the
     ///     default origin (none when the ledger has no key).
-    public init(ledger: Ledger, logRequests: Bool = true, checkpoints: TreeCheckpoints? = nil) {
+    ///   - notifications: webhook secrets, deliveries and leak-report settings.
+    public init(
+        ledger: Ledger, logRequests: Bool = true, checkpoints: TreeCheckpoints? = nil,
+        notifications: NotificationSettings = .init()
+    ) {
         self.ledger = ledger
+        self.notifications = notifications
         self.log = RequestLog(enabled: logRequests)
         self.checkpoints = checkpoints ?? (try? TreeCheckpoints(ledger: ledger))
     }
@@ -81,7 +87,8 @@ public final class APIResponder: HTTPResponder {
         let audit = RequestAudit(ledger: ledger)
         let call = Call(
             request: request, route: route, requestID: requestID, ledger: ledger,
-            requestMetrics: requestMetrics, checkpoints: checkpoints, gate: idempotency, authentication: authentication,
+            requestMetrics: requestMetrics, checkpoints: checkpoints, gate: idempotency, notifications: notifications,
+            authentication: authentication,
             finish: { result in
                 audit.record(
                     result, request, route: route, requestID: requestID, authentication: authentication,
@@ -146,6 +153,7 @@ struct Call: Sendable {
     let requestMetrics: RequestMetrics
     let checkpoints: TreeCheckpoints?
     let gate: IdempotencyGate
+    let notifications: NotificationSettings
     /// The request's principal (a placeholder failure on routes that ask for no credential).
     let authentication: Result<Principal, AuthenticationFailure>
     /// Answers the request, once its audit record, if it needs one, is durable.
@@ -193,6 +201,10 @@ struct Call: Sendable {
         case .plans: try listPlans()
         case .importKeys: try importKey()
         case .selfRotate: try selfRotate()
+        case .webhooks: request.method == "POST" ? try createWebhook() : try listWebhooks()
+        case .webhook(let id): try webhook(id)
+        case .webhookAction(let id, let action): try webhookAction(id, action)
+        case .leaks: try reportLeaks()
         }
     }
 

@@ -93,13 +93,23 @@ extension Call {
         let statusText = query.string("status")
         let limit = try query.integer("limit", in: 1...1000, default: 100) ?? 100
         let cursor = query.string("cursor")
+        let expiresBefore = try time(&query, "expiresBefore")
+        let sort = query.string("sort")
         try query.finish()
         if let owner { try Self.checkOwner(owner) }
+        guard sort == nil || sort == "expiresAt" || sort == "id" else {
+            throw .invalid("sort", "must be expiresAt (soonest first) or id (newest first, the default)")
+        }
         let status = try statusText.map { text throws(APIError) in
             guard let s = KeyStatus(wireName: text) else {
                 throw .invalid("status", "must be one of active, suspended, revoked, expired")
             }
             return s
+        }
+        if expiresBefore != nil || sort == "expiresAt" {
+            try listKeysByExpiry(
+                context, owner: owner, status: status, expiresBefore: expiresBefore, cursor: cursor, limit: limit)
+            return
         }
         let before = try cursor.map { cursor throws(APIError) in
             guard let bytes = Base64URL.decode(cursor), bytes.count == 16,

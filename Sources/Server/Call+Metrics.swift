@@ -1,6 +1,7 @@
 import Events
 import HTTP
 import Ledger
+import Notify
 
 extension Call {
     /// `GET /metrics`: Prometheus text exposition, for root, the socket and
@@ -90,6 +91,25 @@ extension Call {
             "keyledger_decision_state_bytes", "gauge",
             "Bytes the writer's decision state holds (its arrays' and tables' capacities).")
         p.sample("keyledger_decision_state_bytes", [], UInt64(decisions.bytes))
+        if let deliveries = notifications.deliveries {
+            let counts = deliveries.counts
+            p.family(
+                "keyledger_webhook_attempts_total", "counter",
+                "Webhook delivery attempts since start, by result (delivered: a 2xx answer).")
+            p.sample("keyledger_webhook_attempts_total", [("result", "delivered")], counts.delivered)
+            p.sample("keyledger_webhook_attempts_total", [("result", "failed")], counts.failed)
+            p.family(
+                "keyledger_webhook_events_given_up_total", "counter",
+                "Events a webhook stopped retrying since start (3 days after their first attempt).")
+            p.sample("keyledger_webhook_events_given_up_total", [], counts.givenUp)
+            do {
+                let queued = try deliveries.queuedTotal()
+                p.family("keyledger_webhook_queued_events", "gauge", "Events waiting for delivery, over all webhooks.")
+                p.sample("keyledger_webhook_queued_events", [], UInt64(queued))
+            } catch {
+                throw APIError(.unavailable("metrics: \(error)"))
+            }
+        }
         let process = ProcessMetrics.read()
         p.family("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.")
         p.sample("process_cpu_seconds_total", [], process.cpuSeconds)

@@ -32,7 +32,7 @@ struct RequestBody {
         }
     }
 
-    private mutating func value(_ field: String) -> JSONValue? {
+    mutating func value(_ field: String) -> JSONValue? {
         read.insert(field)
         return object[field]
     }
@@ -64,12 +64,6 @@ struct RequestBody {
         guard case .int(let n) = v else { throw .invalid(field, "must be an integer or null") }
         guard range.contains(n) else { throw .invalid(field, "must be \(range.lowerBound) to \(range.upperBound)") }
         return .some(n)
-    }
-
-    mutating func boolean(_ field: String) throws(APIError) -> Bool? {
-        guard let v = value(field), !v.isNull else { return nil }
-        guard case .bool(let b) = v else { throw .invalid(field, "must be true or false") }
-        return b
     }
 
     /// A string or an explicit null: `.some(nil)` for null, nil when absent.

@@ -21,6 +21,15 @@ enum Route: Equatable {
     case owner(String)
     case plans
     case plan(String)
+    case webhooks
+    case webhook(WebhookID)
+    case webhookAction(WebhookID, WebhookAction)
+    case leaks
+
+    enum WebhookAction: String {
+        case rotateSecret = "rotate-secret"
+        case redeliver, deliveries
+    }
 
     enum KeyAction: String {
         case rotate, suspend, reactivate, credits
@@ -59,6 +68,16 @@ enum Route: Equatable {
         case ["v1", "plans"]: self = .plans
         case let p where p.count == 3 && p[0] == "v1" && p[1] == "owners" && !p[2].isEmpty: self = .owner(p[2])
         case let p where p.count == 3 && p[0] == "v1" && p[1] == "plans" && !p[2].isEmpty: self = .plan(p[2])
+        case ["v1", "webhooks"]: self = .webhooks
+        case ["v1", "leaks"]: self = .leaks
+        case let p where (p.count == 3 || p.count == 4) && p[0] == "v1" && p[1] == "webhooks":
+            guard let id = WebhookID(p[2]) else { return nil }
+            if p.count == 3 {
+                self = .webhook(id)
+            } else {
+                guard let action = WebhookAction(rawValue: p[3]) else { return nil }
+                self = .webhookAction(id, action)
+            }
         case ["console"]: self = .console(.index)
         case let p where p.count == 2 && p[0] == "console":
             guard let asset = ConsoleAsset(rawValue: p[1]) else { return nil }
@@ -84,9 +103,13 @@ enum Route: Equatable {
         switch self {
         case .keys: ["GET", "HEAD", "POST"]
         case .key: ["GET", "HEAD", "PATCH", "DELETE"]
-        case .keyAction, .verify, .importKeys, .selfRotate: ["POST"]
+        case .keyAction, .verify, .importKeys, .selfRotate, .leaks: ["POST"]
         case .owner, .plan: ["GET", "HEAD", "PUT"]
         case .owners, .plans: ["GET", "HEAD"]
+        case .webhooks: ["GET", "HEAD", "POST"]
+        case .webhook: ["GET", "HEAD", "PATCH", "DELETE"]
+        case .webhookAction(_, .deliveries): ["GET", "HEAD"]
+        case .webhookAction: ["POST"]
         case .keyView, .audit, .events, .ledgerVerify, .tree, .auditExport, .healthz, .metrics, .console:
             ["GET", "HEAD"]
         }
@@ -114,6 +137,10 @@ enum Route: Equatable {
         case .owner: "/v1/owners/{owner}"
         case .plans: "/v1/plans"
         case .plan: "/v1/plans/{plan}"
+        case .webhooks: "/v1/webhooks"
+        case .webhook: "/v1/webhooks/{id}"
+        case .webhookAction(_, let action): "/v1/webhooks/{id}/\(action.rawValue)"
+        case .leaks: "/v1/leaks"
         }
     }
 }

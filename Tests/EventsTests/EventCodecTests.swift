@@ -66,6 +66,17 @@ func sampleEvents() -> [Event] {
         .request(LedgerRequest(method: "POST", route: "/v1/keys/{id}/reactivate", status: 409)),
         .authFailed(AuthFailed(method: "GET", route: "/v1/audit", reason: .revoked, keyID: sampleID)),
         .authFailed(AuthFailed(method: nil, route: nil, reason: nil, count: 140)),
+        .webhookCreated(
+            WebhookCreated(
+                id: sampleWebhook, url: "https://hooks.example.com/k", eventTypes: ["key.created", "key.leaked"],
+                description: "crm")),
+        .webhookCreated(WebhookCreated(id: sampleWebhook, url: "https://h/", eventTypes: ["*"], description: nil)),
+        .webhookUpdated(WebhookUpdated(id: sampleWebhook, url: "https://h2/", eventTypes: ["*"], description: .some(nil), enabled: false)),
+        .webhookUpdated(WebhookUpdated(id: sampleWebhook, enabled: true)),
+        .webhookDeleted(sampleWebhook), .webhookSecretRotated(sampleWebhook, version: 7),
+        .webhookDisabled(sampleWebhook, reason: "failing for 5 days"),
+        .expiring(expiresAt: 1_795_417_200_000_000, leadSeconds: 86_400),
+        .leaked(url: "https://github.com/o/r", source: "content"), .leaked(url: nil, source: nil),
     ]
     return payloads.enumerated().map { i, payload in
         Event(
@@ -74,6 +85,16 @@ func sampleEvents() -> [Event] {
             ip: i % 3 == 0 ? IPAddress("203.0.113.7") : (i % 3 == 1 ? IPAddress("2001:db8::1") : nil),
             requestID: i % 2 == 0 ? "req_\(i)" : nil, payload: payload)
     }
+}
+
+private let sampleWebhook = WebhookID(raw: KeyID(high: 0x0352_0000_0000_0001, low: 42))
+
+@Test func webhookIDsReadAndWriteAsTheyAreShown() throws {
+    let text = sampleWebhook.description
+    #expect(text.hasPrefix("wh_") && text.utf8.count == 25)
+    #expect(WebhookID(text) == sampleWebhook)
+    #expect(WebhookID("key_" + text.dropFirst(3)) == nil)
+    #expect(WebhookID("wh_short") == nil)
 }
 
 @Test func everyEventTypeRoundTripsThroughTheCodec() throws {
@@ -244,8 +265,10 @@ func sampleEvents() -> [Event] {
             "key.created", "key.updated", "key.rotated", "key.suspended", "key.reactivated", "key.revoked",
             "key.expired", "key.credits_added", "key.accessed", "ledger.request", "auth.failed", "key.credits_set",
             "key.credits_subtracted", "owner.updated", "plan.updated", "key.configured", "key.credits_refilled",
-            "owner.credits_refilled", "key.purged",
+            "owner.credits_refilled", "key.purged", "webhook.created", "webhook.updated", "webhook.deleted",
+            "webhook.secret_rotated", "webhook.disabled", "key.expiring", "key.leaked",
         ])
+    #expect(EventType.allCases.filter { $0.rawValue >= 40 }.map(\.rawValue) == Array(40...46))
     #expect(EventType(wireName: "key.credits_added") == .creditsAdded)
     #expect(VerifyCode(wireName: "USAGE_EXCEEDED") == .usageExceeded)
 }

@@ -198,3 +198,20 @@ private func micros(_ text: String) -> Int64 { RFC3339.parse(text) ?? 0 }
     #expect(try f.ledger.plans(after: nil, limit: 100) == plans)
     #expect(try keys.map { try f.ledger.keyQuota($0.id) } == quotas)
 }
+
+/// An owner's leakPolicy decides what a reported leak of its keys does, over the
+/// server's; owners without one keep the server's.
+@Test func anOwnersLeakPolicyOverridesTheServers() throws {
+    let f = try LedgerFixture()
+    _ = try f.owner("org_42") { $0.leakPolicy = .revoke }
+    #expect(try f.ledger.owner("org_42")?.settings.leakPolicy == .revoke)
+    let (own, ownSecret) = try f.create()
+    let (other, otherSecret) = try f.create { $0.owner = "org_7" }
+    let reports = [ownSecret, otherSecret].map {
+        LeakReport(token: $0, type: "keyledger_key", url: nil, source: "content")
+    }
+    _ = try f.run(.reportLeaks(reports, policy: .suspend))
+    try f.ledger.awaitProjections()
+    #expect(try f.ledger.key(own.id)?.status == .revoked)
+    #expect(try f.ledger.key(other.id)?.status == .suspended)
+}

@@ -234,3 +234,56 @@ func projectionsLeftOpenUnderAnotherBootAreRebuilt(anotherBoot: Bool) throws {
     #expect(state.lookup(Secret.digest("rotated")) == nil && state.lookup(Secret.digest("secret-2")) == nil)
     #expect(state.position(of: KeyID(high: 1, low: 2)) == nil)
 }
+
+/// A projection with only a fold: events per type and per key, one row each.
+struct EventCountProjection: Projection {
+    static let spec = TableSpec("test_event_counts")
+    let name = "test_counts"
+    let needsEventContext = false
+    let table: Table
+    var tables: [Table] { [table] }
+
+    func apply(_ event: Event, in txn: borrowing Transaction) throws {
+        for key in [Array(event.type.wireName.utf8), event.keyID.bytes] {
+            let count = try txn.get(table, key).map { $0.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) } } ?? 0
+            try txn.put(table, key, withUnsafeBytes(of: count + 1) { Array($0) })
+        }
+    }
+}
+
+/// The rebuild derived from a fold (``FoldingRebuilder``, the default) writes what folding
+/// every event with `apply` writes, over transactions of several chunks.
+@Test func aProjectionWithOnlyAFoldIsRebuiltByTheDefaultRebuilder() throws {
+    let f = try LedgerFixture()
+    try runRandomCommands(f, seed: 5)
+    let directory = TempDirectory()
+    defer { directory.remove() }
+    func rows(_ environment: Environment, _ projection: EventCountProjection) throws -> [[UInt8]] {
+        try environment.read { txn in
+            var all: [[UInt8]] = []
+            try txn.withCursor(projection.table) { cursor in
+                var entry = try cursor.first()
+                while let e = entry {
+                    all.append(Array(e.key) + [0xFF] + Array(e.value))
+                    entry = try cursor.next()
+                }
+            }
+            return all
+        }
+    }
+    let specs = [EventCountProjection.spec, Checkpoints.tableSpec]
+    let folded = try Environment(path: directory.path + "/folded", tables: specs)
+    let incremental = EventCountProjection(table: folded.table(EventCountProjection.spec.name))
+    try folded.write { txn in
+        for stored in try f.ledger.events(after: 0, limit: .max) { try incremental.apply(stored.event, in: txn) }
+    }
+    let rebuilt = try Environment(path: directory.path + "/rebuilt", tables: specs)
+    let projection = EventCountProjection(table: rebuilt.table(EventCountProjection.spec.name))
+    try Ledger.rebuild(
+        [projection], log: EventLog(environment: f.ledger.environment), checkpoints: Checkpoints(environment: rebuilt),
+        in: f.ledger.environment, projections: rebuilt, transactionEvents: 700)
+    let expected = try rows(folded, incremental)
+    #expect(!expected.isEmpty)
+    #expect(try rows(rebuilt, projection) == expected)
+    #expect(try rebuilt.read { txn in try Checkpoints(environment: rebuilt).read("test_counts", in: txn) } == f.headSeq)
+}

@@ -47,8 +47,8 @@ func importAccesses(_ count: Int, into ledger: Ledger, key: KeyID) throws {
     #expect(report.status == 200 && report.data["ok"] as? Bool == true)
     #expect(report.data["events"] as? Int == 400_001)
     // The next check resumes from there, over one more event: the first check's own record.
-    // (A plain client: the imported events stay unprojected until a replay, and a chain
-    // check reads only the log.)
+    // (A plain client, which does not wait for the projections: after the first check's
+    // record they fold the 400,000 imported events, and a chain check reads only the log.)
     let again = try RawClient(port: f.port).call("GET", "/v1/ledger/verify", headers: f.auth)
     #expect(again.data["events"] as? Int == 400_002)
     #expect(try f.ledger.event(at: 400_002)?.prevHash.hex == report.data["head"] as? String)

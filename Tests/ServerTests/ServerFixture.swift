@@ -1,6 +1,7 @@
 import Foundation
 import HTTP
 import Ledger
+import Notify
 import Server
 import Testing
 
@@ -16,7 +17,8 @@ final class ServerFixture {
 
     init(
         configure: (inout HTTPServerConfiguration) -> Void = { _ in },
-        ledgerOptions: (inout LedgerOptions) -> Void = { _ in }
+        ledgerOptions: (inout LedgerOptions) -> Void = { _ in },
+        notifications: (inout NotificationSettings) -> Void = { _ in }
     ) throws {
         var template = Array("/tmp/keyledger-server-XXXXXX".utf8CString)
         directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
@@ -28,7 +30,13 @@ final class ServerFixture {
         var configuration = HTTPServerConfiguration()
         configuration.errorResponse = APIResponder.protocolErrorResponse
         configure(&configuration)
-        server = HTTPServer(configuration: configuration, responder: APIResponder(ledger: ledger, logRequests: false))
+        var settings = NotificationSettings()
+        settings.key = WebhookKey(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) })
+        settings.deliveries = try DeliveryStore(path: directory + "/deliveries")
+        notifications(&settings)
+        server = HTTPServer(
+            configuration: configuration,
+            responder: APIResponder(ledger: ledger, logRequests: false, notifications: settings))
         port = try server.bindTCP(host: "127.0.0.1", port: 0)
         socketPath = directory + "/api.sock"
         try server.bindUnix(path: socketPath)

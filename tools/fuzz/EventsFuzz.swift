@@ -76,6 +76,12 @@ public func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutable
                 method: "GET", route: "/v1/keys/{id}/logs", status: 200, target: KeyID(high: 1, low: 2), count: 3)),
         .authFailed(AuthFailed(method: "GET", route: "/v1/audit", reason: .revoked, keyID: KeyID(high: 1, low: 2))),
         .authFailed(AuthFailed(method: nil, route: nil, reason: nil, count: 140)),
+        .webhookCreated(
+            WebhookCreated(
+                id: WebhookID(raw: KeyID(high: 1, low: 2)), url: "https://h/", eventTypes: ["*"], description: "d")),
+        .webhookUpdated(WebhookUpdated(id: WebhookID(raw: KeyID(high: 1, low: 2)), description: .some(nil), enabled: true)),
+        .webhookSecretRotated(WebhookID(raw: KeyID(high: 1, low: 2)), version: 2),
+        .expiring(expiresAt: 1_900_000_000_000_000, leadSeconds: 86_400), .leaked(url: "https://g/", source: nil),
     ]
     for (i, payload) in payloads.enumerated() {
         let event = Event(

@@ -3,6 +3,7 @@ import Glibc
 import HTTP
 import Ledger
 import Logging
+import Notify
 import Server
 
 /// `keyledger serve`: the API on TCP and a Unix socket.
@@ -66,7 +67,7 @@ enum ServeCommand: CLICommand {
             "the checkpoints' first line"),
         .flag("read-only", "open the ledger read-only: reads answered, writes 503, nothing on disk changes"),
         .flag("quiet", "no request log lines"),
-    ]
+    ] + notificationOptions
 
     static func run(_ args: [String]) throws -> Int32 {
         let parsed = try parse(args)
@@ -81,19 +82,31 @@ enum ServeCommand: CLICommand {
         configuration.maxUnsentResponses = try parsed.integer("max-unsent-responses")
         configuration.maxUnsentBytes = try parsed.integer("max-unsent-bytes")
         try Ledger.requireExisting(path: path)
-        let ledger = parsed.has("read-only") ? try Ledger.openReadOnly(path: path) : try Ledger(path: path)
+        let ledgerOptions = try ledgerOptions(parsed)
+        let ledger =
+            parsed.has("read-only")
+            ? try Ledger.openReadOnly(path: path, options: ledgerOptions) : try Ledger(path: path, options: ledgerOptions)
         guard try ledger.isInitialized() else {
             ledger.close()
             throw UsageError("\(path) holds no ledger yet: run keyledger init --data \(path) first")
         }
         configuration.errorResponse = APIResponder.protocolErrorResponse
         let checkpoints = try treeCheckpoints(ledger, parsed)
-        let responder = APIResponder(ledger: ledger, logRequests: !parsed.has("quiet"), checkpoints: checkpoints)
+        let (settings, deliverer): (NotificationSettings, Deliverer?)
+        do {
+            (settings, deliverer) = try notifications(ledger, path: path, parsed)
+        } catch {
+            ledger.close()
+            throw error
+        }
+        let responder = APIResponder(
+            ledger: ledger, logRequests: !parsed.has("quiet"), checkpoints: checkpoints, notifications: settings)
         let server = HTTPServer(configuration: configuration, responder: responder)
         let bound = try server.bindTCP(host: host, port: port)
         let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(bound)"
         if let socket = parsed.value("socket") { try server.bindUnix(path: socket) }
         try server.start()
+        deliverer?.start()
         var serving = LogLine(.info, parsed.has("read-only") ? "serving read-only" : "serving")
         serving.field("data", path)
         serving.field("url", url)
@@ -111,6 +124,7 @@ enum ServeCommand: CLICommand {
         stop.wait()
         Log.info("stopping: finishing in-flight requests")
         server.shutdown()
+        deliverer?.stop()
         if !parsed.has("read-only") { checkpoints.stop() }
         ledger.close()
         if let socket = parsed.value("socket") { unlink(socket) }
