@@ -1,12 +1,14 @@
 import Events
 import Ledger
+import Testing
 
 extension ServerFixture {
     /// The events appended after `seq`, oldest first.
     func events(after seq: UInt64) throws -> [Event] {
         let head = eventCount
         guard head > seq else { return [] }
-        return try (seq + 1...head).compactMap { try ledger.event(at: $0)?.event }
+        // Every seq up to the head is in the log: a gap is a failure, not a shorter list.
+        return try (seq + 1...head).map { try #require(try ledger.event(at: $0), "seq \($0) missing").event }
     }
 
     /// What the events after `seq` are: their type, and the HTTP status an audit record carries.

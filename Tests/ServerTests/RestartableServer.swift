@@ -3,6 +3,7 @@ import Foundation
 import HTTP
 import Ledger
 import Server
+import Testing
 
 /// A real ledger and server in a temp directory that a test can stop and start again
 /// on the same data (a restart loses everything held only in memory).
@@ -51,7 +52,13 @@ final class RestartableServer {
     /// A client whose reads include every write made before them.
     func client() throws -> RawClient {
         let client = try RawClient(port: port)
-        client.beforeRead = { [ledger] in try? ledger.awaitProjections() }
+        client.beforeRead = { [ledger] in
+            do {
+                try ledger.awaitProjections()
+            } catch {
+                Issue.record("the projections did not reach the log's head: \(error)")
+            }
+        }
         return client
     }
 
