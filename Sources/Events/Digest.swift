@@ -20,24 +20,17 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible {
 
     /// The SHA-256 of `data`.
     public static func sha256(_ data: UnsafeRawBufferPointer) -> Digest {
-        var digest = Digest.zero
-        withUnsafeMutableBytes(of: &digest.words) { out in
-            _ = SHA256(
-                data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count,
-                out.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        }
-        return digest
+        var hasher = SHA256Hasher()
+        hasher.update(data)
+        return hasher.finish()
     }
 
     /// The SHA-256 of `first` followed by `second` (one hash-chain link).
     public static func sha256(_ first: Digest, _ second: UnsafeRawBufferPointer) -> Digest {
-        // One contiguous buffer for the one-shot SHA256(); the record is a few hundred
-        // bytes, so the copy is cheaper than the EVP context's allocation.
-        var joined = [UInt8]()
-        joined.reserveCapacity(32 + second.count)
-        first.withUnsafeBytes { joined.append(contentsOf: $0) }
-        joined.append(contentsOf: second)
-        return joined.withUnsafeBytes { sha256($0) }
+        var hasher = SHA256Hasher()
+        first.withUnsafeBytes { hasher.update($0) }
+        hasher.update(second)
+        return hasher.finish()
     }
 
     /// Calls `body` with the 32 bytes of the digest.
@@ -80,5 +73,33 @@ public enum Hex {
             out.append(digits[Int(b & 15)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// A SHA-256 computation through libcrypto's low-level functions: its context lives in
+/// the value, so hashing allocates nothing and takes no lock (OpenSSL 3's `SHA256()` and
+/// EVP digests fetch the algorithm under a lock and allocate a context on every call; the
+/// verify path and a replay hash several times per event).
+public struct SHA256Hasher {
+    private var context = SHA256_CTX()
+
+    public init() { SHA256_Init(&context) }
+
+    public mutating func update(_ data: UnsafeRawBufferPointer) {
+        guard let base = data.baseAddress, data.count > 0 else { return }
+        SHA256_Update(&context, base, data.count)
+    }
+
+    public mutating func update(byte: UInt8) {
+        var byte = byte
+        SHA256_Update(&context, &byte, 1)
+    }
+
+    public mutating func finish() -> Digest {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { out in
+            _ = SHA256_Final(out.baseAddress?.assumingMemoryBound(to: UInt8.self), &context)
+        }
+        return withUnsafeBytes(of: words) { Digest(bytes: $0)! }
     }
 }

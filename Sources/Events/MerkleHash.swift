@@ -7,26 +7,18 @@ public enum MerkleHash {
 
     /// SHA-256(0x00 || record): the hash of one leaf.
     public static func leaf(_ record: UnsafeRawBufferPointer) -> Digest {
-        // The one-shot SHA256() over one buffer (on the stack for a record of a few
-        // hundred bytes): the EVP context of a streaming hash allocates.
-        withUnsafeTemporaryAllocation(byteCount: record.count + 1, alignment: 8) { buffer in
-            buffer[0] = 0
-            if record.count > 0 {
-                UnsafeMutableRawBufferPointer(rebasing: buffer[1...]).copyMemory(from: record)
-            }
-            return Digest.sha256(UnsafeRawBufferPointer(buffer))
-        }
+        var hasher = SHA256Hasher()
+        hasher.update(byte: 0)
+        hasher.update(record)
+        return hasher.finish()
     }
 
     /// SHA-256(0x01 || left || right): the hash of an interior node.
     public static func node(_ left: Digest, _ right: Digest) -> Digest {
-        // One 65-byte buffer on the stack for the one-shot hash: a proof or a tile
-        // computes hundreds of these, so none allocates.
-        withUnsafeTemporaryAllocation(byteCount: 65, alignment: 8) { buffer in
-            buffer[0] = 1
-            left.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[1..<33]).copyMemory(from: $0) }
-            right.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[33..<65]).copyMemory(from: $0) }
-            return Digest.sha256(UnsafeRawBufferPointer(buffer))
-        }
+        var hasher = SHA256Hasher()
+        hasher.update(byte: 1)
+        left.withUnsafeBytes { hasher.update($0) }
+        right.withUnsafeBytes { hasher.update($0) }
+        return hasher.finish()
     }
 }
