@@ -46,7 +46,7 @@ struct DecisionState {
     private var names = Interner<String>()
     private var metadataMaps = Interner<[String: String]>()
     /// Expiry times of keys that may still expire, a min-heap checked lazily.
-    private var expiries = MinHeap()
+    private var expiries = MinHeap<UInt32>()
 
     private enum Undo {
         case entry(UInt32, Entry, windowsAt: Int)
@@ -273,40 +273,4 @@ struct Interner<Value: Hashable> {
     }
 
     func value(_ number: UInt32) -> Value { values[Int(number)] }
-}
-
-/// A binary min-heap of (time, position).
-struct MinHeap {
-    private var items: [(Int64, UInt32)] = []
-
-    var capacity: Int { items.capacity }
-    var top: (Int64, UInt32)? { items.first }
-
-    mutating func push(_ time: Int64, _ position: UInt32) {
-        items.append((time, position))
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard items[i].0 < items[parent].0 else { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() {
-        guard !items.isEmpty else { return }
-        items.swapAt(0, items.count - 1)
-        items.removeLast()
-        var i = 0
-        while true {
-            let left = 2 * i + 1
-            let right = left + 1
-            var smallest = i
-            if left < items.count, items[left].0 < items[smallest].0 { smallest = left }
-            if right < items.count, items[right].0 < items[smallest].0 { smallest = right }
-            if smallest == i { return }
-            items.swapAt(i, smallest)
-            i = smallest
-        }
-    }
 }

@@ -8,10 +8,7 @@ extension Decisions {
         -> KeyQuotaSettings
     {
         var settings = spec.quota
-        if let name = settings.plan {
-            try OwnerRules.planName(name)
-            guard plan?.name == name else { throw .invalid(field: "plan", reason: "no plan \(name)") }
-        }
+        try OwnerRules.plan(settings.plan, found: plan)
         try OwnerRules.refill(settings.refill)
         try OwnerRules.purgeAfter(settings.purgeAfterSeconds)
         if settings.purgeAfterSeconds == nil { settings.purgeAfterSeconds = owner?.settings.purgeAfterSeconds }
@@ -25,10 +22,7 @@ extension Decisions {
     {
         var s = old?.settings ?? KeyQuotaSettings()
         if let plan = changes.plan {
-            if let plan {
-                try OwnerRules.planName(plan)
-                guard newPlan?.name == plan else { throw .invalid(field: "plan", reason: "no plan \(plan)") }
-            }
+            try OwnerRules.plan(plan, found: newPlan)
             s.plan = plan
         }
         if let refill = changes.refill {

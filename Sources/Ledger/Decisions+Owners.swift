@@ -22,10 +22,7 @@ extension Decisions {
             s.refill = refill
         }
         if let plan = changes.plan {
-            if let plan {
-                try OwnerRules.planName(plan)
-                guard newPlan?.name == plan else { throw .invalid(field: "plan", reason: "no plan \(plan)") }
-            }
+            try OwnerRules.plan(plan, found: newPlan)
             s.plan = plan
         }
         if let metadata = changes.metadata {

@@ -54,36 +54,11 @@ extension Ledger {
         _ id: KeyID, gracePeriodSeconds: Int64, context: CommandContext,
         completion: @escaping @Sendable (Result<(KeyState, String), LedgerError>) -> Void
     ) {
-        // The new secret keeps the key's prefix (set at creation, never changed), read
-        // once the projections include the log as of now; the writer re-checks everything.
-        let target: UInt64
-        do {
-            target = try committedSeq()
-        } catch {
-            completion(.failure(error))
-            return
-        }
-        let waiting = whenProjected(target, within: 2) { [self] _ in
-            let state: KeyState?
-            switch Result(catching: { () throws(LedgerError) in try key(id) }) {
-            case .success(let found): state = found
-            case .failure(let error):
-                completion(.failure(error))
-                return
-            }
-            let (secret, digest) = Self.mintSecret(prefix: state?.prefix ?? "sk_")
-            submit(.rotate(id, gracePeriodSeconds: gracePeriodSeconds, secretDigest: digest), context: context) {
-                result in
-                completion(
-                    result.flatMap { outcome in
-                        guard case .key(let state) = outcome else {
-                            return .failure(.unavailable("unexpected outcome"))
-                        }
-                        return .success((state, secret))
-                    })
-            }
-        }
-        if !waiting { completion(.failure(.unavailable("too many requests wait for the projections"))) }
+        // The new secret keeps the key's prefix (set at creation, never changed); the
+        // writer re-checks everything.
+        rotate(
+            context: context, prefix: { [self] () throws(LedgerError) in try key(id)?.prefix },
+            command: { .rotate(id, gracePeriodSeconds: gracePeriodSeconds, secretDigest: $0) }, completion: completion)
     }
 
     /// Rotates the secret of the key `context`'s credential opens (a key with
@@ -96,8 +71,29 @@ extension Ledger {
             completion(.failure(.invalid(field: "Authorization", reason: "self-rotation takes the key's own secret")))
             return
         }
-        // The new secret keeps the key's prefix, read once the projections include the log
-        // as of now; the writer checks the credential.
+        // The new secret keeps the key's prefix; the writer checks the credential.
+        let keys = self.keys
+        rotate(
+            context: context,
+            prefix: { [self] in
+                let prefix = try? readProjections { txn in
+                    try keys.keyID(forSecret: credential.digest, in: txn).flatMap { try keys.state(of: $0, in: txn) }?
+                        .prefix
+                }
+                return prefix ?? nil
+            },
+            command: { .rotateSelf(gracePeriodSeconds: gracePeriodSeconds, secretDigest: $0) }, completion: completion)
+    }
+
+    /// Once the projections include the log as of now, mints a secret with the prefix
+    /// `prefix` reads ("sk_" when it reads none) and submits what `command` makes of its
+    /// digest; the completion gets the key and the new secret.
+    private func rotate(
+        context: CommandContext,
+        prefix: @escaping @Sendable () throws(LedgerError) -> String?,
+        command: @escaping @Sendable (Digest) -> Command,
+        completion: @escaping @Sendable (Result<(KeyState, String), LedgerError>) -> Void
+    ) {
         let target: UInt64
         do {
             target = try committedSeq()
@@ -105,15 +101,16 @@ extension Ledger {
             completion(.failure(error))
             return
         }
-        let keys = self.keys
         let waiting = whenProjected(target, within: 2) { [self] _ in
-            let prefix = try? readProjections { txn in
-                try keys.keyID(forSecret: credential.digest, in: txn).flatMap { try keys.state(of: $0, in: txn) }?
-                    .prefix
+            let found: String?
+            switch Result(catching: prefix) {
+            case .success(let read): found = read
+            case .failure(let error):
+                completion(.failure(error))
+                return
             }
-            let (secret, digest) = Self.mintSecret(prefix: (prefix ?? nil) ?? "sk_")
-            submit(.rotateSelf(gracePeriodSeconds: gracePeriodSeconds, secretDigest: digest), context: context) {
-                result in
+            let (secret, digest) = Self.mintSecret(prefix: found ?? "sk_")
+            submit(command(digest), context: context) { result in
                 completion(
                     result.flatMap { outcome in
                         guard case .key(let state) = outcome else {

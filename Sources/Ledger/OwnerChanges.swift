@@ -1,4 +1,5 @@
 public import Events
+public import Projections
 
 /// A `PUT /v1/owners/{owner}`: nil fields keep their value (a new owner starts with no
 /// limits, unlimited credits, no refill, no plan, the server's leak policy, no purge).
@@ -46,6 +47,14 @@ public enum OwnerRules {
         } catch {
             throw .invalid(field: field, reason: "must match ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
         }
+    }
+
+    /// The plan a key or owner names, if any: a plan name, of a plan that exists
+    /// (`found` is the plan looked up by that name, nil when there is none).
+    public static func plan(_ name: String?, found: PlanState?) throws(LedgerError) {
+        guard let name else { return }
+        try planName(name)
+        guard found?.name == name else { throw .invalid(field: "plan", reason: "no plan \(name)") }
     }
 
     public static func refill(_ refill: Refill?, field: String = "refill") throws(LedgerError) {

@@ -17,7 +17,7 @@ struct QuotaStates {
     private var keys: [KeyID: KeyQuota] = [:]
     private var members: [String: Set<QuotaSubject>] = [:]
     /// Refill and purge times, checked lazily against the states when they come due.
-    private var due = DueHeap()
+    private var due = MinHeap<QuotaSubject>()
 
     private enum Undo {
         case owner(String, OwnerState?)
@@ -215,41 +215,6 @@ final class QuotaSnapshot: Sendable {
     func plans(after: String?, limit: Int) -> [PlanState] {
         state.withLock { s in
             Array(s.plans.values.filter { after == nil || $0.name > after ?? "" }.sorted { $0.name < $1.name }.prefix(limit))
-        }
-    }
-}
-
-/// A binary min-heap of (time, subject).
-struct DueHeap {
-    private var items: [(Int64, QuotaSubject)] = []
-
-    var top: (Int64, QuotaSubject)? { items.first }
-
-    mutating func push(_ time: Int64, _ subject: QuotaSubject) {
-        items.append((time, subject))
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard items[i].0 < items[parent].0 else { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() {
-        guard !items.isEmpty else { return }
-        items.swapAt(0, items.count - 1)
-        items.removeLast()
-        var i = 0
-        while true {
-            let left = 2 * i + 1
-            let right = left + 1
-            var smallest = i
-            if left < items.count, items[left].0 < items[smallest].0 { smallest = left }
-            if right < items.count, items[right].0 < items[smallest].0 { smallest = right }
-            if smallest == i { return }
-            items.swapAt(i, smallest)
-            i = smallest
         }
     }
 }

@@ -26,14 +26,9 @@ extension Call {
         changes.purgeAfterSeconds = try body.nullableInteger(
             "purgeAfterSeconds", in: 0...OwnerRules.maxPurgeAfterSeconds)
         try body.finish()
-        let finish = self.finish
-        ledger.submit(.putOwner(name, changes), context: context) { result in
-            switch result {
-            case .success(.owner(let owner)):
-                finish(.success(ok(200, Envelope.data { OwnerJSON.write(owner, into: &$0) })))
-            case .success: finish(.failure(APIError(.unavailable("unexpected outcome"))))
-            case .failure(let error): finish(.failure(APIError(error)))
-            }
+        submit(.putOwner(name, changes), context) { outcome in
+            guard case .owner(let owner) = outcome else { return nil }
+            return ok(200, Envelope.data { OwnerJSON.write(owner, into: &$0) })
         }
     }
 
@@ -69,10 +64,7 @@ extension Call {
             } catch {
                 throw APIError(error)
             }
-            let more = page.count > limit
-            page = Array(page.prefix(limit))
-            let next = more ? page.last.map { Base64URL.encode(Array($0.name.utf8)) } : nil
-            return ok(200, Envelope.list(page, nextCursor: next) { o, w in OwnerJSON.write(o, into: &w) })
+            return namePage(page, limit: limit, name: \.name) { o, w in OwnerJSON.write(o, into: &w) }
         }
     }
 
@@ -85,14 +77,9 @@ extension Call {
         changes.credits = try body.nullableInteger("credits", in: 0...KeyRules.maxCredits)
         changes.refill = try body.refill("refill")
         try body.finish()
-        let finish = self.finish
-        ledger.submit(.putPlan(name, changes), context: context) { result in
-            switch result {
-            case .success(.plan(let plan)):
-                finish(.success(ok(200, Envelope.data { OwnerJSON.write(plan, into: &$0) })))
-            case .success: finish(.failure(APIError(.unavailable("unexpected outcome"))))
-            case .failure(let error): finish(.failure(APIError(error)))
-            }
+        submit(.putPlan(name, changes), context) { outcome in
+            guard case .plan(let plan) = outcome else { return nil }
+            return ok(200, Envelope.data { OwnerJSON.write(plan, into: &$0) })
         }
     }
 
@@ -116,15 +103,41 @@ extension Call {
         try query.finish()
         let ledger = self.ledger
         authorized(.readPlans, context) { _ throws(APIError) in
-            var page: [PlanState]
+            let page: [PlanState]
             do throws(LedgerError) { page = try ledger.plans(after: after, limit: limit + 1) } catch {
                 throw APIError(error)
             }
-            let more = page.count > limit
-            page = Array(page.prefix(limit))
-            let next = more ? page.last.map { Base64URL.encode(Array($0.name.utf8)) } : nil
-            return ok(200, Envelope.list(page, nextCursor: next) { p, w in OwnerJSON.write(p, into: &w) })
+            return namePage(page, limit: limit, name: \.name) { p, w in OwnerJSON.write(p, into: &w) }
         }
+    }
+
+    /// Runs an owner or plan command and answers with what `answer` makes of its
+    /// outcome; nil is an outcome the command does not have.
+    func submit(
+        _ command: Command, _ context: CommandContext, answer: @escaping @Sendable (Outcome) -> HTTPResponse?
+    ) {
+        let finish = self.finish
+        ledger.submit(command, context: context) { result in
+            switch result {
+            case .success(let outcome):
+                if let response = answer(outcome) {
+                    finish(.success(response))
+                } else {
+                    finish(.failure(APIError(.unavailable("unexpected outcome"))))
+                }
+            case .failure(let error): finish(.failure(APIError(error)))
+            }
+        }
+    }
+
+    /// A page of a list by name: `page` holds up to `limit` + 1 items, the last one only
+    /// when there is a next page, whose cursor is the name of the last item shown.
+    func namePage<Item>(
+        _ page: [Item], limit: Int, name: (Item) -> String, _ write: (Item, inout JSONWriter) -> Void
+    ) -> HTTPResponse {
+        let shown = Array(page.prefix(limit))
+        let next = page.count > limit ? shown.last.map { Base64URL.encode(Array(name($0).utf8)) } : nil
+        return ok(200, Envelope.list(shown, nextCursor: next, write))
     }
 
     /// A list cursor: the base64url of the last name of the previous page.
