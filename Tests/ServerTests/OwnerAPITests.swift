@@ -58,3 +58,33 @@ import Testing
     let local = try RawClient(unixPath: f.socketPath)
     #expect(try local.call("PUT", "/v1/owners/org_42", json: #"{"plan":"free"}"#).status == 200)
 }
+
+@Test func ownersAndPlansPageByName() throws {
+    let f = try ServerFixture()
+    let c = try f.client()
+    for name in ["org_e", "org_a", "org_d", "org_b", "org_c"] {
+        #expect(try c.call("PUT", "/v1/owners/\(name)", json: "{}", headers: f.auth).status == 200)
+    }
+    for name in ["pro", "basic", "free"] {
+        #expect(try c.call("PUT", "/v1/plans/\(name)", json: "{}", headers: f.auth).status == 200)
+    }
+    // Walks every page of `path` two at a time: the names in order, and each page's size.
+    func walk(_ path: String, _ field: String) throws -> (names: [String], pages: [Int]) {
+        var names: [String] = []
+        var pages: [Int] = []
+        var cursor: String?
+        repeat {
+            let query = cursor.map { "&cursor=\($0)" } ?? ""
+            let page = try c.call("GET", "\(path)?limit=2\(query)", headers: f.auth)
+            #expect(page.status == 200)
+            names += page.list.compactMap { $0[field] as? String }
+            pages.append(page.list.count)
+            cursor = page.json["nextCursor"] as? String
+        } while cursor != nil && pages.count < 10
+        return (names, pages)
+    }
+    let owners = try walk("/v1/owners", "owner")
+    #expect(owners.names == ["org_a", "org_b", "org_c", "org_d", "org_e"] && owners.pages == [2, 2, 1])
+    let plans = try walk("/v1/plans", "plan")
+    #expect(plans.names == ["basic", "free", "pro"] && plans.pages == [2, 1])
+}
