@@ -1,3 +1,4 @@
+import CSystem
 import Dispatch
 import Events
 import Glibc
@@ -29,6 +30,8 @@ final class Writer: @unchecked Sendable {
     typealias CommitObserver = @Sendable (_ headSeq: UInt64, _ batchSize: Int, _ commitNanos: UInt64) -> Void
 
     private let environment: Environment
+    /// Keeps the log's file zero-filled ahead of its pages (cheaper commit syncs).
+    private let zeroFill: ZeroFill
     let executor: CommandExecutor
     private let projector: Projector
     private let observer: CommitObserver?
@@ -96,6 +99,7 @@ final class Writer: @unchecked Sendable {
         self.metrics = metrics
         self.notifier = notifier
         self.environment = environment
+        zeroFill = ZeroFill(environment)
         self.executor = executor
         self.projector = projector
         self.observer = observer
@@ -156,6 +160,7 @@ final class Writer: @unchecked Sendable {
     }
 
     private func run() {
+        _ = csys_set_thread_name("kl-writer")
         publishDecisionSize()
         var nextSweep = MonotonicTime.now()
         var batch: [Job] = []
@@ -204,6 +209,7 @@ final class Writer: @unchecked Sendable {
             condition.unlock()
             process(batch)
             batch.removeAll(keepingCapacity: true)
+            zeroFill.zeroFillAhead()
         }
     }
 
@@ -260,6 +266,7 @@ final class Writer: @unchecked Sendable {
     /// unless a later commit's data sync already made them durable, then moves the
     /// durable head on (projector, long polls) and answers every caller, in order.
     private func answer() {
+        _ = csys_set_thread_name("kl-answerer")
         thread.store(UInt(pthread_self()), ordering: .releasing)
         var batches: [Committed] = []
         var spareBatches: [Committed] = []
