@@ -62,6 +62,12 @@ final class Writer: @unchecked Sendable {
     /// Set when a sync failed: the log's durability is unknown, so nothing more is
     /// acknowledged (the reason is every later caller's answer).
     private let syncFailure = Mutex<String?>(nil)
+    /// True while the writer decides and commits a batch: that commit's data sync will
+    /// make every batch handed before it durable, so the answerer waits for it (a little)
+    /// rather than sync the same file a second time.
+    private let deciding = Atomic<Bool>(false)
+    /// How long the answerer waits for the writer's next commit before syncing itself.
+    private let coverWait = 0.000_3
     /// The most jobs one transaction takes; bounds latency under a flood.
     let maxBatch = 4096
 
@@ -206,8 +212,10 @@ final class Writer: @unchecked Sendable {
                 batch = Array(queue.prefix(maxBatch))
                 queue.removeFirst(maxBatch)
             }
+            deciding.store(true, ordering: .releasing)
             condition.unlock()
             process(batch)
+            deciding.store(false, ordering: .releasing)
             batch.removeAll(keepingCapacity: true)
             zeroFill.zeroFillAhead()
         }
@@ -247,7 +255,10 @@ final class Writer: @unchecked Sendable {
         if head > 0 {
             publishDecisionSize()
             // This commit wrote, so its data sync also made the commit before it durable.
-            if head > before { durable.max(before, ordering: .acquiringAndReleasing) }
+            if head > before {
+                durable.max(before, ordering: .acquiringAndReleasing)
+                metrics.recordSync(byCommit: true)
+            }
             committed.store(head, ordering: .releasing)
         }
         hand(Committed(jobs: batch, results: results, seqs: seqs, head: head))
@@ -284,10 +295,23 @@ final class Writer: @unchecked Sendable {
             spareBatches.removeAll(keepingCapacity: true)
             answerCondition.unlock()
             let head = batches.reduce(0) { max($0, $1.head) }
+            if head > durable.load(ordering: .acquiring) && deciding.load(ordering: .acquiring) {
+                // The batch being decided commits with a data sync that covers these
+                // batches' commits; it hands itself over when done, which wakes this wait.
+                let deadline = MonotonicTime.now().adding(seconds: coverWait)
+                answerCondition.lock()
+                while toAnswer.isEmpty && deciding.load(ordering: .acquiring)
+                    && head > durable.load(ordering: .acquiring)
+                {
+                    if !answerCondition.wait(until: deadline) { break }
+                }
+                answerCondition.unlock()
+            }
             if head > durable.load(ordering: .acquiring) {
                 do {
                     try environment.sync()
                     durable.max(head, ordering: .acquiringAndReleasing)
+                    metrics.recordSync(byCommit: false)
                 } catch {
                     let reason = "the ledger could not sync its log (\(error)); restart it"
                     syncFailure.withLock { $0 = $0 ?? reason }
