@@ -26,7 +26,8 @@ final class Writer: @unchecked Sendable {
         var completion: @Sendable (Result<Outcome, LedgerError>, UInt64) -> Void
     }
 
-    /// Called after each durable commit with the new head seq and the batch size.
+    /// Called once each batch is durable (after its callers are answered), with the new
+    /// head seq, the batch size and the nanoseconds the writer took to decide and commit it.
     typealias CommitObserver = @Sendable (_ headSeq: UInt64, _ batchSize: Int, _ commitNanos: UInt64) -> Void
 
     private let environment: Environment
@@ -51,6 +52,8 @@ final class Writer: @unchecked Sendable {
         var seqs: [UInt64]
         /// The log's head after the batch; 0 when the batch failed (nothing to sync).
         var head: UInt64
+        /// Nanoseconds the writer took to decide and commit it.
+        var nanos: UInt64 = 0
     }
     private let answerCondition = Condition()
     private var toAnswer: [Committed] = []
@@ -261,8 +264,7 @@ final class Writer: @unchecked Sendable {
             }
             committed.store(head, ordering: .releasing)
         }
-        hand(Committed(jobs: batch, results: results, seqs: seqs, head: head))
-        if head > 0 { observer?(head, batch.count, nanos) }
+        hand(Committed(jobs: batch, results: results, seqs: seqs, head: head, nanos: nanos))
     }
 
     /// Passes a committed (or failed) batch to the answerer.
@@ -328,7 +330,10 @@ final class Writer: @unchecked Sendable {
                     batch.jobs[i].completion(batch.results[i], batch.seqs[i])
                 }
             }
-            if head > 0 && head <= durableHead { notifier.advance(to: head) }
+            if head > 0 && head <= durableHead {
+                notifier.advance(to: head)
+                for batch in batches where batch.head > 0 { observer?(batch.head, batch.jobs.count, batch.nanos) }
+            }
             batches.removeAll(keepingCapacity: true)
         }
     }

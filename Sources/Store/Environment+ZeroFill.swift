@@ -14,11 +14,16 @@ internal import Glibc
 /// cache (`O_DIRECT`, so the chunk leaves nothing dirty for the next commit's sync to
 /// wait on), holding the write lock, so no transaction writes there meanwhile.
 /// LMDB ignores the bytes past its last page; a copy or a compaction leaves them out.
+/// It fills only while the device keeps `minimumFree` bytes (1 GiB) free after the chunk:
+/// on a nearly full device the space stays for the projections and the deliveries.
 public final class ZeroFill: @unchecked Sendable {
     // Safe to share: used by the single writer thread only (between its transactions).
     private let environment: Environment
     private let chunk: Int
     private let lowWater: Int
+    private let minimumFree: Int
+    /// Calls left before the device's free space is looked at again, after it was short.
+    private var skipCalls = 0
     private var fd: Int32 = -1
     private var buffer: UnsafeMutableRawPointer?
     /// The file's size as last seen (the file only grows).
@@ -27,10 +32,11 @@ public final class ZeroFill: @unchecked Sendable {
     /// it as it always does.
     public private(set) var disabled = false
 
-    public init(_ environment: Environment, chunk: Int = 4 << 20, lowWater: Int = 32 << 20) {
+    public init(_ environment: Environment, chunk: Int = 4 << 20, lowWater: Int = 32 << 20, minimumFree: Int = 1 << 30) {
         self.environment = environment
         self.chunk = chunk
         self.lowWater = lowWater
+        self.minimumFree = minimumFree
     }
 
     deinit {
@@ -51,6 +57,17 @@ public final class ZeroFill: @unchecked Sendable {
     /// write, which grows the file as LMDB always does.
     public func zeroFillAhead() {
         guard !disabled, usedBytes() + lowWater > knownEnd else { return }
+        if skipCalls > 0 {
+            skipCalls -= 1
+            return
+        }
+        var device = statvfs()
+        guard statvfs(environment.path, &device) == 0,
+            Int(device.f_bavail) * Int(device.f_frsize) >= minimumFree + chunk
+        else {
+            skipCalls = 1024
+            return
+        }
         do {
             try environment.writeDeferringMetaSync { _ in try fillOnce() }
         } catch {

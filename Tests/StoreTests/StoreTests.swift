@@ -211,7 +211,7 @@ private func fileSize(_ path: String) -> Int {
     do {
         let env = try Environment(path: path, tables: [TableSpec("log")], options: options)
         let log = env.table("log")
-        let fill = ZeroFill(env, chunk: chunk, lowWater: 2 * chunk)
+        let fill = ZeroFill(env, chunk: chunk, lowWater: 2 * chunk, minimumFree: 0)
         let before = fileSize(path + "/data.mdb")
         fill.zeroFillAhead()
         #expect(!fill.disabled)
