@@ -12,7 +12,8 @@ internal import Glibc
 /// ``zeroFillAhead()``: when fewer than `lowWater` bytes are left between the pages in
 /// use and the end of the file, it writes one chunk of zeros at the end, around the page
 /// cache (`O_DIRECT`, so the chunk leaves nothing dirty for the next commit's sync to
-/// wait on), holding the write lock, so no transaction writes there meanwhile.
+/// wait on), holding the write lock, so no transaction writes there meanwhile. A chunk is
+/// 1 MB: about 0.7 ms of the writer's time here (4 MB: 2.3 ms, a stall a p99 would see).
 /// LMDB ignores the bytes past its last page; a copy or a compaction leaves them out.
 /// It fills only while the device keeps `minimumFree` bytes (1 GiB) free after the chunk:
 /// on a nearly full device the space stays for the projections and the deliveries.
@@ -32,7 +33,7 @@ public final class ZeroFill: @unchecked Sendable {
     /// it as it always does.
     public private(set) var disabled = false
 
-    public init(_ environment: Environment, chunk: Int = 4 << 20, lowWater: Int = 32 << 20, minimumFree: Int = 1 << 30) {
+    public init(_ environment: Environment, chunk: Int = 1 << 20, lowWater: Int = 32 << 20, minimumFree: Int = 1 << 30) {
         self.environment = environment
         self.chunk = chunk
         self.lowWater = lowWater
