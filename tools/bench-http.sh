@@ -57,13 +57,10 @@ watch_lag() {
 }
 batches() { curl -fs "127.0.0.1:$port/metrics" -H "Authorization: Bearer $token" | awk '
   /^keyledger_writer_batch_size_sum/ {s = $2} /^keyledger_writer_batch_size_count/ {c = $2} END { print s, c }'; }
-syncs() { curl -fs "127.0.0.1:$port/metrics" -H "Authorization: Bearer $token" | awk '
-  /^keyledger_log_syncs_total\{sync="commit"\}/ {c = $2} /^keyledger_log_syncs_total\{sync="answer"\}/ {a = $2} END { print c + 0, a + 0 }'; }
 run() {
   local conns=$1
-  local b0 b1 s0 s1
+  local b0 b1
   b0=$(batches)
-  s0=$(syncs)
   touch "$dir/running"
   watch_lag > "$dir/lag.txt" &
   local watcher=$!
@@ -73,7 +70,6 @@ run() {
   after=$(events)
   rm -f "$dir/running"; wait $watcher
   b1=$(batches)
-  s1=$(syncs)
   batch=$(echo "$b0 $b1" | awk '{ d = $4 - $2; printf "%d", (d > 0 ? ($3 - $1) / d + 0.5 : 1) }')
   echo "keyledger POST /v1/verify, $conns connection(s):"
   echo "$out" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx|Socket errors" || true
@@ -81,7 +77,6 @@ run() {
   echo "key.accessed events recorded during the run: $((after - before))"
   cat "$dir/lag.txt"
   echo "mean batch during the run: $batch"
-  echo "$s0 $s1" | awk '{ printf "log syncs during the run: %d by commits, %d more by the answerer\n", $3 - $1, $4 - $2 }'
 }
 run 32
 theirs=$(echo "$nginx" | awk '/Requests\/sec/ {print $2}')
