@@ -39,24 +39,12 @@ public final class APIResponder: HTTPResponder {
         let requestMetrics = self.requestMetrics
         let querySeq = QuerySeq()
         let finish: Reply = { result in
-            var response: HTTPResponse
-            switch result {
-            case .success(let ok): response = ok
-            case .failure(let error): response = error.response
-            }
-            response.headers.append(("X-Request-Id", requestID))
             // A command's own seq (answered on the writer's thread), a query's projections'
             // seq, else the log's head.
-            if let seq = ledger.seqOfAnswer ?? querySeq.seq ?? (try? ledger.committedSeq()) {
-                response.headers.append(("X-Ledger-Seq", String(seq)))
-            }
-            let seconds = Double(ledger.clock.monotonicNanos() &- request.receivedAtNanos) / 1e9
-            requestMetrics.record(
-                route: route?.template ?? "(none)", method: request.method, status: response.status, seconds: seconds)
-            log.record(
-                request, route: route?.template ?? "(none)", status: response.status, requestID: requestID,
-                nowMicros: ledger.clock.now(), nowNanos: ledger.clock.monotonicNanos())
-            respond(response)
+            respond(
+                Self.complete(
+                    result, request, route: route?.template ?? "(none)", requestID: requestID,
+                    seq: ledger.seqOfAnswer ?? querySeq.seq, ledger: ledger, metrics: requestMetrics, log: log))
         }
         guard let route else {
             finish(.failure(.notFound("no route \(request.path.prefix(200))")))
@@ -72,11 +60,7 @@ public final class APIResponder: HTTPResponder {
             return
         }
         if !request.body.isEmpty, let type = request.headers["Content-Type"], !Self.isJSON(type) {
-            finish(
-                .failure(
-                    APIError(
-                        status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
-                        message: "the body must be JSON: send Content-Type: application/json")))
+            finish(.failure(Self.unsupportedMediaType))
             return
         }
         // Routes without a credential never ask for the principal (verification stays a
@@ -107,6 +91,34 @@ public final class APIResponder: HTTPResponder {
             call.finish(.failure(error))
         }
     }
+
+    /// The response for `result` with the headers every answer carries (`X-Request-Id`,
+    /// `X-Ledger-Seq`: `seq`, else the log's head), counted in the metrics and logged.
+    static func complete(
+        _ result: Result<HTTPResponse, APIError>, _ request: HTTPRequest, route: String, requestID: String,
+        seq: UInt64?, ledger: Ledger, metrics: RequestMetrics, log: RequestLog
+    ) -> HTTPResponse {
+        var response: HTTPResponse
+        switch result {
+        case .success(let ok): response = ok
+        case .failure(let error): response = error.response
+        }
+        response.headers.append(("X-Request-Id", requestID))
+        if let seq = seq ?? (try? ledger.committedSeq()) {
+            response.headers.append(("X-Ledger-Seq", String(seq)))
+        }
+        let seconds = Double(ledger.clock.monotonicNanos() &- request.receivedAtNanos) / 1e9
+        metrics.record(route: route, method: request.method, status: response.status, seconds: seconds)
+        log.record(
+            request, route: route, status: response.status, requestID: requestID, nowMicros: ledger.clock.now(),
+            nowNanos: ledger.clock.monotonicNanos())
+        return response
+    }
+
+    /// A body sent as something other than JSON.
+    static let unsupportedMediaType = APIError(
+        status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
+        message: "the body must be JSON: send Content-Type: application/json")
 
     /// True when a `Content-Type` value names `application/json`, with or without
     /// parameters (`application/json; charset=utf-8`); the type is case-insensitive.

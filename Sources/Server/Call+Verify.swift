@@ -5,10 +5,22 @@ import Ledger
 import Projections
 
 extension Call {
-    /// `POST /v1/verify`: the gateway's hot path. Parses the body, hands the digest to
-    /// the writer, renders the decision; the secret goes no further than this function.
+    /// `POST /v1/verify` with a query string (which it refuses unless empty); the usual
+    /// request takes ``APIResponder/verify(_:reply:)``, which renders on the event loop.
     func verify() throws(APIError) {
         try Query(request.query).finish()
+        let parsed = try Self.verification(request, requestID: requestID)
+        let finish = self.finish
+        ledger.verify(secret: parsed.secret, parsed.verify, context: parsed.context) { result in
+            finish(Self.answer(result))
+        }
+    }
+
+    /// A verification's body and context, checked: the secret goes no further than the
+    /// digest the ledger makes of it.
+    static func verification(_ request: HTTPRequest, requestID: String) throws(APIError) -> (
+        secret: String, verify: VerifyRequest, context: CommandContext
+    ) {
         var body = try RequestBody(request.body)
         guard let secret = try body.string("key", required: true, maxLength: 256), !secret.isEmpty else {
             throw .invalid("key", "must be a non-empty string")
@@ -31,19 +43,23 @@ extension Call {
         verify.endpoint = try body.string("endpoint", maxLength: 256)
         verify.cost = UInt32(try body.integer("cost", in: 0...1_000_000) ?? 1)
         try body.finish()
-        for (field, value) in [("scope", verify.scope), ("account", verify.account), ("environment", verify.environment)] where value?.isEmpty == true {
-            throw .invalid(field, "must not be empty")
-        }
+        if verify.scope?.isEmpty == true { throw .invalid("scope", "must not be empty") }
+        if verify.account?.isEmpty == true { throw .invalid("account", "must not be empty") }
+        if verify.environment?.isEmpty == true { throw .invalid("environment", "must not be empty") }
         var context = CommandContext(
             actor: Actor(kind: .root, id: "root"), ip: verify.ip, requestID: requestID,
             receivedAtNanos: request.receivedAtNanos)
         if case .unix(_, let uid) = request.peer { context.actor = Actor(kind: .socket, id: "uid:\(uid)") }
-        let finish = self.finish
-        ledger.verify(secret: secret, verify, context: context) { result in
-            switch result {
-            case .success(let verdict): finish(.success(ok(200, Self.render(verdict))))
-            case .failure(let error): finish(.failure(APIError(error)))
-            }
+        return (secret, verify, context)
+    }
+
+    /// The answer to a verification the ledger decided.
+    static func answer(_ result: Result<VerifyResult, LedgerError>) -> Result<HTTPResponse, APIError> {
+        switch result {
+        case .success(let verdict):
+            .success(
+                HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: render(verdict)))
+        case .failure(let error): .failure(APIError(error))
         }
     }
 
