@@ -124,25 +124,28 @@ public final class APIResponder: HTTPResponder {
     /// parameters (`application/json; charset=utf-8`); the type is case-insensitive.
     static func isJSON(_ contentType: String) -> Bool {
         // On the bytes, without allocating: every verification asks.
-        var utf8 = contentType.utf8[...]
-        while let first = utf8.first, first == 32 || first == 9 { utf8 = utf8.dropFirst() }
-        let expected = "application/json".utf8
-        guard utf8.count >= expected.count else { return false }
-        for (a, b) in zip(utf8, expected) where (a >= 65 && a <= 90 ? a | 0x20 : a) != b { return false }
-        for byte in utf8.dropFirst(expected.count) {
-            if byte == 59 { return true }
-            guard byte == 32 || byte == 9 else { return false }
+        var text = contentType
+        return text.withUTF8 { utf8 in
+            let expected: StaticString = "application/json"
+            var i = 0
+            while i < utf8.count && (utf8[i] == 32 || utf8[i] == 9) { i += 1 }
+            guard utf8.count - i >= expected.utf8CodeUnitCount else { return false }
+            for j in 0..<expected.utf8CodeUnitCount {
+                let a = utf8[i + j]
+                if (a >= 65 && a <= 90 ? a | 0x20 : a) != expected.utf8Start[j] { return false }
+            }
+            for byte in utf8[(i + expected.utf8CodeUnitCount)...] {
+                if byte == 59 { return true }
+                guard byte == 32 || byte == 9 else { return false }
+            }
+            return true
         }
-        return true
     }
 
     /// The client's `X-Request-Id` when it is 1..128 of `[A-Za-z0-9._:-]`, else a new one.
     static func requestID(_ given: String?) -> String {
         if let given, (1...128).contains(given.utf8.count), given.utf8.allSatisfy(isRequestIDByte) { return given }
-        var bytes = Array("req_".utf8)
-        // 20 base62 digits from 20 random bytes (a slight modulo bias is harmless in an id).
-        for byte in SystemRandom.bytes(20) { bytes.append(Base62.digits[Int(byte % 62)]) }
-        return String(decoding: bytes, as: UTF8.self)
+        return RequestIDs.next()
     }
 
     private static func isRequestIDByte(_ b: UInt8) -> Bool {

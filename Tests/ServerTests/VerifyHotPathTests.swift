@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+
+@testable import Server
+
+/// `POST /v1/verify` takes a direct path (rendered on the event loop); with a query it
+/// goes the general way. Both must answer the same bytes.
+@Test func verifyAnswersTheSameBytesOnTheDirectAndTheGeneralPath() throws {
+    let f = try ServerFixture()
+    let c = try f.client()
+    let (_, secret) = try f.createKey(
+        #"{"owner":"org_42","name":"Both \"ways\"","scopes":["a:read"],"metadata":{"t":"x\u2028y"}}"#)
+    let body = #"{"key":"\#(secret)","scope":"a:read","endpoint":"GET /x"}"#
+    let direct = try c.call("POST", "/v1/verify", json: body, headers: ["X-Request-Id": "same-id"])
+    // `?&` holds no parameter: accepted, but not the direct path's exact `POST /v1/verify`.
+    let general = try c.call("POST", "/v1/verify?&", json: body, headers: ["X-Request-Id": "same-id"])
+    #expect(direct.status == 200 && general.status == 200)
+    #expect(direct.data["code"] as? String == "VALID")
+    #expect(direct.body == general.body)
+    #expect(String(decoding: direct.body, as: UTF8.self).contains(#""name":"Both \"ways\"""#))
+    #expect(String(decoding: direct.body, as: UTF8.self).contains(#""t":"x\u2028y""#))
+    #expect(Set(direct.headers.keys) == Set(general.headers.keys))
+    #expect(direct.headers["x-request-id"] == "same-id")
+    #expect(direct.headers["content-type"] == "application/json")
+}
+
+/// The direct path's `X-Ledger-Seq` is the verification's own `key.accessed`.
+@Test func aDirectVerificationCarriesTheSeqOfItsOwnEvent() throws {
+    let f = try ServerFixture()
+    let c = try f.client()
+    let (_, secret) = try f.createKey()
+    for _ in 0..<3 {
+        let v = try c.call("POST", "/v1/verify", json: #"{"key":"\#(secret)"}"#)
+        #expect(v.data["code"] as? String == "VALID")
+        #expect(v.headers["x-ledger-seq"] == String(f.eventCount))
+    }
+}
+
+/// Bad input on the direct path: the same errors as before, and nothing recorded.
+@Test func theDirectPathRefusesBadInputAndRecordsNothing() throws {
+    let f = try ServerFixture()
+    let c = try f.client()
+    let (_, secret) = try f.createKey()
+    let before = f.eventCount
+    let cases: [(String, String)] = [
+        (#"{"key":"\#(secret)","bogus":1}"#, "bogus: unknown field"),
+        (#"{"key":"\#(secret)","scope":""}"#, "scope: must not be empty"),
+        (#"{"key":"\#(secret)","account":""}"#, "account: must not be empty"),
+        (#"{"key":"\#(secret)","environment":"sixteen-letters!"}"#, "environment: must be at most 15 characters"),
+        (#"{"key":""}"#, "key: must be a non-empty string"),
+        (#"{"scope":"a"}"#, "key: is required"),
+        (#"[1]"#, "body: must be a JSON object"),
+    ]
+    for (body, message) in cases {
+        let r = try c.call("POST", "/v1/verify", json: body)
+        #expect(r.status == 400 && r.errorCode == "INVALID_REQUEST")
+        #expect((r.json["error"] as? [String: Any])?["message"] as? String == message)
+        #expect(r.headers["x-request-id"]?.hasPrefix("req_") == true)
+        #expect(r.headers["x-ledger-seq"] == String(before))
+    }
+    #expect(f.eventCount == before)
+}
+
+/// A field past the 64th is tracked too: read ones pass, an unknown one is named.
+@Test func aBodyWithManyMembersNamesTheFirstUnknownOne() throws {
+    var members = (0..<70).map { #""f\#($0)":\#($0)"# }
+    var body = try RequestBody(Array("{\(members.joined(separator: ","))}".utf8))
+    for i in 0..<70 where i != 66 { _ = body.value("f\(i)") }
+    #expect(throws: APIError.invalid("f66", "unknown field")) { try body.finish() }
+    _ = body.value("f66")
+    try body.finish()
+    members.append(#""late":true"#)
+    let more = try RequestBody(Array("{\(members.joined(separator: ","))}".utf8))
+    #expect(throws: APIError.invalid("f0", "unknown field")) { try more.finish() }
+}
+
+/// A string's limit counts characters, as before: "é" written as e + U+0301 is one.
+@Test func lengthLimitsCountCharactersNotBytes() throws {
+    #expect(RequestBody.fits(String(repeating: "e\u{301}", count: 15), 15))
+    #expect(!RequestBody.fits(String(repeating: "e", count: 16), 15))
+    #expect(RequestBody.fits("", 0))
+}
+
+@Test func madeRequestIDsAreDistinctAndOfTheDocumentedForm() {
+    var seen = Set<String>()
+    for _ in 0..<10_000 {
+        let id = APIResponder.requestID(nil)
+        #expect(id.utf8.count == 24 && id.hasPrefix("req_"))
+        #expect(id.utf8.dropFirst(4).allSatisfy { Base62Digit.contains($0) })
+        seen.insert(id)
+    }
+    #expect(seen.count == 10_000)
+    #expect(APIResponder.requestID("client.id:1-2_3") == "client.id:1-2_3")
+    #expect(APIResponder.requestID("no spaces") != "no spaces")
+}
+
+private enum Base62Digit {
+    static func contains(_ byte: UInt8) -> Bool {
+        (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+    }
+}
+
+@Test func jsonMediaTypesAreRecognisedOnTheirBytes() {
+    for yes in ["application/json", " Application/JSON", "application/json ; charset=utf-8", "APPLICATION/JSON\t"] {
+        #expect(APIResponder.isJSON(yes), "\(yes)")
+    }
+    for no in ["", "application/jso", "application/jsonx", "text/json", "application/json x", "application/json,"] {
+        #expect(!APIResponder.isJSON(no), "\(no)")
+    }
+}
