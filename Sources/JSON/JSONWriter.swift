@@ -56,6 +56,19 @@ public struct JSONWriter: Sendable {
         needsComma = false
     }
 
+    /// Writes a key given as a literal, and the colon, copying it without the scan for
+    /// characters to escape: for renderers on the hot path whose keys are fixed. The
+    /// literal must be printable ASCII other than `"` and `\\` (checked in debug builds).
+    public mutating func key(static key: StaticString) {
+        assert(key.withUTF8Buffer { $0.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C } })
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
     /// Writes a string, escaping `"`, `\`, control characters, U+2028 and U+2029.
     public mutating func string(_ value: String) {
         separate()

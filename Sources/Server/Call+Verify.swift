@@ -66,46 +66,46 @@ extension Call {
     static func render(_ v: VerifyResult) -> [UInt8] {
         Envelope.data { w in
             w.beginObject()
-            w.field("valid", v.isValid)
-            w.field("code", v.code.wireName)
-            w.field("status", Int64(v.status))
+            w.field(static: "valid", v.isValid)
+            w.field(static: "code", v.code.wireName)
+            w.field(static: "status", Int64(v.status))
             if let key = v.key {
-                w.field("keyId", key.id.description)
-                w.field("owner", key.owner)
-                w.field("name", key.name)
-                w.field("environment", key.environment)
+                w.field(static: "keyId", key.id.description)
+                w.field(static: "owner", key.owner)
+                w.field(static: "name", key.name)
+                w.field(static: "environment", key.environment)
                 EventJSON.strings("scopes", key.scopes, &w)
-                w.field("credits", key.credits)
-                w.field("expiresAt", timestamp: key.expiresAt)
+                w.field(static: "credits", key.credits)
+                w.field(static: "expiresAt", timestamp: key.expiresAt)
                 EventJSON.metadata(key.metadata, &w)
-                w.field("plan", v.plan)
-                if let credits = v.ownerCredits { w.field("ownerCredits", credits) }
-                w.key("rateLimits")
+                w.field(static: "plan", v.plan)
+                if let credits = v.ownerCredits { w.field(static: "ownerCredits", credits) }
+                w.key(static: "rateLimits")
                 w.beginArray()
                 for limit in v.rateLimits {
                     w.beginObject()
-                    w.field("name", limit.name)
-                    w.key("limit")
+                    w.field(static: "name", limit.name)
+                    w.key(static: "limit")
                     w.uint(limit.limit)
-                    w.key("remaining")
+                    w.key(static: "remaining")
                     w.uint(limit.remaining)
-                    w.field("resetAt", timestamp: limit.resetAt)
-                    w.field("scope", limit.scope.rawValue)
+                    w.field(static: "resetAt", timestamp: limit.resetAt)
+                    w.field(static: "scope", limit.scope.rawValue)
                     w.endObject()
                 }
                 w.endArray()
             }
             if let limit = v.rateLimit, v.code == .valid || v.code == .rateLimited || v.code == .usageExceeded {
-                w.key("rateLimit")
+                w.key(static: "rateLimit")
                 w.beginObject()
-                w.key("limit")
+                w.key(static: "limit")
                 w.uint(limit.limit)
-                w.key("remaining")
+                w.key(static: "remaining")
                 w.uint(limit.remaining)
-                w.field("resetAt", timestamp: limit.resetAt)
+                w.field(static: "resetAt", timestamp: limit.resetAt)
                 w.endObject()
             }
-            if v.code == .rateLimited { w.field("retryAfterSeconds", Int64(v.retryAfterSeconds ?? 1)) }
+            if v.code == .rateLimited { w.field(static: "retryAfterSeconds", Int64(v.retryAfterSeconds ?? 1)) }
             w.endObject()
         }
     }
