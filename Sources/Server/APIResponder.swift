@@ -103,6 +103,7 @@ public final class APIResponder: HTTPResponder {
         case .success(let ok): response = ok
         case .failure(let error): response = error.response
         }
+        response.headers.reserveCapacity(response.headers.count + 2)
         response.headers.append(("X-Request-Id", requestID))
         if let seq = seq ?? (try? ledger.committedSeq()) {
             response.headers.append(("X-Ledger-Seq", String(seq)))

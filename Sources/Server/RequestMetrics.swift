@@ -24,11 +24,18 @@ final class RequestMetrics: Sendable {
 
     private let state = Mutex(Snapshot(counts: [:], latency: [:]))
 
-    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PATCH", "DELETE", "PUT", "OPTIONS"]
+    /// The method as counted: one of the seven the API knows, else `OTHER`. Compared,
+    /// not hashed: every request is counted.
+    static func countedMethod(_ method: String) -> String {
+        switch method {
+        case "POST", "GET", "HEAD", "PATCH", "DELETE", "PUT", "OPTIONS": method
+        default: "OTHER"
+        }
+    }
 
     /// Counts one answered request that took `seconds` from its arrival to its answer.
     func record(route: String, method: String, status: Int, seconds: Double) {
-        let known = Self.knownMethods.contains(method) ? method : "OTHER"
+        let known = Self.countedMethod(method)
         state.withLock { s in
             s.counts[Key(route: route, method: known, status: status), default: 0] += 1
             s.latency[LatencyKey(route: route, method: known), default: Histogram(bounds: Histogram.latencyBounds)]

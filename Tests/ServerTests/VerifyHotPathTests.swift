@@ -108,3 +108,10 @@ private enum Base62Digit {
         #expect(!APIResponder.isJSON(no), "\(no)")
     }
 }
+
+@Test func methodsOutsideTheAPIsSevenAreCountedAsOther() {
+    for method in ["GET", "HEAD", "POST", "PATCH", "DELETE", "PUT", "OPTIONS"] {
+        #expect(RequestMetrics.countedMethod(method) == method)
+    }
+    for method in ["post", "BREW", "", "GETS"] { #expect(RequestMetrics.countedMethod(method) == "OTHER") }
+}
