@@ -4,7 +4,9 @@
 #
 # perf: `perf stat --per-thread` on the server while wrk runs gives each thread's CPU
 # time, system calls and context switches per request (requests as wrk counts them).
-# Time moves with the machine's load; the syscall and switch counts do not.
+# Time moves with the machine's load; the syscall and switch counts do not. Then nginx
+# (../shared/limits/http-limit, the same wrk settings) is counted the same way, and the
+# ratio of CPU per request printed.
 #
 # callgrind (--callgrind): the server runs under valgrind; its counters are zeroed
 # after a warm-up and dumped after wrk, so each thread's user-space instructions per
@@ -70,6 +72,24 @@ if [ $mode = callgrind ]; then
     done
     exit 0
 fi
+# The limit, the same way: nginx (../shared/limits/http-limit, same wrk settings) counted
+# with perf while it answers, all its processes together.
+nport=${HTTP_LIMIT_PORT:-18182}
+HTTP_LIMIT_PORT=$nport ../shared/limits/http-limit "$secs" > "$dir/nginx.txt" &
+limitpid=$!
+npids=""
+for _ in $(seq 100); do
+    npids=$(ss -ltnpH "sport = :$nport" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | paste -sd, || true)
+    [ -n "$npids" ] && break
+    sleep 0.05
+done
+perf stat -x, -e task-clock,raw_syscalls:sys_enter -p "$npids" -o "$dir/nginx.csv" &
+nperf=$!
+wait $limitpid
+kill -INT $nperf
+wait $nperf || true
+nrate=$(awk '/Requests\/sec/ {print $2}' "$dir/nginx.txt")
+echo "nginx (limit): $nrate req/s"
 echo "per request ($requests requests, $conns connections), by thread (dispatch threads by tid):"
 # perf's CSV: name-tid,count,unit,event,...
 awk -F, -v n="$requests" '
@@ -84,4 +104,14 @@ awk -F, -v n="$requests" '
       printf "%-22s %10.2f %12.2f %12.3f\n", thread, t[thread] / n / 1000, s[thread] / n, c[thread] / n }
     for (thread in t) { tt += t[thread]; ts += s[thread]; tc += c[thread] }
     printf "%-22s %10.2f %12.2f %12.3f\n", "(all threads)", tt / n / 1000, ts / n, tc / n
-  }' "$dir/perf.csv"
+  }' "$dir/perf.csv" | tee "$dir/ours.txt"
+# nginx's processes over its whole run, per request it answered (req/s x seconds).
+awk -F, -v rate="$nrate" -v secs="$secs" '
+  /^#/ || NF < 4 { next }
+  { count = $1 * ($2 == "msec" ? 1e6 : 1)
+    if ($3 ~ /task-clock/) t += count; else if ($3 ~ /sys_enter/) s += count }
+  END { n = rate * secs; if (n > 0) printf "%-22s %10.2f %12.2f\n", "nginx (limit)", t / n / 1000, s / n }' \
+    "$dir/nginx.csv" | tee "$dir/theirs.txt"
+ours=$(awk '/^\(all threads\)/ {print $3}' "$dir/ours.txt")
+theirs=$(awk '{print $3}' "$dir/theirs.txt")
+awk -v a="$ours" -v b="$theirs" 'BEGIN { if (a > 0 && b > 0) printf "CPU per request: %.1fx nginx'"'"'s (%s vs %s us)\n", a / b, a, b }'
