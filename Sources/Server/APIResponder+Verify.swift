@@ -19,7 +19,7 @@ extension APIResponder {
     /// rendered on the event loop, off the writer that every verification waits on.
     func verify(_ request: HTTPRequest, reply: HTTPReply) {
         let requestID = Self.requestID(request.headers["X-Request-Id"])
-        if !request.body.isEmpty, let type = request.headers["Content-Type"], !Self.isJSON(type) {
+        if !request.body.isEmpty, request.headers.withValue("Content-Type", Self.isJSON) == false {
             return reply.respond(
                 rendering: VerifyAnswer(request, requestID, self, .refused(Self.unsupportedMediaType), seq: nil))
         }

@@ -59,7 +59,7 @@ public final class APIResponder: HTTPResponder {
                         headers: [("Allow", route.methods.joined(separator: ", "))])))
             return
         }
-        if !request.body.isEmpty, let type = request.headers["Content-Type"], !Self.isJSON(type) {
+        if !request.body.isEmpty, request.headers.withValue("Content-Type", Self.isJSON) == false {
             finish(.failure(Self.unsupportedMediaType))
             return
         }
@@ -110,9 +110,11 @@ public final class APIResponder: HTTPResponder {
         }
         let seconds = Double(ledger.clock.monotonicNanos() &- request.receivedAtNanos) / 1e9
         metrics.record(route: route, method: request.method, status: response.status, seconds: seconds)
-        log.record(
-            request, route: route, status: response.status, requestID: requestID, nowMicros: ledger.clock.now(),
-            nowNanos: ledger.clock.monotonicNanos())
+        if log.enabled {
+            log.record(
+                request, route: route, status: response.status, requestID: requestID, nowMicros: ledger.clock.now(),
+                nowNanos: ledger.clock.monotonicNanos())
+        }
         return response
     }
 
@@ -123,24 +125,21 @@ public final class APIResponder: HTTPResponder {
 
     /// True when a `Content-Type` value names `application/json`, with or without
     /// parameters (`application/json; charset=utf-8`); the type is case-insensitive.
-    static func isJSON(_ contentType: String) -> Bool {
-        // On the bytes, without allocating: every verification asks.
-        var text = contentType
-        return text.withUTF8 { utf8 in
-            let expected: StaticString = "application/json"
-            var i = 0
-            while i < utf8.count && (utf8[i] == 32 || utf8[i] == 9) { i += 1 }
-            guard utf8.count - i >= expected.utf8CodeUnitCount else { return false }
-            for j in 0..<expected.utf8CodeUnitCount {
-                let a = utf8[i + j]
-                if (a >= 65 && a <= 90 ? a | 0x20 : a) != expected.utf8Start[j] { return false }
-            }
-            for byte in utf8[(i + expected.utf8CodeUnitCount)...] {
-                if byte == 59 { return true }
-                guard byte == 32 || byte == 9 else { return false }
-            }
-            return true
+    /// Looks at the value's bytes (``HTTPHeaders/withValue(_:_:)``): every verification asks.
+    static func isJSON(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        let expected: StaticString = "application/json"
+        var i = 0
+        while i < utf8.count && (utf8[i] == 32 || utf8[i] == 9) { i += 1 }
+        guard utf8.count - i >= expected.utf8CodeUnitCount else { return false }
+        for j in 0..<expected.utf8CodeUnitCount {
+            let a = utf8[i + j]
+            if (a >= 65 && a <= 90 ? a | 0x20 : a) != expected.utf8Start[j] { return false }
         }
+        for byte in utf8[(i + expected.utf8CodeUnitCount)...] {
+            if byte == 59 { return true }
+            guard byte == 32 || byte == 9 else { return false }
+        }
+        return true
     }
 
     /// The client's `X-Request-Id` when it is 1..128 of `[A-Za-z0-9._:-]`, else a new one.
