@@ -4,7 +4,8 @@
 #
 # perf: `perf stat --per-thread` on the server while wrk runs gives each thread's CPU
 # time, system calls and context switches per request (requests as wrk counts them).
-# Time moves with the machine's load; the syscall and switch counts do not. Then nginx
+# Time moves with the machine's load; the syscall and switch counts do not. wrk's own CPU
+# per request is counted too. Then nginx
 # (../shared/limits/http-limit, the same wrk settings) is counted the same way, and the
 # ratio of CPU per request printed.
 #
@@ -55,7 +56,9 @@ else
     perf stat --per-thread -x, -e task-clock,context-switches,raw_syscalls:sys_enter -p $pid -o "$dir/perf.csv" &
     perfpid=$!
     sleep 0.2
-    out=$(load "$secs")
+    # wrk's own CPU too: the load generator shares the machine.
+    out=$(KL_SECRETS="$dir/secrets.txt" perf stat -x, -e task-clock -o "$dir/wrk.csv" \
+        wrk -t1 -c$conns -d${secs}s -s tools/bench/verify.lua "http://127.0.0.1:$port/v1/verify")
     kill -INT $perfpid
     wait $perfpid || true
 fi
@@ -112,6 +115,8 @@ awk -F, -v rate="$nrate" -v secs="$secs" '
     if ($3 ~ /task-clock/) t += count; else if ($3 ~ /sys_enter/) s += count }
   END { n = rate * secs; if (n > 0) printf "%-22s %10.2f %12.2f\n", "nginx (limit)", t / n / 1000, s / n }' \
     "$dir/nginx.csv" | tee "$dir/theirs.txt"
+awk -F, -v n="$requests" '$3 ~ /task-clock/ { t += $1 * ($2 == "msec" ? 1e6 : 1) }
+  END { printf "%-22s %10.2f   (the load generator)\n", "wrk", t / n / 1000 }' "$dir/wrk.csv"
 ours=$(awk '/^\(all threads\)/ {print $3}' "$dir/ours.txt")
 theirs=$(awk '{print $3}' "$dir/theirs.txt")
 awk -v a="$ours" -v b="$theirs" 'BEGIN { if (a > 0 && b > 0) printf "CPU per request: %.1fx nginx'"'"'s (%s vs %s us)\n", a / b, a, b }'

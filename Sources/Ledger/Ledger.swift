@@ -123,9 +123,7 @@ public final class Ledger: Sendable {
         self.lockFD = lockFD
         let logEnvironment: Environment
         do {
-            var envOptions = options.environment
-            envOptions.noMetaSync = true
-            logEnvironment = try Environment(path: path, tables: LedgerSchema.tableSpecs, options: envOptions)
+            logEnvironment = try Environment(path: path, tables: LedgerSchema.tableSpecs, options: options.environment)
         } catch {
             if lockFD >= 0 { Glibc.close(lockFD) }
             throw .unavailable("cannot open the ledger at \(path): \(error)")
@@ -290,7 +288,7 @@ public final class Ledger: Sendable {
     }
 
     /// The log's seq after the command whose completion runs now, when asked from that
-    /// completion (the writer's thread); nil elsewhere.
+    /// completion (the writer's answerer thread); nil elsewhere.
     public var seqOfAnswer: UInt64? { writer?.seqOfAnswer }
 
     /// Runs `command` and waits for its durable outcome, then for the projections to

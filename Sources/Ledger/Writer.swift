@@ -7,13 +7,10 @@ import Store
 import Synchronization
 
 /// The single writer: one thread drains the command queue in batches; each batch is
-/// decided in memory and appended in one write transaction of the log. The commit syncs
-/// the batch's data; the sync that makes the commit itself durable (LMDB's meta page,
-/// `MDB_NOMETASYNC`) is left to a second thread, the answerer, which answers every
-/// caller of the batch once it has completed — while the writer already decides and
-/// commits the next batch, whose own data sync covers the previous commit. Under load,
-/// batches grow and the syncs are shared. The projections are folded behind by the
-/// ``Projector``, from durable commits only.
+/// decided in memory and appended in one write transaction of the log, one durable
+/// commit. Its callers are answered by a second thread, the answerer, while the writer
+/// already decides and commits the next batch. Under load, batches grow and the sync
+/// is shared. The projections are folded behind by the ``Projector``.
 final class Writer: @unchecked Sendable {
     // Safe to share: `queue`, `stopping` and `finished` are only touched with
     // `condition` locked; `executor` is used on the writer's thread only;
@@ -26,7 +23,8 @@ final class Writer: @unchecked Sendable {
         var completion: @Sendable (Result<Outcome, LedgerError>, UInt64) -> Void
     }
 
-    /// Called after each durable commit with the new head seq and the batch size.
+    /// Called once each batch is durable (after its callers are answered), with the new
+    /// head seq, the batch size and the nanoseconds the writer took to decide and commit it.
     typealias CommitObserver = @Sendable (_ headSeq: UInt64, _ batchSize: Int, _ commitNanos: UInt64) -> Void
 
     private let environment: Environment
@@ -43,25 +41,21 @@ final class Writer: @unchecked Sendable {
     private var stopping = false
     private var finished = false
 
-    /// Committed batches waiting for the sync that makes them durable, for the answerer
-    /// thread; guarded by `answerCondition`.
+    /// Committed (or failed) batches waiting for the answerer thread; guarded by
+    /// `answerCondition`.
     private struct Committed {
         var jobs: [Job]
         var results: [Result<Outcome, LedgerError>]
         var seqs: [UInt64]
-        /// The log's head after the batch; 0 when the batch failed (nothing to sync).
+        /// The log's head after the batch; 0 when the batch failed.
         var head: UInt64
+        /// Nanoseconds the writer took to decide and commit it.
+        var nanos: UInt64 = 0
     }
     private let answerCondition = Condition()
     private var toAnswer: [Committed] = []
     private var answererStopping = false
     private var answererFinished = false
-    /// The highest head a completed sync has made durable: a commit that wrote anything
-    /// synced its data, and with it the meta page of the commit before it.
-    private let durable = Atomic<UInt64>(0)
-    /// Set when a sync failed: the log's durability is unknown, so nothing more is
-    /// acknowledged (the reason is every later caller's answer).
-    private let syncFailure = Mutex<String?>(nil)
     /// The most jobs one transaction takes; bounds latency under a flood.
     let maxBatch = 4096
 
@@ -72,10 +66,9 @@ final class Writer: @unchecked Sendable {
 
     let metrics: LedgerMetrics
     let notifier: CommitNotifier
-    /// The log's head after the last commit (durable or not yet).
+    /// The log's head after the last durable commit.
     private let committed = Atomic<UInt64>(0)
-    /// The log's head after the last durable commit: what callers have been answered.
-    var committedHead: UInt64 { durable.load(ordering: .acquiring) }
+    var committedHead: UInt64 { committed.load(ordering: .acquiring) }
 
     /// Keys in the decision state and the bytes its storage holds, as of the last batch.
     let decisionKeys = Atomic<Int>(0)
@@ -105,7 +98,6 @@ final class Writer: @unchecked Sendable {
         self.observer = observer
         self.sweepInterval = sweepInterval
         committed.store(head, ordering: .releasing)
-        durable.store(head, ordering: .releasing)
         // Serial queues of their own: each block holds one thread for the writer's life.
         DispatchQueue(label: "keyledger-writer", qos: .userInteractive).async { [unowned self] in self.run() }
         DispatchQueue(label: "keyledger-answerer", qos: .userInteractive).async { [unowned self] in self.answer() }
@@ -218,16 +210,8 @@ final class Writer: @unchecked Sendable {
         var head: UInt64 = 0
         var results: [Result<Outcome, LedgerError>]
         var seqs: [UInt64]
-        let before = committed.load(ordering: .acquiring)
-        if let failure = syncFailure.withLock({ $0 }) {
-            // The log's durability is unknown since a sync failed: acknowledge nothing more.
-            results = Array(repeating: .failure(.unavailable(failure)), count: batch.count)
-            seqs = Array(repeating: before, count: batch.count)
-            hand(Committed(jobs: batch, results: results, seqs: seqs, head: 0))
-            return
-        }
         do {
-            (results, seqs) = try environment.writeDeferringMetaSync { txn in
+            (results, seqs) = try environment.write { txn in
                 let run = try executor.run(batch, in: txn)
                 head = try executor.log.head(in: txn).seq
                 return run
@@ -239,19 +223,17 @@ final class Writer: @unchecked Sendable {
             executor.rollbackBatch()
             let reason = LedgerError.unavailable("the ledger cannot append: \(error)")
             results = Array(repeating: .failure(reason), count: batch.count)
-            seqs = Array(repeating: before, count: batch.count)
+            seqs = Array(repeating: committed.load(ordering: .acquiring), count: batch.count)
             head = 0
         }
         let nanos = executor.clock.monotonicNanos() &- started
         metrics.recordBatch(size: batch.count, nanos: nanos, failed: head == 0)
         if head > 0 {
             publishDecisionSize()
-            // This commit wrote, so its data sync also made the commit before it durable.
-            if head > before { durable.max(before, ordering: .acquiringAndReleasing) }
             committed.store(head, ordering: .releasing)
+            projector.advance(to: head)
         }
-        hand(Committed(jobs: batch, results: results, seqs: seqs, head: head))
-        if head > 0 { observer?(head, batch.count, nanos) }
+        hand(Committed(jobs: batch, results: results, seqs: seqs, head: head, nanos: nanos))
     }
 
     /// Passes a committed (or failed) batch to the answerer.
@@ -262,9 +244,9 @@ final class Writer: @unchecked Sendable {
         answerCondition.unlock()
     }
 
-    /// The answerer's thread: takes every committed batch waiting, syncs the log once
-    /// unless a later commit's data sync already made them durable, then moves the
-    /// durable head on (projector, long polls) and answers every caller, in order.
+    /// The answerer's thread: takes every batch the writer has committed, answers each
+    /// caller in order, then moves the long polls on. It keeps the answers' work (their
+    /// hand-off to the event loops, whatever a completion does) off the writer's thread.
     private func answer() {
         _ = csys_set_thread_name("kl-answerer")
         thread.store(UInt(pthread_self()), ordering: .releasing)
@@ -283,28 +265,17 @@ final class Writer: @unchecked Sendable {
             batches = spareBatches
             spareBatches.removeAll(keepingCapacity: true)
             answerCondition.unlock()
-            let head = batches.reduce(0) { max($0, $1.head) }
-            if head > durable.load(ordering: .acquiring) {
-                do {
-                    try environment.sync()
-                    durable.max(head, ordering: .acquiringAndReleasing)
-                } catch {
-                    let reason = "the ledger could not sync its log (\(error)); restart it"
-                    syncFailure.withLock { $0 = $0 ?? reason }
-                    for i in batches.indices where batches[i].head > durable.load(ordering: .acquiring) {
-                        batches[i].results = batches[i].results.map { _ in .failure(.unavailable(reason)) }
-                    }
-                }
-            }
-            let durableHead = durable.load(ordering: .acquiring)
-            if head > 0 && head <= durableHead { projector.advance(to: head) }
             for batch in batches {
                 for i in batch.jobs.indices {
                     answering = batch.seqs[i]
                     batch.jobs[i].completion(batch.results[i], batch.seqs[i])
                 }
             }
-            if head > 0 && head <= durableHead { notifier.advance(to: head) }
+            let head = batches.reduce(0) { max($0, $1.head) }
+            if head > 0 {
+                notifier.advance(to: head)
+                for batch in batches where batch.head > 0 { observer?(batch.head, batch.jobs.count, batch.nanos) }
+            }
             batches.removeAll(keepingCapacity: true)
         }
     }

@@ -287,3 +287,43 @@ struct EventCountProjection: Projection {
     #expect(try rows(rebuilt, projection) == expected)
     #expect(try rebuilt.read { txn in try Checkpoints(environment: rebuilt).read("test_counts", in: txn) } == f.headSeq)
 }
+
+/// Callers are answered by the answerer thread once their batch's commit has returned:
+/// from inside a completion, the answer's event is already in the log (a new read
+/// transaction sees it) and the ledger's committed head includes it, whether one
+/// verification runs at a time or eight threads keep the writer's batches full.
+@Test func everyAnswerComesAfterItsCommit() throws {
+    let f = try LedgerFixture()
+    let (key, secret) = try f.create()
+    let ledger = f.ledger
+    let early = Mutex<[String]>([])
+    @Sendable func check(_ seq: UInt64?) {
+        guard let seq else { return early.withLock { $0.append("an answer without its seq") } }
+        let head = (try? ledger.committedSeq()) ?? 0
+        let stored = (try? ledger.events(after: seq - 1, limit: 1)) ?? []
+        if head < seq || stored.first?.event.seq != seq || stored.first?.event.keyID != key.id {
+            early.withLock { $0.append("seq \(seq) answered with the committed head at \(head)") }
+        }
+    }
+    for _ in 0..<25 {
+        _ = try wait { done in
+            ledger.verify(secret: secret, VerifyRequest(), context: rootContext) { result in
+                check(ledger.seqOfAnswer)
+                done(result)
+            }
+        }
+    }
+    DispatchQueue.concurrentPerform(iterations: 8) { _ in
+        for _ in 0..<50 {
+            _ = try? wait { done in
+                ledger.verify(secret: secret, VerifyRequest(), context: rootContext) { result in
+                    check(ledger.seqOfAnswer)
+                    done(result)
+                }
+            }
+        }
+    }
+    let problems = early.withLock { $0 }
+    #expect(problems.count == 0, "\(problems.prefix(3))")
+    #expect(try f.ledger.head().seq >= 425)
+}
