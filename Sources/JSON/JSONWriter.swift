@@ -124,6 +124,15 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
+    /// Writes pre-rendered object members (`"a":1,"b":2`, no leading or trailing comma),
+    /// such as a cached part of a document, where the next member goes: a comma first
+    /// when one is due. The bytes must be members of the object being written.
+    public mutating func rawMembers(_ members: [UInt8]) {
+        separate()
+        bytes.append(contentsOf: members)
+        needsComma = true
+    }
+
     private mutating func separate() {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
     }

@@ -66,7 +66,7 @@ final class VerifyAnswer: HTTPDeferredResponse {
         let result: Result<HTTPResponse, APIError>
         switch outcome {
         case .refused(let error): result = .failure(error)
-        case .decided(let decided): result = Call.answer(decided)
+        case .decided(let decided): result = Call.answer(decided, fragments: responder.verifyFragments)
         }
         return APIResponder.complete(
             result, request, route: "/v1/verify", requestID: requestID, seq: seq, ledger: responder.ledger,

@@ -11,6 +11,8 @@ public final class APIResponder: HTTPResponder {
     let requestMetrics = RequestMetrics()
     let checkpoints: TreeCheckpoints?
     let idempotency = IdempotencyGate()
+    /// The verify answers' per-key members, rendered once per key version.
+    let verifyFragments = VerifyFragments()
     let notifications: NotificationSettings
 
     /// - Parameters:

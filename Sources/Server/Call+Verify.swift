@@ -54,31 +54,34 @@ extension Call {
     }
 
     /// The answer to a verification the ledger decided.
-    static func answer(_ result: Result<VerifyResult, LedgerError>) -> Result<HTTPResponse, APIError> {
+    static func answer(_ result: Result<VerifyResult, LedgerError>, fragments: VerifyFragments? = nil) -> Result<
+        HTTPResponse, APIError
+    > {
         switch result {
         case .success(let verdict):
             .success(
-                HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: render(verdict)))
+                HTTPResponse(
+                    status: 200, headers: [("Content-Type", "application/json")],
+                    body: render(verdict, fragments: fragments)))
         case .failure(let error): .failure(APIError(error))
         }
     }
 
-    static func render(_ v: VerifyResult) -> [UInt8] {
+    /// The answer's envelope; `fragments` supplies the members that change only with the
+    /// key (``VerifyFragments``), rendered afresh when nil.
+    static func render(_ v: VerifyResult, fragments: VerifyFragments? = nil) -> [UInt8] {
         Envelope.data { w in
             w.beginObject()
             w.field(static: "valid", v.isValid)
             w.field(static: "code", v.code.wireName)
             w.field(static: "status", Int64(v.status))
             if let key = v.key {
-                w.field(static: "keyId", key.id.description)
-                w.field(static: "owner", key.owner)
-                w.field(static: "name", key.name)
-                w.field(static: "environment", key.environment)
-                EventJSON.strings("scopes", key.scopes, &w)
+                let (identity, terms) =
+                    fragments?.fragments(key, plan: v.plan)
+                    ?? (VerifyFragments.identity(key), VerifyFragments.terms(key, plan: v.plan))
+                w.rawMembers(identity)
                 w.field(static: "credits", key.credits)
-                w.field(static: "expiresAt", timestamp: key.expiresAt)
-                EventJSON.metadata(key.metadata, &w)
-                w.field(static: "plan", v.plan)
+                w.rawMembers(terms)
                 if let credits = v.ownerCredits { w.field(static: "ownerCredits", credits) }
                 w.key(static: "rateLimits")
                 w.beginArray()

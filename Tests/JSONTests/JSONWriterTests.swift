@@ -190,4 +190,14 @@ extension JSONWriter {
         expected.append(String(Int64.min))
         #expect(writer.text == "[" + expected.joined(separator: ",") + "]")
     }
+
+    @Test func rawMembersTakeTheirPlaceAmongOtherMembers() {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.rawMembers(Array(#""a":1,"b":[2]"#.utf8))
+        writer.field("c", true)
+        writer.rawMembers(Array(#""d":null"#.utf8))
+        writer.endObject()
+        #expect(writer.text == #"{"a":1,"b":[2],"c":true,"d":null}"#)
+    }
 }

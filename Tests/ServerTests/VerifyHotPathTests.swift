@@ -1,4 +1,6 @@
+import Events
 import Foundation
+import Projections
 import Testing
 
 @testable import Server
@@ -118,4 +120,54 @@ private enum Base62Digit {
         #expect(RequestMetrics.countedMethod(method) == method)
     }
     for method in ["post", "BREW", "", "GETS"] { #expect(RequestMetrics.countedMethod(method) == "OTHER") }
+}
+
+/// The answer's per-key members are reused only while the key is unchanged: a rename,
+/// new metadata, scopes, an expiry and the owner's plan all show at once.
+@Test func aChangedKeyIsAnsweredWithItsNewFields() throws {
+    let f = try ServerFixture()
+    let c = try f.client()
+    let (id, secret) = try f.createKey(#"{"owner":"org_7","name":"Before","scopes":["a:read"],"metadata":{"t":"1"}}"#)
+    func verify() throws -> [String: Any] {
+        try c.call("POST", "/v1/verify", json: #"{"key":"\#(secret)"}"#).data
+    }
+    let first = try verify()
+    #expect(first["name"] as? String == "Before" && first["plan"] is NSNull)
+    #expect(try verify()["name"] as? String == "Before")
+    let patched = try c.call(
+        "PATCH", "/v1/keys/\(id)",
+        json: #"{"name":"After","scopes":["a:read","b:write"],"metadata":{"t":"2"},"expiresAt":"2099-12-31"}"#,
+        headers: f.auth)
+    #expect(patched.status == 200)
+    let after = try verify()
+    #expect(after["name"] as? String == "After")
+    #expect(after["scopes"] as? [String] == ["a:read", "b:write"])
+    #expect(after["metadata"] as? [String: String] == ["t": "2"])
+    #expect(after["expiresAt"] as? String == "2100-01-01T00:00:00.000000Z")
+    #expect(try c.call("PUT", "/v1/plans/gold", json: #"{"rateLimits":[]}"#, headers: f.auth).status == 200)
+    #expect(try c.call("PUT", "/v1/owners/org_7", json: #"{"plan":"gold"}"#, headers: f.auth).status == 200)
+    #expect(try verify()["plan"] as? String == "gold")
+}
+
+/// The cache holds at most its capacity of keys, and a key's entry is replaced in place.
+@Test func verifyFragmentsStayWithinTheirCapacity() throws {
+    let fragments = VerifyFragments()
+    var key = KeyState(
+        id: KeyID(high: 1, low: 0), owner: "org_a",
+        created: KeyCreated(
+            name: "sample", prefix: "sk_live_", environment: "live", scopes: ["a:read"], accounts: [],
+            ipAllowlist: [], expiresAt: nil, rateLimits: [], credits: nil, metadata: ["k": "v"],
+            secretDigest: Secret.digest("sk_live_sample")),
+        at: 0)
+    for i in 0..<(VerifyFragments.capacity + 10) {
+        key.id = KeyID(high: 1, low: UInt64(i))
+        _ = fragments.fragments(key, plan: nil)
+        #expect(fragments.count <= VerifyFragments.capacity)
+    }
+    let before = fragments.count
+    key.name = "renamed"
+    let renamed = fragments.fragments(key, plan: "p")
+    #expect(fragments.count == before)
+    #expect(renamed.identity == VerifyFragments.identity(key))
+    #expect(renamed.terms == VerifyFragments.terms(key, plan: "p"))
 }
