@@ -171,3 +171,22 @@ private enum Base62Digit {
     #expect(renamed.identity == VerifyFragments.identity(key))
     #expect(renamed.terms == VerifyFragments.terms(key, plan: "p"))
 }
+
+/// Verifications are counted apart from the other routes' maps and shown among them.
+@Test func verificationsAreCountedOnBothPathsBesideOtherRoutes() throws {
+    let f = try ServerFixture()
+    let c = try f.client()
+    let (_, secret) = try f.createKey()
+    for path in ["/v1/verify", "/v1/verify", "/v1/verify?&"] {
+        #expect(try c.call("POST", path, json: #"{"key":"\#(secret)"}"#).status == 200)
+    }
+    #expect(try c.call("POST", "/v1/verify", json: #"{"nope":1}"#).status == 400)
+    #expect(try c.call("GET", "/v1/verify").status == 405)
+    let text = String(decoding: try c.call("GET", "/metrics", headers: f.auth).body, as: UTF8.self)
+    #expect(text.contains(#"keyledger_http_requests_total{route="/v1/verify",method="POST",status="200"} 3"#))
+    #expect(text.contains(#"keyledger_http_requests_total{route="/v1/verify",method="POST",status="400"} 1"#))
+    #expect(text.contains(#"keyledger_http_requests_total{route="/v1/verify",method="GET",status="405"} 1"#))
+    #expect(text.contains(#"keyledger_http_requests_total{route="/v1/keys",method="POST",status="201"} 1"#))
+    #expect(text.contains(#"keyledger_http_request_duration_seconds_count{route="/v1/verify",method="POST"} 4"#))
+    #expect(text.contains(#"keyledger_http_request_duration_seconds_count{route="/v1/verify",method="GET"} 1"#))
+}
