@@ -64,7 +64,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ServerTests",
-            dependencies: ["Server", "Rendering", "HTTP", "Ledger", "Events", "JSON", "Store", "Notify"],
+            dependencies: ["Server", "Rendering", "HTTP", "Ledger", "Events", "JSON", "Store", "Notify", "Projections"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "NotifyTests", dependencies: ["Notify", "Outbound", "Ledger", "Projections", "Events", "JSON", "Store"],

@@ -180,10 +180,7 @@ extension Connection {
         let request = HTTPRequest(
             method: head.method, path: head.path, query: head.query, version: head.version, headers: head.headers,
             body: body, peer: peer, receivedAtNanos: currentReceivedAt)
-        let mailbox = loop.mailbox
-        loop.responder.handle(request) { response in
-            mailbox.post(.response(address, response))
-        }
+        loop.responder.handle(request, reply: HTTPReply(mailbox: loop.mailbox, address: address))
     }
 
     /// Answers with `error` after the requests in flight, then closes; reads no more.

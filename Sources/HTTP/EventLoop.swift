@@ -130,14 +130,13 @@ final class EventLoop {
             for message in messages {
                 switch message {
                 case .response(let address, let response):
-                    guard Int(address.fd) < connections.count, let connection = connections[Int(address.fd)],
-                        connection.serial == address.serial
-                    else { continue }
+                    guard let connection = connection(at: address) else { continue }
                     connection.deliver(sequence: address.sequence, response: response)
-                    if !connection.isDirty {
-                        connection.isDirty = true
-                        dirty.append(connection)
-                    }
+                    markDirty(connection)
+                case .deferred(let address, let deferred):
+                    guard let connection = connection(at: address) else { continue }
+                    connection.deliver(sequence: address.sequence, response: deferred.render())
+                    markDirty(connection)
                 case .beginShutdown:
                     beginShutdown()
                 case .stop:
@@ -152,6 +151,21 @@ final class EventLoop {
             }
             dirty.removeAll(keepingCapacity: true)
         }
+    }
+
+    /// The connection a response is addressed to, if it is still open.
+    private func connection(at address: ResponseAddress) -> Connection? {
+        guard Int(address.fd) < connections.count, let connection = connections[Int(address.fd)],
+            connection.serial == address.serial
+        else { return nil }
+        return connection
+    }
+
+    /// Queues `connection` for `service()` after the current batch of responses.
+    private func markDirty(_ connection: Connection) {
+        guard !connection.isDirty else { return }
+        connection.isDirty = true
+        dirty.append(connection)
     }
 
     /// Checks every connection's timers, and resumes accepting after a descriptor shortage.

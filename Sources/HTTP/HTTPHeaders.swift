@@ -55,6 +55,20 @@ public struct HTTPHeaders: Sendable {
         }
     }
 
+    /// `body` applied to the value bytes of the first field called `name` (compared
+    /// without regard to ASCII case), without making a `String`; `nil` when there is none.
+    public func withValue<R>(_ name: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R? {
+        var key = name
+        return key.withUTF8 { key in
+            bytes.withUnsafeBufferPointer { block in
+                for field in index where Self.matches(key, block, Int(field.nameStart), Int(field.nameEnd)) {
+                    return body(UnsafeBufferPointer(rebasing: block[Int(field.valueStart)..<Int(field.valueEnd)]))
+                }
+                return nil
+            }
+        }
+    }
+
     /// Every field as a name-value pair, in arrival order, names as the client spelled them.
     public var fields: [(name: String, value: String)] {
         bytes.withUnsafeBufferPointer { block in

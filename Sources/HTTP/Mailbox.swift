@@ -16,6 +16,8 @@ struct ResponseAddress: Sendable {
 enum LoopMessage: Sendable {
     /// A responder's answer to one request.
     case response(ResponseAddress, HTTPResponse)
+    /// A responder's answer to one request, to be rendered on the loop's thread.
+    case deferred(ResponseAddress, any HTTPDeferredResponse)
     /// Stop accepting, finish in-flight requests, close connections as they go idle.
     case beginShutdown
     /// Close every connection now and leave the loop (the shutdown grace ran out).
@@ -25,14 +27,17 @@ enum LoopMessage: Sendable {
 /// The inbox of one event loop, the only part of a loop other threads touch: a
 /// Mutex-protected queue plus an eventfd that wakes the loop from `epoll_wait`.
 ///
-/// The eventfd is written once per batch (when the queue goes from drained to
-/// non-empty), and never for messages posted by the loop's own thread, which drains the
-/// queue before it waits again.
+/// The eventfd is written only to wake a loop that found the queue empty and went (or is
+/// about to go) to sleep in `epoll_wait`, once per sleep: messages posted while the loop
+/// works, or from its own thread, wake nothing, because it drains the queue before it
+/// waits again. A writer that answers a batch of requests while the loop is busy sending
+/// the previous answers thus costs the loop no wake-up at all.
 final class Mailbox: Sendable {
     private struct Queue {
         var messages: [LoopMessage] = []
-        /// The eventfd was written since the last `take`.
-        var signalled = false
+        /// The loop's last `take` found nothing: it sleeps, or is about to, until the
+        /// eventfd is written. Cleared by whoever writes it, and by the next `take`.
+        var sleeping = true
         /// The loop has ended: messages are dropped.
         var closed = false
     }
@@ -60,18 +65,21 @@ final class Mailbox: Sendable {
         let wake = queue.withLock { queue in
             guard !queue.closed else { return false }
             queue.messages.append(message)
-            if fromLoop || queue.signalled { return false }
-            queue.signalled = true
+            guard queue.sleeping, !fromLoop else { return false }
+            queue.sleeping = false
             return true
         }
         if wake { _ = csys_eventfd_signal(wakeFD) }
     }
 
     /// Moves every queued message into `batch`, which must be empty. Loop thread only.
+    ///
+    /// Finding nothing means the loop is going to sleep: a `post` from another thread
+    /// then writes the eventfd; until then posts only queue.
     func take(into batch: inout [LoopMessage]) {
         queue.withLock { queue in
             swap(&queue.messages, &batch)
-            queue.signalled = false
+            queue.sleeping = batch.isEmpty
         }
     }
 

@@ -38,13 +38,7 @@ enum ResponseEncoder {
             case .other:
                 break
             }
-            guard !name.isEmpty, name.utf8.allSatisfy(ASCII.isToken),
-                value.utf8.allSatisfy({ $0 != ASCII.carriageReturn && $0 != ASCII.lineFeed && $0 != 0 })
-            else { continue }
-            output.append(contentsOf: name.utf8)
-            append(": ", to: &output)
-            output.append(contentsOf: value.utf8)
-            append("\r\n", to: &output)
+            appendField(name, value, to: &output)
         }
         if !hasDate {
             append("Date: ", to: &output)
@@ -65,6 +59,24 @@ enum ResponseEncoder {
         append("\r\n", to: &output)
         if bodyAllowed && !isHead { output.append(contentsOf: response.body) }
         return closing
+    }
+
+    /// Appends `name: value` unless the name is not a token or the value holds CR, LF
+    /// or NUL; checked and copied on the contiguous bytes, not through `String.UTF8View`.
+    private static func appendField(_ name: String, _ value: String, to output: inout [UInt8]) {
+        var name = name
+        var value = value
+        name.withUTF8 { name in
+            value.withUTF8 { value in
+                guard !name.isEmpty, name.allSatisfy(ASCII.isToken),
+                    value.allSatisfy({ $0 != ASCII.carriageReturn && $0 != ASCII.lineFeed && $0 != 0 })
+                else { return }
+                output.append(contentsOf: name)
+                append(": ", to: &output)
+                output.append(contentsOf: value)
+                append("\r\n", to: &output)
+            }
+        }
     }
 
     /// The interim response that invites a client waiting on `Expect: 100-continue`.

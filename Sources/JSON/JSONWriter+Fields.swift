@@ -45,4 +45,28 @@ extension JSONWriter {
         self.key(key)
         if let micros { RFC3339.write(micros: micros, into: &self) } else { null() }
     }
+
+    /// ``field(_:_:)-(String,String?)`` with a literal key (``key(static:)``).
+    public mutating func field(static key: StaticString, _ value: String?) {
+        self.key(static: key)
+        if let value { string(value) } else { null() }
+    }
+
+    /// ``field(_:_:)-(String,Int64?)`` with a literal key (``key(static:)``).
+    public mutating func field(static key: StaticString, _ value: Int64?) {
+        self.key(static: key)
+        if let value { int(value) } else { null() }
+    }
+
+    /// ``field(_:_:)-(String,Bool?)`` with a literal key (``key(static:)``).
+    public mutating func field(static key: StaticString, _ value: Bool?) {
+        self.key(static: key)
+        if let value { bool(value) } else { null() }
+    }
+
+    /// ``field(_:timestamp:)`` with a literal key (``key(static:)``).
+    public mutating func field(static key: StaticString, timestamp micros: Int64?) {
+        self.key(static: key)
+        if let micros { RFC3339.write(micros: micros, into: &self) } else { null() }
+    }
 }

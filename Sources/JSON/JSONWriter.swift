@@ -56,6 +56,19 @@ public struct JSONWriter: Sendable {
         needsComma = false
     }
 
+    /// Writes a key given as a literal, and the colon, copying it without the scan for
+    /// characters to escape: for renderers on the hot path whose keys are fixed. The
+    /// literal must be printable ASCII other than `"` and `\\` (checked in debug builds).
+    public mutating func key(static key: StaticString) {
+        assert(key.withUTF8Buffer { $0.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C } })
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
     /// Writes a string, escaping `"`, `\`, control characters, U+2028 and U+2029.
     public mutating func string(_ value: String) {
         separate()
@@ -111,29 +124,51 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
+    /// Writes pre-rendered object members (`"a":1,"b":2`, no leading or trailing comma),
+    /// such as a cached part of a document, where the next member goes: a comma first
+    /// when one is due. The bytes must be members of the object being written.
+    public mutating func rawMembers(_ members: [UInt8]) {
+        separate()
+        bytes.append(contentsOf: members)
+        needsComma = true
+    }
+
     private mutating func separate() {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
     }
 
+    /// Appends the digits of `value`, made right to left in a stack buffer (20 hold any UInt64).
     private mutating func appendDecimal(_ value: UInt64) {
-        let start = bytes.count
-        var rest = value
-        repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10))
-            rest /= 10
-        } while rest != 0
-        bytes[start...].reverse()
+        if value < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value))
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = 20
+            var rest = value
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest != 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
     }
 
     /// Appends `value` in quotes, copying runs that need no escape in one go.
     private mutating func appendQuoted(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
+            bytes.append(UInt8(ascii: "\""))
             var runStart = 0
             var index = 0
             while index < utf8.count {
                 let byte = utf8[index]
+                // The common case first: a byte that is copied as it is.
+                if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0xE2 {
+                    index += 1
+                    continue
+                }
                 switch byte {
                 case 0..<0x20, UInt8(ascii: "\""), UInt8(ascii: "\\"):
                     bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
@@ -155,8 +190,8 @@ public struct JSONWriter: Sendable {
                 }
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            bytes.append(UInt8(ascii: "\""))
         }
-        bytes.append(UInt8(ascii: "\""))
     }
 
     /// Appends the escape for a quote, backslash or control character.

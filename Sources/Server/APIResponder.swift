@@ -11,6 +11,8 @@ public final class APIResponder: HTTPResponder {
     let requestMetrics = RequestMetrics()
     let checkpoints: TreeCheckpoints?
     let idempotency = IdempotencyGate()
+    /// The verify answers' per-key members, rendered once per key version.
+    let verifyFragments = VerifyFragments()
     let notifications: NotificationSettings
 
     /// - Parameters:
@@ -39,24 +41,12 @@ public final class APIResponder: HTTPResponder {
         let requestMetrics = self.requestMetrics
         let querySeq = QuerySeq()
         let finish: Reply = { result in
-            var response: HTTPResponse
-            switch result {
-            case .success(let ok): response = ok
-            case .failure(let error): response = error.response
-            }
-            response.headers.append(("X-Request-Id", requestID))
             // A command's own seq (answered on the writer's thread), a query's projections'
             // seq, else the log's head.
-            if let seq = ledger.seqOfAnswer ?? querySeq.seq ?? (try? ledger.committedSeq()) {
-                response.headers.append(("X-Ledger-Seq", String(seq)))
-            }
-            let seconds = Double(ledger.clock.monotonicNanos() &- request.receivedAtNanos) / 1e9
-            requestMetrics.record(
-                route: route?.template ?? "(none)", method: request.method, status: response.status, seconds: seconds)
-            log.record(
-                request, route: route?.template ?? "(none)", status: response.status, requestID: requestID,
-                nowMicros: ledger.clock.now(), nowNanos: ledger.clock.monotonicNanos())
-            respond(response)
+            respond(
+                Self.complete(
+                    result, request, route: route?.template ?? "(none)", requestID: requestID,
+                    seq: ledger.seqOfAnswer ?? querySeq.seq, ledger: ledger, metrics: requestMetrics, log: log))
         }
         guard let route else {
             finish(.failure(.notFound("no route \(request.path.prefix(200))")))
@@ -71,12 +61,8 @@ public final class APIResponder: HTTPResponder {
                         headers: [("Allow", route.methods.joined(separator: ", "))])))
             return
         }
-        if !request.body.isEmpty, let type = request.headers["Content-Type"], !Self.isJSON(type) {
-            finish(
-                .failure(
-                    APIError(
-                        status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
-                        message: "the body must be JSON: send Content-Type: application/json")))
+        if !request.body.isEmpty, request.headers.withValue("Content-Type", Self.isJSON) == false {
+            finish(.failure(Self.unsupportedMediaType))
             return
         }
         // Routes without a credential never ask for the principal (verification stays a
@@ -108,16 +94,50 @@ public final class APIResponder: HTTPResponder {
         }
     }
 
+    /// The response for `result` with the headers every answer carries (`X-Request-Id`,
+    /// `X-Ledger-Seq`: `seq`, else the log's head), counted in the metrics and logged.
+    static func complete(
+        _ result: Result<HTTPResponse, APIError>, _ request: HTTPRequest, route: String, requestID: String,
+        seq: UInt64?, ledger: Ledger, metrics: RequestMetrics, log: RequestLog
+    ) -> HTTPResponse {
+        var response: HTTPResponse
+        switch result {
+        case .success(let ok): response = ok
+        case .failure(let error): response = error.response
+        }
+        response.headers.reserveCapacity(response.headers.count + 2)
+        response.headers.append(("X-Request-Id", requestID))
+        if let seq = seq ?? (try? ledger.committedSeq()) {
+            response.headers.append(("X-Ledger-Seq", String(seq)))
+        }
+        let seconds = Double(ledger.clock.monotonicNanos() &- request.receivedAtNanos) / 1e9
+        metrics.record(route: route, method: request.method, status: response.status, seconds: seconds)
+        if log.enabled {
+            log.record(
+                request, route: route, status: response.status, requestID: requestID, nowMicros: ledger.clock.now(),
+                nowNanos: ledger.clock.monotonicNanos())
+        }
+        return response
+    }
+
+    /// A body sent as something other than JSON.
+    static let unsupportedMediaType = APIError(
+        status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
+        message: "the body must be JSON: send Content-Type: application/json")
+
     /// True when a `Content-Type` value names `application/json`, with or without
     /// parameters (`application/json; charset=utf-8`); the type is case-insensitive.
-    static func isJSON(_ contentType: String) -> Bool {
-        // On the bytes, without allocating: every verification asks.
-        var utf8 = contentType.utf8[...]
-        while let first = utf8.first, first == 32 || first == 9 { utf8 = utf8.dropFirst() }
-        let expected = "application/json".utf8
-        guard utf8.count >= expected.count else { return false }
-        for (a, b) in zip(utf8, expected) where (a >= 65 && a <= 90 ? a | 0x20 : a) != b { return false }
-        for byte in utf8.dropFirst(expected.count) {
+    /// Looks at the value's bytes (``HTTPHeaders/withValue(_:_:)``): every verification asks.
+    static func isJSON(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        let expected: StaticString = "application/json"
+        var i = 0
+        while i < utf8.count && (utf8[i] == 32 || utf8[i] == 9) { i += 1 }
+        guard utf8.count - i >= expected.utf8CodeUnitCount else { return false }
+        for j in 0..<expected.utf8CodeUnitCount {
+            let a = utf8[i + j]
+            if (a >= 65 && a <= 90 ? a | 0x20 : a) != expected.utf8Start[j] { return false }
+        }
+        for byte in utf8[(i + expected.utf8CodeUnitCount)...] {
             if byte == 59 { return true }
             guard byte == 32 || byte == 9 else { return false }
         }
@@ -127,10 +147,7 @@ public final class APIResponder: HTTPResponder {
     /// The client's `X-Request-Id` when it is 1..128 of `[A-Za-z0-9._:-]`, else a new one.
     static func requestID(_ given: String?) -> String {
         if let given, (1...128).contains(given.utf8.count), given.utf8.allSatisfy(isRequestIDByte) { return given }
-        var bytes = Array("req_".utf8)
-        // 20 base62 digits from 20 random bytes (a slight modulo bias is harmless in an id).
-        for byte in SystemRandom.bytes(20) { bytes.append(Base62.digits[Int(byte % 62)]) }
-        return String(decoding: bytes, as: UTF8.self)
+        return RequestIDs.next()
     }
 
     private static func isRequestIDByte(_ b: UInt8) -> Bool {

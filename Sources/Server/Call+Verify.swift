@@ -5,10 +5,22 @@ import Ledger
 import Projections
 
 extension Call {
-    /// `POST /v1/verify`: the gateway's hot path. Parses the body, hands the digest to
-    /// the writer, renders the decision; the secret goes no further than this function.
+    /// `POST /v1/verify` with a query string (which it refuses unless empty); the usual
+    /// request takes ``APIResponder/verify(_:reply:)``, which renders on the event loop.
     func verify() throws(APIError) {
         try Query(request.query).finish()
+        let parsed = try Self.verification(request, requestID: requestID)
+        let finish = self.finish
+        ledger.verify(secret: parsed.secret, parsed.verify, context: parsed.context) { result in
+            finish(Self.answer(result))
+        }
+    }
+
+    /// A verification's body and context, checked: the secret goes no further than the
+    /// digest the ledger makes of it.
+    static func verification(_ request: HTTPRequest, requestID: String) throws(APIError) -> (
+        secret: String, verify: VerifyRequest, context: CommandContext
+    ) {
         var body = try RequestBody(request.body)
         guard let secret = try body.string("key", required: true, maxLength: 256), !secret.isEmpty else {
             throw .invalid("key", "must be a non-empty string")
@@ -31,65 +43,72 @@ extension Call {
         verify.endpoint = try body.string("endpoint", maxLength: 256)
         verify.cost = UInt32(try body.integer("cost", in: 0...1_000_000) ?? 1)
         try body.finish()
-        for (field, value) in [("scope", verify.scope), ("account", verify.account), ("environment", verify.environment)] where value?.isEmpty == true {
-            throw .invalid(field, "must not be empty")
-        }
+        if verify.scope?.isEmpty == true { throw .invalid("scope", "must not be empty") }
+        if verify.account?.isEmpty == true { throw .invalid("account", "must not be empty") }
+        if verify.environment?.isEmpty == true { throw .invalid("environment", "must not be empty") }
         var context = CommandContext(
             actor: Actor(kind: .root, id: "root"), ip: verify.ip, requestID: requestID,
             receivedAtNanos: request.receivedAtNanos)
         if case .unix(_, let uid) = request.peer { context.actor = Actor(kind: .socket, id: "uid:\(uid)") }
-        let finish = self.finish
-        ledger.verify(secret: secret, verify, context: context) { result in
-            switch result {
-            case .success(let verdict): finish(.success(ok(200, Self.render(verdict))))
-            case .failure(let error): finish(.failure(APIError(error)))
-            }
+        return (secret, verify, context)
+    }
+
+    /// The answer to a verification the ledger decided.
+    static func answer(_ result: Result<VerifyResult, LedgerError>, fragments: VerifyFragments? = nil) -> Result<
+        HTTPResponse, APIError
+    > {
+        switch result {
+        case .success(let verdict):
+            .success(
+                HTTPResponse(
+                    status: 200, headers: [("Content-Type", "application/json")],
+                    body: render(verdict, fragments: fragments)))
+        case .failure(let error): .failure(APIError(error))
         }
     }
 
-    static func render(_ v: VerifyResult) -> [UInt8] {
+    /// The answer's envelope; `fragments` supplies the members that change only with the
+    /// key (``VerifyFragments``), rendered afresh when nil.
+    static func render(_ v: VerifyResult, fragments: VerifyFragments? = nil) -> [UInt8] {
         Envelope.data { w in
             w.beginObject()
-            w.field("valid", v.isValid)
-            w.field("code", v.code.wireName)
-            w.field("status", Int64(v.status))
+            w.field(static: "valid", v.isValid)
+            w.field(static: "code", v.code.wireName)
+            w.field(static: "status", Int64(v.status))
             if let key = v.key {
-                w.field("keyId", key.id.description)
-                w.field("owner", key.owner)
-                w.field("name", key.name)
-                w.field("environment", key.environment)
-                EventJSON.strings("scopes", key.scopes, &w)
-                w.field("credits", key.credits)
-                w.field("expiresAt", timestamp: key.expiresAt)
-                EventJSON.metadata(key.metadata, &w)
-                w.field("plan", v.plan)
-                if let credits = v.ownerCredits { w.field("ownerCredits", credits) }
-                w.key("rateLimits")
+                let (identity, terms) =
+                    fragments?.fragments(key, plan: v.plan)
+                    ?? (VerifyFragments.identity(key), VerifyFragments.terms(key, plan: v.plan))
+                w.rawMembers(identity)
+                w.field(static: "credits", key.credits)
+                w.rawMembers(terms)
+                if let credits = v.ownerCredits { w.field(static: "ownerCredits", credits) }
+                w.key(static: "rateLimits")
                 w.beginArray()
                 for limit in v.rateLimits {
                     w.beginObject()
-                    w.field("name", limit.name)
-                    w.key("limit")
+                    w.field(static: "name", limit.name)
+                    w.key(static: "limit")
                     w.uint(limit.limit)
-                    w.key("remaining")
+                    w.key(static: "remaining")
                     w.uint(limit.remaining)
-                    w.field("resetAt", timestamp: limit.resetAt)
-                    w.field("scope", limit.scope.rawValue)
+                    w.field(static: "resetAt", timestamp: limit.resetAt)
+                    w.field(static: "scope", limit.scope.rawValue)
                     w.endObject()
                 }
                 w.endArray()
             }
             if let limit = v.rateLimit, v.code == .valid || v.code == .rateLimited || v.code == .usageExceeded {
-                w.key("rateLimit")
+                w.key(static: "rateLimit")
                 w.beginObject()
-                w.key("limit")
+                w.key(static: "limit")
                 w.uint(limit.limit)
-                w.key("remaining")
+                w.key(static: "remaining")
                 w.uint(limit.remaining)
-                w.field("resetAt", timestamp: limit.resetAt)
+                w.field(static: "resetAt", timestamp: limit.resetAt)
                 w.endObject()
             }
-            if v.code == .rateLimited { w.field("retryAfterSeconds", Int64(v.retryAfterSeconds ?? 1)) }
+            if v.code == .rateLimited { w.field(static: "retryAfterSeconds", Int64(v.retryAfterSeconds ?? 1)) }
             w.endObject()
         }
     }

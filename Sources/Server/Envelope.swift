@@ -7,8 +7,8 @@ enum Envelope {
     static func data(_ fill: (inout JSONWriter) -> Void) -> [UInt8] {
         var w = JSONWriter(capacity: 512)
         w.beginObject()
-        w.field("success", true)
-        w.key("data")
+        w.field(static: "success", true)
+        w.key(static: "data")
         fill(&w)
         w.endObject()
         return w.bytes

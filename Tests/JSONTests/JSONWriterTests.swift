@@ -141,4 +141,63 @@ extension JSONWriter {
         writer.value(value)
         #expect(writer.text == #"{"z":[1,2.5,false,null],"a":{"s":"x"}}"#)
     }
+
+    @Test func literalKeysWriteWhatStringKeysWrite() {
+        var byString = JSONWriter()
+        byString.beginObject()
+        byString.field("s", "a\"b")
+        byString.field("n", Int64(-12))
+        byString.field("b", true)
+        byString.field("t", timestamp: 0)
+        byString.field("none", nil as String?)
+        byString.key("u")
+        byString.uint(18_446_744_073_709_551_615)
+        byString.endObject()
+        var byLiteral = JSONWriter()
+        byLiteral.beginObject()
+        byLiteral.field(static: "s", "a\"b")
+        byLiteral.field(static: "n", Int64(-12))
+        byLiteral.field(static: "b", true)
+        byLiteral.field(static: "t", timestamp: 0)
+        byLiteral.field(static: "none", nil as String?)
+        byLiteral.key(static: "u")
+        byLiteral.uint(18_446_744_073_709_551_615)
+        byLiteral.endObject()
+        #expect(byLiteral.text == byString.text)
+        #expect(
+            byLiteral.text
+                == #"{"s":"a\"b","n":-12,"b":true,"t":"1970-01-01T00:00:00.000000Z","none":null,"u":18446744073709551615}"#
+        )
+    }
+
+    @Test func decimalsOfEveryLength() {
+        var writer = JSONWriter()
+        writer.beginArray()
+        var value: UInt64 = 1
+        for _ in 0..<19 {
+            writer.uint(value - 1)
+            writer.uint(value)
+            value *= 10
+        }
+        writer.int(Int64.min)
+        writer.endArray()
+        var expected: [String] = []
+        value = 1
+        for _ in 0..<19 {
+            expected += [String(value - 1), String(value)]
+            value *= 10
+        }
+        expected.append(String(Int64.min))
+        #expect(writer.text == "[" + expected.joined(separator: ",") + "]")
+    }
+
+    @Test func rawMembersTakeTheirPlaceAmongOtherMembers() {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.rawMembers(Array(#""a":1,"b":[2]"#.utf8))
+        writer.field("c", true)
+        writer.rawMembers(Array(#""d":null"#.utf8))
+        writer.endObject()
+        #expect(writer.text == #"{"a":1,"b":[2],"c":true,"d":null}"#)
+    }
 }
