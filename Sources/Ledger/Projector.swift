@@ -111,7 +111,7 @@ final class Projector: @unchecked Sendable {
         condition.lock()
         finished = false
         condition.unlock()
-        DispatchQueue(label: "keyledger-projector").async { [self] in run() }
+        DispatchQueue(label: "keyledger-projector").async { [self] in withThreadName("kl-projector") { run() } }
     }
 
     /// Stops folding (after the round under way) until ``resume()``: for a rebuild, which

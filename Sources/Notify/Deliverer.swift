@@ -51,10 +51,10 @@ public final class Deliverer: Sendable {
 
     /// Starts the threads.
     public func start() {
-        for (index, loop) in [fold, schedule].enumerated() {
+        for (index, (loop, name)) in [(fold, "kl-deliver-fold"), (schedule, "kl-deliver-plan")].enumerated() {
             done.enter()
             DispatchQueue(label: "keyledger-deliveries-\(index)").async { [done] in
-                loop()
+                withThreadName(name) { loop() }
                 done.leave()
             }
         }
