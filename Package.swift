@@ -25,7 +25,7 @@ let package = Package(
             name: "CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CSystem"),
-        .target(name: "Store", dependencies: ["CLMDB"], swiftSettings: swiftSettings),
+        .target(name: "Store", dependencies: ["CLMDB", "CSystem"], swiftSettings: swiftSettings),
         .target(name: "JSON", swiftSettings: swiftSettings),
         .target(name: "Logging", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .target(name: "Events", dependencies: ["CCrypto", "JSON"], swiftSettings: swiftSettings),
@@ -33,7 +33,7 @@ let package = Package(
             name: "Projections", dependencies: ["Store", "Events"], path: "Projections",
             swiftSettings: swiftSettings),
         .target(
-            name: "Ledger", dependencies: ["Store", "Events", "Projections", "Logging"],
+            name: "Ledger", dependencies: ["Store", "Events", "Projections", "Logging", "CSystem"],
             swiftSettings: swiftSettings),
         .target(name: "HTTP", dependencies: ["CSystem"], swiftSettings: swiftSettings),
         .target(name: "Outbound", dependencies: ["CCurl"], swiftSettings: swiftSettings),

@@ -2,9 +2,10 @@
 # HTTP-layer benchmark: nginx's limit (../shared/limits/http-limit) and then KeyLedger's
 # POST /v1/verify with the same wrk settings (1 thread, 32 keep-alive connections), 1,000
 # keys, each request durably recording key.accessed. Prints req/s, p50/p99 and the ratios
-# to nginx and to the log floor (the same log records in the same batch sizes from C:
-# tools/bench/floor.sh log), the projections' largest lag during the run, then the same
-# at 1 connection.
+# to nginx and to two floors of the same log records in the same batch sizes from C: raw
+# LMDB durable commits (tools/bench/floor.sh log) and one fdatasync per batch of a
+# zero-filled file (floor.sh file, the physical limit of durable logging), the
+# projections' largest lag during the run, then the same at 1 connection.
 #   tools/bench-http.sh [seconds, default 8] [--owner-limits]
 # --owner-limits gives each of the keys' 100 owners a shared rate limit (and a plan with one),
 # so every verification also checks and counts two owner windows.
@@ -56,10 +57,13 @@ watch_lag() {
 }
 batches() { curl -fs "127.0.0.1:$port/metrics" -H "Authorization: Bearer $token" | awk '
   /^keyledger_writer_batch_size_sum/ {s = $2} /^keyledger_writer_batch_size_count/ {c = $2} END { print s, c }'; }
+syncs() { curl -fs "127.0.0.1:$port/metrics" -H "Authorization: Bearer $token" | awk '
+  /^keyledger_log_syncs_total\{sync="commit"\}/ {c = $2} /^keyledger_log_syncs_total\{sync="answer"\}/ {a = $2} END { print c + 0, a + 0 }'; }
 run() {
   local conns=$1
-  local b0 b1
+  local b0 b1 s0 s1
   b0=$(batches)
+  s0=$(syncs)
   touch "$dir/running"
   watch_lag > "$dir/lag.txt" &
   local watcher=$!
@@ -69,6 +73,7 @@ run() {
   after=$(events)
   rm -f "$dir/running"; wait $watcher
   b1=$(batches)
+  s1=$(syncs)
   batch=$(echo "$b0 $b1" | awk '{ d = $4 - $2; printf "%d", (d > 0 ? ($3 - $1) / d + 0.5 : 1) }')
   echo "keyledger POST /v1/verify, $conns connection(s):"
   echo "$out" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx|Socket errors" || true
@@ -76,17 +81,22 @@ run() {
   echo "key.accessed events recorded during the run: $((after - before))"
   cat "$dir/lag.txt"
   echo "mean batch during the run: $batch"
+  echo "$s0 $s1" | awk '{ printf "log syncs during the run: %d by commits, %d more by the answerer\n", $3 - $1, $4 - $2 }'
 }
 run 32
 theirs=$(echo "$nginx" | awk '/Requests\/sec/ {print $2}')
 awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "ratio to nginx: %.1f%% (%s vs %s req/s)\n", 100 * a / b, a, b }'
 # What the storage allows: the same log records from C, in batches of the size ours had.
-floor=$(tools/bench/floor.sh log "$data" "$batch" "$secs")
-echo "$floor"
-floor_rate=$(echo "$floor" | sed -E 's/.*= ([0-9]+)[^0-9].*/\1/')
-awk -v a="$ours" -v b="$floor_rate" 'BEGIN { printf "ratio to the log floor: %.1f%% (%s vs %s records/s)\n", 100 * a / b, a, b }'
+floors() {
+  local label=$1 kind
+  for kind in log file; do
+    floor=$(tools/bench/floor.sh $kind "$data" "$batch" "$secs")
+    echo "$floor"
+    floor_rate=$(echo "$floor" | sed -E 's/.*= ([0-9]+)[^0-9].*/\1/')
+    awk -v a="$ours" -v b="$floor_rate" -v k="$kind" -v l="$label" \
+      'BEGIN { printf "ratio to the %s floor%s: %.1f%% (%s vs %s records/s)\n", k, l, 100 * a / b, a, b }'
+  done
+}
+floors ""
 run 1
-floor=$(tools/bench/floor.sh log "$data" "$batch" "$secs")
-echo "$floor"
-floor_rate=$(echo "$floor" | sed -E 's/.*= ([0-9]+)[^0-9].*/\1/')
-awk -v a="$ours" -v b="$floor_rate" 'BEGIN { printf "ratio to the log floor at 1 connection: %.1f%% (%s vs %s records/s)\n", 100 * a / b, a, b }'
+floors " at 1 connection"

@@ -28,6 +28,9 @@ for inflight in 1 8 64; do
   floor=$(tools/bench/floor.sh log "$dir/bench-$inflight" "$batch" "$secs")
   echo "  $floor"
   echo "  ratio to the log floor ($inflight in flight): $(ratio "$rate" "$(echo "$floor" | rate_of)")"
+  floor=$(tools/bench/floor.sh file "$dir/bench-$inflight" "$batch" "$secs")
+  echo "  $floor"
+  echo "  ratio to the file floor ($inflight in flight): $(ratio "$rate" "$(echo "$floor" | rate_of)")"
   echo "  ratio to raw durable batched appends ($raw_batched recs/s): $(ratio "$rate" "$raw_batched")"
 done
 # The same verifications in a ledger with history (the 64-in-flight run's), where more of

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -186,6 +187,8 @@ ssize_t csys_recv(int fd, void *buffer, size_t length) {
 int csys_shutdown_write(int fd) { return shutdown(fd, SHUT_WR); }
 
 int csys_close(int fd) { return close(fd); }
+
+int csys_open_direct_write(const char *path) { return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC); }
 
 int csys_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
 

@@ -123,7 +123,9 @@ public final class Ledger: Sendable {
         self.lockFD = lockFD
         let logEnvironment: Environment
         do {
-            logEnvironment = try Environment(path: path, tables: LedgerSchema.tableSpecs, options: options.environment)
+            var envOptions = options.environment
+            envOptions.noMetaSync = true
+            logEnvironment = try Environment(path: path, tables: LedgerSchema.tableSpecs, options: envOptions)
         } catch {
             if lockFD >= 0 { Glibc.close(lockFD) }
             throw .unavailable("cannot open the ledger at \(path): \(error)")

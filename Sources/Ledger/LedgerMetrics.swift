@@ -33,6 +33,10 @@ public final class LedgerMetrics: Sendable {
         public var batchSizes = Histogram(bounds: LedgerMetrics.batchBounds)
         public var commitSeconds = Histogram(bounds: LedgerMetrics.commitBounds)
         public var failedBatches: UInt64 = 0
+        /// Syncs of the log: each commit's own data sync, and the answerer's (made when no
+        /// later commit covered a batch soon enough).
+        public var commitSyncs: UInt64 = 0
+        public var answerSyncs: UInt64 = 0
         public var verifyDecisions: [VerifyCode: UInt64] = [:]
     }
 
@@ -47,6 +51,12 @@ public final class LedgerMetrics: Sendable {
             s.batchSizes.observe(Double(size))
             s.commitSeconds.observe(Double(nanos) / 1e9)
             if failed { s.failedBatches += 1 }
+        }
+    }
+
+    func recordSync(byCommit: Bool) {
+        state.withLock { s in
+            if byCommit { s.commitSyncs += 1 } else { s.answerSyncs += 1 }
         }
     }
 

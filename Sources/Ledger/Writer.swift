@@ -1,3 +1,4 @@
+import CSystem
 import Dispatch
 import Events
 import Glibc
@@ -6,9 +7,13 @@ import Store
 import Synchronization
 
 /// The single writer: one thread drains the command queue in batches; each batch is
-/// decided in memory and appended in one write transaction of the log, one durable
-/// commit, after which every caller of the batch is answered. Under load, batches grow
-/// and the fsync is shared. The projections are folded behind by the ``Projector``.
+/// decided in memory and appended in one write transaction of the log. The commit syncs
+/// the batch's data; the sync that makes the commit itself durable (LMDB's meta page,
+/// `MDB_NOMETASYNC`) is left to a second thread, the answerer, which answers every
+/// caller of the batch once it has completed — while the writer already decides and
+/// commits the next batch, whose own data sync covers the previous commit. Under load,
+/// batches grow and the syncs are shared. The projections are folded behind by the
+/// ``Projector``, from durable commits only.
 final class Writer: @unchecked Sendable {
     // Safe to share: `queue`, `stopping` and `finished` are only touched with
     // `condition` locked; `executor` is used on the writer's thread only;
@@ -21,10 +26,13 @@ final class Writer: @unchecked Sendable {
         var completion: @Sendable (Result<Outcome, LedgerError>, UInt64) -> Void
     }
 
-    /// Called after each durable commit with the new head seq and the batch size.
+    /// Called once each batch is durable (after its callers are answered), with the new
+    /// head seq, the batch size and the nanoseconds the writer took to decide and commit it.
     typealias CommitObserver = @Sendable (_ headSeq: UInt64, _ batchSize: Int, _ commitNanos: UInt64) -> Void
 
     private let environment: Environment
+    /// Keeps the log's file zero-filled ahead of its pages (cheaper commit syncs).
+    private let zeroFill: ZeroFill
     let executor: CommandExecutor
     private let projector: Projector
     private let observer: CommitObserver?
@@ -35,6 +43,34 @@ final class Writer: @unchecked Sendable {
     private var chores: [@Sendable () -> Void] = []
     private var stopping = false
     private var finished = false
+
+    /// Committed batches waiting for the sync that makes them durable, for the answerer
+    /// thread; guarded by `answerCondition`.
+    private struct Committed {
+        var jobs: [Job]
+        var results: [Result<Outcome, LedgerError>]
+        var seqs: [UInt64]
+        /// The log's head after the batch; 0 when the batch failed (nothing to sync).
+        var head: UInt64
+        /// Nanoseconds the writer took to decide and commit it.
+        var nanos: UInt64 = 0
+    }
+    private let answerCondition = Condition()
+    private var toAnswer: [Committed] = []
+    private var answererStopping = false
+    private var answererFinished = false
+    /// The highest head a completed sync has made durable: a commit that wrote anything
+    /// synced its data, and with it the meta page of the commit before it.
+    private let durable = Atomic<UInt64>(0)
+    /// Set when a sync failed: the log's durability is unknown, so nothing more is
+    /// acknowledged (the reason is every later caller's answer).
+    private let syncFailure = Mutex<String?>(nil)
+    /// True while the writer decides and commits a batch: that commit's data sync will
+    /// make every batch handed before it durable, so the answerer waits for it (a little)
+    /// rather than sync the same file a second time.
+    private let deciding = Atomic<Bool>(false)
+    /// How long the answerer waits for the writer's next commit before syncing itself.
+    private let coverWait = 0.000_3
     /// The most jobs one transaction takes; bounds latency under a flood.
     let maxBatch = 4096
 
@@ -45,9 +81,10 @@ final class Writer: @unchecked Sendable {
 
     let metrics: LedgerMetrics
     let notifier: CommitNotifier
-    /// The log's head after the last durable commit.
-    let committed = Atomic<UInt64>(0)
-    var committedHead: UInt64 { committed.load(ordering: .acquiring) }
+    /// The log's head after the last commit (durable or not yet).
+    private let committed = Atomic<UInt64>(0)
+    /// The log's head after the last durable commit: what callers have been answered.
+    var committedHead: UInt64 { durable.load(ordering: .acquiring) }
 
     /// Keys in the decision state and the bytes its storage holds, as of the last batch.
     let decisionKeys = Atomic<Int>(0)
@@ -58,7 +95,7 @@ final class Writer: @unchecked Sendable {
         decisionBytes.store(executor.decisions.approximateBytes, ordering: .relaxed)
     }
 
-    /// The writer thread's id, and the seq of the job being answered on it.
+    /// The answerer thread's id, and the seq of the job being answered on it.
     private let thread = Atomic<UInt>(0)
     private(set) var answering: UInt64 = 0
 
@@ -71,17 +108,20 @@ final class Writer: @unchecked Sendable {
         self.metrics = metrics
         self.notifier = notifier
         self.environment = environment
+        zeroFill = ZeroFill(environment)
         self.executor = executor
         self.projector = projector
         self.observer = observer
         self.sweepInterval = sweepInterval
         committed.store(head, ordering: .releasing)
-        // A serial queue of its own: its block holds one thread for the writer's life.
+        durable.store(head, ordering: .releasing)
+        // Serial queues of their own: each block holds one thread for the writer's life.
         DispatchQueue(label: "keyledger-writer", qos: .userInteractive).async { [unowned self] in self.run() }
+        DispatchQueue(label: "keyledger-answerer", qos: .userInteractive).async { [unowned self] in self.answer() }
     }
 
     /// The seq of the job whose completion runs now, when called from that completion
-    /// (on the writer's thread); nil on any other thread.
+    /// (on the answerer's thread); nil on any other thread.
     var seqOfAnswer: UInt64? {
         UInt(pthread_self()) == thread.load(ordering: .acquiring) ? answering : nil
     }
@@ -91,7 +131,7 @@ final class Writer: @unchecked Sendable {
         condition.lock()
         guard !stopping else {
             condition.unlock()
-            job.completion(.failure(.unavailable("the ledger is shutting down")), committed.load(ordering: .acquiring))
+            job.completion(.failure(.unavailable("the ledger is shutting down")), committedHead)
             return
         }
         queue.append(job)
@@ -113,17 +153,23 @@ final class Writer: @unchecked Sendable {
         done.wait()
     }
 
-    /// Finishes every queued job, then ends the thread. Returns when it has ended.
+    /// Finishes every queued job and answers it, then ends both threads. Returns when
+    /// they have ended.
     func stop() {
         condition.lock()
         stopping = true
         condition.broadcast()
         while !finished { condition.wait() }
         condition.unlock()
+        answerCondition.lock()
+        answererStopping = true
+        answerCondition.broadcast()
+        while !answererFinished { answerCondition.wait() }
+        answerCondition.unlock()
     }
 
     private func run() {
-        thread.store(UInt(pthread_self()), ordering: .releasing)
+        _ = csys_set_thread_name("kl-writer")
         publishDecisionSize()
         var nextSweep = MonotonicTime.now()
         var batch: [Job] = []
@@ -169,9 +215,12 @@ final class Writer: @unchecked Sendable {
                 batch = Array(queue.prefix(maxBatch))
                 queue.removeFirst(maxBatch)
             }
+            deciding.store(true, ordering: .releasing)
             condition.unlock()
             process(batch)
+            deciding.store(false, ordering: .releasing)
             batch.removeAll(keepingCapacity: true)
+            zeroFill.zeroFillAhead()
         }
     }
 
@@ -180,8 +229,16 @@ final class Writer: @unchecked Sendable {
         var head: UInt64 = 0
         var results: [Result<Outcome, LedgerError>]
         var seqs: [UInt64]
+        let before = committed.load(ordering: .acquiring)
+        if let failure = syncFailure.withLock({ $0 }) {
+            // The log's durability is unknown since a sync failed: acknowledge nothing more.
+            results = Array(repeating: .failure(.unavailable(failure)), count: batch.count)
+            seqs = Array(repeating: before, count: batch.count)
+            hand(Committed(jobs: batch, results: results, seqs: seqs, head: 0))
+            return
+        }
         do {
-            (results, seqs) = try environment.write { txn in
+            (results, seqs) = try environment.writeDeferringMetaSync { txn in
                 let run = try executor.run(batch, in: txn)
                 head = try executor.log.head(in: txn).seq
                 return run
@@ -193,23 +250,91 @@ final class Writer: @unchecked Sendable {
             executor.rollbackBatch()
             let reason = LedgerError.unavailable("the ledger cannot append: \(error)")
             results = Array(repeating: .failure(reason), count: batch.count)
-            seqs = Array(repeating: committed.load(ordering: .acquiring), count: batch.count)
+            seqs = Array(repeating: before, count: batch.count)
             head = 0
         }
         let nanos = executor.clock.monotonicNanos() &- started
         metrics.recordBatch(size: batch.count, nanos: nanos, failed: head == 0)
         if head > 0 {
             publishDecisionSize()
+            // This commit wrote, so its data sync also made the commit before it durable.
+            if head > before {
+                durable.max(before, ordering: .acquiringAndReleasing)
+                metrics.recordSync(byCommit: true)
+            }
             committed.store(head, ordering: .releasing)
-            projector.advance(to: head)
         }
-        for i in batch.indices {
-            answering = seqs[i]
-            batch[i].completion(results[i], seqs[i])
-        }
-        if head > 0 {
-            notifier.advance(to: head)
-            observer?(head, batch.count, nanos)
+        hand(Committed(jobs: batch, results: results, seqs: seqs, head: head, nanos: nanos))
+    }
+
+    /// Passes a committed (or failed) batch to the answerer.
+    private func hand(_ batch: Committed) {
+        answerCondition.lock()
+        toAnswer.append(batch)
+        if toAnswer.count == 1 { answerCondition.signal() }
+        answerCondition.unlock()
+    }
+
+    /// The answerer's thread: takes every committed batch waiting, syncs the log once
+    /// unless a later commit's data sync already made them durable, then moves the
+    /// durable head on (projector, long polls) and answers every caller, in order.
+    private func answer() {
+        _ = csys_set_thread_name("kl-answerer")
+        thread.store(UInt(pthread_self()), ordering: .releasing)
+        var batches: [Committed] = []
+        var spareBatches: [Committed] = []
+        while true {
+            answerCondition.lock()
+            while toAnswer.isEmpty && !answererStopping { answerCondition.wait() }
+            if toAnswer.isEmpty {
+                answererFinished = true
+                answerCondition.broadcast()
+                answerCondition.unlock()
+                return
+            }
+            swap(&toAnswer, &spareBatches)
+            batches = spareBatches
+            spareBatches.removeAll(keepingCapacity: true)
+            answerCondition.unlock()
+            let head = batches.reduce(0) { max($0, $1.head) }
+            if head > durable.load(ordering: .acquiring) && deciding.load(ordering: .acquiring) {
+                // The batch being decided commits with a data sync that covers these
+                // batches' commits; it hands itself over when done, which wakes this wait.
+                let deadline = MonotonicTime.now().adding(seconds: coverWait)
+                answerCondition.lock()
+                while toAnswer.isEmpty && deciding.load(ordering: .acquiring)
+                    && head > durable.load(ordering: .acquiring)
+                {
+                    if !answerCondition.wait(until: deadline) { break }
+                }
+                answerCondition.unlock()
+            }
+            if head > durable.load(ordering: .acquiring) {
+                do {
+                    try environment.sync()
+                    durable.max(head, ordering: .acquiringAndReleasing)
+                    metrics.recordSync(byCommit: false)
+                } catch {
+                    let reason = "the ledger could not sync its log (\(error)); restart it"
+                    syncFailure.withLock { $0 = $0 ?? reason }
+                    for i in batches.indices where batches[i].head > durable.load(ordering: .acquiring) {
+                        batches[i].results = batches[i].results.map { _ in .failure(.unavailable(reason)) }
+                    }
+                }
+            }
+            let durableHead = durable.load(ordering: .acquiring)
+            if head > 0 && head <= durableHead { projector.advance(to: head) }
+            for batch in batches {
+                for i in batch.jobs.indices {
+                    answering = batch.seqs[i]
+                    batch.jobs[i].completion(batch.results[i], batch.seqs[i])
+                }
+            }
+            if head > 0 && head <= durableHead {
+                notifier.advance(to: head)
+                for batch in batches where batch.head > 0 { observer?(batch.head, batch.jobs.count, batch.nanos) }
+            }
+            batches.removeAll(keepingCapacity: true)
         }
     }
 }

@@ -84,6 +84,11 @@ extension Call {
         p.family(
             "keyledger_writer_failed_batches_total", "counter", "Batches that could not be committed (answered 503).")
         p.sample("keyledger_writer_failed_batches_total", [], snapshot.failedBatches)
+        p.family(
+            "keyledger_log_syncs_total", "counter",
+            "Syncs of the log file: each commit's data sync, and the answerer's own when no later commit covered a batch.")
+        p.sample("keyledger_log_syncs_total", [("sync", "commit")], snapshot.commitSyncs)
+        p.sample("keyledger_log_syncs_total", [("sync", "answer")], snapshot.answerSyncs)
         let decisions = ledger.decisionStateSize()
         p.family("keyledger_decision_state_keys", "gauge", "Keys in the writer's in-memory decision state.")
         p.sample("keyledger_decision_state_keys", [], UInt64(decisions.keys))

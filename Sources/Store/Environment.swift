@@ -14,6 +14,10 @@ public struct EnvironmentOptions: Sendable {
     /// at an operating-system crash is repaired by deriving it again. A process crash
     /// loses nothing committed. ``Environment/sync()`` makes it durable when asked.
     public var noSync = false
+    /// Sync only the data pages in a commit (`MDB_NOMETASYNC`); the meta page is made
+    /// durable by the next sync. Integrity is kept at an operating-system crash; only a
+    /// commit not yet followed by a sync can be undone.
+    public var noMetaSync = false
 
     public init() {}
 }
@@ -61,6 +65,7 @@ public final class Environment: @unchecked Sendable {
             var flags = UInt32(MDB_NOTLS)
             if options.readOnly { flags |= UInt32(MDB_RDONLY) }
             if options.noSync { flags |= UInt32(MDB_NOSYNC) }
+            if options.noMetaSync { flags |= UInt32(MDB_NOMETASYNC) }
             try LMDBError.check(mdb_env_open(env, path, flags, 0o600))
             var dead: Int32 = 0
             try LMDBError.check(mdb_reader_check(env, &dead))
@@ -126,6 +131,17 @@ public final class Environment: @unchecked Sendable {
     /// start, so `body` must have no effect outside the transaction. The commit is
     /// durable (fsync) before this returns. Only one thread should write at a time.
     public func write<T>(_ body: (borrowing Transaction) throws -> T) throws -> T {
+        let result = try writeDeferringMetaSync(body)
+        if options.noMetaSync { try sync() }
+        return result
+    }
+
+    /// ``write(_:)`` without the last sync in an environment opened with
+    /// ``EnvironmentOptions/noMetaSync``: the commit's data is durable when this returns,
+    /// the commit itself once a later sync (``sync()``, or the data sync of the next
+    /// commit that wrote anything) has completed. The single writer uses it to overlap
+    /// that sync with its next transaction.
+    public func writeDeferringMetaSync<T>(_ body: (borrowing Transaction) throws -> T) throws -> T {
         while true {
             do {
                 return try resizeLock.withShared { () throws -> T in
@@ -148,7 +164,9 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
-    /// Flushes every commit to disk (for an environment opened with ``EnvironmentOptions/noSync``).
+    /// Flushes every commit to disk (for an environment opened with ``EnvironmentOptions/noSync``
+    /// or ``EnvironmentOptions/noMetaSync``). Safe to call while another thread writes: it
+    /// covers every commit that returned before it was called.
     public func sync() throws {
         try LMDBError.check(mdb_env_sync(env, 1))
     }

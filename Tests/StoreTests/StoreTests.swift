@@ -190,3 +190,50 @@ private func allRows(_ cursor: inout Cursor) throws -> [Row] {
     #expect(LMDBError.mapFull.message.contains("MDB_MAP_FULL"))
     #expect(LMDBError.noSpace.description.hasPrefix("no space left on the data directory's device"))
 }
+
+private func fileSize(_ path: String) -> Int {
+    var status = stat()
+    return stat(path, &status) == 0 ? Int(status.st_size) : -1
+}
+
+/// The writer's zero-fill keeps the data file written past LMDB's last page, and what LMDB
+/// then writes into that tail (commits synced by the next sync, as the writer's are) is
+/// what a reopened environment reads, record for record.
+@Test func zeroFillKeepsTheFileAheadAndLMDBWritesIntoIt() throws {
+    let path = NSTemporaryDirectory() + "keyledger-store-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    var options = EnvironmentOptions()
+    options.noMetaSync = true
+    let chunk = 1 << 20
+    func key(_ n: Int) -> [UInt8] { withUnsafeBytes(of: UInt64(n).bigEndian) { Array($0) } }
+    func value(_ n: Int) -> [UInt8] { (0..<1000).map { UInt8(truncatingIfNeeded: n &* 31 &+ $0) } }
+    var lastSize = 0
+    do {
+        let env = try Environment(path: path, tables: [TableSpec("log")], options: options)
+        let log = env.table("log")
+        let fill = ZeroFill(env, chunk: chunk, lowWater: 2 * chunk, minimumFree: 0)
+        let before = fileSize(path + "/data.mdb")
+        fill.zeroFillAhead()
+        #expect(!fill.disabled)
+        #expect(fileSize(path + "/data.mdb") >= before + chunk)
+        // About 6 MB of records, in batches, zero-filling between them as the writer does.
+        for batch in 0..<60 {
+            try env.writeDeferringMetaSync { txn in
+                for n in batch * 100..<(batch + 1) * 100 { try txn.put(log, key(n), value(n), append: true) }
+            }
+            fill.zeroFillAhead()
+            let size = fileSize(path + "/data.mdb")
+            #expect(size >= lastSize)
+            lastSize = size
+        }
+        try env.sync()
+        #expect(!fill.disabled)
+        #expect(lastSize > 6_000_000 + chunk, "the file ends \(lastSize) bytes in: no zeroed tail past the records")
+    }
+    let env = try Environment(path: path, tables: [TableSpec("log")], options: options)
+    let log = env.table("log")
+    try env.read { (txn) throws in
+        #expect(try txn.count(log) == 6000)
+        for n in stride(from: 0, to: 6000, by: 7) { #expect(try txn.get(log, key(n)) == value(n)) }
+    }
+}

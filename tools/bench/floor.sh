@@ -7,6 +7,9 @@
 #                                                    writes over 1,000 keys (verify_floor.c)
 #   tools/bench/floor.sh log DIR BATCH SECONDS       durable batches of BATCH of DIR's log
 #                                                    records, the log alone (log_floor.c)
+#   tools/bench/floor.sh file DIR BATCH SECONDS      the same records appended to a zero-filled
+#                                                    file, one fdatasync per batch: the
+#                                                    physical limit of durable logging
 # Each prints one line; its "= N/s" or "= N events/s" figure is the floor.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,5 +20,6 @@ case "${1:-}" in
   replay) probe replay_floor; "$work/replay_floor" "$2" "$work/scratch" | sed -E 's/ \(chk [0-9]+\)$//' ;;
   verify) probe verify_floor; "$work/verify_floor" "$work/scratch" "$2" "$3" 1000 1 ;;
   log) probe log_floor; "$work/log_floor" "$2" "$work/scratch" "$3" "$4" ;;
-  *) echo "usage: floor.sh replay DIR | floor.sh verify BATCH SECONDS | floor.sh log DIR BATCH SECONDS" >&2; exit 2 ;;
+  file) probe log_floor; "$work/log_floor" "$2" "$work/scratch" "$3" "$4" file ;;
+  *) echo "usage: floor.sh replay DIR | floor.sh verify BATCH SECONDS | floor.sh log|file DIR BATCH SECONDS" >&2; exit 2 ;;
 esac

@@ -3,7 +3,10 @@
 // (SRC's `events` table: the same bytes, cycled), under new sequence numbers, in batches
 // of BATCH records, one durable commit per batch, to a fresh environment at DST. Prints
 // records/s and the commit latency percentiles.
-//   log_floor SRC DST [batch=32] [seconds=5]
+// With `file` as a fifth argument it writes the same records (with their seq) to a file
+// instead, zero-filled ahead as KeyLedger keeps its log's file, one pwrite and one
+// fdatasync per batch: the physical limit of durably logging those bytes on this machine.
+//   log_floor SRC DST [batch=32] [seconds=5] [lmdb|file]
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,8 @@
 #include <stdint.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 #define CHECK(x) do { int rc_ = (x); if (rc_) { fprintf(stderr, "%s: %s\n", #x, mdb_strerror(rc_)); exit(1);} } while (0)
 static double now(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec+t.tv_nsec/1e9;}
 static int cmp(const void *a, const void *b) { double x = *(double *)a, y = *(double *)b; return x < y ? -1 : x > y; }
@@ -34,6 +39,43 @@ int main(int argc, char **argv) {
   mdb_cursor_close(c); mdb_txn_abort(t); mdb_env_close(src);
   if (n == 0) { fprintf(stderr, "log_floor: %s has no events\n", argv[1]); return 1; }
   mkdir(argv[2], 0700);
+  if (argc > 5 && strcmp(argv[5], "file") == 0) {
+    char path[4096]; snprintf(path, sizeof path, "%s/log.file", argv[2]);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) { perror(path); return 1; }
+    size_t size = (size_t)1 << 30, zeroed = 64 << 20; static char zeros[1 << 20];
+    for (size_t o = 0; o < zeroed; o += sizeof zeros) if (pwrite(fd, zeros, sizeof zeros, o) < 0) { perror("pwrite"); return 1; }
+    fdatasync(fd);
+    char *buffer = malloc((size_t)batch * 65536); size_t offset = 0;
+    size_t lcap = 1 << 20, ln = 0; double *lat = malloc(lcap * sizeof *lat);
+    uint64_t seq = 0, done = 0; size_t next = 0;
+    double start = now(), end = start + secs;
+    while (now() < end) {
+      double t0 = now(); size_t used = 0;
+      for (int i = 0; i < batch; i++) {
+        uint64_t s = ++seq; memcpy(buffer + used, &s, 8); used += 8;
+        memcpy(buffer + used, records[next].mv_data, records[next].mv_size); used += records[next].mv_size;
+        next = (next + 1) % n;
+      }
+      if (offset + used > zeroed) {  // keep zeros ahead, as KeyLedger does (not timed)
+        double z0 = now();
+        for (size_t o = zeroed; o < zeroed + (64 << 20) && o < size; o += sizeof zeros) pwrite(fd, zeros, sizeof zeros, o);
+        fdatasync(fd); zeroed += 64 << 20; start += now() - z0; end += now() - z0; t0 += now() - z0;
+      }
+      if (offset + used > size) offset = 0;
+      if (pwrite(fd, buffer, used, offset) != (ssize_t)used) { perror("pwrite"); return 1; }
+      offset += used;
+      if (fdatasync(fd)) { perror("fdatasync"); return 1; }
+      if (ln < lcap) lat[ln++] = now() - t0;
+      done += batch;
+    }
+    double d = now() - start;
+    qsort(lat, ln, sizeof *lat, cmp);
+    printf("file floor: %lu records in %.3fs = %.0f/s (batches of %d: p50 %.2f ms, p99 %.2f ms; %.0f bytes/record)\n",
+           done, d, done / d, batch, 1000 * lat[ln / 2], 1000 * lat[ln * 99 / 100], (double)bytes / n);
+    close(fd); unlink(path);
+    return 0;
+  }
   char cmd[4096]; snprintf(cmd, sizeof cmd, "rm -f %s/data.mdb %s/lock.mdb", argv[2], argv[2]); system(cmd);
   MDB_env *env; CHECK(mdb_env_create(&env)); CHECK(mdb_env_set_maxdbs(env, 16));
   CHECK(mdb_env_set_mapsize(env, (size_t)16 << 30)); CHECK(mdb_env_open(env, argv[2], 0, 0600));

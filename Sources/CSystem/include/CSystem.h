@@ -97,6 +97,10 @@ int csys_close(int fd);
 /* Names the calling thread (at most 15 bytes are kept), for ps, top and debuggers. */
 int csys_set_thread_name(const char *name);
 
+/* Opens `path` for writing around the page cache (O_WRONLY | O_DIRECT | O_CLOEXEC); -1 with
+   errno set when it cannot (e.g. a file system without O_DIRECT). */
+int csys_open_direct_write(const char *path);
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t csys_monotonic_nanos(void);
 
