@@ -1,3 +1,4 @@
+import CSystem
 import Dispatch
 import Events
 import Glibc
@@ -51,10 +52,12 @@ public final class Deliverer: Sendable {
 
     /// Starts the threads.
     public func start() {
-        for (index, (loop, name)) in [(fold, "kl-deliver-fold"), (schedule, "kl-deliver-plan")].enumerated() {
+        for (index, (loop, name)) in [(fold, "kl-deliverer"), (schedule, "kl-deliver-plan")].enumerated() {
             done.enter()
             DispatchQueue(label: "keyledger-deliveries-\(index)").async { [done] in
-                withThreadName(name) { loop() }
+                // Named for profilers (`perf stat -t`, `top -H`).
+                _ = csys_set_thread_name(name)
+                loop()
                 done.leave()
             }
         }
