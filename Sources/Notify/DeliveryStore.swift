@@ -90,6 +90,22 @@ public final class DeliveryStore: Sendable {
         return b.withUnsafeBytes { readU64($0) }
     }
 
+    /// True when the store holds no subscription (none created yet, or every one
+    /// deleted): no event but a `webhook.created` can queue anything then.
+    public func hasNoWebhooks() throws -> Bool {
+        try environment.read { txn in try txn.count(hooks) == 0 }
+    }
+
+    /// Moves the checkpoint on to `seq` over events that change nothing here (the log
+    /// after the checkpoint holds no webhook event up to `seq`, and the store no
+    /// subscription).
+    public func skip(to seq: UInt64) throws {
+        try environment.write { txn in
+            guard seq > (try Self.checkpoint(meta, txn)) else { return }
+            try txn.put(meta, Array("checkpoint".utf8), Self.u64(seq))
+        }
+    }
+
     func allHooks(_ txn: borrowing Transaction) throws -> [Webhook] {
         var list: [Webhook] = []
         try txn.withCursor(hooks) { cursor in
