@@ -52,8 +52,11 @@ extension UsageProjection {
     struct RowScratch {
         var latencies: [UInt32] = []
         var writer = BinaryWriter(capacity: 256)
-        var buckets: [(index: Int, count: UInt64)] = []
-        var merged: [(index: Int, count: UInt64)] = []
+        /// A stored row's buckets as read (index and count), the first `bucketsRead`.
+        var bucketIndexes = [Int](repeating: 0, count: LatencyHistogram.bucketCount)
+        var bucketCounts = [UInt64](repeating: 0, count: LatencyHistogram.bucketCount)
+        /// A merged row: room for the largest (every bucket, each varint at its longest).
+        var out = [UInt8](repeating: 0, count: 16 + 10 * (4 + 2 * LatencyHistogram.bucketCount))
 
         /// Merges each row's accesses into its row of `table` (created when missing).
         mutating func write(_ accesses: inout [PendingAccess], into table: Table, _ txn: borrowing Transaction) throws {
@@ -83,98 +86,162 @@ extension UsageProjection {
         /// Writes the row `key`: ``latencies`` (ascending) and `errors` merged into what
         /// the table holds.
         private mutating func write(_ key: UnsafeRawBufferPointer, errors: UInt64, _ cursor: inout Cursor) throws {
-            writer.reset()
             if let old = try cursor.seek(exactly: key) {
-                try latencies.withUnsafeBufferPointer { (sorted) throws(EventDecodingError) in
-                    try merge(old, sorted, errors: errors)
+                let length = latencies.withUnsafeBufferPointer { merge(old, $0, errors: errors) }
+                if let length {
+                    try out.withUnsafeBytes { (v) throws in
+                        try cursor.replaceCurrent(key, UnsafeRawBufferPointer(rebasing: v[..<length]))
+                    }
+                    return
                 }
+                // Not a row as the fold writes them: the decoder says what is wrong.
+                var metrics = try UsageMetrics(decoding: old)
+                // Which accesses were errors does not show in a row: only how many.
+                for (j, latency) in latencies.enumerated() { metrics.record(latency, isError: UInt64(j) < errors) }
+                writer.reset()
+                metrics.encode(into: &writer)
                 try writer.bytes.withUnsafeBytes { (v) throws in try cursor.replaceCurrent(key, v) }
             } else {
+                writer.reset()
                 latencies.withUnsafeBufferPointer { UsageMetrics.encode(sorted: $0, errors: errors, into: &writer) }
                 try writer.bytes.withUnsafeBytes { (v) throws in try cursor.put(key, v) }
             }
         }
 
-        /// Writes into ``writer`` the row ``UsageMetrics`` would encode after decoding
-        /// `row` and recording `sorted` (`errors` of them not VALID): the same bytes,
-        /// from the row's buckets as they are encoded. A row that does not read as a
-        /// valid one goes through the decoder, which says what is wrong with it.
+        /// Writes into ``out`` the row ``UsageMetrics`` would encode after decoding `row`
+        /// and recording `sorted` (`errors` of them not VALID): the same bytes, from the
+        /// row's buckets as they are encoded. Returns its length; nil, writing nothing,
+        /// when `row` fails a check ``UsageMetrics/init(decoding:)`` makes.
         mutating func merge(_ row: UnsafeRawBufferPointer, _ sorted: UnsafeBufferPointer<UInt32>, errors: UInt64)
-            throws(EventDecodingError)
+            -> Int?
         {
-            guard let stored = readBuckets(row) else {
-                var metrics = try UsageMetrics(decoding: row)
-                // Which accesses were errors does not show in a row: only how many.
-                for (j, latency) in sorted.enumerated() { metrics.record(latency, isError: UInt64(j) < errors) }
-                metrics.encode(into: &writer)
-                return
-            }
-            merged.removeAll(keepingCapacity: true)
-            var b = 0
-            var i = sorted.startIndex
-            while i < sorted.endIndex || b < buckets.count {
-                let next = i < sorted.endIndex ? LatencyHistogram.index(of: sorted[i]) : Int.max
-                if b < buckets.count, buckets[b].index < next {
-                    merged.append(buckets[b])
-                    b += 1
-                    continue
+            guard let stored = readBuckets(row) else { return nil }
+            return bucketIndexes.withUnsafeBufferPointer { indexes in
+                bucketCounts.withUnsafeBufferPointer { counts in
+                    out.withUnsafeMutableBytes { out in
+                        let base = out.baseAddress!
+                        var n = 0
+                        // The merged buckets: the stored ones and those of `sorted`.
+                        var distinct = 0
+                        var b = 0
+                        var i = 0
+                        while i < sorted.count || b < stored.buckets {
+                            let next = i < sorted.count ? LatencyHistogram.index(of: sorted[i]) : Int.max
+                            if b < stored.buckets, indexes[b] < next {
+                                b += 1
+                            } else {
+                                while i < sorted.count, LatencyHistogram.index(of: sorted[i]) == next { i += 1 }
+                                if b < stored.buckets, indexes[b] == next { b += 1 }
+                            }
+                            distinct += 1
+                        }
+                        base.storeBytes(of: UsageMetrics.formatVersion, as: UInt8.self)
+                        n = 1
+                        Self.put(stored.requests + UInt64(sorted.count), base, &n)
+                        Self.put(stored.errors + errors, base, &n)
+                        Self.put(UInt64(max(stored.max, sorted.last ?? 0)), base, &n)
+                        Self.put(UInt64(distinct), base, &n)
+                        var nextIndex = 0
+                        b = 0
+                        i = 0
+                        while i < sorted.count || b < stored.buckets {
+                            let next = i < sorted.count ? LatencyHistogram.index(of: sorted[i]) : Int.max
+                            let index: Int
+                            var count: UInt64 = 0
+                            if b < stored.buckets, indexes[b] < next {
+                                index = indexes[b]
+                                count = counts[b]
+                                b += 1
+                            } else {
+                                index = next
+                                while i < sorted.count, LatencyHistogram.index(of: sorted[i]) == next {
+                                    count += 1
+                                    i += 1
+                                }
+                                if b < stored.buckets, indexes[b] == next {
+                                    count += counts[b]
+                                    b += 1
+                                }
+                            }
+                            Self.put(UInt64(index - nextIndex), base, &n)
+                            Self.put(count, base, &n)
+                            nextIndex = index + 1
+                        }
+                        return n
+                    }
                 }
-                var count: UInt64 = 0
-                while i < sorted.endIndex, LatencyHistogram.index(of: sorted[i]) == next {
-                    count += 1
-                    i += 1
-                }
-                if b < buckets.count, buckets[b].index == next {
-                    count += buckets[b].count
-                    b += 1
-                }
-                merged.append((next, count))
-            }
-            writer.u8(UsageMetrics.formatVersion)
-            writer.varint(stored.requests + UInt64(sorted.count))
-            writer.varint(stored.errors + errors)
-            writer.varint(UInt64(max(stored.max, sorted.last ?? 0)))
-            writer.varint(UInt64(merged.count))
-            var nextIndex = 0
-            for bucket in merged {
-                writer.varint(UInt64(bucket.index - nextIndex))
-                writer.varint(bucket.count)
-                nextIndex = bucket.index + 1
             }
         }
 
-        /// Reads a row into ``buckets`` with every check ``UsageMetrics/init(decoding:)``
-        /// makes; nil when one fails.
+        /// Reads a row's figures, and its buckets into ``bucketIndexes`` and
+        /// ``bucketCounts``, with every check ``UsageMetrics/init(decoding:)`` makes; nil
+        /// when one fails.
         private mutating func readBuckets(_ row: UnsafeRawBufferPointer) -> (
-            requests: UInt64, errors: UInt64, max: UInt32
+            requests: UInt64, errors: UInt64, max: UInt32, buckets: Int
         )? {
-            buckets.removeAll(keepingCapacity: true)
-            var r = BinaryReader(row)
-            do {
-                guard try r.u8() == UsageMetrics.formatVersion else { return nil }
-                let requests = try r.varint()
-                let errors = try r.varint()
-                guard let max = UInt32(exactly: try r.varint()) else { return nil }
-                let count = try r.count(limit: LatencyHistogram.bucketCount)
-                let top = LatencyHistogram.index(of: max)
-                var next = 0
-                var total: UInt64 = 0
-                for _ in 0..<count {
-                    let gap = try r.varint()
-                    guard next <= top, gap <= UInt64(top - next) else { return nil }
-                    let n = try r.varint()
-                    let (sum, overflow) = total.addingReportingOverflow(n)
-                    guard n > 0, !overflow else { return nil }
-                    total = sum
-                    buckets.append((next + Int(gap), n))
-                    next += Int(gap) + 1
+            bucketIndexes.withUnsafeMutableBufferPointer { indexes in
+                bucketCounts.withUnsafeMutableBufferPointer { counts in
+                    var at = 0
+                    guard row.count > 0, row[0] == UsageMetrics.formatVersion else { return nil }
+                    at = 1
+                    guard let requests = Self.varint(row, &at), let errors = Self.varint(row, &at),
+                        let rawMax = Self.varint(row, &at), let max = UInt32(exactly: rawMax),
+                        let rawCount = Self.varint(row, &at), rawCount <= UInt64(LatencyHistogram.bucketCount),
+                        rawCount <= UInt64(row.count - at)
+                    else { return nil }
+                    let count = Int(rawCount)
+                    let top = LatencyHistogram.index(of: max)
+                    var next = 0
+                    var total: UInt64 = 0
+                    for j in 0..<count {
+                        guard next <= top, let gap = Self.varint(row, &at), gap <= UInt64(top - next),
+                            let n = Self.varint(row, &at), n > 0
+                        else { return nil }
+                        let (sum, overflow) = total.addingReportingOverflow(n)
+                        guard !overflow else { return nil }
+                        total = sum
+                        indexes[j] = next + Int(gap)
+                        counts[j] = n
+                        next += Int(gap) + 1
+                    }
+                    guard count > 0 ? indexes[count - 1] == top : max == 0 else { return nil }
+                    guard at == row.count, errors <= requests, total == requests else { return nil }
+                    return (requests, errors, max, count)
                 }
-                guard count > 0 ? buckets[count - 1].index == top : max == 0 else { return nil }
-                guard r.isAtEnd, errors <= requests, total == requests else { return nil }
-                return (requests, errors, max)
-            } catch {
-                return nil
             }
+        }
+
+        /// A varint at `at` as ``BinaryReader/varint()`` reads one (at most 64 bits, in
+        /// its shortest form); nil for anything else.
+        @inline(__always)
+        static func varint(_ bytes: UnsafeRawBufferPointer, _ at: inout Int) -> UInt64? {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while at < bytes.count {
+                let byte = bytes[at]
+                at += 1
+                guard shift < 64, !(shift == 63 && byte > 1) else { return nil }
+                value |= UInt64(byte & 0x7F) << shift
+                if byte & 0x80 == 0 {
+                    guard byte != 0 || shift == 0 else { return nil }
+                    return value
+                }
+                shift += 7
+            }
+            return nil
+        }
+
+        /// Writes `value` as a varint at `base + n`, moving `n` on.
+        @inline(__always)
+        static func put(_ value: UInt64, _ base: UnsafeMutableRawPointer, _ n: inout Int) {
+            var rest = value
+            while rest >= 0x80 {
+                base.storeBytes(of: UInt8(truncatingIfNeeded: rest) | 0x80, toByteOffset: n, as: UInt8.self)
+                rest >>= 7
+                n += 1
+            }
+            base.storeBytes(of: UInt8(rest), toByteOffset: n, as: UInt8.self)
+            n += 1
         }
     }
 }
