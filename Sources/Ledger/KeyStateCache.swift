@@ -11,16 +11,15 @@ import Store
 /// again, after the map grew) must ``discard()`` them, and so must anything that writes
 /// the table itself (a replay). At most ``capacity`` keys are kept past a commit.
 struct KeyStateCache {
-    private struct Entry {
-        /// Nil once forgotten (the row was written past the cache): read again when needed.
-        var state: KeyState?
-        /// What the table's row holds of the index entries (as the last write left them).
-        var stored: KeyState.Indexed?
-        var dirty: Bool
-    }
-
-    /// By position; ``positions`` finds a key's.
-    private var entries: [Entry] = []
+    /// By position (``positions`` finds a key's), in arrays of their own so that a look
+    /// at one never copies a state: the id, the state (nil once forgotten, when the row
+    /// was written past the cache: read again when needed), what the table's row holds
+    /// of the index entries (as the last write left them), and whether it changed since.
+    private var ids: [KeyID] = []
+    private var states: [KeyState?] = []
+    private var loaded: [Bool] = []
+    private var stored: [KeyState.Indexed?] = []
+    private var changed: [Bool] = []
     private var positions = KeyIndexTable()
     /// Positions changed since their last write, in first-change order.
     private var dirty: [Int] = []
@@ -35,36 +34,41 @@ struct KeyStateCache {
         if let known = positions[id] {
             position = known
         } else {
-            position = entries.count
+            position = ids.count
             positions.insert(id, position)
-            entries.append(Entry(state: nil, stored: nil, dirty: false))
+            ids.append(id)
+            states.append(nil)
+            loaded.append(false)
+            stored.append(nil)
+            changed.append(false)
         }
-        if entries[position].state == nil {
+        if !loaded[position] {
             guard let state = try keys.state(of: id, in: txn) else { return nil }
-            entries[position].stored = state.indexed
-            entries[position].state = state
+            stored[position] = state.indexed
+            states[position] = state
+            loaded[position] = true
         }
         // In place, in the array's storage.
-        entries[position].state!.fold(event)
-        if !entries[position].dirty {
-            entries[position].dirty = true
+        states[position]!.fold(event)
+        if !changed[position] {
+            changed[position] = true
             dirty.append(position)
         }
-        return entries[position].state!.events
+        return states[position]!.events
     }
 
     /// The state of a key ``fold(_:_:_:)`` returned events for.
-    func state(of id: KeyID) -> KeyState? { positions[id].flatMap { entries[$0].state } }
+    func state(of id: KeyID) -> KeyState? { positions[id].flatMap { states[$0] } }
 
     /// Writes every changed state (in id order: the puts walk the table forwards).
     mutating func flush(_ keys: KeyStateProjection, _ txn: borrowing Transaction) throws {
         guard !dirty.isEmpty else { return }
-        dirty.sort { entries[$0].state?.id ?? KeyID(high: 0, low: 0) < entries[$1].state?.id ?? KeyID(high: 0, low: 0) }
+        dirty.sort { ids[$0] < ids[$1] }
         for position in dirty {
-            entries[position].dirty = false
-            guard let state = entries[position].state else { continue }
-            try keys.store(state, replacing: entries[position].stored, in: txn)
-            entries[position].stored = state.indexed
+            changed[position] = false
+            guard loaded[position], let state = states[position] else { continue }
+            try keys.store(state, replacing: stored[position], in: txn)
+            stored[position] = state.indexed
         }
         dirty.removeAll(keepingCapacity: true)
     }
@@ -73,18 +77,23 @@ struct KeyStateCache {
     /// must have been flushed.
     mutating func forget(_ id: KeyID) {
         guard let position = positions[id] else { return }
-        entries[position].state = nil
-        entries[position].stored = nil
+        states[position] = nil
+        stored[position] = nil
+        loaded[position] = false
     }
 
     /// The round's transaction committed: keeps the states, unless they are too many.
     mutating func committed() {
-        if entries.count > Self.capacity { discard() }
+        if ids.count > Self.capacity { discard() }
     }
 
     /// Forgets every state (the table may no longer hold what they say).
     mutating func discard() {
-        entries.removeAll(keepingCapacity: true)
+        ids.removeAll(keepingCapacity: true)
+        states.removeAll(keepingCapacity: true)
+        loaded.removeAll(keepingCapacity: true)
+        stored.removeAll(keepingCapacity: true)
+        changed.removeAll(keepingCapacity: true)
         positions.removeAll()
         dirty.removeAll(keepingCapacity: true)
     }
