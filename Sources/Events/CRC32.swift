@@ -14,4 +14,16 @@ public enum CRC32 {
         }
         return crc ^ 0xFFFF_FFFF
     }
+
+    /// The checksum of `bytes` in memory: the table read without bounds checks (every
+    /// index is masked to 0...255).
+    public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        table.withUnsafeBufferPointer { table in
+            var crc: UInt32 = 0xFFFF_FFFF
+            for byte in bytes {
+                crc = table[Int(truncatingIfNeeded: (crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8)
+            }
+            return crc ^ 0xFFFF_FFFF
+        }
+    }
 }

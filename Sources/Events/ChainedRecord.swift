@@ -5,10 +5,11 @@ public enum ChainedRecord {
     public static let trailerSize = 64
 
     /// The stored value for `record` following `prevHash`, and the new head hash.
-    public static func seal(_ record: [UInt8], after prevHash: Digest) -> (value: [UInt8], hash: Digest) {
+    /// Takes `record` over (its buffer usually has room for the hashes: no copy).
+    public static func seal(_ record: consuming [UInt8], after prevHash: Digest) -> (value: [UInt8], hash: Digest) {
         let hash = record.withUnsafeBytes { Digest.sha256(prevHash, $0) }
         var value = record
-        value.reserveCapacity(record.count + trailerSize)
+        value.reserveCapacity(value.count + trailerSize)
         prevHash.withUnsafeBytes { value.append(contentsOf: $0) }
         hash.withUnsafeBytes { value.append(contentsOf: $0) }
         return (value, hash)

@@ -71,19 +71,27 @@ public struct KeyID: Hashable, Comparable, Sendable, CustomStringConvertible {
         }
         let first = divide(high, low)
         let second = divide(first.high, first.low)
-        var text = [UInt8](repeating: 0, count: 26)
-        text[0] = UInt8(ascii: "k")
-        text[1] = UInt8(ascii: "e")
-        text[2] = UInt8(ascii: "y")
-        text[3] = UInt8(ascii: "_")
-        // Most significant first: 2 digits (below 62^2, as ids are below 2^128), 10, 10.
-        for (var value, end, count) in [(second.low, 6, 2), (second.remainder, 16, 10), (first.remainder, 26, 10)] {
-            for i in stride(from: end - 1, through: end - count, by: -1) {
-                text[i] = Base62.digits[Int(value % 62)]
-                value /= 62
+        // One allocation: the string's own storage, written in place.
+        return String(unsafeUninitializedCapacity: 26) { text in
+            text[0] = UInt8(ascii: "k")
+            text[1] = UInt8(ascii: "e")
+            text[2] = UInt8(ascii: "y")
+            text[3] = UInt8(ascii: "_")
+            Base62.digits.withUnsafeBufferPointer { digits in
+                func render(_ value: UInt64, end: Int, count: Int) {
+                    var value = value
+                    for i in stride(from: end - 1, through: end - count, by: -1) {
+                        text[i] = digits[Int(value % 62)]
+                        value /= 62
+                    }
+                }
+                // Most significant first: 2 digits (below 62^2, as ids are below 2^128), 10, 10.
+                render(second.low, end: 6, count: 2)
+                render(second.remainder, end: 16, count: 10)
+                render(first.remainder, end: 26, count: 10)
             }
+            return 26
         }
-        return String(decoding: text, as: UTF8.self)
     }
 
     /// The 16 bytes, big-endian: the order of these bytes is the order of the ids.

@@ -24,21 +24,27 @@ public enum Secret {
 
     /// True when `prefix` matches `^[a-z][a-z0-9]{0,15}_([a-z0-9]{1,15}_)?$`.
     public static func isValidPrefix(_ prefix: some StringProtocol) -> Bool {
-        let bytes = Array(prefix.utf8)
-        let parts = bytes.split(separator: UInt8(ascii: "_"), omittingEmptySubsequences: false)
-        // A valid prefix ends with "_", so splitting yields a trailing empty part.
-        guard bytes.last == UInt8(ascii: "_"), parts.count == 2 || parts.count == 3,
-            parts.last?.isEmpty == true
-        else { return false }
+        var text = String(prefix)
+        return text.withUTF8 { isValidPrefix(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// ``isValidPrefix(_:)`` for bytes in memory, with no allocation.
+    public static func isValidPrefix(bytes p: UnsafeRawBufferPointer) -> Bool {
         func isLowerAlnum(_ b: UInt8) -> Bool { (b >= 97 && b <= 122) || (b >= 48 && b <= 57) }
-        let first = parts[0]
-        guard let lead = first.first, lead >= 97, lead <= 122, first.count <= 16,
-            first.allSatisfy(isLowerAlnum)
-        else { return false }
-        if parts.count == 3 {
-            let second = parts[1]
-            guard (1...15).contains(second.count), second.allSatisfy(isLowerAlnum) else { return false }
+        let underscore = UInt8(ascii: "_")
+        guard p.count >= 2, p[p.count - 1] == underscore, p[0] >= 97, p[0] <= 122 else { return false }
+        // The first part: up to the first "_", at most 16 characters.
+        var end = 1
+        while p[end] != underscore {
+            guard isLowerAlnum(p[end]) else { return false }
+            end += 1
         }
+        guard end <= 16 else { return false }
+        if end == p.count - 1 { return true }
+        // The optional second part, between that "_" and the last: 1 to 15 characters.
+        let second = (end + 1)..<(p.count - 1)
+        guard (1...15).contains(second.count) else { return false }
+        for i in second where !isLowerAlnum(p[i]) { return false }
         return true
     }
 
@@ -51,14 +57,14 @@ public enum Secret {
         guard secret.count > tail, secret.count <= tail + 33 else { return false }
         let bodyEnd = secret.count - checksumLength
         let prefixEnd = secret.count - tail
-        guard isValidPrefix(String(decoding: secret[..<prefixEnd], as: UTF8.self)) else { return false }
+        guard isValidPrefix(bytes: UnsafeRawBufferPointer(rebasing: secret[..<prefixEnd])) else { return false }
         var checksum: UInt64 = 0
         for byte in secret[bodyEnd...] {
             guard let digit = Base62.value(of: byte) else { return false }
             checksum = checksum * 62 + UInt64(digit)
         }
         for byte in secret[prefixEnd..<bodyEnd] where Base62.value(of: byte) == nil { return false }
-        return checksum == UInt64(CRC32.checksum(secret[..<bodyEnd]))
+        return checksum == UInt64(CRC32.checksum(UnsafeRawBufferPointer(rebasing: secret[..<bodyEnd])))
     }
 
     /// ``isWellFormed(_:)`` for text.

@@ -42,7 +42,10 @@ public struct EventLog: Sendable {
     public func append(_ event: inout Event, after head: inout Head, in txn: borrowing Transaction) throws {
         event.seq = head.seq + 1
         let sealed = ChainedRecord.seal(EventCodec.encode(event), after: head.hash)
-        try txn.put(events, Self.key(event.seq), sealed.value, append: true)
+        var key = event.seq.bigEndian
+        try withUnsafeBytes(of: &key) { key in
+            try sealed.value.withUnsafeBytes { value in try txn.put(events, key, value, append: true) }
+        }
         head = Head(seq: event.seq, hash: sealed.hash, time: event.time)
     }
 

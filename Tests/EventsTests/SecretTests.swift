@@ -124,3 +124,40 @@ func prefixesFollowThePattern(prefix: String, valid: Bool) {
     #expect(first == (0..<8).map { _ in b.next() })
     #expect(first != (0..<8).map { _ in c.next() })
 }
+
+/// The byte-level prefix check agrees with the pattern written out as its parts, over
+/// many random strings of the characters that matter (lower, digit, upper, "_").
+@Test func thePrefixCheckAgreesWithThePatternOnRandomStrings() {
+    func reference(_ text: String) -> Bool {
+        let parts = text.split(separator: "_", omittingEmptySubsequences: false)
+        guard text.hasSuffix("_"), parts.count == 2 || parts.count == 3, parts.last?.isEmpty == true else { return false }
+        func lowerAlnum(_ c: Character) -> Bool { ("a"..."z").contains(c) || ("0"..."9").contains(c) }
+        guard let lead = parts[0].first, ("a"..."z").contains(lead), parts[0].count <= 16, parts[0].allSatisfy(lowerAlnum)
+        else { return false }
+        return parts.count == 2 || ((1...15).contains(parts[1].count) && parts[1].allSatisfy(lowerAlnum))
+    }
+    var rng = SplitMix64(seed: 7)
+    let alphabet = Array("ab09Z_")
+    var valid = 0
+    for _ in 0..<20_000 {
+        let length = Int(rng.next() % 36)
+        let text = String((0..<length).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
+        #expect(Secret.isValidPrefix(text) == reference(text), "\(text)")
+        if reference(text) { valid += 1 }
+    }
+    #expect(valid > 100)
+}
+
+/// A key id's text reads back as the same id, keeps the ids' order, and has the documented
+/// shape, for ids across the whole 128-bit range (the rendering splits them in limbs).
+@Test func keyIDTextRoundTripsAndSorts() throws {
+    var rng = SplitMix64(seed: 11)
+    var ids = [KeyID(high: 0, low: 0), KeyID(high: 0, low: 61), KeyID(high: .max, low: .max), KeyID(high: 1, low: 0)]
+    for _ in 0..<2_000 { ids.append(KeyID(high: rng.next() >> (rng.next() % 64), low: rng.next())) }
+    for id in ids {
+        let text = id.description
+        #expect(text.utf8.count == 26 && text.hasPrefix("key_"))
+        #expect(KeyID(text) == id, "\(text)")
+    }
+    for (a, b) in zip(ids, ids.dropFirst()) { #expect((a < b) == (a.description < b.description)) }
+}

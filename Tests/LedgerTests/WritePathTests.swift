@@ -287,3 +287,41 @@ struct EventCountProjection: Projection {
     #expect(try rows(rebuilt, projection) == expected)
     #expect(try rebuilt.read { txn in try Checkpoints(environment: rebuilt).read("test_counts", in: txn) } == f.headSeq)
 }
+
+/// A commit syncs only its data; the sync that makes it durable comes after it, shared with
+/// the next commit or made by the answerer. One verification at a time leaves the writer
+/// idle after each commit, so every answer must have waited for an answerer's sync: as
+/// many of those as commits. Under concurrency commits cover each other and the answerer
+/// syncs less often, but never is an answer given for a batch no sync covered: every
+/// acknowledged event is still there after the ledger is reopened.
+@Test func everyAnswerWaitsForTheSyncThatMakesItsCommitDurable() throws {
+    let f = try LedgerFixture()
+    let (_, secret) = try f.create()
+    let start = f.ledger.metrics.snapshot
+    for _ in 0..<25 { #expect(try f.verify(secret).isValid) }
+    let lone = f.ledger.metrics.snapshot
+    let commits = lone.commitSyncs - start.commitSyncs
+    #expect(commits == 25)
+    #expect(lone.answerSyncs - start.answerSyncs == commits, "an answer went out before its commit was durable")
+
+    let ledger = f.ledger
+    let acknowledged = Mutex<UInt64>(0)
+    DispatchQueue.concurrentPerform(iterations: 8) { _ in
+        for _ in 0..<50 {
+            if let seq = try? wait({ done in
+                ledger.verify(secret: secret, VerifyRequest(), context: rootContext) { result in
+                    done(result.map { _ in ledger.seqOfAnswer ?? 0 })
+                }
+            }) {
+                acknowledged.withLock { $0 = max($0, seq) }
+            }
+        }
+    }
+    let busy = f.ledger.metrics.snapshot
+    #expect(busy.answerSyncs - lone.answerSyncs <= busy.commitSyncs - lone.commitSyncs)
+    let highest = acknowledged.withLock { $0 }
+    #expect(highest > 0)
+    #expect(try f.ledger.committedSeq() >= highest)
+    try f.reopen()
+    #expect(try f.ledger.head().seq >= highest)
+}
