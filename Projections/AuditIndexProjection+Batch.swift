@@ -51,6 +51,7 @@ extension AuditIndexProjection {
         var keyOfRank = [Int](repeating: 0, count: Int(place) + 1)
         for list in keys.indices { keyOfRank[Int(rank[list])] = list }
         var seqs: [UInt64] = []
+        var scratch = PostingScratch()
         try txn.withCursor(index) { (cursor) throws in
             var start = 0
             while start < postings.count {
@@ -63,7 +64,9 @@ extension AuditIndexProjection {
                     end += 1
                 }
                 try keys[list].withUnsafeBytes { (key) throws in
-                    try seqs.withUnsafeBufferPointer { (values) throws in try cursor.appendPostings(key, values) }
+                    try seqs.withUnsafeBufferPointer { (values) throws in
+                        try cursor.appendPostings(key, values, using: &scratch)
+                    }
                 }
                 start = end
             }

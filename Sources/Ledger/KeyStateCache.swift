@@ -23,6 +23,8 @@ struct KeyStateCache {
     private var positions = KeyIndexTable()
     /// Positions changed since their last write, in first-change order.
     private var dirty: [Int] = []
+    /// Encodes the rows the flush writes.
+    private var writer = BinaryWriter(capacity: 512)
     /// Keys kept past a commit at most: about 400 bytes each.
     static let capacity = 8_192
 
@@ -67,7 +69,7 @@ struct KeyStateCache {
         for position in dirty {
             changed[position] = false
             guard loaded[position], let state = states[position] else { continue }
-            try keys.store(state, replacing: stored[position], in: txn)
+            try keys.store(state, replacing: stored[position], in: txn, using: &writer)
             stored[position] = state.indexed
         }
         dirty.removeAll(keepingCapacity: true)
