@@ -69,14 +69,32 @@ public enum PostingBlock {
         }
     }
 
-    /// The last value of the block that starts at `first`.
+    /// The last value of the block that starts at `first`: the sum of its gaps, checked
+    /// as ``forEach(first:_:_:)`` checks them (an append reads it for every list it
+    /// continues, so the one-byte gaps of dense lists take a step of their own).
     static func last(first: UInt64, _ gaps: UnsafeRawBufferPointer) throws(PostingListError) -> UInt64 {
-        var last = first
-        try forEach(first: first, gaps) { value in
-            last = value
-            return true
+        var value = first
+        var i = 0
+        while i < gaps.count {
+            var gap = UInt64(gaps[i])
+            i += 1
+            if gap >= 0x80 {
+                gap &= 0x7F
+                var shift: UInt64 = 7
+                while true {
+                    guard i < gaps.count, shift < 64 else { throw PostingListError() }
+                    let byte = gaps[i]
+                    i += 1
+                    gap |= UInt64(byte & 0x7F) << shift
+                    if byte < 0x80 { break }
+                    shift += 7
+                }
+            }
+            let (next, overflow) = value.addingReportingOverflow(gap)
+            guard gap > 0, !overflow else { throw PostingListError() }
+            value = next
         }
-        return last
+        return value
     }
 }
 
