@@ -9,7 +9,7 @@ extension AuditIndexProjection {
     public func apply(contentsOf events: ArraySlice<Event>, in txn: borrowing Transaction) throws {
         // Lists: about one per key in the run (found without hashing the id through
         // SipHash), and a few shared ones.
-        var keyLists = KeyIndexTable()
+        var keyLists = KeyIndexTable(minimumCapacity: min(events.count, 4_096))
         var lists: [Facet: Int32] = [:]
         var facets: [Facet] = []
         var postings: [(list: Int32, seq: UInt64)] = []

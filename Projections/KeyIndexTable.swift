@@ -18,6 +18,12 @@ public struct KeyIndexTable: Sendable {
 
     public init() {}
 
+    /// A table with room for `minimumCapacity` ids before it grows.
+    public init(minimumCapacity: Int) {
+        while (1 << bits) < 2 * minimumCapacity { bits += 1 }
+        slots = [Slot](repeating: Slot(), count: 1 << bits)
+    }
+
     /// The position filed for `id`, or nil.
     public subscript(id: KeyID) -> Int? {
         slots.withUnsafeBufferPointer { slots in
