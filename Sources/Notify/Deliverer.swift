@@ -81,34 +81,25 @@ public final class Deliverer: Sendable {
 
     private func pause() { usleep(UInt32(options.pollInterval * 1_000_000)) }
 
-    /// The events that change the subscriptions.
-    static let webhookTypes: Set<EventType> = [
-        .webhookCreated, .webhookUpdated, .webhookDeleted, .webhookSecretRotated, .webhookDisabled,
-    ]
-
     /// Folds the committed log, then the redeliveries asked for, a chunk at a time.
     private func fold() {
         while !stopping {
             var busy = false
             do {
-                var from = try store.checkpoint()
-                var decode = true
-                if try store.hasNoWebhooks() {
-                    // Nothing to deliver: pass the events by their type byte, without
-                    // decoding them, up to the first webhook event (decoded below).
-                    let limit = 100_000
-                    let (found, last) = try ledger.firstEvent(after: from, limit: limit, ofTypes: Self.webhookTypes)
-                    if last > from { try store.skip(to: last) }
-                    busy = found == nil && last - from >= UInt64(limit)
-                    from = last
-                    decode = found != nil
-                }
-                if decode {
-                    let events = try ledger.events(after: from, limit: 1000)
-                    if !events.isEmpty {
-                        try store.fold(events.map(\.event), now: ledger.clock.now())
-                        busy = events.count == 1000
-                    }
+                // Only the events a subscription wants, and webhook events, are decoded;
+                // the others pass by their type byte (with no webhook, every event but a
+                // webhook event). A webhook event ends the stretch: what is wanted after
+                // it is read again.
+                let from = try store.checkpoint()
+                let scanLimit = 100_000
+                let (events, last) = try ledger.events(
+                    after: from, limit: 1000, scanLimit: scanLimit, wanted: try store.wantedTypes(),
+                    stopAfter: { $0.isWebhookEvent })
+                if last > from {
+                    try store.fold(events, through: last, now: ledger.clock.now())
+                    busy =
+                        events.count >= 1000 || last - from >= UInt64(scanLimit)
+                        || events.last?.type.isWebhookEvent == true
                 }
                 for (id, next, until) in try store.redeliveries() {
                     let run = try ledger.events(after: next - 1, limit: 1000).filter { $0.event.seq <= until }
