@@ -81,3 +81,32 @@ private struct FoldTarget {
         }
     }
 }
+
+/// The tree's fold in runs puts the tiles a run completes whole (its hashes never on the
+/// edge): 70,000 leaves in runs of every kind (one tile's worth and more, runs that end
+/// inside a tile and that complete level-1 tiles) leave the rows the fold one leaf at a
+/// time leaves.
+@Test(arguments: [[1, 255, 256, 257], [9_973], [70_000], [300, 65_536]])
+func theTreeFoldedInRunsEqualsTheTreeFoldedLeafByLeaf(runs: [Int]) throws {
+    let count = 70_000
+    let single = try StoredTreeFixture(count: count)
+    defer { single.directory.remove() }
+    let batched = try StoredTreeFixture(count: count, fold: false)
+    defer { batched.directory.remove() }
+    let id = KeyID(high: 7, low: 9)
+    let events = (1...count).map { seq in
+        Event(
+            seq: UInt64(seq), time: 0, keyID: id, owner: "", actor: Actor(kind: .system, id: ""), ip: nil,
+            requestID: nil, payload: .expired)
+    }
+    var start = 0
+    var turn = 0
+    while start < count {
+        let end = min(count, start + runs[turn % runs.count])
+        try batched.environment.write { txn in try batched.tree.apply(contentsOf: events[start..<end], in: txn) }
+        start = end
+        turn += 1
+    }
+    let same = try batched.dump() == single.dump()
+    #expect(same)
+}
