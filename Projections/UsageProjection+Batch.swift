@@ -52,11 +52,11 @@ extension UsageProjection {
     struct RowScratch {
         var latencies: [UInt32] = []
         var writer = BinaryWriter(capacity: 256)
-        /// A stored row's buckets as read (index and count), the first `bucketsRead`.
-        var bucketIndexes = [Int](repeating: 0, count: LatencyHistogram.bucketCount)
-        var bucketCounts = [UInt64](repeating: 0, count: LatencyHistogram.bucketCount)
-        /// A merged row: room for the largest (every bucket, each varint at its longest).
-        var out = [UInt8](repeating: 0, count: 16 + 10 * (4 + 2 * LatencyHistogram.bucketCount))
+        /// A merged row: its buckets from ``headerRoom`` on, its head just before them;
+        /// room for the largest (every bucket, each varint at its longest).
+        var out = [UInt8](repeating: 0, count: headerRoom + 10 * 2 * LatencyHistogram.bucketCount)
+        /// Bytes before a merged row's buckets, for its head (at most 5 varints).
+        static let headerRoom = 64
 
         /// Merges each row's accesses into its row of `table` (created when missing).
         mutating func write(_ accesses: inout [PendingAccess], into table: Table, _ txn: borrowing Transaction) throws {
@@ -87,10 +87,10 @@ extension UsageProjection {
         /// the table holds.
         private mutating func write(_ key: UnsafeRawBufferPointer, errors: UInt64, _ cursor: inout Cursor) throws {
             if let old = try cursor.seek(exactly: key) {
-                let length = latencies.withUnsafeBufferPointer { merge(old, $0, errors: errors) }
-                if let length {
+                let merged = latencies.withUnsafeBufferPointer { merge(old, $0, errors: errors) }
+                if let merged {
                     try out.withUnsafeBytes { (v) throws in
-                        try cursor.replaceCurrent(key, UnsafeRawBufferPointer(rebasing: v[..<length]))
+                        try cursor.replaceCurrent(key, UnsafeRawBufferPointer(rebasing: v[merged]))
                     }
                     return
                 }
@@ -109,105 +109,79 @@ extension UsageProjection {
         }
 
         /// Writes into ``out`` the row ``UsageMetrics`` would encode after decoding `row`
-        /// and recording `sorted` (`errors` of them not VALID): the same bytes, from the
-        /// row's buckets as they are encoded. Returns its length; nil, writing nothing,
-        /// when `row` fails a check ``UsageMetrics/init(decoding:)`` makes.
+        /// and recording `sorted` (`errors` of them not VALID): the same bytes, merged in
+        /// one pass over the row's buckets as they are encoded. Returns where in ``out``
+        /// it is; nil when `row` fails a check ``UsageMetrics/init(decoding:)`` makes.
         mutating func merge(_ row: UnsafeRawBufferPointer, _ sorted: UnsafeBufferPointer<UInt32>, errors: UInt64)
-            -> Int?
+            -> Range<Int>?
         {
-            guard let stored = readBuckets(row) else { return nil }
-            return bucketIndexes.withUnsafeBufferPointer { indexes in
-                bucketCounts.withUnsafeBufferPointer { counts in
-                    out.withUnsafeMutableBytes { out in
-                        let base = out.baseAddress!
-                        var n = 0
-                        // The merged buckets: the stored ones and those of `sorted`.
-                        var distinct = 0
-                        var b = 0
-                        var i = 0
-                        while i < sorted.count || b < stored.buckets {
-                            let next = i < sorted.count ? LatencyHistogram.index(of: sorted[i]) : Int.max
-                            if b < stored.buckets, indexes[b] < next {
-                                b += 1
-                            } else {
-                                while i < sorted.count, LatencyHistogram.index(of: sorted[i]) == next { i += 1 }
-                                if b < stored.buckets, indexes[b] == next { b += 1 }
-                            }
-                            distinct += 1
+            out.withUnsafeMutableBytes { out -> Range<Int>? in
+                let base = out.baseAddress!
+                var at = 1
+                guard row.count > 0, row[0] == UsageMetrics.formatVersion,
+                    let requests = Self.varint(row, &at), let storedErrors = Self.varint(row, &at),
+                    let rawMax = Self.varint(row, &at), let max = UInt32(exactly: rawMax),
+                    let rawCount = Self.varint(row, &at), rawCount <= UInt64(LatencyHistogram.bucketCount),
+                    rawCount <= UInt64(row.count - at)
+                else { return nil }
+                let top = LatencyHistogram.index(of: max)
+                // The merged buckets, after the room for the head.
+                var n = Self.headerRoom
+                var buckets = 0
+                var previous = 0
+                func emit(_ index: Int, _ count: UInt64) {
+                    Self.put(UInt64(index - previous), base, &n)
+                    Self.put(count, base, &n)
+                    previous = index + 1
+                    buckets += 1
+                }
+                var i = 0
+                // The new latencies' buckets below `bound`, each with its count.
+                func emitNew(below bound: Int) {
+                    while i < sorted.count {
+                        let index = LatencyHistogram.index(of: sorted[i])
+                        guard index < bound else { return }
+                        var count: UInt64 = 0
+                        while i < sorted.count, LatencyHistogram.index(of: sorted[i]) == index {
+                            count += 1
+                            i += 1
                         }
-                        base.storeBytes(of: UsageMetrics.formatVersion, as: UInt8.self)
-                        n = 1
-                        Self.put(stored.requests + UInt64(sorted.count), base, &n)
-                        Self.put(stored.errors + errors, base, &n)
-                        Self.put(UInt64(max(stored.max, sorted.last ?? 0)), base, &n)
-                        Self.put(UInt64(distinct), base, &n)
-                        var nextIndex = 0
-                        b = 0
-                        i = 0
-                        while i < sorted.count || b < stored.buckets {
-                            let next = i < sorted.count ? LatencyHistogram.index(of: sorted[i]) : Int.max
-                            let index: Int
-                            var count: UInt64 = 0
-                            if b < stored.buckets, indexes[b] < next {
-                                index = indexes[b]
-                                count = counts[b]
-                                b += 1
-                            } else {
-                                index = next
-                                while i < sorted.count, LatencyHistogram.index(of: sorted[i]) == next {
-                                    count += 1
-                                    i += 1
-                                }
-                                if b < stored.buckets, indexes[b] == next {
-                                    count += counts[b]
-                                    b += 1
-                                }
-                            }
-                            Self.put(UInt64(index - nextIndex), base, &n)
-                            Self.put(count, base, &n)
-                            nextIndex = index + 1
-                        }
-                        return n
+                        emit(index, count)
                     }
                 }
-            }
-        }
-
-        /// Reads a row's figures, and its buckets into ``bucketIndexes`` and
-        /// ``bucketCounts``, with every check ``UsageMetrics/init(decoding:)`` makes; nil
-        /// when one fails.
-        private mutating func readBuckets(_ row: UnsafeRawBufferPointer) -> (
-            requests: UInt64, errors: UInt64, max: UInt32, buckets: Int
-        )? {
-            bucketIndexes.withUnsafeMutableBufferPointer { indexes in
-                bucketCounts.withUnsafeMutableBufferPointer { counts in
-                    var at = 0
-                    guard row.count > 0, row[0] == UsageMetrics.formatVersion else { return nil }
-                    at = 1
-                    guard let requests = Self.varint(row, &at), let errors = Self.varint(row, &at),
-                        let rawMax = Self.varint(row, &at), let max = UInt32(exactly: rawMax),
-                        let rawCount = Self.varint(row, &at), rawCount <= UInt64(LatencyHistogram.bucketCount),
-                        rawCount <= UInt64(row.count - at)
+                var next = 0
+                var total: UInt64 = 0
+                for _ in 0..<Int(rawCount) {
+                    guard next <= top, let gap = Self.varint(row, &at), gap <= UInt64(top - next),
+                        let stored = Self.varint(row, &at), stored > 0
                     else { return nil }
-                    let count = Int(rawCount)
-                    let top = LatencyHistogram.index(of: max)
-                    var next = 0
-                    var total: UInt64 = 0
-                    for j in 0..<count {
-                        guard next <= top, let gap = Self.varint(row, &at), gap <= UInt64(top - next),
-                            let n = Self.varint(row, &at), n > 0
-                        else { return nil }
-                        let (sum, overflow) = total.addingReportingOverflow(n)
-                        guard !overflow else { return nil }
-                        total = sum
-                        indexes[j] = next + Int(gap)
-                        counts[j] = n
-                        next += Int(gap) + 1
+                    let (sum, overflow) = total.addingReportingOverflow(stored)
+                    guard !overflow else { return nil }
+                    total = sum
+                    let index = next + Int(gap)
+                    next = index + 1
+                    emitNew(below: index)
+                    var count = stored
+                    while i < sorted.count, LatencyHistogram.index(of: sorted[i]) == index {
+                        count += 1
+                        i += 1
                     }
-                    guard count > 0 ? indexes[count - 1] == top : max == 0 else { return nil }
-                    guard at == row.count, errors <= requests, total == requests else { return nil }
-                    return (requests, errors, max, count)
+                    emit(index, count)
                 }
+                emitNew(below: Int.max)
+                guard rawCount > 0 ? next - 1 == top : max == 0 else { return nil }
+                guard at == row.count, storedErrors <= requests, total == requests else { return nil }
+                // The head, written at the start, then moved to just before the buckets.
+                var h = 0
+                base.storeBytes(of: UsageMetrics.formatVersion, as: UInt8.self)
+                h = 1
+                Self.put(requests + UInt64(sorted.count), base, &h)
+                Self.put(storedErrors + errors, base, &h)
+                Self.put(UInt64(Swift.max(max, sorted.last ?? 0)), base, &h)
+                Self.put(UInt64(buckets), base, &h)
+                let start = Self.headerRoom - h
+                (base + start).copyMemory(from: base, byteCount: h)
+                return start..<n
             }
         }
 

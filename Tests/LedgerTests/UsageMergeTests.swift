@@ -19,8 +19,8 @@ func mergingEncodedRowsEqualsDecodingRecordingAndEncoding(seed: UInt64) {
         var expected = stored
         for (j, l) in sorted.enumerated() { expected.record(l, isError: UInt64(j) < errors) }
         let row = stored.encoded()
-        let length = row.withUnsafeBytes { r in sorted.withUnsafeBufferPointer { scratch.merge(r, $0, errors: errors) } }
-        #expect(length.map { Array(scratch.out[..<$0]) } == expected.encoded(), "round \(round)")
+        let merged = row.withUnsafeBytes { r in sorted.withUnsafeBufferPointer { scratch.merge(r, $0, errors: errors) } }
+        #expect(merged.map { Array(scratch.out[$0]) } == expected.encoded(), "round \(round)")
     }
 }
 
