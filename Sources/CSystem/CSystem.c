@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -187,6 +188,8 @@ ssize_t csys_recv(int fd, void *buffer, size_t length) {
 int csys_shutdown_write(int fd) { return shutdown(fd, SHUT_WR); }
 
 int csys_close(int fd) { return close(fd); }
+
+int csys_set_thread_nice(int nice) { return setpriority(PRIO_PROCESS, (id_t)gettid(), nice); }
 
 int csys_open_direct_write(const char *path) { return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC); }
 

@@ -97,6 +97,11 @@ int csys_close(int fd);
 /* Names the calling thread (at most 15 bytes are kept), for ps, top and debuggers. */
 int csys_set_thread_name(const char *name);
 
+/* Sets the calling thread's nice value (Linux: per thread), e.g. 10 for work that may wait
+   behind the request path; 0 on success, -1 with errno set otherwise. Raising a priority
+   (a negative value) needs CAP_SYS_NICE. */
+int csys_set_thread_nice(int nice);
+
 /* Opens `path` for writing around the page cache (O_WRONLY | O_DIRECT | O_CLOEXEC); -1 with
    errno set when it cannot (e.g. a file system without O_DIRECT). */
 int csys_open_direct_write(const char *path);
