@@ -55,9 +55,12 @@ public final class Deliverer: Sendable {
         for (index, (loop, name)) in [(fold, "kl-deliverer"), (schedule, "kl-deliver-plan")].enumerated() {
             done.enter()
             DispatchQueue(label: "keyledger-deliveries-\(index)").async { [done] in
-                // Named for profilers (`perf stat -t`, `top -H`).
+                // Named for profilers (`perf stat -t`, `top -H`), and behind the request
+                // path like the projector (priority put back for Dispatch's pool after).
                 _ = csys_set_thread_name(name)
+                _ = csys_set_thread_nice(10)
                 loop()
+                _ = csys_set_thread_nice(0)
                 done.leave()
             }
         }

@@ -327,3 +327,25 @@ struct EventCountProjection: Projection {
     #expect(problems.count == 0, "\(problems.prefix(3))")
     #expect(try f.ledger.head().seq >= 425)
 }
+
+/// The fold runs behind the request path: while a ledger is open for writing, the thread
+/// named `kl-projector` has nice 10 and the writer's keeps the process's (0 here).
+@Test func theProjectorsThreadStepsAsideForTheWriters() throws {
+    let f = try LedgerFixture()
+    _ = try f.create()
+    func nice(of name: String) -> [Int] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.compactMap { tid -> Int? in
+            guard let comm = try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8),
+                comm.trimmingCharacters(in: .whitespacesAndNewlines) == name,
+                let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            // After "(comm) ": state is field 3; nice is field 19.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 16 ? Int(fields[16]) : nil
+        }
+    }
+    #expect(nice(of: "kl-projector").contains(10), "\(nice(of: "kl-projector"))")
+    #expect(!nice(of: "kl-writer").isEmpty && !nice(of: "kl-writer").contains(10))
+}
