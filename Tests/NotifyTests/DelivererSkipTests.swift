@@ -8,25 +8,6 @@ import Projections
 import Synchronization
 import Testing
 
-private func wait<T: Sendable>(_ body: (@escaping @Sendable (Result<T, LedgerError>) -> Void) -> Void) throws -> T {
-    let done = DispatchSemaphore(value: 0)
-    let box = Mutex<Result<T, LedgerError>?>(nil)
-    body { result in
-        box.withLock { $0 = result }
-        done.signal()
-    }
-    done.wait()
-    return try box.withLock { $0! }.get()
-}
-
-private func until(_ what: String, _ condition: () throws -> Bool) throws {
-    for _ in 0..<1000 {
-        if try condition() { return }
-        usleep(10_000)
-    }
-    Issue.record("timed out waiting for \(what)")
-}
-
 /// The deliverer decodes only the events a webhook wants and webhook events; it passes
 /// the rest by their records' type bytes (with no webhook: every event but webhook
 /// events). The first webhook's creation is still found, and every event after it that

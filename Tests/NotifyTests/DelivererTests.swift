@@ -16,25 +16,6 @@ private final class HandClock: LedgerClock {
     func advance(seconds: Int64) { micros.withLock { $0 += seconds * 1_000_000 } }
 }
 
-private func wait<T: Sendable>(_ body: (@escaping @Sendable (Result<T, LedgerError>) -> Void) -> Void) throws -> T {
-    let done = DispatchSemaphore(value: 0)
-    let box = Mutex<Result<T, LedgerError>?>(nil)
-    body { result in
-        box.withLock { $0 = result }
-        done.signal()
-    }
-    done.wait()
-    return try box.withLock { $0! }.get()
-}
-
-private func until(_ what: String, _ condition: () throws -> Bool) throws {
-    for _ in 0..<1000 {
-        if try condition() { return }
-        usleep(10_000)
-    }
-    Issue.record("timed out waiting for \(what)")
-}
-
 /// The whole loop with a receiver that never listens: the deliverer folds the event,
 /// attempts it, records the refusal with its next attempt, and once the webhook has
 /// failed for 5 days (the clock moved by hand) appends `webhook.disabled` through the
