@@ -38,7 +38,8 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["CSystem"], swiftSettings: swiftSettings),
         .target(name: "Outbound", dependencies: ["CCurl"], swiftSettings: swiftSettings),
         .target(
-            name: "Notify", dependencies: ["Outbound", "Ledger", "Projections", "Store", "Events", "JSON", "Logging"],
+            name: "Notify",
+            dependencies: ["Outbound", "Ledger", "Projections", "Store", "Events", "JSON", "Logging", "CSystem"],
             swiftSettings: swiftSettings),
         .target(
             name: "Rendering", dependencies: ["Ledger", "Projections", "Events", "JSON"],

@@ -8,6 +8,12 @@ extension KeyState {
     /// fold and a replay write identical rows.
     public func encoded() -> [UInt8] {
         var w = BinaryWriter()
+        encode(into: &w)
+        return w.bytes
+    }
+
+    /// Appends ``encoded()``'s bytes to `w` (a writer reused from row to row).
+    public func encode(into w: inout BinaryWriter) {
         w.u8(Self.formatVersion)
         w.raw(id.bytes)
         w.string(owner)
@@ -38,7 +44,6 @@ extension KeyState {
             metadata: metadata, secretDigest: secretDigest)
         settings.secretDigest = .zero
         EventCodec.encodePayload(.created(settings), into: &w)
-        return w.bytes
     }
 
     /// Decodes a row written by ``encoded()``.

@@ -102,3 +102,15 @@ extension KeyState {
         case current, previous, retired, none
     }
 }
+
+extension KeyState {
+    /// ``evolve(_:_:)`` in place, for an event of the key's stream after its creation: no
+    /// copy of the state (nor of its arrays) per event.
+    public mutating func fold(_ event: Event) {
+        if case .created = event.payload {
+            if let new = Self.evolve(self, event) { self = new }
+            return
+        }
+        apply(event.payload, at: event.time)
+    }
+}

@@ -95,7 +95,19 @@ public struct KeyStateProjection: Projection {
     /// Writes `new` and moves its index entries from where the row it replaces (nil: none)
     /// had them.
     public func store(_ new: KeyState, replacing old: KeyState.Indexed?, in txn: borrowing Transaction) throws {
-        try txn.put(keys, new.id.bytes, new.encoded())
+        var writer = BinaryWriter()
+        try store(new, replacing: old, in: txn, using: &writer)
+    }
+
+    /// ``store(_:replacing:in:)``, encoding the row in `writer` (reused from row to row).
+    public func store(
+        _ new: KeyState, replacing old: KeyState.Indexed?, in txn: borrowing Transaction, using writer: inout BinaryWriter
+    ) throws {
+        writer.reset()
+        new.encode(into: &writer)
+        try withUnsafeBytes(of: (new.id.high.bigEndian, new.id.low.bigEndian)) { (key) throws in
+            try writer.bytes.withUnsafeBytes { (value) throws in try txn.put(keys, key, value) }
+        }
         // Secrets change only at creation and rotation; skip the set work otherwise.
         if old?.secretDigest != new.secretDigest || old?.previousSecretDigest != new.previousSecretDigest {
             let oldDigests = Set([old?.secretDigest, old?.previousSecretDigest].compactMap { $0 })

@@ -71,7 +71,7 @@ public struct MerkleTreeProjection: Projection {
 
     /// Files hash `index` of tile level `level`; the 256th of a tile moves the tile's
     /// hashes from the edge into a full tile and files its root one level up.
-    private func add(_ hash: Digest, level: UInt8, index: UInt64, in txn: borrowing Transaction) throws {
+    func add(_ hash: Digest, level: UInt8, index: UInt64, in txn: borrowing Transaction) throws {
         try txn.put(edge, Self.key(level, index), hash.bytes)
         guard index % UInt64(Self.tileWidth) == UInt64(Self.tileWidth - 1) else { return }
         let tileIndex = index / UInt64(Self.tileWidth)

@@ -18,6 +18,11 @@ public protocol Projection: Sendable {
     var needsEventContext: Bool { get }
     /// Folds one event (in seq order) into the projection's tables.
     func apply(_ event: Event, in txn: borrowing Transaction) throws
+    /// Folds a run of events (in seq order) into the projection's tables: exactly the
+    /// rows ``apply(_:in:)`` over each event in turn writes. The projector folds each of
+    /// its rounds through this, so a projection whose rows many of the run's events touch
+    /// can read and write each row once. By default, ``apply(_:in:)`` over each.
+    func apply(contentsOf events: ArraySlice<Event>, in txn: borrowing Transaction) throws
     /// A fresh in-memory folder for a rebuild from seq 1. By default a
     /// ``FoldingRebuilder``: ``apply(_:in:)`` over every event, so a new projection needs
     /// only its fold; a projection whose rebuild must be faster makes its own.
@@ -26,6 +31,10 @@ public protocol Projection: Sendable {
 
 extension Projection {
     public func makeRebuilder() -> any ProjectionRebuilder { FoldingRebuilder(projection: self) }
+
+    public func apply(contentsOf events: ArraySlice<Event>, in txn: borrowing Transaction) throws {
+        for event in events { try apply(event, in: txn) }
+    }
 }
 
 /// The rebuild derived from a projection's fold: each chunk's events (decoded whole, see

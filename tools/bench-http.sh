@@ -23,6 +23,26 @@ bin=$PWD/.build/release/keyledger
 nginx=$(../shared/limits/http-limit "$secs")
 echo "nginx (limit):"
 echo "$nginx"
+# The same nginx loaded by our own wrk script (a POST with a JSON body per request, built in
+# Lua): the load generator's own ceiling with the requests KeyLedger gets.
+scripted_nginx() {
+  local d port=${HTTP_LIMIT_PORT:-18181}
+  d=$(mktemp -d)
+  cat > "$d/nginx.conf" <<CONF
+worker_processes 1; daemon on; pid $d/nginx.pid; error_log $d/error.log;
+events { worker_connections 1024; }
+http { access_log off; server { listen 127.0.0.1:$port;
+  location / { default_type application/json; return 200 '{"valid":true,"keyId":"key_123"}'; } } }
+CONF
+  nginx -c "$d/nginx.conf"
+  sleep 0.3
+  printf 'sk_test_%043d\n' 1 2 3 > "$d/secrets.txt"
+  KL_SECRETS="$d/secrets.txt" wrk -t1 -c32 -d${secs}s -s tools/bench/verify.lua "http://127.0.0.1:$port/v1/verify" | grep -E "Requests/sec|Latency"
+  kill "$(cat "$d/nginx.pid")"
+  rm -rf "$d"
+}
+echo "nginx, loaded by tools/bench/verify.lua (POST /v1/verify with its JSON body):"
+scripted_nginx
 dir=$(mktemp -d)
 port=${KEYLEDGER_BENCH_PORT:-18420}
 data=${KEYLEDGER_BENCH_DATA:-$dir/data}

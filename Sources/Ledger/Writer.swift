@@ -8,13 +8,16 @@ import Synchronization
 
 /// The single writer: one thread drains the command queue in batches; each batch is
 /// decided in memory and appended in one write transaction of the log, one durable
-/// commit. Its callers are answered by a second thread, the answerer, while the writer
-/// already decides and commits the next batch. Under load, batches grow and the sync
-/// is shared. The projections are folded behind by the ``Projector``.
+/// commit. Under load its callers are answered by a second thread, the answerer, while
+/// the writer already decides and commits the next batch; when nothing else waits, the
+/// writer answers them itself (no hand-off between threads on a lone request's path).
+/// Under load, batches grow and the sync is shared. The projections are folded behind by
+/// the ``Projector``.
 final class Writer: @unchecked Sendable {
     // Safe to share: `queue`, `stopping` and `finished` are only touched with
     // `condition` locked; `executor` is used on the writer's thread only;
-    // `answering` is written and read on the writer's thread only.
+    // `answering` and `writerAnswering` are each written and read on one thread only
+    // (the answerer's, the writer's).
     struct Job: Sendable {
         var command: Command
         var context: CommandContext
@@ -56,6 +59,8 @@ final class Writer: @unchecked Sendable {
     private var toAnswer: [Committed] = []
     private var answererStopping = false
     private var answererFinished = false
+    /// True while the answerer thread, or the writer in its stead, answers a batch.
+    private var answererBusy = false
     /// The most jobs one transaction takes; bounds latency under a flood.
     let maxBatch = 4096
 
@@ -79,9 +84,11 @@ final class Writer: @unchecked Sendable {
         decisionBytes.store(executor.decisions.approximateBytes, ordering: .relaxed)
     }
 
-    /// The answerer thread's id, and the seq of the job being answered on it.
+    /// The answerer's and the writer's thread ids, and the seq of the job each is answering.
     private let thread = Atomic<UInt>(0)
     private(set) var answering: UInt64 = 0
+    private let writerThread = Atomic<UInt>(0)
+    private var writerAnswering: UInt64?
 
     init(
         environment: Environment, executor: CommandExecutor, projector: Projector, observer: CommitObserver?,
@@ -104,9 +111,12 @@ final class Writer: @unchecked Sendable {
     }
 
     /// The seq of the job whose completion runs now, when called from that completion
-    /// (on the answerer's thread); nil on any other thread.
+    /// (on the answerer's thread, or the writer's when it answers itself); nil elsewhere.
     var seqOfAnswer: UInt64? {
-        UInt(pthread_self()) == thread.load(ordering: .acquiring) ? answering : nil
+        let me = UInt(pthread_self())
+        if me == thread.load(ordering: .acquiring) { return answering }
+        if me == writerThread.load(ordering: .acquiring) { return writerAnswering }
+        return nil
     }
 
     /// Queues a job. After ``stop()`` jobs are refused with `unavailable`.
@@ -153,6 +163,7 @@ final class Writer: @unchecked Sendable {
 
     private func run() {
         _ = csys_set_thread_name("kl-writer")
+        writerThread.store(UInt(pthread_self()), ordering: .releasing)
         publishDecisionSize()
         var nextSweep = MonotonicTime.now()
         var batch: [Job] = []
@@ -233,7 +244,43 @@ final class Writer: @unchecked Sendable {
             committed.store(head, ordering: .releasing)
             projector.advance(to: head)
         }
-        hand(Committed(jobs: batch, results: results, seqs: seqs, head: head, nanos: nanos))
+        let done = Committed(jobs: batch, results: results, seqs: seqs, head: head, nanos: nanos)
+        if answerable() {
+            for i in batch.indices {
+                writerAnswering = seqs[i]
+                batch[i].completion(results[i], seqs[i])
+            }
+            writerAnswering = nil
+            finish([done])
+            answerCondition.lock()
+            answererBusy = false
+            answerCondition.unlock()
+        } else {
+            hand(done)
+        }
+    }
+
+    /// True when the writer may answer a batch itself: no job or chore waits for it, and
+    /// the answerer has nothing in hand (so answers keep their order); it then counts as
+    /// the answerer until it clears `answererBusy`.
+    private func answerable() -> Bool {
+        condition.lock()
+        let idle = queue.isEmpty && chores.isEmpty
+        condition.unlock()
+        guard idle else { return false }
+        answerCondition.lock()
+        defer { answerCondition.unlock() }
+        guard toAnswer.isEmpty && !answererBusy else { return false }
+        answererBusy = true
+        return true
+    }
+
+    /// After a batch's answers: the long polls and the observer move on.
+    private func finish(_ batches: [Committed]) {
+        let head = batches.reduce(0) { max($0, $1.head) }
+        guard head > 0 else { return }
+        notifier.advance(to: head)
+        for batch in batches where batch.head > 0 { observer?(batch.head, batch.jobs.count, batch.nanos) }
     }
 
     /// Passes a committed (or failed) batch to the answerer.
@@ -264,6 +311,7 @@ final class Writer: @unchecked Sendable {
             swap(&toAnswer, &spareBatches)
             batches = spareBatches
             spareBatches.removeAll(keepingCapacity: true)
+            answererBusy = true
             answerCondition.unlock()
             for batch in batches {
                 for i in batch.jobs.indices {
@@ -271,12 +319,11 @@ final class Writer: @unchecked Sendable {
                     batch.jobs[i].completion(batch.results[i], batch.seqs[i])
                 }
             }
-            let head = batches.reduce(0) { max($0, $1.head) }
-            if head > 0 {
-                notifier.advance(to: head)
-                for batch in batches where batch.head > 0 { observer?(batch.head, batch.jobs.count, batch.nanos) }
-            }
+            finish(batches)
             batches.removeAll(keepingCapacity: true)
+            answerCondition.lock()
+            answererBusy = false
+            answerCondition.unlock()
         }
     }
 }

@@ -115,8 +115,14 @@ public final class DeliveryStore: Sendable {
     /// Folds committed events (in seq order, following the checkpoint): webhook events
     /// change the subscriptions; every event is queued for each enabled subscription
     /// that wants it, unless older than `horizon` µs before `now`.
-    public func fold(_ events: [Event], now: Int64, horizon: Int64 = Backoff.giveUpMicros) throws {
-        guard let last = events.last else { return }
+    ///
+    /// - Parameter through: the seq the fold covers the log through, when the events are
+    ///   only those of a stretch of it that can change anything here (``wantedTypes()``);
+    ///   by default the last event's.
+    public func fold(_ events: [Event], through: UInt64? = nil, now: Int64, horizon: Int64 = Backoff.giveUpMicros)
+        throws
+    {
+        guard let last = through ?? events.last?.seq else { return }
         try environment.write { txn in
             var current = try allHooks(txn)
             for event in events {
@@ -139,8 +145,21 @@ public final class DeliveryStore: Sendable {
                     try putPending(hook.id, event.seq, failures: 0, first: 0, next: 0, txn)
                 }
             }
-            try txn.put(meta, Array("checkpoint".utf8), Self.u64(last.seq))
+            try txn.put(meta, Array("checkpoint".utf8), Self.u64(last))
         }
+    }
+
+    /// The event types the fold has anything to do with, by raw value: the webhook
+    /// events (they change the subscriptions) and every type an enabled subscription
+    /// wants. Any other event changes nothing here until a webhook event comes.
+    public func wantedTypes() throws -> [Bool] {
+        var wanted = [Bool](repeating: false, count: 256)
+        for type in EventType.allCases where type.isWebhookEvent { wanted[Int(type.rawValue)] = true }
+        let subscriptions = try environment.read { txn in try allHooks(txn) }
+        for hook in subscriptions where hook.enabled {
+            for type in EventType.allCases where hook.wants(type) { wanted[Int(type.rawValue)] = true }
+        }
+        return wanted
     }
 
     func dropPending(_ id: WebhookID, _ txn: borrowing Transaction) throws {
@@ -364,4 +383,14 @@ public struct DeliveryOutcome: Sendable, Equatable {
     }
 
     public var isSuccess: Bool { error == nil && (200..<300).contains(status) }
+}
+
+extension EventType {
+    /// The events that change webhook subscriptions.
+    var isWebhookEvent: Bool {
+        switch self {
+        case .webhookCreated, .webhookUpdated, .webhookDeleted, .webhookSecretRotated, .webhookDisabled: true
+        default: false
+        }
+    }
 }

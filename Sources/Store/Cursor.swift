@@ -46,6 +46,21 @@ public struct Cursor {
         return try last()
     }
 
+    /// The value stored under exactly `key`, the cursor left on it (`MDB_SET`); nil, the
+    /// cursor unset, when there is none.
+    public mutating func seek(exactly key: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer? {
+        try move(MDB_SET_KEY, key: key)?.value
+    }
+
+    /// Replaces the value of the entry the cursor is on (`MDB_CURRENT`), whose key is
+    /// `key`: no second search of the table, and no move of the entry when the new value
+    /// is as long as the old.
+    public mutating func replaceCurrent(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        try LMDBError.check(mdb_cursor_put(handle, &k, &v, UInt32(MDB_CURRENT)))
+    }
+
     /// Stores `value` under `key` through this cursor (`mdb_cursor_put`), leaving the
     /// cursor on it. Bulk writers keep one cursor for a run of puts instead of paying
     /// `mdb_put`'s cursor setup per row.

@@ -69,14 +69,32 @@ public enum PostingBlock {
         }
     }
 
-    /// The last value of the block that starts at `first`.
+    /// The last value of the block that starts at `first`: the sum of its gaps, checked
+    /// as ``forEach(first:_:_:)`` checks them (an append reads it for every list it
+    /// continues, so the one-byte gaps of dense lists take a step of their own).
     static func last(first: UInt64, _ gaps: UnsafeRawBufferPointer) throws(PostingListError) -> UInt64 {
-        var last = first
-        try forEach(first: first, gaps) { value in
-            last = value
-            return true
+        var value = first
+        var i = 0
+        while i < gaps.count {
+            var gap = UInt64(gaps[i])
+            i += 1
+            if gap >= 0x80 {
+                gap &= 0x7F
+                var shift: UInt64 = 7
+                while true {
+                    guard i < gaps.count, shift < 64 else { throw PostingListError() }
+                    let byte = gaps[i]
+                    i += 1
+                    gap |= UInt64(byte & 0x7F) << shift
+                    if byte < 0x80 { break }
+                    shift += 7
+                }
+            }
+            let (next, overflow) = value.addingReportingOverflow(gap)
+            guard gap > 0, !overflow else { throw PostingListError() }
+            value = next
         }
-        return last
+        return value
     }
 }
 
@@ -155,25 +173,44 @@ public struct PostingListError: Error, CustomStringConvertible {
     public var description: String { "a posting list block does not decode" }
 }
 
+/// Buffers for ``Cursor/appendPostings(_:_:using:)`` to reuse from one list to the next
+/// (a fold that appends to many lists allocates none per list).
+public struct PostingScratch {
+    var key: [UInt8] = []
+    var block: [UInt8] = []
+
+    public init() {
+        key.reserveCapacity(PostingBlock.maxListKey + 8)
+        block.reserveCapacity(PostingBlock.capacity + 10)
+    }
+}
+
 extension Cursor {
     /// Appends ascending `values` to the posting list `list`, continuing its last block.
     /// Values at or below the list's last are skipped: they are filed already (a list
     /// only grows at its end, in log order).
     public mutating func appendPostings(_ list: UnsafeRawBufferPointer, _ values: UnsafeBufferPointer<UInt64>) throws {
+        var scratch = PostingScratch()
+        try appendPostings(list, values, using: &scratch)
+    }
+
+    /// ``appendPostings(_:_:)`` through buffers of `scratch`.
+    public mutating func appendPostings(
+        _ list: UnsafeRawBufferPointer, _ values: UnsafeBufferPointer<UInt64>, using scratch: inout PostingScratch
+    ) throws {
         guard !values.isEmpty else { return }
-        var key = [UInt8](list)
-        key.append(contentsOf: repeatElement(0xFF, count: 8))
-        var block: [UInt8] = []
-        block.reserveCapacity(PostingBlock.capacity)
+        scratch.key.removeAll(keepingCapacity: true)
+        scratch.key.append(contentsOf: list)
+        scratch.key.append(contentsOf: repeatElement(0xFF, count: 8))
+        scratch.block.removeAll(keepingCapacity: true)
         var first: UInt64 = 0
         var last: UInt64 = 0
         var open = false
-        if let tail = try lastBlock(of: key) {
+        if let tail = try lastBlock(of: scratch.key) {
             first = tail.first
-            block.append(contentsOf: tail.gaps)
-            last = try tail.gaps.withUnsafeBytes { (gaps) throws(PostingListError) in
-                try PostingBlock.last(first: first, gaps)
-            }
+            // Copied before any put moves the row.
+            scratch.block.append(contentsOf: tail.gaps)
+            last = try PostingBlock.last(first: first, tail.gaps)
             open = true
         }
         var changed = false
@@ -181,31 +218,31 @@ extension Cursor {
             if open {
                 guard value > last else { continue }
                 let gap = value - last
-                if block.count + PostingBlock.size(gap) <= PostingBlock.capacity {
-                    PostingBlock.append(gap, to: &block)
+                if scratch.block.count + PostingBlock.size(gap) <= PostingBlock.capacity {
+                    PostingBlock.append(gap, to: &scratch.block)
                     last = value
                     changed = true
                     continue
                 }
-                if changed { try put(block: block, first: first, key: &key) }
+                if changed { try put(block: scratch.block, first: first, key: &scratch.key) }
             }
-            block.removeAll(keepingCapacity: true)
+            scratch.block.removeAll(keepingCapacity: true)
             first = value
             last = value
             open = true
             changed = true
         }
-        if changed { try put(block: block, first: first, key: &key) }
+        if changed { try put(block: scratch.block, first: first, key: &scratch.key) }
     }
 
-    /// The last block of the list whose key is `key` less its last 8 bytes (which this
-    /// overwrites), or nil for an empty list.
-    private mutating func lastBlock(of key: [UInt8]) throws -> (first: UInt64, gaps: [UInt8])? {
+    /// The last block of the list whose key is `key` less its last 8 bytes, or nil for an
+    /// empty list; its gaps point into the map (valid until the next write).
+    private mutating func lastBlock(of key: [UInt8]) throws -> (first: UInt64, gaps: UnsafeRawBufferPointer)? {
         // Every block of the list sorts before the list's key followed by 8 × 0xFF.
         let entry: Entry?
         if try seek(atLeast: key) != nil { entry = try previous() } else { entry = try last() }
         guard let entry, let first = Self.first(of: entry.key, inListOf: key) else { return nil }
-        return (first, [UInt8](entry.value))
+        return (first, entry.value)
     }
 
     private mutating func put(block: [UInt8], first: UInt64, key: inout [UInt8]) throws {
