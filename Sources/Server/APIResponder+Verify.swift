@@ -63,13 +63,20 @@ final class VerifyAnswer: HTTPDeferredResponse {
     }
 
     func render() -> HTTPResponse {
-        let result: Result<HTTPResponse, APIError>
-        switch outcome {
-        case .refused(let error): result = .failure(error)
-        case .decided(let decided): result = Call.answer(decided, fragments: responder.verifyFragments)
-        }
-        return APIResponder.complete(
-            result, request, route: "/v1/verify", requestID: requestID, seq: seq, ledger: responder.ledger,
+        APIResponder.complete(
+            Self.result(outcome, fragments: responder.verifyFragments), request, route: "/v1/verify",
+            requestID: requestID, seq: seq, ledger: responder.ledger,
             metrics: responder.requestMetrics, log: responder.log)
+    }
+
+    /// Borrowed, not copied out of the answer: a copy of the verdict would retain and
+    /// release every field of the key.
+    private static func result(_ outcome: borrowing Outcome, fragments: VerifyFragments) -> Result<
+        HTTPResponse, APIError
+    > {
+        switch outcome {
+        case .refused(let error): .failure(error)
+        case .decided(let decided): Call.answer(decided, fragments: fragments)
+        }
     }
 }

@@ -54,9 +54,11 @@ extension Call {
     }
 
     /// The answer to a verification the ledger decided.
-    static func answer(_ result: Result<VerifyResult, LedgerError>, fragments: VerifyFragments? = nil) -> Result<
-        HTTPResponse, APIError
-    > {
+    static func answer(_ result: borrowing Result<VerifyResult, LedgerError>, fragments: VerifyFragments? = nil)
+        -> Result<
+            HTTPResponse, APIError
+        >
+    {
         switch result {
         case .success(let verdict):
             .success(
