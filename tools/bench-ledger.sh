@@ -19,11 +19,19 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", 100 * a / b }'; }
 # The figure after "= " in a floor probe's line.
 rate_of() { sed -E 's/.*= ([0-9]+)[^0-9].*/\1/'; }
 # 1, 8 and 64 verifications in flight (that many submitters, one each), each against the
-# log floor: the same log records committed from C in batches of the size ours had.
+# log floor (the same log records committed from C as LMDB transactions in batches of the
+# size ours had) and the file floor (the same records appended to a zero-filled file, one
+# synced write per batch: what the journal does). First without the journal (every batch
+# its own LMDB commit, --journal-ms 0), then with it (the default).
 for inflight in 1 8 64; do
+  line=$($bin bench --data "$dir/nojournal-$inflight" --keys 1000 --submitters $inflight --in-flight 1 \
+    --seconds "$secs" --journal-ms 0)
+  echo "without the journal: $line"
+  plain=$(echo "$line" | awk '{for(i=1;i<=NF;i++) if($i=="commands/s") print $(i-1)}')
   line=$($bin bench --data "$dir/bench-$inflight" --keys 1000 --submitters $inflight --in-flight 1 --seconds "$secs")
   rate=$(echo "$line" | awk '{for(i=1;i<=NF;i++) if($i=="commands/s") print $(i-1)}')
-  echo "$line"
+  echo "with the journal:    $line"
+  echo "  journal / no journal ($inflight in flight): $(ratio "$rate" "$plain")"
   batch=$(echo "$line" | sed -E 's/.*mean batch ([0-9]+).*/\1/')
   floor=$(tools/bench/floor.sh log "$dir/bench-$inflight" "$batch" "$secs")
   echo "  $floor"

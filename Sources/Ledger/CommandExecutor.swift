@@ -28,6 +28,8 @@ final class CommandExecutor: @unchecked Sendable {
     var quotas: QuotaStates
     /// Webhooks and expiry warnings given (CommandExecutor+Webhooks.swift).
     var notices = NotificationDecisions()
+    /// The answers of the batch's idempotent commands that took effect, by claim key.
+    private(set) var keptAnswers: [(Digest, IdempotentAnswer)] = []
     /// Full states of keys whose last descriptive change (creation, update, rotation,
     /// ...) the projections may not include yet, with that event's seq; in seq order in
     /// `recentOrder` (from `recentFront` on) for eviction once the projections include it.
@@ -84,6 +86,7 @@ final class CommandExecutor: @unchecked Sendable {
     ) {
         rollbackBatch()
         evictRecent()
+        keptAnswers.removeAll(keepingCapacity: true)
         var head = try log.head(in: txn)
         var results: [Result<Outcome, LedgerError>] = []
         var seqs: [UInt64] = []
@@ -100,11 +103,11 @@ final class CommandExecutor: @unchecked Sendable {
             let before = head
             let mark = (decisions.mark(), recentJournal.count, notices.mark, quotas.mark())
             do {
-                let outcome = try txn.nested { child in
+                let (outcome, kept) = try txn.nested { child in
                     let outcome = try execute(job, &head, now, child)
-                    try keepAnswer(outcome, job.context, head.seq, now, child)
-                    return outcome
+                    return (outcome, try keepAnswer(outcome, job.context, head.seq, now, child))
                 }
+                if let kept, let claim = job.context.idempotency { keptAnswers.append((claim.key, kept)) }
                 results.append(.success(outcome))
             } catch let error as LedgerError {
                 head = before

@@ -27,6 +27,15 @@ public struct LedgerOptions: Sendable {
     /// Lead times of `key.expiring` warnings, in seconds; empty (the default here): none.
     /// `keyledger serve` passes `--expiry-warnings` (14d,3d,1d unless told otherwise).
     public var expiryWarnings: [Int64] = []
+    /// Milliseconds the writer gathers batches made durable in the journal (`DIR/journal`)
+    /// before one LMDB commit makes them visible to readers; nil: no journal, each batch
+    /// is its own durable LMDB commit. A device with under 1 GiB free gets no journal.
+    public var journalMillis: Double? = 5
+    /// The journal file's size in bytes.
+    public var journalBytes = 16 << 20
+    /// The free space the device needs at open for a journal (its zeros would take room
+    /// a full disk needs); below it, no journal.
+    public var journalMinimumFreeBytes: UInt64 = 1 << 30
 
     public init() {}
 }
@@ -137,6 +146,7 @@ public final class Ledger: Sendable {
         }
         guard writable else {
             let (meta, log) = (meta, log)
+            Self.warnOfUnappliedJournal(path, logEnvironment, meta)
             let stored = try? logEnvironment.read { txn in try Self.verifiedPoint(meta: meta, in: txn) }
             chainChecker = ChainChecker(log: log, environment: logEnvironment, verified: (stored ?? nil) ?? .origin)
             writer = nil
@@ -160,6 +170,20 @@ public final class Ledger: Sendable {
             (keys, audit, usage, others) = LedgerSchema.projections(projectionEnvironment, log: logEnvironment)
             checkpoints = Checkpoints(environment: projectionEnvironment)
             return
+        }
+        let journal: JournaledWriter
+        do {
+            // Batches acknowledged from the journal that LMDB did not commit yet come
+            // first: everything after (the chain check, the projections) sees them.
+            let applied = try JournaledWriter.recover(
+                logEnvironment, directory: path, state: meta, key: LedgerSchema.journalGenerationKey)
+            if applied > 0 { Log.info("applied the journal's uncommitted batches", ["batches": "\(applied)"]) }
+            journal = try JournaledWriter(
+                environment: logEnvironment, journal: try Self.openJournal(path, options), state: meta,
+                key: LedgerSchema.journalGenerationKey)
+        } catch {
+            if lockFD >= 0 { Glibc.close(lockFD) }
+            throw .unavailable("cannot apply the journal of \(path): \(error)")
         }
         do {
             let verified = try Self.checkChainAtOpen(
@@ -214,11 +238,40 @@ public final class Ledger: Sendable {
         }
         projector.start()
         let writer = Writer(
-            environment: logEnvironment, executor: executor, projector: projector, observer: options.onCommit,
+            environment: logEnvironment, journal: journal, journalMillis: options.journalMillis ?? 0,
+            executor: executor, projector: projector, observer: options.onCommit,
             sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier, head: head,
             warningLeads: options.expiryWarnings)
         self.writer = writer
         auditFlusher = AuditFlusher(trail: auditTrail, writer: writer, clock: clock)
+    }
+
+    /// A read-only open sees the log as of its last LMDB commit. When the last writer
+    /// stopped without committing batches it acknowledged from the journal (it was killed)
+    /// and none runs now, says so: a writable open applies them.
+    static func warnOfUnappliedJournal(_ path: String, _ environment: Environment, _ meta: Table) {
+        let frames = JournaledWriter.pendingFrames(
+            environment, directory: path, state: meta, key: LedgerSchema.journalGenerationKey)
+        guard frames > 0 else { return }
+        let fd = open(path + "/keyledger.lock", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { Glibc.close(fd) }
+        // A running writer holds the lock: its journal's batches are its open generation.
+        guard flock(fd, LOCK_SH | LOCK_NB) == 0 else { return }
+        Log.warning(
+            "the journal holds acknowledged batches the log's file does not include yet: this read-only view "
+                + "lacks their events until a writable open (keyledger serve) applies them",
+            ["batches": "\(frames)"])
+    }
+
+    /// The journal for the writer, unless the options turn it off or the device has less
+    /// free space than ``LedgerOptions/journalMinimumFreeBytes`` (1 GiB).
+    static func openJournal(_ path: String, _ options: LedgerOptions) throws -> Journal? {
+        guard options.journalMillis != nil else { return nil }
+        var fs = statvfs()
+        guard statvfs(path, &fs) == 0, UInt64(fs.f_bavail) * UInt64(fs.f_frsize) >= options.journalMinimumFreeBytes
+        else { return nil }
+        return try Journal(directory: path, capacity: options.journalBytes)
     }
 
     /// Takes the write lock, retrying for up to a second while it is held: a process that
@@ -310,6 +363,17 @@ public final class Ledger: Sendable {
     /// head as of now), at most `seconds`.
     ///
     /// - Throws: ``LedgerError/unavailable(_:)`` when they do not in time.
+    /// Waits until the log's readers (``head()``, ``events(after:limit:)``, queries) see
+    /// `seq`, by default everything acknowledged so far: the writer's journal holds the
+    /// latest batches for a few milliseconds before one LMDB commit makes them readable.
+    public func awaitLog(upTo seq: UInt64? = nil, seconds: Double = 30) throws(LedgerError) {
+        guard let writer else { return }
+        let target = seq ?? writer.committedHead
+        guard writer.awaitVisible(target, seconds: seconds) else {
+            throw .unavailable("the log's readers did not see seq \(target) within \(seconds) s")
+        }
+    }
+
     public func awaitProjections(upTo seq: UInt64? = nil, seconds: Double = 30) throws(LedgerError) {
         let target: UInt64
         if let seq { target = seq } else { target = try committedSeq() }

@@ -22,6 +22,8 @@ public enum LedgerSchema {
 
     /// The projections environment's subdirectory of the data directory.
     public static let projectionsDirectory = "projections"
+    /// The `meta` row holding the last journal generation LMDB has committed (``JournaledWriter``).
+    static let journalGenerationKey = "journal-generation"
 
     /// The projections environment's own settings: the boot it was written under and
     /// whether it was closed cleanly (``ProjectionStore``).

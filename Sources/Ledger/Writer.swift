@@ -2,13 +2,16 @@ import CSystem
 import Dispatch
 import Events
 import Glibc
+import Logging
 import Projections
 import Store
 import Synchronization
 
 /// The single writer: one thread drains the command queue in batches; each batch is
-/// decided in memory and appended in one write transaction of the log, one durable
-/// commit. Under load its callers are answered by a second thread, the answerer, while
+/// decided in memory, appended to the log's open write transaction and made durable with
+/// one synced write of the journal (``JournaledWriter``); every few milliseconds one LMDB
+/// commit makes the batches since the last one visible to readers and the projector.
+/// Under load its callers are answered by a second thread, the answerer, while
 /// the writer already decides and commits the next batch; when nothing else waits, the
 /// writer answers them itself (no hand-off between threads on a lone request's path).
 /// Under load, batches grow and the sync is shared. The projections are folded behind by
@@ -31,6 +34,15 @@ final class Writer: @unchecked Sendable {
     typealias CommitObserver = @Sendable (_ headSeq: UInt64, _ batchSize: Int, _ commitNanos: UInt64) -> Void
 
     private let environment: Environment
+    /// The log's open generation and its journal.
+    private let journal: JournaledWriter
+    /// Nanoseconds a generation stays open after its first durable batch.
+    private let generationNanos: UInt64
+    /// Answers of idempotent commands durable in the journal, until their generation
+    /// commits (readers of the log see them then); guarded by its mutex.
+    private let pendingAnswers = Mutex<[Digest: IdempotentAnswer]>([:])
+    /// True after a generation's commit failed, until one succeeds (one log line a streak).
+    private var commitFailing = false
     /// Keeps the log's file zero-filled ahead of its pages (cheaper commit syncs).
     private let zeroFill: ZeroFill
     let executor: CommandExecutor
@@ -74,6 +86,10 @@ final class Writer: @unchecked Sendable {
     /// The log's head after the last durable commit.
     private let committed = Atomic<UInt64>(0)
     var committedHead: UInt64 { committed.load(ordering: .acquiring) }
+    /// The log's head as its readers see it: after the last LMDB commit.
+    private let visible = Atomic<UInt64>(0)
+    var visibleHead: UInt64 { visible.load(ordering: .acquiring) }
+    private let visibleCondition = Condition()
 
     /// Keys in the decision state and the bytes its storage holds, as of the last batch.
     let decisionKeys = Atomic<Int>(0)
@@ -91,7 +107,7 @@ final class Writer: @unchecked Sendable {
     private var writerAnswering: UInt64?
 
     init(
-        environment: Environment, executor: CommandExecutor, projector: Projector, observer: CommitObserver?,
+        environment: Environment, journal: JournaledWriter, journalMillis: Double, executor: CommandExecutor, projector: Projector, observer: CommitObserver?,
         sweepInterval: Double?, metrics: LedgerMetrics, notifier: CommitNotifier, head: UInt64,
         warningLeads: [Int64] = []
     ) {
@@ -99,12 +115,15 @@ final class Writer: @unchecked Sendable {
         self.metrics = metrics
         self.notifier = notifier
         self.environment = environment
+        self.journal = journal
+        generationNanos = UInt64(max(0, journalMillis) * 1_000_000)
         zeroFill = ZeroFill(environment)
         self.executor = executor
         self.projector = projector
         self.observer = observer
         self.sweepInterval = sweepInterval
         committed.store(head, ordering: .releasing)
+        visible.store(head, ordering: .releasing)
         // Serial queues of their own: each block holds one thread for the writer's life.
         DispatchQueue(label: "keyledger-writer", qos: .userInteractive).async { [unowned self] in self.run() }
         DispatchQueue(label: "keyledger-answerer", qos: .userInteractive).async { [unowned self] in self.answer() }
@@ -118,6 +137,22 @@ final class Writer: @unchecked Sendable {
         if me == writerThread.load(ordering: .acquiring) { return writerAnswering }
         return nil
     }
+
+    /// Waits (blocking the caller) until the log's readers see `seq`, for up to `seconds`;
+    /// false when they do not by then.
+    func awaitVisible(_ seq: UInt64, seconds: Double) -> Bool {
+        let deadline = MonotonicTime.now().adding(seconds: seconds)
+        visibleCondition.lock()
+        defer { visibleCondition.unlock() }
+        while visibleHead < seq {
+            if !visibleCondition.wait(until: deadline) && visibleHead < seq { return false }
+        }
+        return true
+    }
+
+    /// The kept answer of the idempotent command `key`, while it is durable in the journal
+    /// and not yet readable from the log.
+    func pendingAnswer(_ key: Digest) -> IdempotentAnswer? { pendingAnswers.withLock { $0[key] } }
 
     /// Queues a job. After ``stop()`` jobs are refused with `unavailable`.
     func submit(_ job: Job) {
@@ -169,6 +204,12 @@ final class Writer: @unchecked Sendable {
         var batch: [Job] = []
         while true {
             condition.lock()
+            if !chores.isEmpty || stopping {
+                // A chore may read the log or write it: the open generation commits first.
+                condition.unlock()
+                commitGeneration()
+                condition.lock()
+            }
             while !chores.isEmpty {
                 let chore = chores.removeFirst()
                 condition.unlock()
@@ -176,6 +217,16 @@ final class Writer: @unchecked Sendable {
                 condition.lock()
             }
             while queue.isEmpty && chores.isEmpty && !stopping {
+                if journal.hasUncommitted {
+                    // The open generation commits at its deadline, or earlier for a stop or a chore.
+                    let deadline = MonotonicTime(nanoseconds: journal.openedAt &+ generationNanos)
+                    if MonotonicTime.now() >= deadline || !condition.wait(until: deadline) {
+                        condition.unlock()
+                        commitGeneration()
+                        condition.lock()
+                    }
+                    continue
+                }
                 guard let interval = sweepInterval else {
                     condition.wait()
                     continue
@@ -195,6 +246,11 @@ final class Writer: @unchecked Sendable {
                 continue
             }
             if queue.isEmpty && stopping {
+                // The open generation was committed above; if that failed, its batches
+                // stay in the journal and the next open applies them.
+                if journal.hasUncommitted {
+                    Log.warning("stopping with batches the log's file lacks: the next open applies them from the journal")
+                }
                 finished = true
                 condition.broadcast()
                 condition.unlock()
@@ -212,8 +268,38 @@ final class Writer: @unchecked Sendable {
             condition.unlock()
             process(batch)
             batch.removeAll(keepingCapacity: true)
-            zeroFill.zeroFillAhead()
+            if journal.hasUncommitted, csys_monotonic_nanos() &- journal.openedAt >= generationNanos {
+                commitGeneration()
+            }
+            if !journal.hasUncommitted { zeroFill.zeroFillAhead() }
         }
+    }
+
+    /// Commits the open generation: its batches become visible to readers, the projector
+    /// and the long polls.
+    private func commitGeneration() {
+        guard journal.hasUncommitted else { return }
+        do {
+            try journal.commitGeneration()
+        } catch {
+            if !commitFailing { Log.error("cannot commit the journal's batches to the log", ["reason": "\(error)"]) }
+            commitFailing = true
+            return
+        }
+        commitFailing = false
+        becameVisible(committedHead)
+    }
+
+    /// The log's readers see everything up to `head` now.
+    private func becameVisible(_ head: UInt64) {
+        visibleCondition.lock()
+        visible.store(head, ordering: .releasing)
+        visibleCondition.broadcast()
+        visibleCondition.unlock()
+        pendingAnswers.withLock { $0.removeAll() }
+        projector.advance(to: head)
+        notifier.advance(to: head)
+        zeroFill.zeroFillAhead()
     }
 
     private func process(_ batch: [Job]) {
@@ -221,11 +307,17 @@ final class Writer: @unchecked Sendable {
         var head: UInt64 = 0
         var results: [Result<Outcome, LedgerError>]
         var seqs: [UInt64]
+        var visible = false
         do {
-            (results, seqs) = try environment.write { txn in
+            ((results, seqs), visible) = try journal.batch { txn in
                 let run = try executor.run(batch, in: txn)
                 head = try executor.log.head(in: txn).seq
                 return run
+            }
+            if !visible, !executor.keptAnswers.isEmpty {
+                pendingAnswers.withLock { pending in
+                    for (key, answer) in executor.keptAnswers { pending[key] = answer }
+                }
             }
             executor.committed()
         } catch {
@@ -242,8 +334,8 @@ final class Writer: @unchecked Sendable {
         if head > 0 {
             publishDecisionSize()
             committed.store(head, ordering: .releasing)
-            projector.advance(to: head)
         }
+        if visible { becameVisible(head) }
         let done = Committed(jobs: batch, results: results, seqs: seqs, head: head, nanos: nanos)
         if answerable() {
             for i in batch.indices {
@@ -275,11 +367,8 @@ final class Writer: @unchecked Sendable {
         return true
     }
 
-    /// After a batch's answers: the long polls and the observer move on.
+    /// After a batch's answers: the observer moves on.
     private func finish(_ batches: [Committed]) {
-        let head = batches.reduce(0) { max($0, $1.head) }
-        guard head > 0 else { return }
-        notifier.advance(to: head)
         for batch in batches where batch.head > 0 { observer?(batch.head, batch.jobs.count, batch.nanos) }
     }
 

@@ -10,6 +10,9 @@ public struct Cursor {
     public typealias Entry = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
 
     let handle: OpaquePointer
+    let table: Table
+    /// The transaction's record of its writes, if it keeps one.
+    let redo: RedoLog?
 
     func move(_ op: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil) throws -> Entry? {
         var k = MDB_val(mv_size: key?.count ?? 0, mv_data: UnsafeMutableRawPointer(mutating: key?.baseAddress))
@@ -58,7 +61,11 @@ public struct Cursor {
     public mutating func replaceCurrent(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
-        try LMDBError.check(mdb_cursor_put(handle, &k, &v, UInt32(MDB_CURRENT)))
+        let mark = redo?.count ?? 0
+        redo?.record(.put, table.name, key, value)
+        let rc = mdb_cursor_put(handle, &k, &v, UInt32(MDB_CURRENT))
+        if rc != 0 { redo?.truncate(to: mark) }
+        try LMDBError.check(rc)
     }
 
     /// Stores `value` under `key` through this cursor (`mdb_cursor_put`), leaving the
@@ -71,6 +78,10 @@ public struct Cursor {
     {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
-        try LMDBError.check(mdb_cursor_put(handle, &k, &v, append ? UInt32(MDB_APPEND) : 0))
+        let mark = redo?.count ?? 0
+        redo?.record(append ? .append : .put, table.name, key, value)
+        let rc = mdb_cursor_put(handle, &k, &v, append ? UInt32(MDB_APPEND) : 0)
+        if rc != 0 { redo?.truncate(to: mark) }
+        try LMDBError.check(rc)
     }
 }

@@ -1,5 +1,6 @@
 internal import CLMDB
 internal import Glibc
+import Synchronization
 
 /// How an ``Environment`` is opened.
 public struct EnvironmentOptions: Sendable {
@@ -31,6 +32,11 @@ public final class Environment: @unchecked Sendable {
     // `resizeLock`. `tablesByName` is immutable after init.
     let env: OpaquePointer
     let resizeLock = ResizeLock()
+    /// Writers (``write(_:)``) waiting to begin their transaction: a ``JournaledWriter``
+    /// lets them in between its generations.
+    let writersWaiting = Atomic<Int>(0)
+    /// The thread whose ``JournaledWriter`` generation is open (0: none).
+    let journalOwner = Atomic<UInt>(0)
     private let tablesByName: [String: Table]
     private let options: EnvironmentOptions
     /// The directory holding `data.mdb` and `lock.mdb`.
@@ -94,6 +100,9 @@ public final class Environment: @unchecked Sendable {
     ///
     /// - Precondition: `name` was in the `tables` list given to init; asking for another
     ///   name is a programming error.
+    /// The handle of a table named at init, or nil for another name.
+    func openedTable(_ name: String) -> Table? { tablesByName[name] }
+
     public func table(_ name: String) -> Table {
         guard let table = tablesByName[name] else {
             preconditionFailure("table \(name) was not opened with the environment")
@@ -126,10 +135,20 @@ public final class Environment: @unchecked Sendable {
     /// start, so `body` must have no effect outside the transaction. The commit is
     /// durable (fsync) before this returns. Only one thread should write at a time.
     public func write<T>(_ body: (borrowing Transaction) throws -> T) throws -> T {
+        precondition(
+            journalOwner.load(ordering: .acquiring) != UInt(pthread_self()),
+            "a write transaction on the thread whose journaled generation is open")
+        writersWaiting.add(1, ordering: .relaxed)
+        var counted = true
+        defer { if counted { writersWaiting.subtract(1, ordering: .relaxed) } }
         while true {
             do {
                 return try resizeLock.withShared { () throws -> T in
                     let txn = try begin(flags: 0)
+                    if counted {
+                        counted = false
+                        writersWaiting.subtract(1, ordering: .relaxed)
+                    }
                     let result: T
                     do {
                         result = try body(Transaction(txn: txn, isWritable: true))
@@ -156,7 +175,7 @@ public final class Environment: @unchecked Sendable {
     /// A failed commit wrote nothing that counts (LMDB keeps the old meta page). LMDB
     /// reports a short write as `EIO`, which is what a full device gives mid-write: when
     /// the device has less than a megabyte free, the `EIO` is reported as ``LMDBError/noSpace``.
-    private static func checkCommit(_ rc: Int32, path: String) throws(LMDBError) {
+    static func checkCommit(_ rc: Int32, path: String) throws(LMDBError) {
         guard rc != 0 else { return }
         if rc == EIO {
             var fs = statvfs()
@@ -165,7 +184,7 @@ public final class Environment: @unchecked Sendable {
         throw LMDBError(code: rc)
     }
 
-    private func begin(flags: UInt32) throws -> OpaquePointer {
+    func begin(flags: UInt32) throws -> OpaquePointer {
         var txn: OpaquePointer?
         try LMDBError.check(mdb_txn_begin(env, nil, flags, &txn))
         guard let txn else { throw LMDBError(code: ENOMEM) }
@@ -174,14 +193,14 @@ public final class Environment: @unchecked Sendable {
 
     /// Another process grew the map (`MDB_MAP_RESIZED`): adopt its size once every
     /// transaction of this process has ended.
-    private func adoptForeignMapSize() throws {
+    func adoptForeignMapSize() throws {
         try resizeLock.withExclusive { () throws in
             try LMDBError.check(mdb_env_set_mapsize(env, 0))
         }
     }
 
     /// Grows the map, waiting for every transaction of this process to end first.
-    private func grow() throws {
+    func grow() throws {
         try resizeLock.withExclusive { () throws in
             var info = MDB_envinfo()
             try LMDBError.check(mdb_env_info(env, &info))

@@ -21,6 +21,10 @@ final class ResizeLock: @unchecked Sendable {
         lock.deallocate()
     }
 
+    /// Takes the lock shared until ``unlockShared()`` (a transaction that outlives one call).
+    func lockShared() { pthread_rwlock_rdlock(lock) }
+    func unlockShared() { pthread_rwlock_unlock(lock) }
+
     func withShared<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }

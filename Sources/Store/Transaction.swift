@@ -12,6 +12,9 @@ public struct Transaction: ~Copyable {
     let txn: OpaquePointer
     /// False for read-only transactions; writes on them fail with `EACCES`.
     public let isWritable: Bool
+    /// Where this transaction's writes are recorded as they are made (a journaled write,
+    /// ``JournaledWriter``); nil for others.
+    var redo: RedoLog? = nil
 
     /// The value stored under `key`, or nil when there is none.
     public func get(_ table: Table, _ key: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer? {
@@ -40,7 +43,12 @@ public struct Transaction: ~Copyable {
     ) throws {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
-        try LMDBError.check(mdb_put(txn, table.dbi, &k, &v, append ? UInt32(MDB_APPEND) : 0))
+        // Recorded first: a value read from this transaction may move with the write.
+        let mark = redo?.count ?? 0
+        redo?.record(append ? .append : .put, table.name, key, value)
+        let rc = mdb_put(txn, table.dbi, &k, &v, append ? UInt32(MDB_APPEND) : 0)
+        if rc != 0 { redo?.truncate(to: mark) }
+        try LMDBError.check(rc)
     }
 
     /// Stores `value` under `key`, replacing any value there.
@@ -57,7 +65,10 @@ public struct Transaction: ~Copyable {
     public func delete(_ table: Table, _ key: [UInt8]) throws -> Bool {
         try key.withUnsafeBytes { (key) throws -> Bool in
             var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+            let mark = redo?.count ?? 0
+            redo?.record(.delete, table.name, key, nil)
             let rc = mdb_del(txn, table.dbi, &k, nil)
+            if rc != 0 { redo?.truncate(to: mark) }
             if rc == MDB_NOTFOUND { return false }
             try LMDBError.check(rc)
             return true
@@ -67,6 +78,7 @@ public struct Transaction: ~Copyable {
     /// Removes every entry of `table`, keeping the table itself.
     public func clear(_ table: Table) throws {
         try LMDBError.check(mdb_drop(txn, table.dbi, 0))
+        redo?.record(.clear, table.name, nil, nil)
     }
 
     /// Whether there is a table called `name` (one the environment may not have opened).
@@ -77,6 +89,7 @@ public struct Transaction: ~Copyable {
     ///
     /// - Returns: whether there was such a table.
     public func dropTable(named name: String) throws -> Bool {
+        precondition(redo == nil, "a journaled transaction drops no table")
         guard let dbi = try existingTable(named: name) else { return false }
         try LMDBError.check(mdb_drop(txn, dbi, 1))
         return true
@@ -107,7 +120,7 @@ public struct Transaction: ~Copyable {
             preconditionFailure("mdb_cursor_open: \(LMDBError(code: rc))")
         }
         defer { mdb_cursor_close(handle) }
-        var cursor = Cursor(handle: handle)
+        var cursor = Cursor(handle: handle, table: table, redo: redo)
         return try body(&cursor)
     }
 }
@@ -122,10 +135,12 @@ extension Transaction {
         try LMDBError.check(mdb_txn_begin(mdb_txn_env(txn), txn, 0, &child))
         guard let child else { throw LMDBError(code: ENOMEM) }
         let result: T
+        let mark = redo?.count ?? 0
         do {
-            result = try body(Transaction(txn: child, isWritable: true))
+            result = try body(Transaction(txn: child, isWritable: true, redo: redo))
         } catch {
             mdb_txn_abort(child)
+            redo?.truncate(to: mark)
             throw error
         }
         try LMDBError.check(mdb_txn_commit(child))

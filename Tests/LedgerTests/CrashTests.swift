@@ -39,8 +39,9 @@ func runKeyledger(_ args: [String], environment: [String: String] = [:]) throws 
     )
 }
 
-/// Kills a writing child with SIGKILL at random moments (of log commits and of the
-/// projector's folds, which run at the same time), several times over the same ledger,
+/// Kills a writing child with SIGKILL at random moments (of journal writes, of log
+/// commits and of the projector's folds, which run at the same time), several times over
+/// the same ledger,
 /// deleting the projections' environment after every other kill; after each restart the
 /// chain is intact, every acknowledged event is there, the writer's decision state is the
 /// fold of the log, and the projections equal a replay.
@@ -49,6 +50,7 @@ func runKeyledger(_ args: [String], environment: [String: String] = [:]) throws 
     defer { dir.remove() }
     let binary = try keyledgerBinary()
     var lastHead: UInt64 = 0
+    var journalFrames = 0
     for round in 0..<4 {
         let ackFile = dir.path + "-acks-\(round)"
         _ = FileManager.default.createFile(atPath: ackFile, contents: nil)
@@ -75,6 +77,15 @@ func runKeyledger(_ args: [String], environment: [String: String] = [:]) throws 
             let projections = dir.path + "/" + LedgerSchema.projectionsDirectory
             for file in ["data.mdb", "lock.mdb"] { unlink(projections + "/" + file) }
         }
+        // Batches acknowledged from the journal whose LMDB commit the kill cut off.
+        do {
+            var readOnly = EnvironmentOptions()
+            readOnly.readOnly = true
+            let log = try Environment(path: dir.path, tables: LedgerSchema.tableSpecs, options: readOnly)
+            journalFrames += JournaledWriter.pendingFrames(
+                log, directory: dir.path, state: log.table(LedgerSchema.metaSpec.name),
+                key: LedgerSchema.journalGenerationKey)
+        }
         var options = LedgerOptions()
         options.sweepInterval = nil
         let ledger = try Ledger(path: dir.path, options: options)
@@ -91,6 +102,7 @@ func runKeyledger(_ args: [String], environment: [String: String] = [:]) throws 
         lastHead = report.events
         ledger.close()
     }
+    #expect(journalFrames > 0, "no kill found batches in the journal that LMDB had not committed")
 }
 
 /// Kills `keyledger replay` with SIGKILL at random moments: the projections it left (some

@@ -22,6 +22,37 @@ struct SmallDisk {
         umount(path)
         rmdir(path)
     }
+
+    /// Fills what is left of the device with a file of our own, so the next commits fail;
+    /// returns its path (unlink it to free the room again).
+    func fill() -> String {
+        let filler = path + "/filler"
+        let fd = open(filler, O_CREAT | O_WRONLY, 0o600)
+        #expect(fd >= 0)
+        let block = [UInt8](repeating: 0, count: 4096)
+        while write(fd, block, block.count) == block.count {}
+        close(fd)
+        return filler
+    }
+}
+
+/// Verifies `secret` until three verifications are refused as unavailable or `tries`
+/// were made; returns how many were granted and refused.
+func verifyUntilRefused(_ ledger: Ledger, _ secret: String, tries: Int) throws -> (granted: Int64, refused: Int) {
+    var granted: Int64 = 0
+    var refused = 0
+    for _ in 0..<tries where refused < 3 {
+        do {
+            let verdict = try wait { done in
+                ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done)
+            }
+            if verdict.isValid { granted += 1 }
+        } catch {
+            guard case LedgerError.unavailable = error else { throw error }
+            refused += 1
+        }
+    }
+    return (granted, refused)
 }
 
 /// A commit on a full disk says what happened and what to do, not "LMDB error 5", and
@@ -72,25 +103,8 @@ func aFailedCommitLeavesTheDecisionStateAsTheLogHasIt() throws {
     let (_, secret) = try wait { done in ledger.createKey(spec, context: rootContext, completion: done) }
     try ledger.awaitProjections()
 
-    // Fill what is left of the device with a file of our own, so the next commits fail.
-    let filler = disk.path + "/filler"
-    let fd = open(filler, O_CREAT | O_WRONLY, 0o600)
-    #expect(fd >= 0)
-    let block = [UInt8](repeating: 0, count: 4096)
-    while write(fd, block, block.count) == block.count {}
-    close(fd)
-
-    var granted: Int64 = 0
-    var refused = 0
-    for _ in 0..<2_000 where refused < 3 {
-        do {
-            let verdict = try wait { done in ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done) }
-            if verdict.isValid { granted += 1 }
-        } catch {
-            guard case LedgerError.unavailable = error else { throw error }
-            refused += 1
-        }
-    }
+    let filler = disk.fill()
+    let (granted, refused) = try verifyUntilRefused(ledger, secret, tries: 2_000)
     #expect(refused == 3, "the full device refused no commit")
 
     // With room again, the next verification spends exactly one more credit.

@@ -36,12 +36,12 @@ final class LedgerFixture {
     let clock = ManualClock()
     var ledger: Ledger
 
-    init() throws {
-        ledger = try Self.open(directory.path, clock: clock)
+    init(options: LedgerOptions = LedgerOptions()) throws {
+        ledger = try Self.open(directory.path, clock: clock, options: options)
     }
 
-    static func open(_ path: String, clock: ManualClock) throws -> Ledger {
-        var options = LedgerOptions()
+    static func open(_ path: String, clock: ManualClock, options: LedgerOptions = LedgerOptions()) throws -> Ledger {
+        var options = options
         options.clock = clock
         options.sweepInterval = nil
         return try Ledger(path: path, options: options)
@@ -57,7 +57,11 @@ final class LedgerFixture {
         directory.remove()
     }
 
-    var headSeq: UInt64 { (try? ledger.head().seq) ?? 0 }
+    /// The log's head once its readers see every acknowledged event.
+    var headSeq: UInt64 {
+        try? ledger.awaitLog()
+        return (try? ledger.head().seq) ?? 0
+    }
 
     func create(_ configure: (inout KeySpec) -> Void = { _ in }) throws -> (KeyState, String) {
         var spec = KeySpec(owner: "org_42", name: "CRM Sync")

@@ -239,6 +239,7 @@ func verifyBurst(_ f: LedgerFixture, _ secrets: [String], count: Int, rng: inout
     var spec = KeySpec(owner: "org_1", name: "grow")
     spec.metadata = Dictionary(uniqueKeysWithValues: (0..<40).map { ("k\($0)", String(repeating: "x", count: 400)) })
     for _ in 0..<200 { _ = try wait { done in ledger.createKey(spec, context: rootContext, completion: done) } }
+    try ledger.awaitLog()
     #expect(try ledger.environment.mapUsage().size > before)
     #expect(try ledger.head().seq == 200)
     #expect(try ledger.verifyChain().isIntact)

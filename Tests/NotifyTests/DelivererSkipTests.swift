@@ -31,6 +31,7 @@ import Testing
     for i in 0..<5 {
         _ = try wait { done in ledger.createKey(KeySpec(owner: "org_1", name: "before \(i)"), context: root, completion: done) }
     }
+    try ledger.awaitLog()
     let before = try ledger.head().seq
     try until("the deliverer at the head") { try deliverer.store.checkpoint() == before }
     // Nothing is wanted but webhook events: nothing else is decoded.
@@ -48,6 +49,7 @@ import Testing
     for i in 0..<3 {
         _ = try wait { done in ledger.createKey(KeySpec(owner: "org_1", name: "after \(i)"), context: root, completion: done) }
     }
+    try ledger.awaitLog()
     let head = try ledger.head().seq
     // The scan stops after the webhook's creation; then the keys it wants are decoded,
     // at most `limit` of them, and at most `scanLimit` events are looked at.

@@ -180,7 +180,8 @@ import Testing
     let c = try RawClient(unixPath: f.socketPath)
     let created = try c.call("POST", "/v1/keys", json: #"{"owner":"org_1","name":"local"}"#)
     #expect(created.status == 201)
-    let event = try c.call("GET", "/v1/events", headers: [:]).list.first
+    let seq = try #require(created.headers["x-ledger-seq"])
+    let event = try c.call("GET", "/v1/events?minSeq=\(seq)", headers: [:]).list.first
     let actor = event?["actor"] as? [String: Any]
     #expect(actor?["type"] as? String == "socket" && (actor?["id"] as? String)?.hasPrefix("uid:") == true)
     #expect(try c.call("GET", "/v1/ledger/verify").data["ok"] as? Bool == true)

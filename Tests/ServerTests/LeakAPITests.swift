@@ -123,6 +123,7 @@ private func report(_ tokens: [String]) -> String {
         #expect(unknown.status == 401)
         #expect(try f.client().call("POST", "/v1/leaks", json: body).status == 401)
         // Nothing changed: the only events are the refusals' own audit records.
+        try f.ledger.awaitLog()
         #expect(
             try f.ledger.events(after: head, limit: 10).map(\.event.type) == [.authFailed, .authFailed, .authFailed])
         #expect(

@@ -12,6 +12,7 @@ func hasAnswer(_ client: RawClient, within milliseconds: Int32 = 0) -> Bool {
 
 /// Appends `count` access events through the bulk import path `keyledger generate` uses.
 func importAccesses(_ count: Int, into ledger: Ledger, key: KeyID) throws {
+    try ledger.awaitLog()
     let head = try ledger.head()
     var remaining = count
     _ = try ledger.importEvents {
@@ -49,6 +50,8 @@ func importAccesses(_ count: Int, into ledger: Ledger, key: KeyID) throws {
     // The next check resumes from there, over one more event: the first check's own record.
     // (A plain client, which does not wait for the projections: after the first check's
     // record they fold the 400,000 imported events, and a chain check reads only the log.)
+    // The record is acknowledged; the log's readers see it once its generation commits.
+    try f.ledger.awaitLog()
     let again = try RawClient(port: f.port).call("GET", "/v1/ledger/verify", headers: f.auth)
     #expect(again.data["events"] as? Int == 400_002)
     #expect(try f.ledger.event(at: 400_002)?.prevHash.hex == report.data["head"] as? String)

@@ -64,7 +64,11 @@ final class RestartableServer {
 
     var auth: [String: String] { ["Authorization": "Bearer \(root)"] }
 
-    var eventCount: UInt64 { (try? ledger.head().seq) ?? 0 }
+    /// The log's head once its readers see every acknowledged event.
+    var eventCount: UInt64 {
+        try? ledger.awaitLog()
+        return (try? ledger.head().seq) ?? 0
+    }
 }
 
 /// The types of the events after `seq`: what a refused request left (at most its own

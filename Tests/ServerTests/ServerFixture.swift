@@ -75,7 +75,11 @@ final class ServerFixture {
 
     var auth: [String: String] { ["Authorization": "Bearer \(root)"] }
 
-    var eventCount: UInt64 { (try? ledger.head().seq) ?? 0 }
+    /// The log's head once its readers see every acknowledged event.
+    var eventCount: UInt64 {
+        try? ledger.awaitLog()
+        return (try? ledger.head().seq) ?? 0
+    }
 
     /// Creates a key through the API; returns its id and secret.
     func createKey(

@@ -25,7 +25,8 @@ enum BenchCommand: CLICommand {
         .number("submitters", default: 32, "threads submitting verifications"),
         .number("in-flight", default: 1, "verifications each submitter keeps outstanding"),
         .number("seconds", default: 5, "how long the run lasts"),
-        .flag("print-acks", "print an `acked SEQ` line on stdout after every durable commit"),
+        .number("journal-ms", default: 5, in: 0...1000, "milliseconds batches wait in the journal before an LMDB commit; 0: none"),
+        .flag("print-acks", "print an `acked SEQ` line on stdout after every durable batch"),
     ]
 
     static func run(_ args: [String]) throws -> Int32 {
@@ -39,6 +40,8 @@ enum BenchCommand: CLICommand {
         let writerMicros = Counter()
         var options = LedgerOptions()
         options.sweepInterval = nil
+        let journal = try parsed.integer("journal-ms")
+        options.journalMillis = journal == 0 ? nil : Double(journal)
         options.onCommit = { head, _, nanos in
             batches.add(1)
             writerMicros.add(Int(nanos / 1000))

@@ -54,6 +54,8 @@ extension ServeCommand {
     static func ledgerOptions(_ parsed: Arguments) throws -> LedgerOptions {
         var options = LedgerOptions()
         options.expiryWarnings = try expiryWarnings(parsed.value("expiry-warnings") ?? "")
+        let journal = try parsed.integer("journal-ms")
+        options.journalMillis = journal == 0 ? nil : Double(journal)
         return options
     }
 

@@ -65,6 +65,10 @@ enum ServeCommand: CLICommand {
         .text(
             "origin", "TEXT", configuration: true, shownDefault: "keyledger/<ledger id>",
             "the checkpoints' first line"),
+        .number(
+            "journal-ms", "MS", configuration: true, default: 5, in: 0...1000,
+            "milliseconds acknowledged batches wait in DIR/journal before one LMDB commit makes them readable; "
+                + "0: every batch is its own LMDB commit"),
         .flag("read-only", "open the ledger read-only: reads answered, writes 503, nothing on disk changes"),
         .flag("quiet", "no request log lines"),
     ] + notificationOptions

@@ -109,4 +109,8 @@ int csys_open_direct_write(const char *path);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t csys_monotonic_nanos(void);
 
+/* CRC-32C (Castagnoli) of `length` bytes, continuing from `crc` (0 to start): with the
+   SSE 4.2 instruction where the processor has it, bitwise otherwise. */
+uint32_t csys_crc32c(uint32_t crc, const void *bytes, size_t length);
+
 #endif

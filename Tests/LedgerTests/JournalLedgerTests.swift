@@ -1,0 +1,84 @@
+import Events
+import Foundation
+import Glibc
+import Ledger
+import Projections
+import Testing
+
+/// A digest of `text`, for claims in tests.
+private func digest(_ text: String) -> Digest {
+    Array(text.utf8).withUnsafeBytes { Digest.sha256($0) }
+}
+
+/// An idempotent command's answer is kept from the moment it is acknowledged: while its
+/// batch is durable in the journal and the log's readers do not see it yet, a retry finds
+/// the kept answer (and so gets the first answer, not a second effect).
+@Test func aKeptAnswerIsFoundBeforeTheLogsReadersSeeIt() throws {
+    var options = LedgerOptions()
+    options.journalMillis = 400
+    let f = try LedgerFixture(options: options)
+    var context = rootContext
+    let claim = IdempotencyClaim(key: digest("principal+key-1"), fingerprint: digest("POST /v1/keys {}"))
+    context.idempotency = claim
+    let (key, _) = try wait { done in
+        f.ledger.createKey(KeySpec(owner: "org_1", name: "once"), context: context, completion: done)
+    }
+    let seq = try f.ledger.committedSeq()
+    // Acknowledged and durable, not yet readable from the log.
+    #expect(try f.ledger.event(at: seq) == nil, "the generation committed at once: nothing to check")
+    let kept = try #require(try f.ledger.idempotentAnswer(claim.key))
+    #expect(kept.fingerprint == claim.fingerprint && kept.key?.id == key.id && kept.seq == seq)
+    // Once the log's readers see it, it is read from the log.
+    try f.ledger.awaitLog()
+    #expect(try f.ledger.event(at: seq) != nil)
+    #expect(try f.ledger.idempotentAnswer(claim.key)?.seq == seq)
+}
+
+/// With a journal on a device that fills up: verifications acknowledged from the journal
+/// while LMDB cannot commit stay acknowledged (the generation commits once there is room),
+/// later ones are refused and change nothing, and the credits left are those of the
+/// acknowledged verifications alone, as a fold of the log gives them, after a restart too.
+@Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+func aFullDiskUnderTheJournalKeepsEveryAcknowledgedVerification() throws {
+    guard let disk = SmallDisk() else { return }
+    defer { disk.remove() }
+    var options = LedgerOptions()
+    options.sweepInterval = nil
+    options.journalBytes = 256 << 10
+    options.journalMinimumFreeBytes = 0
+    var ledger = try Ledger(path: disk.path, options: options)
+    var closed = false
+    defer { if !closed { ledger.close() } }
+    #expect(access(disk.path + "/journal", F_OK) == 0, "no journal was made")
+    let credits: Int64 = 1_000_000
+    var spec = KeySpec(owner: "org_1", name: "metered")
+    spec.credits = credits
+    let (key, secret) = try wait { done in ledger.createKey(spec, context: rootContext, completion: done) }
+    try ledger.awaitProjections()
+
+    let filler = disk.fill()
+    let (granted, refused) = try verifyUntilRefused(ledger, secret, tries: 5_000)
+    #expect(refused == 3, "the full device refused no batch")
+    #expect(granted > 0, "nothing was acknowledged from the journal on the full device")
+
+    unlink(filler)
+    let after = try wait { done in ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done) }
+    #expect(after.isValid)
+    #expect(after.key?.credits == credits - granted - 1)
+    try ledger.awaitLog()
+    let accesses = try ledger.events(after: 0, limit: .max).filter { stored in
+        if case .accessed(let a) = stored.event.payload { return a.code == .valid && stored.event.keyID == key.id }
+        return false
+    }
+    #expect(accesses.count == Int(granted) + 1)
+    try ledger.awaitProjections()
+    try expectDecisionsEqualAFold(ledger, "after refused batches")
+    let head = try ledger.head().seq
+    ledger.close()
+    closed = true
+    ledger = try Ledger(path: disk.path, options: options)
+    closed = false
+    #expect(try ledger.head().seq == head)
+    #expect(try ledger.verifyChain().isIntact)
+    try expectDecisionsEqualAFold(ledger, "after a restart")
+}
