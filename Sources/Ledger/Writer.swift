@@ -246,8 +246,13 @@ final class Writer: @unchecked Sendable {
                 continue
             }
             if queue.isEmpty && stopping {
-                // The open generation was committed above; if that failed, its batches
-                // stay in the journal and the next open applies them.
+                // The last batches' generation commits; if that fails, they stay in the
+                // journal and the next open applies them. (No job is queued after a stop.)
+                if journal.hasUncommitted {
+                    condition.unlock()
+                    commitGeneration()
+                    condition.lock()
+                }
                 if journal.hasUncommitted {
                     Log.warning("stopping with batches the log's file lacks: the next open applies them from the journal")
                 }

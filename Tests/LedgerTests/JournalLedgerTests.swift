@@ -1,8 +1,9 @@
 import Events
 import Foundation
 import Glibc
-import Ledger
+@testable import Ledger
 import Projections
+import Store
 import Testing
 
 /// A digest of `text`, for claims in tests.
@@ -81,4 +82,26 @@ func aFullDiskUnderTheJournalKeepsEveryAcknowledgedVerification() throws {
     #expect(try ledger.head().seq == head)
     #expect(try ledger.verifyChain().isIntact)
     try expectDecisionsEqualAFold(ledger, "after a restart")
+}
+
+/// A clean stop commits the open generation: the log's file holds every acknowledged
+/// event and the journal has nothing left to apply.
+@Test func aCleanStopLeavesNothingInTheJournal() throws {
+    let directory = TempDirectory()
+    defer { directory.remove() }
+    var options = LedgerOptions()
+    options.sweepInterval = nil
+    options.journalMillis = 1000
+    let ledger = try Ledger(path: directory.path, options: options)
+    _ = try wait { done in ledger.createKey(KeySpec(owner: "org_1", name: "k"), context: rootContext, completion: done) }
+    let acknowledged = try ledger.committedSeq()
+    ledger.close()
+    var readOnly = EnvironmentOptions()
+    readOnly.readOnly = true
+    let log = try Environment(path: directory.path, tables: LedgerSchema.tableSpecs, options: readOnly)
+    #expect(
+        JournaledWriter.pendingFrames(
+            log, directory: directory.path, state: log.table(LedgerSchema.metaSpec.name),
+            key: LedgerSchema.journalGenerationKey) == 0)
+    #expect(try log.read { txn in try EventLog(environment: log).head(in: txn).seq } == acknowledged)
 }
