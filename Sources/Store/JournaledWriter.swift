@@ -31,10 +31,11 @@ public final class JournaledWriter: @unchecked Sendable {
     private var parent: OpaquePointer?
     /// The generation the open transaction completes when it commits.
     public private(set) var generation: UInt64
-    /// The payloads of the frames of this generation in the journal: what a new
-    /// transaction must write again when the open one was lost.
-    private var kept: [[UInt8]] = []
-    private var keptBytes = 0
+    /// The records of this generation's frames in the journal, one after the other: what a
+    /// new transaction must write again when the open one was lost.
+    private var kept: [UInt8] = []
+    /// The number of frames whose records ``kept`` holds.
+    private var keptFrames = 0
     /// The most bytes of frames one generation holds before it commits.
     let maxGenerationBytes: Int
     private let redo = RedoLog()
@@ -54,7 +55,7 @@ public final class JournaledWriter: @unchecked Sendable {
     }
 
     /// True while batches made durable in the journal wait for their generation's commit.
-    public var hasUncommitted: Bool { !kept.isEmpty }
+    public var hasUncommitted: Bool { keptFrames > 0 }
 
     /// Runs `body` as one batch in the open generation (opening one when none is) and
     /// makes its writes durable: returns once they are in the journal, or committed.
@@ -75,14 +76,14 @@ public final class JournaledWriter: @unchecked Sendable {
             let result = try body(Transaction(txn: parent, isWritable: true, redo: redo))
             if redo.isEmpty {
                 // Nothing to make durable; with nothing else open, LMDB's write lock goes back.
-                if kept.isEmpty { discard() }
+                if keptFrames == 0 { discard() }
                 return (result, false)
             }
-            if let journal, journal.fits(redo.count), keptBytes + redo.count <= maxGenerationBytes {
+            if let journal, journal.fits(redo.count), kept.count + redo.count <= maxGenerationBytes {
                 do {
                     try journal.append(redo.bytes, generation: generation)
-                    kept.append(redo.bytes)
-                    keptBytes += redo.count
+                    kept.append(contentsOf: redo.bytes)
+                    keptFrames += 1
                     if openedAt == 0 { openedAt = csys_monotonic_nanos() }
                     return (result, false)
                 } catch {
@@ -99,7 +100,7 @@ public final class JournaledWriter: @unchecked Sendable {
     /// - Throws: ``LMDBError`` when the commit fails: the generation's batches stay in the
     ///   journal (and in memory) and a later commit writes them again.
     public func commitGeneration() throws {
-        guard !kept.isEmpty else {
+        guard keptFrames > 0 else {
             discard()
             return
         }
@@ -146,9 +147,8 @@ public final class JournaledWriter: @unchecked Sendable {
         parent = txn
         environment.journalOwner.store(UInt(pthread_self()), ordering: .releasing)
         let again = Transaction(txn: txn, isWritable: true)
-        for payload in kept {
-            try payload.withUnsafeBytes { try RedoLog.apply($0, in: again, of: environment) }
-        }
+        // The frames' records follow each other: they are applied in one pass.
+        try kept.withUnsafeBytes { try RedoLog.apply($0, in: again, of: environment) }
     }
 
     /// Commits the open transaction with the generation it completes.
@@ -172,7 +172,7 @@ public final class JournaledWriter: @unchecked Sendable {
         try Environment.checkCommit(mdb_txn_commit(txn), path: environment.path)
         generation += 1
         kept.removeAll(keepingCapacity: true)
-        keptBytes = 0
+        keptFrames = 0
         openedAt = 0
         journal?.restart()
     }

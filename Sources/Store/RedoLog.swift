@@ -30,17 +30,30 @@ public final class RedoLog: @unchecked Sendable {
     }
 
     func record(_ operation: Operation, _ table: String, _ key: UnsafeRawBufferPointer?, _ value: UnsafeRawBufferPointer?) {
-        bytes.append(operation.rawValue)
         var name = table
-        name.withUTF8 { append(UnsafeRawBufferPointer($0)) }
-        append(key)
-        append(value)
-    }
-
-    private func append(_ part: UnsafeRawBufferPointer?) {
-        let count = UInt32(part?.count ?? 0)
-        withUnsafeBytes(of: count.littleEndian) { bytes.append(contentsOf: $0) }
-        if let part, part.count > 0 { bytes.append(contentsOf: part) }
+        name.withUTF8 { name in
+            let keyCount = key?.count ?? 0
+            let valueCount = value?.count ?? 0
+            let start = bytes.count
+            // One resize, then the parts copied into place.
+            bytes.append(contentsOf: repeatElement(0, count: 1 + 12 + name.count + keyCount + valueCount))
+            bytes.withUnsafeMutableBytes { out in
+                var at = start
+                out[at] = operation.rawValue
+                at += 1
+                func put(_ part: UnsafeRawBufferPointer?, _ count: Int) {
+                    out.storeBytes(of: UInt32(count).littleEndian, toByteOffset: at, as: UInt32.self)
+                    at += 4
+                    if let part, count > 0, let base = part.baseAddress {
+                        (out.baseAddress! + at).copyMemory(from: base, byteCount: count)
+                    }
+                    at += count
+                }
+                put(UnsafeRawBufferPointer(name), name.count)
+                put(key, keyCount)
+                put(value, valueCount)
+            }
+        }
     }
 
     /// Calls `body` with the table name and key of each write recorded in `records` (a
