@@ -102,6 +102,14 @@ extension Ledger {
         return try head().seq
     }
 
+    /// Acknowledged events the log's readers do not see yet: durable in the journal, their
+    /// generation not committed to LMDB (0 for a read-only ledger).
+    public func unreadableEvents() -> UInt64 {
+        guard let writer else { return 0 }
+        let (durable, visible) = (writer.committedHead, writer.visibleHead)
+        return durable > visible ? durable - visible : 0
+    }
+
     /// Events and seconds the projections are behind the log (0 for a read-only ledger,
     /// which folds nothing).
     public func projectionLag() -> (events: UInt64, seconds: Double) {

@@ -33,6 +33,9 @@ public final class LedgerMetrics: Sendable {
         public var batchSizes = Histogram(bounds: LedgerMetrics.batchBounds)
         public var commitSeconds = Histogram(bounds: LedgerMetrics.commitBounds)
         public var failedBatches: UInt64 = 0
+        /// LMDB commits of journal generations, how long each took, and those that failed.
+        public var logCommitSeconds = Histogram(bounds: LedgerMetrics.commitBounds)
+        public var failedLogCommits: UInt64 = 0
         public var verifyDecisions: [VerifyCode: UInt64] = [:]
     }
 
@@ -47,6 +50,12 @@ public final class LedgerMetrics: Sendable {
             s.batchSizes.observe(Double(size))
             s.commitSeconds.observe(Double(nanos) / 1e9)
             if failed { s.failedBatches += 1 }
+        }
+    }
+
+    func recordLogCommit(nanos: UInt64, failed: Bool) {
+        state.withLock { s in
+            if failed { s.failedLogCommits += 1 } else { s.logCommitSeconds.observe(Double(nanos) / 1e9) }
         }
     }
 

@@ -284,13 +284,16 @@ final class Writer: @unchecked Sendable {
     /// and the long polls.
     private func commitGeneration() {
         guard journal.hasUncommitted else { return }
+        let started = csys_monotonic_nanos()
         do {
             try journal.commitGeneration()
         } catch {
+            metrics.recordLogCommit(nanos: 0, failed: true)
             if !commitFailing { Log.error("cannot commit the journal's batches to the log", ["reason": "\(error)"]) }
             commitFailing = true
             return
         }
+        metrics.recordLogCommit(nanos: csys_monotonic_nanos() &- started, failed: false)
         commitFailing = false
         becameVisible(committedHead)
     }

@@ -84,6 +84,18 @@ extension Call {
         p.family(
             "keyledger_writer_failed_batches_total", "counter", "Batches that could not be committed (answered 503).")
         p.sample("keyledger_writer_failed_batches_total", [], snapshot.failedBatches)
+        p.family(
+            "keyledger_log_commit_seconds", "histogram",
+            "Time of each LMDB commit of the journal's batches (what makes them readable).")
+        p.histogram("keyledger_log_commit_seconds", [], Histogram(snapshot.logCommitSeconds))
+        p.family(
+            "keyledger_log_commit_failures_total", "counter",
+            "LMDB commits of the journal's batches that failed (the batches stay acknowledged in the journal).")
+        p.sample("keyledger_log_commit_failures_total", [], snapshot.failedLogCommits)
+        p.family(
+            "keyledger_log_unreadable_events", "gauge",
+            "Acknowledged events, durable in the journal, that the log's readers do not see yet.")
+        p.sample("keyledger_log_unreadable_events", [], ledger.unreadableEvents())
         let decisions = ledger.decisionStateSize()
         p.family("keyledger_decision_state_keys", "gauge", "Keys in the writer's in-memory decision state.")
         p.sample("keyledger_decision_state_keys", [], UInt64(decisions.keys))

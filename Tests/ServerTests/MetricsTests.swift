@@ -102,3 +102,18 @@ func sampleValue(_ text: String, _ name: String) -> Double? {
     }
     #expect(documented == served)
 }
+
+/// The journal's metrics: each LMDB commit of its batches is counted with its time, and
+/// once the log's readers see every acknowledged event nothing is unreadable.
+@Test func metricsCountTheJournalsCommitsToTheLog() throws {
+    let f = try ServerFixture()
+    _ = try f.createKey()
+    try f.ledger.awaitLog()
+    let text = String(decoding: try f.client().call("GET", "/metrics", headers: f.auth).body, as: UTF8.self)
+    func value(_ name: String) -> Double? {
+        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+    }
+    #expect((value("keyledger_log_commit_seconds_count") ?? 0) >= 1)
+    #expect(value("keyledger_log_commit_failures_total") == 0)
+    #expect(value("keyledger_log_unreadable_events") == 0)
+}
