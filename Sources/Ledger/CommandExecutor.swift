@@ -204,19 +204,19 @@ final class CommandExecutor: @unchecked Sendable {
             return VerifyResult(code: .notFound, status: 401)
         }
         let match = decisions.match(position, previous: previous, at: now)
-        let state = decisions.decisionView(position)
-        let quota = quotas.context(of: state)
+        // One state, decided on and then moved on in place by the decision's events.
+        var current = decisions.decisionView(position)
+        let quota = quotas.context(of: current)
         let decision = VerifyDecision.decide(
-            state, match: match, request: request, latencyMicros: latency(context), now: now, quota: quota)
-        var current = state
-        let actor = Actor(kind: .key, id: state.id.description)
+            current, match: match, request: request, latencyMicros: latency(context), now: now, quota: quota)
+        let actor = Actor(kind: .key, id: current.id.description)
         for payload in decision.events {
             var event = Event(
-                time: now, keyID: state.id, owner: state.owner, actor: actor, ip: context.ip,
+                time: now, keyID: current.id, owner: current.owner, actor: actor, ip: context.ip,
                 requestID: context.requestID, payload: payload)
             try log.append(&event, after: &head, in: txn)
             try quotas.apply(event)
-            current = KeyState.evolve(current, event) ?? current
+            current.fold(event)
         }
         decisions.recordAccess(position, current)
         // A grant moved the owner's and the plan's windows: the answer shows them after it.
