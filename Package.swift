@@ -52,6 +52,7 @@ let package = Package(
             name: "keyledger",
             dependencies: [
                 "Server", "Rendering", "HTTP", "Ledger", "Projections", "Events", "Store", "JSON", "Logging", "Notify",
+                "CSystem",
             ],
             path: "tools/keyledger", swiftSettings: swiftSettings,
             // The Swift runtime linked in statically: release binaries start faster and need

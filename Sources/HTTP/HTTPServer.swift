@@ -119,7 +119,9 @@ public final class HTTPServer: Sendable {
                 let shared = self.shared
                 shared.running.enter()
                 do {
+                    let nice = shared.configuration.loopNice
                     try LoopThread.start {
+                        if nice != 0 { _ = csys_set_thread_nice(nice) }
                         EventLoop(epoll: epoll, mailbox: mailbox, shared: shared, listeners: listeners).run()
                         shared.running.leave()
                     }

@@ -43,6 +43,8 @@ public struct HTTPServerConfiguration: Sendable {
     public var maxUnsentBytes: Int
     /// Number of event-loop threads. At least 1.
     public var eventLoops: Int
+    /// The event-loop threads' nice value (0: the process's); below 0 needs `CAP_SYS_NICE`.
+    public var loopNice: Int32 = 0
     /// Longest `HTTPServer.shutdown()` waits for in-flight requests before closing
     /// their connections anyway.
     public var shutdownGrace: Duration

@@ -31,6 +31,9 @@ public struct LedgerOptions: Sendable {
     /// before one LMDB commit makes them visible to readers; nil: no journal, each batch
     /// is its own durable LMDB commit. A device with under 1 GiB free gets no journal.
     public var journalMillis: Double? = 5
+    /// The nice value of the writer's and the answerer's threads, the ones every command
+    /// waits on (0: the process's); below 0 needs `CAP_SYS_NICE`.
+    public var requestNice: Int32 = 0
     /// The journal file's size in bytes.
     public var journalBytes = 16 << 20
     /// The free space the device needs at open for a journal (its zeros would take room
@@ -241,6 +244,7 @@ public final class Ledger: Sendable {
             environment: logEnvironment, journal: journal, journalMillis: options.journalMillis ?? 0,
             executor: executor, projector: projector, observer: options.onCommit,
             sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier, head: head,
+            nice: options.requestNice,
             warningLeads: options.expiryWarnings)
         self.writer = writer
         auditFlusher = AuditFlusher(trail: auditTrail, writer: writer, clock: clock)

@@ -108,7 +108,7 @@ final class Writer: @unchecked Sendable {
 
     init(
         environment: Environment, journal: JournaledWriter, journalMillis: Double, executor: CommandExecutor, projector: Projector, observer: CommitObserver?,
-        sweepInterval: Double?, metrics: LedgerMetrics, notifier: CommitNotifier, head: UInt64,
+        sweepInterval: Double?, metrics: LedgerMetrics, notifier: CommitNotifier, head: UInt64, nice: Int32 = 0,
         warningLeads: [Int64] = []
     ) {
         self.warningLeads = warningLeads
@@ -125,8 +125,18 @@ final class Writer: @unchecked Sendable {
         committed.store(head, ordering: .releasing)
         visible.store(head, ordering: .releasing)
         // Serial queues of their own: each block holds one thread for the writer's life.
-        DispatchQueue(label: "keyledger-writer", qos: .userInteractive).async { [unowned self] in self.run() }
-        DispatchQueue(label: "keyledger-answerer", qos: .userInteractive).async { [unowned self] in self.answer() }
+        // A raised priority (a negative nice) is put back to 0 at the end: the threads
+        // return to Dispatch's pool.
+        DispatchQueue(label: "keyledger-writer", qos: .userInteractive).async { [unowned self] in
+            if nice != 0 { _ = csys_set_thread_nice(nice) }
+            self.run()
+            if nice != 0 { _ = csys_set_thread_nice(0) }
+        }
+        DispatchQueue(label: "keyledger-answerer", qos: .userInteractive).async { [unowned self] in
+            if nice != 0 { _ = csys_set_thread_nice(nice) }
+            self.answer()
+            if nice != 0 { _ = csys_set_thread_nice(0) }
+        }
     }
 
     /// The seq of the job whose completion runs now, when called from that completion

@@ -1,3 +1,4 @@
+import CSystem
 import Dispatch
 import Glibc
 import HTTP
@@ -55,6 +56,10 @@ enum ServeCommand: CLICommand {
             "the same bound in bytes"),
         .number(
             "event-loops", configuration: true, default: http.eventLoops, in: 1...256, "HTTP event-loop threads"),
+        .number(
+            "priority", configuration: true, default: 0, in: -20...0,
+            "nice value of the threads every request waits on (event loops, writer, answerer), like nginx's "
+                + "worker_priority; below 0 needs CAP_SYS_NICE"),
         .text(
             "checkpoint-interval", "S", configuration: true, default: "10",
             "seconds between signed checkpoints while the log grows (more than 0, at most 86400); "
@@ -85,8 +90,18 @@ enum ServeCommand: CLICommand {
         configuration.maxConnectionsPerAddress = try parsed.integer("max-connections-per-address")
         configuration.maxUnsentResponses = try parsed.integer("max-unsent-responses")
         configuration.maxUnsentBytes = try parsed.integer("max-unsent-bytes")
+        let priority = Int32(try parsed.integer("priority"))
+        if priority < 0 {
+            // Checked here, on this thread, so a missing privilege is an error at start-up.
+            guard csys_set_thread_nice(priority) == 0 else {
+                throw UsageError("--priority \(priority) needs CAP_SYS_NICE (root, or the capability granted)")
+            }
+            _ = csys_set_thread_nice(0)
+        }
+        configuration.loopNice = priority
         try Ledger.requireExisting(path: path)
-        let ledgerOptions = try ledgerOptions(parsed)
+        var ledgerOptions = try ledgerOptions(parsed)
+        ledgerOptions.requestNice = priority
         let ledger =
             parsed.has("read-only")
             ? try Ledger.openReadOnly(path: path, options: ledgerOptions) : try Ledger(path: path, options: ledgerOptions)

@@ -1,0 +1,67 @@
+import Foundation
+import Glibc
+import Ledger
+import Testing
+
+/// The nice value of each thread of process `pid`, by thread name.
+private func niceValues(of pid: Int32) -> [String: [Int]] {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    var result: [String: [Int]] = [:]
+    for tid in tasks {
+        guard let comm = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/comm", encoding: .utf8),
+            let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { continue }
+        // After "(comm) ": the state is field 3 and nice field 19.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        if fields.count > 16, let nice = Int(fields[16]) {
+            result[comm.trimmingCharacters(in: .whitespacesAndNewlines), default: []].append(nice)
+        }
+    }
+    return result
+}
+
+/// `serve --priority -5` runs the threads every request waits on (the event loop, the
+/// writer, the answerer) at nice -5 and leaves the projector behind them at 10; no other
+/// thread of the process takes it.
+@Test(.enabled(if: getuid() == 0, "a negative nice needs CAP_SYS_NICE"))
+func thePriorityOptionRaisesTheRequestPathOnly() throws {
+    var template = Array("/tmp/keyledger-priority-XXXXXX".utf8CString)
+    let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let root = try Ledger.initialize(path: dir)
+    let (server, path) = try startKeyledger(["serve", "--data", dir, "--listen", "127.0.0.1:0", "--priority", "-5"])
+    defer {
+        server.interrupt()
+        server.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: path)
+    }
+    var url: String?
+    for _ in 0..<400 where url == nil {
+        url =
+            try stderrLines(path).compactMap(logObject).first { $0["message"] as? String == "serving" }?["url"]
+            as? String
+        if url == nil { Thread.sleep(forTimeInterval: 0.025) }
+    }
+    let port = try #require(url.flatMap { $0.split(separator: ":").last }.flatMap { UInt16($0) })
+    // One command, so every thread of the path has run.
+    let created = try RawClient(port: port).call(
+        "POST", "/v1/keys", json: #"{"owner":"org_1","name":"k"}"#, headers: ["Authorization": "Bearer \(root)"])
+    #expect(created.status == 201)
+    let nice = niceValues(of: server.processIdentifier)
+    for name in ["http-loop", "kl-writer", "kl-answerer"] {
+        #expect(nice[name] == [-5], "\(name): \(nice[name] ?? [])")
+    }
+    #expect(nice["kl-projector"] == [10], "\(nice)")
+    // No other thread took the raised value (Dispatch keeps its own for its QoS classes).
+    #expect(nice.filter { !["http-loop", "kl-writer", "kl-answerer"].contains($0.key) }
+        .values.allSatisfy { !$0.contains(-5) }, "\(nice)")
+}
+
+/// A priority outside -20...0 (a positive one would put requests behind the folds) is
+/// refused at start-up, naming the option.
+@Test func aPriorityOutOfRangeIsRefused() throws {
+    let run = try LoggedRun(["serve", "--data", "/nonexistent", "--priority", "5"])
+    #expect(run.status != 0)
+    #expect(run.lines.joined().contains("--priority"), "\(run.lines)")
+}
