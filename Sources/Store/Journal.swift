@@ -117,7 +117,9 @@ public final class Journal: @unchecked Sendable {
         var bytes = [UInt8](repeating: 0, count: size)
         var got = 0
         while got < size {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, size - got, off_t(got)) }
+            let n = bytes.withUnsafeMutableBytes { buffer in
+                buffer.baseAddress.map { pread(fd, $0 + got, size - got, off_t(got)) } ?? 0
+            }
             guard n > 0 else { break }
             got += n
         }

@@ -44,8 +44,8 @@ public final class RedoLog: @unchecked Sendable {
                 func put(_ part: UnsafeRawBufferPointer?, _ count: Int) {
                     out.storeBytes(of: UInt32(count).littleEndian, toByteOffset: at, as: UInt32.self)
                     at += 4
-                    if let part, count > 0, let base = part.baseAddress {
-                        (out.baseAddress! + at).copyMemory(from: base, byteCount: count)
+                    if let part, count > 0, let from = part.baseAddress, let to = out.baseAddress {
+                        (to + at).copyMemory(from: from, byteCount: count)
                     }
                     at += count
                 }
