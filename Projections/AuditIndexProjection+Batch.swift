@@ -14,25 +14,28 @@ extension AuditIndexProjection {
         var facets: [Facet] = []
         var postings: [(list: Int32, seq: UInt64)] = []
         postings.reserveCapacity(events.count * 4)
-        for event in events {
-            Self.facets(of: event) { facet in
-                let list: Int32
-                if case .key(let id) = facet {
-                    if let known = keyLists[id] {
-                        list = Int32(known)
+        events.withUnsafeBufferPointer { events in
+            for i in events.indices {
+                let seq = events[i].seq
+                Self.facets(of: events[i]) { facet in
+                    let list: Int32
+                    if case .key(let id) = facet {
+                        if let known = keyLists[id] {
+                            list = Int32(known)
+                        } else {
+                            list = Int32(facets.count)
+                            keyLists.insert(id, facets.count)
+                            facets.append(facet)
+                        }
+                    } else if let known = lists[facet] {
+                        list = known
                     } else {
                         list = Int32(facets.count)
-                        keyLists.insert(id, facets.count)
+                        lists[facet] = list
                         facets.append(facet)
                     }
-                } else if let known = lists[facet] {
-                    list = known
-                } else {
-                    list = Int32(facets.count)
-                    lists[facet] = list
-                    facets.append(facet)
+                    postings.append((list, seq))
                 }
-                postings.append((list, event.seq))
             }
         }
         guard !postings.isEmpty else { return }
