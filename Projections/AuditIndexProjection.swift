@@ -55,9 +55,15 @@ public struct AuditIndexProjection: Projection {
     /// key facet already files, so the actor facet is skipped (one posting list less to
     /// touch on the verification path). Actor queries add these from the key facet.
     public static func isSelfAccess(_ event: Event) -> Bool {
+        isSelfAccess(type: event.type, actor: event.actor, keyID: event.keyID)
+    }
+
+    /// ``isSelfAccess(_:)`` from the fields it reads (a fold walking events in place
+    /// passes them without copying the event).
+    @inline(__always)
+    static func isSelfAccess(type: EventType, actor: Actor, keyID: KeyID) -> Bool {
         // Parsing the 26-character id is cheaper than rendering the event's key id.
-        event.type == .accessed && event.actor.kind == .key && event.actor.id.utf8.count == 26
-            && KeyID(event.actor.id) == event.keyID
+        type == .accessed && actor.kind == .key && actor.id.utf8.count == 26 && KeyID(actor.id) == keyID
     }
 
     /// The facets an event is filed under. There is no owner-only list: an owner's
