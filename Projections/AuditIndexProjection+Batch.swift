@@ -90,13 +90,7 @@ extension AuditIndexProjection {
         var keyEnds: [Int] = []
         keyEnds.reserveCapacity(facets.count)
         for facet in facets {
-            if case .key(let id) = facet {
-                keyBytes.append(1)
-                withUnsafeBytes(of: id.high.bigEndian) { keyBytes.append(contentsOf: $0) }
-                withUnsafeBytes(of: id.low.bigEndian) { keyBytes.append(contentsOf: $0) }
-            } else {
-                keyBytes.append(contentsOf: facet.indexKey)
-            }
+            facet.appendIndexKey(to: &keyBytes)
             keyEnds.append(keyBytes.count)
         }
         var rank = [Int](repeating: 0, count: facets.count)
