@@ -14,12 +14,17 @@ extension AuditIndexProjection {
         var keyLists = KeyIndexTable(minimumCapacity: min(events.count, 4_096))
         var ipLists = KeyIndexTable()
         var typeLists = [Int32](repeating: -1, count: 256)
-        var lists: [Facet: Int32] = [:]
+        // Sized for a round of accesses by as many keys and owners: no regrowth.
+        let expected = min(events.count, 4_096)
+        var lists = [Facet: Int32](minimumCapacity: expected + 8)
         var facets: [Facet] = []
+        facets.reserveCapacity(2 * expected + 8)
         /// By list number, for a key's own list: its accesses' owner-and-type list (-1:
         /// none yet) and that list's owner.
         var accessLists: [Int32] = []
+        accessLists.reserveCapacity(2 * expected + 8)
         var accessOwners: [String] = []
+        accessOwners.reserveCapacity(2 * expected + 8)
         var postings: [(list: Int32, seq: UInt64)] = []
         postings.reserveCapacity(events.count * 4)
         func newList(_ facet: Facet) -> Int32 {

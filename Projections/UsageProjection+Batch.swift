@@ -9,6 +9,7 @@ extension UsageProjection {
         // The run's keys by number (first met, first numbered), found without SipHash.
         var numbers = KeyIndexTable(minimumCapacity: min(events.count, 4_096))
         var ids: [KeyID] = []
+        ids.reserveCapacity(min(events.count, 4_096))
         var accesses: [RunAccess] = []
         accesses.reserveCapacity(events.count)
         var firstMinute = Int64.max
