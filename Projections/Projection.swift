@@ -33,10 +33,7 @@ extension Projection {
     public func makeRebuilder() -> any ProjectionRebuilder { FoldingRebuilder(projection: self) }
 
     public func apply(contentsOf events: ArraySlice<Event>, in txn: borrowing Transaction) throws {
-        // Through the buffer: each event is lent to the fold, not copied (retained) for it.
-        try events.withUnsafeBufferPointer { (events) throws in
-            for i in events.indices { try apply(events[i], in: txn) }
-        }
+        for event in events { try apply(event, in: txn) }
     }
 }
 
