@@ -7,32 +7,82 @@ import Glibc
 /// type, owner and address lists are shared by most events of a round).
 extension AuditIndexProjection {
     public func apply(contentsOf events: ArraySlice<Event>, in txn: borrowing Transaction) throws {
-        // Lists: about one per key in the run (found without hashing the id through
-        // SipHash), and a few shared ones.
+        // Lists: about one per key in the run, and a few shared ones, found without
+        // SipHash: keys and addresses (by their 128 bits, as filed) through tables of
+        // their own, types by their code. A key's own list remembers the owner-and-type
+        // list of its accesses, which most of its events then post to without a lookup.
         var keyLists = KeyIndexTable(minimumCapacity: min(events.count, 4_096))
-        var lists: [Facet: Int32] = [:]
+        var ipLists = KeyIndexTable()
+        var typeLists = [Int32](repeating: -1, count: 256)
+        // Sized for a round of accesses by as many keys and owners: no regrowth.
+        let expected = min(events.count, 4_096)
+        var lists = [Facet: Int32](minimumCapacity: expected + 8)
         var facets: [Facet] = []
+        facets.reserveCapacity(2 * expected + 8)
+        /// By list number, for a key's own list: its accesses' owner-and-type list (-1:
+        /// none yet) and that list's owner.
+        var accessLists: [Int32] = []
+        accessLists.reserveCapacity(2 * expected + 8)
+        var accessOwners: [String] = []
+        accessOwners.reserveCapacity(2 * expected + 8)
         var postings: [(list: Int32, seq: UInt64)] = []
         postings.reserveCapacity(events.count * 4)
-        for event in events {
-            Self.facets(of: event) { facet in
-                let list: Int32
-                if case .key(let id) = facet {
-                    if let known = keyLists[id] {
+        func newList(_ facet: Facet) -> Int32 {
+            facets.append(facet)
+            accessLists.append(-1)
+            accessOwners.append("")
+            return Int32(facets.count - 1)
+        }
+        func shared(_ facet: Facet) -> Int32 {
+            if let known = lists[facet] { return known }
+            let list = newList(facet)
+            lists[facet] = list
+            return list
+        }
+        // The facets of ``facets(of:)``, each event's in that order.
+        events.withUnsafeBufferPointer { events in
+            for i in events.indices {
+                let seq = events[i].seq
+                let id = events[i].keyID
+                let keyList: Int32
+                if let known = keyLists[id] {
+                    keyList = Int32(known)
+                } else {
+                    keyList = newList(.key(id))
+                    keyLists.insert(id, Int(keyList))
+                }
+                postings.append((keyList, seq))
+                let type = events[i].type
+                let t = Int(type.rawValue)
+                if typeLists[t] < 0 { typeLists[t] = newList(.type(type)) }
+                postings.append((typeLists[t], seq))
+                let k = Int(keyList)
+                if type == .accessed, accessLists[k] >= 0, accessOwners[k] == events[i].owner {
+                    postings.append((accessLists[k], seq))
+                } else {
+                    let list = shared(.ownerType(events[i].owner, type))
+                    if type == .accessed {
+                        accessLists[k] = list
+                        accessOwners[k] = events[i].owner
+                    }
+                    postings.append((list, seq))
+                }
+                if !Self.isSelfAccess(type: type, actor: events[i].actor, keyID: id) {
+                    postings.append((shared(.actor(events[i].actor)), seq))
+                }
+                if let ip = events[i].ip {
+                    // Keyed as filed: an IPv4 address as its IPv4-mapped IPv6 address.
+                    let bits = KeyID(high: ip.high, low: ip.low)
+                    let list: Int32
+                    if let known = ipLists[bits] {
                         list = Int32(known)
                     } else {
-                        list = Int32(facets.count)
-                        keyLists.insert(id, facets.count)
-                        facets.append(facet)
+                        list = newList(.ip(IPAddress(high: ip.high, low: ip.low, isV4: false)))
+                        ipLists.insert(bits, Int(list))
                     }
-                } else if let known = lists[facet] {
-                    list = known
-                } else {
-                    list = Int32(facets.count)
-                    lists[facet] = list
-                    facets.append(facet)
+                    postings.append((list, seq))
                 }
-                postings.append((list, event.seq))
+                if let route = events[i].payload.managementRoute { postings.append((shared(.route(route)), seq)) }
             }
         }
         guard !postings.isEmpty else { return }
@@ -45,13 +95,7 @@ extension AuditIndexProjection {
         var keyEnds: [Int] = []
         keyEnds.reserveCapacity(facets.count)
         for facet in facets {
-            if case .key(let id) = facet {
-                keyBytes.append(1)
-                withUnsafeBytes(of: id.high.bigEndian) { keyBytes.append(contentsOf: $0) }
-                withUnsafeBytes(of: id.low.bigEndian) { keyBytes.append(contentsOf: $0) }
-            } else {
-                keyBytes.append(contentsOf: facet.indexKey)
-            }
+            facet.appendIndexKey(to: &keyBytes)
             keyEnds.append(keyBytes.count)
         }
         var rank = [Int](repeating: 0, count: facets.count)

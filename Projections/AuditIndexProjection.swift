@@ -33,21 +33,51 @@ public struct AuditIndexProjection: Projection {
         /// The list key of this facet. Keys are prefix-free, as posting lists need: a tag,
         /// then fixed-size fields, or text after its length (2 bytes, big-endian).
         public var indexKey: [UInt8] {
+            var key: [UInt8] = []
+            appendIndexKey(to: &key)
+            return key
+        }
+
+        /// Appends ``indexKey``'s bytes to `key` (a fold writes a round's list keys into
+        /// one buffer, with no arrays per key).
+        func appendIndexKey(to key: inout [UInt8]) {
             switch self {
-            case .key(let id): [1] + id.bytes
-            case .type(let type): [3, type.rawValue]
-            case .ownerType(let owner, let type): [4, type.rawValue] + Self.counted(owner)
-            case .actor(let actor): [5, actor.kind.rawValue] + Self.counted(actor.id)
-            case .ip(let ip): [6] + IPAddress(high: ip.high, low: ip.low, isV4: false).bytes
-            case .route(let route): [7] + Self.counted(route)
+            case .key(let id):
+                key.append(1)
+                Self.append(id.high, id.low, to: &key)
+            case .type(let type):
+                key.append(3)
+                key.append(type.rawValue)
+            case .ownerType(let owner, let type):
+                key.append(4)
+                key.append(type.rawValue)
+                Self.appendCounted(owner, to: &key)
+            case .actor(let actor):
+                key.append(5)
+                key.append(actor.kind.rawValue)
+                Self.appendCounted(actor.id, to: &key)
+            case .ip(let ip):
+                // As filed: an IPv4 address as its IPv4-mapped IPv6 address.
+                key.append(6)
+                Self.append(ip.high, ip.low, to: &key)
+            case .route(let route):
+                key.append(7)
+                Self.appendCounted(route, to: &key)
             }
         }
 
-        /// `text`'s UTF-8 after its length; text too long for a list key is cut (no list
-        /// of it can exist: owners and actors are far shorter).
-        static func counted(_ text: String) -> [UInt8] {
-            let bytes = Array(text.utf8.prefix(PostingBlock.maxListKey))
-            return [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xFF)] + bytes
+        /// Two 64-bit halves, big-endian.
+        private static func append(_ high: UInt64, _ low: UInt64, to key: inout [UInt8]) {
+            withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { key.append(contentsOf: $0) }
+        }
+
+        /// `text`'s UTF-8 after its length (2 bytes, big-endian); text too long for a list
+        /// key is cut (no list of it can exist: owners and actors are far shorter).
+        private static func appendCounted(_ text: String, to key: inout [UInt8]) {
+            let count = min(text.utf8.count, PostingBlock.maxListKey)
+            key.append(UInt8(count >> 8))
+            key.append(UInt8(count & 0xFF))
+            key.append(contentsOf: text.utf8.prefix(count))
         }
     }
 
@@ -55,9 +85,15 @@ public struct AuditIndexProjection: Projection {
     /// key facet already files, so the actor facet is skipped (one posting list less to
     /// touch on the verification path). Actor queries add these from the key facet.
     public static func isSelfAccess(_ event: Event) -> Bool {
+        isSelfAccess(type: event.type, actor: event.actor, keyID: event.keyID)
+    }
+
+    /// ``isSelfAccess(_:)`` from the fields it reads (a fold walking events in place
+    /// passes them without copying the event).
+    @inline(__always)
+    static func isSelfAccess(type: EventType, actor: Actor, keyID: KeyID) -> Bool {
         // Parsing the 26-character id is cheaper than rendering the event's key id.
-        event.type == .accessed && event.actor.kind == .key && event.actor.id.utf8.count == 26
-            && KeyID(event.actor.id) == event.keyID
+        type == .accessed && actor.kind == .key && actor.id.utf8.count == 26 && KeyID(actor.id) == keyID
     }
 
     /// The facets an event is filed under. There is no owner-only list: an owner's

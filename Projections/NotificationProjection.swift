@@ -29,6 +29,19 @@ public struct NotificationProjection: Projection {
         }
     }
 
+    /// Folds the few events of a run that ``reads(_:)``, told apart by type first: the
+    /// rest (accesses, nearly every event) are not copied to be looked at.
+    public func apply(contentsOf events: ArraySlice<Event>, in txn: borrowing Transaction) throws {
+        for i in events.indices {
+            switch events[i].type {
+            case .webhookCreated, .webhookUpdated, .webhookDeleted, .webhookSecretRotated, .webhookDisabled, .expiring,
+                .updated:
+                try apply(events[i], in: txn)
+            default: continue
+            }
+        }
+    }
+
     public func apply(_ event: Event, in txn: borrowing Transaction) throws {
         guard Self.reads(event) else { return }
         switch event.payload {

@@ -6,46 +6,65 @@ public import Store
 /// decoded into buckets and encoded back per event).
 extension UsageProjection {
     public func apply(contentsOf events: ArraySlice<Event>, in txn: borrowing Transaction) throws {
-        var minuteAccesses: [PendingAccess] = []
-        var hourAccesses: [PendingAccess] = []
-        for event in events {
-            guard case .accessed(let access) = event.payload else { continue }
-            let latency = access.latencyMicros
-            let isError = access.code != .valid
-            let id = event.keyID
-            minuteAccesses.append(
-                PendingAccess(
-                    unit: Self.floorDivide(event.time, Self.minuteMicros), high: id.high, low: id.low,
-                    latency: latency, isError: isError))
-            hourAccesses.append(
-                PendingAccess(
-                    unit: Self.floorDivide(event.time, Self.hourMicros), high: id.high, low: id.low,
-                    latency: latency, isError: isError))
+        // The run's keys by number (first met, first numbered), found without SipHash.
+        var numbers = KeyIndexTable(minimumCapacity: min(events.count, 4_096))
+        var ids: [KeyID] = []
+        ids.reserveCapacity(min(events.count, 4_096))
+        var accesses: [RunAccess] = []
+        accesses.reserveCapacity(events.count)
+        var firstMinute = Int64.max
+        var firstHour = Int64.max
+        events.withUnsafeBufferPointer { events in
+            for i in events.indices {
+                guard case .accessed(let access) = events[i].payload else { continue }
+                let id = events[i].keyID
+                let number: Int
+                if let known = numbers[id] {
+                    number = known
+                } else {
+                    number = ids.count
+                    numbers.insert(id, number)
+                    ids.append(id)
+                }
+                let time = events[i].time
+                let minute = Self.floorDivide(time, Self.minuteMicros)
+                let hour = Self.floorDivide(time, Self.hourMicros)
+                firstMinute = min(firstMinute, minute)
+                firstHour = min(firstHour, hour)
+                accesses.append(
+                    RunAccess(
+                        minute: minute, hour: hour, key: UInt32(number), latency: access.latencyMicros,
+                        isError: access.code != .valid))
+            }
         }
-        guard !minuteAccesses.isEmpty else { return }
+        guard !accesses.isEmpty else { return }
+        // Each key's rank in id order: rows sorted by unit then rank are in key order.
+        let order = ids.indices.sorted { ids[$0] < ids[$1] }
+        var rank = [UInt32](repeating: 0, count: ids.count)
+        for (r, number) in order.enumerated() { rank[number] = UInt32(r) }
         var scratch = RowScratch()
-        try scratch.write(&minuteAccesses, into: minutes, txn)
-        try scratch.write(&hourAccesses, into: hours, txn)
+        var sorted: [UInt128] = []
+        sorted.reserveCapacity(accesses.count)
+        for (table, first, isMinute) in [(minutes, firstMinute, true), (hours, firstHour, false)] {
+            sorted.removeAll(keepingCapacity: true)
+            for a in accesses {
+                let unit = isMinute ? a.minute : a.hour
+                sorted.append(
+                    RowScratch.sortKey(unit: unit, after: first, rank: rank[Int(a.key)], a.latency, a.isError))
+            }
+            // Sorted as integers: one comparison inlined, no closure per comparison.
+            sorted.sort()
+            try scratch.write(sorted, first: first, ids: { ids[order[$0]] }, into: table, txn)
+        }
     }
 
-    /// One access of a run, by the row it counts in (a minute or an hour, then the id).
-    struct PendingAccess {
-        var unit: Int64
-        var high: UInt64
-        var low: UInt64
+    /// One access of a run: its minute and hour, its key's number in the run.
+    struct RunAccess {
+        var minute: Int64
+        var hour: Int64
+        var key: UInt32
         var latency: UInt32
         var isError: Bool
-
-        /// Row key order (the unit, then the id), then latency, so each row's latencies
-        /// come sorted.
-        static func precedes(_ a: PendingAccess, _ b: PendingAccess) -> Bool {
-            if a.unit != b.unit { return a.unit < b.unit }
-            if a.high != b.high { return a.high < b.high }
-            if a.low != b.low { return a.low < b.low }
-            return a.latency < b.latency
-        }
-
-        func sameRow(_ other: PendingAccess) -> Bool { unit == other.unit && high == other.high && low == other.low }
     }
 
     /// Buffers reused across the rows of a run.
@@ -58,25 +77,43 @@ extension UsageProjection {
         /// Bytes before a merged row's buckets, for its head (at most 5 varints).
         static let headerRoom = 64
 
-        /// Merges each row's accesses into its row of `table` (created when missing).
-        mutating func write(_ accesses: inout [PendingAccess], into table: Table, _ txn: borrowing Transaction) throws {
-            accesses.sort(by: PendingAccess.precedes)
+        /// An access as it sorts: its unit's offset from the run's first (64 bits), its
+        /// key's rank in id order (31 bits), its latency (32 bits) and whether it was an
+        /// error (1 bit). Accesses of one row sort together, in row key order, each row's
+        /// latencies ascending.
+        @inline(__always)
+        static func sortKey(unit: Int64, after first: Int64, rank: UInt32, _ latency: UInt32, _ isError: Bool)
+            -> UInt128
+        {
+            let offset = UInt64(bitPattern: unit &- first)
+            let low = UInt64(rank) << 33 | UInt64(latency) << 1 | (isError ? 1 : 0)
+            return UInt128(offset) << 64 | UInt128(low)
+        }
+
+        /// Merges each row's accesses (`sorted`: ``sortKey(unit:after:rank:_:_:)``s,
+        /// ascending, units after `first`, `ids` giving a rank's key) into its row of
+        /// `table` (created when missing).
+        mutating func write(
+            _ sorted: [UInt128], first: Int64, ids: (Int) -> KeyID, into table: Table, _ txn: borrowing Transaction
+        ) throws {
             try txn.withCursor(table) { (cursor) throws in
                 var start = 0
-                while start < accesses.count {
-                    let first = accesses[start]
+                while start < sorted.count {
+                    // A row's accesses share everything above the latency and error bits.
+                    let row = sorted[start] >> 33
                     var end = start
                     var errors: UInt64 = 0
                     latencies.removeAll(keepingCapacity: true)
-                    while end < accesses.count, accesses[end].sameRow(first) {
-                        latencies.append(accesses[end].latency)
-                        if accesses[end].isError { errors += 1 }
+                    while end < sorted.count, sorted[end] >> 33 == row {
+                        let low = UInt64(truncatingIfNeeded: sorted[end])
+                        latencies.append(UInt32(truncatingIfNeeded: low >> 1))
+                        errors += low & 1
                         end += 1
                     }
+                    let unit = first &+ Int64(bitPattern: UInt64(truncatingIfNeeded: row >> 31))
+                    let id = ids(Int(UInt64(truncatingIfNeeded: row) & 0x7FFF_FFFF))
                     var key: (UInt64, UInt64, UInt64) = (0, 0, 0)
-                    withUnsafeMutableBytes(of: &key) {
-                        MinuteRow(KeyID(high: first.high, low: first.low), minute: first.unit).writeKey(into: $0)
-                    }
+                    withUnsafeMutableBytes(of: &key) { MinuteRow(id, minute: unit).writeKey(into: $0) }
                     try withUnsafeBytes(of: key) { (k) throws in try write(k, errors: errors, &cursor) }
                     start = end
                 }

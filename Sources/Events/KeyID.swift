@@ -41,20 +41,30 @@ public struct KeyID: Hashable, Comparable, Sendable, CustomStringConvertible {
         guard utf8.count == 26, utf8[0] == UInt8(ascii: "k"), utf8[1] == UInt8(ascii: "e"),
             utf8[2] == UInt8(ascii: "y"), utf8[3] == UInt8(ascii: "_")
         else { return nil }
-        var high: UInt64 = 0
-        var low: UInt64 = 0
-        for byte in utf8[4...] {
-            guard let digit = Base62.value(of: byte) else { return nil }
-            // 128-bit multiply-add by 62, refusing overflow.
-            let lowProduct = low.multipliedFullWidth(by: 62)
-            let (highTimes, highOverflow) = high.multipliedReportingOverflow(by: 62)
-            let (highSum, carryOverflow) = highTimes.addingReportingOverflow(lowProduct.high)
-            let (newLow, lowCarry) = lowProduct.low.addingReportingOverflow(UInt64(digit))
-            let (newHigh, lastOverflow) = highSum.addingReportingOverflow(lowCarry ? 1 : 0)
-            guard !highOverflow, !carryOverflow, !lastOverflow else { return nil }
-            high = newHigh
-            low = newLow
+        // Limbs of 2, 10 and 10 digits, each below 62^10 and so summed in 64 bits with
+        // no overflow to check; then joined in 128 bits, refusing overflow (audit folds
+        // parse an id per event).
+        func limb(_ start: Int, _ count: Int) -> UInt64? {
+            var value: UInt64 = 0
+            for i in start..<(start + count) {
+                guard let digit = Base62.value(of: utf8[i]) else { return nil }
+                value = value &* 62 &+ UInt64(digit)
+            }
+            return value
         }
+        guard let top = limb(4, 2), let middle = limb(6, 10), let bottom = limb(16, 10) else { return nil }
+        let base: UInt64 = 839_299_365_868_340_224  // 62^10
+        // top * 62^10 + middle, below 62^12 < 2^72: two words, the high one small.
+        let upper = top.multipliedFullWidth(by: base)
+        let (upperLow, carry) = upper.low.addingReportingOverflow(middle)
+        let upperHigh = upper.high &+ (carry ? 1 : 0)
+        // (upperHigh, upperLow) * 62^10 + bottom.
+        let lowProduct = upperLow.multipliedFullWidth(by: base)
+        let (highTimes, highOverflow) = upperHigh.multipliedReportingOverflow(by: base)
+        let (highSum, sumOverflow) = highTimes.addingReportingOverflow(lowProduct.high)
+        let (low, lowCarry) = lowProduct.low.addingReportingOverflow(bottom)
+        let (high, lastOverflow) = highSum.addingReportingOverflow(lowCarry ? 1 : 0)
+        guard !highOverflow, !sumOverflow, !lastOverflow else { return nil }
         self.init(high: high, low: low)
     }
 

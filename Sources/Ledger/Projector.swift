@@ -18,6 +18,9 @@ final class Projector: @unchecked Sendable {
     let environment: Environment
     let keys: KeyStateProjection
     let others: [any Projection]
+    /// The position in ``others`` of the Merkle tree, whose leaves the round hashes as it
+    /// reads the records (the tree then reads no record itself); nil when there is none.
+    let treePosition: Int?
     let checkpoints: Checkpoints
     /// Events folded per projection transaction at most.
     let maxEvents: Int
@@ -59,6 +62,7 @@ final class Projector: @unchecked Sendable {
         self.environment = environment
         self.keys = keys
         self.others = others
+        treePosition = others.firstIndex { $0 is MerkleTreeProjection }
         self.checkpoints = checkpoints
         self.maxEvents = maxEvents
         let projected = projectedBox
@@ -233,10 +237,15 @@ final class Projector: @unchecked Sendable {
         }
         var events: [Event] = []
         events.reserveCapacity(min(maxEvents, Int(target - low)))
+        // The tree's leaves: the hashes of the records after its checkpoint.
+        let tree = treePosition.map { (projection: others[$0] as? MerkleTreeProjection, after: from[$0 + 1]) }
+        var leaves: [Digest] = []
+        if let tree, tree.after < target { leaves.reserveCapacity(min(maxEvents, Int(target - tree.after))) }
         try logEnvironment.read { txn in
-            try log.scan(from: low + 1, context: .actorAndIP, in: txn) { stored in
-                events.append(stored.event)
-                return events.count < maxEvents && stored.event.seq < target
+            try log.scanRecords(from: low + 1, in: txn) { seq, record in
+                events.append(try EventCodec.decode(record, seq: seq, context: .actorAndIP))
+                if let tree, seq > tree.after { leaves.append(MerkleHash.leaf(record)) }
+                return events.count < maxEvents && seq < target
             }
         }
         guard let last = events.last?.seq else { throw LedgerError.unavailable("the log ended before seq \(target)") }
@@ -257,7 +266,12 @@ final class Projector: @unchecked Sendable {
                 // tables are their own: the order between projections does not matter).
                 for (i, projection) in others.enumerated() {
                     let start = events.partitioningIndex { $0.seq > from[i + 1] }
-                    if start < events.endIndex { try projection.apply(contentsOf: events[start...], in: txn) }
+                    guard start < events.endIndex else { continue }
+                    if i == treePosition, let tree = tree?.projection {
+                        try tree.apply(leaves: leaves[...], of: events[start...], in: txn)
+                    } else {
+                        try projection.apply(contentsOf: events[start...], in: txn)
+                    }
                 }
                 for (i, projection) in projections.enumerated() where from[i] < last {
                     try checkpoints.write(projection.name, last, in: txn)

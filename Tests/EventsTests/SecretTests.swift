@@ -92,6 +92,13 @@ func prefixesFollowThePattern(prefix: String, valid: Bool) {
         #expect(id.description == reference(id))
         #expect(KeyID(id.description) == id)
     }
+    // 2^128, one past the largest id: its last digit one above the largest's.
+    var past = Array(KeyID(high: .max, low: .max).description.utf8)
+    let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+    past[25] = alphabet[alphabet.firstIndex(of: past[25])! + 1]
+    #expect(KeyID(String(decoding: past, as: UTF8.self)) == nil)
+    #expect(KeyID("key_0000000000000000000000") == KeyID(high: 0, low: 0))
+    #expect(KeyID("key_000000000000000000000!") == nil)
 }
 
 @Test func cidrRangesContainTheirAddresses() throws {

@@ -110,3 +110,34 @@ func theTreeFoldedInRunsEqualsTheTreeFoldedLeafByLeaf(runs: [Int]) throws {
     let same = try batched.dump() == single.dump()
     #expect(same)
 }
+
+/// The projector hashes a round's leaves as it reads the records and hands them to the
+/// tree: filing those hashes leaves the rows the tree's own fold, which reads the
+/// records itself, leaves.
+@Test(arguments: [[1, 255, 256, 257], [300, 4_000]])
+func theTreeFedItsLeavesEqualsTheTreeReadingTheLog(runs: [Int]) throws {
+    let count = 9_000
+    let single = try StoredTreeFixture(count: count)
+    defer { single.directory.remove() }
+    let fed = try StoredTreeFixture(count: count, fold: false)
+    defer { fed.directory.remove() }
+    let id = KeyID(high: 7, low: 9)
+    let events = (1...count).map { seq in
+        Event(
+            seq: UInt64(seq), time: 0, keyID: id, owner: "", actor: Actor(kind: .system, id: ""), ip: nil,
+            requestID: nil, payload: .expired)
+    }
+    let leaves = fed.records.map { record in record.withUnsafeBytes { MerkleHash.leaf($0) } }
+    var start = 0
+    var turn = 0
+    while start < count {
+        let end = min(count, start + runs[turn % runs.count])
+        try fed.environment.write { txn in
+            try fed.tree.apply(leaves: leaves[start..<end], of: events[start..<end], in: txn)
+        }
+        start = end
+        turn += 1
+    }
+    let same = try fed.dump() == single.dump()
+    #expect(same)
+}
