@@ -11,6 +11,9 @@
 # so every verification also checks and counts two owner windows.
 # KEYLEDGER_BENCH_DATA=DIR KEYLEDGER_BENCH_TOKEN=ROOT runs it on an existing ledger (one
 # made by `keyledger generate`, for a run with history) instead of a new one.
+# The server reads its settings from the environment too: KEYLEDGER_JOURNAL_MS=0 runs it
+# without the journal (every batch its own LMDB commit), KEYLEDGER_PRIORITY=-5 with the
+# request path's threads raised (root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
