@@ -92,6 +92,7 @@ final class VerifyFragments: Sendable {
         w.beginObject()
         fill(&w)
         w.endObject()
-        return Array(w.bytes.dropFirst().dropLast())
+        let bytes = w.finish()
+        return Array(bytes[1..<(bytes.count - 1)])
     }
 }
