@@ -167,8 +167,7 @@ extension Connection {
 
     /// Hands the complete current request to the responder and queues its slot.
     private func finishRequest() {
-        guard let head = currentHead else { return }
-        currentHead = nil
+        guard let head = currentHead.take() else { return }
         continuePending = false
         let body = currentBody
         currentBody = []
