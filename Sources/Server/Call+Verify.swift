@@ -61,11 +61,12 @@ extension Call {
     {
         switch result {
         case .success(let verdict):
-            .success(
-                HTTPResponse(
-                    status: 200, headers: [("Content-Type", "application/json")],
-                    body: render(verdict, fragments: fragments)))
-        case .failure(let error): .failure(APIError(error))
+            // Room for the two fields ``APIResponder/complete`` adds, so it does not regrow.
+            var headers: [(name: String, value: String)] = []
+            headers.reserveCapacity(3)
+            headers.append(("Content-Type", "application/json"))
+            return .success(HTTPResponse(status: 200, headers: headers, body: render(verdict, fragments: fragments)))
+        case .failure(let error): return .failure(APIError(error))
         }
     }
 
