@@ -30,6 +30,16 @@ public struct JSONWriter: Sendable {
     /// The UTF-8 JSON written so far (a copy; ``finish()`` hands over the bytes without one).
     public var bytes: [UInt8] { Array(storage[0..<count]) }
 
+    /// How many bytes have been written.
+    public var byteCount: Int { count }
+
+    /// A copy of the bytes written in `range` (within `0..<byteCount`), such as an
+    /// object's members without its braces.
+    public func bytes(in range: Range<Int>) -> [UInt8] {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count)
+        return storage.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[range])) }
+    }
+
     /// The UTF-8 JSON written, ending the writer.
     public consuming func finish() -> [UInt8] {
         storage.removeSubrange(count...)
@@ -267,44 +277,71 @@ public struct JSONWriter: Sendable {
         count += digits
     }
 
-    /// Appends `value` in quotes, copying runs that need no escape in one go.
+    /// Appends `value` in quotes: in one copy when nothing in it needs an escape (the
+    /// usual case), else copying the runs between escapes.
     private mutating func appendQuoted(_ value: String) {
         var value = value
         value.withUTF8 { utf8 in
-            reserve(utf8.count + 2)
-            store(UInt8(ascii: "\""))
-            var runStart = 0
-            var index = 0
-            while index < utf8.count {
-                let byte = utf8[index]
-                // The common case first: a byte that is copied as it is.
-                if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0xE2 {
-                    index += 1
-                    continue
-                }
-                switch byte {
-                case 0..<0x20, UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                    append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                    appendEscape(ascii: byte)
-                    index += 1
-                    runStart = index
-                // U+2028 and U+2029 (E2 80 A8/A9) end lines in JavaScript, so escape
-                // them for anyone embedding the output in a script.
-                case 0xE2
-                where index + 2 < utf8.count && utf8[index + 1] == 0x80
-                    && utf8[index + 2] & 0xFE == 0xA8:
-                    append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                    let escape: StaticString = utf8[index + 2] == 0xA8 ? #"\u2028"# : #"\u2029"#
-                    escape.withUTF8Buffer { append($0) }
-                    index += 3
-                    runStart = index
-                default:
-                    index += 1
-                }
-            }
-            append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-            appendByte(UInt8(ascii: "\""))
+            if Self.needsNoEscape(utf8) { appendQuotedAsIs(utf8) } else { appendEscaped(utf8) }
         }
+    }
+
+    /// True when no byte of `utf8` is a control character, `"`, `\\` or the first byte of
+    /// U+2028 or U+2029 (0xE2, which other characters share: those take the slower path).
+    private static func needsNoEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0xE2 {
+            return false
+        }
+        return true
+    }
+
+    private mutating func appendQuotedAsIs(_ utf8: UnsafeBufferPointer<UInt8>) {
+        reserve(utf8.count + 2)
+        let at = count
+        storage.withUnsafeMutableBufferPointer { storage in
+            let out = storage.baseAddress.unsafelyUnwrapped + at
+            out[0] = UInt8(ascii: "\"")
+            if let source = utf8.baseAddress { (out + 1).update(from: source, count: utf8.count) }
+            out[utf8.count + 1] = UInt8(ascii: "\"")
+        }
+        count += utf8.count + 2
+    }
+
+    /// `utf8` in quotes with its escapes, copying the runs between them in one go.
+    private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {
+        reserve(utf8.count + 2)
+        store(UInt8(ascii: "\""))
+        var runStart = 0
+        var index = 0
+        while index < utf8.count {
+            let byte = utf8[index]
+            // The common case first: a byte that is copied as it is.
+            if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0xE2 {
+                index += 1
+                continue
+            }
+            switch byte {
+            case 0..<0x20, UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                appendEscape(ascii: byte)
+                index += 1
+                runStart = index
+            // U+2028 and U+2029 (E2 80 A8/A9) end lines in JavaScript, so escape
+            // them for anyone embedding the output in a script.
+            case 0xE2
+            where index + 2 < utf8.count && utf8[index + 1] == 0x80
+                && utf8[index + 2] & 0xFE == 0xA8:
+                append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                let escape: StaticString = utf8[index + 2] == 0xA8 ? #"\u2028"# : #"\u2029"#
+                escape.withUTF8Buffer { append($0) }
+                index += 3
+                runStart = index
+            default:
+                index += 1
+            }
+        }
+        append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+        appendByte(UInt8(ascii: "\""))
     }
 
     /// Appends the escape for a quote, backslash or control character.

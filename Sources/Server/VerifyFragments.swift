@@ -92,7 +92,6 @@ final class VerifyFragments: Sendable {
         w.beginObject()
         fill(&w)
         w.endObject()
-        let bytes = w.finish()
-        return Array(bytes[1..<(bytes.count - 1)])
+        return w.bytes(in: 1..<(w.byteCount - 1))
     }
 }
