@@ -21,10 +21,10 @@ public struct JSONWriter: Sendable {
     /// - Parameter capacity: Bytes to reserve up front, to avoid regrowing the array
     ///   for documents of about that size.
     public init(capacity: Int = 256) {
-        let count = Swift.max(capacity, 16)
         storage = []
-        storage.reserveCapacity(count)
-        Self.appendZeros(count, to: &storage)
+        guard capacity > 0 else { return }
+        storage.reserveCapacity(capacity)
+        Self.appendZeros(capacity, to: &storage)
     }
 
     /// The UTF-8 JSON written so far (a copy; ``finish()`` hands over the bytes without one).
@@ -201,7 +201,7 @@ public struct JSONWriter: Sendable {
 
     @inline(never)
     private mutating func grow(_ extra: Int) {
-        let added = Swift.max(storage.count, extra)
+        let added = Swift.max(storage.count, extra, 64)
         storage.reserveCapacity(storage.count + added)
         Self.appendZeros(added, to: &storage)
     }
