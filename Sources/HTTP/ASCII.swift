@@ -46,6 +46,16 @@ enum ASCII {
         byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 
+    /// The index of the first `byte` in `bytes`, found with `memchr` rather than a
+    /// generic loop over the slice (the head parser looks for every line end this way).
+    @inline(__always)
+    static func firstIndex(of byte: UInt8, in bytes: UnsafeRawBufferPointer.SubSequence) -> Int? {
+        guard !bytes.isEmpty, let base = bytes.base.baseAddress,
+            let found = memchr(base + bytes.startIndex, Int32(byte), bytes.count)
+        else { return nil }
+        return UnsafeRawPointer(found) - base
+    }
+
     /// Whether `bytes` equals `word` exactly.
     static func equals(_ bytes: UnsafeRawBufferPointer.SubSequence, _ word: StaticString) -> Bool {
         guard bytes.count == word.utf8CodeUnitCount else { return false }
@@ -57,14 +67,15 @@ enum ASCII {
 
     /// Whether `bytes` equals the lowercase ASCII `word`, ignoring case.
     static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer.SubSequence, _ word: StaticString) -> Bool {
-        guard bytes.count == word.utf8CodeUnitCount else { return false }
-        return word.withUTF8Buffer { word in
-            var offset = 0
-            for byte in bytes {
-                if lowercased(byte) != word[offset] { return false }
-                offset += 1
-            }
-            return true
+        let count = word.utf8CodeUnitCount
+        guard bytes.endIndex - bytes.startIndex == count else { return false }
+        guard let base = bytes.base.baseAddress else { return count == 0 }
+        let start = bytes.startIndex
+        let expected = word.utf8Start
+        for offset in 0..<count
+        where lowercased(base.load(fromByteOffset: start + offset, as: UInt8.self)) != expected[offset] {
+            return false
         }
+        return true
     }
 }

@@ -132,7 +132,7 @@ extension Connection {
                 in: UnsafeRawBufferPointer(rebasing: buffer[inputStart..<inputEnd]), resumingAt: headScanResume,
                 maxHeaderBytes: limits.maxHeaderBytes, maxBodyBytes: limits.maxBodyBytes)
         }
-        switch outcome {
+        switch consume outcome {
         case .incomplete(let resumeAt):
             headScanResume = resumeAt
             return false
@@ -148,10 +148,12 @@ extension Connection {
     }
 
     /// Sets up receiving the body of `head`, or dispatches it at once when it has none.
-    private func beginRequest(_ head: RequestHead) {
-        currentHead = head
+    private func beginRequest(_ head: consuming RequestHead) {
+        let framing = head.framing
+        let expectsContinue = head.expectsContinue
+        currentHead = consume head
         currentReceivedAt = csys_monotonic_nanos()
-        switch head.framing {
+        switch framing {
         case .none:
             finishRequest()
             return
@@ -162,16 +164,15 @@ extension Connection {
             phase = .chunkedBody(ChunkedDecoder())
         }
         bodyStartedAt = loop.now
-        continuePending = head.expectsContinue && inputStart == inputEnd
+        continuePending = expectsContinue && inputStart == inputEnd
     }
 
     /// Hands the complete current request to the responder and queues its slot.
     private func finishRequest() {
-        guard let head = currentHead else { return }
-        currentHead = nil
+        guard let head = currentHead.take() else { return }
         continuePending = false
-        let body = currentBody
-        currentBody = []
+        var body: [UInt8] = []
+        swap(&body, &currentBody)
         phase = head.keepAlive ? .head : .stopped
         clientAskedToClose = !head.keepAlive
         slots.append(Slot(response: nil, isHead: head.isHead, version: head.version, close: !head.keepAlive))

@@ -6,7 +6,9 @@ internal import Glibc
 ///
 /// Owned by one `EventLoop` and touched only on its thread; responses from other threads
 /// reach it through the loop's `Mailbox`. Its input and output buffers are reused for
-/// every request (hot path, STYLE.md 12).
+/// every request (hot path, STYLE.md 12). Its state goes without the runtime's
+/// exclusivity checks (`@exclusivity(unchecked)`): one thread, and no access to a
+/// property overlaps another to the same one, and each check is a runtime call per access.
 final class Connection {
     /// Where the connection is in receiving the current request.
     enum Phase {
@@ -39,62 +41,62 @@ final class Connection {
     unowned(unsafe) let loop: EventLoop
 
     // Input: bytes received and not yet parsed are input[inputStart..<inputEnd].
-    var input: [UInt8]
-    var inputStart = 0
-    var inputEnd = 0
+    @exclusivity(unchecked) var input: [UInt8]
+    @exclusivity(unchecked) var inputStart = 0
+    @exclusivity(unchecked) var inputEnd = 0
     /// The socket may have unread bytes (edge-triggered epoll: set by EPOLLIN, cleared by
     /// a short read or EAGAIN).
-    var readable = false
+    @exclusivity(unchecked) var readable = false
     /// epoll reported the client's FIN (EPOLLRDHUP); reading on until recv returns 0.
-    var finReported = false
+    @exclusivity(unchecked) var finReported = false
     /// recv returned end of stream: nothing more will arrive.
-    var inputClosed = false
+    @exclusivity(unchecked) var inputClosed = false
 
     // The request being received.
-    var phase = Phase.head
+    @exclusivity(unchecked) var phase = Phase.head
     /// Monotonic time of the current head's first byte; 0 when no head is under way.
-    var headStartedAt: UInt64 = 0
+    @exclusivity(unchecked) var headStartedAt: UInt64 = 0
     /// Where to resume looking for the end of the current head, from `inputStart`.
-    var headScanResume = 0
-    var currentHead: RequestHead?
-    var currentBody: [UInt8] = []
-    var currentReceivedAt: UInt64 = 0
-    var bodyStartedAt: UInt64 = 0
+    @exclusivity(unchecked) var headScanResume = 0
+    @exclusivity(unchecked) var currentHead: RequestHead?
+    @exclusivity(unchecked) var currentBody: [UInt8] = []
+    @exclusivity(unchecked) var currentReceivedAt: UInt64 = 0
+    @exclusivity(unchecked) var bodyStartedAt: UInt64 = 0
     /// A `100 Continue` is owed to the current request once the ones before it are answered.
-    var continuePending = false
+    @exclusivity(unchecked) var continuePending = false
 
     // Requests in flight: slots[slotHead...], the first having sequence `headSequence`.
-    var slots: [Slot] = []
-    var slotHead = 0
-    var headSequence: UInt64 = 0
-    var nextSequence: UInt64 = 0
+    @exclusivity(unchecked) var slots: [Slot] = []
+    @exclusivity(unchecked) var slotHead = 0
+    @exclusivity(unchecked) var headSequence: UInt64 = 0
+    @exclusivity(unchecked) var nextSequence: UInt64 = 0
 
     // Output: bytes encoded and not yet sent are output[outputSent...].
-    var output: [UInt8] = []
-    var outputSent = 0
+    @exclusivity(unchecked) var output: [UInt8] = []
+    @exclusivity(unchecked) var outputSent = 0
     /// Responses encoded into `output` since it was last all sent.
-    var bufferedResponses = 0
+    @exclusivity(unchecked) var bufferedResponses = 0
     /// The unsent output passed `maxUnsentResponses` or `maxUnsentBytes`: take no new
     /// request, and read nothing, until it is all sent. Otherwise a client that pipelines
     /// requests and never reads the answers would make the output grow without bound.
-    var outputBacklogged = false
+    @exclusivity(unchecked) var outputBacklogged = false
     /// The socket accepts more bytes (cleared by EAGAIN, set by EPOLLOUT).
-    var writable = true
-    var lastWriteProgress: UInt64 = 0
+    @exclusivity(unchecked) var writable = true
+    @exclusivity(unchecked) var lastWriteProgress: UInt64 = 0
     /// Close once the output is sent.
-    var closeAfterOutput = false
+    @exclusivity(unchecked) var closeAfterOutput = false
     /// The close was asked for by the client, who therefore sends nothing more.
-    var clientAskedToClose = false
+    @exclusivity(unchecked) var clientAskedToClose = false
     /// An error response was queued: the client may still be sending what we refused.
-    var refusedInput = false
+    @exclusivity(unchecked) var refusedInput = false
 
     /// When the connection last had nothing in flight and nothing received.
-    var idleSince: UInt64
+    @exclusivity(unchecked) var idleSince: UInt64
     /// Set once the connection shut down its sending side and only drains input (see `finish`).
-    var lingeringSince: UInt64 = 0
-    var isClosed = false
+    @exclusivity(unchecked) var lingeringSince: UInt64 = 0
+    @exclusivity(unchecked) var isClosed = false
     /// Queued for `service()` after the loop's current batch of responses.
-    var isDirty = false
+    @exclusivity(unchecked) var isDirty = false
 
     init(fd: Int32, serial: UInt32, peer: HTTPPeer, loop: EventLoop) {
         self.fd = fd

@@ -5,7 +5,8 @@ internal import Glibc
 /// eventfd and its connections (edge-triggered), plus a periodic sweep for timeouts.
 ///
 /// Created and run on its own thread, and touched only there; other threads reach it
-/// through `mailbox`.
+/// through `mailbox`. The state each request touches goes without the runtime's
+/// exclusivity checks (`@exclusivity(unchecked)`), as in `Connection`.
 final class EventLoop {
     let mailbox: Mailbox
     let limits: ConnectionLimits
@@ -13,7 +14,7 @@ final class EventLoop {
     let errorResponse: @Sendable (HTTPProtocolError) -> HTTPResponse
     /// Monotonic time, read once per turn of the loop.
     private(set) var now: UInt64
-    var date = HTTPDate()
+    @exclusivity(unchecked) var date = HTTPDate()
     private(set) var isShuttingDown = false
 
     let epoll: Int32
@@ -24,13 +25,13 @@ final class EventLoop {
     private var holdsListeners = true
     var acceptResumeAt: UInt64 = 0
     /// Connections by socket descriptor.
-    var connections: [Connection?] = []
+    @exclusivity(unchecked) var connections: [Connection?] = []
     var liveConnections = 0
     var nextSerial: UInt32 = 1
     var nextSweep: UInt64
     private var stopRequested = false
-    private var messages: [LoopMessage] = []
-    private var dirty: [Connection] = []
+    @exclusivity(unchecked) private var messages: [LoopMessage] = []
+    @exclusivity(unchecked) private var dirty: [Connection] = []
     var peerAddress = [CChar](repeating: 0, count: Int(CSYS_ADDRESS_LENGTH))
 
     private static let eventCapacity = 256

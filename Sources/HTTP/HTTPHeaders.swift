@@ -13,7 +13,7 @@ public struct HTTPHeaders: Sendable {
     }
 
     /// The header block as received: every field line, without the request line.
-    var bytes: [UInt8]
+    @usableFromInline var bytes: [UInt8]
     /// One entry per field, in arrival order; values are already trimmed of whitespace.
     var index: [Field]
 
@@ -57,12 +57,22 @@ public struct HTTPHeaders: Sendable {
 
     /// `body` applied to the value bytes of the first field called `name` (compared
     /// without regard to ASCII case), without making a `String`; `nil` when there is none.
+    /// Inlinable, so that a caller in another module gets it specialized: every
+    /// verification asks for its `Content-Type` this way (hot path, STYLE.md 12).
+    @inlinable
     public func withValue<R>(_ name: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R? {
+        guard let range = valueRange(name) else { return nil }
+        return bytes.withUnsafeBufferPointer { block in body(UnsafeBufferPointer(rebasing: block[range])) }
+    }
+
+    /// Where the value of the first field called `name` lies in `bytes`.
+    @usableFromInline
+    func valueRange(_ name: String) -> Range<Int>? {
         var key = name
         return key.withUTF8 { key in
             bytes.withUnsafeBufferPointer { block in
                 for field in index where Self.matches(key, block, Int(field.nameStart), Int(field.nameEnd)) {
-                    return body(UnsafeBufferPointer(rebasing: block[Int(field.valueStart)..<Int(field.valueEnd)]))
+                    return Int(field.valueStart)..<Int(field.valueEnd)
                 }
                 return nil
             }

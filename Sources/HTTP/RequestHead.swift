@@ -117,7 +117,7 @@ struct FramingFields {
     ) {
         var start = list.startIndex
         while start <= list.endIndex {
-            let end = list[start...].firstIndex(of: ASCII.comma) ?? list.endIndex
+            let end = ASCII.firstIndex(of: ASCII.comma, in: list[start...]) ?? list.endIndex
             var first = start
             var last = end
             while first < last && (list[first] == ASCII.space || list[first] == ASCII.tab) { first += 1 }

@@ -52,7 +52,7 @@ enum RequestHeadParser {
     static func scan(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Scan {
         var index = start
         while index < bytes.count {
-            guard let newline = bytes[index...].firstIndex(of: ASCII.lineFeed) else { break }
+            guard let newline = ASCII.firstIndex(of: ASCII.lineFeed, in: bytes[index...]) else { break }
             let next = newline + 1
             if next >= bytes.count { return .incomplete(resumeAt: newline) }
             if bytes[next] == ASCII.lineFeed { return .complete(end: next + 1) }
@@ -71,17 +71,17 @@ enum RequestHeadParser {
     ///   or conflicting framing, 413 for a declared body over `maxBodyBytes`, 501 for a
     ///   transfer coding other than chunked, 505 for HTTP/2 and later.
     static func parse(_ head: UnsafeRawBufferPointer, maxBodyBytes: Int) throws(HTTPProtocolError) -> RequestHead {
-        guard let lineEnd = head.firstIndex(of: ASCII.lineFeed) else {
+        guard let lineEnd = ASCII.firstIndex(of: ASCII.lineFeed, in: head[...]) else {
             throw .badRequest("The request line is not terminated.")
         }
         let contentEnd = lineEnd > 0 && head[lineEnd - 1] == ASCII.carriageReturn ? lineEnd - 1 : lineEnd
         let line = head[0..<contentEnd]
 
-        guard let methodEnd = line.firstIndex(of: ASCII.space), methodEnd > 0,
+        guard let methodEnd = ASCII.firstIndex(of: ASCII.space, in: line), methodEnd > 0,
             line[0..<methodEnd].allSatisfy(ASCII.isToken)
         else { throw .badRequest("The request line has no valid method.") }
         let targetStart = methodEnd + 1
-        guard let targetEnd = line[targetStart...].firstIndex(of: ASCII.space), targetEnd > targetStart,
+        guard let targetEnd = ASCII.firstIndex(of: ASCII.space, in: line[targetStart...]), targetEnd > targetStart,
             line[targetStart..<targetEnd].allSatisfy(ASCII.isTarget)
         else { throw .badRequest("The request line has no valid target.") }
         let version = try parseVersion(line[(targetEnd + 1)...])
@@ -155,7 +155,7 @@ enum RequestHeadParser {
                 ?? target.endIndex
             guard pathStart > authorityStart else { throw .badRequest("The request target has no host.") }
         }
-        let queryMark = target[pathStart...].firstIndex(of: ASCII.questionMark) ?? target.endIndex
+        let queryMark = ASCII.firstIndex(of: ASCII.questionMark, in: target[pathStart...]) ?? target.endIndex
         let path = pathStart == queryMark ? "/" : String(decoding: target[pathStart..<queryMark], as: UTF8.self)
         let query = queryMark < target.endIndex ? String(decoding: target[(queryMark + 1)...], as: UTF8.self) : ""
         return (path, query)
@@ -174,22 +174,28 @@ enum RequestHeadParser {
         _ block: UnsafeRawBufferPointer.SubSequence, into framing: inout FramingFields
     ) throws(HTTPProtocolError) -> HTTPHeaders {
         let base = block.startIndex
+        let blockEnd = block.endIndex
         var index: [HTTPHeaders.Field] = []
         index.reserveCapacity(16)
         var lineStart = base
-        while lineStart < block.endIndex {
-            let lineEnd = block[lineStart...].firstIndex(of: ASCII.lineFeed) ?? block.endIndex
-            let contentEnd =
-                lineEnd > lineStart && block[lineEnd - 1] == ASCII.carriageReturn ? lineEnd - 1 : lineEnd
+        // Bytes are read through the buffer's address: every byte of every field passes
+        // these loops, and slice subscripts check bounds and call out for their counts.
+        guard let bytes = block.base.baseAddress, base < blockEnd else {
+            return HTTPHeaders(bytes: [], index: index)
+        }
+        @inline(__always) func byte(_ i: Int) -> UInt8 { bytes.load(fromByteOffset: i, as: UInt8.self) }
+        while lineStart < blockEnd {
+            let lineEnd = ASCII.firstIndex(of: ASCII.lineFeed, in: block[lineStart...]) ?? blockEnd
+            let contentEnd = lineEnd > lineStart && byte(lineEnd - 1) == ASCII.carriageReturn ? lineEnd - 1 : lineEnd
             if contentEnd == lineStart { break }
-            let first = block[lineStart]
+            let first = byte(lineStart)
             if first == ASCII.space || first == ASCII.tab {
                 throw .badRequest("Folded or indented header lines are not allowed.")
             }
             var nameEnd = lineStart
-            while nameEnd < contentEnd && ASCII.isToken(block[nameEnd]) { nameEnd += 1 }
-            guard nameEnd < contentEnd, block[nameEnd] == ASCII.colon else {
-                if nameEnd < contentEnd && (block[nameEnd] == ASCII.space || block[nameEnd] == ASCII.tab) {
+            while nameEnd < contentEnd && ASCII.isToken(byte(nameEnd)) { nameEnd += 1 }
+            guard nameEnd < contentEnd, byte(nameEnd) == ASCII.colon else {
+                if nameEnd < contentEnd && (byte(nameEnd) == ASCII.space || byte(nameEnd) == ASCII.tab) {
                     throw .badRequest("Whitespace between a header field name and its colon is not allowed.")
                 }
                 throw .badRequest("A header line is not a valid 'name: value' field.")
@@ -197,14 +203,18 @@ enum RequestHeadParser {
             guard nameEnd > lineStart else { throw .badRequest("A header field has an empty name.") }
             var valueStart = nameEnd + 1
             var valueEnd = contentEnd
-            while valueStart < valueEnd && (block[valueStart] == ASCII.space || block[valueStart] == ASCII.tab) {
+            while valueStart < valueEnd && (byte(valueStart) == ASCII.space || byte(valueStart) == ASCII.tab) {
                 valueStart += 1
             }
-            while valueEnd > valueStart && (block[valueEnd - 1] == ASCII.space || block[valueEnd - 1] == ASCII.tab) {
+            while valueEnd > valueStart && (byte(valueEnd - 1) == ASCII.space || byte(valueEnd - 1) == ASCII.tab) {
                 valueEnd -= 1
             }
-            guard block[valueStart..<valueEnd].allSatisfy(ASCII.isFieldValue) else {
-                throw .badRequest("A header field value holds a control character.")
+            var i = valueStart
+            while i < valueEnd {
+                guard ASCII.isFieldValue(byte(i)) else {
+                    throw .badRequest("A header field value holds a control character.")
+                }
+                i += 1
             }
             try framing.record(name: block[lineStart..<nameEnd], value: block[valueStart..<valueEnd])
             index.append(
@@ -213,6 +223,8 @@ enum RequestHeadParser {
                     valueStart: Int32(valueStart - base), valueEnd: Int32(valueEnd - base)))
             lineStart = lineEnd + 1
         }
-        return HTTPHeaders(bytes: Array(block[base..<lineStart]), index: index)
+        let copy = UnsafeBufferPointer(
+            start: (bytes + base).assumingMemoryBound(to: UInt8.self), count: Swift.min(lineStart, blockEnd) - base)
+        return HTTPHeaders(bytes: Array(copy), index: index)
     }
 }

@@ -8,8 +8,11 @@
 /// This is on the HTTP hot path: no Foundation, no intermediate `String`s except the
 /// standard library's shortest round-trip rendering of a `Double`.
 public struct JSONWriter: Sendable {
-    /// The UTF-8 JSON written so far.
-    public private(set) var bytes: [UInt8]
+    /// The JSON written so far is `storage[0..<count]`; the rest is zeroed room. Writes
+    /// store straight into it, so a key or a short value costs one capacity check and
+    /// one copy rather than an array append per piece (hot path, STYLE.md 12).
+    private var storage: [UInt8]
+    private var count = 0
     /// Whether the next key or value follows a sibling and so needs a comma first.
     private var needsComma = false
 
@@ -18,41 +21,56 @@ public struct JSONWriter: Sendable {
     /// - Parameter capacity: Bytes to reserve up front, to avoid regrowing the array
     ///   for documents of about that size.
     public init(capacity: Int = 256) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        storage = []
+        guard capacity > 0 else { return }
+        storage.reserveCapacity(capacity)
+        Self.appendZeros(capacity, to: &storage)
+    }
+
+    /// The UTF-8 JSON written so far (a copy; ``finish()`` hands over the bytes without one).
+    public var bytes: [UInt8] { Array(storage[0..<count]) }
+
+    /// How many bytes have been written.
+    public var byteCount: Int { count }
+
+    /// A copy of the bytes written in `range` (within `0..<byteCount`), such as an
+    /// object's members without its braces.
+    public func bytes(in range: Range<Int>) -> [UInt8] {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count)
+        return storage.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[range])) }
+    }
+
+    /// The UTF-8 JSON written, ending the writer.
+    public consuming func finish() -> [UInt8] {
+        storage.removeSubrange(count...)
+        return storage
     }
 
     /// Opens an object; follow with `key(_:)`/value pairs and `endObject()`.
     public mutating func beginObject() {
-        separate()
-        bytes.append(UInt8(ascii: "{"))
-        needsComma = false
+        open(UInt8(ascii: "{"))
     }
 
     /// Closes the innermost open object.
     public mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
-        needsComma = true
+        close(UInt8(ascii: "}"))
     }
 
     /// Opens an array; follow with values and `endArray()`.
     public mutating func beginArray() {
-        separate()
-        bytes.append(UInt8(ascii: "["))
-        needsComma = false
+        open(UInt8(ascii: "["))
     }
 
     /// Closes the innermost open array.
     public mutating func endArray() {
-        bytes.append(UInt8(ascii: "]"))
-        needsComma = true
+        close(UInt8(ascii: "]"))
     }
 
     /// Writes an object member's key and the colon; the next call writes its value.
     public mutating func key(_ key: String) {
         separate()
         appendQuoted(key)
-        bytes.append(UInt8(ascii: ":"))
+        appendByte(UInt8(ascii: ":"))
         needsComma = false
     }
 
@@ -61,11 +79,24 @@ public struct JSONWriter: Sendable {
     /// literal must be printable ASCII other than `"` and `\\` (checked in debug builds).
     public mutating func key(static key: StaticString) {
         assert(key.withUTF8Buffer { $0.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C } })
-        separate()
-        bytes.append(UInt8(ascii: "\""))
-        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        key.withUTF8Buffer { key in
+            reserve(key.count + 4)
+            let comma = needsComma
+            let at = count
+            storage.withUnsafeMutableBufferPointer { storage in
+                var out = storage.baseAddress.unsafelyUnwrapped + at
+                if comma {
+                    out.pointee = UInt8(ascii: ",")
+                    out += 1
+                }
+                out.pointee = UInt8(ascii: "\"")
+                if let source = key.baseAddress { (out + 1).update(from: source, count: key.count) }
+                out += 1 + key.count
+                out[0] = UInt8(ascii: "\"")
+                out[1] = UInt8(ascii: ":")
+            }
+            count += key.count + 3 + (comma ? 1 : 0)
+        }
         needsComma = false
     }
 
@@ -79,7 +110,7 @@ public struct JSONWriter: Sendable {
     /// Writes a signed integer.
     public mutating func int(_ value: Int64) {
         separate()
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        if value < 0 { appendByte(UInt8(ascii: "-")) }
         appendDecimal(value.magnitude)
         needsComma = true
     }
@@ -100,18 +131,19 @@ public struct JSONWriter: Sendable {
     public mutating func double(_ value: Double) {
         guard value.isFinite else { return null() }
         separate()
-        bytes.append(contentsOf: value.description.utf8)
+        var text = value.description
+        text.withUTF8 { append($0) }
         needsComma = true
     }
 
     /// Writes `true` or `false`.
     public mutating func bool(_ value: Bool) {
-        raw(value ? "true".utf8 : "false".utf8)
+        if value { literal("true") } else { literal("false") }
     }
 
     /// Writes `null`.
     public mutating func null() {
-        raw("null".utf8)
+        literal("null")
     }
 
     /// Writes a pre-rendered JSON value, such as a cached document, where a value goes.
@@ -120,7 +152,9 @@ public struct JSONWriter: Sendable {
     /// must be exactly one valid JSON value or the output is invalid.
     public mutating func raw(_ fragment: some Sequence<UInt8>) {
         separate()
-        bytes.append(contentsOf: fragment)
+        if fragment.withContiguousStorageIfAvailable({ append($0) }) == nil {
+            for byte in fragment { appendByte(byte) }
+        }
         needsComma = true
     }
 
@@ -129,86 +163,205 @@ public struct JSONWriter: Sendable {
     /// when one is due. The bytes must be members of the object being written.
     public mutating func rawMembers(_ members: [UInt8]) {
         separate()
-        bytes.append(contentsOf: members)
+        members.withUnsafeBufferPointer { append($0) }
         needsComma = true
     }
 
     private mutating func separate() {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        if needsComma { appendByte(UInt8(ascii: ",")) }
     }
 
-    /// Appends the digits of `value`, made right to left in a stack buffer (20 hold any UInt64).
+    /// A comma if due, then an opening bracket.
+    @inline(__always)
+    private mutating func open(_ bracket: UInt8) {
+        reserve(2)
+        if needsComma { store(UInt8(ascii: ",")) }
+        store(bracket)
+        needsComma = false
+    }
+
+    @inline(__always)
+    private mutating func close(_ bracket: UInt8) {
+        appendByte(bracket)
+        needsComma = true
+    }
+
+    /// A comma if due, then `text` (a literal value).
+    private mutating func literal(_ text: StaticString) {
+        separate()
+        text.withUTF8Buffer { append($0) }
+        needsComma = true
+    }
+
+    /// Makes room for `extra` more bytes after `count`.
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if storage.count &- count < extra { grow(extra) }
+    }
+
+    @inline(never)
+    private mutating func grow(_ extra: Int) {
+        let added = Swift.max(storage.count, extra, 64)
+        storage.reserveCapacity(storage.count + added)
+        Self.appendZeros(added, to: &storage)
+    }
+
+    /// Appends `count` zero bytes from ``zeros``: the array initializers that fill memory,
+    /// or leave it to be filled, call the runtime's generic code, at several times the
+    /// cost of this copy.
+    private static func appendZeros(_ count: Int, to bytes: inout [UInt8]) {
+        zeros.withUnsafeBufferPointer { zeros in
+            var left = count
+            while left > 0 {
+                let chunk = Swift.min(zeros.count, left)
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: zeros[..<chunk]))
+                left -= chunk
+            }
+        }
+    }
+
+    private static let zeros = [UInt8](repeating: 0, count: 4096)
+
+    /// Stores `byte` in room already reserved.
+    @inline(__always)
+    private mutating func store(_ byte: UInt8) {
+        storage[count] = byte
+        count += 1
+    }
+
+    @inline(__always)
+    private mutating func appendByte(_ byte: UInt8) {
+        reserve(1)
+        store(byte)
+    }
+
+    private mutating func append(_ source: UnsafeBufferPointer<UInt8>) {
+        guard let base = source.baseAddress, !source.isEmpty else { return }
+        reserve(source.count)
+        let at = count
+        storage.withUnsafeMutableBufferPointer { storage in
+            (storage.baseAddress.unsafelyUnwrapped + at).update(from: base, count: source.count)
+        }
+        count += source.count
+    }
+
+    /// Appends the digits of `value`, stored right to left in pairs (20 hold any UInt64).
     private mutating func appendDecimal(_ value: UInt64) {
         if value < 10 {
-            bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value))
+            appendByte(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value))
             return
         }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var start = 20
-            var rest = value
-            repeat {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while rest != 0
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        var digits = 1
+        var bound: UInt64 = 10
+        while digits < 20 && value >= bound {
+            digits += 1
+            bound = bound &* 10
         }
+        reserve(digits)
+        let at = count
+        storage.withUnsafeMutableBufferPointer { storage in
+            let start = storage.baseAddress.unsafelyUnwrapped + at
+            var position = digits
+            var rest = value
+            while rest >= 100 {
+                position -= 2
+                DigitPairs.store(Int(truncatingIfNeeded: rest % 100), at: start + position)
+                rest /= 100
+            }
+            if rest >= 10 {
+                DigitPairs.store(Int(truncatingIfNeeded: rest), at: start)
+            } else {
+                start[0] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest)
+            }
+        }
+        count += digits
     }
 
-    /// Appends `value` in quotes, copying runs that need no escape in one go.
+    /// Appends `value` in quotes: in one copy when nothing in it needs an escape (the
+    /// usual case), else copying the runs between escapes.
     private mutating func appendQuoted(_ value: String) {
         var value = value
         value.withUTF8 { utf8 in
-            bytes.append(UInt8(ascii: "\""))
-            var runStart = 0
-            var index = 0
-            while index < utf8.count {
-                let byte = utf8[index]
-                // The common case first: a byte that is copied as it is.
-                if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0xE2 {
-                    index += 1
-                    continue
-                }
-                switch byte {
-                case 0..<0x20, UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                    appendEscape(ascii: byte)
-                    index += 1
-                    runStart = index
-                // U+2028 and U+2029 (E2 80 A8/A9) end lines in JavaScript, so escape
-                // them for anyone embedding the output in a script.
-                case 0xE2
-                where index + 2 < utf8.count && utf8[index + 1] == 0x80
-                    && utf8[index + 2] & 0xFE == 0xA8:
-                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                    let escape = utf8[index + 2] == 0xA8 ? #"\u2028"# : #"\u2029"#
-                    bytes.append(contentsOf: escape.utf8)
-                    index += 3
-                    runStart = index
-                default:
-                    index += 1
-                }
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-            bytes.append(UInt8(ascii: "\""))
+            if Self.needsNoEscape(utf8) { appendQuotedAsIs(utf8) } else { appendEscaped(utf8) }
         }
+    }
+
+    /// True when no byte of `utf8` is a control character, `"`, `\\` or the first byte of
+    /// U+2028 or U+2029 (0xE2, which other characters share: those take the slower path).
+    private static func needsNoEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0xE2 {
+            return false
+        }
+        return true
+    }
+
+    private mutating func appendQuotedAsIs(_ utf8: UnsafeBufferPointer<UInt8>) {
+        reserve(utf8.count + 2)
+        let at = count
+        storage.withUnsafeMutableBufferPointer { storage in
+            let out = storage.baseAddress.unsafelyUnwrapped + at
+            out[0] = UInt8(ascii: "\"")
+            if let source = utf8.baseAddress { (out + 1).update(from: source, count: utf8.count) }
+            out[utf8.count + 1] = UInt8(ascii: "\"")
+        }
+        count += utf8.count + 2
+    }
+
+    /// `utf8` in quotes with its escapes, copying the runs between them in one go.
+    private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {
+        reserve(utf8.count + 2)
+        store(UInt8(ascii: "\""))
+        var runStart = 0
+        var index = 0
+        while index < utf8.count {
+            let byte = utf8[index]
+            // The common case first: a byte that is copied as it is.
+            if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0xE2 {
+                index += 1
+                continue
+            }
+            switch byte {
+            case 0..<0x20, UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                appendEscape(ascii: byte)
+                index += 1
+                runStart = index
+            // U+2028 and U+2029 (E2 80 A8/A9) end lines in JavaScript, so escape
+            // them for anyone embedding the output in a script.
+            case 0xE2
+            where index + 2 < utf8.count && utf8[index + 1] == 0x80
+                && utf8[index + 2] & 0xFE == 0xA8:
+                append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                let escape: StaticString = utf8[index + 2] == 0xA8 ? #"\u2028"# : #"\u2029"#
+                escape.withUTF8Buffer { append($0) }
+                index += 3
+                runStart = index
+            default:
+                index += 1
+            }
+        }
+        append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+        appendByte(UInt8(ascii: "\""))
     }
 
     /// Appends the escape for a quote, backslash or control character.
     private mutating func appendEscape(ascii byte: UInt8) {
-        bytes.append(UInt8(ascii: "\\"))
+        reserve(6)
+        store(UInt8(ascii: "\\"))
         switch byte {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
-        case 0x08: bytes.append(UInt8(ascii: "b"))
-        case 0x09: bytes.append(UInt8(ascii: "t"))
-        case 0x0A: bytes.append(UInt8(ascii: "n"))
-        case 0x0C: bytes.append(UInt8(ascii: "f"))
-        case 0x0D: bytes.append(UInt8(ascii: "r"))
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): store(byte)
+        case 0x08: store(UInt8(ascii: "b"))
+        case 0x09: store(UInt8(ascii: "t"))
+        case 0x0A: store(UInt8(ascii: "n"))
+        case 0x0C: store(UInt8(ascii: "f"))
+        case 0x0D: store(UInt8(ascii: "r"))
         default:
             let hexDigits: StaticString = "0123456789abcdef"
-            bytes.append(contentsOf: "u00".utf8)
-            bytes.append(hexDigits.utf8Start[Int(byte >> 4)])
-            bytes.append(hexDigits.utf8Start[Int(byte & 0x0F)])
+            store(UInt8(ascii: "u"))
+            store(UInt8(ascii: "0"))
+            store(UInt8(ascii: "0"))
+            store(hexDigits.utf8Start[Int(byte >> 4)])
+            store(hexDigits.utf8Start[Int(byte & 0x0F)])
         }
     }
 }

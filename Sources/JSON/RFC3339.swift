@@ -55,26 +55,24 @@ public enum RFC3339 {
         let date = CivilDate(daysSinceEpoch: Int(days))
         let seconds = ofDay / Int(microsPerSecond)
 
-        func put(_ value: Int, digits: Int, at start: Int) {
-            var rest = value
-            for position in (start..<(start + digits)).reversed() {
-                out[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            }
-        }
-        put(date.year, digits: 4, at: 0)
+        let base = out.baseAddress.unsafelyUnwrapped
+        DigitPairs.store(date.year / 100, at: base)
+        DigitPairs.store(date.year % 100, at: base + 2)
         out[4] = UInt8(ascii: "-")
-        put(date.month, digits: 2, at: 5)
+        DigitPairs.store(date.month, at: base + 5)
         out[7] = UInt8(ascii: "-")
-        put(date.day, digits: 2, at: 8)
+        DigitPairs.store(date.day, at: base + 8)
         out[10] = UInt8(ascii: "T")
-        put(seconds / 3600, digits: 2, at: 11)
+        DigitPairs.store(seconds / 3600, at: base + 11)
         out[13] = UInt8(ascii: ":")
-        put(seconds / 60 % 60, digits: 2, at: 14)
+        DigitPairs.store(seconds / 60 % 60, at: base + 14)
         out[16] = UInt8(ascii: ":")
-        put(seconds % 60, digits: 2, at: 17)
+        DigitPairs.store(seconds % 60, at: base + 17)
         out[19] = UInt8(ascii: ".")
-        put(ofDay % Int(microsPerSecond), digits: 6, at: 20)
+        let fraction = ofDay % Int(microsPerSecond)
+        DigitPairs.store(fraction / 10_000, at: base + 20)
+        DigitPairs.store(fraction / 100 % 100, at: base + 22)
+        DigitPairs.store(fraction % 100, at: base + 24)
         out[26] = UInt8(ascii: "Z")
     }
 }

@@ -51,7 +51,7 @@ public struct LogLine: Sendable {
             if value.isEmpty || value.utf8.contains(where: { $0 <= 0x20 || $0 == UInt8(ascii: "\"") || $0 == 0x7F }) {
                 var quoted = JSONWriter(capacity: value.utf8.count + 2)
                 quoted.string(value)
-                text += quoted.bytes
+                text += quoted.finish()
             } else {
                 text += value.utf8
             }
@@ -70,11 +70,12 @@ public struct LogLine: Sendable {
     public mutating func field(_ key: String, _ value: Double) {
         var number = JSONWriter(capacity: 24)
         number.double(value)
+        let digits = number.finish()
         switch format {
         case .json:
             json.key(key)
-            json.raw(number.bytes)
-        case .text: text += " \(key)=".utf8 + number.bytes
+            json.raw(digits)
+        case .text: text += " \(key)=".utf8 + digits
         }
     }
 
@@ -125,7 +126,9 @@ public struct LogLine: Sendable {
         switch format {
         case .json:
             json.endObject()
-            return json.bytes
+            var done = JSONWriter(capacity: 0)
+            swap(&done, &json)
+            return done.finish()
         case .text: return text
         }
     }

@@ -23,7 +23,7 @@ public enum WebhookSignature {
         w.key("data")
         EventJSON.write(stored.event, prevHash: stored.prevHash, hash: stored.hash, into: &w)
         w.endObject()
-        return w.bytes
+        return w.finish()
     }
 
     public typealias Stored = (event: Event, prevHash: Digest, hash: Digest)

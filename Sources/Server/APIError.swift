@@ -77,7 +77,7 @@ public struct APIError: Error, Sendable, Equatable {
         w.field("message", message)
         w.endObject()
         w.endObject()
-        return w.bytes
+        return w.finish()
     }
 
     /// The whole response for this error.

@@ -23,17 +23,18 @@ extension APIResponder {
             return reply.respond(
                 rendering: VerifyAnswer(request, requestID, self, .refused(Self.unsupportedMediaType), seq: nil))
         }
-        let parsed: (secret: String, verify: VerifyRequest, context: CommandContext)
         do throws(APIError) {
-            parsed = try Call.verification(request, requestID: requestID)
+            try Call.verification(request, requestID: requestID) { secret, verify, context in
+                ledger.verify(secret: secret, verify, context: context) { result in
+                    // On the writer's thread (or this one, for a secret refused before it):
+                    // hand the verdict and its seq to the loop.
+                    reply.respond(
+                        rendering: VerifyAnswer(
+                            request, requestID, self, .decided(result), seq: self.ledger.seqOfAnswer))
+                }
+            }
         } catch {
-            return reply.respond(rendering: VerifyAnswer(request, requestID, self, .refused(error), seq: nil))
-        }
-        ledger.verify(secret: parsed.secret, parsed.verify, context: parsed.context) { result in
-            // On the writer's thread (or this one, for a secret refused before it): hand
-            // the verdict and its seq to the loop.
-            reply.respond(
-                rendering: VerifyAnswer(request, requestID, self, .decided(result), seq: self.ledger.seqOfAnswer))
+            reply.respond(rendering: VerifyAnswer(request, requestID, self, .refused(error), seq: nil))
         }
     }
 }

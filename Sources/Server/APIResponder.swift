@@ -97,18 +97,18 @@ public final class APIResponder: HTTPResponder {
     /// The response for `result` with the headers every answer carries (`X-Request-Id`,
     /// `X-Ledger-Seq`: `seq`, else the log's head), counted in the metrics and logged.
     static func complete(
-        _ result: Result<HTTPResponse, APIError>, _ request: HTTPRequest, route: String, requestID: String,
-        seq: UInt64?, ledger: Ledger, metrics: RequestMetrics, log: RequestLog
+        _ result: consuming Result<HTTPResponse, APIError>, _ request: HTTPRequest, route: String,
+        requestID: String, seq: UInt64?, ledger: Ledger, metrics: RequestMetrics, log: RequestLog
     ) -> HTTPResponse {
         var response: HTTPResponse
-        switch result {
+        switch consume result {
         case .success(let ok): response = ok
         case .failure(let error): response = error.response
         }
         response.headers.reserveCapacity(response.headers.count + 2)
         response.headers.append(("X-Request-Id", requestID))
         if let seq = seq ?? (try? ledger.committedSeq()) {
-            response.headers.append(("X-Ledger-Seq", String(seq)))
+            response.headers.append(("X-Ledger-Seq", Self.decimal(seq)))
         }
         let seconds = Double(ledger.clock.monotonicNanos() &- request.receivedAtNanos) / 1e9
         metrics.record(route: route, method: request.method, status: response.status, seconds: seconds)
@@ -118,6 +118,27 @@ public final class APIResponder: HTTPResponder {
                 nowNanos: ledger.clock.monotonicNanos())
         }
         return response
+    }
+
+    /// `value` in decimal. Up to 15 digits it is written straight into a small string,
+    /// which needs no allocation, without the standard library's generic integer
+    /// printing: every answer carries its seq.
+    static func decimal(_ value: UInt64) -> String {
+        guard value < 1_000_000_000_000_000 else { return String(value) }
+        var digits = 1
+        var bound: UInt64 = 10
+        while value >= bound {
+            digits += 1
+            bound *= 10
+        }
+        return String(unsafeUninitializedCapacity: digits) { buffer in
+            var rest = value
+            for i in stride(from: digits - 1, through: 0, by: -1) {
+                buffer[i] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            }
+            return digits
+        }
     }
 
     /// A body sent as something other than JSON.

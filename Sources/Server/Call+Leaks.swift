@@ -42,7 +42,7 @@ extension Call {
                     w.endObject()
                 }
                 w.endArray()
-                finish(.success(ok(200, w.bytes)))
+                finish(.success(ok(200, w.finish())))
             case .failure(let error):
                 finish(.failure(APIError(error)))
             }

@@ -9,18 +9,22 @@ extension Call {
     /// request takes ``APIResponder/verify(_:reply:)``, which renders on the event loop.
     func verify() throws(APIError) {
         try Query(request.query).finish()
-        let parsed = try Self.verification(request, requestID: requestID)
         let finish = self.finish
-        ledger.verify(secret: parsed.secret, parsed.verify, context: parsed.context) { result in
-            finish(Self.answer(result))
+        let ledger = self.ledger
+        try Self.verification(request, requestID: requestID) { secret, verify, context in
+            ledger.verify(secret: secret, verify, context: context) { result in
+                finish(Self.answer(result))
+            }
         }
     }
 
-    /// A verification's body and context, checked: the secret goes no further than the
+    /// Reads and checks a verification's body and context, and hands them to `use`
+    /// (borrowed, so neither is copied on the way): the secret goes no further than the
     /// digest the ledger makes of it.
-    static func verification(_ request: HTTPRequest, requestID: String) throws(APIError) -> (
-        secret: String, verify: VerifyRequest, context: CommandContext
-    ) {
+    static func verification<R>(
+        _ request: HTTPRequest, requestID: String,
+        _ use: (_ secret: String, _ verify: VerifyRequest, _ context: CommandContext) -> R
+    ) throws(APIError) -> R {
         var body = try RequestBody(request.body)
         guard let secret = try body.string("key", required: true, maxLength: 256), !secret.isEmpty else {
             throw .invalid("key", "must be a non-empty string")
@@ -50,7 +54,7 @@ extension Call {
             actor: Actor(kind: .root, id: "root"), ip: verify.ip, requestID: requestID,
             receivedAtNanos: request.receivedAtNanos)
         if case .unix(_, let uid) = request.peer { context.actor = Actor(kind: .socket, id: "uid:\(uid)") }
-        return (secret, verify, context)
+        return use(secret, verify, context)
     }
 
     /// The answer to a verification the ledger decided.
@@ -61,11 +65,12 @@ extension Call {
     {
         switch result {
         case .success(let verdict):
-            .success(
-                HTTPResponse(
-                    status: 200, headers: [("Content-Type", "application/json")],
-                    body: render(verdict, fragments: fragments)))
-        case .failure(let error): .failure(APIError(error))
+            // Room for the two fields ``APIResponder/complete`` adds, so it does not regrow.
+            var headers: [(name: String, value: String)] = []
+            headers.reserveCapacity(3)
+            headers.append(("Content-Type", "application/json"))
+            return .success(HTTPResponse(status: 200, headers: headers, body: render(verdict, fragments: fragments)))
+        case .failure(let error): return .failure(APIError(error))
         }
     }
 

@@ -11,7 +11,7 @@ enum Envelope {
         w.key(static: "data")
         fill(&w)
         w.endObject()
-        return w.bytes
+        return w.finish()
     }
 
     /// `{"success":true,"data":[...],"nextCursor":...}`.
@@ -25,6 +25,6 @@ enum Envelope {
         w.endArray()
         w.field("nextCursor", nextCursor)
         w.endObject()
-        return w.bytes
+        return w.finish()
     }
 }

@@ -75,24 +75,37 @@ struct PrometheusText {
 /// bound, their sum and count.
 struct Histogram: Sendable {
     let bounds: [Double]
-    private(set) var counts: [UInt64]
+    /// Observations per bucket: at or under `bounds[i]` and over the bound before. An
+    /// observation is one increment (every verification makes one); ``counts`` adds
+    /// them up when the metrics are read.
+    private var buckets: [UInt64]
     private(set) var sum: Double = 0
     private(set) var count: UInt64 = 0
 
     init(bounds: [Double]) {
         self.bounds = bounds
-        counts = Array(repeating: 0, count: bounds.count)
+        buckets = Array(repeating: 0, count: bounds.count)
     }
 
+    /// - Parameter counts: cumulative, as ``counts`` gives them.
     init(bounds: [Double], counts: [UInt64], sum: Double, count: UInt64) {
         self.bounds = bounds
-        self.counts = counts
+        buckets = counts.indices.map { i in i == 0 ? counts[0] : counts[i] &- counts[i - 1] }
         self.sum = sum
         self.count = count
     }
 
+    /// Observations at or under each bound.
+    var counts: [UInt64] {
+        var total: UInt64 = 0
+        return buckets.map { bucket in
+            total &+= bucket
+            return total
+        }
+    }
+
     mutating func observe(_ value: Double) {
-        for i in bounds.indices where value <= bounds[i] { counts[i] += 1 }
+        if let i = bounds.firstIndex(where: { value <= $0 }) { buckets[i] += 1 }
         sum += value
         count += 1
     }

@@ -38,7 +38,9 @@ struct RequestBody {
 
     /// The member named `field` (the parser allows a name once), marked as read.
     mutating func value(_ field: String) -> JSONValue? {
-        for (i, member) in object.members.enumerated() where member.key == field {
+        // Lengths first: most names asked for are not there, and differ in length.
+        let length = field.utf8.count
+        for (i, member) in object.members.enumerated() where member.key.utf8.count == length && member.key == field {
             markRead(i)
             return member.value
         }

@@ -21,14 +21,16 @@ enum RequestIDs {
         let n = counter.add(1, ordering: .relaxed).newValue
         let unique = mix(n &+ keys.0)
         let spread = mix(unique ^ keys.1)
-        return String(unsafeUninitializedCapacity: 24) { buffer in
-            buffer[0] = UInt8(ascii: "r")
-            buffer[1] = UInt8(ascii: "e")
-            buffer[2] = UInt8(ascii: "q")
-            buffer[3] = UInt8(ascii: "_")
-            write(spread % 13_537_086_546_263_552, digits: 9, into: buffer, at: 4)  // 62^9
-            write(unique, digits: 11, into: buffer, at: 13)
-            return 24
+        return Base62.digits.withUnsafeBufferPointer { alphabet in
+            String(unsafeUninitializedCapacity: 24) { buffer in
+                buffer[0] = UInt8(ascii: "r")
+                buffer[1] = UInt8(ascii: "e")
+                buffer[2] = UInt8(ascii: "q")
+                buffer[3] = UInt8(ascii: "_")
+                write(spread % 13_537_086_546_263_552, digits: 9, into: buffer, at: 4, alphabet)  // 62^9
+                write(unique, digits: 11, into: buffer, at: 13, alphabet)
+                return 24
+            }
         }
     }
 
@@ -40,13 +42,15 @@ enum RequestIDs {
         return z ^ (z >> 31)
     }
 
-    /// `value` as `digits` base62 digits, most significant first (11 hold any UInt64).
+    /// `value` as `digits` base62 digits from `alphabet` (``Base62/digits``), most
+    /// significant first (11 hold any UInt64).
     private static func write(
-        _ value: UInt64, digits: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int
+        _ value: UInt64, digits: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int,
+        _ alphabet: UnsafeBufferPointer<UInt8>
     ) {
         var rest = value
         for i in stride(from: start + digits - 1, through: start, by: -1) {
-            buffer[i] = Base62.digits[Int(rest % 62)]
+            buffer[i] = alphabet[Int(rest % 62)]
             rest /= 62
         }
     }

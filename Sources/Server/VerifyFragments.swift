@@ -92,6 +92,6 @@ final class VerifyFragments: Sendable {
         w.beginObject()
         fill(&w)
         w.endObject()
-        return Array(w.bytes.dropFirst().dropLast())
+        return w.bytes(in: 1..<(w.byteCount - 1))
     }
 }
