@@ -214,7 +214,7 @@ final class Writer: @unchecked Sendable {
         var batch: [Job] = []
         while true {
             condition.lock()
-            if !chores.isEmpty || stopping {
+            if !chores.isEmpty {
                 // A chore may read the log or write it: the open generation commits first.
                 condition.unlock()
                 commitGeneration()
@@ -286,7 +286,6 @@ final class Writer: @unchecked Sendable {
             if journal.hasUncommitted, csys_monotonic_nanos() &- journal.openedAt >= generationNanos {
                 commitGeneration()
             }
-            if !journal.hasUncommitted { zeroFill.zeroFillAhead() }
         }
     }
 

@@ -199,10 +199,8 @@ public final class JournaledWriter: @unchecked Sendable {
     /// - Returns: the number of frames applied (0 when the journal held none to apply).
     @discardableResult
     public static func recover(_ environment: Environment, directory: String, state: Table, key: String) throws -> Int {
-        guard let (generation, payloads) = Journal.read(directory: directory) else { return 0 }
         let key = Array(key.utf8)
-        let done = try applied(environment, state, key)
-        guard generation > done else { return 0 }
+        guard let (generation, payloads, done) = try unapplied(environment, directory, state, key) else { return 0 }
         // A writer fills the journal with the generation after the last one committed: any
         // other is not this log's (a journal copied from elsewhere, or a log restored beside it).
         guard generation == done + 1 else { throw JournalMismatch(journal: generation, committed: done) }
@@ -227,9 +225,16 @@ public final class JournaledWriter: @unchecked Sendable {
 
     /// The number of frames in the journal of `directory` that LMDB does not hold yet.
     public static func pendingFrames(_ environment: Environment, directory: String, state: Table, key: String) -> Int {
-        guard let (generation, payloads) = Journal.read(directory: directory),
-            let applied = try? applied(environment, state, Array(key.utf8)), generation > applied
-        else { return 0 }
-        return payloads.count
+        ((try? unapplied(environment, directory, state, Array(key.utf8))) ?? nil)?.payloads.count ?? 0
+    }
+
+    /// The journal's frames, when they are of a generation after the last one LMDB
+    /// committed (`committed`); nil otherwise.
+    private static func unapplied(_ environment: Environment, _ directory: String, _ state: Table, _ key: [UInt8])
+        throws -> (generation: UInt64, payloads: [[UInt8]], committed: UInt64)?
+    {
+        guard let (generation, payloads) = Journal.read(directory: directory) else { return nil }
+        let committed = try applied(environment, state, key)
+        return generation > committed ? (generation, payloads, committed) : nil
     }
 }

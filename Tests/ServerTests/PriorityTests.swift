@@ -36,14 +36,7 @@ func thePriorityOptionRaisesTheRequestPathOnly() throws {
         server.waitUntilExit()
         try? FileManager.default.removeItem(atPath: path)
     }
-    var url: String?
-    for _ in 0..<400 where url == nil {
-        url =
-            try stderrLines(path).compactMap(logObject).first { $0["message"] as? String == "serving" }?["url"]
-            as? String
-        if url == nil { Thread.sleep(forTimeInterval: 0.025) }
-    }
-    let port = try #require(url.flatMap { $0.split(separator: ":").last }.flatMap { UInt16($0) })
+    let port = try #require(try servingPort(path))
     // One command, so every thread of the path has run.
     let created = try RawClient(port: port).call(
         "POST", "/v1/keys", json: #"{"owner":"org_1","name":"k"}"#, headers: ["Authorization": "Bearer \(root)"])

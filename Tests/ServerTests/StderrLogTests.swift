@@ -31,6 +31,19 @@ func startKeyledger(_ args: [String], environment: [String: String] = [:]) throw
     return (process, path)
 }
 
+/// The port a server started by ``startKeyledger(_:environment:)`` serves on, read from its
+/// "serving" line in the stderr file at `path` (waiting up to 10 s); nil when none came.
+func servingPort(_ path: String) throws -> UInt16? {
+    var url: String?
+    for _ in 0..<400 where url == nil {
+        url =
+            try stderrLines(path).compactMap(logObject).first { $0["message"] as? String == "serving" }?["url"]
+            as? String
+        if url == nil { Thread.sleep(forTimeInterval: 0.025) }
+    }
+    return url.flatMap { $0.split(separator: ":").last }.flatMap { UInt16($0) }
+}
+
 func stderrLines(_ path: String) throws -> [String] {
     try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
 }
@@ -56,14 +69,7 @@ func logObject(_ line: String) -> [String: Any]? {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let root = try Ledger.initialize(path: dir)
     let (server, path) = try startKeyledger(["serve", "--data", dir, "--listen", "127.0.0.1:0"])
-    var url: String?
-    for _ in 0..<200 where url == nil {
-        url =
-            try stderrLines(path).compactMap(logObject).first { $0["message"] as? String == "serving" }?["url"]
-            as? String
-        if url == nil { Thread.sleep(forTimeInterval: 0.025) }
-    }
-    let port = try #require(url.flatMap { $0.split(separator: ":").last }.flatMap { UInt16($0) })
+    let port = try #require(try servingPort(path))
     let client = try RawClient(port: port)
     let created = try client.call(
         "POST", "/v1/keys", json: #"{"owner":"org_1","name":"logged"}"#, headers: ["Authorization": "Bearer \(root)"])
