@@ -2,9 +2,10 @@
 # HTTP-layer benchmark: nginx's limit (../shared/limits/http-limit) and then KeyLedger's
 # POST /v1/verify with the same wrk settings (1 thread, 32 keep-alive connections), 1,000
 # keys, each request durably recording key.accessed. Prints req/s, p50/p99 and the ratios
-# to nginx and to two floors of the same log records in the same batch sizes from C: raw
-# LMDB durable commits (tools/bench/floor.sh log) and one fdatasync per batch of a
-# zero-filled file (floor.sh file, the physical limit of durable logging), the
+# to nginx and to three floors of the same log records in the same batch sizes from C: raw
+# LMDB durable commits (tools/bench/floor.sh log), one pwrite and fdatasync per batch of a
+# zero-filled file (floor.sh file) and one O_DIRECT | O_DSYNC write of whole blocks per
+# batch, as the journal writes (floor.sh direct, the physical limit of durable logging), the
 # projections' largest lag during the run, then the same at 1 connection.
 #   tools/bench-http.sh [seconds, default 8] [--owner-limits]
 # --owner-limits gives each of the keys' 100 owners a shared rate limit (and a plan with one),
@@ -107,7 +108,7 @@ awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "ratio to nginx: %.1f%% (%s vs %
 # What the storage allows: the same log records from C, in batches of the size ours had.
 floors() {
   local label=$1 kind
-  for kind in log file; do
+  for kind in log file direct; do
     floor=$(tools/bench/floor.sh $kind "$data" "$batch" "$secs")
     echo "$floor"
     floor_rate=$(echo "$floor" | sed -E 's/.*= ([0-9]+)[^0-9].*/\1/')

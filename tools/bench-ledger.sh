@@ -20,8 +20,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", 100 * a / b }'; }
 rate_of() { sed -E 's/.*= ([0-9]+)[^0-9].*/\1/'; }
 # 1, 8 and 64 verifications in flight (that many submitters, one each), each against the
 # log floor (the same log records committed from C as LMDB transactions in batches of the
-# size ours had) and the file floor (the same records appended to a zero-filled file, one
-# synced write per batch: what the journal does). First without the journal (every batch
+# size ours had), the file floor (the same records appended to a zero-filled file, one
+# pwrite and one fdatasync per batch) and the direct floor (written as the journal writes
+# them: O_DIRECT | O_DSYNC, whole blocks, one write per batch). First without the journal (every batch
 # its own LMDB commit, --journal-ms 0), then with it (the default).
 for inflight in 1 8 64; do
   line=$($bin bench --data "$dir/nojournal-$inflight" --keys 1000 --submitters $inflight --in-flight 1 \
@@ -36,9 +37,11 @@ for inflight in 1 8 64; do
   floor=$(tools/bench/floor.sh log "$dir/bench-$inflight" "$batch" "$secs")
   echo "  $floor"
   echo "  ratio to the log floor ($inflight in flight): $(ratio "$rate" "$(echo "$floor" | rate_of)")"
-  floor=$(tools/bench/floor.sh file "$dir/bench-$inflight" "$batch" "$secs")
-  echo "  $floor"
-  echo "  ratio to the file floor ($inflight in flight): $(ratio "$rate" "$(echo "$floor" | rate_of)")"
+  for kind in file direct; do
+    floor=$(tools/bench/floor.sh $kind "$dir/bench-$inflight" "$batch" "$secs")
+    echo "  $floor"
+    echo "  ratio to the $kind floor ($inflight in flight): $(ratio "$rate" "$(echo "$floor" | rate_of)")"
+  done
   echo "  ratio to raw durable batched appends ($raw_batched recs/s): $(ratio "$rate" "$raw_batched")"
 done
 # The same verifications in a ledger with history (the 64-in-flight run's), where more of

@@ -233,3 +233,5 @@ uint32_t csys_crc32c(uint32_t crc, const void *bytes, size_t length) {
 #endif
     return ~crc32c_bitwise(crc, p, length);
 }
+
+int csys_o_direct(void) { return O_DIRECT; }

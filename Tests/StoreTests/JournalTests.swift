@@ -136,3 +136,46 @@ private let specs = [TableSpec("t"), TableSpec("meta")]
     #expect(try env.mapUsage().size > 256 * 1024)
     #expect(try env.read { txn in try txn.count(t) } == 400)
 }
+
+/// Frames of every size, across the file's blocks (written past the page cache, whole
+/// blocks at a time, where the file system allows it): each one reads back whole, in
+/// order, and a generation started over reads back alone, not the longer one before it.
+@Test func framesAcrossBlocksReadBackWhole() throws {
+    let path = temporaryPath()
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    let journal = try Journal(directory: path, capacity: 1 << 20)
+    if fileSystemType(of: path) == "ext4" { #expect(journal.isDirect) }
+    var rng = SystemRandomNumberGenerator()
+    let sizes = [1, 4072, 4073, 10, 9000, 4096, 3, 8192 - 24, 77, 20_000] + (0..<40).map { _ in Int.random(in: 1...6000, using: &rng) }
+    let first = sizes.map { size in (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) } }
+    for payload in first { try journal.append(payload, generation: 1) }
+    let whole = try #require(Journal.read(directory: path))
+    #expect(whole.generation == 1)
+    #expect(whole.payloads.count == first.count)
+    let same = whole.payloads == first  // (not printed: megabytes)
+    #expect(same)
+    journal.restart()
+    let second = Array(first.prefix(5).reversed())
+    for payload in second { try journal.append(payload, generation: 2) }
+    let read = try #require(Journal.read(directory: path))
+    #expect(read.generation == 2)
+    #expect(read.payloads.count == second.count)
+    let alone = read.payloads == second
+    #expect(alone)
+}
+
+/// The type of the file system `path` is on, from /proc/mounts (its longest mount point).
+private func fileSystemType(of path: String) -> String? {
+    guard let mounts = try? String(contentsOfFile: "/proc/mounts", encoding: .utf8) else { return nil }
+    let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+    var best: (point: Substring, type: Substring)?
+    for line in mounts.split(separator: "\n") {
+        let fields = line.split(separator: " ")
+        guard fields.count > 2 else { continue }
+        let point = fields[1]
+        let under = point == "/" || resolved == String(point) || resolved.hasPrefix(String(point) + "/")
+        if under, point.count > (best?.point.count ?? -1) { best = (point, fields[2]) }
+    }
+    return best.map { String($0.type) }
+}

@@ -10,6 +10,9 @@
 #   tools/bench/floor.sh file DIR BATCH SECONDS      the same records appended to a zero-filled
 #                                                    file, one fdatasync per batch: the
 #                                                    physical limit of durable logging
+#   tools/bench/floor.sh direct DIR BATCH SECONDS    the same records as the journal writes
+#                                                    them: O_DIRECT | O_DSYNC, whole 4 KiB
+#                                                    blocks, one write per batch
 # Each prints one line; its "= N/s" or "= N events/s" figure is the floor.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,5 +24,6 @@ case "${1:-}" in
   verify) probe verify_floor; "$work/verify_floor" "$work/scratch" "$2" "$3" 1000 1 ;;
   log) probe log_floor; "$work/log_floor" "$2" "$work/scratch" "$3" "$4" ;;
   file) probe log_floor; "$work/log_floor" "$2" "$work/scratch" "$3" "$4" file ;;
-  *) echo "usage: floor.sh replay DIR | floor.sh verify BATCH SECONDS | floor.sh log|file DIR BATCH SECONDS" >&2; exit 2 ;;
+  direct) probe log_floor; "$work/log_floor" "$2" "$work/scratch" "$3" "$4" direct ;;
+  *) echo "usage: floor.sh replay DIR | floor.sh verify BATCH SECONDS | floor.sh log|file|direct DIR BATCH SECONDS" >&2; exit 2 ;;
 esac

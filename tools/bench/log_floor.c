@@ -6,7 +6,11 @@
 // With `file` as a fifth argument it writes the same records (with their seq) to a file
 // instead, zero-filled ahead as KeyLedger keeps its log's file, one pwrite and one
 // fdatasync per batch: the physical limit of durably logging those bytes on this machine.
-//   log_floor SRC DST [batch=32] [seconds=5] [lmdb|file]
+// With `direct` it writes them as KeyLedger's journal does: to a file of zeros opened
+// O_DIRECT | O_DSYNC, one write per batch of the whole 4 KiB blocks the batch touches
+// (the block the last batch ended in written again).
+//   log_floor SRC DST [batch=32] [seconds=5] [lmdb|file|direct]
+#define _GNU_SOURCE
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +20,10 @@
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #define CHECK(x) do { int rc_ = (x); if (rc_) { fprintf(stderr, "%s: %s\n", #x, mdb_strerror(rc_)); exit(1);} } while (0)
 static double now(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec+t.tv_nsec/1e9;}
+static double system_seconds(void){struct rusage u;getrusage(RUSAGE_SELF,&u);return u.ru_stime.tv_sec+u.ru_stime.tv_usec/1e6;}
 static int cmp(const void *a, const void *b) { double x = *(double *)a, y = *(double *)b; return x < y ? -1 : x > y; }
 
 int main(int argc, char **argv) {
@@ -39,19 +45,29 @@ int main(int argc, char **argv) {
   mdb_cursor_close(c); mdb_txn_abort(t); mdb_env_close(src);
   if (n == 0) { fprintf(stderr, "log_floor: %s has no events\n", argv[1]); return 1; }
   mkdir(argv[2], 0700);
-  if (argc > 5 && strcmp(argv[5], "file") == 0) {
+  int direct = argc > 5 && strcmp(argv[5], "direct") == 0;
+  if (argc > 5 && (strcmp(argv[5], "file") == 0 || direct)) {
     char path[4096]; snprintf(path, sizeof path, "%s/log.file", argv[2]);
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) { perror(path); return 1; }
     size_t size = (size_t)1 << 30, zeroed = 64 << 20; static char zeros[1 << 20];
     for (size_t o = 0; o < zeroed; o += sizeof zeros) if (pwrite(fd, zeros, sizeof zeros, o) < 0) { perror("pwrite"); return 1; }
     fdatasync(fd);
-    char *buffer = malloc((size_t)batch * 65536); size_t offset = 0;
+    if (direct) {
+      // The journal's size: 16 MB, started over from its beginning when full.
+      size = 16 << 20; zeroed = size;
+      close(fd); fd = open(path, O_RDWR | O_DSYNC | O_DIRECT);
+      if (fd < 0) { perror("O_DIRECT"); return 1; }
+    }
+    char *buffer; size_t offset = 0;
+    if (posix_memalign((void **)&buffer, 4096, (size_t)batch * 65536 + 8192)) { perror("posix_memalign"); return 1; }
     size_t lcap = 1 << 20, ln = 0; double *lat = malloc(lcap * sizeof *lat);
     uint64_t seq = 0, done = 0; size_t next = 0;
-    double start = now(), end = start + secs;
+    double start = now(), end = start + secs, sys0 = system_seconds();
     while (now() < end) {
-      double t0 = now(); size_t used = 0;
+      double t0 = now();
+      size_t head = direct ? offset % 4096 : 0;  // the last block's bytes (at buffer's start), written again
+      size_t used = head;
       for (int i = 0; i < batch; i++) {
         uint64_t s = ++seq; memcpy(buffer + used, &s, 8); used += 8;
         memcpy(buffer + used, records[next].mv_data, records[next].mv_size); used += records[next].mv_size;
@@ -62,17 +78,32 @@ int main(int argc, char **argv) {
         for (size_t o = zeroed; o < zeroed + (64 << 20) && o < size; o += sizeof zeros) pwrite(fd, zeros, sizeof zeros, o);
         fdatasync(fd); zeroed += 64 << 20; start += now() - z0; end += now() - z0; t0 += now() - z0;
       }
-      if (offset + used > size) offset = 0;
-      if (pwrite(fd, buffer, used, offset) != (ssize_t)used) { perror("pwrite"); return 1; }
-      offset += used;
-      if (fdatasync(fd)) { perror("fdatasync"); return 1; }
+      if (direct) {
+        size_t length = (used + 4095) & ~(size_t)4095;
+        if (offset - head + length > size) {  // started over, as the journal after a commit
+          memmove(buffer, buffer + head, used - head); used -= head; head = 0; offset = 0;
+          length = (used + 4095) & ~(size_t)4095;
+        }
+        memset(buffer + used, 0, length - used);
+        if (pwrite(fd, buffer, length, offset - head) != (ssize_t)length) { perror("pwrite"); return 1; }
+        offset += used - head;
+        size_t tail = used % 4096;
+        memmove(buffer, buffer + used - tail, tail);
+      } else {
+        if (offset + used > size) offset = 0;
+        if (pwrite(fd, buffer, used, offset) != (ssize_t)used) { perror("pwrite"); return 1; }
+        offset += used;
+        if (fdatasync(fd)) { perror("fdatasync"); return 1; }
+      }
       if (ln < lcap) lat[ln++] = now() - t0;
       done += batch;
     }
     double d = now() - start;
     qsort(lat, ln, sizeof *lat, cmp);
-    printf("file floor: %lu records in %.3fs = %.0f/s (batches of %d: p50 %.2f ms, p99 %.2f ms; %.0f bytes/record)\n",
-           done, d, done / d, batch, 1000 * lat[ln / 2], 1000 * lat[ln * 99 / 100], (double)bytes / n);
+    printf("%s floor: %lu records in %.3fs = %.0f/s (batches of %d: p50 %.2f ms, p99 %.2f ms; %.0f bytes/record; "
+           "kernel CPU %.0f us/write)\n",
+           direct ? "direct" : "file", done, d, done / d, batch, 1000 * lat[ln / 2], 1000 * lat[ln * 99 / 100], (double)bytes / n,
+           1e6 * (system_seconds() - sys0) / ln);
     close(fd); unlink(path);
     return 0;
   }

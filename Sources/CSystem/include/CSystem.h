@@ -113,4 +113,7 @@ uint64_t csys_monotonic_nanos(void);
    SSE 4.2 instruction where the processor has it, bitwise otherwise. */
 uint32_t csys_crc32c(uint32_t crc, const void *bytes, size_t length);
 
+/* The open(2) flag O_DIRECT, which Glibc's module leaves out (it needs _GNU_SOURCE). */
+int csys_o_direct(void);
+
 #endif
