@@ -2,10 +2,15 @@
 # CPU per request by server thread, under the load of tools/bench-http.sh (wrk, 1 thread,
 # 32 keep-alive connections, POST /v1/verify over 1,000 keys, release build).
 #
-# perf: `perf stat --per-thread` on the server while wrk runs gives each thread's CPU
-# time, system calls and context switches per request (requests as wrk counts them).
-# Time moves with the machine's load; the syscall and switch counts do not. wrk's own CPU
-# per request is counted too. Then nginx
+# Default: two runs of wrk. In the first nothing watches the server but the kernel's own
+# accounting (/proc/PID/task/TID/schedstat and stat), which gives each thread's CPU time
+# per request, split into user and system, and the time it spent runnable but waiting for
+# a core (the scheduler's share of latency: two cores, five busy threads with wrk). perf
+# is not attached then: its per-thread counters make every context switch dearer, which
+# inflated the server's figures (several threads that switch often) several-fold against
+# nginx's (one process that rarely does). The second run is counted by `perf stat
+# --per-thread` for system calls and context switches per request (counts, not times).
+# wrk's own CPU per request is counted too (its task clock). Then nginx
 # (../shared/limits/http-limit, the same wrk settings) is counted the same way, and the
 # ratio of CPU per request printed.
 #
@@ -13,7 +18,8 @@
 # after a warm-up and dumped after wrk, so each thread's user-space instructions per
 # request are exact for the measured interval and comparable before and after a change.
 # (Under valgrind the threads share one core and the writer's batches differ, so the
-# writer's figure is less comparable than the event loop's.)
+# writer's figure is less comparable than the event loop's; valgrind's CPU lacks SHA-NI,
+# so SHA-256 counts higher than it runs.)
 #   tools/bench-cpu.sh [--callgrind] [seconds, default 5] [connections, default 32] [serve options...]
 # KEYLEDGER_BIN=path measures that binary (say, a copy of an earlier build) instead.
 set -euo pipefail
@@ -53,12 +59,21 @@ if [ $mode = callgrind ]; then
     callgrind_control -d $pid >/dev/null 2>&1
     sleep 1
 else
-    perf stat --per-thread -x, -e task-clock,context-switches,raw_syscalls:sys_enter -p $pid -o "$dir/perf.csv" &
-    perfpid=$!
-    sleep 0.2
+    # Each thread's name, CPU (schedstat: ns on a core, ns runnable and waiting), user
+    # and system ticks (stat fields 14 and 15).
+    threads() { for t in /proc/$pid/task/*; do
+        printf '%s-%s %s %s\n' "$(tr -d ' ' < "$t/comm")" "${t##*/}" "$(cut -d' ' -f1,2 "$t/schedstat")" \
+            "$(sed 's/^.*) //' "$t/stat" | cut -d' ' -f12,13)"; done; }
+    threads > "$dir/before.txt"
     # wrk's own CPU too: the load generator shares the machine.
     out=$(KL_SECRETS="$dir/secrets.txt" perf stat -x, -e task-clock -o "$dir/wrk.csv" \
         wrk -t1 -c$conns -d${secs}s -s tools/bench/verify.lua "http://127.0.0.1:$port/v1/verify")
+    threads > "$dir/after.txt"
+    # The counting run.
+    perf stat --per-thread -x, -e context-switches,raw_syscalls:sys_enter -p $pid -o "$dir/perf.csv" &
+    perfpid=$!
+    sleep 0.2
+    counted=$(load "$secs")
     kill -INT $perfpid
     wait $perfpid || true
 fi
@@ -75,46 +90,52 @@ if [ $mode = callgrind ]; then
     done
     exit 0
 fi
-# The limit, the same way: nginx (../shared/limits/http-limit, same wrk settings) counted
-# with perf while it answers, all its processes together.
+# The limit, the same way: nginx (../shared/limits/http-limit, same wrk settings), all its
+# processes together: a run timed by perf's task clock (one process that seldom switches:
+# the clock costs it nothing measurable), then a run counting its system calls.
 nport=${HTTP_LIMIT_PORT:-18182}
-HTTP_LIMIT_PORT=$nport ../shared/limits/http-limit "$secs" > "$dir/nginx.txt" &
-limitpid=$!
-npids=""
-for _ in $(seq 100); do
-    npids=$(ss -ltnpH "sport = :$nport" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | paste -sd, || true)
-    [ -n "$npids" ] && break
-    sleep 0.05
-done
-perf stat -x, -e task-clock,raw_syscalls:sys_enter -p "$npids" -o "$dir/nginx.csv" &
-nperf=$!
-wait $limitpid
-kill -INT $nperf
-wait $nperf || true
-nrate=$(awk '/Requests\/sec/ {print $2}' "$dir/nginx.txt")
-echo "nginx (limit): $nrate req/s"
+limit() {  # limit EVENTS CSV: a run of the limit counted with perf; prints its req/s
+    HTTP_LIMIT_PORT=$nport ../shared/limits/http-limit "$secs" > "$dir/nginx.txt" &
+    local limitpid=$! npids="" nperf
+    for _ in $(seq 100); do
+        npids=$(ss -ltnpH "sport = :$nport" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | paste -sd, || true)
+        [ -n "$npids" ] && break
+        sleep 0.05
+    done
+    perf stat -x, -e "$1" -p "$npids" -o "$2" &
+    nperf=$!
+    wait $limitpid
+    kill -INT $nperf
+    wait $nperf || true
+    awk '/Requests\/sec/ {print $2}' "$dir/nginx.txt"
+}
 echo "per request ($requests requests, $conns connections), by thread (dispatch threads by tid):"
-# perf's CSV: name-tid,count,unit,event,...
-awk -F, -v n="$requests" '
-  /^#/ || NF < 4 { next }
-  { thread = $1; count = $2 * ($3 == "msec" ? 1e6 : 1)
-    if ($4 ~ /task-clock/) t[thread] += count
-    else if ($4 ~ /context-switches/) c[thread] += count
-    else if ($4 ~ /sys_enter/) s[thread] += count }
+counted_requests=$(echo "$counted" | awk '/requests in/ {print $1}')
+tick_us=$(awk -v hz="$(getconf CLK_TCK)" 'BEGIN { print 1e6 / hz }')
+# Times from the first run; syscalls and switches from the second, each per its requests.
+awk -v n="$requests" -v m="$counted_requests" -v tick="$tick_us" '
+  FILENAME ~ /before/ { r0[$1] = $2; w0[$1] = $3; u0[$1] = $4; s0[$1] = $5; next }
+  FILENAME ~ /after/ { r[$1] = $2 - r0[$1]; w[$1] = $3 - w0[$1]; u[$1] = ($4 - u0[$1]) * tick; s[$1] = ($5 - s0[$1]) * tick; next }
+  /^#/ { next }
+  { if (split($0, f, ",") < 4) next
+    if (f[4] ~ /context-switches/) c[f[1]] += f[2]; else if (f[4] ~ /sys_enter/) k[f[1]] += f[2] }
   END {
-    printf "%-22s %10s %12s %12s\n", "thread", "us/req", "syscalls/req", "switches/req"
-    for (thread in t) if (t[thread] / n > 100) {
-      printf "%-22s %10.2f %12.2f %12.3f\n", thread, t[thread] / n / 1000, s[thread] / n, c[thread] / n }
-    for (thread in t) { tt += t[thread]; ts += s[thread]; tc += c[thread] }
-    printf "%-22s %10.2f %12.2f %12.3f\n", "(all threads)", tt / n / 1000, ts / n, tc / n
-  }' "$dir/perf.csv" | tee "$dir/ours.txt"
+    printf "%-22s %8s %8s %8s %10s %12s %12s\n", "thread", "us/req", "user", "system", "waiting", "syscalls/req", "switches/req"
+    for (t in r) if (r[t] / n > 100) {
+      printf "%-22s %8.2f %8.2f %8.2f %10.2f %12.2f %12.3f\n", t, r[t] / n / 1000, u[t] / n, s[t] / n, w[t] / n / 1000, k[t] / m, c[t] / m
+      tr += r[t]; tu += u[t]; ts += s[t]; tw += w[t]; tk += k[t]; tc += c[t] }
+    printf "%-22s %8.2f %8.2f %8.2f %10.2f %12.2f %12.3f\n", "(all threads)", tr / n / 1000, tu / n, ts / n, tw / n / 1000, tk / m, tc / m
+  }' "$dir/before.txt" "$dir/after.txt" "$dir/perf.csv" | tee "$dir/ours.txt"
+echo "(us/req: on a core, from schedstat; user and system: from stat, in ${tick_us} us ticks; waiting: runnable, not on a core)"
+nrate=$(limit task-clock "$dir/nginx.csv")
+ncounted=$(limit raw_syscalls:sys_enter "$dir/nginx-count.csv")
+echo "nginx (limit): $nrate req/s"
 # nginx's processes over its whole run, per request it answered (req/s x seconds).
-awk -F, -v rate="$nrate" -v secs="$secs" '
-  /^#/ || NF < 4 { next }
-  { count = $1 * ($2 == "msec" ? 1e6 : 1)
-    if ($3 ~ /task-clock/) t += count; else if ($3 ~ /sys_enter/) s += count }
-  END { n = rate * secs; if (n > 0) printf "%-22s %10.2f %12.2f\n", "nginx (limit)", t / n / 1000, s / n }' \
-    "$dir/nginx.csv" | tee "$dir/theirs.txt"
+{ awk -F, -v rate="$nrate" -v secs="$secs" '/^#/ || NF < 3 { next }
+    $3 ~ /task-clock/ { t += $1 * ($2 == "msec" ? 1e6 : 1) } END { print t / (rate * secs) / 1000 }' "$dir/nginx.csv"
+  awk -F, -v rate="$ncounted" -v secs="$secs" '/^#/ || NF < 3 { next }
+    $3 ~ /sys_enter/ { s += $1 } END { print s / (rate * secs) }' "$dir/nginx-count.csv"
+} | paste -sd' ' | awk '{ printf "%-22s %8.2f %8s %8s %10s %12.2f\n", "nginx (limit)", $1, "", "", "", $2 }' | tee "$dir/theirs.txt"
 awk -F, -v n="$requests" '$3 ~ /task-clock/ { t += $1 * ($2 == "msec" ? 1e6 : 1) }
   END { printf "%-22s %10.2f   (the load generator)\n", "wrk", t / n / 1000 }' "$dir/wrk.csv"
 ours=$(awk '/^\(all threads\)/ {print $3}' "$dir/ours.txt")
