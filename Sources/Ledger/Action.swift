@@ -15,7 +15,8 @@ public enum Action: Sendable, Equatable {
     /// Tightens a key's credits: `ledger:keys` suffices.
     case subtractCredits(KeyID, amount: Int64)
     /// `POST /v1/keys/self/rotate` by a key with its own secret; `allowed` is the key's
-    /// `selfRotate`.
+    /// `selfRotate`, which the writer supplies when it decides (the asker's value is
+    /// replaced by the key's current one).
     case rotateSelf(allowed: Bool)
     /// `PUT /v1/owners/{owner}`.
     case putOwner(String, OwnerChanges)

@@ -12,6 +12,12 @@ extension Call {
     /// effect; the same key with another method, path or body, or while the first is in
     /// flight, is 409. Only commands that took effect are kept: a refused request may be
     /// retried with the same key.
+    ///
+    /// A ledger key's replay is decided again, as a read of what it hands out
+    /// (``replayAction(_:)``), through ``authorized(_:_:read:)``: a key revoked,
+    /// suspended, expired, stripped of its scope or outside its allowlist since gets the
+    /// refusal and nothing of the first answer, and every replay is recorded like any
+    /// read. The root token and the socket may do everything: theirs replay at once.
     func dispatchOnce() throws(APIError) {
         guard let header = request.headers["Idempotency-Key"], ["POST", "PATCH", "DELETE"].contains(request.method),
             route != .verify
@@ -48,9 +54,33 @@ extension Call {
                     status: 409, code: "CONFLICT",
                     message: "this Idempotency-Key was used for another request (method, path or body differ)")
             }
-            once.finish(.success(try once.replay(kept)))
+            guard case .key = try principal() else { return once.finish(.success(try once.replay(kept))) }
+            let action = try replayAction(kept)
+            let replaying = once
+            // This request's own context carries no claim: deciding the replay keeps no answer.
+            once.authorized(action, try context()) { _ throws(APIError) in try replaying.replay(kept) }
         } catch {
             once.finish(.failure(error))
+        }
+    }
+
+    /// The right a replay of `kept` needs, by what it hands out. A create's or a
+    /// rotation's answer carries the key's secret, which is a rotation's worth: it needs
+    /// the right to rotate that key now (``Action/rotateKey(_:)``: the key's owner,
+    /// `ledger:keys`, and no `ledger:` scope on the key that the credential lacks), or
+    /// for a self-rotation the right to rotate itself (``Action/rotateSelf(allowed:)``,
+    /// with the key's current `selfRotate`: the old secret the retry presents must
+    /// still be usable, within its grace period). Every other answer is the kept key as
+    /// it was: the right to read it (``Action/readKey(_:)``) suffices and is needed.
+    /// A replay that would be 409 because the secret is gone asks the same right: it
+    /// names the key.
+    func replayAction(_ kept: IdempotentAnswer) throws(APIError) -> Action {
+        guard let key = kept.key else { throw .init(.unavailable("the kept answer has no key")) }
+        switch route {
+        case .keys, .keyAction(_, .rotate): return .rotateKey(key.id)
+        // The writer decides `allowed` from the key's current `selfRotate`.
+        case .selfRotate: return .rotateSelf(allowed: false)
+        default: return .readKey(key.id)
         }
     }
 
