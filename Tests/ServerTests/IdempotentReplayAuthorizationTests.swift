@@ -54,7 +54,13 @@ func aLedgerKeysReplayIsDecidedAgain(_ lost: LostRight) throws {
     let replayed = try s.client().call("POST", "/v1/keys", json: body, headers: headers)
     #expect(replayed.status == 201 && replayed.body == first.body)
     #expect(replayed.headers["idempotent-replayed"] == "true")
-    #expect(try auditTrail(s.client(), auth: s.auth, after: mark) == ["key.accessed \(managerID) POST /v1/keys 201"])
+    // The same Idempotency-Key with another body is a conflict, recorded as the replay would be.
+    let other = try s.client().call("POST", "/v1/keys", json: #"{"owner":"org_42","name":"Other"}"#, headers: headers)
+    #expect(other.status == 409 && other.errorCode == "CONFLICT")
+    #expect(
+        try auditTrail(s.client(), auth: s.auth, after: mark) == [
+            "key.accessed \(managerID) POST /v1/keys 201", "key.accessed \(managerID) POST /v1/keys 409",
+        ])
 
     let path = lost.path.replacingOccurrences(of: "{manager}", with: managerID)
         .replacingOccurrences(of: "{made}", with: made)
