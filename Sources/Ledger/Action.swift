@@ -150,8 +150,10 @@ extension Command {
         case .authorize(let action), .recordUse(let action, _): action
         case .putOwner(let name, let changes): .putOwner(name, changes)
         case .putPlan(let name, let changes): .putPlan(name, changes)
-        // Decided in its own step: whether the key may rotate itself is the key's to say.
-        case .rotateSelf, .expireDue, .verify, .audit, .webhook, .warnExpiring, .reportLeaks: nil
+        // Decided in its own step (`CommandExecutor.rotateSelf`), with the key's current
+        // `selfRotate`; named here so that its refusal is recorded as any other.
+        case .rotateSelf: .rotateSelf(allowed: false)
+        case .expireDue, .verify, .audit, .webhook, .warnExpiring, .reportLeaks: nil
         }
     }
 }
