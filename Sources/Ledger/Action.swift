@@ -15,7 +15,8 @@ public enum Action: Sendable, Equatable {
     /// Tightens a key's credits: `ledger:keys` suffices.
     case subtractCredits(KeyID, amount: Int64)
     /// `POST /v1/keys/self/rotate` by a key with its own secret; `allowed` is the key's
-    /// `selfRotate`.
+    /// `selfRotate`, which the writer supplies when it decides (the asker's value is
+    /// replaced by the key's current one).
     case rotateSelf(allowed: Bool)
     /// `PUT /v1/owners/{owner}`.
     case putOwner(String, OwnerChanges)
@@ -149,8 +150,10 @@ extension Command {
         case .authorize(let action), .recordUse(let action, _): action
         case .putOwner(let name, let changes): .putOwner(name, changes)
         case .putPlan(let name, let changes): .putPlan(name, changes)
-        // Decided in its own step: whether the key may rotate itself is the key's to say.
-        case .rotateSelf, .expireDue, .verify, .audit, .webhook, .warnExpiring, .reportLeaks: nil
+        // Decided in its own step (`CommandExecutor.rotateSelf`), with the key's current
+        // `selfRotate`; named here so that its refusal is recorded as any other.
+        case .rotateSelf: .rotateSelf(allowed: false)
+        case .expireDue, .verify, .audit, .webhook, .warnExpiring, .reportLeaks: nil
         }
     }
 }

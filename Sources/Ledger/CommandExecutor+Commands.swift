@@ -146,6 +146,9 @@ extension CommandExecutor {
     /// Supplies ``Access`` with the state it decides over (the credential's key, the
     /// target) and appends the grant's events.
     ///
+    /// ``Action/rotateSelf(allowed:)`` is decided with the credential's current
+    /// `selfRotate` (``selfRotates(_:)``), whatever `allowed` the asker passed.
+    ///
     /// - Parameter status: the answer's HTTP status the recorded use carries; nil
     ///   decides without recording (a read's authorization, recorded after the read).
     /// - Returns: the grant and, for a ledger key, that key's state after its recorded use.
@@ -162,7 +165,9 @@ extension CommandExecutor {
         let (state, match) = try holder(of: credential, at: now)
         let use = Access.Use(
             ip: context.ip, endpoint: credential.endpoint, latencyMicros: latency(context), status: status)
-        let grant = try Access.authorize(.key(state, match), action, target: target, use: use, now: now)
+        // Whether a key may rotate itself is the key's own setting as it is now, not the asker's word.
+        let decided = if case .rotateSelf = action { Action.rotateSelf(allowed: selfRotates(state.id)) } else { action }
+        let grant = try Access.authorize(.key(state, match), decided, target: target, use: use, now: now)
         guard status != nil else { return (grant, state) }
         var current = state
         for payload in grant.events {

@@ -14,7 +14,7 @@ extension CommandExecutor {
                 field: "Authorization", reason: "self-rotation takes the key's own secret as the credential")
         }
         let (state, match) = try holder(of: credential, at: now)
-        let allowed = quotas.keyQuota(state.id)?.settings.selfRotate ?? false
+        let allowed = selfRotates(state.id)
         let use = Access.Use(
             ip: job.context.ip, endpoint: credential.endpoint, latencyMicros: latency(job.context),
             status: job.command.statusWhenGranted)
@@ -27,5 +27,10 @@ extension CommandExecutor {
                     head: &head, now: now, in: txn) ?? current
         }
         return .key(current)
+    }
+
+    /// True when key `id` may rotate itself now (its `selfRotate`, as the writer holds it).
+    func selfRotates(_ id: KeyID) -> Bool {
+        quotas.keyQuota(id)?.settings.selfRotate ?? false
     }
 }

@@ -80,15 +80,19 @@ public final class APIResponder: HTTPResponder {
                     result, request, route: route, requestID: requestID, authentication: authentication,
                     deliver: finish)
             })
-        let run = { @Sendable in
+        let run = { @Sendable (behind: APIError?) in
+            var call = call
+            call.projectionsBehind = behind
             do throws(APIError) {
+                // Without a credential there is nothing to decide or record: the 503 at once.
+                if let behind, !route.authenticates { throw behind }
                 try call.dispatchOnce()
             } catch {
                 call.finish(.failure(error))
             }
         }
         do throws(APIError) {
-            try Consistency.whenReadable(request, ledger: ledger, seq: querySeq, finish: call.finish, dispatch: run)
+            try Consistency.whenReadable(request, ledger: ledger, seq: querySeq, dispatch: run)
         } catch {
             call.finish(.failure(error))
         }
@@ -198,6 +202,9 @@ struct Call: Sendable {
     var finish: Reply
     /// The request's `Idempotency-Key` claim, once ``dispatchOnce()`` has made it.
     var idempotency: IdempotencyClaim?
+    /// The 503 a query answers instead of reading when the projections did not reach
+    /// its `minSeq` in time (``Consistency``): it is decided and recorded as the read.
+    var projectionsBehind: APIError?
 
     var endpoint: String { "\(request.method) \(route.template)" }
 

@@ -12,6 +12,14 @@ extension Call {
     /// effect; the same key with another method, path or body, or while the first is in
     /// flight, is 409. Only commands that took effect are kept: a refused request may be
     /// retried with the same key.
+    ///
+    /// A ledger key's replay is decided again, as a read of what it hands out
+    /// (``replayAction(_:)``), through ``authorized(_:_:read:)``: a key revoked,
+    /// suspended, expired, stripped of its scope or outside its allowlist since gets the
+    /// refusal and nothing of the first answer, and every replay is recorded like any
+    /// read; so is its retry with another request (409), decided as its replay would be.
+    /// The root token and the socket may do everything: theirs are answered at once, and
+    /// recorded (``answerWithoutWriter(_:)``).
     func dispatchOnce() throws(APIError) {
         guard let header = request.headers["Idempotency-Key"], ["POST", "PATCH", "DELETE"].contains(request.method),
             route != .verify
@@ -19,14 +27,18 @@ extension Call {
         guard (1...255).contains(header.utf8.count), header.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }) else {
             throw .invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters")
         }
+        let principal = try principal()
         let claim = IdempotencyClaim(
-            key: Self.digest([Array(Self.principalName(try principal()).utf8), Array(header.utf8)]),
+            key: Self.digest([Array(Self.principalName(principal).utf8), Array(header.utf8)]),
             fingerprint: Self.digest([
                 Array(request.method.utf8), Array(request.path.utf8), Array(request.query.utf8), request.body,
             ]))
         guard gate.begin(claim.key) else {
-            throw APIError(
-                status: 409, code: "CONFLICT", message: "a request with this Idempotency-Key is still in flight")
+            return answerWithoutWriter(
+                .failure(
+                    APIError(
+                        status: 409, code: "CONFLICT",
+                        message: "a request with this Idempotency-Key is still in flight")))
         }
         var once = self
         once.idempotency = claim
@@ -43,20 +55,65 @@ extension Call {
                 throw APIError(error)
             }
             guard let kept else { return try once.dispatch() }
-            guard kept.fingerprint == claim.fingerprint else {
-                throw APIError(
-                    status: 409, code: "CONFLICT",
-                    message: "this Idempotency-Key was used for another request (method, path or body differ)")
+            let conflict = APIError(
+                status: 409, code: "CONFLICT",
+                message: "this Idempotency-Key was used for another request (method, path or body differ)")
+            // Root and the socket; or an answer without a key, which has nothing to hand out.
+            guard case .key = principal, kept.key != nil else {
+                guard kept.fingerprint == claim.fingerprint else { return once.answerWithoutWriter(.failure(conflict)) }
+                return once.answerWithoutWriter(Result { () throws(APIError) in try once.replay(kept) })
             }
-            once.finish(.success(try once.replay(kept)))
+            let action = try replayAction(kept)
+            let replaying = once
+            // This request's own context carries no claim: deciding the replay keeps no answer.
+            once.authorized(action, try context()) { _ throws(APIError) in
+                guard kept.fingerprint == claim.fingerprint else { throw conflict }
+                return try replaying.replay(kept)
+            }
         } catch {
             once.finish(.failure(error))
         }
     }
 
+    /// Answers a root or socket request that the server answered itself, without the
+    /// writer (a replay, a claim's 409), once its `ledger.request` is appended (it
+    /// appended nothing else); any other principal's at once.
+    func answerWithoutWriter(_ result: Result<HTTPResponse, APIError>) {
+        guard case .success(let principal) = authentication, principal.isAdministrator else { return finish(result) }
+        RequestAudit(ledger: ledger).recordRequest(
+            result, request, route: route, requestID: requestID, principal: principal, coalesce: false,
+            deliver: finish)
+    }
+
+    /// The key a kept answer names.
+    func keptKey(_ kept: IdempotentAnswer) throws(APIError) -> KeyState {
+        guard let key = kept.key else { throw .init(.unavailable("the kept answer has no key")) }
+        return key
+    }
+
+    /// The right a replay of `kept` needs, by what it hands out. A create's or a
+    /// rotation's answer carries the key's secret, which is a rotation's worth: it needs
+    /// the right to rotate that key now (``Action/rotateKey(_:)``: the key's owner,
+    /// `ledger:keys`, and no `ledger:` scope on the key that the credential lacks), or
+    /// for a self-rotation the right to rotate itself (``Action/rotateSelf(allowed:)``,
+    /// with the key's current `selfRotate`: the old secret the retry presents must
+    /// still be usable, within its grace period). Every other answer is the kept key as
+    /// it was: the right to read it (``Action/readKey(_:)``) suffices and is needed.
+    /// A replay that would be 409 because the secret is gone asks the same right: it
+    /// names the key.
+    func replayAction(_ kept: IdempotentAnswer) throws(APIError) -> Action {
+        let key = try keptKey(kept)
+        switch route {
+        case .keys, .keyAction(_, .rotate): return .rotateKey(key.id)
+        // The writer decides `allowed` from the key's current `selfRotate`.
+        case .selfRotate: return .rotateSelf(allowed: false)
+        default: return .readKey(key.id)
+        }
+    }
+
     /// The first answer again, rendered as it was (at its decision time).
     func replay(_ kept: IdempotentAnswer) throws(APIError) -> HTTPResponse {
-        guard let key = kept.key else { throw .init(.unavailable("the kept answer has no key")) }
+        let key = try keptKey(kept)
         var response: HTTPResponse
         func secret() throws(APIError) -> String {
             guard let claim = idempotency, let secret = gate.secret(for: claim.key, now: ledger.clock.now()) else {

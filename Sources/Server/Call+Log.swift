@@ -17,8 +17,10 @@ extension Call {
         try query.finish()
         let ledger = self.ledger
         let finish = self.finish
+        let behind = projectionsBehind
         ledger.authorize(.readEvents, context: context) { granted in
             if case .failure(let error) = granted { return finish(.failure(APIError(error))) }
+            if let behind { return finish(.failure(behind)) }
             let accepted = ledger.events(after: UInt64(after), limit: limit, wait: Double(wait)) { result in
                 switch result {
                 case .success(let page):
@@ -52,8 +54,10 @@ extension Call {
         try query.finish()
         let ledger = self.ledger
         let finish = self.finish
+        let behind = projectionsBehind
         ledger.authorize(.checkChain, context: context) { granted in
             if case .failure(let error) = granted { return finish(.failure(APIError(error))) }
+            if let behind { return finish(.failure(behind)) }
             ledger.checkChain(full: full) { result in
                 switch result {
                 case .success(let report): finish(.success(ok(200, Self.render(report))))

@@ -51,12 +51,19 @@ extension Call {
     /// the read then runs on another thread, never on the writer's, and its answer is
     /// recorded (``Ledger/recordUse(_:status:context:completion:)``, which decides the
     /// key's right again) before it is sent. Root and socket reads are recorded by
-    /// ``RequestAudit`` as every other request.
+    /// ``RequestAudit`` as every other request. A query whose `minSeq` wait ran out
+    /// (``projectionsBehind``) is decided and recorded the same way, but its granted
+    /// read answers that 503 instead of reading.
     func authorized(
         _ action: Action, _ context: CommandContext,
-        read: @escaping @Sendable (Grant) throws(APIError) -> HTTPResponse
+        read reading: @escaping @Sendable (Grant) throws(APIError) -> HTTPResponse
     ) {
         let finish = self.finish
+        let behind = projectionsBehind
+        let read: @Sendable (Grant) throws(APIError) -> HTTPResponse = { grant throws(APIError) in
+            if let behind { throw behind }
+            return try reading(grant)
+        }
         let answer: @Sendable (Result<Grant, LedgerError>) -> Void = { result in
             switch result {
             case .success(let grant):

@@ -25,30 +25,31 @@ enum Consistency {
         return found
     }
 
-    /// Runs `dispatch` once the projections include `minSeq` (at once without one),
-    /// recording in `seq` the projections' seq it reads at least; answers 400 for a
-    /// `minSeq` past the log's head and 503 with `Retry-After: 1` when the wait ends first.
+    /// Runs `dispatch(nil)` once the projections include `minSeq` (at once without one),
+    /// recording in `seq` the projections' seq it reads at least; when the wait ends
+    /// first (or too many wait), `dispatch` with the 503 (`Retry-After: 1`) to answer
+    /// instead of reading: the request is still authenticated, decided and recorded as
+    /// its read would be (``Call/projectionsBehind``).
+    ///
+    /// - Throws: 400 for a malformed `minSeq`, one on a command, or one past the log's
+    ///   head: bad input, which leaves nothing.
     static func whenReadable(
-        _ request: HTTPRequest, ledger: Ledger, seq: QuerySeq, finish: @escaping Reply,
-        dispatch: @escaping @Sendable () -> Void
+        _ request: HTTPRequest, ledger: Ledger, seq: QuerySeq, dispatch: @escaping @Sendable (APIError?) -> Void
     ) throws(APIError) {
         guard let minSeq = try minSeq(request.query) else {
             if request.method == "GET" { seq.set(try read { () throws(LedgerError) in try ledger.projectedSeq() }) }
-            dispatch()
+            dispatch(nil)
             return
         }
         guard request.method == "GET" else { throw .invalid("minSeq", "is for queries (GET) only") }
         let head = try read { () throws(LedgerError) in try ledger.committedSeq() }
         guard minSeq <= head else { throw .invalid("minSeq", "is past the log's head (\(head))") }
         let waiting = ledger.whenProjected(minSeq, within: wait) { included in
-            guard included else {
-                finish(.failure(notYet(minSeq)))
-                return
-            }
+            guard included else { return dispatch(notYet(minSeq)) }
             seq.set(max(minSeq, (try? ledger.projectedSeq()) ?? minSeq))
-            dispatch()
+            dispatch(nil)
         }
-        if !waiting { finish(.failure(notYet(minSeq))) }
+        if !waiting { dispatch(notYet(minSeq)) }
     }
 
     private static func read(_ body: () throws(LedgerError) -> UInt64) throws(APIError) -> UInt64 {

@@ -4,9 +4,11 @@ import Ledger
 
 /// The audit record of a management request that nothing else records (API.md "Audit
 /// completeness"), appended before its answer is sent: a root or socket read
-/// (`ledger.request`, coalesced) and a failed authentication found before the ledger
+/// (`ledger.request`, coalesced), a root or socket write the server answered without the
+/// writer (`ledger.request`: an idempotent replay or an `Idempotency-Key` conflict,
+/// ``Call/answerWithoutWriter(_:)``) and a failed authentication found before the ledger
 /// (`auth.failed`). Everything else records itself in the writer's step: commands by
-/// their events, refusals by the writer (``Ledger``), a ledger key's reads by
+/// their events, refusals by the writer (``Ledger``), a ledger key's reads and replays by
 /// ``Call/authorized(_:_:read:)``.
 ///
 /// Not recorded: `/healthz`, `/metrics`, `/v1/verify` (which records its own
@@ -23,24 +25,43 @@ struct RequestAudit: Sendable {
     ) {
         let status = result.status
         guard route.isAudited, ![400, 405, 413, 415, 431].contains(status) else { return deliver(result) }
-        let done: @Sendable (LedgerError?) -> Void = { error in deliver(error.map { .failure(APIError($0)) } ?? result)
-        }
         switch authentication {
         case .success(let principal):
-            // Writes are recorded by their events or, refused, by the writer; a key's reads by `authorized`.
+            // Writes are recorded by their events or, refused, by the writer (or, answered without
+            // it, by `Call.answerWithoutWriter`); a key's reads by `authorized`.
             guard request.method == "GET" || request.method == "HEAD", principal.isAdministrator else {
                 return deliver(result)
             }
-            let context = CommandContext(principal: principal, ip: request.clientIP, requestID: requestID, endpoint: "")
-            let read = LedgerRequest(
-                method: request.method, route: route.template, status: UInt16(clamping: status), target: route.keyID)
-            ledger.recordRequest(read, context: context, coalesce: true, completion: done)
+            recordRequest(
+                result, request, route: route, requestID: requestID, principal: principal, coalesce: true,
+                deliver: deliver)
         case .failure(let failure):
             guard let reason = failure.reason, status == 401 else { return deliver(result) }
             ledger.recordAuthFailure(
                 AuthFailed(method: request.method, route: route.template, reason: reason), ip: request.clientIP,
-                requestID: requestID, completion: done)
+                requestID: requestID, completion: Self.answer(result, deliver))
         }
+    }
+
+    /// Appends the `ledger.request` of a root or socket request answered `result` (a read
+    /// may be coalesced: `coalesce`), then answers through `deliver`; 503 instead when the
+    /// record cannot be appended.
+    func recordRequest(
+        _ result: Result<HTTPResponse, APIError>, _ request: HTTPRequest, route: Route, requestID: String,
+        principal: Principal, coalesce: Bool, deliver: @escaping Reply
+    ) {
+        let context = CommandContext(principal: principal, ip: request.clientIP, requestID: requestID, endpoint: "")
+        let answered = LedgerRequest(
+            method: request.method, route: route.template, status: UInt16(clamping: result.status),
+            target: route.keyID)
+        ledger.recordRequest(answered, context: context, coalesce: coalesce, completion: Self.answer(result, deliver))
+    }
+
+    /// Once the record is appended, answers `result`; else the reason it could not be (503).
+    private static func answer(
+        _ result: Result<HTTPResponse, APIError>, _ deliver: @escaping Reply
+    ) -> @Sendable (LedgerError?) -> Void {
+        { error in deliver(error.map { .failure(APIError($0)) } ?? result) }
     }
 }
 

@@ -76,29 +76,9 @@ import Testing
     let trail = try c.call("GET", "/v1/audit?limit=1000", headers: f.auth).list.filter {
         ($0["seq"] as? Int ?? 0) > Int(before)
     }
-    func describe(_ e: [String: Any]) -> String {
-        let data = e["data"] as? [String: Any] ?? [:]
-        let actor = (e["actor"] as? [String: Any])?["id"] as? String ?? "?"
-        let route: String
-        let outcome: String
-        switch e["type"] as? String {
-        case "key.accessed":
-            route = data["endpoint"] as? String ?? "?"
-            outcome = "\(data["status"] as? Int ?? 0)"
-        case "ledger.request":
-            route = "\(data["method"] as? String ?? "?") \(data["route"] as? String ?? "?")"
-            outcome = "\(data["status"] as? Int ?? 0)"
-        case "auth.failed":
-            route = "\(data["method"] as? String ?? "?") \(data["route"] as? String ?? "?")"
-            outcome = data["reason"] as? String ?? "?"
-        default:
-            return e["type"] as? String ?? "?"
-        }
-        return "\(e["type"] as? String ?? "?") \(actor) \(route) \(outcome)"
-    }
     let uid = getuid()
     #expect(
-        trail.reversed().map(describe)
+        trail.reversed().map(describeRecord)
             == session.map(\.5) + ["ledger.request uid:\(uid) GET /v1/keys 200"])
     let tcp = trail.filter { ($0["actor"] as? [String: Any])?["type"] as? String != "socket" }
     #expect(tcp.allSatisfy { $0["ip"] as? String == "127.0.0.1" && $0["requestId"] is String })

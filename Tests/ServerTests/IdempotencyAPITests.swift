@@ -42,8 +42,9 @@ let idempotentCases = [
         body: #"{"owner":"org_42","name":"Legacy","secretHash":"sha256:\#(String(repeating: "ab", count: 32))"}"#,
         status: 201, secret: false),
     IdempotentCase(
-        name: "self-rotate", method: "POST", path: "/v1/keys/self/rotate", body: nil, status: 200, secret: true,
-        asTarget: true),
+        // A grace period keeps the old secret, which the retry presents, usable.
+        name: "self-rotate", method: "POST", path: "/v1/keys/self/rotate", body: #"{"gracePeriodSeconds":600}"#,
+        status: 200, secret: true, asTarget: true),
     IdempotentCase(
         name: "revoke", method: "DELETE", path: "/v1/keys/{id}", body: nil, status: 200, secret: false),
 ]
@@ -69,7 +70,10 @@ func aRetriedCommandGetsTheFirstAnswerAndNoSecondEffect(_ c: IdempotentCase) thr
     let again = try s.client().call(c.method, path, json: c.body, headers: headers)
     #expect(again.status == c.status && again.body == first.body)
     #expect(again.headers["idempotent-replayed"] == "true")
-    #expect(s.eventCount == effect)
+    // No second effect: only the replay's own record (a ledger key's use, root's request).
+    let replays = c.asTarget ? ["key.accessed"] : ["ledger.request"]
+    #expect(s.eventCount == effect + UInt64(replays.count))
+    #expect(try eventTypes(s.ledger, after: effect) == replays)
 
     if c.secret, let secret = first.data["secret"] as? String {
         // The kept answer holds no secret: the data file never contains it.
@@ -78,7 +82,8 @@ func aRetriedCommandGetsTheFirstAnswerAndNoSecondEffect(_ c: IdempotentCase) thr
     }
     try s.restart()
     let afterRestart = try s.client().call(c.method, path, json: c.body, headers: headers)
-    #expect(s.eventCount == effect)
+    #expect(s.eventCount == effect + UInt64(2 * replays.count))
+    #expect(try eventTypes(s.ledger, after: effect) == replays + replays)
     if c.secret {
         // The secret was only ever in the first server's memory.
         #expect(afterRestart.status == 409 && afterRestart.errorCode == "CONFLICT")
@@ -104,8 +109,12 @@ func aRetriedCommandGetsTheFirstAnswerAndNoSecondEffect(_ c: IdempotentCase) thr
     let id = try s.client().call("GET", "/v1/keys", headers: s.auth).list.first?["id"] as? String ?? ""
     let otherPath = try s.client().call("POST", "/v1/keys/\(id)/suspend", headers: headers)
     #expect(otherPath.status == 409)
-    // No effect: at most the refused requests' own audit records.
-    #expect(try eventTypes(s.ledger, after: count).allSatisfy { $0 == "ledger.request" })
+    // No effect: only the refused requests' own audit records.
+    #expect(
+        try auditTrail(s.client(), auth: s.auth, after: count) == [
+            "ledger.request root POST /v1/keys 409", "ledger.request root GET /v1/keys 200",
+            "ledger.request root POST /v1/keys/{id}/suspend 409",
+        ])
     // Another principal's key of the same name is its own.
     let (_, otherSecret) = try createManager(s)
     var theirs = ["Authorization": "Bearer \(otherSecret)"]
@@ -138,7 +147,8 @@ func aRetriedCommandGetsTheFirstAnswerAndNoSecondEffect(_ c: IdempotentCase) thr
     let before = s.eventCount
     for _ in 0..<16 {
         group.enter()
-        DispatchQueue.global().async {
+        // Threads of their own: blocked clients must not take the dispatch pool the server answers from.
+        Thread.detachNewThread {
             defer { group.leave() }
             guard let client = try? RawClient(port: port),
                 let r = try? client.call("POST", "/v1/keys/\(id)/credits", json: #"{"add":1}"#, headers: headers)
@@ -147,7 +157,10 @@ func aRetriedCommandGetsTheFirstAnswerAndNoSecondEffect(_ c: IdempotentCase) thr
         }
     }
     group.wait()
-    #expect(s.eventCount == before + 1)
+    // One effect; each other copy leaves only its own record.
+    #expect(s.eventCount == before + 16)
+    let types = try eventTypes(s.ledger, after: before)
+    #expect(types.filter { $0 != "ledger.request" } == ["key.credits_added"])
     let got = try s.client().call("GET", "/v1/keys/\(id)", headers: s.auth)
     #expect(got.data["credits"] as? Int == 11)
     let counts = statuses.counts

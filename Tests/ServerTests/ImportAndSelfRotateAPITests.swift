@@ -62,12 +62,16 @@ private func sha256Hex(_ text: String) -> String {
     #expect(fresh.hasPrefix("sk_live_") && fresh != user)
     #expect(try c.call("POST", "/v1/verify", json: #"{"key":"\#(user)"}"#).data["code"] as? String == "EXPIRED")
     #expect(try c.call("POST", "/v1/verify", json: #"{"key":"\#(fresh)","cost":0}"#).data["code"] as? String == "VALID")
-    // The old secret no longer rotates anything.
+    // The old secret no longer rotates anything; each refusal is in the audit trail.
+    var mark = f.eventCount
     #expect(try c.call("POST", "/v1/keys/self/rotate", headers: ["Authorization": "Bearer \(user)"]).status == 401)
+    #expect(try f.records(after: mark) == ["auth.failed expired"])
 
     let (_, plain) = try f.createKey(#"{"owner":"org_42","name":"Plain"}"#)
+    mark = f.eventCount
     let refused = try c.call("POST", "/v1/keys/self/rotate", headers: ["Authorization": "Bearer \(plain)"])
     #expect(refused.status == 403 && refused.errorCode == "FORBIDDEN")
+    #expect(try f.records(after: mark) == ["key.accessed 403"])
     #expect(try c.call("POST", "/v1/verify", json: #"{"key":"\#(plain)"}"#).data["code"] as? String == "VALID")
     #expect(try c.call("POST", "/v1/keys/self/rotate", headers: f.auth).status == 400)
 }
