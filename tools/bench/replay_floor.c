@@ -1,5 +1,5 @@
 // The storage floor of a replay: raw LMDB from C, no decoding and no folding.
-// Given a ledger whose projections are built, it loads every projection row into memory,
+// Given a ledger whose projections are built (DIR/projections), it loads every projection row into memory,
 // then times what a replay cannot avoid: one cursor scan of the `events` table and, in
 // one write transaction of a fresh environment, every projection row appended in key
 // order (MDB_APPEND; posting lists are rows of blocks too), and the durable commit.
@@ -37,14 +37,22 @@ static void load(MDB_txn *txn, const char *name, Rows *r) {
 int main(int argc, char **argv) {
   if (argc != 3) { fprintf(stderr, "usage: replay_floor LEDGER_DIR SCRATCH_DIR\n"); return 2; }
   static const char *tables[] = {"keys", "key_secrets", "key_owners", "key_expiries", "key_snapshots",
-                                 "usage_by_minute", "usage_by_hour", "audit_postings"};
+                                 "usage_by_minute", "usage_by_hour", "audit_postings", "merkle_tiles", "merkle_edge",
+                                 "quota_keys", "quota_members", "quota_owners", "quota_plans",
+                                 "webhooks", "webhook_owners", "expiry_warnings"};
   enum { NTABLES = sizeof tables / sizeof *tables };
   Rows rows[NTABLES];
-  MDB_env *src; CHECK(mdb_env_create(&src)); CHECK(mdb_env_set_maxdbs(src, 32));
-  CHECK(mdb_env_open(src, argv[1], MDB_RDONLY, 0600));
-  MDB_txn *rd; CHECK(mdb_txn_begin(src, NULL, MDB_RDONLY, &rd));
+  // The projections' rows: in LEDGER_DIR/projections (their own environment), or in the
+  // log's environment for a ledger of a release before it.
+  char projections[4096]; snprintf(projections, sizeof projections, "%s/projections", argv[1]);
+  struct stat st; const char *from = stat(projections, &st) == 0 ? projections : argv[1];
+  MDB_env *prj; CHECK(mdb_env_create(&prj)); CHECK(mdb_env_set_maxdbs(prj, 64));
+  CHECK(mdb_env_open(prj, from, MDB_RDONLY, 0600));
+  MDB_txn *rd; CHECK(mdb_txn_begin(prj, NULL, MDB_RDONLY, &rd));
   for (int i = 0; i < NTABLES; i++) load(rd, tables[i], &rows[i]);
-  mdb_txn_abort(rd);
+  mdb_txn_abort(rd); mdb_env_close(prj);
+  MDB_env *src; CHECK(mdb_env_create(&src)); CHECK(mdb_env_set_maxdbs(src, 64));
+  CHECK(mdb_env_open(src, argv[1], MDB_RDONLY, 0600));
 
   mkdir(argv[2], 0700);
   char cmd[4096]; snprintf(cmd, sizeof cmd, "rm -f %s/data.mdb %s/lock.mdb", argv[2], argv[2]); system(cmd);
