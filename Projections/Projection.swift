@@ -99,6 +99,9 @@ public protocol ProjectionRebuilder {
     /// True when ``fold(_:)`` reads ``LogChunk/events`` (the rebuild decodes every event
     /// whole for it).
     var needsEvents: Bool { get }
+    /// True when the fold reads ``LogChunk/leaves`` (the rebuild hashes every record as
+    /// it reads it).
+    var needsLeaves: Bool { get }
 }
 
 /// Why a rebuild asks its rebuilders to write.
@@ -143,6 +146,8 @@ extension ProjectionRebuilder {
     public var preparer: (any ChunkPreparer)? { nil }
 
     public var needsEvents: Bool { false }
+
+    public var needsLeaves: Bool { false }
 
     public func checkpoint(after last: UInt64) -> UInt64 { last }
 

@@ -19,10 +19,13 @@ public struct ChunkDecoder: Sendable {
     /// True when each chunk also carries every event decoded whole (``LogChunk/events``),
     /// for folds that read the events themselves.
     private let keepsEvents: Bool
+    /// True when each chunk also carries every record's leaf hash (``LogChunk/leaves``).
+    private let hashesLeaves: Bool
 
-    public init(context: EventCodec.Context, keepingEvents: Bool = false) {
+    public init(context: EventCodec.Context, keepingEvents: Bool = false, hashingLeaves: Bool = false) {
         self.context = context
         keepsEvents = keepingEvents
+        hashesLeaves = hashingLeaves
         chunk = LogChunk(firstNewKey: 0)
     }
 
@@ -32,6 +35,7 @@ public struct ChunkDecoder: Sendable {
     /// Adds the record stored under `seq` (the record alone, without the chain's hashes).
     public mutating func add(_ record: UnsafeRawBufferPointer, seq: UInt64) throws(EventDecodingError) {
         if keepsEvents { chunk.events.append(try EventCodec.decode(record, seq: seq, context: context)) }
+        if hashesLeaves { chunk.leaves.append(MerkleHash.leaf(record)) }
         if let access = try access(record, seq: seq) {
             chunk.accesses.append(access)
         } else {
@@ -44,6 +48,7 @@ public struct ChunkDecoder: Sendable {
     /// Makes room for `count` more events in the chunk being decoded.
     public mutating func reserve(_ count: Int) {
         chunk.accesses.reserveCapacity(chunk.accesses.count + count)
+        if hashesLeaves { chunk.leaves.reserveCapacity(chunk.leaves.count + count) }
     }
 
     /// The chunk decoded since the last take; the next one numbers keys on from here.

@@ -40,6 +40,10 @@ public struct LogChunk: Sendable {
     /// Every event of the chunk decoded whole, in seq order, when its decoder keeps them
     /// (a rebuild with a ``FoldingRebuilder``); empty otherwise.
     public internal(set) var events: [Event] = []
+    /// The Merkle leaf hash of every record of the chunk, in seq order, when its decoder
+    /// hashes them (a rebuild of the tree: the records are hashed as they are read, not
+    /// read again); empty otherwise.
+    public internal(set) var leaves: [Digest] = []
     /// The seq of the chunk's last event; nil when the chunk is empty.
     public internal(set) var lastSeq: UInt64?
     /// True for the last chunk of a rebuild: a fold holds nothing back after it.

@@ -288,15 +288,23 @@ final class Projector: @unchecked Sendable {
     /// Folds the round's events after `after` into the key states (``keyStates``), and
     /// writes each key it changed once.
     private func foldKeys(_ events: [Event], after: UInt64, in txn: borrowing Transaction) throws {
-        for event in events where event.seq > after {
-            if case .created = event.payload {
-                try keyStates.flush(keys, txn)
-                keyStates.forget(event.keyID)
-                try keys.apply(event, in: txn)
-            } else if let count = try keyStates.fold(event, keys, txn),
-                count % KeyStateProjection.snapshotInterval == 0, count > 0, let state = keyStates.state(of: event.keyID)
-            {
-                try keys.snapshotIfDue(state, at: event.seq, in: txn)
+        // Through the buffer, into a cache held in a local: fewer copies of events (each
+        // retaining its strings) than a `for in` folding into the class's own property.
+        var keyStates = KeyStateCache()
+        swap(&keyStates, &self.keyStates)
+        defer { swap(&keyStates, &self.keyStates) }
+        try events.withUnsafeBufferPointer { (events) throws in
+            for i in events.indices where events[i].seq > after {
+                if case .created = events[i].payload {
+                    try keyStates.flush(keys, txn)
+                    keyStates.forget(events[i].keyID)
+                    try keys.apply(events[i], in: txn)
+                } else if let count = try keyStates.fold(events[i], keys, txn),
+                    count % KeyStateProjection.snapshotInterval == 0, count > 0,
+                    let state = keyStates.state(of: events[i].keyID)
+                {
+                    try keys.snapshotIfDue(state, at: events[i].seq, in: txn)
+                }
             }
         }
         try keyStates.flush(keys, txn)

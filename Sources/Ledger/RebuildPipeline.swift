@@ -22,7 +22,8 @@ extension Ledger {
             let headSeq = try environment.read { txn in try log.head(in: txn).seq }
             var builders = projections.map { $0.makeRebuilder() }
             let preparers = builders.map(\.preparer)
-            // Three stages: reading and decoding a chunk of the log (a LogChunk), then
+            // Three stages: reading and decoding a chunk of the log (a LogChunk, with the
+            // records' leaf hashes when the tree is rebuilt: no second read of the log), then
             // preparing it (the preparers' part of the fold, each preparer on its own
             // thread), then folding and writing it here. Each stage takes the next chunk as
             // soon as it is done with one, up to `depth` chunks ahead of the writes, so
@@ -38,7 +39,8 @@ extension Ledger {
             let decoder = Mutex(
                 ChunkDecoder(
                     context: builders.contains { $0.needsEvents } ? .actorAndIP : context,
-                    keepingEvents: builders.contains { $0.needsEvents }))
+                    keepingEvents: builders.contains { $0.needsEvents },
+                    hashingLeaves: builders.contains { $0.needsLeaves }))
             let read = { @Sendable (done: UInt64, size: Int) throws -> LogChunk in
                 try environment.read { txn in
                     try decoder.withLock { decoder in

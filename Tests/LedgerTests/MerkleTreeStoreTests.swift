@@ -98,7 +98,7 @@ func rebuildingTheTreeWritesTheRowsOfTheIncrementalFold(count: Int, chunk: Int) 
     let rebuilt = try StoredTreeFixture(count: count, fold: false)
     defer { rebuilt.directory.remove() }
     var builder = rebuilt.tree.makeRebuilder()
-    var decoder = ChunkDecoder(context: .minimal)
+    var decoder = ChunkDecoder(context: .minimal, hashingLeaves: builder.needsLeaves)
     var seq = 0
     var commits = 0
     while seq < count {
