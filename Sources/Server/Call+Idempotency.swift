@@ -100,10 +100,12 @@ extension Call {
     /// names the key.
     ///
     /// A webhook's answer (its secret too: a rotation is the same right) needs the right
-    /// to manage it now, with its owner now (``Action/manageWebhook(_:owner:)``; one
-    /// deleted since is not found), except for the delete's own replay: the webhook is
-    /// gone by that very request, and a webhook's owner never changes, so the kept one's
-    /// is its owner. A redelivery's needs the right to manage the webhook it names.
+    /// to manage it now (``Action/manageWebhook(_:owner:)``, which the writer decides
+    /// with the webhook's owner now: one deleted since is not found), except for the
+    /// delete's own replay: the webhook is gone by that very request, so it needs the
+    /// right to manage the webhooks of its owner (``Action/listWebhooks(owner:)``; a
+    /// webhook's owner never changes). A redelivery's needs the right to manage the
+    /// webhook it names.
     func replayAction(_ kept: IdempotentAnswer) throws(APIError) -> Action {
         switch kept.subject {
         case .key(let key):
@@ -114,8 +116,8 @@ extension Call {
             default: return .readKey(key.id)
             }
         case .webhook(let hook):
-            let owner = try owner(of: hook.id) ?? (request.method == "DELETE" ? hook.owner : nil)
-            return .manageWebhook(hook.id, owner: owner)
+            guard request.method != "DELETE" else { return .listWebhooks(owner: hook.owner) }
+            return .manageWebhook(hook.id, owner: hook.owner)
         case .leaks:
             return .reportLeaks
         case nil:
@@ -179,28 +181,14 @@ extension Call {
     }
 
     /// A webhook command's first answer again. A create's or a rotation's carries the
-    /// secret it answered, derived again from the webhook key (it is never kept), and
-    /// only while it is still the secret the webhook's deliveries are signed with: once
-    /// rotated again, or the webhook deleted, the retry is 409 naming the webhook.
+    /// secret it answered, derived again from the webhook key and the kept webhook's
+    /// secret version (no secret is kept): the same secret, after a restart too; once
+    /// rotated since, it is the first answer's, no longer the one deliveries are signed
+    /// with.
     func replay(_ hook: Webhook) throws(APIError) -> HTTPResponse {
-        func secret() throws(APIError) -> WebhookKey {
-            let now: Webhook?
-            do throws(LedgerError) {
-                now = try ledger.webhook(hook.id)
-            } catch {
-                throw APIError(error)
-            }
-            guard now?.secretVersion == hook.secretVersion else {
-                throw APIError(
-                    status: 409, code: "CONFLICT",
-                    message: "the first request with this Idempotency-Key answered webhook \(hook.id)'s secret, which "
-                        + "has been rotated or deleted since: rotate webhook \(hook.id)'s secret for a new one")
-            }
-            return try webhookKey()
-        }
         switch route {
-        case .webhooks: return webhookAnswer(201, hook, secret: try secret())
-        case .webhookAction(_, .rotateSecret): return webhookAnswer(200, hook, secret: try secret())
+        case .webhooks: return webhookAnswer(201, hook, secret: try webhookKey())
+        case .webhookAction(_, .rotateSecret): return webhookAnswer(200, hook, secret: try webhookKey())
         default: return webhookAnswer(200, hook, secret: nil)
         }
     }
