@@ -168,14 +168,18 @@ extension Call {
         case (.importKeys, _):
             return ok(
                 201,
-                Envelope.data { KeyJSON.write(key, quota: (try? ledger.keyQuota(key.id)) ?? nil, now: time, into: &$0) },
+                Envelope.data {
+                    KeyJSON.write(key, quota: (try? ledger.keyQuota(key.id)) ?? nil, now: time, into: &$0)
+                },
                 headers: [KeyJSON.etag(key)])
         case (.key, "DELETE"):
             return ok(200, Array(#"{"success":true,"message":"API key revoked successfully"}"#.utf8))
         default:
             return ok(
                 200,
-                Envelope.data { KeyJSON.write(key, quota: (try? ledger.keyQuota(key.id)) ?? nil, now: time, into: &$0) },
+                Envelope.data {
+                    KeyJSON.write(key, quota: (try? ledger.keyQuota(key.id)) ?? nil, now: time, into: &$0)
+                },
                 headers: [KeyJSON.etag(key)])
         }
     }

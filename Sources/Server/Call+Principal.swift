@@ -86,7 +86,8 @@ extension Call {
             let call = self
             ledger.authorize(action, context: context) { decided in
                 call.answerWithoutWriter(
-                    decided.mapError(APIError.init).flatMap { grant in Result { () throws(APIError) in try read(grant) } },
+                    decided.mapError(APIError.init).flatMap { grant in Result { () throws(APIError) in try read(grant) }
+                    },
                     keeping: context.idempotency)
             }
             return

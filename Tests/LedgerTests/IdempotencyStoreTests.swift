@@ -1,7 +1,8 @@
 import Events
-@testable import Ledger
 import Projections
 import Testing
+
+@testable import Ledger
 
 /// The kept answers' rows: every subject comes back as written, a key's still in
 /// version 1 (what a server before webhook answers reads), and version 1 rows of
@@ -37,7 +38,8 @@ import Testing
     let old = try w.bytes.withUnsafeBytes { try IdempotencyStore.decode($0) }
     #expect(old == IdempotentAnswer(fingerprint: fingerprint, time: Sample.t0, seq: 42, subject: .key(blanked)))
     // A version 1 row cannot hold a webhook: a tag it did not know is damage, not a webhook.
-    var bad = IdempotencyStore.encode(IdempotentAnswer(fingerprint: fingerprint, time: 0, seq: 1, subject: .webhook(hook)))
+    var bad = IdempotencyStore.encode(
+        IdempotentAnswer(fingerprint: fingerprint, time: 0, seq: 1, subject: .webhook(hook)))
     bad[0] = 1
     #expect(throws: (any Error).self) { try bad.withUnsafeBytes { try IdempotencyStore.decode($0) } }
 }
