@@ -147,7 +147,8 @@ extension CommandExecutor {
     /// target) and appends the grant's events.
     ///
     /// ``Action/rotateSelf(allowed:)`` is decided with the credential's current
-    /// `selfRotate` (``selfRotates(_:)``), whatever `allowed` the asker passed.
+    /// `selfRotate` (``selfRotates(_:)``), whatever `allowed` the asker passed, and
+    /// ``Action/manageWebhook(_:owner:)`` with the webhook's current owner.
     ///
     /// - Parameter status: the answer's HTTP status the recorded use carries; nil
     ///   decides without recording (a read's authorization, recorded after the read).
@@ -165,8 +166,14 @@ extension CommandExecutor {
         let (state, match) = try holder(of: credential, at: now)
         let use = Access.Use(
             ip: context.ip, endpoint: credential.endpoint, latencyMicros: latency(context), status: status)
-        // Whether a key may rotate itself is the key's own setting as it is now, not the asker's word.
-        let decided = if case .rotateSelf = action { Action.rotateSelf(allowed: selfRotates(state.id)) } else { action }
+        // Whether a key may rotate itself is the key's own setting as it is now, not the asker's
+        // word; so is a webhook's owner (none: deleted), which the asker read from the projections.
+        let decided =
+            switch action {
+            case .rotateSelf: Action.rotateSelf(allowed: selfRotates(state.id))
+            case .manageWebhook(let id, _): Action.manageWebhook(id, owner: notices.webhooks[id]?.owner)
+            default: action
+            }
         let grant = try Access.authorize(.key(state, match), decided, target: target, use: use, now: now)
         guard status != nil else { return (grant, state) }
         var current = state

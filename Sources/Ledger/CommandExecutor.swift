@@ -105,7 +105,7 @@ final class CommandExecutor: @unchecked Sendable {
             do {
                 let (outcome, kept) = try txn.nested { child in
                     let outcome = try execute(job, &head, now, child)
-                    return (outcome, try keepAnswer(outcome, job.context, head.seq, now, child))
+                    return (outcome, try keepAnswer(job, outcome, head.seq, now, child))
                 }
                 if let kept, let claim = job.context.idempotency { keptAnswers.append((claim.key, kept)) }
                 results.append(.success(outcome))

@@ -18,19 +18,36 @@ public struct IdempotencyClaim: Sendable, Equatable {
 
 /// The first answer to an idempotent request, as kept (never with a secret or a digest).
 public struct IdempotentAnswer: Sendable, Equatable {
+    /// What the command answered with, as much as its answer needs to be rendered again.
+    public enum Subject: Sendable, Equatable {
+        /// The key, its digests blanked.
+        case key(KeyState)
+        /// The webhook as the command left it (as it was before a delete).
+        case webhook(Webhook)
+        /// A leak report's labels, per token in order (the tokens are the request's own:
+        /// a retry repeats the body, so they are never kept).
+        case leaks([Bool])
+    }
+
     public var fingerprint: Digest
     /// µs since the epoch when the command was decided; the answer is kept 24 h from it.
     public var time: Int64
     /// The log's head after the command (the answer's `X-Ledger-Seq`).
     public var seq: UInt64
-    /// The key the command answered with, its digests blanked.
-    public var key: KeyState?
+    /// What the answer showed; nil when the request alone renders it (a redelivery).
+    public var subject: Subject?
 
-    public init(fingerprint: Digest, time: Int64, seq: UInt64, key: KeyState?) {
+    public init(fingerprint: Digest, time: Int64, seq: UInt64, subject: Subject?) {
         self.fingerprint = fingerprint
         self.time = time
         self.seq = seq
-        self.key = key
+        self.subject = subject
+    }
+
+    /// The key the command answered with, if it answered with one.
+    public var key: KeyState? {
+        if case .key(let state) = subject { return state }
+        return nil
     }
 
     /// How long an answer is kept.

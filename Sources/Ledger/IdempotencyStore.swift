@@ -6,7 +6,7 @@ import Store
 /// and `idempotency_by_time` (time big-endian + claim key -> empty) to find expired
 /// ones. Beside the log, not a projection: a replay cannot make them again, and keeps them.
 ///
-/// Bounded: every record is at most one key row, and each write deletes up to two
+/// Bounded: every record is at most one key or webhook row (or a leak report's labels), and each write deletes up to two
 /// answers older than ``IdempotentAnswer/retentionMicros``, so the tables hold no more
 /// than a day of idempotent commands.
 struct IdempotencyStore: Sendable {
@@ -60,33 +60,57 @@ struct IdempotencyStore: Sendable {
         Int64(bitPattern: timeKey[..<8].reduce(0) { $0 << 8 | UInt64($1) })
     }
 
+    /// The row: a version byte, the fingerprint, time, seq, then the subject as a tag
+    /// and its encoding (to the row's end). Version 1 knows the tags 0 (none) and 1 (a
+    /// key); version 2 adds 2 (a webhook) and 3 (leak labels). A row is written in the
+    /// lowest version that holds it, so a server of version 1 still reads its own kinds.
     static func encode(_ answer: IdempotentAnswer) -> [UInt8] {
+        var subject = BinaryWriter()
+        let tag: UInt8
+        switch answer.subject {
+        case nil:
+            tag = 0
+        case .key(var key):
+            tag = 1
+            key.secretDigest = .zero
+            key.previousSecretDigest = key.previousSecretDigest.map { _ in .zero }
+            subject.raw(key.encoded())
+        case .webhook(let hook):
+            tag = 2
+            subject.raw(hook.encoded())
+        case .leaks(let labels):
+            tag = 3
+            subject.varint(UInt64(labels.count))
+            for label in labels { subject.u8(label ? 1 : 0) }
+        }
         var w = BinaryWriter()
-        w.u8(1)
+        w.u8(tag <= 1 ? 1 : 2)
         w.digest(answer.fingerprint)
         w.i64(answer.time)
         w.varint(answer.seq)
-        if var key = answer.key {
-            key.secretDigest = .zero
-            key.previousSecretDigest = key.previousSecretDigest.map { _ in .zero }
-            w.u8(1)
-            w.raw(key.encoded())
-        } else {
-            w.u8(0)
-        }
+        w.u8(tag)
+        w.raw(subject.bytes)
         return w.bytes
     }
 
     static func decode(_ bytes: UnsafeRawBufferPointer) throws -> IdempotentAnswer {
         var r = BinaryReader(bytes)
-        guard try r.u8() == 1 else { throw r.fail("unknown idempotent answer version") }
+        let version = try r.u8()
+        guard version == 1 || version == 2 else { throw r.fail("unknown idempotent answer version") }
         let fingerprint = try r.digest()
         let time = try r.i64()
         let seq = try r.varint()
-        var key: KeyState?
-        if try r.u8() == 1 {
-            key = try KeyState(decoding: try r.raw(bytes.count - r.offset))
+        let subject: IdempotentAnswer.Subject?
+        switch (try r.u8(), version) {
+        case (0, _): subject = nil
+        case (1, _): subject = .key(try KeyState(decoding: try r.raw(bytes.count - r.offset)))
+        case (2, 2): subject = .webhook(try Webhook(decoding: try r.raw(bytes.count - r.offset)))
+        case (3, 2):
+            var labels: [Bool] = []
+            for _ in 0..<(try r.count(limit: 1000)) { labels.append(try r.u8() == 1) }
+            subject = .leaks(labels)
+        default: throw r.fail("unknown idempotent answer subject")
         }
-        return IdempotentAnswer(fingerprint: fingerprint, time: time, seq: seq, key: key)
+        return IdempotentAnswer(fingerprint: fingerprint, time: time, seq: seq, subject: subject)
     }
 }

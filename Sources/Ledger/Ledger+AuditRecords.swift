@@ -9,6 +9,9 @@ extension Ledger {
     /// A ledger opened read-only records nothing (it cannot): its reads are answered,
     /// as the operator chose to investigate a log that must not change.
     ///
+    /// An uncoalesced record keeps the answer of the request's claim
+    /// (`context.idempotency`, API.md "Idempotency") in the record's own commit.
+    ///
     /// - Parameter completion: nil once the request is recorded (durably) or counted;
     ///   else why the record could not be appended (answer 503: fail closed). Runs on
     ///   the caller's thread or the writer's: it must not block.
@@ -25,7 +28,10 @@ extension Ledger {
         // A ledger opened read-only (to investigate a damaged log) records nothing, by the operator's choice.
         guard let record, isWritable else { return completion(nil) }
         let trail = auditTrail
-        submit(.audit([record]), context: CommandContext(actor: .auditTrail)) { result in
+        var recording = CommandContext(actor: .auditTrail)
+        // A write answered without the writer (a redelivery) keeps its answer in its record's commit.
+        if !coalesce { recording.idempotency = context.idempotency }
+        submit(.audit([record]), context: recording) { result in
             guard case .failure(let error) = result else { return Self.offWriter { completion(nil) } }
             if coalesce { trail.restore(record, ownRequest: true) }
             completion(error)

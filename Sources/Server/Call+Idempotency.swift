@@ -2,6 +2,7 @@ import Events
 import HTTP
 import JSON
 import Ledger
+import Notify
 import Projections
 import Rendering
 
@@ -58,8 +59,8 @@ extension Call {
             let conflict = APIError(
                 status: 409, code: "CONFLICT",
                 message: "this Idempotency-Key was used for another request (method, path or body differ)")
-            // Root and the socket; or an answer without a key, which has nothing to hand out.
-            guard case .key = principal, kept.key != nil else {
+            // Root and the socket may do everything.
+            guard case .key = principal else {
                 guard kept.fingerprint == claim.fingerprint else { return once.answerWithoutWriter(.failure(conflict)) }
                 return once.answerWithoutWriter(Result { () throws(APIError) in try once.replay(kept) })
             }
@@ -76,19 +77,15 @@ extension Call {
     }
 
     /// Answers a root or socket request that the server answered itself, without the
-    /// writer (a replay, a claim's 409), once its `ledger.request` is appended (it
-    /// appended nothing else); any other principal's at once.
-    func answerWithoutWriter(_ result: Result<HTTPResponse, APIError>) {
+    /// writer (a replay, a claim's 409, a redelivery), once its `ledger.request` is
+    /// appended (it appended nothing else); any other principal's at once. A success
+    /// answered `keeping` a claim is kept as that claim's answer, in the record's commit.
+    func answerWithoutWriter(_ result: Result<HTTPResponse, APIError>, keeping claim: IdempotencyClaim? = nil) {
         guard case .success(let principal) = authentication, principal.isAdministrator else { return finish(result) }
+        let kept = (200..<300).contains(result.status) ? claim : nil
         RequestAudit(ledger: ledger).recordRequest(
-            result, request, route: route, requestID: requestID, principal: principal, coalesce: false,
+            result, request, route: route, requestID: requestID, principal: principal, coalesce: false, keeping: kept,
             deliver: finish)
-    }
-
-    /// The key a kept answer names.
-    func keptKey(_ kept: IdempotentAnswer) throws(APIError) -> KeyState {
-        guard let key = kept.key else { throw .init(.unavailable("the kept answer has no key")) }
-        return key
     }
 
     /// The right a replay of `kept` needs, by what it hands out. A create's or a
@@ -101,20 +98,58 @@ extension Call {
     /// it was: the right to read it (``Action/readKey(_:)``) suffices and is needed.
     /// A replay that would be 409 because the secret is gone asks the same right: it
     /// names the key.
+    ///
+    /// A webhook's answer (its secret too: a rotation is the same right) needs the right
+    /// to manage it now (``Action/manageWebhook(_:owner:)``, which the writer decides
+    /// with the webhook's owner now: one deleted since is not found), except for the
+    /// delete's own replay: the webhook is gone by that very request, so it needs the
+    /// right to manage the webhooks of its owner (``Action/listWebhooks(owner:)``; a
+    /// webhook's owner never changes). A redelivery's needs the right to manage the
+    /// webhook it names.
     func replayAction(_ kept: IdempotentAnswer) throws(APIError) -> Action {
-        let key = try keptKey(kept)
-        switch route {
-        case .keys, .keyAction(_, .rotate): return .rotateKey(key.id)
-        // The writer decides `allowed` from the key's current `selfRotate`.
-        case .selfRotate: return .rotateSelf(allowed: false)
-        default: return .readKey(key.id)
+        switch kept.subject {
+        case .key(let key):
+            switch route {
+            case .keys, .keyAction(_, .rotate): return .rotateKey(key.id)
+            // The writer decides `allowed` from the key's current `selfRotate`.
+            case .selfRotate: return .rotateSelf(allowed: false)
+            default: return .readKey(key.id)
+            }
+        case .webhook(let hook):
+            guard request.method != "DELETE" else { return .listWebhooks(owner: hook.owner) }
+            return .manageWebhook(hook.id, owner: hook.owner)
+        case .leaks:
+            return .reportLeaks
+        case nil:
+            let id = try redeliveredWebhook()
+            return .manageWebhook(id, owner: try owner(of: id))
         }
     }
 
-    /// The first answer again, rendered as it was (at its decision time).
+    /// The first answer again, rendered as it was (at its decision time), by the function
+    /// that rendered it the first time.
     func replay(_ kept: IdempotentAnswer) throws(APIError) -> HTTPResponse {
-        let key = try keptKey(kept)
         var response: HTTPResponse
+        switch kept.subject {
+        case .key(let key): response = try replay(key, at: kept.time)
+        case .webhook(let hook): response = try replay(hook)
+        case .leaks(let labels): response = leakAnswer(try Self.leakReports(request.body), labels)
+        case nil: response = redeliveryAnswer(try redeliveredWebhook(), after: try redeliveryAfter())
+        }
+        response.headers.append(("Idempotent-Replayed", "true"))
+        return response
+    }
+
+    /// The webhook of a kept answer that names nothing but the request: a redelivery's.
+    func redeliveredWebhook() throws(APIError) -> WebhookID {
+        guard case .webhookAction(let id, .redeliver) = route else {
+            throw .init(.unavailable("the kept answer names nothing to answer \(route.template) with"))
+        }
+        return id
+    }
+
+    /// A key command's first answer again.
+    func replay(_ key: KeyState, at time: Int64) throws(APIError) -> HTTPResponse {
         func secret() throws(APIError) -> String {
             guard let claim = idempotency, let secret = gate.secret(for: claim.key, now: ledger.clock.now()) else {
                 throw APIError(
@@ -126,26 +161,40 @@ extension Call {
         }
         switch (route, request.method) {
         case (.keys, _):
-            response = ok(201, keyWithSecret(key, try secret(), now: kept.time), headers: [KeyJSON.etag(key)])
+            return ok(201, keyWithSecret(key, try secret(), now: time), headers: [KeyJSON.etag(key)])
         case (.keyAction(_, .rotate), _), (.selfRotate, _):
-            let body = keyWithSecret(
-                key, try secret(), now: kept.time, previousSecretExpiresAt: key.previousSecretExpiresAt)
-            response = ok(200, body, headers: [KeyJSON.etag(key)])
+            let body = keyWithSecret(key, try secret(), now: time, previousSecretExpiresAt: key.previousSecretExpiresAt)
+            return ok(200, body, headers: [KeyJSON.etag(key)])
         case (.importKeys, _):
-            response = ok(
+            return ok(
                 201,
-                Envelope.data { KeyJSON.write(key, quota: (try? ledger.keyQuota(key.id)) ?? nil, now: kept.time, into: &$0) },
+                Envelope.data {
+                    KeyJSON.write(key, quota: (try? ledger.keyQuota(key.id)) ?? nil, now: time, into: &$0)
+                },
                 headers: [KeyJSON.etag(key)])
         case (.key, "DELETE"):
-            response = ok(200, Array(#"{"success":true,"message":"API key revoked successfully"}"#.utf8))
+            return ok(200, Array(#"{"success":true,"message":"API key revoked successfully"}"#.utf8))
         default:
-            response = ok(
+            return ok(
                 200,
-                Envelope.data { KeyJSON.write(key, quota: (try? ledger.keyQuota(key.id)) ?? nil, now: kept.time, into: &$0) },
+                Envelope.data {
+                    KeyJSON.write(key, quota: (try? ledger.keyQuota(key.id)) ?? nil, now: time, into: &$0)
+                },
                 headers: [KeyJSON.etag(key)])
         }
-        response.headers.append(("Idempotent-Replayed", "true"))
-        return response
+    }
+
+    /// A webhook command's first answer again. A create's or a rotation's carries the
+    /// secret it answered, derived again from the webhook key and the kept webhook's
+    /// secret version (no secret is kept): the same secret, after a restart too; once
+    /// rotated since, it is the first answer's, no longer the one deliveries are signed
+    /// with.
+    func replay(_ hook: Webhook) throws(APIError) -> HTTPResponse {
+        switch route {
+        case .webhooks: return webhookAnswer(201, hook, secret: try webhookKey())
+        case .webhookAction(_, .rotateSecret): return webhookAnswer(200, hook, secret: try webhookKey())
+        default: return webhookAnswer(200, hook, secret: nil)
+        }
     }
 
     /// Who a claim belongs to: the root token, a socket peer, or the credential presented.

@@ -31,22 +31,27 @@ extension Call {
         let finish = self.finish
         ledger.reportLeaks(reports, policy: notifications.leakPolicy, context: context) { result in
             switch result {
-            case .success(let labels):
-                var w = JSONWriter(capacity: 64 + reports.count * 128)
-                w.beginArray()
-                for (report, truePositive) in zip(reports, labels) {
-                    w.beginObject()
-                    w.field("token_raw", report.token)
-                    w.field("token_type", report.type)
-                    w.field("label", truePositive ? "true_positive" : "false_positive")
-                    w.endObject()
-                }
-                w.endArray()
-                finish(.success(ok(200, w.finish())))
+            case .success(let labels): finish(.success(leakAnswer(reports, labels)))
             case .failure(let error):
                 finish(.failure(APIError(error)))
             }
         }
+    }
+
+    /// GitHub's feedback: per token, in order, its label. A replay renders it again from
+    /// the request's reports (the retry repeats the body) and the kept labels.
+    func leakAnswer(_ reports: [LeakReport], _ labels: [Bool]) -> HTTPResponse {
+        var w = JSONWriter(capacity: 64 + reports.count * 128)
+        w.beginArray()
+        for (report, truePositive) in zip(reports, labels) {
+            w.beginObject()
+            w.field("token_raw", report.token)
+            w.field("token_type", report.type)
+            w.field("label", truePositive ? "true_positive" : "false_positive")
+            w.endObject()
+        }
+        w.endArray()
+        return ok(200, w.finish())
     }
 
     /// Parses `[{"token", "type", "url", "source"}]` (at most 1000 entries).

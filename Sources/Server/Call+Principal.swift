@@ -51,7 +51,8 @@ extension Call {
     /// the read then runs on another thread, never on the writer's, and its answer is
     /// recorded (``Ledger/recordUse(_:status:context:completion:)``, which decides the
     /// key's right again) before it is sent. Root and socket reads are recorded by
-    /// ``RequestAudit`` as every other request. A query whose `minSeq` wait ran out
+    /// ``RequestAudit`` as every other request, their writes (a redelivery) here
+    /// (``answerWithoutWriter(_:keeping:)``). A query whose `minSeq` wait ran out
     /// (``projectionsBehind``) is decided and recorded the same way, but its granted
     /// read answers that 503 instead of reading.
     func authorized(
@@ -77,7 +78,18 @@ extension Call {
             }
         }
         guard context.credential != nil else {
-            ledger.authorize(action, context: context, completion: answer)
+            guard request.method != "GET", request.method != "HEAD" else {
+                return ledger.authorize(action, context: context, completion: answer)
+            }
+            // A write no command records (a redelivery): its `ledger.request` is appended
+            // before the answer, and keeps the answer of its Idempotency-Key.
+            let call = self
+            ledger.authorize(action, context: context) { decided in
+                call.answerWithoutWriter(
+                    decided.mapError(APIError.init).flatMap { grant in Result { () throws(APIError) in try read(grant) }
+                    },
+                    keeping: context.idempotency)
+            }
             return
         }
         let ledger = self.ledger

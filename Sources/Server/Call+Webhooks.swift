@@ -17,6 +17,13 @@ extension Call {
         }
     }
 
+    /// The answer to a webhook command: the webhook, with its current secret when `secret`
+    /// is given (create, rotate-secret). A replay renders its kept webhook through it too.
+    func webhookAnswer(_ status: Int, _ hook: Webhook, secret: WebhookKey?) -> HTTPResponse {
+        guard let secret else { return ok(status, Envelope.data { WebhookJSON.write(hook, into: &$0) }) }
+        return ok(status, webhookWithSecret(hook, secret))
+    }
+
     func webhookKey() throws(APIError) -> WebhookKey {
         guard let key = notifications.key else {
             throw APIError(.unavailable("webhook secrets need a writable server (its webhook key)"))
@@ -39,7 +46,7 @@ extension Call {
             WebhookSpec(owner: owner, url: url, eventTypes: types, description: description), context: context
         ) { result in
             switch result {
-            case .success(let hook): finish(.success(ok(201, webhookWithSecret(hook, key))))
+            case .success(let hook): finish(.success(webhookAnswer(201, hook, secret: key)))
             case .failure(let error): finish(.failure(APIError(error)))
             }
         }
@@ -86,12 +93,7 @@ extension Call {
         let finish = self.finish
         ledger.submitWebhook(command, context: context) { result in
             switch result {
-            case .success(let hook):
-                if let secret {
-                    finish(.success(ok(status, webhookWithSecret(hook, secret))))
-                } else {
-                    finish(.success(ok(status, Envelope.data { WebhookJSON.write(hook, into: &$0) })))
-                }
+            case .success(let hook): finish(.success(webhookAnswer(status, hook, secret: secret)))
             case .failure(let error): finish(.failure(APIError(error)))
             }
         }
@@ -140,30 +142,18 @@ extension Call {
             webhookResponse(.rotateSecret(id), context, secret: try webhookKey())
         case .redeliver:
             try Query(request.query).finish()
-            var body = try RequestBody(request.body)
-            guard let after = try body.integer("after", in: 0...Int64.max) else {
-                throw .invalid("after", "is required")
-            }
-            try body.finish()
+            let after = try redeliveryAfter()
             let deliveries = notifications.deliveries
             authorized(.manageWebhook(id, owner: try owner(of: id)), context) { _ throws(APIError) in
                 guard let store = deliveries else {
                     throw APIError(.unavailable("this server does not deliver webhooks"))
                 }
                 do {
-                    try store.requestRedelivery(id, after: UInt64(after))
+                    try store.requestRedelivery(id, after: after)
                 } catch {
                     throw APIError(.unavailable("cannot record the redelivery: \(error)"))
                 }
-                return ok(
-                    202,
-                    Envelope.data { w in
-                        w.beginObject()
-                        w.field("webhookId", id.description)
-                        w.key("after")
-                        w.uint(UInt64(after))
-                        w.endObject()
-                    })
+                return redeliveryAnswer(id, after: after)
             }
         case .deliveries:
             var query = try Query(request.query)
@@ -191,5 +181,27 @@ extension Call {
                     })
             }
         }
+    }
+
+    /// The `after` of a redelivery's body (the seq its events start after).
+    func redeliveryAfter() throws(APIError) -> UInt64 {
+        var body = try RequestBody(request.body)
+        guard let after = try body.integer("after", in: 0...Int64.max) else { throw .invalid("after", "is required") }
+        try body.finish()
+        return UInt64(after)
+    }
+
+    /// The answer to a redelivery: it is all in the request, so a replay renders it again
+    /// from the request's body (which the retry repeats) through this.
+    func redeliveryAnswer(_ id: WebhookID, after: UInt64) -> HTTPResponse {
+        ok(
+            202,
+            Envelope.data { w in
+                w.beginObject()
+                w.field("webhookId", id.description)
+                w.key("after")
+                w.uint(after)
+                w.endObject()
+            })
     }
 }

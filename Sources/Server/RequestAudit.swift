@@ -45,12 +45,14 @@ struct RequestAudit: Sendable {
 
     /// Appends the `ledger.request` of a root or socket request answered `result` (a read
     /// may be coalesced: `coalesce`), then answers through `deliver`; 503 instead when the
-    /// record cannot be appended.
+    /// record cannot be appended. With `claim`, the record's commit keeps the answer of
+    /// that `Idempotency-Key` (a write the writer did not answer: a redelivery).
     func recordRequest(
         _ result: Result<HTTPResponse, APIError>, _ request: HTTPRequest, route: Route, requestID: String,
-        principal: Principal, coalesce: Bool, deliver: @escaping Reply
+        principal: Principal, coalesce: Bool, keeping claim: IdempotencyClaim? = nil, deliver: @escaping Reply
     ) {
-        let context = CommandContext(principal: principal, ip: request.clientIP, requestID: requestID, endpoint: "")
+        var context = CommandContext(principal: principal, ip: request.clientIP, requestID: requestID, endpoint: "")
+        context.idempotency = claim
         let answered = LedgerRequest(
             method: request.method, route: route.template, status: UInt16(clamping: result.status),
             target: route.keyID)

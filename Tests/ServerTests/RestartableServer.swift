@@ -2,6 +2,7 @@ import Events
 import Foundation
 import HTTP
 import Ledger
+import Notify
 import Server
 import Testing
 
@@ -14,6 +15,9 @@ final class RestartableServer {
     private(set) var server: HTTPServer
     private(set) var port: UInt16
     private let options: LedgerOptions
+    /// Webhook secrets (derived from `DIR/webhook.key`, as the real server does) and
+    /// redeliveries; kept across restarts.
+    let notifications: NotificationSettings
 
     init(ledgerOptions: (inout LedgerOptions) -> Void = { _ in }) throws {
         var template = Array("/tmp/keyledger-restart-XXXXXX".utf8CString)
@@ -23,14 +27,20 @@ final class RestartableServer {
         options.sweepInterval = nil
         ledgerOptions(&options)
         self.options = options
-        (ledger, server, port) = try Self.start(directory, options)
+        var notifications = NotificationSettings()
+        notifications.key = try WebhookKey.open(directory: directory, create: true)
+        notifications.deliveries = try DeliveryStore(path: directory + "/deliveries")
+        self.notifications = notifications
+        (ledger, server, port) = try Self.start(directory, options, notifications)
     }
 
-    private static func start(_ directory: String, _ options: LedgerOptions) throws -> (Ledger, HTTPServer, UInt16) {
+    private static func start(_ directory: String, _ options: LedgerOptions, _ notifications: NotificationSettings)
+        throws -> (Ledger, HTTPServer, UInt16)
+    {
         let ledger = try Ledger(path: directory, options: options)
         var configuration = HTTPServerConfiguration()
         configuration.errorResponse = APIResponder.protocolErrorResponse
-        let server = HTTPServer(configuration: configuration, responder: APIResponder(ledger: ledger, logRequests: false))
+        let server = HTTPServer(configuration: configuration, responder: APIResponder(ledger: ledger, logRequests: false, notifications: notifications))
         let port = try server.bindTCP(host: "127.0.0.1", port: 0)
         try server.start()
         return (ledger, server, port)
@@ -40,7 +50,7 @@ final class RestartableServer {
     func restart() throws {
         server.shutdown()
         ledger.close()
-        (ledger, server, port) = try Self.start(directory, options)
+        (ledger, server, port) = try Self.start(directory, options, notifications)
     }
 
     deinit {
