@@ -183,22 +183,33 @@ public final class Journal: @unchecked Sendable {
     /// The frames at the start of the journal in `directory`: their generation and
     /// payloads, in order. Nil when there is no journal file or its first frame is not whole.
     public static func read(directory: String) -> (generation: UInt64, payloads: [[UInt8]])? {
-        let fd = open(directory + "/" + fileName, O_RDONLY | O_CLOEXEC)
+        let path = directory + "/" + fileName
+        // Past the page cache too, where the file system allows it: a page cached by a read
+        // that raced a frame's direct write could hold the block as it was before it.
+        if let bytes = readAll(path, direct: true) ?? readAll(path, direct: false) { return frames(in: bytes[...]) }
+        return nil
+    }
+
+    /// The whole file at `path`; nil when it cannot be opened or read (`direct`: with
+    /// `O_DIRECT`, into a block-aligned buffer).
+    private static func readAll(_ path: String, direct: Bool) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | (direct ? csys_o_direct() : 0))
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { return nil }
         let size = Int(st.st_size)
-        var bytes = [UInt8](repeating: 0, count: size)
+        let rounded = (size + blockSize - 1) & ~(blockSize - 1)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(rounded, blockSize), alignment: blockSize)
+        defer { buffer.deallocate() }
         var got = 0
         while got < size {
-            let n = bytes.withUnsafeMutableBytes { buffer in
-                buffer.baseAddress.map { pread(fd, $0 + got, size - got, off_t(got)) } ?? 0
-            }
+            let n = pread(fd, buffer + got, rounded - got, off_t(got))
+            if n < 0 && direct { return nil }
             guard n > 0 else { break }
             got += n
         }
-        return frames(in: bytes[..<got])
+        return Array(UnsafeRawBufferPointer(start: buffer, count: min(got, size)))
     }
 
     /// The frames of one generation from the start of `bytes` (a journal's content).

@@ -291,10 +291,12 @@ struct EventCountProjection: Projection {
 
 /// Whether the event at `seq` is durable in the ledger at `path`: in the log's LMDB
 /// file (a new read transaction sees it) or in a frame of the journal file that LMDB
-/// does not hold yet (read from the file).
+/// does not hold yet (read from the file). The log's file is asked again after the
+/// journal: a generation that committed between the two reads took the event from the
+/// journal into the file (events never leave it), and the journal started over.
 func isDurable(_ seq: UInt64, of keyID: KeyID, in ledger: Ledger, path: String) -> Bool {
     if let stored = try? ledger.event(at: seq) { return stored.event.keyID == keyID }
-    guard let (_, payloads) = Journal.read(directory: path) else { return false }
+    guard let (_, payloads) = Journal.read(directory: path) else { return inLog(seq, of: keyID, ledger) }
     var found = false
     for payload in payloads {
         try? payload.withUnsafeBytes { bytes in
@@ -307,7 +309,11 @@ func isDurable(_ seq: UInt64, of keyID: KeyID, in ledger: Ledger, path: String) 
             }
         }
     }
-    return found
+    return found || inLog(seq, of: keyID, ledger)
+}
+
+private func inLog(_ seq: UInt64, of keyID: KeyID, _ ledger: Ledger) -> Bool {
+    (try? ledger.event(at: seq))?.event.keyID == keyID
 }
 
 /// Callers are answered once their batch is durable: from inside a completion, the
