@@ -25,28 +25,29 @@ extension Call {
         _ request: HTTPRequest, requestID: String,
         _ use: (_ secret: String, _ verify: VerifyRequest, _ context: CommandContext) -> R
     ) throws(APIError) -> R {
-        var body = try RequestBody(request.body)
-        guard let secret = try body.string("key", required: true, maxLength: 256), !secret.isEmpty else {
+        let body = try VerifyBody(request.body)
+        guard let secret = try RequestBody.string(body.key, "key", required: true, maxLength: 256), !secret.isEmpty
+        else {
             throw .invalid("key", "must be a non-empty string")
         }
         var verify = VerifyRequest()
-        verify.scope = try body.string("scope", maxLength: 128)
-        verify.scopes = try body.strings("scopes") ?? []
+        verify.scope = try RequestBody.string(body.scope, "scope", maxLength: 128)
+        verify.scopes = try RequestBody.strings(body.scopes, "scopes") ?? []
         guard verify.scopes.count <= KeyRules.maxScopes else {
             throw .invalid("scopes", "at most \(KeyRules.maxScopes) entries")
         }
         for (i, scope) in verify.scopes.enumerated() where scope.isEmpty || scope.utf8.count > 128 {
             throw .invalid("scopes[\(i)]", "must be 1 to 128 characters")
         }
-        verify.environment = try body.string("environment", maxLength: 15)
-        verify.account = try body.string("account", maxLength: 128)
-        if let ip = try body.string("ip", maxLength: 64) {
+        verify.environment = try RequestBody.string(body.environment, "environment", maxLength: 15)
+        verify.account = try RequestBody.string(body.account, "account", maxLength: 128)
+        if let ip = try RequestBody.string(body.ip, "ip", maxLength: 64) {
             guard let address = IPAddress(ip) else { throw .invalid("ip", "must be an IPv4 or IPv6 address") }
             verify.ip = address
         }
-        verify.endpoint = try body.string("endpoint", maxLength: 256)
-        verify.cost = UInt32(try body.integer("cost", in: 0...1_000_000) ?? 1)
-        try body.finish()
+        verify.endpoint = try RequestBody.string(body.endpoint, "endpoint", maxLength: 256)
+        verify.cost = UInt32(try RequestBody.integer(body.cost, "cost", in: 0...1_000_000) ?? 1)
+        try RequestBody.refuseUnknown(body.unknownField)
         if verify.scope?.isEmpty == true { throw .invalid("scope", "must not be empty") }
         if verify.account?.isEmpty == true { throw .invalid("account", "must not be empty") }
         if verify.environment?.isEmpty == true { throw .invalid("environment", "must not be empty") }

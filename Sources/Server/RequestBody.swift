@@ -31,9 +31,18 @@ struct RequestBody {
 
     /// Refuses fields that were not read.
     func finish() throws(APIError) {
-        for (i, member) in object.members.enumerated() where !wasRead(i) {
-            throw .invalid(member.key, "unknown field")
-        }
+        try Self.refuseUnknown(firstUnread)
+    }
+
+    /// The first member, in document order, that was not read.
+    var firstUnread: String? {
+        for (i, member) in object.members.enumerated() where !wasRead(i) { return member.key }
+        return nil
+    }
+
+    /// Refuses a body for `field`, a member nobody asked for, if there is one.
+    static func refuseUnknown(_ field: String?) throws(APIError) {
+        if let field { throw .invalid(field, "unknown field") }
     }
 
     /// The member named `field` (the parser allows a name once), marked as read.
@@ -64,7 +73,15 @@ struct RequestBody {
     func has(_ field: String) -> Bool { object[field] != nil }
 
     mutating func string(_ field: String, required: Bool = false, maxLength: Int = 10_000) throws(APIError) -> String? {
-        guard let v = value(field), !v.isNull else {
+        try Self.string(value(field), field, required: required, maxLength: maxLength)
+    }
+
+    /// The rule of ``string(_:required:maxLength:)`` for the member `v` (nil when absent)
+    /// named `field`.
+    static func string(_ v: JSONValue?, _ field: String, required: Bool = false, maxLength: Int = 10_000)
+        throws(APIError) -> String?
+    {
+        guard let v, !v.isNull else {
             if required { throw .invalid(field, "is required") }
             return nil
         }
@@ -80,7 +97,14 @@ struct RequestBody {
     }
 
     mutating func integer(_ field: String, in range: ClosedRange<Int64>) throws(APIError) -> Int64? {
-        guard let v = value(field), !v.isNull else { return nil }
+        try Self.integer(value(field), field, in: range)
+    }
+
+    /// The rule of ``integer(_:in:)`` for the member `v` (nil when absent) named `field`.
+    static func integer(_ v: JSONValue?, _ field: String, in range: ClosedRange<Int64>) throws(APIError)
+        -> Int64?
+    {
+        guard let v, !v.isNull else { return nil }
         guard case .int(let n) = v else { throw .invalid(field, "must be an integer") }
         guard range.contains(n) else { throw .invalid(field, "must be \(range.lowerBound) to \(range.upperBound)") }
         return n
@@ -129,7 +153,12 @@ struct RequestBody {
     }
 
     mutating func strings(_ field: String) throws(APIError) -> [String]? {
-        guard let v = value(field), !v.isNull else { return nil }
+        try Self.strings(value(field), field)
+    }
+
+    /// The rule of ``strings(_:)`` for the member `v` (nil when absent) named `field`.
+    static func strings(_ v: JSONValue?, _ field: String) throws(APIError) -> [String]? {
+        guard let v, !v.isNull else { return nil }
         guard let array = v.arrayValue else { throw .invalid(field, "must be an array of strings") }
         var out: [String] = []
         for (i, item) in array.enumerated() {
