@@ -245,54 +245,22 @@ public struct JSONWriter: Sendable {
         count += source.count
     }
 
-    /// Appends the digits of `value`, stored right to left in pairs (20 hold any UInt64).
+    /// Appends the digits of `value` (``JSONBytes/writeDecimal(_:at:)``).
     private mutating func appendDecimal(_ value: UInt64) {
-        if value < 10 {
-            appendByte(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value))
-            return
-        }
-        var digits = 1
-        var bound: UInt64 = 10
-        while digits < 20 && value >= bound {
-            digits += 1
-            bound = bound &* 10
-        }
-        reserve(digits)
+        reserve(JSONBytes.maxDecimalLength)
         let at = count
-        storage.withUnsafeMutableBufferPointer { storage in
-            let start = storage.baseAddress.unsafelyUnwrapped + at
-            var position = digits
-            var rest = value
-            while rest >= 100 {
-                position -= 2
-                DigitPairs.store(Int(truncatingIfNeeded: rest % 100), at: start + position)
-                rest /= 100
-            }
-            if rest >= 10 {
-                DigitPairs.store(Int(truncatingIfNeeded: rest), at: start)
-            } else {
-                start[0] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest)
-            }
+        count += storage.withUnsafeMutableBufferPointer { storage in
+            JSONBytes.writeDecimal(value, at: storage.baseAddress.unsafelyUnwrapped + at)
         }
-        count += digits
     }
 
     /// Appends `value` in quotes: in one copy when nothing in it needs an escape (the
-    /// usual case), else copying the runs between escapes.
+    /// usual case), else with its escapes (``JSONBytes/writeQuoted(_:at:)``).
     private mutating func appendQuoted(_ value: String) {
         var value = value
         value.withUTF8 { utf8 in
-            if Self.needsNoEscape(utf8) { appendQuotedAsIs(utf8) } else { appendEscaped(utf8) }
+            if JSONBytes.needsNoEscape(utf8) { appendQuotedAsIs(utf8) } else { appendEscaped(utf8) }
         }
-    }
-
-    /// True when no byte of `utf8` is a control character, `"`, `\\` or the first byte of
-    /// U+2028 or U+2029 (0xE2, which other characters share: those take the slower path).
-    private static func needsNoEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
-        for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0xE2 {
-            return false
-        }
-        return true
     }
 
     private mutating func appendQuotedAsIs(_ utf8: UnsafeBufferPointer<UInt8>) {
@@ -307,61 +275,12 @@ public struct JSONWriter: Sendable {
         count += utf8.count + 2
     }
 
-    /// `utf8` in quotes with its escapes, copying the runs between them in one go.
+    /// `utf8` in quotes with its escapes.
     private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {
-        reserve(utf8.count + 2)
-        store(UInt8(ascii: "\""))
-        var runStart = 0
-        var index = 0
-        while index < utf8.count {
-            let byte = utf8[index]
-            // The common case first: a byte that is copied as it is.
-            if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0xE2 {
-                index += 1
-                continue
-            }
-            switch byte {
-            case 0..<0x20, UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                appendEscape(ascii: byte)
-                index += 1
-                runStart = index
-            // U+2028 and U+2029 (E2 80 A8/A9) end lines in JavaScript, so escape
-            // them for anyone embedding the output in a script.
-            case 0xE2
-            where index + 2 < utf8.count && utf8[index + 1] == 0x80
-                && utf8[index + 2] & 0xFE == 0xA8:
-                append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                let escape: StaticString = utf8[index + 2] == 0xA8 ? #"\u2028"# : #"\u2029"#
-                escape.withUTF8Buffer { append($0) }
-                index += 3
-                runStart = index
-            default:
-                index += 1
-            }
-        }
-        append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-        appendByte(UInt8(ascii: "\""))
-    }
-
-    /// Appends the escape for a quote, backslash or control character.
-    private mutating func appendEscape(ascii byte: UInt8) {
-        reserve(6)
-        store(UInt8(ascii: "\\"))
-        switch byte {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"): store(byte)
-        case 0x08: store(UInt8(ascii: "b"))
-        case 0x09: store(UInt8(ascii: "t"))
-        case 0x0A: store(UInt8(ascii: "n"))
-        case 0x0C: store(UInt8(ascii: "f"))
-        case 0x0D: store(UInt8(ascii: "r"))
-        default:
-            let hexDigits: StaticString = "0123456789abcdef"
-            store(UInt8(ascii: "u"))
-            store(UInt8(ascii: "0"))
-            store(UInt8(ascii: "0"))
-            store(hexDigits.utf8Start[Int(byte >> 4)])
-            store(hexDigits.utf8Start[Int(byte & 0x0F)])
+        reserve(JSONBytes.maxQuotedLength(utf8.count))
+        let at = count
+        count += storage.withUnsafeMutableBufferPointer { storage in
+            JSONBytes.writeQuoted(utf8, at: storage.baseAddress.unsafelyUnwrapped + at)
         }
     }
 }

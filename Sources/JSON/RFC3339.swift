@@ -36,14 +36,22 @@ public enum RFC3339 {
     ///   - micros: Microseconds since the Unix epoch, clamped as in ``format(micros:)``.
     ///   - writer: Where the value goes, with a comma first when one is due.
     public static func write(micros: Int64, into writer: inout JSONWriter) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: formattedLength + 2) { buffer in
-            buffer[0] = UInt8(ascii: "\"")
-            render(
-                micros: micros,
-                into: UnsafeMutableBufferPointer(rebasing: buffer[1...formattedLength]))
-            buffer[formattedLength + 1] = UInt8(ascii: "\"")
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: quotedLength) { buffer in
+            writeQuoted(micros: micros, at: buffer.baseAddress.unsafelyUnwrapped)
             writer.raw(UnsafeBufferPointer(buffer))
         }
+    }
+
+    /// The length of a timestamp in quotes, as ``writeQuoted(micros:at:)`` writes it.
+    public static let quotedLength = formattedLength + 2
+
+    /// Writes an instant as a JSON string value at `out`, which has room for
+    /// ``quotedLength`` bytes: the bytes ``write(micros:into:)`` gives a writer
+    /// (``JSONBytes``).
+    public static func writeQuoted(micros: Int64, at out: UnsafeMutablePointer<UInt8>) {
+        out[0] = UInt8(ascii: "\"")
+        render(micros: micros, into: UnsafeMutableBufferPointer(start: out + 1, count: formattedLength))
+        out[formattedLength + 1] = UInt8(ascii: "\"")
     }
 
     /// Fills `out`, which holds exactly ``formattedLength`` bytes.

@@ -58,7 +58,8 @@ extension Call {
         return use(secret, verify, context)
     }
 
-    /// The answer to a verification the ledger decided.
+    /// The answer to a verification the ledger decided: its body made by
+    /// ``VerifyAnswerBody`` with `fragments`, else by ``render(_:)``.
     static func answer(_ result: borrowing Result<VerifyResult, LedgerError>, fragments: VerifyFragments? = nil)
         -> Result<
             HTTPResponse, APIError
@@ -70,26 +71,23 @@ extension Call {
             var headers: [(name: String, value: String)] = []
             headers.reserveCapacity(3)
             headers.append(("Content-Type", "application/json"))
-            return .success(HTTPResponse(status: 200, headers: headers, body: render(verdict, fragments: fragments)))
+            let body = fragments.map { VerifyAnswerBody.render(verdict, fragments: $0) } ?? render(verdict)
+            return .success(HTTPResponse(status: 200, headers: headers, body: body))
         case .failure(let error): return .failure(APIError(error))
         }
     }
 
-    /// The answer's envelope; `fragments` supplies the members that change only with the
-    /// key (``VerifyFragments``), rendered afresh when nil.
-    static func render(_ v: VerifyResult, fragments: VerifyFragments? = nil) -> [UInt8] {
+    /// The answer's envelope, written with a ``JSONWriter``.
+    static func render(_ v: VerifyResult) -> [UInt8] {
         Envelope.data { w in
             w.beginObject()
             w.field(static: "valid", v.isValid)
             w.field(static: "code", v.code.wireName)
             w.field(static: "status", Int64(v.status))
             if let key = v.key {
-                let (identity, terms) =
-                    fragments?.fragments(key, plan: v.plan)
-                    ?? (VerifyFragments.identity(key), VerifyFragments.terms(key, plan: v.plan))
-                w.rawMembers(identity)
+                w.rawMembers(VerifyFragments.identity(key))
                 w.field(static: "credits", key.credits)
-                w.rawMembers(terms)
+                w.rawMembers(VerifyFragments.terms(key, plan: v.plan))
                 if let credits = v.ownerCredits { w.field(static: "ownerCredits", credits) }
                 w.key(static: "rateLimits")
                 w.beginArray()
