@@ -13,9 +13,10 @@ extension Connection {
         if slotHead < slots.count && slots[slotHead].response != nil {
             let date = loop.date.current()
             if !hasPendingOutput { lastWriteProgress = loop.now }
-            while slotHead < slots.count, let response = slots[slotHead].response {
+            // Taken out of its slot rather than copied: a copy would retain and release
+            // every part of the response.
+            while slotHead < slots.count, let response = slots[slotHead].response.take() {
                 let slot = slots[slotHead]
-                slots[slotHead].response = nil
                 slotHead += 1
                 headSequence += 1
                 released = true

@@ -19,9 +19,10 @@ extension APIResponder {
     /// rendered on the event loop, off the writer that every verification waits on.
     func verify(_ request: HTTPRequest, reply: HTTPReply) {
         let requestID = Self.requestID(request.headers["X-Request-Id"])
+        let answered = AnsweredRequest(request)
         if !request.body.isEmpty, request.headers.withValue("Content-Type", Self.isJSON) == false {
             return reply.respond(
-                rendering: VerifyAnswer(request, requestID, self, .refused(Self.unsupportedMediaType), seq: nil))
+                rendering: VerifyAnswer(answered, requestID, self, .refused(Self.unsupportedMediaType), seq: nil))
         }
         do throws(APIError) {
             try Call.verification(request, requestID: requestID) { secret, verify, context in
@@ -30,11 +31,11 @@ extension APIResponder {
                     // hand the verdict and its seq to the loop.
                     reply.respond(
                         rendering: VerifyAnswer(
-                            request, requestID, self, .decided(result), seq: self.ledger.seqOfAnswer))
+                            answered, requestID, self, .decided(result), seq: self.ledger.seqOfAnswer))
                 }
             }
         } catch {
-            reply.respond(rendering: VerifyAnswer(request, requestID, self, .refused(error), seq: nil))
+            reply.respond(rendering: VerifyAnswer(answered, requestID, self, .refused(error), seq: nil))
         }
     }
 }
@@ -48,14 +49,14 @@ final class VerifyAnswer: HTTPDeferredResponse {
         case decided(Result<VerifyResult, LedgerError>)
     }
 
-    let request: HTTPRequest
+    let request: AnsweredRequest
     let requestID: String
     let responder: APIResponder
     let outcome: Outcome
     /// The log's seq after the verification, when the writer answered.
     let seq: UInt64?
 
-    init(_ request: HTTPRequest, _ requestID: String, _ responder: APIResponder, _ outcome: Outcome, seq: UInt64?) {
+    init(_ request: AnsweredRequest, _ requestID: String, _ responder: APIResponder, _ outcome: Outcome, seq: UInt64?) {
         self.request = request
         self.requestID = requestID
         self.responder = responder

@@ -40,12 +40,13 @@ public final class APIResponder: HTTPResponder {
         let log = self.log
         let requestMetrics = self.requestMetrics
         let querySeq = QuerySeq()
+        let answered = AnsweredRequest(request)
         let finish: Reply = { result in
             // A command's own seq (answered on the writer's thread), a query's projections'
             // seq, else the log's head.
             respond(
                 Self.complete(
-                    result, request, route: route?.template ?? "(none)", requestID: requestID,
+                    result, answered, route: route?.template ?? "(none)", requestID: requestID,
                     seq: ledger.seqOfAnswer ?? querySeq.seq, ledger: ledger, metrics: requestMetrics, log: log))
         }
         guard let route else {
@@ -101,7 +102,7 @@ public final class APIResponder: HTTPResponder {
     /// The response for `result` with the headers every answer carries (`X-Request-Id`,
     /// `X-Ledger-Seq`: `seq`, else the log's head), counted in the metrics and logged.
     static func complete(
-        _ result: consuming Result<HTTPResponse, APIError>, _ request: HTTPRequest, route: String,
+        _ result: consuming Result<HTTPResponse, APIError>, _ request: AnsweredRequest, route: String,
         requestID: String, seq: UInt64?, ledger: Ledger, metrics: RequestMetrics, log: RequestLog
     ) -> HTTPResponse {
         var response: HTTPResponse

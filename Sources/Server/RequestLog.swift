@@ -7,7 +7,7 @@ struct RequestLog: Sendable {
     var enabled: Bool
 
     func record(
-        _ request: HTTPRequest, route: String, status: Int, requestID: String, nowMicros: Int64, nowNanos: UInt64
+        _ request: AnsweredRequest, route: String, status: Int, requestID: String, nowMicros: Int64, nowNanos: UInt64
     ) {
         guard enabled else { return }
         var line = LogLine(.info, "request", timeMicros: nowMicros)
@@ -21,5 +21,22 @@ struct RequestLog: Sendable {
         case .unix(let pid, let uid): line.field("peer", "unix:pid=\(pid),uid=\(uid)")
         }
         line.write()
+    }
+}
+
+/// What an answer's completion (``APIResponder/complete(_:_:route:requestID:seq:ledger:metrics:log:)``)
+/// needs of its request, for the metrics and the log: carried to the answer instead of the
+/// whole request, whose headers and body are then released once it is read (hot path,
+/// STYLE.md 12: each copy of a request retains and releases all of its parts).
+struct AnsweredRequest: Sendable {
+    let method: String
+    let peer: HTTPPeer
+    /// When its head was complete (``HTTPRequest/receivedAtNanos``).
+    let receivedAtNanos: UInt64
+
+    init(_ request: HTTPRequest) {
+        method = request.method
+        peer = request.peer
+        receivedAtNanos = request.receivedAtNanos
     }
 }
