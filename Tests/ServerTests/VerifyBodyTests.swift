@@ -72,7 +72,9 @@ private struct BodyGenerator {
         "203.0.113.7", "::1", "2001:db8::1", "not an ip", "live", "test", "sixteen-letters!", "fifteen-letters",
         "acc_1", "a\\\"b", "tab\\there", "\\u00e9t\\u00E9", "\\ud83d\\ude00", "\\ud83d", "\\udc00x", "\\x",
         "caf\u{e9}", "e\u{301}", "\u{1F600}", "\u{7F}", "a\\/b", "\\u0000", String(repeating: "s", count: 128),
-        String(repeating: "s", count: 129), String(repeating: "p", count: 257), String(repeating: "é", count: 130),
+        String(repeating: "s", count: 129), "0123456789abcdef\\u0041tail", "01234567\\\"89", "0123456789\u{7F}x\u{80}",
+        "sk_live_0123456789" + "\u{e9}" + "abcdefgh", "sk_live_0123456789ab\tcd", String(repeating: "p", count: 257),
+        String(repeating: "é", count: 130),
     ]
     static let numbers = [
         "0", "1", "-1", "7", "1000000", "1000001", "999999999999999999", "1000000000000000000",
