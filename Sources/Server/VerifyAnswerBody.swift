@@ -16,7 +16,10 @@ enum VerifyAnswerBody {
         // and times included; each rate limit under 160 besides its name.
         var capacity = 400 + (members.map { $0.identity.count + $0.terms.count } ?? 0)
         for limit in v.rateLimits { capacity += 160 + JSONBytes.maxQuotedLength(limit.name?.utf8.count ?? 0) }
-        return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+        // Written on the stack (an answer is usually under the 1 KiB that always goes
+        // there), then copied into an array of its exact size: an array made with
+        // uninitialized room goes through the runtime's generic code, at twice the cost.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
             let start = buffer.baseAddress.unsafelyUnwrapped
             var out = Output(at: start)
             out.put(#"{"success":true,"data":{"valid":"#)
@@ -57,8 +60,9 @@ enum VerifyAnswerBody {
                 out.integer(Int64(v.retryAfterSeconds ?? 1))
             }
             out.put("}}")
-            count = out.next - start
+            let count = out.next - start
             assert(count <= capacity)
+            return Array(UnsafeBufferPointer(start: start, count: count))
         }
     }
 

@@ -50,7 +50,9 @@ final class VerifyFragments: Sendable {
     }
 
     static let capacity = 4096
-    private let entries = Mutex<[KeyID: Entry]>([:])
+    /// Sized for a full cache up front, so filling it never rehashes (while a cold
+    /// cache fills, every verification of a new key inserts).
+    private let entries = Mutex<[KeyID: Entry]>(Dictionary(minimumCapacity: VerifyFragments.capacity))
 
     /// The fragments for `key` with `plan`, from the cache or rendered now.
     func fragments(_ key: KeyState, plan: String?) -> (identity: [UInt8], terms: [UInt8]) {
