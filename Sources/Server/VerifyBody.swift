@@ -46,3 +46,22 @@ struct VerifyBody: Equatable {
 
     init() {}
 }
+
+extension VerifyBody: CustomStringConvertible, CustomDebugStringConvertible {
+    /// The members with the secret left out (only whether it is there and a string), so a
+    /// body printed anywhere, in a failing test too, never shows it.
+    var description: String {
+        let key: String =
+            switch key {
+            case nil: "absent"
+            case .string?: "a string (not shown)"
+            case let other?: "\(other)"
+            }
+        return "VerifyBody(key: \(key), scope: \(String(describing: scope)), scopes: \(String(describing: scopes)), "
+            + "environment: \(String(describing: environment)), account: \(String(describing: account)), "
+            + "ip: \(String(describing: ip)), endpoint: \(String(describing: endpoint)), "
+            + "cost: \(String(describing: cost)), unknownField: \(String(describing: unknownField)))"
+    }
+
+    var debugDescription: String { description }
+}

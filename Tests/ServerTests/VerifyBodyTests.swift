@@ -237,4 +237,7 @@ func theBodyReadersAgreeOnEdgeCases(body: String) {
     #expect(body.scopes == .array([.string("b"), .string("c")]))
     #expect(body.cost == .int(12) && body.ip == .null && body.endpoint == .string("GET /x"))
     #expect(body.environment == nil && body.account == nil && body.unknownField == nil)
+    // Printed, the body leaves the secret out.
+    #expect(!"\(body)".contains("sk_live_x") && !String(reflecting: body).contains("sk_live_x"))
+    #expect("\(body)".contains("a:read"))
 }
