@@ -65,7 +65,7 @@ extension Ledger {
     /// step. An administrator's read is recorded by ``recordRequest(_:context:coalesce:completion:)``.
     ///
     /// - Parameter completion: the grant once the use is durable; a refusal (recorded
-    ///   too) or `unavailable` to answer instead of the read. Runs on the answerer's
+    ///   too) or `unavailable` to answer instead of the read. Runs on the writer's
     ///   thread: it must not block.
     public func recordUse(
         _ action: Action, status: Int, context: CommandContext,

@@ -135,16 +135,21 @@ extension Ledger {
             completion(.success(VerifyResult(code: .notFound, status: 401)))
             return
         }
-        let metrics = self.metrics
-        submit(.verify(request, secretDigest: Secret.digest(secret)), context: context) { result in
-            completion(
-                result.flatMap { outcome in
-                    guard case .verified(let verdict) = outcome else {
-                        return .failure(.unavailable("unexpected outcome"))
-                    }
-                    metrics.recordDecision(verdict.code)
-                    return .success(verdict)
-                })
+        guard let writer else {
+            completion(.failure(.unavailable("the ledger is open read-only")))
+            return
         }
+        let metrics = self.metrics
+        // Straight to the writer: one closure between its answer and the caller's.
+        writer.submit(
+            .init(command: .verify(request, secretDigest: Secret.digest(secret)), context: context) { result, _ in
+                switch result {
+                case .success(.verified(let verdict)):
+                    metrics.recordDecision(verdict.code)
+                    completion(.success(verdict))
+                case .success: completion(.failure(.unavailable("unexpected outcome")))
+                case .failure(let error): completion(.failure(error))
+                }
+            })
     }
 }

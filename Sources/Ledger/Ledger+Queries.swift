@@ -158,7 +158,7 @@ extension Ledger {
     /// the socket are decided at once.
     ///
     /// - Parameter completion: the grant, whose ``Grant/owner`` bounds the read. Runs on
-    ///   the caller's thread for administrators and on the answerer's thread for ledger
+    ///   the caller's thread for administrators and on the writer's thread for ledger
     ///   keys: it must not block (hand the read to another thread).
     public func authorize(
         _ action: Action, context: CommandContext,

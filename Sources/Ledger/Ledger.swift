@@ -31,8 +31,11 @@ public struct LedgerOptions: Sendable {
     /// before one LMDB commit makes them visible to readers; nil: no journal, each batch
     /// is its own durable LMDB commit. A device with under 1 GiB free gets no journal.
     public var journalMillis: Double? = 5
-    /// The nice value of the writer's and the answerer's threads, the ones every command
-    /// waits on (0: the process's); below 0 needs `CAP_SYS_NICE`.
+    /// Microseconds a batch smaller than the writer's last one waits for more commands
+    /// before it is decided (0: none); a lone caller never waits.
+    public var gatherMicros = 100
+    /// The nice value of the writer's thread, the one every command waits on (0: the
+    /// process's); below 0 needs `CAP_SYS_NICE`.
     public var requestNice: Int32 = 0
     /// The journal file's size in bytes.
     public var journalBytes = 16 << 20
@@ -242,6 +245,7 @@ public final class Ledger: Sendable {
         projector.start()
         let writer = Writer(
             environment: logEnvironment, journal: journal, journalMillis: options.journalMillis ?? 0,
+            gatherMicros: options.gatherMicros,
             executor: executor, projector: projector, observer: options.onCommit,
             sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier, head: head,
             nice: options.requestNice,
@@ -345,7 +349,7 @@ public final class Ledger: Sendable {
     }
 
     /// The log's seq after the command whose completion runs now, when asked from that
-    /// completion (the writer's answerer thread); nil elsewhere.
+    /// completion (on the writer's thread); nil elsewhere.
     public var seqOfAnswer: UInt64? { writer?.seqOfAnswer }
 
     /// Runs `command` and waits for its durable outcome, then for the projections to

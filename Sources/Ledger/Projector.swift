@@ -134,7 +134,7 @@ final class Projector: @unchecked Sendable {
             // Named for profilers: `perf stat -t` measures the fold's CPU on this thread.
             _ = csys_set_thread_name("kl-projector")
             // Behind the request path: when the cores are busy, the threads a verification
-            // waits on (event loop, writer, answerer) run first; the fold catches up in the
+            // waits on (event loop, writer) run first; the fold catches up in the
             // gaps (its lag is a metric). The thread returns to Dispatch's pool at the end,
             // so its priority is put back where the process may (raising needs privilege).
             _ = csys_set_thread_nice(backgroundNice)

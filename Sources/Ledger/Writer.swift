@@ -9,18 +9,15 @@ import Synchronization
 
 /// The single writer: one thread drains the command queue in batches; each batch is
 /// decided in memory, appended to the log's open write transaction and made durable with
-/// one synced write of the journal (``JournaledWriter``); every few milliseconds one LMDB
-/// commit makes the batches since the last one visible to readers and the projector.
-/// Under load its callers are answered by a second thread, the answerer, while
-/// the writer already decides and commits the next batch; when nothing else waits, the
-/// writer answers them itself (no hand-off between threads on a lone request's path).
-/// Under load, batches grow and the sync is shared. The projections are folded behind by
-/// the ``Projector``.
+/// one synced write of the journal (``JournaledWriter``), and then its callers are
+/// answered, on the same thread; every few milliseconds one LMDB commit makes the batches
+/// since the last one visible to readers and the projector. Under load, batches grow and
+/// the sync is shared; a batch smaller than the last one waits a moment for its peers
+/// (``gatherNanos``). The projections are folded behind by the ``Projector``.
 final class Writer: @unchecked Sendable {
-    // Safe to share: `queue`, `stopping` and `finished` are only touched with
-    // `condition` locked; `executor` is used on the writer's thread only;
-    // `answering` and `writerAnswering` are each written and read on one thread only
-    // (the answerer's, the writer's).
+    // Safe to share: `queue`, `gatherTarget`, `stopping` and `finished` are only touched
+    // with `condition` locked; `executor`, `lastBatchSize` and `answering` are used on the
+    // writer's thread only.
     struct Job: Sendable {
         var command: Command
         var context: CommandContext
@@ -55,26 +52,19 @@ final class Writer: @unchecked Sendable {
     private var chores: [@Sendable () -> Void] = []
     private var stopping = false
     private var finished = false
-
-    /// Committed (or failed) batches waiting for the answerer thread; guarded by
-    /// `answerCondition`.
-    private struct Committed {
-        var jobs: [Job]
-        var results: [Result<Outcome, LedgerError>]
-        var seqs: [UInt64]
-        /// The log's head after the batch; 0 when the batch failed.
-        var head: UInt64
-        /// Nanoseconds the writer took to decide and commit it.
-        var nanos: UInt64 = 0
-    }
-    private let answerCondition = Condition()
-    private var toAnswer: [Committed] = []
-    private var answererStopping = false
-    private var answererFinished = false
-    /// True while the answerer thread, or the writer in its stead, answers a batch.
-    private var answererBusy = false
     /// The most jobs one transaction takes; bounds latency under a flood.
     let maxBatch = 4096
+    /// Nanoseconds a batch smaller than the last one waits for more jobs before it is
+    /// decided (0: none). Its callers' peers are on their way: their answers left with the
+    /// last batch. One synced write then covers them all, which spends less of the
+    /// kernel's CPU per command (a synced write costs tens of microseconds of it) and so
+    /// answers more of them, sooner, on a machine bound by its cores. A lone caller never
+    /// waits: its last batch held one job.
+    private let gatherNanos: UInt64
+    /// The size of the last batch; what a new one waits to reach, for at most `gatherNanos`.
+    private var lastBatchSize = 1
+    /// While the writer gathers, the queue's length that wakes it; 0 otherwise.
+    private var gatherTarget = 0
 
     /// Seconds between expiry checks while idle; nil: no sweeping.
     private let sweepInterval: Double?
@@ -100,16 +90,14 @@ final class Writer: @unchecked Sendable {
         decisionBytes.store(executor.decisions.approximateBytes, ordering: .relaxed)
     }
 
-    /// The answerer's and the writer's thread ids, and the seq of the job each is answering.
-    private let thread = Atomic<UInt>(0)
-    private(set) var answering: UInt64 = 0
+    /// The writer's thread id, and the seq of the job whose caller it answers now.
     private let writerThread = Atomic<UInt>(0)
-    private var writerAnswering: UInt64?
+    private var answering: UInt64?
 
     init(
-        environment: Environment, journal: JournaledWriter, journalMillis: Double, executor: CommandExecutor, projector: Projector, observer: CommitObserver?,
-        sweepInterval: Double?, metrics: LedgerMetrics, notifier: CommitNotifier, head: UInt64, nice: Int32 = 0,
-        warningLeads: [Int64] = []
+        environment: Environment, journal: JournaledWriter, journalMillis: Double, gatherMicros: Int = 0,
+        executor: CommandExecutor, projector: Projector, observer: CommitObserver?, sweepInterval: Double?,
+        metrics: LedgerMetrics, notifier: CommitNotifier, head: UInt64, nice: Int32 = 0, warningLeads: [Int64] = []
     ) {
         self.warningLeads = warningLeads
         self.metrics = metrics
@@ -117,6 +105,7 @@ final class Writer: @unchecked Sendable {
         self.environment = environment
         self.journal = journal
         generationNanos = UInt64(max(0, journalMillis) * 1_000_000)
+        gatherNanos = UInt64(max(0, gatherMicros)) * 1000
         zeroFill = ZeroFill(environment)
         self.executor = executor
         self.projector = projector
@@ -124,28 +113,20 @@ final class Writer: @unchecked Sendable {
         self.sweepInterval = sweepInterval
         committed.store(head, ordering: .releasing)
         visible.store(head, ordering: .releasing)
-        // Serial queues of their own: each block holds one thread for the writer's life.
-        // A raised priority (a negative nice) is put back to 0 at the end: the threads
-        // return to Dispatch's pool.
+        // A serial queue of its own: the block holds one thread for the writer's life.
+        // A raised priority (a negative nice) is put back to 0 at the end: the thread
+        // returns to Dispatch's pool.
         DispatchQueue(label: "keyledger-writer", qos: .userInteractive).async { [unowned self] in
             if nice != 0 { _ = csys_set_thread_nice(nice) }
             self.run()
             if nice != 0 { _ = csys_set_thread_nice(0) }
         }
-        DispatchQueue(label: "keyledger-answerer", qos: .userInteractive).async { [unowned self] in
-            if nice != 0 { _ = csys_set_thread_nice(nice) }
-            self.answer()
-            if nice != 0 { _ = csys_set_thread_nice(0) }
-        }
     }
 
     /// The seq of the job whose completion runs now, when called from that completion
-    /// (on the answerer's thread, or the writer's when it answers itself); nil elsewhere.
+    /// (on the writer's thread); nil elsewhere.
     var seqOfAnswer: UInt64? {
-        let me = UInt(pthread_self())
-        if me == thread.load(ordering: .acquiring) { return answering }
-        if me == writerThread.load(ordering: .acquiring) { return writerAnswering }
-        return nil
+        pthread_self() == writerThread.load(ordering: .acquiring) ? answering : nil
     }
 
     /// Waits (blocking the caller) until the log's readers see `seq`, for up to `seconds`;
@@ -173,7 +154,7 @@ final class Writer: @unchecked Sendable {
             return
         }
         queue.append(job)
-        if queue.count == 1 { condition.signal() }
+        if queue.count == 1 || queue.count == gatherTarget { condition.signal() }
         condition.unlock()
     }
 
@@ -191,19 +172,14 @@ final class Writer: @unchecked Sendable {
         done.wait()
     }
 
-    /// Finishes every queued job and answers it, then ends both threads. Returns when
-    /// they have ended.
+    /// Finishes every queued job and answers it, then ends the writer's thread. Returns
+    /// when it has ended.
     func stop() {
         condition.lock()
         stopping = true
         condition.broadcast()
         while !finished { condition.wait() }
         condition.unlock()
-        answerCondition.lock()
-        answererStopping = true
-        answerCondition.broadcast()
-        while !answererFinished { answerCondition.wait() }
-        answerCondition.unlock()
     }
 
     private func run() {
@@ -255,6 +231,7 @@ final class Writer: @unchecked Sendable {
                 condition.unlock()
                 continue
             }
+            if !stopping { gather() }
             if queue.isEmpty && stopping {
                 // The last batches' generation commits; if that fails, they stay in the
                 // journal and the next open applies them. (No job is queued after a stop.)
@@ -281,12 +258,25 @@ final class Writer: @unchecked Sendable {
                 queue.removeFirst(maxBatch)
             }
             condition.unlock()
+            lastBatchSize = batch.count
             process(batch)
             batch.removeAll(keepingCapacity: true)
             if journal.hasUncommitted, csys_monotonic_nanos() &- journal.openedAt >= generationNanos {
                 commitGeneration()
             }
         }
+    }
+
+    /// With `condition` locked and jobs queued: waits, for at most `gatherNanos`, until the
+    /// queue holds as many jobs as the last batch did (or a chore or a stop comes).
+    private func gather() {
+        guard gatherNanos > 0, queue.count < lastBatchSize else { return }
+        gatherTarget = min(lastBatchSize, maxBatch)
+        let deadline = MonotonicTime(nanoseconds: csys_monotonic_nanos() &+ gatherNanos)
+        while queue.count < gatherTarget && chores.isEmpty && !stopping {
+            if !condition.wait(until: deadline) { break }
+        }
+        gatherTarget = 0
     }
 
     /// Commits the open generation: its batches become visible to readers, the projector
@@ -353,83 +343,11 @@ final class Writer: @unchecked Sendable {
             committed.store(head, ordering: .releasing)
         }
         if visible { becameVisible(head) }
-        let done = Committed(jobs: batch, results: results, seqs: seqs, head: head, nanos: nanos)
-        if answerable() {
-            for i in batch.indices {
-                writerAnswering = seqs[i]
-                batch[i].completion(results[i], seqs[i])
-            }
-            writerAnswering = nil
-            finish([done])
-            answerCondition.lock()
-            answererBusy = false
-            answerCondition.unlock()
-        } else {
-            hand(done)
+        for i in batch.indices {
+            answering = seqs[i]
+            batch[i].completion(results[i], seqs[i])
         }
-    }
-
-    /// True when the writer may answer a batch itself: no job or chore waits for it, and
-    /// the answerer has nothing in hand (so answers keep their order); it then counts as
-    /// the answerer until it clears `answererBusy`.
-    private func answerable() -> Bool {
-        condition.lock()
-        let idle = queue.isEmpty && chores.isEmpty
-        condition.unlock()
-        guard idle else { return false }
-        answerCondition.lock()
-        defer { answerCondition.unlock() }
-        guard toAnswer.isEmpty && !answererBusy else { return false }
-        answererBusy = true
-        return true
-    }
-
-    /// After a batch's answers: the observer moves on.
-    private func finish(_ batches: [Committed]) {
-        for batch in batches where batch.head > 0 { observer?(batch.head, batch.jobs.count, batch.nanos) }
-    }
-
-    /// Passes a committed (or failed) batch to the answerer.
-    private func hand(_ batch: Committed) {
-        answerCondition.lock()
-        toAnswer.append(batch)
-        if toAnswer.count == 1 { answerCondition.signal() }
-        answerCondition.unlock()
-    }
-
-    /// The answerer's thread: takes every batch the writer has committed, answers each
-    /// caller in order, then moves the long polls on. It keeps the answers' work (their
-    /// hand-off to the event loops, whatever a completion does) off the writer's thread.
-    private func answer() {
-        _ = csys_set_thread_name("kl-answerer")
-        thread.store(UInt(pthread_self()), ordering: .releasing)
-        var batches: [Committed] = []
-        var spareBatches: [Committed] = []
-        while true {
-            answerCondition.lock()
-            while toAnswer.isEmpty && !answererStopping { answerCondition.wait() }
-            if toAnswer.isEmpty {
-                answererFinished = true
-                answerCondition.broadcast()
-                answerCondition.unlock()
-                return
-            }
-            swap(&toAnswer, &spareBatches)
-            batches = spareBatches
-            spareBatches.removeAll(keepingCapacity: true)
-            answererBusy = true
-            answerCondition.unlock()
-            for batch in batches {
-                for i in batch.jobs.indices {
-                    answering = batch.seqs[i]
-                    batch.jobs[i].completion(batch.results[i], batch.seqs[i])
-                }
-            }
-            finish(batches)
-            batches.removeAll(keepingCapacity: true)
-            answerCondition.lock()
-            answererBusy = false
-            answerCondition.unlock()
-        }
+        answering = nil
+        if head > 0 { observer?(head, batch.count, nanos) }
     }
 }

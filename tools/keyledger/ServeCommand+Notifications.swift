@@ -56,6 +56,7 @@ extension ServeCommand {
         options.expiryWarnings = try expiryWarnings(parsed.value("expiry-warnings") ?? "")
         let journal = try parsed.integer("journal-ms")
         options.journalMillis = journal == 0 ? nil : Double(journal)
+        options.gatherMicros = try parsed.integer("gather-us")
         return options
     }
 
