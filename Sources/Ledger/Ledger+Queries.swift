@@ -140,7 +140,11 @@ extension Ledger {
         }
         let waiting = projector.notifier.wait(
             above: seq - 1, until: MonotonicTime.now().adding(seconds: seconds), then: then)
-        if waiting { projector.hurry() }
+        if waiting {
+            projector.hurry()
+            // The projector folds what the log's readers see: the log's open generation first.
+            if let writer, writer.visibleHead < seq { writer.hurry() }
+        }
         return waiting
     }
 

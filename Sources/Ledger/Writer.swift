@@ -65,6 +65,9 @@ final class Writer: @unchecked Sendable {
     private var lastBatchSize = 1
     /// While the writer gathers, the queue's length that wakes it; 0 otherwise.
     private var gatherTarget = 0
+    /// A reader waits for acknowledged events the log's readers do not see yet: the open
+    /// generation commits after the batch under way, not at its deadline (``hurry()``).
+    private let hurried = Atomic<Bool>(false)
 
     /// Seconds between expiry checks while idle; nil: no sweeping.
     private let sweepInterval: Double?
@@ -133,12 +136,24 @@ final class Writer: @unchecked Sendable {
     /// false when they do not by then.
     func awaitVisible(_ seq: UInt64, seconds: Double) -> Bool {
         let deadline = MonotonicTime.now().adding(seconds: seconds)
+        if visibleHead < seq { hurry() }
         visibleCondition.lock()
         defer { visibleCondition.unlock() }
         while visibleHead < seq {
             if !visibleCondition.wait(until: deadline) && visibleHead < seq { return false }
         }
         return true
+    }
+
+    /// Someone waits to read acknowledged events: the open generation commits once the
+    /// batch under way is done (or at once when the writer is idle), not at its deadline.
+    /// Readers that pass a command's seq (`minSeq`) thus wait a batch, not `--journal-ms`.
+    func hurry() {
+        guard visibleHead < committedHead else { return }
+        hurried.store(true, ordering: .releasing)
+        condition.lock()
+        condition.signal()
+        condition.unlock()
     }
 
     /// The kept answer of the idempotent command `key`, while it is durable in the journal
@@ -204,9 +219,12 @@ final class Writer: @unchecked Sendable {
             }
             while queue.isEmpty && chores.isEmpty && !stopping {
                 if journal.hasUncommitted {
-                    // The open generation commits at its deadline, or earlier for a stop or a chore.
+                    // The open generation commits at its deadline, or earlier for a stop, a
+                    // chore or a waiting reader.
                     let deadline = MonotonicTime(nanoseconds: journal.openedAt &+ generationNanos)
-                    if MonotonicTime.now() >= deadline || !condition.wait(until: deadline) {
+                    if hurried.exchange(false, ordering: .acquiringAndReleasing) || MonotonicTime.now() >= deadline
+                        || !condition.wait(until: deadline)
+                    {
                         condition.unlock()
                         commitGeneration()
                         condition.lock()
@@ -261,7 +279,10 @@ final class Writer: @unchecked Sendable {
             lastBatchSize = batch.count
             process(batch)
             batch.removeAll(keepingCapacity: true)
-            if journal.hasUncommitted, csys_monotonic_nanos() &- journal.openedAt >= generationNanos {
+            if journal.hasUncommitted,
+                csys_monotonic_nanos() &- journal.openedAt >= generationNanos
+                    || hurried.exchange(false, ordering: .acquiringAndReleasing)
+            {
                 commitGeneration()
             }
         }

@@ -122,3 +122,25 @@ private func batchOfEight(_ writer: Writer, _ secret: String, _ f: LedgerFixture
     #expect(ContinuousClock.now - closing < .seconds(5))
     #expect(answered.withLock { $0 } == .valid)
 }
+
+/// A reader waiting for an acknowledged event (the log's, or the projections' through
+/// `minSeq`) has the writer commit its open generation now, not at `journalMillis`.
+@Test func aWaitingReaderHurriesTheLogsCommit() throws {
+    var options = LedgerOptions()
+    options.journalMillis = 60_000
+    let f = try LedgerFixture(options: options)
+    let (_, secret) = try f.create()
+    for reader in ["log", "projections"] {
+        let ledger = f.ledger
+        let seq = try wait { done in
+            ledger.verify(secret: secret, VerifyRequest(), context: rootContext) { _ in
+                done(.success(ledger.seqOfAnswer ?? 0))
+            }
+        }
+        #expect(seq > 0)
+        let started = ContinuousClock.now
+        if reader == "log" { try f.ledger.awaitLog(upTo: seq) } else { try f.ledger.awaitProjections(upTo: seq) }
+        #expect(ContinuousClock.now - started < .seconds(10), "\(reader)")
+        #expect(try f.ledger.head().seq >= seq, "\(reader)")
+    }
+}
