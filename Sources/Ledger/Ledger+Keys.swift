@@ -135,21 +135,16 @@ extension Ledger {
             completion(.success(VerifyResult(code: .notFound, status: 401)))
             return
         }
-        guard let writer else {
-            completion(.failure(.unavailable("the ledger is open read-only")))
-            return
-        }
         let metrics = self.metrics
-        // Straight to the writer: one closure between its answer and the caller's.
-        writer.submit(
-            .init(command: .verify(request, secretDigest: Secret.digest(secret)), context: context) { result, _ in
-                switch result {
-                case .success(.verified(let verdict)):
-                    metrics.recordDecision(verdict.code)
-                    completion(.success(verdict))
-                case .success: completion(.failure(.unavailable("unexpected outcome")))
-                case .failure(let error): completion(.failure(error))
-                }
-            })
+        // The answered form: one closure between the writer's answer and the caller's.
+        submit(.verify(request, secretDigest: Secret.digest(secret)), context: context, answered: { result, _ in
+            switch result {
+            case .success(.verified(let verdict)):
+                metrics.recordDecision(verdict.code)
+                completion(.success(verdict))
+            case .success: completion(.failure(.unavailable("unexpected outcome")))
+            case .failure(let error): completion(.failure(error))
+            }
+        })
     }
 }

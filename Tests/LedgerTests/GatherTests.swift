@@ -6,10 +6,10 @@ import Synchronization
 import Testing
 
 /// Verifications of `secret` submitted at once, not waited for; `done` is left once per answer.
-private func submit(_ count: Int, _ secret: String, _ f: LedgerFixture, _ done: DispatchGroup) {
+private func submit(_ count: Int, _ secret: String, _ ledger: Ledger, _ done: DispatchGroup) {
     for _ in 0..<count {
         done.enter()
-        f.ledger.verify(secret: secret, VerifyRequest(), context: rootContext) { _ in done.leave() }
+        ledger.verify(secret: secret, VerifyRequest(), context: rootContext) { _ in done.leave() }
     }
 }
 
@@ -23,7 +23,8 @@ private func settle(_ sizes: borrowing Mutex<[Int]>, _ commands: Int) {
 }
 
 /// The writer's last batch held 8 commands: queued while a chore holds the writer.
-private func batchOfEight(_ writer: Writer, _ secret: String, _ f: LedgerFixture) {
+private func batchOfEight(_ ledger: Ledger, _ secret: String) throws {
+    let writer = try #require(ledger.writer)
     let held = DispatchSemaphore(value: 0)
     let holding = DispatchSemaphore(value: 0)
     DispatchQueue.global().async {
@@ -34,7 +35,7 @@ private func batchOfEight(_ writer: Writer, _ secret: String, _ f: LedgerFixture
     }
     holding.wait()
     let done = DispatchGroup()
-    submit(8, secret, f, done)
+    submit(8, secret, ledger, done)
     held.signal()
     done.wait()
 }
@@ -49,7 +50,6 @@ private func batchOfEight(_ writer: Writer, _ secret: String, _ f: LedgerFixture
     options.onCommit = { _, size, _ in sizes.withLock { $0.append(size) } }
     let f = try LedgerFixture(options: options)
     let (_, secret) = try f.create()
-    let writer = try #require(f.ledger.writer)
 
     // One caller after another: no wait, or the three would take the gather's 2 s each.
     let started = ContinuousClock.now
@@ -58,23 +58,23 @@ private func batchOfEight(_ writer: Writer, _ secret: String, _ f: LedgerFixture
 
     // Eight queued while the writer is held: one batch of 8.
     sizes.withLock { $0.removeAll() }
-    batchOfEight(writer, secret, f)
+    try batchOfEight(f.ledger, secret)
     settle(sizes, 8)
     #expect(sizes.withLock { $0 } == [8])
     sizes.withLock { $0.removeAll() }
     let done = DispatchGroup()
 
     // Three, then five 50 ms later: the three wait for the five, one batch of 8 again.
-    submit(3, secret, f, done)
+    submit(3, secret, f.ledger, done)
     Thread.sleep(forTimeInterval: 0.05)
-    submit(5, secret, f, done)
+    submit(5, secret, f.ledger, done)
     done.wait()
     settle(sizes, 8)
     #expect(sizes.withLock { $0 } == [8])
 
     // Two: the gather ends at its deadline, and they are one batch of 2.
     let waited = ContinuousClock.now
-    submit(2, secret, f, done)
+    submit(2, secret, f.ledger, done)
     done.wait()
     #expect(ContinuousClock.now - waited >= .seconds(1.9))
     settle(sizes, 10)
@@ -92,23 +92,8 @@ private func batchOfEight(_ writer: Writer, _ secret: String, _ f: LedgerFixture
     let (_, secret) = try wait { done in
         ledger.createKey(KeySpec(owner: "org_42", name: "gather"), context: rootContext, completion: done)
     }
-    let writer = try #require(ledger.writer)
-    let held = DispatchSemaphore(value: 0)
-    let holding = DispatchSemaphore(value: 0)
-    DispatchQueue.global().async {
-        writer.onWriterThread { _ in
-            holding.signal()
-            held.wait()
-        }
-    }
-    holding.wait()
+    try batchOfEight(ledger, secret)
     let done = DispatchGroup()
-    for _ in 0..<8 {
-        done.enter()
-        ledger.verify(secret: secret, VerifyRequest(), context: rootContext) { _ in done.leave() }
-    }
-    held.signal()
-    done.wait()
     let answered = Mutex<VerifyCode?>(nil)
     done.enter()
     ledger.verify(secret: secret, VerifyRequest(), context: rootContext) { result in
