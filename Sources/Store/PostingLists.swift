@@ -24,9 +24,14 @@ public enum PostingBlock {
 
     /// Appends `gap` to `block` as a varint.
     static func append(_ gap: UInt64, to block: inout [UInt8]) {
-        var bytes: (UInt64, UInt64) = (0, 0)
-        let count = withUnsafeMutableBytes(of: &bytes) { store(gap, at: $0.baseAddress!) }
-        withUnsafeBytes(of: bytes) { block.append(contentsOf: $0.prefix(count)) }
+        // Byte by byte, the bytes ``store(_:at:)`` writes: a gap is one or two bytes
+        // nearly always, and a generic `append(contentsOf:)` costs more than the bytes.
+        var rest = gap
+        while rest >= 0x80 {
+            block.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        block.append(UInt8(rest))
     }
 
     /// Writes `gap` as a varint at `at` (room for 10 bytes); returns the bytes written.
