@@ -25,12 +25,18 @@ extension AuditIndexProjection {
         accessLists.reserveCapacity(2 * expected + 8)
         var accessOwners: [String] = []
         accessOwners.reserveCapacity(2 * expected + 8)
+        /// By list number, for a key's own list: the actor id its accesses were found to
+        /// be made with by the key itself ("" until one is): an equal id is one without
+        /// parsing it again.
+        var selfActors: [String] = []
+        selfActors.reserveCapacity(2 * expected + 8)
         var postings: [(list: Int32, seq: UInt64)] = []
         postings.reserveCapacity(events.count * 4)
         func newList(_ facet: Facet) -> Int32 {
             facets.append(facet)
             accessLists.append(-1)
             accessOwners.append("")
+            selfActors.append("")
             return Int32(facets.count - 1)
         }
         func shared(_ facet: Facet) -> Int32 {
@@ -67,9 +73,16 @@ extension AuditIndexProjection {
                     }
                     postings.append((list, seq))
                 }
-                if !Self.isSelfAccess(type: type, actor: events[i].actor, keyID: id) {
-                    postings.append((shared(.actor(events[i].actor)), seq))
+                let isSelfAccess: Bool
+                if type == .accessed, events[i].actor.kind == .key, !selfActors[k].isEmpty,
+                    events[i].actor.id == selfActors[k]
+                {
+                    isSelfAccess = true
+                } else {
+                    isSelfAccess = Self.isSelfAccess(type: type, actor: events[i].actor, keyID: id)
+                    if isSelfAccess { selfActors[k] = events[i].actor.id }
                 }
+                if !isSelfAccess { postings.append((shared(.actor(events[i].actor)), seq)) }
                 if let ip = events[i].ip {
                     // Keyed as filed: an IPv4 address as its IPv4-mapped IPv6 address.
                     let bits = KeyID(high: ip.high, low: ip.low)

@@ -14,8 +14,45 @@ extension KeyState {
 
     /// Appends ``encoded()``'s bytes to `w` (a writer reused from row to row).
     public func encode(into w: inout BinaryWriter) {
+        encodeHead(into: &w)
+        EventCodec.encodePayload(.created(attributes), into: &w)
+    }
+
+    /// ``encode(into:)``, copying the attributes' bytes from `encoded` when they are the
+    /// attributes it holds, and else keeping the new ones there: the attributes are most
+    /// of a row and change rarely (a fold writes a key's row again per access).
+    public func encode(into w: inout BinaryWriter, reusing encoded: inout EncodedAttributes?) {
+        encodeHead(into: &w)
+        let attributes = self.attributes
+        if let encoded, encoded.attributes == attributes {
+            w.raw(encoded.bytes)
+            return
+        }
+        let start = w.bytes.count
+        EventCodec.encodePayload(.created(attributes), into: &w)
+        encoded = EncodedAttributes(attributes: attributes, bytes: Array(w.bytes[start...]))
+    }
+
+    /// A row's attributes and their encoded bytes (see ``encode(into:reusing:)``).
+    public struct EncodedAttributes: Sendable {
+        let attributes: KeyCreated
+        let bytes: [UInt8]
+    }
+
+    /// The attributes a row ends with, in the event codec's created-payload layout
+    /// (without the secret's digest, which the head holds).
+    private var attributes: KeyCreated {
+        KeyCreated(
+            name: name, prefix: prefix, environment: environment, scopes: scopes, accounts: accounts,
+            ipAllowlist: ipAllowlist, expiresAt: expiresAt, rateLimits: rateLimits, credits: credits,
+            metadata: metadata, secretDigest: .zero)
+    }
+
+    /// Everything of a row before its attributes.
+    private func encodeHead(into w: inout BinaryWriter) {
         w.u8(Self.formatVersion)
-        w.raw(id.bytes)
+        // The id's 16 bytes from the stack (``KeyID/bytes`` is an array per call).
+        withUnsafeBytes(of: (id.high.bigEndian, id.low.bigEndian)) { w.raw($0) }
         w.string(owner)
         w.u8(status.rawValue)
         w.i64(createdAt)
@@ -37,13 +74,6 @@ extension KeyState {
             w.varint(window.current)
             w.varint(window.previous)
         }
-        // The attributes reuse the event codec's created-payload layout.
-        var settings = KeyCreated(
-            name: name, prefix: prefix, environment: environment, scopes: scopes, accounts: accounts,
-            ipAllowlist: ipAllowlist, expiresAt: expiresAt, rateLimits: rateLimits, credits: credits,
-            metadata: metadata, secretDigest: secretDigest)
-        settings.secretDigest = .zero
-        EventCodec.encodePayload(.created(settings), into: &w)
     }
 
     /// Decodes a row written by ``encoded()``.

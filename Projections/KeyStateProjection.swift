@@ -103,8 +103,19 @@ public struct KeyStateProjection: Projection {
     public func store(
         _ new: KeyState, replacing old: KeyState.Indexed?, in txn: borrowing Transaction, using writer: inout BinaryWriter
     ) throws {
+        var attributes: KeyState.EncodedAttributes?
+        try store(new, replacing: old, in: txn, using: &writer, attributes: &attributes)
+    }
+
+    /// ``store(_:replacing:in:using:)``, the row's attributes encoded through
+    /// `attributes` (``KeyState/encode(into:reusing:)``): for a writer that keeps them
+    /// per key between writes of its row.
+    public func store(
+        _ new: KeyState, replacing old: KeyState.Indexed?, in txn: borrowing Transaction, using writer: inout BinaryWriter,
+        attributes: inout KeyState.EncodedAttributes?
+    ) throws {
         writer.reset()
-        new.encode(into: &writer)
+        new.encode(into: &writer, reusing: &attributes)
         try withUnsafeBytes(of: (new.id.high.bigEndian, new.id.low.bigEndian)) { (key) throws in
             try writer.bytes.withUnsafeBytes { (value) throws in try txn.put(keys, key, value) }
         }

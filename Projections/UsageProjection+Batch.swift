@@ -139,11 +139,18 @@ extension UsageProjection {
                 metrics.encode(into: &writer)
                 try writer.bytes.withUnsafeBytes { (v) throws in try cursor.replaceCurrent(key, v) }
             } else {
-                writer.reset()
-                latencies.withUnsafeBufferPointer { UsageMetrics.encode(sorted: $0, errors: errors, into: &writer) }
-                try writer.bytes.withUnsafeBytes { (v) throws in try cursor.put(key, v) }
+                // A new row is the empty row merged with the accesses: the bytes
+                // ``UsageMetrics/encode(sorted:errors:into:)`` writes, in one pass.
+                let merged = Self.emptyRow.withUnsafeBytes { empty in
+                    latencies.withUnsafeBufferPointer { merge(empty, $0, errors: errors) }
+                }
+                guard let merged else { preconditionFailure("the empty row merges") }
+                try out.withUnsafeBytes { (v) throws in try cursor.put(key, UnsafeRawBufferPointer(rebasing: v[merged])) }
             }
         }
+
+        /// The row of no accesses: format, 0 requests, 0 errors, latency max 0, no buckets.
+        static let emptyRow: [UInt8] = [UsageMetrics.formatVersion, 0, 0, 0, 0]
 
         /// Writes into ``out`` the row ``UsageMetrics`` would encode after decoding `row`
         /// and recording `sorted` (`errors` of them not VALID): the same bytes, merged in

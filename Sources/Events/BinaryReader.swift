@@ -65,7 +65,11 @@ public struct BinaryReader {
     }
 
     public mutating func string() throws(EventDecodingError) -> String {
-        let n = try count(limit: 1 << 20)
+        try string(length: count(limit: 1 << 20))
+    }
+
+    /// The next `n` bytes as a string (a ``string()`` whose length was read).
+    private mutating func string(length n: Int) throws(EventDecodingError) -> String {
         let start = offset
         let bytes = try raw(n)
         // ASCII, nearly every string here, is valid UTF-8 as it stands: decoding it is
@@ -74,6 +78,22 @@ public struct BinaryReader {
         guard let s = String(validating: bytes, as: UTF8.self) else {
             throw EventDecodingError(offset: start, reason: "invalid UTF-8")
         }
+        return s
+    }
+
+    /// ``string()``, the string `strings` keeps for the same bytes if there is one (no
+    /// allocation), else a new one, which `strings` then keeps.
+    @inline(__always)
+    public mutating func string(using strings: inout StringTable) throws(EventDecodingError) -> String {
+        let n = try count(limit: 1 << 20)
+        // In the buffer: ``count(limit:)`` checked that `n` bytes are left.
+        let bytes = UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + n])
+        if let known = strings.string(bytes) {
+            offset += n
+            return known
+        }
+        let s = try string(length: n)
+        strings.keep(s, for: bytes)
         return s
     }
 

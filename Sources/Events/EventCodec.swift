@@ -47,6 +47,25 @@ public enum EventCodec {
     public static func decode(_ record: UnsafeRawBufferPointer, seq: UInt64, context: Context = .all)
         throws(EventDecodingError) -> Event
     {
+        try decode(record, seq: seq, context: context) { (r) throws(EventDecodingError) in try r.string() }
+    }
+
+    /// ``decode(_:seq:context:)``, with the owner and actor id taken from `strings` when
+    /// it keeps them (what a thread decoding many records in a row saves allocations with).
+    public static func decode(
+        _ record: UnsafeRawBufferPointer, seq: UInt64, context: Context = .all, strings: inout StringTable
+    ) throws(EventDecodingError) -> Event {
+        try decode(record, seq: seq, context: context) { (r) throws(EventDecodingError) in
+            try r.string(using: &strings)
+        }
+    }
+
+    /// The decode, with `string` reading the owner and the actor id.
+    @inline(__always)
+    private static func decode(
+        _ record: UnsafeRawBufferPointer, seq: UInt64, context: Context,
+        string: (inout BinaryReader) throws(EventDecodingError) -> String
+    ) throws(EventDecodingError) -> Event {
         var r = BinaryReader(record)
         let v = try r.u8()
         guard v == version else { throw r.fail("unknown record version \(v)") }
@@ -54,7 +73,7 @@ public enum EventCodec {
         guard let type = EventType(rawValue: rawType) else { throw r.fail("unknown event type \(rawType)") }
         let time = try r.i64()
         guard let keyID = KeyID(bytes: try r.raw(16)) else { throw r.fail("bad key id") }
-        let owner = try r.string()
+        let owner = try string(&r)
         let rawKind = try r.u8()
         guard let kind = Actor.Kind(rawValue: rawKind) else { throw r.fail("unknown actor kind \(rawKind)") }
         var actor = Actor(kind: kind, id: "")
@@ -63,7 +82,7 @@ public enum EventCodec {
         if context == .minimal {
             try r.skipString()
         } else {
-            actor.id = try r.string()
+            actor.id = try string(&r)
         }
         let ipLength = Int(try r.u8())
         guard ipLength == 0 || ipLength == 4 || ipLength == 16 else { throw r.fail("bad ip length \(ipLength)") }

@@ -20,6 +20,8 @@ struct KeyStateCache {
     private var loaded: [Bool] = []
     private var stored: [KeyState.Indexed?] = []
     private var changed: [Bool] = []
+    /// The attributes of the row as last written, encoded (nil: none kept).
+    private var attributes: [KeyState.EncodedAttributes?] = []
     private var positions = KeyIndexTable()
     /// Positions changed since their last write, in first-change order.
     private var dirty: [Int] = []
@@ -43,6 +45,7 @@ struct KeyStateCache {
             loaded.append(false)
             stored.append(nil)
             changed.append(false)
+            attributes.append(nil)
         }
         if !loaded[position] {
             guard let state = try keys.state(of: id, in: txn) else { return nil }
@@ -69,7 +72,8 @@ struct KeyStateCache {
         for position in dirty {
             changed[position] = false
             guard loaded[position], let state = states[position] else { continue }
-            try keys.store(state, replacing: stored[position], in: txn, using: &writer)
+            try keys.store(
+                state, replacing: stored[position], in: txn, using: &writer, attributes: &attributes[position])
             stored[position] = state.indexed
         }
         dirty.removeAll(keepingCapacity: true)
@@ -81,6 +85,7 @@ struct KeyStateCache {
         guard let position = positions[id] else { return }
         states[position] = nil
         stored[position] = nil
+        attributes[position] = nil
         loaded[position] = false
     }
 
@@ -96,6 +101,7 @@ struct KeyStateCache {
         loaded.removeAll(keepingCapacity: true)
         stored.removeAll(keepingCapacity: true)
         changed.removeAll(keepingCapacity: true)
+        attributes.removeAll(keepingCapacity: true)
         positions.removeAll()
         dirty.removeAll(keepingCapacity: true)
     }

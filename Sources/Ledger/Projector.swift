@@ -41,6 +41,8 @@ final class Projector: @unchecked Sendable {
     private var hurried = false
     /// The key states folded, kept between rounds (on the folding thread only).
     private var keyStates = KeyStateCache()
+    /// The owners and actor ids decoded, kept between rounds (on the folding thread only).
+    private var strings = StringTable()
     /// Set by ``pause()`` (a rebuild writes the key-state table itself): the next round
     /// discards ``keyStates`` first.
     private var keyStatesStale = false
@@ -238,13 +240,20 @@ final class Projector: @unchecked Sendable {
         var events: [Event] = []
         events.reserveCapacity(min(maxEvents, Int(target - low)))
         // The tree's leaves: the hashes of the records after its checkpoint.
-        let tree = treePosition.map { (projection: others[$0] as? MerkleTreeProjection, after: from[$0 + 1]) }
+        let tree = treePosition.flatMap { others[$0] as? MerkleTreeProjection }
+        // The seq after which records are hashed (a plain integer in the loop, not the
+        // tree's value copied per record); no record is when there is no tree.
+        let hashedAfter = treePosition.map { from[$0 + 1] } ?? UInt64.max
         var leaves: [Digest] = []
-        if let tree, tree.after < target { leaves.reserveCapacity(min(maxEvents, Int(target - tree.after))) }
+        if hashedAfter < target { leaves.reserveCapacity(min(maxEvents, Int(target - hashedAfter))) }
+        // In a local for the loop: no exclusivity check of the class's property per record.
+        var strings = StringTable()
+        swap(&strings, &self.strings)
+        defer { swap(&strings, &self.strings) }
         try logEnvironment.read { txn in
             try log.scanRecords(from: low + 1, in: txn) { seq, record in
-                events.append(try EventCodec.decode(record, seq: seq, context: .actorAndIP))
-                if let tree, seq > tree.after { leaves.append(MerkleHash.leaf(record)) }
+                events.append(try EventCodec.decode(record, seq: seq, context: .actorAndIP, strings: &strings))
+                if seq > hashedAfter { leaves.append(MerkleHash.leaf(record)) }
                 return events.count < maxEvents && seq < target
             }
         }
@@ -267,7 +276,7 @@ final class Projector: @unchecked Sendable {
                 for (i, projection) in others.enumerated() {
                     let start = events.partitioningIndex { $0.seq > from[i + 1] }
                     guard start < events.endIndex else { continue }
-                    if i == treePosition, let tree = tree?.projection {
+                    if i == treePosition, let tree {
                         try tree.apply(leaves: leaves[...], of: events[start...], in: txn)
                     } else {
                         try projection.apply(contentsOf: events[start...], in: txn)

@@ -24,9 +24,14 @@ public enum PostingBlock {
 
     /// Appends `gap` to `block` as a varint.
     static func append(_ gap: UInt64, to block: inout [UInt8]) {
-        var bytes: (UInt64, UInt64) = (0, 0)
-        let count = withUnsafeMutableBytes(of: &bytes) { store(gap, at: $0.baseAddress!) }
-        withUnsafeBytes(of: bytes) { block.append(contentsOf: $0.prefix(count)) }
+        // Byte by byte, the bytes ``store(_:at:)`` writes: a gap is one or two bytes
+        // nearly always, and a generic `append(contentsOf:)` costs more than the bytes.
+        var rest = gap
+        while rest >= 0x80 {
+            block.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        block.append(UInt8(rest))
     }
 
     /// Writes `gap` as a varint at `at` (room for 10 bytes); returns the bytes written.
@@ -206,12 +211,16 @@ extension Cursor {
         var first: UInt64 = 0
         var last: UInt64 = 0
         var open = false
+        // True while the cursor is on the list's last block and the open block is that
+        // one: writing it replaces the entry in place, without a second search.
+        var onTail = false
         if let tail = try lastBlock(of: scratch.key) {
             first = tail.first
             // Copied before any put moves the row.
             scratch.block.append(contentsOf: tail.gaps)
             last = try PostingBlock.last(first: first, tail.gaps)
             open = true
+            onTail = true
         }
         var changed = false
         for value in values {
@@ -224,7 +233,8 @@ extension Cursor {
                     changed = true
                     continue
                 }
-                if changed { try put(block: scratch.block, first: first, key: &scratch.key) }
+                if changed { try put(block: scratch.block, first: first, key: &scratch.key, replacing: onTail) }
+                onTail = false
             }
             scratch.block.removeAll(keepingCapacity: true)
             first = value
@@ -232,7 +242,7 @@ extension Cursor {
             open = true
             changed = true
         }
-        if changed { try put(block: scratch.block, first: first, key: &scratch.key) }
+        if changed { try put(block: scratch.block, first: first, key: &scratch.key, replacing: onTail) }
     }
 
     /// The last block of the list whose key is `key` less its last 8 bytes, or nil for an
@@ -245,9 +255,15 @@ extension Cursor {
         return (first, entry.value)
     }
 
-    private mutating func put(block: [UInt8], first: UInt64, key: inout [UInt8]) throws {
+    /// Writes `block` under the list's key with `first`; `replacing`: the cursor is on
+    /// that very entry (``replaceCurrent(_:_:)``).
+    private mutating func put(block: [UInt8], first: UInt64, key: inout [UInt8], replacing: Bool) throws {
         key.withUnsafeMutableBytes { $0.storeBytes(of: first.bigEndian, toByteOffset: $0.count - 8, as: UInt64.self) }
-        try key.withUnsafeBytes { (k) throws in try block.withUnsafeBytes { (v) throws in try put(k, v) } }
+        try key.withUnsafeBytes { (k) throws in
+            try block.withUnsafeBytes { (v) throws in
+                if replacing { try replaceCurrent(k, v) } else { try put(k, v) }
+            }
+        }
     }
 
     /// The first value of the block whose row key is `rowKey`, when that row belongs to

@@ -129,6 +129,36 @@ private let sampleWebhook = WebhookID(raw: KeyID(high: 0x0352_0000_0000_0001, lo
     }
 }
 
+@Test func decodingThroughAStringTableGivesTheSameEvents() throws {
+    // Owners and actor ids long enough to be kept, repeated, non-ASCII, and more distinct
+    // ones than the table has slots (so slots are taken over), each decoded twice.
+    var events: [Event] = []
+    for (i, template) in sampleEvents().enumerated() {
+        var event = template
+        event.owner = i % 2 == 0 ? "organisation_\(i % 5)_of_the_tests" : "org_42"
+        event.actor.id = i % 3 == 0 ? "kl_\(i % 4)ABCDEFGHIJKLMNOPQRSTUVW" : "actör-naïve-\(i)-ünïcödé"
+        events.append(event)
+    }
+    for n in 0..<(StringTable.slotCount + 100) {
+        var event = events[n % events.count]
+        event.owner = "owner-number-\(n)-of-many"
+        events.append(event)
+    }
+    var strings = StringTable()
+    for _ in 0..<2 {
+        for event in events {
+            let record = EventCodec.encode(event)
+            for context in [EventCodec.Context.all, .actorAndIP, .minimal] {
+                let plain = try record.withUnsafeBytes { try EventCodec.decode($0, seq: event.seq, context: context) }
+                let kept = try record.withUnsafeBytes {
+                    try EventCodec.decode($0, seq: event.seq, context: context, strings: &strings)
+                }
+                #expect(kept == plain)
+            }
+        }
+    }
+}
+
 @Test func stringsDecodeWhetherASCIIOrNot() throws {
     for text in ["", "a", "org_1234567", "exactly8", "sixteen bytes!!!", "naïve", "日本語のキー名", "emoji 🔑 key"] {
         var writer = BinaryWriter()
