@@ -75,7 +75,7 @@ public final class APIResponder: HTTPResponder {
         let call = Call(
             request: request, route: route, requestID: requestID, ledger: ledger,
             requestMetrics: requestMetrics, checkpoints: checkpoints, gate: idempotency, notifications: notifications,
-            authentication: authentication,
+            verifyFragments: verifyFragments, authentication: authentication,
             finish: { result in
                 audit.record(
                     result, request, route: route, requestID: requestID, authentication: authentication,
@@ -197,6 +197,8 @@ struct Call: Sendable {
     let checkpoints: TreeCheckpoints?
     let gate: IdempotencyGate
     let notifications: NotificationSettings
+    /// The verify answer's cached key fragments (the responder's, shared by every call).
+    let verifyFragments: VerifyFragments
     /// The request's principal (a placeholder failure on routes that ask for no credential).
     let authentication: Result<Principal, AuthenticationFailure>
     /// Answers the request, once its audit record, if it needs one, is durable.

@@ -11,9 +11,10 @@ extension Call {
         try Query(request.query).finish()
         let finish = self.finish
         let ledger = self.ledger
+        let fragments = verifyFragments
         try Self.verification(request, requestID: requestID) { secret, verify, context in
             ledger.verify(secret: secret, verify, context: context) { result in
-                finish(Self.answer(result))
+                finish(Self.answer(result, fragments: fragments))
             }
         }
     }
@@ -58,9 +59,9 @@ extension Call {
         return use(secret, verify, context)
     }
 
-    /// The answer to a verification the ledger decided: its body made by
-    /// ``VerifyAnswerBody`` with `fragments`, else by ``render(_:)``.
-    static func answer(_ result: borrowing Result<VerifyResult, LedgerError>, fragments: VerifyFragments? = nil)
+    /// The answer to a verification the ledger decided, its body written by
+    /// ``VerifyAnswerBody`` with `fragments`.
+    static func answer(_ result: borrowing Result<VerifyResult, LedgerError>, fragments: VerifyFragments)
         -> Result<
             HTTPResponse, APIError
         >
@@ -71,51 +72,9 @@ extension Call {
             var headers: [(name: String, value: String)] = []
             headers.reserveCapacity(3)
             headers.append(("Content-Type", "application/json"))
-            let body = fragments.map { VerifyAnswerBody.render(verdict, fragments: $0) } ?? render(verdict)
+            let body = VerifyAnswerBody.render(verdict, fragments: fragments)
             return .success(HTTPResponse(status: 200, headers: headers, body: body))
         case .failure(let error): return .failure(APIError(error))
-        }
-    }
-
-    /// The answer's envelope, written with a ``JSONWriter``.
-    static func render(_ v: VerifyResult) -> [UInt8] {
-        Envelope.data { w in
-            w.beginObject()
-            w.field(static: "valid", v.isValid)
-            w.field(static: "code", v.code.wireName)
-            w.field(static: "status", Int64(v.status))
-            if let key = v.key {
-                w.rawMembers(VerifyFragments.identity(key))
-                w.field(static: "credits", key.credits)
-                w.rawMembers(VerifyFragments.terms(key, plan: v.plan))
-                if let credits = v.ownerCredits { w.field(static: "ownerCredits", credits) }
-                w.key(static: "rateLimits")
-                w.beginArray()
-                for limit in v.rateLimits {
-                    w.beginObject()
-                    w.field(static: "name", limit.name)
-                    w.key(static: "limit")
-                    w.uint(limit.limit)
-                    w.key(static: "remaining")
-                    w.uint(limit.remaining)
-                    w.field(static: "resetAt", timestamp: limit.resetAt)
-                    w.field(static: "scope", limit.scope.rawValue)
-                    w.endObject()
-                }
-                w.endArray()
-            }
-            if let limit = v.rateLimit, v.code == .valid || v.code == .rateLimited || v.code == .usageExceeded {
-                w.key(static: "rateLimit")
-                w.beginObject()
-                w.key(static: "limit")
-                w.uint(limit.limit)
-                w.key(static: "remaining")
-                w.uint(limit.remaining)
-                w.field(static: "resetAt", timestamp: limit.resetAt)
-                w.endObject()
-            }
-            if v.code == .rateLimited { w.field(static: "retryAfterSeconds", Int64(v.retryAfterSeconds ?? 1)) }
-            w.endObject()
         }
     }
 }

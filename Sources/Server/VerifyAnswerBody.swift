@@ -3,12 +3,12 @@ import JSON
 import Ledger
 import Projections
 
-/// The body of the direct path's verify answer: the bytes ``Call/render(_:)`` makes,
-/// written with plain stores into one array sized once, with the members that change
-/// only with the key from ``VerifyFragments`` (hot path, STYLE.md 12: a ``JSONWriter``
-/// checks its capacity and tracks commas for every piece). Strings, integers and times
-/// are written by ``JSONBytes`` and ``RFC3339``, as the writer writes them; a test holds
-/// the two renderings to the same bytes.
+/// The body of every verify answer, written with plain stores into one array sized
+/// once, with the members that change only with the key from ``VerifyFragments`` (hot
+/// path, STYLE.md 12: a ``JSONWriter`` checks its capacity and tracks commas for every
+/// piece). Strings, integers and times are written by ``JSONBytes`` and ``RFC3339``, as
+/// the writer writes them; VerifyAnswerBodyTests holds these bytes to a reference
+/// written with a ``JSONWriter``.
 enum VerifyAnswerBody {
     static func render(_ v: borrowing VerifyResult, fragments: VerifyFragments) -> [UInt8] {
         let members = v.key.map { fragments.fragments($0, plan: v.plan) }
