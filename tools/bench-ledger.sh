@@ -18,18 +18,19 @@ trap 'rm -rf "$dir"' EXIT
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", 100 * a / b }'; }
 # The figure after "= " in a floor probe's line.
 rate_of() { sed -E 's/.*= ([0-9]+)[^0-9].*/\1/'; }
-# 1, 8 and 64 verifications in flight (that many submitters, one each), each against the
+# 1, 8 and 64 verifications in flight (one submitting thread keeping that many outstanding,
+# as the server's event loop does for its connections), each against the
 # log floor (the same log records committed from C as LMDB transactions in batches of the
 # size ours had), the file floor (the same records appended to a zero-filled file, one
 # pwrite and one fdatasync per batch) and the direct floor (written as the journal writes
 # them: O_DIRECT | O_DSYNC, whole blocks, one write per batch). First without the journal (every batch
 # its own LMDB commit, --journal-ms 0), then with it (the default).
 for inflight in 1 8 64; do
-  line=$($bin bench --data "$dir/nojournal-$inflight" --keys 1000 --submitters $inflight --in-flight 1 \
+  line=$($bin bench --data "$dir/nojournal-$inflight" --keys 1000 --submitters 1 --in-flight $inflight \
     --seconds "$secs" --journal-ms 0)
   echo "without the journal: $line"
   plain=$(echo "$line" | awk '{for(i=1;i<=NF;i++) if($i=="commands/s") print $(i-1)}')
-  line=$($bin bench --data "$dir/bench-$inflight" --keys 1000 --submitters $inflight --in-flight 1 --seconds "$secs")
+  line=$($bin bench --data "$dir/bench-$inflight" --keys 1000 --submitters 1 --in-flight $inflight --seconds "$secs")
   rate=$(echo "$line" | awk '{for(i=1;i<=NF;i++) if($i=="commands/s") print $(i-1)}')
   echo "with the journal:    $line"
   echo "  journal / no journal ($inflight in flight): $(ratio "$rate" "$plain")"
@@ -44,10 +45,13 @@ for inflight in 1 8 64; do
   done
   echo "  ratio to raw durable batched appends ($raw_batched recs/s): $(ratio "$rate" "$raw_batched")"
 done
+# 64 in flight from 64 threads, one each: what the wake-ups of that many threads cost
+# (each answer wakes its own submitter) beside the one submitting thread above.
+echo "64 submitting threads: $($bin bench --data "$dir/threads-64" --keys 1000 --submitters 64 --in-flight 1 --seconds "$secs")"
 # The same verifications in a ledger with history (the 64-in-flight run's), where more of
 # the rows a batch touches lie on pages of their own.
 history=$($bin verify-chain --data "$dir/bench-64" | awk '{print $3}')
-echo "after $history events of history: $($bin bench --data "$dir/bench-64" --keys 1000 --submitters 64 --in-flight 1 --seconds "$secs")"
+echo "after $history events of history: $($bin bench --data "$dir/bench-64" --keys 1000 --submitters 1 --in-flight 64 --seconds "$secs")"
 # Replay the largest of those logs (mostly key.accessed, like production), from a fresh copy
 # each time: five runs, each timed from process start to exit, the ratio taken at the
 # median (one run on this machine can be 25% off its neighbours).
