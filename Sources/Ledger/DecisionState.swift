@@ -9,7 +9,11 @@ import Projections
 /// Changes are journaled: ``mark()`` and ``rollback(to:)`` undo a failed command's
 /// changes (or, from mark 0, a batch whose commit failed); ``committed()`` forgets them.
 /// Owner and plan states (shared windows, credits) belong beside ``keys`` here.
-struct DecisionState {
+///
+/// Noncopyable: there is one, the executor's, and a call on it borrows it in place (a
+/// copy of a class's stored struct for a call the optimizer cannot see through would
+/// retain and release every table).
+struct DecisionState: ~Copyable {
     /// One key's decision facts. Optional values use a sentinel (`Int64.min`: none).
     struct Entry {
         var id: KeyID

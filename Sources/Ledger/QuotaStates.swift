@@ -10,8 +10,8 @@ import Synchronization
 ///
 /// Changes are journaled like ``DecisionState``'s: ``mark()``, ``rollback(to:)``,
 /// ``committed()``; committed states are published to a ``QuotaSnapshot`` that reads on
-/// other threads see.
-struct QuotaStates {
+/// other threads see. Noncopyable, like ``DecisionState``: calls borrow it in place.
+struct QuotaStates: ~Copyable {
     private var owners: [String: OwnerState] = [:]
     private var plans: [String: PlanState] = [:]
     private var keys: [KeyID: KeyQuota] = [:]
