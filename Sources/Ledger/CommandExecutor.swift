@@ -78,17 +78,18 @@ final class CommandExecutor: @unchecked Sendable {
         try load()
     }
 
-    /// Decides and appends every job; returns each result and the log's seq after it.
-    /// Runs again from its start when the transaction is retried (a map that grew): it
-    /// first undoes what an earlier attempt changed in memory.
+    /// Decides and appends every job; returns each result (never nil: optional so that
+    /// the writer can move each out to its caller) and the log's seq after it. Runs again
+    /// from its start when the transaction is retried (a map that grew): it first undoes
+    /// what an earlier attempt changed in memory.
     func run(_ batch: [Writer.Job], in txn: borrowing Transaction) throws -> (
-        [Result<Outcome, LedgerError>], [UInt64]
+        [Result<Outcome, LedgerError>?], [UInt64]
     ) {
         rollbackBatch()
         evictRecent()
         keptAnswers.removeAll(keepingCapacity: true)
         var head = try log.head(in: txn)
-        var results: [Result<Outcome, LedgerError>] = []
+        var results: [Result<Outcome, LedgerError>?] = []
         var seqs: [UInt64] = []
         results.reserveCapacity(batch.count)
         seqs.reserveCapacity(batch.count)
@@ -206,7 +207,7 @@ final class CommandExecutor: @unchecked Sendable {
         let match = decisions.match(position, previous: previous, at: now)
         // One state, decided on and then moved on in place by the decision's events.
         var current = decisions.decisionView(position)
-        let quota = quotas.context(of: current)
+        var quota = quotas.context(of: current)
         let decision = VerifyDecision.decide(
             current, match: match, request: request, latencyMicros: latency(context), now: now, quota: quota)
         let actor = Actor(kind: .key, id: current.id.description)
@@ -220,8 +221,10 @@ final class CommandExecutor: @unchecked Sendable {
         }
         decisions.recordAccess(position, current)
         // A grant moved the owner's and the plan's windows: the answer shows them after it.
-        let counted = decision.code == .valid && (quota.owner != nil || quota.keyQuota != nil)
-        let after = counted ? quotas.context(of: current) : quota
-        return VerifyDecision.result(code: decision.code, after: current, request: request, now: now, quota: after)
+        if decision.code == .valid && (quota.owner != nil || quota.keyQuota != nil) {
+            quota = quotas.context(of: current)
+        }
+        return VerifyDecision.result(
+            code: decision.code, after: consume current, request: request, now: now, quota: quota)
     }
 }

@@ -128,7 +128,7 @@ extension Ledger {
     /// secret (an imported key's) is looked up by its SHA-256.
     public func verify(
         secret: String, _ request: VerifyRequest, context: CommandContext,
-        completion: @escaping @Sendable (Result<VerifyResult, LedgerError>) -> Void
+        completion: @escaping @Sendable (consuming Result<VerifyResult, LedgerError>) -> Void
     ) {
         guard Secret.isWellFormed(secret) || !Secret.hasLedgerShape(secret) else {
             metrics.recordDecision(.notFound)
@@ -136,13 +136,16 @@ extension Ledger {
             return
         }
         let metrics = self.metrics
-        // The answered form: one closure between the writer's answer and the caller's.
+        // The answered form: one closure between the writer's answer and the caller's. The
+        // verdict moves through it to the caller, uncopied.
         submit(.verify(request, secretDigest: Secret.digest(secret)), context: context, answered: { result, _ in
-            switch result {
-            case .success(.verified(let verdict)):
+            switch consume result {
+            case .success(let outcome):
+                guard case .verified(let verdict) = consume outcome else {
+                    return completion(.failure(.unavailable("unexpected outcome")))
+                }
                 metrics.recordDecision(verdict.code)
                 completion(.success(verdict))
-            case .success: completion(.failure(.unavailable("unexpected outcome")))
             case .failure(let error): completion(.failure(error))
             }
         })

@@ -339,7 +339,7 @@ public final class Ledger: Sendable {
     /// appended none), for `X-Ledger-Seq`.
     public func submit(
         _ command: Command, context: CommandContext,
-        answered: @escaping @Sendable (Result<Outcome, LedgerError>, UInt64) -> Void
+        answered: @escaping @Sendable (consuming Result<Outcome, LedgerError>, UInt64) -> Void
     ) {
         guard let writer else {
             answered(.failure(.unavailable("the ledger is open read-only")), 0)

@@ -52,30 +52,34 @@ public enum VerifyDecision {
         }
     }
 
-    /// The full answer once the events are applied: `after` is the key's new state. A
-    /// key of another environment than the request asks for is answered as an unknown
-    /// secret would be (its access is still recorded).
+    /// The full answer once the events are applied: `after` is the key's new state,
+    /// moved into the answer (the writer's one copy of it). A key of another environment
+    /// than the request asks for is answered as an unknown secret would be (its access
+    /// is still recorded).
     public static func result(
-        code: VerifyCode, after: KeyState, request: VerifyRequest, now: Int64, quota: QuotaContext = QuotaContext()
+        code: VerifyCode, after: consuming KeyState, request: VerifyRequest, now: Int64,
+        quota: borrowing QuotaContext = QuotaContext()
     ) -> VerifyResult {
         if after.hidden(from: request) || quota.keyQuota?.isPurged == true {
             return VerifyResult(code: .notFound, status: 401)
         }
-        let limits =
-            zip(after.rateLimits, after.windows).map { limit, window in
-                RateLimitStatus(limit, window, scope: .key, now: now)
-            } + quota.statuses(at: now)
+        let quotaLimits = quota.statuses(at: now)
+        var limits: [RateLimitStatus] = []
+        limits.reserveCapacity(after.rateLimits.count + quotaLimits.count)
+        for (limit, window) in zip(after.rateLimits, after.windows) {
+            limits.append(RateLimitStatus(limit, window, scope: .key, now: now))
+        }
+        limits.append(contentsOf: quotaLimits)
         var retryAfter: Int?
         if code == .rateLimited {
             let waits = [after.rateLimitRetryAfter(at: now), quota.retryAfter(at: now)].compactMap { $0 }
             retryAfter = waits.max() ?? 1
         }
-        var result = VerifyResult(
-            code: code, status: status(for: code), key: after, rateLimit: RateLimitStatus.tightest(limits),
-            rateLimits: limits, retryAfterSeconds: retryAfter)
-        result.plan = quota.keyQuota?.settings.plan ?? quota.owner?.settings.plan
-        result.ownerCredits = quota.owner?.settings.credits
-        return result
+        return VerifyResult(
+            code: code, status: status(for: code), key: consume after, rateLimit: RateLimitStatus.tightest(limits),
+            rateLimits: limits, retryAfterSeconds: retryAfter,
+            plan: quota.keyQuota?.settings.plan ?? quota.owner?.settings.plan,
+            ownerCredits: quota.owner?.settings.credits)
     }
 }
 

@@ -22,8 +22,9 @@ final class Writer: @unchecked Sendable {
         var command: Command
         var context: CommandContext
         /// The result and the log's seq after the command (its last event's, or the
-        /// head before it when it appended none).
-        var completion: @Sendable (Result<Outcome, LedgerError>, UInt64) -> Void
+        /// head before it when it appended none). The result is the caller's to keep:
+        /// handed over, not copied.
+        var completion: @Sendable (consuming Result<Outcome, LedgerError>, UInt64) -> Void
     }
 
     /// Called once each batch is durable (after its callers are answered), with the new
@@ -333,7 +334,7 @@ final class Writer: @unchecked Sendable {
     private func process(_ batch: [Job]) {
         let started = executor.clock.monotonicNanos()
         var head: UInt64 = 0
-        var results: [Result<Outcome, LedgerError>]
+        var results: [Result<Outcome, LedgerError>?]
         var seqs: [UInt64]
         var visible = false
         do {
@@ -366,7 +367,9 @@ final class Writer: @unchecked Sendable {
         if visible { becameVisible(head) }
         for i in batch.indices {
             answering = seqs[i]
-            batch[i].completion(results[i], seqs[i])
+            // Moved to its caller, not copied: a copy of a verdict retains every field of its key.
+            guard let result = results[i].take() else { continue }
+            batch[i].completion(result, seqs[i])
         }
         answering = nil
         if head > 0 { observer?(head, batch.count, nanos) }
