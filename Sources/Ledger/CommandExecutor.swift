@@ -93,14 +93,18 @@ final class CommandExecutor: @unchecked Sendable {
         var seqs: [UInt64] = []
         results.reserveCapacity(batch.count)
         seqs.reserveCapacity(batch.count)
-        for job in batch {
+        for index in batch.indices {
             let now = max(clock.now(), head.time)
-            if case .verify(let request, let digest) = job.command {
+            // Read in place: a copy of the job would retain every field of its command,
+            // its context and its completion.
+            if case .verify(let request, let digest) = batch[index].command {
                 // Verification never fails as a command: refusals are outcomes to record.
-                results.append(.success(.verified(try verify(request, digest, job.context, &head, now, txn))))
+                let verdict = try verify(request, digest, batch[index].context, &head, now, txn)
+                results.append(.success(.verified(verdict)))
                 seqs.append(head.seq)
                 continue
             }
+            let job = batch[index]
             let before = head
             let mark = (decisions.mark(), recentJournal.count, notices.mark, quotas.mark())
             do {

@@ -38,14 +38,14 @@ struct QuotaStates: ~Copyable {
     func keyQuota(_ id: KeyID) -> KeyQuota? { keys[id] }
 
     /// Everything a verification of `key` decides over besides the key itself.
+    /// Built in the caller's storage, not assembled and copied there (a context is large).
     func context(of key: KeyState) -> QuotaContext {
-        var context = QuotaContext()
-        guard !owners.isEmpty || !keys.isEmpty else { return context }
-        context.keyQuota = keys[key.id]
-        context.keyPlan = context.keyQuota?.settings.plan.flatMap { plans[$0] }
-        context.owner = owners[key.owner]
-        context.ownerPlan = context.owner?.settings.plan.flatMap { plans[$0] }
-        return context
+        guard !owners.isEmpty || !keys.isEmpty else { return QuotaContext() }
+        let keyQuota = keys[key.id]
+        let owner = owners[key.owner]
+        return QuotaContext(
+            keyQuota: keyQuota, keyPlan: keyQuota?.settings.plan.flatMap { plans[$0] }, owner: owner,
+            ownerPlan: owner?.settings.plan.flatMap { plans[$0] })
     }
 
     /// Loads what the quota projection holds.
