@@ -28,6 +28,13 @@ public struct BinaryWriter: Sendable {
 
     public mutating func raw(_ raw: some Sequence<UInt8>) { bytes.append(contentsOf: raw) }
 
+    /// `id`'s 16 big-endian bytes (``KeyID/bytes``), with no array made for them (every
+    /// event's record holds one).
+    public mutating func keyID(_ id: KeyID) {
+        withUnsafeBytes(of: id.high.bigEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: id.low.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
     public mutating func string(_ s: String) {
         varint(UInt64(s.utf8.count))
         bytes.append(contentsOf: s.utf8)

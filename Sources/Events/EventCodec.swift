@@ -14,7 +14,7 @@ public enum EventCodec {
         w.u8(version)
         w.u8(event.type.rawValue)
         w.i64(event.time)
-        w.raw(event.keyID.bytes)
+        w.keyID(event.keyID)
         w.string(event.owner)
         w.u8(event.actor.kind.rawValue)
         w.string(event.actor.id)
