@@ -95,8 +95,8 @@ final class CommandExecutor: @unchecked Sendable {
         seqs.reserveCapacity(batch.count)
         for index in batch.indices {
             let now = max(clock.now(), head.time)
-            // Read in place: a copy of the job would retain every field of its command,
-            // its context and its completion.
+            // By index, not `for job in batch`, which copies each job whole (its command,
+            // context and completion) before it is decided.
             if case .verify(let request, let digest) = batch[index].command {
                 // Verification never fails as a command: refusals are outcomes to record.
                 let verdict = try verify(request, digest, batch[index].context, &head, now, txn)

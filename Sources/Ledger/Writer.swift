@@ -368,7 +368,7 @@ final class Writer: @unchecked Sendable {
         for i in batch.indices {
             answering = seqs[i]
             // Moved to its caller, not copied: a copy of a verdict retains every field of its key.
-            guard let result = results[i].take() else { continue }
+            let result = results[i].take() ?? .failure(.unavailable("the writer lost the command's result"))
             batch[i].completion(result, seqs[i])
         }
         answering = nil
