@@ -1,4 +1,4 @@
-import Glibc
+internal import Glibc
 
 /// Strings decoded before, handed out again for equal bytes: the owner and actor id of
 /// a record are nearly always those of a record decoded shortly before it, and an
