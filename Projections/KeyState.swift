@@ -117,6 +117,39 @@ public struct KeyState: Equatable, Sendable {
     public var previousSecretDigest: Digest?
     public var previousSecretExpiresAt: Int64?
 
+    /// A state with every field given (what the writer's compact decision state is
+    /// expanded to, with no intermediate ``KeyCreated``).
+    public init(
+        id: KeyID, owner: String, name: String, prefix: String, environment: String, status: KeyStatus,
+        scopes: [String], accounts: [String], ipAllowlist: [CIDR], expiresAt: Int64?, rateLimits: [RateLimit],
+        windows: [RateWindow], credits: Int64?, metadata: [String: String], createdAt: Int64, lastUsedAt: Int64?,
+        rotatedAt: Int64?, version: UInt64, events: UInt64, secretDigest: Digest, previousSecretDigest: Digest?,
+        previousSecretExpiresAt: Int64?
+    ) {
+        self.id = id
+        self.owner = owner
+        self.name = name
+        self.prefix = prefix
+        self.environment = environment
+        self.status = status
+        self.scopes = scopes
+        self.accounts = accounts
+        self.ipAllowlist = ipAllowlist
+        self.expiresAt = expiresAt
+        self.rateLimits = rateLimits
+        self.windows = windows
+        self.credits = credits
+        self.metadata = metadata
+        self.createdAt = createdAt
+        self.lastUsedAt = lastUsedAt
+        self.rotatedAt = rotatedAt
+        self.version = version
+        self.events = events
+        self.secretDigest = secretDigest
+        self.previousSecretDigest = previousSecretDigest
+        self.previousSecretExpiresAt = previousSecretExpiresAt
+    }
+
     /// A key as `key.created` makes it.
     public init(id: KeyID, owner: String, created c: KeyCreated, at time: Int64) {
         self.id = id

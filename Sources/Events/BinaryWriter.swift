@@ -8,6 +8,9 @@ public struct BinaryWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
+    /// A writer that appends after `bytes` (taken over: no copy).
+    public init(_ bytes: consuming [UInt8]) { self.bytes = bytes }
+
     /// Empties the buffer and keeps its storage, to write the next record into it.
     public mutating func reset() { bytes.removeAll(keepingCapacity: true) }
 
@@ -35,9 +38,14 @@ public struct BinaryWriter: Sendable {
         withUnsafeBytes(of: id.low.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
+    /// The length, then the UTF-8 bytes, copied from the string's own storage (not
+    /// through its generic UTF-8 view: every event's record holds several strings).
     public mutating func string(_ s: String) {
-        varint(UInt64(s.utf8.count))
-        bytes.append(contentsOf: s.utf8)
+        var s = s
+        s.withUTF8 { utf8 in
+            varint(UInt64(utf8.count))
+            bytes.append(contentsOf: UnsafeRawBufferPointer(utf8))
+        }
     }
 
     public mutating func optionalString(_ s: String?) {
@@ -58,4 +66,12 @@ public struct BinaryWriter: Sendable {
     }
 
     public mutating func digest(_ d: Digest) { d.withUnsafeBytes { bytes.append(contentsOf: $0) } }
+
+    /// `ip`'s length (4 or 16), then its bytes (``IPAddress/bytes``), with no array made.
+    public mutating func ip(_ ip: IPAddress) {
+        ip.withUnsafeBytes { ip in
+            u8(UInt8(ip.count))
+            bytes.append(contentsOf: ip)
+        }
+    }
 }

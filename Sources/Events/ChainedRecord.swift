@@ -7,12 +7,18 @@ public enum ChainedRecord {
     /// The stored value for `record` following `prevHash`, and the new head hash.
     /// Takes `record` over (its buffer usually has room for the hashes: no copy).
     public static func seal(_ record: consuming [UInt8], after prevHash: Digest) -> (value: [UInt8], hash: Digest) {
-        let hash = record.withUnsafeBytes { Digest.sha256(prevHash, $0) }
-        var value = record
-        value.reserveCapacity(value.count + trailerSize)
-        prevHash.withUnsafeBytes { value.append(contentsOf: $0) }
-        hash.withUnsafeBytes { value.append(contentsOf: $0) }
-        return (value, hash)
+        var value = BinaryWriter(record)
+        let hash = seal(&value, after: prevHash)
+        return (value.bytes, hash)
+    }
+
+    /// Makes the record in `value` the stored value following `prevHash`, in place (the
+    /// hashes appended to it); returns the new head hash.
+    public static func seal(_ value: inout BinaryWriter, after prevHash: Digest) -> Digest {
+        let hash = value.bytes.withUnsafeBytes { Digest.sha256(prevHash, $0) }
+        value.digest(prevHash)
+        value.digest(hash)
+        return hash
     }
 
     /// Splits a stored value into record, prevHash and hash, without copying.

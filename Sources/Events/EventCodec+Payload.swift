@@ -165,9 +165,7 @@ extension EventCodec {
     private static func encode(_ list: [CIDR], _ w: inout BinaryWriter) {
         w.varint(UInt64(list.count))
         for range in list {
-            let bytes = range.network.bytes
-            w.u8(UInt8(bytes.count))
-            w.raw(bytes)
+            w.ip(range.network)
             w.u8(UInt8(range.prefixLength))
         }
     }

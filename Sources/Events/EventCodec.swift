@@ -11,6 +11,13 @@ public enum EventCodec {
     /// The record of `event` (its seq is the log's key, not part of the record).
     public static func encode(_ event: Event) -> [UInt8] {
         var w = BinaryWriter()
+        encode(event, into: &w)
+        return w.bytes
+    }
+
+    /// Appends the record of `event` to `w` (the writer's one buffer, reused for every
+    /// event it appends).
+    public static func encode(_ event: Event, into w: inout BinaryWriter) {
         w.u8(version)
         w.u8(event.type.rawValue)
         w.i64(event.time)
@@ -18,16 +25,9 @@ public enum EventCodec {
         w.string(event.owner)
         w.u8(event.actor.kind.rawValue)
         w.string(event.actor.id)
-        if let ip = event.ip {
-            let bytes = ip.bytes
-            w.u8(UInt8(bytes.count))
-            w.raw(bytes)
-        } else {
-            w.u8(0)
-        }
+        if let ip = event.ip { w.ip(ip) } else { w.u8(0) }
         w.optionalString(event.requestID)
         encodePayload(event.payload, into: &w)
-        return w.bytes
     }
 
     /// Which of an event's request fields a decode fills in. Every length and flag is

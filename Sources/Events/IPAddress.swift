@@ -25,7 +25,7 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         }
         var v6 = in6_addr()
         guard inet_pton(AF_INET6, string, &v6) == 1 else { return nil }
-        let (h, l) = withUnsafeBytes(of: &v6) {
+        let (h, l) = Swift.withUnsafeBytes(of: &v6) {
             (
                 UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)),
                 UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
@@ -41,9 +41,13 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// 4 bytes for IPv4, 16 for IPv6, network order.
-    public var bytes: [UInt8] {
-        if isV4 { return withUnsafeBytes(of: UInt32(truncatingIfNeeded: low).bigEndian) { Array($0) } }
-        return withUnsafeBytes(of: high.bigEndian) { Array($0) } + withUnsafeBytes(of: low.bigEndian) { Array($0) }
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    /// Calls `body` with ``bytes`` in a buffer valid only during the call (no array made:
+    /// every event's record holds its request's address).
+    public func withUnsafeBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        if isV4 { return try Swift.withUnsafeBytes(of: UInt32(truncatingIfNeeded: low).bigEndian, body) }
+        return try Swift.withUnsafeBytes(of: (high.bigEndian, low.bigEndian), body)
     }
 
     /// An address from 4 or 16 network-order bytes; nil for other lengths.

@@ -37,6 +37,8 @@ final class CommandExecutor: @unchecked Sendable {
     private var recentOrder: [(seq: UInt64, id: KeyID)] = []
     private var recentFront = 0
     private var recentJournal: [(id: KeyID, before: (seq: UInt64, state: KeyState)?)] = []
+    /// The stored value of the event being appended: one buffer, reused for every event.
+    private var eventBuffer = BinaryWriter(capacity: 512)
 
     init(
         log: EventLog, keys: KeyStateProjection, projections: Environment, projector: Projector,
@@ -181,7 +183,7 @@ final class CommandExecutor: @unchecked Sendable {
         var event = Event(
             time: now, keyID: id, owner: owner, actor: actor, ip: context.ip,
             requestID: context.requestID, payload: payload)
-        try log.append(&event, after: &head, in: txn)
+        try log.append(&event, after: &head, in: txn, buffer: &eventBuffer)
         try quotas.apply(event)
         notices.apply(event)
         guard let new = KeyState.evolve(old, event) else { return nil }
@@ -212,23 +214,27 @@ final class CommandExecutor: @unchecked Sendable {
         // One state, decided on and then moved on in place by the decision's events.
         var current = decisions.decisionView(position)
         var quota = quotas.context(of: current)
-        let decision = VerifyDecision.decide(
+        let (code, expires, access) = VerifyDecision.decideEvents(
             current, match: match, request: request, latencyMicros: latency(context), now: now, quota: quota)
-        let actor = Actor(kind: .key, id: current.id.description)
-        for payload in decision.events {
-            var event = Event(
-                time: now, keyID: current.id, owner: current.owner, actor: actor, ip: context.ip,
-                requestID: context.requestID, payload: payload)
-            try log.append(&event, after: &head, in: txn)
+        // One event value for the decision's events, the payload replaced for each.
+        var event = Event(
+            time: now, keyID: current.id, owner: current.owner, actor: Actor(kind: .key, id: current.id.description),
+            ip: context.ip, requestID: context.requestID, payload: expires ? .expired : .accessed(access))
+        // (The state passed in, not captured: it is consumed into the answer below.)
+        func appendAndFold(into state: inout KeyState) throws {
+            try log.append(&event, after: &head, in: txn, buffer: &eventBuffer)
             try quotas.apply(event)
-            current.fold(event)
+            state.fold(event)
         }
+        if expires {
+            try appendAndFold(into: &current)
+            event.payload = .accessed(access)
+        }
+        try appendAndFold(into: &current)
         decisions.recordAccess(position, current)
         // A grant moved the owner's and the plan's windows: the answer shows them after it.
-        if decision.code == .valid && (quota.owner != nil || quota.keyQuota != nil) {
-            quota = quotas.context(of: current)
-        }
+        if code == .valid, !quota.isEmpty { quota = quotas.context(of: current) }
         return VerifyDecision.result(
-            code: decision.code, after: consume current, request: request, now: now, quota: quota)
+            code: code, after: consume current, request: request, now: now, quota: quota)
     }
 }

@@ -94,17 +94,16 @@ struct DecisionState: ~Copyable {
     /// rotation times, secret digests) left empty.
     func decisionView(_ position: UInt32) -> KeyState {
         let e = keys[Int(position)]
-        let limits = limitLists.value(e.limits)
+        // The facts that change at every access are placeholders here, set by
+        // ``overlayDynamic(_:on:)``.
         var state = KeyState(
-            id: e.id, owner: owners.value(e.owner),
-            created: KeyCreated(
-                name: names.value(e.name), prefix: "", environment: owners.value(e.environment),
-                scopes: stringLists.value(e.scopes), accounts: stringLists.value(e.accounts),
-                ipAllowlist: allowlists.value(e.allowlist), expiresAt: e.expiresAt == Self.none ? nil : e.expiresAt,
-                rateLimits: limits, credits: e.credits == Self.none ? nil : e.credits,
-                metadata: metadataMaps.value(e.metadata), secretDigest: .zero),
-            at: 0)
-        state.previousSecretExpiresAt = e.previousSecretExpiresAt == Self.none ? nil : e.previousSecretExpiresAt
+            id: e.id, owner: owners.value(e.owner), name: names.value(e.name), prefix: "",
+            environment: owners.value(e.environment), status: .active, scopes: stringLists.value(e.scopes),
+            accounts: stringLists.value(e.accounts), ipAllowlist: allowlists.value(e.allowlist),
+            expiresAt: e.expiresAt == Self.none ? nil : e.expiresAt, rateLimits: limitLists.value(e.limits),
+            windows: [], credits: nil, metadata: metadataMaps.value(e.metadata), createdAt: 0, lastUsedAt: nil,
+            rotatedAt: nil, version: 0, events: 0, secretDigest: .zero, previousSecretDigest: nil,
+            previousSecretExpiresAt: e.previousSecretExpiresAt == Self.none ? nil : e.previousSecretExpiresAt)
         overlayDynamic(e, on: &state)
         return state
     }

@@ -141,8 +141,13 @@ public enum Decisions {
     /// `key.expired` when the key's expiry has passed and is not yet recorded (the key's
     /// stored status is not final).
     public static func expire(_ state: KeyState, now: Int64) -> EventPayload? {
-        guard let at = state.expiresAt, at <= now, !state.status.isFinal else { return nil }
-        return .expired
+        expires(state, now: now) ? .expired : nil
+    }
+
+    /// True when `key.expired` is due: ``expire(_:now:)`` is not nil.
+    static func expires(_ state: KeyState, now: Int64) -> Bool {
+        guard let at = state.expiresAt, at <= now, !state.status.isFinal else { return false }
+        return true
     }
 
     static func mutable(_ state: KeyState, now: Int64) throws(LedgerError) {

@@ -40,13 +40,24 @@ public struct EventLog: Sendable {
 
     /// Appends `event` after `head`, setting its seq and moving `head` on.
     public func append(_ event: inout Event, after head: inout Head, in txn: borrowing Transaction) throws {
+        var buffer = BinaryWriter()
+        try append(&event, after: &head, in: txn, buffer: &buffer)
+    }
+
+    /// ``append(_:after:in:)``, the stored value made in `buffer` (emptied first): a
+    /// writer appending many events reuses one buffer for them all.
+    public func append(
+        _ event: inout Event, after head: inout Head, in txn: borrowing Transaction, buffer: inout BinaryWriter
+    ) throws {
         event.seq = head.seq + 1
-        let sealed = ChainedRecord.seal(EventCodec.encode(event), after: head.hash)
+        buffer.reset()
+        EventCodec.encode(event, into: &buffer)
+        let hash = ChainedRecord.seal(&buffer, after: head.hash)
         var key = event.seq.bigEndian
         try withUnsafeBytes(of: &key) { key in
-            try sealed.value.withUnsafeBytes { value in try txn.put(events, key, value, append: true) }
+            try buffer.bytes.withUnsafeBytes { value in try txn.put(events, key, value, append: true) }
         }
-        head = Head(seq: event.seq, hash: sealed.hash, time: event.time)
+        head = Head(seq: event.seq, hash: hash, time: event.time)
     }
 
     /// The event at `seq`, or nil past the end.

@@ -17,8 +17,18 @@ public struct QuotaContext: Sendable, Equatable {
         self.ownerPlan = ownerPlan
     }
 
+    /// True when there is neither a key quota nor an owner state (so no plan either):
+    /// nothing beside the key itself to decide over.
+    public var isEmpty: Bool {
+        // Matched, not compared with nil: the comparison copies the states out.
+        if case .none = keyQuota, case .none = owner { return true }
+        return false
+    }
+
     /// Every limit with its counter: the key's plan's, then the owner's own and its plan's.
     func limits() -> [(RateLimit, RateWindow, RateLimitStatus.Scope)] {
+        // Most keys have neither a quota nor an owner record: no limit, and no array made.
+        if isEmpty { return [] }
         var out: [(RateLimit, RateWindow, RateLimitStatus.Scope)] = []
         let keyWindows = keyQuota?.windows ?? LimitWindows()
         for (limit, origin, index) in LimitWindows.effective(own: [], plan: keyPlan?.settings.rateLimits ?? []) {

@@ -43,6 +43,8 @@ struct QuotaStates: ~Copyable {
         guard !owners.isEmpty || !keys.isEmpty else { return QuotaContext() }
         let keyQuota = keys[key.id]
         let owner = owners[key.owner]
+        // (Matched, not compared with nil: the comparison copies the states out.)
+        if case .none = keyQuota, case .none = owner { return QuotaContext() }
         return QuotaContext(
             keyQuota: keyQuota, keyPlan: keyQuota?.settings.plan.flatMap { plans[$0] }, owner: owner,
             ownerPlan: owner?.settings.plan.flatMap { plans[$0] })
@@ -69,7 +71,12 @@ struct QuotaStates: ~Copyable {
     /// Folds one appended event.
     mutating func apply(_ event: Event) throws {
         // The hot path: an access of a key with no quota state and no owner record.
-        if case .accessed = event.payload, keys[event.keyID] == nil, owners[event.owner] == nil { return }
+        // (Looked up by index: a subscript would copy the state out to compare it with nil.)
+        if case .accessed = event.payload, keys.index(forKey: event.keyID) == nil,
+            owners.index(forKey: event.owner) == nil
+        {
+            return
+        }
         var rows = QuotaRows(isComplete: false)
         while true {
             var attempt = rows

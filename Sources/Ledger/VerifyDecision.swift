@@ -11,16 +11,23 @@ public enum VerifyDecision {
         _ state: KeyState, match: KeyState.SecretMatch, request: VerifyRequest,
         latencyMicros: UInt32, now: Int64, quota: QuotaContext = QuotaContext()
     ) -> (code: VerifyCode, events: [EventPayload]) {
-        var events: [EventPayload] = []
-        if let expired = Decisions.expire(state, now: now) { events.append(expired) }
+        let decision = decideEvents(
+            state, match: match, request: request, latencyMicros: latencyMicros, now: now, quota: quota)
+        return (decision.code, (decision.expires ? [.expired] : []) + [.accessed(decision.access)])
+    }
+
+    /// ``decide(_:match:request:latencyMicros:now:quota:)`` with its events apart and no
+    /// array made for them (the writer appends them one by one): `expires` says whether
+    /// `key.expired` comes first, `access` is the `key.accessed` after it.
+    static func decideEvents(
+        _ state: KeyState, match: KeyState.SecretMatch, request: VerifyRequest,
+        latencyMicros: UInt32, now: Int64, quota: QuotaContext
+    ) -> (code: VerifyCode, expires: Bool, access: KeyAccessed) {
         let code = check(state, match: match, request: request, now: now, quota: quota)
-        events.append(
-            .accessed(
-                KeyAccessed(
-                    code: code, scope: request.scope, account: request.account,
-                    endpoint: request.endpoint, latencyMicros: latencyMicros,
-                    cost: request.cost)))
-        return (code, events)
+        let access = KeyAccessed(
+            code: code, scope: request.scope, account: request.account, endpoint: request.endpoint,
+            latencyMicros: latencyMicros, cost: request.cost)
+        return (code, Decisions.expires(state, now: now), access)
     }
 
     /// The code alone, with no events: the checks in API.md order.

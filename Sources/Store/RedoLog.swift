@@ -34,26 +34,33 @@ public final class RedoLog: @unchecked Sendable {
         name.withUTF8 { name in
             let keyCount = key?.count ?? 0
             let valueCount = value?.count ?? 0
-            let start = bytes.count
-            // One resize, then the parts copied into place.
-            bytes.append(contentsOf: repeatElement(0, count: 1 + 12 + name.count + keyCount + valueCount))
-            bytes.withUnsafeMutableBytes { out in
-                var at = start
-                out[at] = operation.rawValue
-                at += 1
+            // The parts before the value, put together on the stack, then appended with
+            // the value: two copies into the records (this runs for every write) and one
+            // access to them.
+            let headCount = 1 + 12 + name.count + keyCount
+            withUnsafeTemporaryAllocation(byteCount: headCount, alignment: 1) { head in
+                var at = 0
                 func put(_ part: UnsafeRawBufferPointer?, _ count: Int) {
-                    out.storeBytes(of: UInt32(count).littleEndian, toByteOffset: at, as: UInt32.self)
+                    head.storeBytes(of: UInt32(count).littleEndian, toByteOffset: at, as: UInt32.self)
                     at += 4
-                    if let part, count > 0, let from = part.baseAddress, let to = out.baseAddress {
+                    if let part, count > 0, let from = part.baseAddress, let to = head.baseAddress {
                         (to + at).copyMemory(from: from, byteCount: count)
                     }
                     at += count
                 }
+                head[0] = operation.rawValue
+                at = 1
                 put(UnsafeRawBufferPointer(name), name.count)
                 put(key, keyCount)
-                put(value, valueCount)
+                head.storeBytes(of: UInt32(valueCount).littleEndian, toByteOffset: at, as: UInt32.self)
+                Self.append(UnsafeRawBufferPointer(head), valueCount > 0 ? value : nil, to: &bytes)
             }
         }
+    }
+
+    private static func append(_ head: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: head)
+        if let value { bytes.append(contentsOf: value) }
     }
 
     /// Calls `body` with the table name and key of each write recorded in `records` (a
