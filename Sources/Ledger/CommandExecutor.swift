@@ -97,12 +97,15 @@ final class CommandExecutor: @unchecked Sendable {
         seqs.reserveCapacity(batch.count)
         for index in batch.indices {
             let now = max(clock.now(), head.time)
-            // By index, not `for job in batch`, which copies each job whole (its command,
-            // context and completion) before it is decided.
-            if case .verify(let request, let digest) = batch[index].command {
+            // Read in place, not as `for job in batch` or `batch[index]`, which copy each
+            // job's command (or the job whole) before it is decided.
+            let verified = try batch.withUnsafeBufferPointer { jobs in
+                guard case .verify(let request, let digest) = jobs[index].command else { return false }
                 // Verification never fails as a command: refusals are outcomes to record.
-                let verdict = try verify(request, digest, batch[index].context, &head, now, txn)
-                results.append(.success(.verified(verdict)))
+                results.append(.success(.verified(try verify(request, digest, jobs[index].context, &head, now, txn))))
+                return true
+            }
+            if verified {
                 seqs.append(head.seq)
                 continue
             }
@@ -207,12 +210,10 @@ final class CommandExecutor: @unchecked Sendable {
         _ request: VerifyRequest, _ digest: Digest, _ context: CommandContext,
         _ head: inout EventLog.Head, _ now: Int64, _ txn: borrowing Transaction
     ) throws -> VerifyResult {
-        guard let (position, previous) = decisions.lookup(digest) else {
+        // One state, decided on and then moved on in place by the decision's events.
+        guard case (let position, let match, var current)? = decisions.view(opening: digest, at: now) else {
             return VerifyResult(code: .notFound, status: 401)
         }
-        let match = decisions.match(position, previous: previous, at: now)
-        // One state, decided on and then moved on in place by the decision's events.
-        var current = decisions.decisionView(position)
         var quota = quotas.context(of: current)
         let (code, expires, access) = VerifyDecision.decideEvents(
             current, match: match, request: request, latencyMicros: latency(context), now: now, quota: quota)

@@ -82,6 +82,16 @@ struct DecisionState: ~Copyable {
 
     func position(of id: KeyID) -> UInt32? { positions[id] }
 
+    /// The key `digest` opens: its position, how the secret matches at `now`
+    /// (``match(_:previous:at:)``) and its ``decisionView(_:)``, in one call (what a
+    /// verification asks, with one access to the state instead of three).
+    func view(opening digest: Digest, at now: Int64) -> (
+        position: UInt32, match: KeyState.SecretMatch, state: KeyState
+    )? {
+        guard let (position, previous) = lookup(digest) else { return nil }
+        return (position, match(position, previous: previous, at: now), decisionView(position))
+    }
+
     /// How `previous` (from ``lookup(_:)``) matches at `now`.
     func match(_ position: UInt32, previous: Bool, at now: Int64) -> KeyState.SecretMatch {
         guard previous else { return .current }

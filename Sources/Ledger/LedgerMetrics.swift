@@ -40,10 +40,20 @@ public final class LedgerMetrics: Sendable {
     }
 
     private let state = Mutex(Snapshot())
+    /// Decisions by code (its raw value the index), apart from the rest: a verification
+    /// counts one with no hashing.
+    private let decisions = Mutex([UInt64](repeating: 0, count: VerifyCode.allCases.count))
 
     public init() {}
 
-    public var snapshot: Snapshot { state.withLock { $0 } }
+    public var snapshot: Snapshot {
+        var snapshot = state.withLock { $0 }
+        let counts = decisions.withLock { $0 }
+        for code in VerifyCode.allCases where counts[Int(code.rawValue)] > 0 {
+            snapshot.verifyDecisions[code] = counts[Int(code.rawValue)]
+        }
+        return snapshot
+    }
 
     func recordBatch(size: Int, nanos: UInt64, failed: Bool) {
         state.withLock { s in
@@ -60,6 +70,6 @@ public final class LedgerMetrics: Sendable {
     }
 
     func recordDecision(_ code: VerifyCode) {
-        state.withLock { $0.verifyDecisions[code, default: 0] += 1 }
+        decisions.withLock { $0[Int(code.rawValue)] += 1 }
     }
 }

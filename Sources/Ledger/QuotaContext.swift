@@ -10,6 +10,10 @@ public struct QuotaContext: Sendable, Equatable {
     public var owner: OwnerState?
     public var ownerPlan: PlanState?
 
+    /// No quota state at all (most keys' context). Sets no field from a parameter: the
+    /// defaulted parameters of the other initializer are each made and then copied.
+    public init() {}
+
     public init(keyQuota: KeyQuota? = nil, keyPlan: PlanState? = nil, owner: OwnerState? = nil, ownerPlan: PlanState? = nil) {
         self.keyQuota = keyQuota
         self.keyPlan = keyPlan
