@@ -28,9 +28,9 @@ extension KeyState {
             w.raw(encoded.bytes)
             return
         }
-        let start = w.bytes.count
+        let start = w.count
         EventCodec.encodePayload(.created(attributes), into: &w)
-        encoded = EncodedAttributes(attributes: attributes, bytes: Array(w.bytes[start...]))
+        encoded = EncodedAttributes(attributes: attributes, bytes: w.withUnsafeBytes { Array($0[start...]) })
     }
 
     /// A row's attributes and their encoded bytes (see ``encode(into:reusing:)``).

@@ -117,7 +117,7 @@ public struct KeyStateProjection: Projection {
         writer.reset()
         new.encode(into: &writer, reusing: &attributes)
         try withUnsafeBytes(of: (new.id.high.bigEndian, new.id.low.bigEndian)) { (key) throws in
-            try writer.bytes.withUnsafeBytes { (value) throws in try txn.put(keys, key, value) }
+            try writer.withUnsafeBytes { (value) throws in try txn.put(keys, key, value) }
         }
         // Secrets change only at creation and rotation; skip the set work otherwise.
         if old?.secretDigest != new.secretDigest || old?.previousSecretDigest != new.previousSecretDigest {

@@ -137,7 +137,7 @@ extension UsageProjection {
                 for (j, latency) in latencies.enumerated() { metrics.record(latency, isError: UInt64(j) < errors) }
                 writer.reset()
                 metrics.encode(into: &writer)
-                try writer.bytes.withUnsafeBytes { (v) throws in try cursor.replaceCurrent(key, v) }
+                try writer.withUnsafeBytes { (v) throws in try cursor.replaceCurrent(key, v) }
             } else {
                 // A new row is the empty row merged with the accesses: the bytes
                 // ``UsageMetrics/encode(sorted:errors:into:)`` writes, in one pass.

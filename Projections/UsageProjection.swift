@@ -403,14 +403,14 @@ public struct UsageProjection: Projection {
             latencies.withUnsafeBufferPointer {
                 UsageMetrics.encode(sorted: $0, errors: errors, into: &values)
             }
-            ends.append(values.bytes.count)
+            ends.append(values.count)
             latencies.removeAll(keepingCapacity: true)
             errors = 0
         }
 
         /// Appends the rows of `other` after these.
         mutating func append(_ other: RowBuffer) {
-            let base = values.bytes.count
+            let base = values.count
             keys.append(contentsOf: other.keys)
             values.raw(other.values.bytes)
             ends.append(contentsOf: other.ends.map { $0 + base })
@@ -419,7 +419,7 @@ public struct UsageProjection: Projection {
         /// Appends every row to the cursor's table (`MDB_APPEND`).
         func append(through cursor: inout Cursor) throws {
             try keys.withUnsafeBytes { (keys) throws in
-                try values.bytes.withUnsafeBytes { (values) throws in
+                try values.withUnsafeBytes { (values) throws in
                     var start = 0
                     for (i, end) in ends.enumerated() {
                         try cursor.put(
@@ -435,7 +435,7 @@ public struct UsageProjection: Projection {
         func merge(into table: Table, of projection: UsageProjection, _ txn: borrowing Transaction) throws {
             var start = 0
             for (i, end) in ends.enumerated() {
-                let metrics = try values.bytes.withUnsafeBytes { (values) throws(EventDecodingError) in
+                let metrics = try values.withUnsafeBytes { (values) throws(EventDecodingError) in
                     try UsageMetrics(decoding: UnsafeRawBufferPointer(rebasing: values[start..<end]))
                 }
                 let row = keys.withUnsafeBytes {

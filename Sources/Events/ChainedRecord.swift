@@ -15,7 +15,7 @@ public enum ChainedRecord {
     /// Makes the record in `value` the stored value following `prevHash`, in place (the
     /// hashes appended to it); returns the new head hash.
     public static func seal(_ value: inout BinaryWriter, after prevHash: Digest) -> Digest {
-        let hash = value.bytes.withUnsafeBytes { Digest.sha256(prevHash, $0) }
+        let hash = value.withUnsafeBytes { Digest.sha256(prevHash, $0) }
         value.digest(prevHash)
         value.digest(hash)
         return hash

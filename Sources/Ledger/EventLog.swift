@@ -55,7 +55,7 @@ public struct EventLog: Sendable {
         let hash = ChainedRecord.seal(&buffer, after: head.hash)
         var key = event.seq.bigEndian
         try withUnsafeBytes(of: &key) { key in
-            try buffer.bytes.withUnsafeBytes { value in try txn.put(events, key, value, append: true) }
+            try buffer.withUnsafeBytes { value in try txn.put(events, key, value, append: true) }
         }
         head = Head(seq: event.seq, hash: hash, time: event.time)
     }
