@@ -39,7 +39,8 @@ public final class RedoLog: @unchecked Sendable {
             // access to them.
             let headCount = 1 + 12 + name.count + keyCount
             withUnsafeTemporaryAllocation(byteCount: headCount, alignment: 1) { head in
-                var at = 0
+                head[0] = operation.rawValue
+                var at = 1
                 func put(_ part: UnsafeRawBufferPointer?, _ count: Int) {
                     head.storeBytes(of: UInt32(count).littleEndian, toByteOffset: at, as: UInt32.self)
                     at += 4
@@ -48,8 +49,6 @@ public final class RedoLog: @unchecked Sendable {
                     }
                     at += count
                 }
-                head[0] = operation.rawValue
-                at = 1
                 put(UnsafeRawBufferPointer(name), name.count)
                 put(key, keyCount)
                 head.storeBytes(of: UInt32(valueCount).littleEndian, toByteOffset: at, as: UInt32.self)
@@ -58,7 +57,10 @@ public final class RedoLog: @unchecked Sendable {
         }
     }
 
-    private static func append(_ head: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?, to bytes: inout [UInt8]) {
+    /// Appends a record's head and value to `bytes` (the records, passed in: one access).
+    private static func append(
+        _ head: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?, to bytes: inout [UInt8]
+    ) {
         bytes.append(contentsOf: head)
         if let value { bytes.append(contentsOf: value) }
     }
