@@ -1,8 +1,9 @@
 /// The header fields of a request, in the order they arrived.
 ///
 /// A value type. It keeps the raw header block once plus an index of where each field
-/// lies, so parsing a request costs two allocations however many fields it has; a
-/// `String` is made only when a value is asked for (hot path, STYLE.md 12).
+/// lies, so parsing a request costs at most two allocations however many fields it has
+/// (none when it reuses the previous request's storage); a `String` is made only when
+/// a value is asked for (hot path, STYLE.md 12).
 public struct HTTPHeaders: Sendable {
     /// Where one field's name and value lie in `bytes` (half-open ranges).
     struct Field: Sendable {
@@ -39,6 +40,13 @@ public struct HTTPHeaders: Sendable {
     init(bytes: [UInt8], index: [Field]) {
         self.bytes = bytes
         self.index = index
+    }
+
+    /// Removes every field, keeping the storage when no copy shares it, for the parser
+    /// to write the next request's fields into.
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        index.removeAll(keepingCapacity: true)
     }
 
     /// The value of the first field called `name`, compared without regard to ASCII case;
