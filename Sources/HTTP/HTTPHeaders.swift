@@ -106,8 +106,11 @@ public struct HTTPHeaders: Sendable {
         _ key: UnsafeBufferPointer<UInt8>, _ block: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int
     ) -> Bool {
         guard end - start == key.count else { return false }
-        for offset in 0..<key.count where ASCII.lowercased(block[start + offset]) != ASCII.lowercased(key[offset]) {
-            return false
+        // Names mostly come spelled as asked: equal bytes are not lowercased.
+        for offset in 0..<key.count {
+            let a = block[start + offset]
+            let b = key[offset]
+            if a != b && ASCII.lowercased(a) != ASCII.lowercased(b) { return false }
         }
         return true
     }
