@@ -130,7 +130,7 @@ extension Connection {
         let outcome = input.withUnsafeBytes { buffer in
             RequestHeadParser.next(
                 in: UnsafeRawBufferPointer(rebasing: buffer[inputStart..<inputEnd]), resumingAt: headScanResume,
-                maxHeaderBytes: limits.maxHeaderBytes, maxBodyBytes: limits.maxBodyBytes)
+                maxHeaderBytes: limits.maxHeaderBytes, maxBodyBytes: limits.maxBodyBytes, reusing: &spareHeaders)
         }
         switch consume outcome {
         case .incomplete(let resumeAt):
@@ -168,21 +168,34 @@ extension Connection {
     }
 
     /// Hands the complete current request to the responder and queues its slot.
+    ///
+    /// Then takes back the request's header and body storage for the next request: a
+    /// responder that answers at once keeps no copy of them, so the next request
+    /// allocates neither (a kept copy makes the next one allocate, as without this).
     private func finishRequest() {
-        guard let head = currentHead.take() else { return }
+        guard var head = currentHead.take() else { return }
         continuePending = false
         var body: [UInt8] = []
         swap(&body, &currentBody)
+        var headers = HTTPHeaders()
+        swap(&headers, &head.headers)
         phase = head.keepAlive ? .head : .stopped
         clientAskedToClose = !head.keepAlive
         slots.append(Slot(response: nil, isHead: head.isHead, version: head.version, close: !head.keepAlive))
         let address = ResponseAddress(fd: fd, serial: serial, sequence: nextSequence)
         nextSequence += 1
-        let request = HTTPRequest(
-            method: head.method, path: head.path, query: head.query, version: head.version, headers: head.headers,
-            body: body, peer: peer, receivedAtNanos: currentReceivedAt)
+        var request = HTTPRequest(
+            method: head.method, path: head.path, query: head.query, version: head.version, headers: consume headers,
+            body: consume body, peer: peer, receivedAtNanos: currentReceivedAt)
         loop.responder.handle(request, reply: HTTPReply(mailbox: loop.mailbox, address: address))
+        swap(&spareHeaders, &request.headers)
+        guard request.body.capacity <= Self.keptBodyCapacity else { return }
+        swap(&currentBody, &request.body)
+        currentBody.removeAll(keepingCapacity: true)
     }
+
+    /// The largest body storage kept for the next request; a larger one is freed.
+    static var keptBodyCapacity: Int { 1 << 16 }
 
     /// Answers with `error` after the requests in flight, then closes; reads no more.
     func refuse(_ error: HTTPProtocolError) {

@@ -15,7 +15,8 @@ extension Connection {
             if !hasPendingOutput { lastWriteProgress = loop.now }
             // Taken out of its slot rather than copied: a copy would retain and release
             // every part of the response.
-            while slotHead < slots.count, let response = slots[slotHead].response.take() {
+            while slotHead < slots.count, var response = slots[slotHead].response.take() {
+                defer { response.releaseFields() }
                 let slot = slots[slotHead]
                 slotHead += 1
                 headSequence += 1

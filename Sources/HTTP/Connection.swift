@@ -59,7 +59,11 @@ final class Connection {
     /// Where to resume looking for the end of the current head, from `inputStart`.
     @exclusivity(unchecked) var headScanResume = 0
     @exclusivity(unchecked) var currentHead: RequestHead?
+    /// The body being received; between requests, the last one's storage, kept for the next.
     @exclusivity(unchecked) var currentBody: [UInt8] = []
+    /// The last request's headers, handed back once it was handled: the next head's
+    /// fields are written into their storage (`RequestHeadParser.parse`).
+    @exclusivity(unchecked) var spareHeaders = HTTPHeaders()
     @exclusivity(unchecked) var currentReceivedAt: UInt64 = 0
     @exclusivity(unchecked) var bodyStartedAt: UInt64 = 0
     /// A `100 Continue` is owed to the current request once the ones before it are answered.

@@ -1,8 +1,9 @@
 /// The header fields of a request, in the order they arrived.
 ///
 /// A value type. It keeps the raw header block once plus an index of where each field
-/// lies, so parsing a request costs two allocations however many fields it has; a
-/// `String` is made only when a value is asked for (hot path, STYLE.md 12).
+/// lies, so parsing a request costs at most two allocations however many fields it has
+/// (none when it reuses the previous request's storage); a `String` is made only when
+/// a value is asked for (hot path, STYLE.md 12).
 public struct HTTPHeaders: Sendable {
     /// Where one field's name and value lie in `bytes` (half-open ranges).
     struct Field: Sendable {
@@ -22,6 +23,11 @@ public struct HTTPHeaders: Sendable {
     /// Meant for tests and for code that builds requests by hand; the server builds its
     /// headers straight from the received bytes.
     public init(_ fields: [(name: String, value: String)] = []) {
+        guard !fields.isEmpty else {
+            // The connection makes empty headers twice a request, to swap storage in and out.
+            self.init(bytes: [], index: [])
+            return
+        }
         var bytes: [UInt8] = []
         var index: [Field] = []
         index.reserveCapacity(fields.count)
@@ -39,6 +45,13 @@ public struct HTTPHeaders: Sendable {
     init(bytes: [UInt8], index: [Field]) {
         self.bytes = bytes
         self.index = index
+    }
+
+    /// Removes every field, keeping the storage when no copy shares it, for the parser
+    /// to write the next request's fields into.
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        index.removeAll(keepingCapacity: true)
     }
 
     /// The value of the first field called `name`, compared without regard to ASCII case;
@@ -98,8 +111,11 @@ public struct HTTPHeaders: Sendable {
         _ key: UnsafeBufferPointer<UInt8>, _ block: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int
     ) -> Bool {
         guard end - start == key.count else { return false }
-        for offset in 0..<key.count where ASCII.lowercased(block[start + offset]) != ASCII.lowercased(key[offset]) {
-            return false
+        // Names mostly come spelled as asked: equal bytes are not lowercased.
+        for offset in 0..<key.count {
+            let a = block[start + offset]
+            let b = key[offset]
+            if a != b && ASCII.lowercased(a) != ASCII.lowercased(b) { return false }
         }
         return true
     }

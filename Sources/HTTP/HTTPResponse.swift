@@ -21,3 +21,13 @@ public struct HTTPResponse: Sendable {
         self.body = body
     }
 }
+
+extension HTTPResponse {
+    /// Releases the header fields one by one, leaving none. An array of (name, value)
+    /// tuples freed with its fields in it has each destroyed by the runtime's generic
+    /// tuple code, at several times the cost of this loop's compiled one (every
+    /// response's fields are released after they are encoded; hot path, STYLE.md 12).
+    mutating func releaseFields() {
+        while headers.popLast() != nil {}
+    }
+}

@@ -1,8 +1,9 @@
 /// Parses a request head (RFC 9112 sections 2-5) straight from the received bytes.
 ///
 /// Hot path (STYLE.md 12): it walks the bytes once, never splits the buffer into
-/// Strings, and allocates only the header block copy, its index, and the path and query
-/// strings (method names and short strings need no heap allocation).
+/// Strings, and allocates at most the header block copy, its index (none when it
+/// writes them into the previous request's storage), and the path and query strings
+/// (method names and short strings need no heap allocation).
 enum RequestHeadParser {
     /// Where the head ends, if it has fully arrived.
     enum Scan: Equatable {
@@ -29,8 +30,11 @@ enum RequestHeadParser {
     ///   - resume: a previous `incomplete(resumeAt:)` for the same head, or 0.
     ///   - maxHeaderBytes: the head limit; passing it is 431 even before the head ends.
     ///   - maxBodyBytes: the body limit, checked against a declared `Content-Length`.
+    ///   - storage: headers whose storage a complete head's fields are written into
+    ///     (see ``parse(_:maxBodyBytes:reusing:)``); left as it is otherwise.
     static func next(
-        in pending: UnsafeRawBufferPointer, resumingAt resume: Int, maxHeaderBytes: Int, maxBodyBytes: Int
+        in pending: UnsafeRawBufferPointer, resumingAt resume: Int, maxHeaderBytes: Int, maxBodyBytes: Int,
+        reusing storage: inout HTTPHeaders
     ) -> Outcome {
         switch scan(pending, from: resume) {
         case .incomplete(let resumeAt):
@@ -39,7 +43,8 @@ enum RequestHeadParser {
         case .complete(let end):
             guard end <= maxHeaderBytes else { return .refused(.headTooLarge(limit: maxHeaderBytes)) }
             do {
-                let head = try parse(UnsafeRawBufferPointer(rebasing: pending[0..<end]), maxBodyBytes: maxBodyBytes)
+                let head = try parse(
+                    UnsafeRawBufferPointer(rebasing: pending[0..<end]), maxBodyBytes: maxBodyBytes, reusing: &storage)
                 return .complete(head, length: end)
             } catch {
                 return .refused(error)
@@ -67,10 +72,16 @@ enum RequestHeadParser {
 
     /// Parses a complete head: `head` runs from the request line through the blank line.
     ///
+    /// The head's headers take over `storage` (which is left empty) and are written into
+    /// its arrays, allocating none when no copy of them is still alive: a connection
+    /// hands back each request's headers once it has been handled.
+    ///
     /// - Throws: `HTTPProtocolError` 400 for malformed syntax, a missing Host on HTTP/1.1
     ///   or conflicting framing, 413 for a declared body over `maxBodyBytes`, 501 for a
     ///   transfer coding other than chunked, 505 for HTTP/2 and later.
-    static func parse(_ head: UnsafeRawBufferPointer, maxBodyBytes: Int) throws(HTTPProtocolError) -> RequestHead {
+    static func parse(
+        _ head: UnsafeRawBufferPointer, maxBodyBytes: Int, reusing storage: inout HTTPHeaders
+    ) throws(HTTPProtocolError) -> RequestHead {
         guard let lineEnd = ASCII.firstIndex(of: ASCII.lineFeed, in: head[...]) else {
             throw .badRequest("The request line is not terminated.")
         }
@@ -89,7 +100,9 @@ enum RequestHeadParser {
         let (path, query) = try splitTarget(line[targetStart..<targetEnd])
 
         var framingFields = FramingFields()
-        let headers = try parseFields(head[(lineEnd + 1)...], into: &framingFields)
+        var headers = HTTPHeaders()
+        swap(&headers, &storage)
+        try parseFields(head[(lineEnd + 1)...], into: &headers, framing: &framingFields)
         let framing = try framingFields.framing(version: version, maxBodyBytes: maxBodyBytes)
         let keepAlive =
             version == .http1_1
@@ -168,21 +181,40 @@ enum RequestHeadParser {
         return nil
     }
 
+    /// The offset, from `start`, past the whole 8-byte words of a field value before
+    /// `end` that hold no byte under 0x20 and no DEL: one test per word instead of one
+    /// per byte. A word it stops at may still be valid (a tab); the byte-by-byte check
+    /// after it decides.
+    @inline(__always)
+    private static func skipPlainWords(_ bytes: UnsafeRawPointer, from start: Int, to end: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        var i = start
+        while end - i >= 8 {
+            let word = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let deletes = word ^ (ones &* 0x7F)
+            // A byte's high bit: set when it is under 0x20 (and not 0x80 or over), or zero after the xor.
+            let flagged = ((word &- ones &* 0x20) & ~word) | ((deletes &- ones) & ~deletes)
+            guard flagged & (ones &* 0x80) == 0 else { return i }
+            i += 8
+        }
+        return i
+    }
+
     /// Parses the field lines of `block` (everything after the request line, through the
-    /// blank line) into headers, telling `framing` about the fields the server acts on.
+    /// blank line) into `headers`, whose fields it replaces, telling `framing` about the
+    /// fields the server acts on.
     private static func parseFields(
-        _ block: UnsafeRawBufferPointer.SubSequence, into framing: inout FramingFields
-    ) throws(HTTPProtocolError) -> HTTPHeaders {
+        _ block: UnsafeRawBufferPointer.SubSequence, into headers: inout HTTPHeaders,
+        framing: inout FramingFields
+    ) throws(HTTPProtocolError) {
         let base = block.startIndex
         let blockEnd = block.endIndex
-        var index: [HTTPHeaders.Field] = []
-        index.reserveCapacity(16)
+        headers.removeAll()
+        headers.index.reserveCapacity(16)
         var lineStart = base
         // Bytes are read through the buffer's address: every byte of every field passes
         // these loops, and slice subscripts check bounds and call out for their counts.
-        guard let bytes = block.base.baseAddress, base < blockEnd else {
-            return HTTPHeaders(bytes: [], index: index)
-        }
+        guard let bytes = block.base.baseAddress, base < blockEnd else { return }
         @inline(__always) func byte(_ i: Int) -> UInt8 { bytes.load(fromByteOffset: i, as: UInt8.self) }
         while lineStart < blockEnd {
             let lineEnd = ASCII.firstIndex(of: ASCII.lineFeed, in: block[lineStart...]) ?? blockEnd
@@ -209,7 +241,7 @@ enum RequestHeadParser {
             while valueEnd > valueStart && (byte(valueEnd - 1) == ASCII.space || byte(valueEnd - 1) == ASCII.tab) {
                 valueEnd -= 1
             }
-            var i = valueStart
+            var i = Self.skipPlainWords(bytes, from: valueStart, to: valueEnd)
             while i < valueEnd {
                 guard ASCII.isFieldValue(byte(i)) else {
                     throw .badRequest("A header field value holds a control character.")
@@ -217,14 +249,15 @@ enum RequestHeadParser {
                 i += 1
             }
             try framing.record(name: block[lineStart..<nameEnd], value: block[valueStart..<valueEnd])
-            index.append(
+            headers.index.append(
                 HTTPHeaders.Field(
                     nameStart: Int32(lineStart - base), nameEnd: Int32(nameEnd - base),
                     valueStart: Int32(valueStart - base), valueEnd: Int32(valueEnd - base)))
             lineStart = lineEnd + 1
         }
-        let copy = UnsafeBufferPointer(
-            start: (bytes + base).assumingMemoryBound(to: UInt8.self), count: Swift.min(lineStart, blockEnd) - base)
-        return HTTPHeaders(bytes: Array(copy), index: index)
+        headers.bytes.append(
+            contentsOf: UnsafeBufferPointer(
+                start: (bytes + base).assumingMemoryBound(to: UInt8.self), count: Swift.min(lineStart, blockEnd) - base)
+        )
     }
 }

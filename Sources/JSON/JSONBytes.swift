@@ -19,12 +19,7 @@ public enum JSONBytes {
             out[0] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value)
             return 1
         }
-        var digits = 1
-        var bound: UInt64 = 10
-        while digits < 20 && value >= bound {
-            digits += 1
-            bound = bound &* 10
-        }
+        let digits = decimalDigits(value)
         var position = digits
         var rest = value
         while rest >= 100 {
@@ -36,6 +31,23 @@ public enum JSONBytes {
             DigitPairs.store(Int(truncatingIfNeeded: rest), at: out)
         } else {
             out[0] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest)
+        }
+        return digits
+    }
+
+    /// How many decimal digits `value` (10 or more) has: up to 8 by comparisons halving
+    /// the range, past that by counting on (answers' numbers are mostly short).
+    @inline(__always)
+    private static func decimalDigits(_ value: UInt64) -> Int {
+        if value < 100_000_000 {
+            if value < 10_000 { return value < 100 ? 2 : value < 1000 ? 3 : 4 }
+            return value < 1_000_000 ? (value < 100_000 ? 5 : 6) : (value < 10_000_000 ? 7 : 8)
+        }
+        var digits = 9
+        var bound: UInt64 = 1_000_000_000
+        while digits < 20 && value >= bound {
+            digits += 1
+            bound = bound &* 10
         }
         return digits
     }

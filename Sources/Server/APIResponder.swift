@@ -1,4 +1,5 @@
 import Events
+import Glibc
 public import HTTP
 import JSON
 public import Ledger
@@ -158,10 +159,13 @@ public final class APIResponder: HTTPResponder {
         let expected: StaticString = "application/json"
         var i = 0
         while i < utf8.count && (utf8[i] == 32 || utf8[i] == 9) { i += 1 }
-        guard utf8.count - i >= expected.utf8CodeUnitCount else { return false }
-        for j in 0..<expected.utf8CodeUnitCount {
-            let a = utf8[i + j]
-            if (a >= 65 && a <= 90 ? a | 0x20 : a) != expected.utf8Start[j] { return false }
+        guard utf8.count - i >= expected.utf8CodeUnitCount, let base = utf8.baseAddress else { return false }
+        // Mostly sent in lowercase: one comparison of the bytes, else byte by byte.
+        if memcmp(base + i, expected.utf8Start, expected.utf8CodeUnitCount) != 0 {
+            for j in 0..<expected.utf8CodeUnitCount {
+                let a = utf8[i + j]
+                if (a >= 65 && a <= 90 ? a | 0x20 : a) != expected.utf8Start[j] { return false }
+            }
         }
         for byte in utf8[(i + expected.utf8CodeUnitCount)...] {
             if byte == 59 { return true }

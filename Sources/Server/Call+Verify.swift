@@ -31,31 +31,38 @@ extension Call {
         else {
             throw .invalid("key", "must be a non-empty string")
         }
-        var verify = VerifyRequest()
-        verify.scope = try RequestBody.string(body.scope, "scope", maxLength: 128)
-        verify.scopes = try RequestBody.strings(body.scopes, "scopes") ?? []
-        guard verify.scopes.count <= KeyRules.maxScopes else {
+        // Each member read into a local and the request made once from them: setting a
+        // made request's fields one by one releases each default it replaces.
+        let scope = try RequestBody.string(body.scope, "scope", maxLength: 128)
+        let scopes = try RequestBody.strings(body.scopes, "scopes") ?? []
+        guard scopes.count <= KeyRules.maxScopes else {
             throw .invalid("scopes", "at most \(KeyRules.maxScopes) entries")
         }
-        for (i, scope) in verify.scopes.enumerated() where scope.isEmpty || scope.utf8.count > 128 {
+        for (i, scope) in scopes.enumerated() where scope.isEmpty || scope.utf8.count > 128 {
             throw .invalid("scopes[\(i)]", "must be 1 to 128 characters")
         }
-        verify.environment = try RequestBody.string(body.environment, "environment", maxLength: 15)
-        verify.account = try RequestBody.string(body.account, "account", maxLength: 128)
-        if let ip = try RequestBody.string(body.ip, "ip", maxLength: 64) {
-            guard let address = IPAddress(ip) else { throw .invalid("ip", "must be an IPv4 or IPv6 address") }
-            verify.ip = address
+        let environment = try RequestBody.string(body.environment, "environment", maxLength: 15)
+        let account = try RequestBody.string(body.account, "account", maxLength: 128)
+        var ip: IPAddress?
+        if let text = try RequestBody.string(body.ip, "ip", maxLength: 64) {
+            guard let address = IPAddress(text) else { throw .invalid("ip", "must be an IPv4 or IPv6 address") }
+            ip = address
         }
-        verify.endpoint = try RequestBody.string(body.endpoint, "endpoint", maxLength: 256)
-        verify.cost = UInt32(try RequestBody.integer(body.cost, "cost", in: 0...1_000_000) ?? 1)
+        let endpoint = try RequestBody.string(body.endpoint, "endpoint", maxLength: 256)
+        let cost = UInt32(try RequestBody.integer(body.cost, "cost", in: 0...1_000_000) ?? 1)
         try RequestBody.refuseUnknown(body.unknownField)
-        if verify.scope?.isEmpty == true { throw .invalid("scope", "must not be empty") }
-        if verify.account?.isEmpty == true { throw .invalid("account", "must not be empty") }
-        if verify.environment?.isEmpty == true { throw .invalid("environment", "must not be empty") }
-        var context = CommandContext(
-            actor: Actor(kind: .root, id: "root"), ip: verify.ip, requestID: requestID,
-            receivedAtNanos: request.receivedAtNanos)
-        if case .unix(_, let uid) = request.peer { context.actor = Actor(kind: .socket, id: "uid:\(uid)") }
+        if scope?.isEmpty == true { throw .invalid("scope", "must not be empty") }
+        if account?.isEmpty == true { throw .invalid("account", "must not be empty") }
+        if environment?.isEmpty == true { throw .invalid("environment", "must not be empty") }
+        let verify = VerifyRequest(
+            scope: scope, scopes: scopes, environment: environment, account: account, ip: ip, endpoint: endpoint,
+            cost: cost)
+        let actor =
+            if case .unix(_, let uid) = request.peer { Actor(kind: .socket, id: "uid:\(uid)") } else {
+                Actor(kind: .root, id: "root")
+            }
+        let context = CommandContext(
+            actor: actor, ip: ip, requestID: requestID, receivedAtNanos: request.receivedAtNanos)
         return use(secret, verify, context)
     }
 

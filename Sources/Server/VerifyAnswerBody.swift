@@ -69,6 +69,9 @@ enum VerifyAnswerBody {
     /// Where the next byte goes, in room sized up front.
     private struct Output {
         var next: UnsafeMutablePointer<UInt8>
+        /// The last `resetAt` written and where its quoted text lies: the limit closest
+        /// to exhaustion is one of the answer's limits, so its time comes twice.
+        var lastReset: (micros: Int64, at: UnsafeMutablePointer<UInt8>)?
 
         init(at start: UnsafeMutablePointer<UInt8>) { next = start }
 
@@ -102,7 +105,12 @@ enum VerifyAnswerBody {
             put(#","remaining":"#)
             next += JSONBytes.writeDecimal(limit.remaining, at: next)
             put(#","resetAt":"#)
-            RFC3339.writeQuoted(micros: limit.resetAt, at: next)
+            if let last = lastReset, last.micros == limit.resetAt {
+                next.update(from: last.at, count: RFC3339.quotedLength)
+            } else {
+                RFC3339.writeQuoted(micros: limit.resetAt, at: next)
+                lastReset = (limit.resetAt, next)
+            }
             next += RFC3339.quotedLength
         }
     }

@@ -89,6 +89,44 @@ struct PipeliningTests {
         #expect(log.all.map(\.path) == ["/a"])
     }
 
+    /// The connection writes each request's headers and body into the storage of the
+    /// one before once the responder is done with it; a responder that keeps requests
+    /// must still see each one's own.
+    @Test func requestsKeptByTheResponderKeepTheirHeadersAndBodies() throws {
+        let log = RequestLog()
+        let server = try TestServer(
+            responder: TestResponder { request, respond in
+                log.record(request)
+                respond(
+                    HTTPResponse(status: 200, headers: [("X-Tag", request.headers["X-Tag"] ?? "-")], body: request.body)
+                )
+            })
+        defer { server.stop() }
+        let client = try server.connect()
+        let bodies = ["a longer first body", "b", "", "the fourth, longer than the third"]
+        let requests = bodies.enumerated().map { index, body in
+            "POST /\(index) HTTP/1.1\r\nHost: h\r\nX-Tag: tag-\(index)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        }
+        for request in requests {
+            try client.send(request)
+            #expect(try client.readResponse().header("X-Tag") != nil)
+        }
+        try client.send(requests.joined())
+        for (index, body) in bodies.enumerated() {
+            let response = try client.readResponse()
+            #expect(response.header("X-Tag") == "tag-\(index)")
+            #expect(response.text == body)
+        }
+        let kept = log.all
+        #expect(kept.count == 2 * bodies.count)
+        for (position, request) in kept.enumerated() {
+            let index = position % bodies.count
+            #expect(request.headers["X-Tag"] == "tag-\(index)")
+            #expect(request.headers.fields.map(\.name) == ["Host", "X-Tag", "Content-Length"])
+            #expect(request.body == Array(bodies[index].utf8))
+        }
+    }
+
     @Test func longBurstLargerThanTheBuffersIsServedInOrder() throws {
         let server = try TestServer(HTTPServerConfiguration(maxPipelinedRequests: 4), responder: TestResponder.delayed)
         defer { server.stop() }

@@ -94,6 +94,21 @@ extension JSONWriter {
         #expect(try JSONParser.parse(writer.bytes) == .int(value))
     }
 
+    /// Every number of digits, at both ends: each power of ten and the number before it.
+    @Test func writesUnsignedIntegersOfEveryLengthExactly() {
+        var values: [UInt64] = [0, .max]
+        var power: UInt64 = 1
+        for _ in 1...19 {
+            power *= 10
+            values += [power - 1, power, power + 1]
+        }
+        for value in values {
+            var writer = JSONWriter()
+            writer.uint(value)
+            #expect(writer.text == String(value))
+        }
+    }
+
     static let doubles: [(value: Double, json: String)] = [
         (0.1, "0.1"),
         (1, "1.0"),
