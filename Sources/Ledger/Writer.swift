@@ -8,16 +8,17 @@ import Store
 import Synchronization
 
 /// The single writer: one thread drains the command queue in batches; each batch is
-/// decided in memory, appended to the log's open write transaction and made durable with
-/// one synced write of the journal (``JournaledWriter``), and then its callers are
-/// answered, on the same thread; every few milliseconds one LMDB commit makes the batches
-/// since the last one visible to readers and the projector. Under load, batches grow and
-/// the sync is shared; a batch smaller than the last one waits a moment for its peers
-/// (``gatherNanos``). The projections are folded behind by the ``Projector``.
+/// decided in memory and appended to the log's open write transaction (``JournaledWriter``),
+/// and the ``Syncer``'s thread makes it durable with one synced write of the journal and
+/// answers its callers while the writer decides the next batch. Every few milliseconds one
+/// LMDB commit makes the batches since the last one visible to readers and the projector.
+/// Under load, batches grow and the sync is shared; a batch smaller than the last one
+/// waits a moment for its peers (``gatherNanos``). The projections are folded behind by
+/// the ``Projector``.
 final class Writer: @unchecked Sendable {
     // Safe to share: `queue`, `gatherTarget`, `stopping` and `finished` are only touched
     // with `condition` locked; `executor`, `lastBatchSize` and `answering` are used on the
-    // writer's thread only.
+    // writer's thread only, `syncerAnswering` on the syncer's.
     struct Job: Sendable {
         var command: Command
         var context: CommandContext
@@ -28,7 +29,8 @@ final class Writer: @unchecked Sendable {
     }
 
     /// Called once each batch is durable (after its callers are answered), with the new
-    /// head seq, the batch size and the nanoseconds the writer took to decide and commit it.
+    /// head seq, the batch size and the nanoseconds from the start of its decision to its
+    /// durability.
     typealias CommitObserver = @Sendable (_ headSeq: UInt64, _ batchSize: Int, _ commitNanos: UInt64) -> Void
 
     private let environment: Environment
@@ -94,9 +96,14 @@ final class Writer: @unchecked Sendable {
         decisionBytes.store(executor.decisions.approximateBytes, ordering: .relaxed)
     }
 
-    /// The writer's thread id, and the seq of the job whose caller it answers now.
+    /// The writer's thread id, and the seq of the job whose caller it answers now; the
+    /// same for the syncer's thread, which answers the batches it made durable.
     private let writerThread = Atomic<UInt>(0)
     private var answering: UInt64?
+    private var syncerAnswering: UInt64?
+    /// Makes each batch durable while the writer decides the next (nil until init's end).
+    private var syncer: Syncer!
+    private let quotaSnapshot: QuotaSnapshot
 
     init(
         environment: Environment, journal: JournaledWriter, journalMillis: Double, gatherMicros: Int = 0,
@@ -117,6 +124,14 @@ final class Writer: @unchecked Sendable {
         self.sweepInterval = sweepInterval
         committed.store(head, ordering: .releasing)
         visible.store(head, ordering: .releasing)
+        quotaSnapshot = executor.quotas.snapshot
+        syncer = Syncer(
+            nice: nice, write: { [journal] frame in try journal.write(frame) },
+            deliver: { [unowned self] batch in
+                publish(batch, visible: false)
+                answer(&batch, onSyncer: true)
+            },
+            refused: { [unowned self] in wake() })
         // A serial queue of its own: the block holds one thread for the writer's life.
         // A raised priority (a negative nice) is put back to 0 at the end: the thread
         // returns to Dispatch's pool.
@@ -130,7 +145,10 @@ final class Writer: @unchecked Sendable {
     /// The seq of the job whose completion runs now, when called from that completion
     /// (on the writer's thread); nil elsewhere.
     var seqOfAnswer: UInt64? {
-        pthread_self() == writerThread.load(ordering: .acquiring) ? answering : nil
+        let thread = UInt(pthread_self())
+        if thread == writerThread.load(ordering: .acquiring) { return answering }
+        if thread == syncer.thread.load(ordering: .acquiring) { return syncerAnswering }
+        return nil
     }
 
     /// Waits (blocking the caller) until the log's readers see `seq`, for up to `seconds`;
@@ -151,6 +169,12 @@ final class Writer: @unchecked Sendable {
     /// Readers that pass a command's seq (`minSeq`) thus wait a batch, not `--journal-ms`.
     func hurry() {
         guard visibleHead < committedHead else { return }
+        wake()
+    }
+
+    /// The open generation commits once the batch under way is done, or at once when the
+    /// writer is idle.
+    private func wake() {
         hurried.store(true, ordering: .releasing)
         condition.lock()
         condition.signal()
@@ -262,6 +286,7 @@ final class Writer: @unchecked Sendable {
                 if journal.hasUncommitted {
                     Log.warning("stopping with batches the log's file lacks: the next open applies them from the journal")
                 }
+                syncer.stop()
                 finished = true
                 condition.broadcast()
                 condition.unlock()
@@ -301,10 +326,19 @@ final class Writer: @unchecked Sendable {
         gatherTarget = 0
     }
 
-    /// Commits the open generation: its batches become visible to readers, the projector
-    /// and the long polls.
+    /// Commits the open generation once the syncer is done: its batches become visible to
+    /// readers, the projector and the long polls.
     private func commitGeneration() {
+        let refused = syncer.drain()
         guard journal.hasUncommitted else { return }
+        settle(refused, nil)
+    }
+
+    /// Commits the open generation, with `earlier` (a batch whose frame the journal
+    /// refused) and `current` (the batch staged after it, or one the journal has no room
+    /// for) in it, and answers them; when the commit fails they are undone and refused.
+    /// Called with the syncer done: every other batch of the generation is durable.
+    private func settle(_ earlier: consuming StagedBatch?, _ current: consuming StagedBatch?) {
         let started = csys_monotonic_nanos()
         do {
             try journal.commitGeneration()
@@ -312,11 +346,32 @@ final class Writer: @unchecked Sendable {
             metrics.recordLogCommit(nanos: 0, failed: true)
             if !commitFailing { Log.error("cannot commit the journal's batches to the log", ["reason": "\(error)"]) }
             commitFailing = true
+            // The batches not durable are undone, from the first of them on; the ones
+            // before stay in the journal, and a later commit writes them again.
+            if let (decisions, stage) = Self.marks(earlier) ?? Self.marks(current) {
+                executor.rollback(to: decisions)
+                journal.unstage(to: stage)
+                let reason = LedgerError.unavailable("the ledger cannot append: \(error)")
+                if var earlier = earlier.take() { refuse(&earlier, reason) }
+                if var current = current.take() { refuse(&current, reason) }
+            }
+            executor.committed()
             return
         }
         metrics.recordLogCommit(nanos: csys_monotonic_nanos() &- started, failed: false)
         commitFailing = false
+        executor.committed()
+        switch earlier {
+        case .some(let batch): publish(batch, visible: true)
+        case .none: break
+        }
+        switch current {
+        case .some(let batch): publish(batch, visible: true)
+        case .none: break
+        }
         becameVisible(committedHead)
+        if var earlier = earlier.take() { answer(&earlier, onSyncer: false) }
+        if var current = current.take() { answer(&current, onSyncer: false) }
     }
 
     /// The log's readers see everything up to `head` now.
@@ -331,47 +386,91 @@ final class Writer: @unchecked Sendable {
         zeroFill.zeroFillAhead()
     }
 
+    /// Where the decision state and the generation stood before `batch`, if there is one.
+    private static func marks(_ batch: borrowing StagedBatch?) -> (CommandExecutor.Mark, JournaledWriter.StageMark)? {
+        switch batch {
+        case .some(let batch): (batch.decisionMark, batch.stageMark)
+        case .none: nil
+        }
+    }
+
+    /// Decides `batch` and stages it in the open generation while the syncer makes the
+    /// batch before durable, then hands it to the syncer (or commits the generation, when
+    /// the journal cannot take it).
     private func process(_ batch: [Job]) {
         let started = executor.clock.monotonicNanos()
+        let decisionMark = executor.mark()
+        let stageMark = journal.mark
         var head: UInt64 = 0
-        var results: [Result<Outcome, LedgerError>?]
-        var seqs: [UInt64]
-        var visible = false
+        let results: [Result<Outcome, LedgerError>?]
+        let seqs: [UInt64]
+        let staged: JournaledWriter.Staged
         do {
-            ((results, seqs), visible) = try journal.batch { txn in
-                let run = try executor.run(batch, in: txn)
+            ((results, seqs), staged) = try journal.stage { txn in
+                let run = try executor.run(batch, from: decisionMark, in: txn)
                 head = try executor.log.head(in: txn).seq
                 return run
             }
-            if !visible, !executor.keptAnswers.isEmpty {
-                pendingAnswers.withLock { pending in
-                    for (key, answer) in executor.keptAnswers { pending[key] = answer }
-                }
-            }
-            executor.committed()
         } catch {
-            // Nothing of the batch was committed: every caller learns that, and the
-            // decision state forgets the batch.
-            executor.rollbackBatch()
-            let reason = LedgerError.unavailable("the ledger cannot append: \(error)")
-            results = Array(repeating: .failure(reason), count: batch.count)
-            seqs = Array(repeating: committed.load(ordering: .acquiring), count: batch.count)
-            head = 0
+            // Nothing of the batch was staged: every caller learns that, and the decision
+            // state forgets the batch. (The batches before it are the journal's.)
+            executor.rollback(to: decisionMark)
+            var refused = StagedBatch(
+                jobs: batch, results: [], seqs: [], head: 0, frame: nil, keptAnswers: [], quotas: nil, started: started,
+                decisionMark: decisionMark, stageMark: stageMark)
+            refuse(&refused, .unavailable("the ledger cannot append: \(error)"))
+            return
         }
-        let nanos = executor.clock.monotonicNanos() &- started
-        metrics.recordBatch(size: batch.count, nanos: nanos, failed: head == 0)
-        if head > 0 {
-            publishDecisionSize()
-            committed.store(head, ordering: .releasing)
+        publishDecisionSize()
+        let frame: JournaledWriter.Frame?
+        if case .frame(let f) = staged { frame = f } else { frame = nil }
+        let current = StagedBatch(
+            jobs: batch, results: results, seqs: seqs, head: head, frame: frame, keptAnswers: executor.keptAnswers,
+            quotas: executor.quotas.takePublication(), started: started, decisionMark: decisionMark,
+            stageMark: stageMark)
+        let refused = syncer.drain()
+        let mustCommit = if case .mustCommit = staged { true } else { false }
+        if refused == nil && !mustCommit {
+            syncer.hand(current)
+        } else {
+            settle(refused, current)
         }
-        if visible { becameVisible(head) }
-        for i in batch.indices {
-            answering = seqs[i]
+    }
+
+    /// A batch is durable: what it changed is published to reads on other threads (its
+    /// kept idempotent answers until its generation commits, unless `visible` already).
+    private func publish(_ batch: borrowing StagedBatch, visible: Bool) {
+        if !visible, !batch.keptAnswers.isEmpty {
+            pendingAnswers.withLock { pending in
+                for (key, answer) in batch.keptAnswers { pending[key] = answer }
+            }
+        }
+        if let quotas = batch.quotas { quotaSnapshot.publish(quotas) }
+        committed.store(batch.head, ordering: .releasing)
+    }
+
+    /// Answers a durable batch's callers, on the writer's thread or the syncer's.
+    private func answer(_ batch: inout StagedBatch, onSyncer: Bool) {
+        let nanos = executor.clock.monotonicNanos() &- batch.started
+        metrics.recordBatch(size: batch.jobs.count, nanos: nanos, failed: false)
+        for i in batch.jobs.indices {
+            if onSyncer { syncerAnswering = batch.seqs[i] } else { answering = batch.seqs[i] }
             // Moved to its caller, not copied: a copy of a verdict retains every field of its key.
-            let result = results[i].take() ?? .failure(.unavailable("the writer lost the command's result"))
-            batch[i].completion(result, seqs[i])
+            let result = batch.results[i].take() ?? .failure(.unavailable("the writer lost the command's result"))
+            batch.jobs[i].completion(result, batch.seqs[i])
+        }
+        if onSyncer { syncerAnswering = nil } else { answering = nil }
+        observer?(batch.head, batch.jobs.count, nanos)
+    }
+
+    /// Answers every caller of a batch that could not be made durable with `reason`.
+    private func refuse(_ batch: inout StagedBatch, _ reason: LedgerError) {
+        metrics.recordBatch(size: batch.jobs.count, nanos: executor.clock.monotonicNanos() &- batch.started, failed: true)
+        let seq = committedHead
+        for i in batch.jobs.indices {
+            answering = seq
+            batch.jobs[i].completion(.failure(reason), seq)
         }
         answering = nil
-        if head > 0 { observer?(head, batch.count, nanos) }
     }
 }

@@ -94,8 +94,12 @@ public final class Journal: @unchecked Sendable {
 
     static func padded(_ count: Int) -> Int { (count + 7) & ~7 }
 
-    /// Whether a frame of `count` payload bytes fits after the frames written.
-    public func fits(_ count: Int) -> Bool { offset + Self.headerSize + Self.padded(count) <= capacity }
+    /// The bytes a frame of `count` payload bytes takes.
+    public static func frameSize(_ count: Int) -> Int { headerSize + padded(count) }
+
+    /// Whether a frame of `count` payload bytes fits at `offset` (where the frames before
+    /// it end).
+    public func fits(_ count: Int, at offset: Int) -> Bool { offset + Self.frameSize(count) <= capacity }
 
     /// Writes `payload` as the next frame of `generation`; durable when this returns.
     ///
@@ -107,7 +111,7 @@ public final class Journal: @unchecked Sendable {
     /// - Throws: ``LMDBError`` with the `errno` of a failed write; the frame does not
     ///   count then (its header is overwritten with zeros when that still works).
     public func append(_ payload: [UInt8], generation: UInt64) throws {
-        precondition(fits(payload.count), "a frame past the journal's end")
+        precondition(fits(payload.count, at: offset), "a frame past the journal's end")
         let block = Self.blockSize
         let start = isDirect ? offset & ~(block - 1) : offset
         let before = offset - start
