@@ -16,8 +16,8 @@ import Synchronization
 /// waits a moment for its peers (``gatherNanos``). The projections are folded behind by
 /// the ``Projector``.
 final class Writer: @unchecked Sendable {
-    // Safe to share: `queue`, `gatherTarget`, `stopping` and `finished` are only touched
-    // with `condition` locked; `executor`, `lastBatchSize` and `answering` are used on the
+    // Safe to share: `queue`, `stopping` and `finished` are only touched
+    // with `condition` locked; `executor` and `answering` are used on the
     // writer's thread only, `syncerAnswering` on the syncer's.
     struct Job: Sendable {
         var command: Command
@@ -57,17 +57,6 @@ final class Writer: @unchecked Sendable {
     private var finished = false
     /// The most jobs one transaction takes; bounds latency under a flood.
     let maxBatch = 4096
-    /// Nanoseconds a batch smaller than the last one waits for more jobs before it is
-    /// decided (0: none). Its callers' peers are on their way: their answers left with the
-    /// last batch. One synced write then covers them all, which spends less of the
-    /// kernel's CPU per command (a synced write costs tens of microseconds of it) and so
-    /// answers more of them, sooner, on a machine bound by its cores. A lone caller never
-    /// waits: its last batch held one job.
-    private let gatherNanos: UInt64
-    /// The size of the last batch; what a new one waits to reach, for at most `gatherNanos`.
-    private var lastBatchSize = 1
-    /// While the writer gathers, the queue's length that wakes it; 0 otherwise.
-    private var gatherTarget = 0
     /// A reader waits for acknowledged events the log's readers do not see yet: the open
     /// generation commits after the batch under way, not at its deadline (``hurry()``).
     private let hurried = Atomic<Bool>(false)
@@ -116,7 +105,6 @@ final class Writer: @unchecked Sendable {
         self.environment = environment
         self.journal = journal
         generationNanos = UInt64(max(0, journalMillis) * 1_000_000)
-        gatherNanos = UInt64(max(0, gatherMicros)) * 1000
         zeroFill = ZeroFill(environment)
         self.executor = executor
         self.projector = projector
@@ -126,12 +114,13 @@ final class Writer: @unchecked Sendable {
         visible.store(head, ordering: .releasing)
         quotaSnapshot = executor.quotas.snapshot
         syncer = Syncer(
-            nice: nice, write: { [journal] frame in try journal.write(frame) },
+            nice: nice, maxJobs: maxBatch, gatherNanos: UInt64(max(0, gatherMicros)) * 1000, metrics: metrics,
+            write: { [journal] frames in try journal.write(frames) },
             deliver: { [unowned self] batch in
                 publish(batch, visible: false)
-                answer(&batch, onSyncer: true)
+                answer(batch, onSyncer: true)
             },
-            refused: { [unowned self] in wake() })
+            wake: { [unowned self] in wake() })
         // A serial queue of its own: the block holds one thread for the writer's life.
         // A raised priority (a negative nice) is put back to 0 at the end: the thread
         // returns to Dispatch's pool.
@@ -194,7 +183,7 @@ final class Writer: @unchecked Sendable {
             return
         }
         queue.append(job)
-        if queue.count == 1 || queue.count == gatherTarget { condition.signal() }
+        if queue.count == 1 { condition.signal() }
         condition.unlock()
     }
 
@@ -274,7 +263,6 @@ final class Writer: @unchecked Sendable {
                 condition.unlock()
                 continue
             }
-            if !stopping { gather() }
             if queue.isEmpty && stopping {
                 // The last batches' generation commits; if that fails, they stay in the
                 // journal and the next open applies them. (No job is queued after a stop.)
@@ -302,7 +290,6 @@ final class Writer: @unchecked Sendable {
                 queue.removeFirst(maxBatch)
             }
             condition.unlock()
-            lastBatchSize = batch.count
             process(batch)
             batch.removeAll(keepingCapacity: true)
             if journal.hasUncommitted,
@@ -314,31 +301,19 @@ final class Writer: @unchecked Sendable {
         }
     }
 
-    /// With `condition` locked and jobs queued: waits, for at most `gatherNanos`, until the
-    /// queue holds as many jobs as the last batch did (or a chore or a stop comes).
-    private func gather() {
-        guard gatherNanos > 0, queue.count < lastBatchSize else { return }
-        gatherTarget = min(lastBatchSize, maxBatch)
-        let deadline = MonotonicTime(nanoseconds: csys_monotonic_nanos() &+ gatherNanos)
-        while queue.count < gatherTarget && chores.isEmpty && !stopping {
-            if !condition.wait(until: deadline) { break }
-        }
-        gatherTarget = 0
-    }
-
     /// Commits the open generation once the syncer is done: its batches become visible to
     /// readers, the projector and the long polls.
     private func commitGeneration() {
         let refused = syncer.drain()
         guard journal.hasUncommitted else { return }
-        settle(refused, nil)
+        settle(refused)
     }
 
-    /// Commits the open generation, with `earlier` (a batch whose frame the journal
-    /// refused) and `current` (the batch staged after it, or one the journal has no room
-    /// for) in it, and answers them; when the commit fails they are undone and refused.
-    /// Called with the syncer done: every other batch of the generation is durable.
-    private func settle(_ earlier: consuming StagedBatch?, _ current: consuming StagedBatch?) {
+    /// Commits the open generation with `batches` in it (batches whose frames the journal
+    /// refused, and the ones staged after them, or one the journal has no room for), and
+    /// answers them; when the commit fails they are undone and refused. Called with the
+    /// syncer done: every other batch of the generation is durable.
+    private func settle(_ batches: [StagedBatch]) {
         let started = csys_monotonic_nanos()
         do {
             try journal.commitGeneration()
@@ -348,12 +323,11 @@ final class Writer: @unchecked Sendable {
             commitFailing = true
             // The batches not durable are undone, from the first of them on; the ones
             // before stay in the journal, and a later commit writes them again.
-            if let (decisions, stage) = Self.marks(earlier) ?? Self.marks(current) {
-                executor.rollback(to: decisions)
-                journal.unstage(to: stage)
+            if let first = batches.first {
+                executor.rollback(to: first.decisionMark)
+                journal.unstage(to: first.stageMark)
                 let reason = LedgerError.unavailable("the ledger cannot append: \(error)")
-                if var earlier = earlier.take() { refuse(&earlier, reason) }
-                if var current = current.take() { refuse(&current, reason) }
+                for batch in batches { refuse(batch.jobs, reason, started: batch.started) }
             }
             executor.committed()
             return
@@ -361,17 +335,9 @@ final class Writer: @unchecked Sendable {
         metrics.recordLogCommit(nanos: csys_monotonic_nanos() &- started, failed: false)
         commitFailing = false
         executor.committed()
-        switch earlier {
-        case .some(let batch): publish(batch, visible: true)
-        case .none: break
-        }
-        switch current {
-        case .some(let batch): publish(batch, visible: true)
-        case .none: break
-        }
+        for batch in batches { publish(batch, visible: true) }
         becameVisible(committedHead)
-        if var earlier = earlier.take() { answer(&earlier, onSyncer: false) }
-        if var current = current.take() { answer(&current, onSyncer: false) }
+        for batch in batches { answer(batch, onSyncer: false) }
     }
 
     /// The log's readers see everything up to `head` now.
@@ -386,17 +352,9 @@ final class Writer: @unchecked Sendable {
         zeroFill.zeroFillAhead()
     }
 
-    /// Where the decision state and the generation stood before `batch`, if there is one.
-    private static func marks(_ batch: borrowing StagedBatch?) -> (CommandExecutor.Mark, JournaledWriter.StageMark)? {
-        switch batch {
-        case .some(let batch): (batch.decisionMark, batch.stageMark)
-        case .none: nil
-        }
-    }
-
-    /// Decides `batch` and stages it in the open generation while the syncer makes the
-    /// batch before durable, then hands it to the syncer (or commits the generation, when
-    /// the journal cannot take it).
+    /// Decides `batch` and stages it in the open generation, then hands it to the syncer,
+    /// which makes it durable with the batches staged while it wrote the last ones (or
+    /// commits the generation, when the journal cannot take it).
     private func process(_ batch: [Job]) {
         let started = executor.clock.monotonicNanos()
         let decisionMark = executor.mark()
@@ -415,10 +373,7 @@ final class Writer: @unchecked Sendable {
             // Nothing of the batch was staged: every caller learns that, and the decision
             // state forgets the batch. (The batches before it are the journal's.)
             executor.rollback(to: decisionMark)
-            var refused = StagedBatch(
-                jobs: batch, results: [], seqs: [], head: 0, frame: nil, keptAnswers: [], quotas: nil, started: started,
-                decisionMark: decisionMark, stageMark: stageMark)
-            refuse(&refused, .unavailable("the ledger cannot append: \(error)"))
+            refuse(batch, .unavailable("the ledger cannot append: \(error)"), started: started)
             return
         }
         publishDecisionSize()
@@ -428,18 +383,18 @@ final class Writer: @unchecked Sendable {
             jobs: batch, results: results, seqs: seqs, head: head, frame: frame, keptAnswers: executor.keptAnswers,
             quotas: executor.quotas.takePublication(), started: started, decisionMark: decisionMark,
             stageMark: stageMark)
-        let refused = syncer.drain()
-        let mustCommit = if case .mustCommit = staged { true } else { false }
-        if refused == nil && !mustCommit {
-            syncer.hand(current)
+        if case .mustCommit = staged {
+            settle(syncer.drain() + [current])
+        } else if syncer.hasRefused.load(ordering: .acquiring) {
+            settle(syncer.drain() + [current])
         } else {
-            settle(refused, current)
+            syncer.hand(current)
         }
     }
 
     /// A batch is durable: what it changed is published to reads on other threads (its
     /// kept idempotent answers until its generation commits, unless `visible` already).
-    private func publish(_ batch: borrowing StagedBatch, visible: Bool) {
+    private func publish(_ batch: StagedBatch, visible: Bool) {
         if !visible, !batch.keptAnswers.isEmpty {
             pendingAnswers.withLock { pending in
                 for (key, answer) in batch.keptAnswers { pending[key] = answer }
@@ -450,7 +405,7 @@ final class Writer: @unchecked Sendable {
     }
 
     /// Answers a durable batch's callers, on the writer's thread or the syncer's.
-    private func answer(_ batch: inout StagedBatch, onSyncer: Bool) {
+    private func answer(_ batch: StagedBatch, onSyncer: Bool) {
         let nanos = executor.clock.monotonicNanos() &- batch.started
         metrics.recordBatch(size: batch.jobs.count, nanos: nanos, failed: false)
         for i in batch.jobs.indices {
@@ -464,12 +419,12 @@ final class Writer: @unchecked Sendable {
     }
 
     /// Answers every caller of a batch that could not be made durable with `reason`.
-    private func refuse(_ batch: inout StagedBatch, _ reason: LedgerError) {
-        metrics.recordBatch(size: batch.jobs.count, nanos: executor.clock.monotonicNanos() &- batch.started, failed: true)
+    private func refuse(_ jobs: [Job], _ reason: LedgerError, started: UInt64) {
+        metrics.recordBatch(size: jobs.count, nanos: executor.clock.monotonicNanos() &- started, failed: true)
         let seq = committedHead
-        for i in batch.jobs.indices {
+        for job in jobs {
             answering = seq
-            batch.jobs[i].completion(.failure(reason), seq)
+            job.completion(.failure(reason), seq)
         }
         answering = nil
     }

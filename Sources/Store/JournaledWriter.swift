@@ -149,15 +149,22 @@ public final class JournaledWriter: @unchecked Sendable {
     }
 
     /// Writes a staged batch's frame to the journal: its batch is durable when this
-    /// returns. Frames are written in the order they were staged, one at a time, and
-    /// not while ``commitGeneration()`` runs.
+    /// returns.
+    public func write(_ frame: Frame) throws { try write(CollectionOfOne(frame)) }
+
+    /// Writes staged batches' frames to the journal with one write: their batches are
+    /// durable when this returns. Frames are written in the order they were staged, from
+    /// one thread at a time, and not while ``commitGeneration()`` runs (so all are of the
+    /// open generation).
     ///
-    /// - Throws: ``LMDBError`` when the write fails: the batch is not durable, and no
-    ///   later frame may be written (the journal would lack this one): the generation's
+    /// - Throws: ``LMDBError`` when the write fails: none of the batches is durable, and
+    ///   no later frame may be written (the journal would lack these): the generation's
     ///   commit makes them durable instead.
-    public func write(_ frame: Frame) throws {
-        guard let journal else { preconditionFailure("a frame without a journal") }
-        try journal.append(frame.payload, generation: frame.generation)
+    public func write(_ frames: some Collection<Frame>) throws {
+        guard let journal, let generation = frames.first?.generation else {
+            preconditionFailure("no frames, or frames without a journal")
+        }
+        try journal.append(frames.lazy.map(\.payload), generation: generation)
     }
 
     /// Forgets the batches staged after `mark`: they were not made durable (their frames
