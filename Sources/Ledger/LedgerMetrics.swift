@@ -38,8 +38,8 @@ public final class LedgerMetrics: Sendable {
         /// LMDB commits of journal generations, how long each took, and those that failed.
         public var logCommitSeconds = Histogram(bounds: LedgerMetrics.commitBounds)
         public var failedLogCommits: UInt64 = 0
-        /// The journal's synced writes: batches each made durable, and how long each took.
-        public var journalWriteBatches = Histogram(bounds: LedgerMetrics.batchBounds)
+        /// The journal's synced writes: the commands each made durable, and how long each took.
+        public var journalWriteCommands = Histogram(bounds: LedgerMetrics.batchBounds)
         public var journalWriteSeconds = Histogram(bounds: LedgerMetrics.writeBounds)
         public var verifyDecisions: [VerifyCode: UInt64] = [:]
     }
@@ -64,9 +64,9 @@ public final class LedgerMetrics: Sendable {
         }
     }
 
-    func recordJournalWrite(batches: Int, nanos: UInt64) {
+    func recordJournalWrite(commands: Int, nanos: UInt64) {
         state.withLock { s in
-            s.journalWriteBatches.observe(Double(batches))
+            s.journalWriteCommands.observe(Double(commands))
             s.journalWriteSeconds.observe(Double(nanos) / 1e9)
         }
     }

@@ -201,7 +201,7 @@ final class Syncer: @unchecked Sendable {
                 do {
                     let started = csys_monotonic_nanos()
                     try write(frames)
-                    metrics.recordJournalWrite(batches: frames.count, nanos: csys_monotonic_nanos() &- started)
+                    metrics.recordJournalWrite(commands: lastJobs, nanos: csys_monotonic_nanos() &- started)
                     writeFailing = false
                 } catch {
                     written = false

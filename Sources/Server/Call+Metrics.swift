@@ -93,9 +93,9 @@ extension Call {
             "LMDB commits of the journal's batches that failed (the batches stay acknowledged in the journal).")
         p.sample("keyledger_log_commit_failures_total", [], snapshot.failedLogCommits)
         p.family(
-            "keyledger_journal_write_batches", "histogram",
-            "Batches each synced write of the journal made durable (those staged while the last write ran).")
-        p.histogram("keyledger_journal_write_batches", [], Histogram(snapshot.journalWriteBatches))
+            "keyledger_journal_write_commands", "histogram",
+            "Commands each synced write of the journal made durable (those decided while the last write ran).")
+        p.histogram("keyledger_journal_write_commands", [], Histogram(snapshot.journalWriteCommands))
         p.family(
             "keyledger_journal_write_seconds", "histogram",
             "Time of each synced write of the journal: the durable step of a batch.")
