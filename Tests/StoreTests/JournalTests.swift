@@ -179,3 +179,49 @@ private func fileSystemType(of path: String) -> String? {
     }
     return best.map { String($0.type) }
 }
+
+/// Batches are staged ahead of their frames' writes (the writer decides the next batch
+/// while the syncer writes the last): a frame written makes its batch durable (recovery
+/// applies it), one staged but not written is not in the journal, and batches unstaged
+/// (their frames never written) are in neither the commit nor the journal, while the
+/// durable ones before them commit.
+@Test func stagedBatchesAreDurableOnlyOnceTheirFramesAreWritten() throws {
+    let path = temporaryPath()
+    let copyPath = temporaryPath()
+    defer {
+        try? FileManager.default.removeItem(atPath: path)
+        try? FileManager.default.removeItem(atPath: copyPath)
+    }
+    let env = try Environment(path: path, tables: specs)
+    let t = env.table("t")
+    let writer = try JournaledWriter(
+        environment: env, journal: try Journal(directory: path, capacity: 1 << 20), state: env.table("meta"),
+        key: "generation")
+    func frame(_ staged: JournaledWriter.Staged) throws -> JournaledWriter.Frame {
+        guard case .frame(let frame) = staged else { throw LMDBError(code: EINVAL) }
+        return frame
+    }
+    let first = try frame(try writer.stage { txn in try txn.put(t, [1], [10]) }.1)
+    let beforeSecond = writer.mark
+    let second = try frame(try writer.stage { txn in try txn.put(t, [2], [20]) }.1)
+    try writer.write(first)
+    // The second batch is staged (its writes are in the transaction) but not durable.
+    #expect(try #require(Journal.read(directory: path)).payloads.count == 1)
+    let copy = try Environment(path: copyPath, tables: specs)
+    #expect(try JournaledWriter.recover(copy, directory: path, state: copy.table("meta"), key: "generation") == 1)
+    #expect(try copy.read { txn in (try txn.get(copy.table("t"), [1]), try txn.get(copy.table("t"), [2])) } == ([10], nil))
+    _ = second
+
+    // A third batch staged after the second; both are forgotten (as when the second's
+    // write failed and so did the commit meant to cover them).
+    _ = try writer.stage { txn in try txn.put(t, [3], [30]) }
+    writer.unstage(to: beforeSecond)
+    #expect(writer.hasUncommitted)
+    // The next batch goes where the second's frame would have gone, after the first's.
+    let fourth = try frame(try writer.stage { txn in try txn.put(t, [4], [40]) }.1)
+    try writer.write(fourth)
+    #expect(try #require(Journal.read(directory: path)).payloads.count == 2)
+    try writer.commitGeneration()
+    let rows = try env.read { txn in try (1...4).map { try txn.get(t, [UInt8($0)]) } }
+    #expect(rows == [[10], nil, nil, [40]])
+}
