@@ -80,22 +80,14 @@ final class CommandExecutor: @unchecked Sendable {
         try load()
     }
 
-    /// A point in the decision state's undo journals (``mark()``, ``rollback(to:)``).
-    typealias Mark = (decisions: Int, recent: Int, notices: Int, quotas: Int)
-
-    /// Where the undo journals stand: the batches decided after it can be undone.
-    func mark() -> Mark { (decisions.mark(), recentJournal.count, notices.mark, quotas.mark()) }
-
     /// Decides and appends every job; returns each result (never nil: optional so that
     /// the writer can move each out to its caller) and the log's seq after it. Runs again
     /// from its start when the transaction is retried (a map that grew): it first undoes
-    /// what an earlier attempt changed in memory, back to `start` (the mark taken before
-    /// the batch's first attempt; the batches before it may still be on their way to the
-    /// journal, their changes kept).
-    func run(_ batch: [Writer.Job], from start: Mark, in txn: borrowing Transaction) throws -> (
+    /// what an earlier attempt changed in memory.
+    func run(_ batch: [Writer.Job], in txn: borrowing Transaction) throws -> (
         [Result<Outcome, LedgerError>?], [UInt64]
     ) {
-        rollback(to: start)
+        rollbackBatch()
         evictRecent()
         keptAnswers.removeAll(keepingCapacity: true)
         var head = try log.head(in: txn)
@@ -119,7 +111,7 @@ final class CommandExecutor: @unchecked Sendable {
             }
             let job = batch[index]
             let before = head
-            let mark = mark()
+            let mark = (decisions.mark(), recentJournal.count, notices.mark, quotas.mark())
             do {
                 let (outcome, kept) = try txn.nested { child in
                     let outcome = try execute(job, &head, now, child)
@@ -138,8 +130,7 @@ final class CommandExecutor: @unchecked Sendable {
         return (results, seqs)
     }
 
-    /// Every batch decided so far is durable: keeps their changes to the decision state
-    /// (the undo journals are cleared; marks taken before are void).
+    /// The batch is durable: keeps its changes to the decision state.
     func committed() {
         decisions.committed()
         quotas.committed()
@@ -147,12 +138,14 @@ final class CommandExecutor: @unchecked Sendable {
         recentJournal.removeAll(keepingCapacity: true)
     }
 
-    /// Undoes the changes of the batches decided after `mark` (they were not made durable).
-    func rollback(to mark: Mark) {
-        decisions.rollback(to: mark.decisions)
-        notices.rollback(to: mark.notices)
-        quotas.rollback(to: mark.quotas)
-        while recentJournal.count > mark.recent {
+    /// The batch was not committed: undoes its changes to the decision state.
+    func rollbackBatch() { rollback(to: (0, 0, 0, 0)) }
+
+    private func rollback(to mark: (Int, Int, Int, Int)) {
+        decisions.rollback(to: mark.0)
+        notices.rollback(to: mark.2)
+        quotas.rollback(to: mark.3)
+        while recentJournal.count > mark.1 {
             let undo = recentJournal.removeLast()
             recent[undo.id] = undo.before
         }

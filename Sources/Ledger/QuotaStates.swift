@@ -9,8 +9,8 @@ import Synchronization
 /// decisions read owners, plans and key quotas.
 ///
 /// Changes are journaled like ``DecisionState``'s: ``mark()``, ``rollback(to:)``,
-/// ``committed()``; each batch's changed states are published to a ``QuotaSnapshot``
-/// that reads on other threads see, once the batch is durable (``takePublication()``). Noncopyable, like ``DecisionState``: calls borrow it in place.
+/// ``committed()``; committed states are published to a ``QuotaSnapshot`` that reads on
+/// other threads see. Noncopyable, like ``DecisionState``: calls borrow it in place.
 struct QuotaStates: ~Copyable {
     private var owners: [String: OwnerState] = [:]
     private var plans: [String: PlanState] = [:]
@@ -173,34 +173,17 @@ struct QuotaStates: ~Copyable {
         }
     }
 
-    /// The batches decided so far are durable: their changes stay (the undo journal is
-    /// cleared; their publications went to the snapshot as each became durable).
+    /// The batch is durable: its changes stay, and reads on other threads see them.
     mutating func committed() {
         journal.removeAll(keepingCapacity: true)
-    }
-
-    /// The states changed since the last publication, as they are now (at the end of the
-    /// batch just decided), for the snapshot once that batch is durable; nil when none.
-    /// A batch rolled back drops its publication: its subjects are back to the states the
-    /// snapshot has.
-    mutating func takePublication() -> QuotaPublication? {
-        guard !changed.isEmpty || !changedPlans.isEmpty else { return nil }
-        defer {
-            changed.removeAll(keepingCapacity: true)
-            changedPlans.removeAll(keepingCapacity: true)
-        }
-        return QuotaPublication(
+        guard !changed.isEmpty || !changedPlans.isEmpty else { return }
+        snapshot.update(
             owners: changed.compactMap { if case .owner(let n) = $0 { (n, owners[n]) } else { nil } },
             plans: changedPlans.map { ($0, plans[$0]) },
             keys: changed.compactMap { if case .key(let id) = $0 { (id, keys[id]) } else { nil } })
+        changed.removeAll(keepingCapacity: true)
+        changedPlans.removeAll(keepingCapacity: true)
     }
-}
-
-/// The owner, plan and key-quota states one durable batch changed (``QuotaStates/takePublication()``).
-struct QuotaPublication: Sendable {
-    var owners: [(String, OwnerState?)]
-    var plans: [(String, PlanState?)]
-    var keys: [(KeyID, KeyQuota?)]
 }
 
 /// The committed owner, plan and key-quota states, for reads on any thread (GET
@@ -217,12 +200,11 @@ final class QuotaSnapshot: Sendable {
         state.withLock { $0 = State(owners: owners, plans: plans, keys: keys) }
     }
 
-    /// Takes in what a durable batch changed.
-    func publish(_ changes: QuotaPublication) {
+    func update(owners: [(String, OwnerState?)], plans: [(String, PlanState?)], keys: [(KeyID, KeyQuota?)]) {
         state.withLock { s in
-            for (name, owner) in changes.owners { s.owners[name] = owner }
-            for (name, plan) in changes.plans { s.plans[name] = plan }
-            for (id, quota) in changes.keys { s.keys[id] = quota }
+            for (name, owner) in owners { s.owners[name] = owner }
+            for (name, plan) in plans { s.plans[name] = plan }
+            for (id, quota) in keys { s.keys[id] = quota }
         }
     }
 

@@ -8,17 +8,16 @@ import Store
 import Synchronization
 
 /// The single writer: one thread drains the command queue in batches; each batch is
-/// decided in memory and appended to the log's open write transaction (``JournaledWriter``),
-/// and the ``Syncer``'s thread makes it durable with one synced write of the journal and
-/// answers its callers while the writer decides the next batch. Every few milliseconds one
-/// LMDB commit makes the batches since the last one visible to readers and the projector.
-/// Under load, batches grow and the sync is shared; a batch smaller than the last one
-/// waits a moment for its peers (``gatherNanos``). The projections are folded behind by
-/// the ``Projector``.
+/// decided in memory, appended to the log's open write transaction and made durable with
+/// one synced write of the journal (``JournaledWriter``), and then its callers are
+/// answered, on the same thread; every few milliseconds one LMDB commit makes the batches
+/// since the last one visible to readers and the projector. Under load, batches grow and
+/// the sync is shared; a batch smaller than the last one waits a moment for its peers
+/// (``gatherNanos``). The projections are folded behind by the ``Projector``.
 final class Writer: @unchecked Sendable {
-    // Safe to share: `queue`, `stopping` and `finished` are only touched
-    // with `condition` locked; `executor` and `answering` are used on the
-    // writer's thread only, `syncerAnswering` on the syncer's.
+    // Safe to share: `queue`, `gatherTarget`, `stopping` and `finished` are only touched
+    // with `condition` locked; `executor`, `lastBatchSize` and `answering` are used on the
+    // writer's thread only.
     struct Job: Sendable {
         var command: Command
         var context: CommandContext
@@ -29,8 +28,7 @@ final class Writer: @unchecked Sendable {
     }
 
     /// Called once each batch is durable (after its callers are answered), with the new
-    /// head seq, the batch size and the nanoseconds from the start of its decision to its
-    /// durability.
+    /// head seq, the batch size and the nanoseconds the writer took to decide and commit it.
     typealias CommitObserver = @Sendable (_ headSeq: UInt64, _ batchSize: Int, _ commitNanos: UInt64) -> Void
 
     private let environment: Environment
@@ -57,6 +55,17 @@ final class Writer: @unchecked Sendable {
     private var finished = false
     /// The most jobs one transaction takes; bounds latency under a flood.
     let maxBatch = 4096
+    /// Nanoseconds a batch smaller than the last one waits for more jobs before it is
+    /// decided (0: none). Its callers' peers are on their way: their answers left with the
+    /// last batch. One synced write then covers them all, which spends less of the
+    /// kernel's CPU per command (a synced write costs tens of microseconds of it) and so
+    /// answers more of them, sooner, on a machine bound by its cores. A lone caller never
+    /// waits: its last batch held one job.
+    private let gatherNanos: UInt64
+    /// The size of the last batch; what a new one waits to reach, for at most `gatherNanos`.
+    private var lastBatchSize = 1
+    /// While the writer gathers, the queue's length that wakes it; 0 otherwise.
+    private var gatherTarget = 0
     /// A reader waits for acknowledged events the log's readers do not see yet: the open
     /// generation commits after the batch under way, not at its deadline (``hurry()``).
     private let hurried = Atomic<Bool>(false)
@@ -85,14 +94,9 @@ final class Writer: @unchecked Sendable {
         decisionBytes.store(executor.decisions.approximateBytes, ordering: .relaxed)
     }
 
-    /// The writer's thread id, and the seq of the job whose caller it answers now; the
-    /// same for the syncer's thread, which answers the batches it made durable.
+    /// The writer's thread id, and the seq of the job whose caller it answers now.
     private let writerThread = Atomic<UInt>(0)
     private var answering: UInt64?
-    private var syncerAnswering: UInt64?
-    /// Makes each batch durable while the writer decides the next (nil until init's end).
-    private var syncer: Syncer!
-    private let quotaSnapshot: QuotaSnapshot
 
     init(
         environment: Environment, journal: JournaledWriter, journalMillis: Double, gatherMicros: Int = 0,
@@ -105,6 +109,7 @@ final class Writer: @unchecked Sendable {
         self.environment = environment
         self.journal = journal
         generationNanos = UInt64(max(0, journalMillis) * 1_000_000)
+        gatherNanos = UInt64(max(0, gatherMicros)) * 1000
         zeroFill = ZeroFill(environment)
         self.executor = executor
         self.projector = projector
@@ -112,15 +117,6 @@ final class Writer: @unchecked Sendable {
         self.sweepInterval = sweepInterval
         committed.store(head, ordering: .releasing)
         visible.store(head, ordering: .releasing)
-        quotaSnapshot = executor.quotas.snapshot
-        syncer = Syncer(
-            nice: nice, maxJobs: maxBatch, gatherNanos: UInt64(max(0, gatherMicros)) * 1000, metrics: metrics,
-            write: { [journal] frames in try journal.write(frames) },
-            deliver: { [unowned self] batch in
-                publish(batch, visible: false)
-                answer(batch, onSyncer: true)
-            },
-            wake: { [unowned self] in wake() })
         // A serial queue of its own: the block holds one thread for the writer's life.
         // A raised priority (a negative nice) is put back to 0 at the end: the thread
         // returns to Dispatch's pool.
@@ -134,10 +130,7 @@ final class Writer: @unchecked Sendable {
     /// The seq of the job whose completion runs now, when called from that completion
     /// (on the writer's thread); nil elsewhere.
     var seqOfAnswer: UInt64? {
-        let thread = UInt(pthread_self())
-        if thread == writerThread.load(ordering: .acquiring) { return answering }
-        if thread == syncer.thread.load(ordering: .acquiring) { return syncerAnswering }
-        return nil
+        pthread_self() == writerThread.load(ordering: .acquiring) ? answering : nil
     }
 
     /// Waits (blocking the caller) until the log's readers see `seq`, for up to `seconds`;
@@ -158,12 +151,6 @@ final class Writer: @unchecked Sendable {
     /// Readers that pass a command's seq (`minSeq`) thus wait a batch, not `--journal-ms`.
     func hurry() {
         guard visibleHead < committedHead else { return }
-        wake()
-    }
-
-    /// The open generation commits once the batch under way is done, or at once when the
-    /// writer is idle.
-    private func wake() {
         hurried.store(true, ordering: .releasing)
         condition.lock()
         condition.signal()
@@ -183,7 +170,7 @@ final class Writer: @unchecked Sendable {
             return
         }
         queue.append(job)
-        if queue.count == 1 { condition.signal() }
+        if queue.count == 1 || queue.count == gatherTarget { condition.signal() }
         condition.unlock()
     }
 
@@ -263,6 +250,7 @@ final class Writer: @unchecked Sendable {
                 condition.unlock()
                 continue
             }
+            if !stopping { gather() }
             if queue.isEmpty && stopping {
                 // The last batches' generation commits; if that fails, they stay in the
                 // journal and the next open applies them. (No job is queued after a stop.)
@@ -274,7 +262,6 @@ final class Writer: @unchecked Sendable {
                 if journal.hasUncommitted {
                     Log.warning("stopping with batches the log's file lacks: the next open applies them from the journal")
                 }
-                syncer.stop()
                 finished = true
                 condition.broadcast()
                 condition.unlock()
@@ -290,6 +277,7 @@ final class Writer: @unchecked Sendable {
                 queue.removeFirst(maxBatch)
             }
             condition.unlock()
+            lastBatchSize = batch.count
             process(batch)
             batch.removeAll(keepingCapacity: true)
             if journal.hasUncommitted,
@@ -301,19 +289,22 @@ final class Writer: @unchecked Sendable {
         }
     }
 
-    /// Commits the open generation once the syncer is done: its batches become visible to
-    /// readers, the projector and the long polls.
-    private func commitGeneration() {
-        let refused = syncer.drain()
-        guard journal.hasUncommitted else { return }
-        settle(refused)
+    /// With `condition` locked and jobs queued: waits, for at most `gatherNanos`, until the
+    /// queue holds as many jobs as the last batch did (or a chore or a stop comes).
+    private func gather() {
+        guard gatherNanos > 0, queue.count < lastBatchSize else { return }
+        gatherTarget = min(lastBatchSize, maxBatch)
+        let deadline = MonotonicTime(nanoseconds: csys_monotonic_nanos() &+ gatherNanos)
+        while queue.count < gatherTarget && chores.isEmpty && !stopping {
+            if !condition.wait(until: deadline) { break }
+        }
+        gatherTarget = 0
     }
 
-    /// Commits the open generation with `batches` in it (batches whose frames the journal
-    /// refused, and the ones staged after them, or one the journal has no room for), and
-    /// answers them; when the commit fails they are undone and refused. Called with the
-    /// syncer done: every other batch of the generation is durable.
-    private func settle(_ batches: [StagedBatch]) {
+    /// Commits the open generation: its batches become visible to readers, the projector
+    /// and the long polls.
+    private func commitGeneration() {
+        guard journal.hasUncommitted else { return }
         let started = csys_monotonic_nanos()
         do {
             try journal.commitGeneration()
@@ -321,23 +312,11 @@ final class Writer: @unchecked Sendable {
             metrics.recordLogCommit(nanos: 0, failed: true)
             if !commitFailing { Log.error("cannot commit the journal's batches to the log", ["reason": "\(error)"]) }
             commitFailing = true
-            // The batches not durable are undone, from the first of them on; the ones
-            // before stay in the journal, and a later commit writes them again.
-            if let first = batches.first {
-                executor.rollback(to: first.decisionMark)
-                journal.unstage(to: first.stageMark)
-                let reason = LedgerError.unavailable("the ledger cannot append: \(error)")
-                for batch in batches { refuse(batch.jobs, reason, started: batch.started) }
-            }
-            executor.committed()
             return
         }
         metrics.recordLogCommit(nanos: csys_monotonic_nanos() &- started, failed: false)
         commitFailing = false
-        executor.committed()
-        for batch in batches { publish(batch, visible: true) }
         becameVisible(committedHead)
-        for batch in batches { answer(batch, onSyncer: false) }
     }
 
     /// The log's readers see everything up to `head` now.
@@ -352,80 +331,47 @@ final class Writer: @unchecked Sendable {
         zeroFill.zeroFillAhead()
     }
 
-    /// Decides `batch` and stages it in the open generation, then hands it to the syncer,
-    /// which makes it durable with the batches staged while it wrote the last ones (or
-    /// commits the generation, when the journal cannot take it).
     private func process(_ batch: [Job]) {
         let started = executor.clock.monotonicNanos()
-        let decisionMark = executor.mark()
-        let stageMark = journal.mark
         var head: UInt64 = 0
-        let results: [Result<Outcome, LedgerError>?]
-        let seqs: [UInt64]
-        let staged: JournaledWriter.Staged
+        var results: [Result<Outcome, LedgerError>?]
+        var seqs: [UInt64]
+        var visible = false
         do {
-            ((results, seqs), staged) = try journal.stage { txn in
-                let run = try executor.run(batch, from: decisionMark, in: txn)
+            ((results, seqs), visible) = try journal.batch { txn in
+                let run = try executor.run(batch, in: txn)
                 head = try executor.log.head(in: txn).seq
                 return run
             }
-        } catch {
-            // Nothing of the batch was staged: every caller learns that, and the decision
-            // state forgets the batch. (The batches before it are the journal's.)
-            executor.rollback(to: decisionMark)
-            refuse(batch, .unavailable("the ledger cannot append: \(error)"), started: started)
-            return
-        }
-        publishDecisionSize()
-        let frame: JournaledWriter.Frame?
-        if case .frame(let f) = staged { frame = f } else { frame = nil }
-        let current = StagedBatch(
-            jobs: batch, results: results, seqs: seqs, head: head, frame: frame, keptAnswers: executor.keptAnswers,
-            quotas: executor.quotas.takePublication(), started: started, decisionMark: decisionMark,
-            stageMark: stageMark)
-        if case .mustCommit = staged {
-            settle(syncer.drain() + [current])
-        } else if syncer.hasRefused.load(ordering: .acquiring) {
-            settle(syncer.drain() + [current])
-        } else {
-            syncer.hand(current)
-        }
-    }
-
-    /// A batch is durable: what it changed is published to reads on other threads (its
-    /// kept idempotent answers until its generation commits, unless `visible` already).
-    private func publish(_ batch: StagedBatch, visible: Bool) {
-        if !visible, !batch.keptAnswers.isEmpty {
-            pendingAnswers.withLock { pending in
-                for (key, answer) in batch.keptAnswers { pending[key] = answer }
+            if !visible, !executor.keptAnswers.isEmpty {
+                pendingAnswers.withLock { pending in
+                    for (key, answer) in executor.keptAnswers { pending[key] = answer }
+                }
             }
+            executor.committed()
+        } catch {
+            // Nothing of the batch was committed: every caller learns that, and the
+            // decision state forgets the batch.
+            executor.rollbackBatch()
+            let reason = LedgerError.unavailable("the ledger cannot append: \(error)")
+            results = Array(repeating: .failure(reason), count: batch.count)
+            seqs = Array(repeating: committed.load(ordering: .acquiring), count: batch.count)
+            head = 0
         }
-        if let quotas = batch.quotas { quotaSnapshot.publish(quotas) }
-        committed.store(batch.head, ordering: .releasing)
-    }
-
-    /// Answers a durable batch's callers, on the writer's thread or the syncer's.
-    private func answer(_ batch: StagedBatch, onSyncer: Bool) {
-        let nanos = executor.clock.monotonicNanos() &- batch.started
-        metrics.recordBatch(size: batch.jobs.count, nanos: nanos, failed: false)
-        for i in batch.jobs.indices {
-            if onSyncer { syncerAnswering = batch.seqs[i] } else { answering = batch.seqs[i] }
+        let nanos = executor.clock.monotonicNanos() &- started
+        metrics.recordBatch(size: batch.count, nanos: nanos, failed: head == 0)
+        if head > 0 {
+            publishDecisionSize()
+            committed.store(head, ordering: .releasing)
+        }
+        if visible { becameVisible(head) }
+        for i in batch.indices {
+            answering = seqs[i]
             // Moved to its caller, not copied: a copy of a verdict retains every field of its key.
-            let result = batch.results[i].take() ?? .failure(.unavailable("the writer lost the command's result"))
-            batch.jobs[i].completion(result, batch.seqs[i])
-        }
-        if onSyncer { syncerAnswering = nil } else { answering = nil }
-        observer?(batch.head, batch.jobs.count, nanos)
-    }
-
-    /// Answers every caller of a batch that could not be made durable with `reason`.
-    private func refuse(_ jobs: [Job], _ reason: LedgerError, started: UInt64) {
-        metrics.recordBatch(size: jobs.count, nanos: executor.clock.monotonicNanos() &- started, failed: true)
-        let seq = committedHead
-        for job in jobs {
-            answering = seq
-            job.completion(.failure(reason), seq)
+            let result = results[i].take() ?? .failure(.unavailable("the writer lost the command's result"))
+            batch[i].completion(result, seqs[i])
         }
         answering = nil
+        if head > 0 { observer?(head, batch.count, nanos) }
     }
 }

@@ -94,34 +94,24 @@ public final class Journal: @unchecked Sendable {
 
     static func padded(_ count: Int) -> Int { (count + 7) & ~7 }
 
-    /// The bytes a frame of `count` payload bytes takes.
-    public static func frameSize(_ count: Int) -> Int { headerSize + padded(count) }
-
-    /// Whether a frame of `count` payload bytes fits at `offset` (where the frames before
-    /// it end).
-    public func fits(_ count: Int, at offset: Int) -> Bool { offset + Self.frameSize(count) <= capacity }
+    /// Whether a frame of `count` payload bytes fits after the frames written.
+    public func fits(_ count: Int) -> Bool { offset + Self.headerSize + Self.padded(count) <= capacity }
 
     /// Writes `payload` as the next frame of `generation`; durable when this returns.
+    ///
+    /// With `O_DIRECT` the write covers the whole blocks the frame touches: it repeats the
+    /// bytes of the frames before it in its first block (the same bytes again, so a torn
+    /// write leaves them as they were) and writes zeros after it to its last block's end
+    /// (over frames of an earlier generation, which reading stops at either way).
+    ///
+    /// - Throws: ``LMDBError`` with the `errno` of a failed write; the frame does not
+    ///   count then (its header is overwritten with zeros when that still works).
     public func append(_ payload: [UInt8], generation: UInt64) throws {
-        try append(CollectionOfOne(payload), generation: generation)
-    }
-
-    /// Writes `payloads` as the next frames of `generation`, one after the other, with one
-    /// write; all durable when this returns.
-    ///
-    /// With `O_DIRECT` the write covers the whole blocks the frames touch: it repeats the
-    /// bytes of the frames before them in their first block (the same bytes again, so a
-    /// torn write leaves them as they were) and writes zeros after them to their last
-    /// block's end (over frames of an earlier generation, which reading stops at either way).
-    ///
-    /// - Throws: ``LMDBError`` with the `errno` of a failed write; none of the frames
-    ///   counts then (the first one's header is overwritten with zeros when that still works).
-    public func append(_ payloads: some Collection<[UInt8]>, generation: UInt64) throws {
-        let total = payloads.reduce(0) { $0 + Self.frameSize($1.count) }
-        precondition(offset + total <= capacity, "a frame past the journal's end")
+        precondition(fits(payload.count), "a frame past the journal's end")
         let block = Self.blockSize
         let start = isDirect ? offset & ~(block - 1) : offset
         let before = offset - start
+        let total = Self.headerSize + Self.padded(payload.count)
         let length = isDirect ? (before + total + block - 1) & ~(block - 1) : total
         if length > bufferCapacity {
             var grown = bufferCapacity
@@ -131,25 +121,19 @@ public final class Journal: @unchecked Sendable {
             buffer.deallocate()
             (buffer, bufferCapacity) = (larger, grown)
         }
-        var end = before
-        for payload in payloads {
-            Self.header(payload, generation: generation, into: buffer + end)
-            payload.withUnsafeBytes { (buffer + end + Self.headerSize).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            let padded = end + Self.frameSize(payload.count)
-            end += Self.headerSize + payload.count
-            (buffer + end).initializeMemory(as: UInt8.self, repeating: 0, count: padded - end)
-            end = padded
-        }
+        Self.header(payload, generation: generation, into: buffer + before)
+        payload.withUnsafeBytes { (buffer + before + Self.headerSize).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        let end = before + Self.headerSize + payload.count
         (buffer + end).initializeMemory(as: UInt8.self, repeating: 0, count: length - end)
         var n = pwrite(fd, buffer, length, off_t(start))
         if n < 0, errno == EINVAL, isDirect {
             // The file system took O_DIRECT at open but not this write: buffered from now on.
             try fallBackToBuffered()
-            return try append(payloads, generation: generation)
+            return try append(payload, generation: generation)
         }
         guard n == length else {
             let code = n < 0 ? errno : EIO
-            // Undo the first header: the block as it was before (the earlier frames, then zeros).
+            // Undo the header: the block as it was before (the earlier frames, then zeros).
             let undo = isDirect ? block : Self.headerSize
             (buffer + before).initializeMemory(as: UInt8.self, repeating: 0, count: undo - before)
             n = pwrite(fd, buffer, undo, off_t(start))

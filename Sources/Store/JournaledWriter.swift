@@ -34,10 +34,8 @@ public final class JournaledWriter: @unchecked Sendable {
     /// The records of this generation's frames in the journal, one after the other: what a
     /// new transaction must write again when the open one was lost.
     private var kept: [UInt8] = []
-    /// The number of batches whose records ``kept`` holds.
+    /// The number of frames whose records ``kept`` holds.
     private var keptFrames = 0
-    /// The bytes the frames of the generation's staged batches take in the journal.
-    private var stagedBytes = 0
     /// The most bytes of frames one generation holds before it commits.
     let maxGenerationBytes: Int
     private let redo = RedoLog()
@@ -62,70 +60,14 @@ public final class JournaledWriter: @unchecked Sendable {
     /// Runs `body` as one batch in the open generation (opening one when none is) and
     /// makes its writes durable: returns once they are in the journal, or committed.
     ///
-    /// ``stage(_:)`` and ``write(_:)`` in one: see them.
-    ///
-    /// - Returns: `body`'s result and whether the generation committed with the batch.
-    public func batch<T>(_ body: (borrowing Transaction) throws -> T) throws -> (T, committed: Bool) {
-        let mark = self.mark
-        let (result, staged) = try stage(body)
-        switch staged {
-        case .nothing: return (result, false)
-        case .frame(let frame):
-            do {
-                try write(frame)
-                return (result, false)
-            } catch {
-                // The journal cannot take it: the commit makes the batch durable instead.
-            }
-        case .mustCommit: break
-        }
-        do {
-            try commitGeneration()
-        } catch {
-            unstage(to: mark)
-            throw error
-        }
-        return (result, true)
-    }
-
-    /// What ``stage(_:)`` left to do to make a batch durable.
-    public enum Staged: Sendable {
-        /// The batch wrote nothing.
-        case nothing
-        /// Its frame, for ``write(_:)``.
-        case frame(Frame)
-        /// The journal has no room for it (or there is no journal): ``commitGeneration()``
-        /// makes it durable.
-        case mustCommit
-    }
-
-    /// A batch's writes as the journal's next frame.
-    public struct Frame: Sendable {
-        let payload: [UInt8]
-        let generation: UInt64
-    }
-
-    /// Where the generation's staged batches end (``mark``, ``unstage(to:)``).
-    public struct StageMark: Sendable {
-        let kept: Int
-        let frames: Int
-        let bytes: Int
-    }
-
-    public var mark: StageMark { StageMark(kept: kept.count, frames: keptFrames, bytes: stagedBytes) }
-
-    /// Runs `body` as one batch in the open generation (opening one when none is) and
-    /// stages its writes: they count among the generation's (a later commit makes them
-    /// durable, a later batch's retry writes them again), and the returned frame, written
-    /// with ``write(_:)`` (on any one thread, frames in the order they were staged), makes
-    /// them durable before that.
-    ///
     /// `body` throwing undoes its writes and nothing else. When the map fills, the
     /// generation's transaction is begun again (the earlier batches' writes made again
     /// from ``kept``) in a larger map and `body` runs again from its start, so `body`
     /// must have no effect outside the transaction that it does not redo.
-    public func stage<T>(_ body: (borrowing Transaction) throws -> T) throws -> (T, Staged) {
-        try retrying { () throws -> (T, Staged) in
+    ///
+    /// - Returns: `body`'s result and whether the generation committed with the batch.
+    public func batch<T>(_ body: (borrowing Transaction) throws -> T) throws -> (T, committed: Bool) {
+        try retrying { () throws -> (T, committed: Bool) in
             try open()
             guard let parent else { preconditionFailure("no open generation") }
             redo.removeAll()
@@ -135,48 +77,22 @@ public final class JournaledWriter: @unchecked Sendable {
             if redo.isEmpty {
                 // Nothing to make durable; with nothing else open, LMDB's write lock goes back.
                 if keptFrames == 0 { discard() }
-                return (result, .nothing)
+                return (result, false)
             }
-            kept.append(contentsOf: redo.bytes)
-            keptFrames += 1
-            if let journal, journal.fits(redo.count, at: stagedBytes), kept.count <= maxGenerationBytes {
-                stagedBytes += Journal.frameSize(redo.count)
-                if openedAt == 0 { openedAt = csys_monotonic_nanos() }
-                return (result, .frame(Frame(payload: redo.bytes, generation: generation)))
+            if let journal, journal.fits(redo.count), kept.count + redo.count <= maxGenerationBytes {
+                do {
+                    try journal.append(redo.bytes, generation: generation)
+                    kept.append(contentsOf: redo.bytes)
+                    keptFrames += 1
+                    if openedAt == 0 { openedAt = csys_monotonic_nanos() }
+                    return (result, false)
+                } catch {
+                    // The journal cannot take it: the commit makes the batch durable instead.
+                }
             }
-            return (result, .mustCommit)
+            try commit()
+            return (result, true)
         }
-    }
-
-    /// Writes a staged batch's frame to the journal: its batch is durable when this
-    /// returns.
-    public func write(_ frame: Frame) throws { try write(CollectionOfOne(frame)) }
-
-    /// Writes staged batches' frames to the journal with one write: their batches are
-    /// durable when this returns. Frames are written in the order they were staged, from
-    /// one thread at a time, and not while ``commitGeneration()`` runs (so all are of the
-    /// open generation).
-    ///
-    /// - Throws: ``LMDBError`` when the write fails: none of the batches is durable, and
-    ///   no later frame may be written (the journal would lack these): the generation's
-    ///   commit makes them durable instead.
-    public func write(_ frames: some Collection<Frame>) throws {
-        guard let journal, let generation = frames.first?.generation else {
-            preconditionFailure("no frames, or frames without a journal")
-        }
-        try journal.append(frames.lazy.map(\.payload), generation: generation)
-    }
-
-    /// Forgets the batches staged after `mark`: they were not made durable (their frames
-    /// were not written, nor their generation committed). The open transaction, which
-    /// holds their writes, is aborted; the next batch begins one with the rest.
-    public func unstage(to mark: StageMark) {
-        guard keptFrames > mark.frames else { return }
-        discard()
-        kept.removeSubrange(mark.kept...)
-        keptFrames = mark.frames
-        stagedBytes = mark.bytes
-        if keptFrames == 0 { openedAt = 0 }
     }
 
     /// Commits the open generation (durably), if it holds anything; the journal starts over.
@@ -257,7 +173,6 @@ public final class JournaledWriter: @unchecked Sendable {
         generation += 1
         kept.removeAll(keepingCapacity: true)
         keptFrames = 0
-        stagedBytes = 0
         openedAt = 0
         journal?.restart()
     }

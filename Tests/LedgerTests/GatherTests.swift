@@ -13,39 +13,16 @@ private func submit(_ count: Int, _ secret: String, _ ledger: Ledger, _ done: Di
     }
 }
 
-/// The commands of each synced write of the journal since `after` (a count of writes
-/// before), once they add up to `commands` (or 10 s passed): from the metrics' histogram,
-/// so each write's size is the sum's step between two counts.
-private final class Writes: Sendable {
-    private let metrics: LedgerMetrics
-    private let seen = Mutex<(count: UInt64, sum: Double)>((0, 0))
-
-    init(_ ledger: Ledger) {
-        metrics = ledger.metrics
-        mark()
-    }
-
-    /// Forgets the writes so far.
-    func mark() {
-        let h = metrics.snapshot.journalWriteCommands
-        seen.withLock { $0 = (h.count, h.sum) }
-    }
-
-    /// The number of writes and the commands they held since the mark, once they hold `commands`.
-    func since(holding commands: Int) -> (writes: Int, commands: Int) {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while true {
-            let h = metrics.snapshot.journalWriteCommands
-            let (count, sum) = seen.withLock { $0 }
-            let now = (writes: Int(h.count - count), commands: Int(h.sum - sum))
-            if now.commands >= commands || ContinuousClock.now >= deadline { return now }
-            Thread.sleep(forTimeInterval: 0.001)
-        }
+/// Waits until the batches the observer saw hold `commands` in all (the observer runs after
+/// a batch's answers).
+private func settle(_ sizes: borrowing Mutex<[Int]>, _ commands: Int) {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while sizes.withLock({ $0.reduce(0, +) }) < commands, ContinuousClock.now < deadline {
+        Thread.sleep(forTimeInterval: 0.001)
     }
 }
 
-/// The writer's last batch held 8 commands, and so did the journal's last write: queued
-/// while a chore holds the writer.
+/// The writer's last batch held 8 commands: queued while a chore holds the writer.
 private func batchOfEight(_ ledger: Ledger, _ secret: String) throws {
     let writer = try #require(ledger.writer)
     let held = DispatchSemaphore(value: 0)
@@ -63,48 +40,48 @@ private func batchOfEight(_ ledger: Ledger, _ secret: String) throws {
     done.wait()
 }
 
-/// A synced write of fewer commands than the journal's last one waits, for at most
-/// `gatherMicros`, until the batches decided meanwhile hold as many: one write then covers
-/// them all. A lone caller, whose last write held one command, never waits.
-@Test func aSmallWriteWaitsForItsPeersAndALoneCallerDoesNot() throws {
+/// A batch smaller than the writer's last one waits, for at most `gatherMicros`, until as many
+/// commands are queued: one synced write then covers them all. A lone caller, whose last batch
+/// held one command, never waits.
+@Test func aSmallBatchWaitsForItsPeersAndALoneCallerDoesNot() throws {
+    let sizes = Mutex<[Int]>([])
     var options = LedgerOptions()
     options.gatherMicros = 2_000_000
-    // No generation commit meanwhile: it ends a gather (the commit makes the batches durable).
-    options.journalMillis = 60_000
+    options.onCommit = { _, size, _ in sizes.withLock { $0.append(size) } }
     let f = try LedgerFixture(options: options)
     let (_, secret) = try f.create()
-    let writes = Writes(f.ledger)
 
     // One caller after another: no wait, or the three would take the gather's 2 s each.
     let started = ContinuousClock.now
     for _ in 0..<3 { _ = try f.verify(secret) }
     #expect(ContinuousClock.now - started < .seconds(2))
-    #expect(writes.since(holding: 3) == (3, 3))
 
-    // Eight queued while the writer is held: one write of 8.
-    writes.mark()
+    // Eight queued while the writer is held: one batch of 8.
+    sizes.withLock { $0.removeAll() }
     try batchOfEight(f.ledger, secret)
-    #expect(writes.since(holding: 8) == (1, 8))
-    writes.mark()
+    settle(sizes, 8)
+    #expect(sizes.withLock { $0 } == [8])
+    sizes.withLock { $0.removeAll() }
     let done = DispatchGroup()
 
-    // Three, then five 50 ms later: the three's write waits for the five, one write of 8 again.
+    // Three, then five 50 ms later: the three wait for the five, one batch of 8 again.
     submit(3, secret, f.ledger, done)
     Thread.sleep(forTimeInterval: 0.05)
     submit(5, secret, f.ledger, done)
     done.wait()
-    #expect(writes.since(holding: 8) == (1, 8))
+    settle(sizes, 8)
+    #expect(sizes.withLock { $0 } == [8])
 
-    // Two: the gather ends at its deadline, and they are one write of 2.
-    writes.mark()
+    // Two: the gather ends at its deadline, and they are one batch of 2.
     let waited = ContinuousClock.now
     submit(2, secret, f.ledger, done)
     done.wait()
     #expect(ContinuousClock.now - waited >= .seconds(1.9))
-    #expect(writes.since(holding: 2) == (1, 2))
+    settle(sizes, 10)
+    #expect(sizes.withLock { $0 } == [8, 2])
 }
 
-/// A close while the syncer gathers ends the wait: the command is made durable and
+/// A close while the writer gathers ends the wait: the queued command is decided and
 /// answered at once, not at the gather's deadline.
 @Test func aCloseEndsAGather() throws {
     let directory = TempDirectory()

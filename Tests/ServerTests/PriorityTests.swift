@@ -22,7 +22,7 @@ private func niceValues(of pid: Int32) -> [String: [Int]] {
 }
 
 /// `serve --priority -5` runs the threads every request waits on (the event loop, the
-/// writer, the syncer) at nice -5 and leaves the projector behind them at 10; no other
+/// writer) at nice -5 and leaves the projector behind them at 10; no other
 /// thread of the process takes it.
 @Test(.enabled(if: getuid() == 0, "a negative nice needs CAP_SYS_NICE"))
 func thePriorityOptionRaisesTheRequestPathOnly() throws {
@@ -42,12 +42,12 @@ func thePriorityOptionRaisesTheRequestPathOnly() throws {
         "POST", "/v1/keys", json: #"{"owner":"org_1","name":"k"}"#, headers: ["Authorization": "Bearer \(root)"])
     #expect(created.status == 201)
     let nice = niceValues(of: server.processIdentifier)
-    for name in ["http-loop", "kl-writer", "kl-syncer"] {
+    for name in ["http-loop", "kl-writer"] {
         #expect(nice[name] == [-5], "\(name): \(nice[name] ?? [])")
     }
     #expect(nice["kl-projector"] == [10], "\(nice)")
     // No other thread took the raised value (Dispatch keeps its own for its QoS classes).
-    #expect(nice.filter { !["http-loop", "kl-writer", "kl-syncer"].contains($0.key) }
+    #expect(nice.filter { !["http-loop", "kl-writer"].contains($0.key) }
         .values.allSatisfy { !$0.contains(-5) }, "\(nice)")
 }
 

@@ -26,7 +26,7 @@ enum BenchCommand: CLICommand {
         .number("in-flight", default: 1, "verifications each submitter keeps outstanding"),
         .number("seconds", default: 5, "how long the run lasts"),
         .number("journal-ms", default: 5, in: 0...1000, "milliseconds batches wait in the journal before an LMDB commit; 0: none"),
-        .number("gather-us", default: 100, in: 0...10_000, "microseconds a synced write of fewer commands than the last one waits for more; 0: none"),
+        .number("gather-us", default: 100, in: 0...10_000, "microseconds a batch smaller than the last one waits for more; 0: none"),
         .flag("print-acks", "print an `acked SEQ` line on stdout after every durable batch"),
     ]
 

@@ -58,7 +58,7 @@ enum ServeCommand: CLICommand {
             "event-loops", configuration: true, default: http.eventLoops, in: 1...256, "HTTP event-loop threads"),
         .number(
             "priority", configuration: true, default: 0, in: -20...0,
-            "nice value of the threads every request waits on (event loops, writer, syncer), like nginx's "
+            "nice value of the threads every request waits on (event loops, writer), like nginx's "
                 + "worker_priority; below 0 needs CAP_SYS_NICE"),
         .text(
             "checkpoint-interval", "S", configuration: true, default: "10",
@@ -76,8 +76,8 @@ enum ServeCommand: CLICommand {
                 + "0: every batch is its own LMDB commit"),
         .number(
             "gather-us", "US", configuration: true, default: 100, in: 0...10_000,
-            "microseconds the journal's next synced write waits for its batches to hold as many commands as "
-                + "the last write did (one write then covers them all); a lone client never waits; 0: no waiting"),
+            "microseconds a batch of commands smaller than the writer's last one waits for more before its "
+                + "synced write (one write then covers them all); a lone client never waits; 0: no waiting"),
         .flag("read-only", "open the ledger read-only: reads answered, writes 503, nothing on disk changes"),
         .flag("quiet", "no request log lines"),
     ] + notificationOptions
