@@ -8,6 +8,8 @@ public final class LedgerMetrics: Sendable {
     public static let batchBounds: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
     /// Upper bounds of the commit-latency histogram, seconds.
     public static let commitBounds: [Double] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1]
+    /// Bounds of a synced write's seconds: a device's, from a tenth of a millisecond.
+    public static let writeBounds: [Double] = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 1]
 
     /// A cumulative histogram in Prometheus' shape.
     public struct Histogram: Sendable {
@@ -36,6 +38,8 @@ public final class LedgerMetrics: Sendable {
         /// LMDB commits of journal generations, how long each took, and those that failed.
         public var logCommitSeconds = Histogram(bounds: LedgerMetrics.commitBounds)
         public var failedLogCommits: UInt64 = 0
+        /// How long each batch's synced write of the journal took.
+        public var journalWriteSeconds = Histogram(bounds: LedgerMetrics.writeBounds)
         public var verifyDecisions: [VerifyCode: UInt64] = [:]
     }
 
@@ -67,6 +71,10 @@ public final class LedgerMetrics: Sendable {
         state.withLock { s in
             if failed { s.failedLogCommits += 1 } else { s.logCommitSeconds.observe(Double(nanos) / 1e9) }
         }
+    }
+
+    func recordJournalWrite(nanos: UInt64) {
+        state.withLock { $0.journalWriteSeconds.observe(Double(nanos) / 1e9) }
     }
 
     func recordDecision(_ code: VerifyCode) {

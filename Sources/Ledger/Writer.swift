@@ -343,6 +343,7 @@ final class Writer: @unchecked Sendable {
                 head = try executor.log.head(in: txn).seq
                 return run
             }
+            if journal.lastWriteNanos > 0 { metrics.recordJournalWrite(nanos: journal.lastWriteNanos) }
             if !visible, !executor.keptAnswers.isEmpty {
                 pendingAnswers.withLock { pending in
                     for (key, answer) in executor.keptAnswers { pending[key] = answer }

@@ -93,6 +93,10 @@ extension Call {
             "LMDB commits of the journal's batches that failed (the batches stay acknowledged in the journal).")
         p.sample("keyledger_log_commit_failures_total", [], snapshot.failedLogCommits)
         p.family(
+            "keyledger_journal_write_seconds", "histogram",
+            "Time of each batch's synced write of the journal: the durable step of a batch.")
+        p.histogram("keyledger_journal_write_seconds", [], Histogram(snapshot.journalWriteSeconds))
+        p.family(
             "keyledger_log_unreadable_events", "gauge",
             "Acknowledged events, durable in the journal, that the log's readers do not see yet.")
         p.sample("keyledger_log_unreadable_events", [], ledger.unreadableEvents())

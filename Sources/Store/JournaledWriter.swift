@@ -41,6 +41,9 @@ public final class JournaledWriter: @unchecked Sendable {
     private let redo = RedoLog()
     /// When the open generation's first batch was made durable (monotonic nanoseconds); 0 when none is.
     public private(set) var openedAt: UInt64 = 0
+    /// Nanoseconds the last batch's synced write of the journal took; 0 when the last
+    /// batch was not made durable by the journal (it wrote nothing, or committed).
+    public private(set) var lastWriteNanos: UInt64 = 0
 
     /// - Parameters:
     ///   - journal: nil to commit each batch by itself.
@@ -74,6 +77,7 @@ public final class JournaledWriter: @unchecked Sendable {
             // A failure aborts the whole transaction (``retrying(_:)``); the next one writes
             // the earlier batches' writes again, from `kept`.
             let result = try body(Transaction(txn: parent, isWritable: true, redo: redo))
+            lastWriteNanos = 0
             if redo.isEmpty {
                 // Nothing to make durable; with nothing else open, LMDB's write lock goes back.
                 if keptFrames == 0 { discard() }
@@ -81,7 +85,9 @@ public final class JournaledWriter: @unchecked Sendable {
             }
             if let journal, journal.fits(redo.count), kept.count + redo.count <= maxGenerationBytes {
                 do {
+                    let started = csys_monotonic_nanos()
                     try journal.append(redo.bytes, generation: generation)
+                    lastWriteNanos = max(1, csys_monotonic_nanos() &- started)
                     kept.append(contentsOf: redo.bytes)
                     keptFrames += 1
                     if openedAt == 0 { openedAt = csys_monotonic_nanos() }

@@ -23,10 +23,10 @@ struct SmallDisk {
         rmdir(path)
     }
 
-    /// Fills what is left of the device with a file of our own, so the next commits fail;
-    /// returns its path (unlink it to free the room again).
-    func fill() -> String {
-        let filler = path + "/filler"
+    /// Fills what is left of the device with a file of our own (named `name`), so the
+    /// next commits fail; returns its path (unlink it to free the room again).
+    func fill(_ name: String = "filler") -> String {
+        let filler = path + "/" + name
         let fd = open(filler, O_CREAT | O_WRONLY, 0o600)
         #expect(fd >= 0)
         let block = [UInt8](repeating: 0, count: 4096)

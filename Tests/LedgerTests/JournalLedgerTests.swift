@@ -4,6 +4,7 @@ import Glibc
 @testable import Ledger
 import Projections
 import Store
+import Synchronization
 import Testing
 
 /// A digest of `text`, for claims in tests.
@@ -104,4 +105,84 @@ func aFullDiskUnderTheJournalKeepsEveryAcknowledgedVerification() throws {
             log, directory: directory.path, state: log.table(LedgerSchema.metaSpec.name),
             key: LedgerSchema.journalGenerationKey) == 0)
     #expect(try log.read { txn in try EventLog(environment: log).head(in: txn).seq } == acknowledged)
+}
+
+/// The descriptor this process has open on `path` (its first, by number).
+private func descriptor(of path: String) -> Int32? {
+    let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    for name in fds.compactMap({ Int32($0) }).sorted() {
+        if (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(name)")) == path { return name }
+    }
+    return nil
+}
+
+/// A journal that cannot be written (its descriptor swapped for a read-only one of the
+/// same file: every frame's write fails) loses nothing: each batch the journal refuses is
+/// made durable by the log's commit instead; once LMDB cannot commit either (a full
+/// device), the batch is refused and undone. Verifications come from 8 threads at once, so
+/// batches hold several. Every acknowledged verification is in the log and the credits
+/// are what a fold of it gives, after a restart too.
+@Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+func aJournalThatCannotBeWrittenFallsBackToTheLogsCommit() throws {
+    guard let disk = SmallDisk() else { return }
+    defer { disk.remove() }
+    var options = LedgerOptions()
+    options.sweepInterval = nil
+    options.journalBytes = 256 << 10
+    options.journalMinimumFreeBytes = 0
+    var ledger = try Ledger(path: disk.path, options: options)
+    var closed = false
+    defer { if !closed { ledger.close() } }
+    let credits: Int64 = 1_000_000
+    var spec = KeySpec(owner: "org_1", name: "metered")
+    spec.credits = credits
+    let (key, secret) = try wait { done in ledger.createKey(spec, context: rootContext, completion: done) }
+    try ledger.awaitProjections()
+
+    let journalPath = disk.path + "/" + Journal.fileName
+    let fd = try #require(descriptor(of: journalPath), "the journal is not open")
+    let saved = dup(fd)
+    let readOnly = open(journalPath, O_RDONLY | O_CLOEXEC)
+    #expect(saved >= 0 && readOnly >= 0 && dup2(readOnly, fd) == fd)
+    close(readOnly)
+    let shared = ledger
+    func verifyFromThreads(tries: Int) -> (granted: Int64, refused: Int) {
+        let totals = Mutex<(granted: Int64, refused: Int)>((0, 0))
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            let (granted, refused) = (try? verifyUntilRefused(shared, secret, tries: tries)) ?? (0, 0)
+            totals.withLock { $0 = ($0.granted + granted, $0.refused + refused) }
+        }
+        return totals.withLock { $0 }
+    }
+    // The journal refuses every frame; the log's commits take the batches.
+    let committed = verifyFromThreads(tries: 100)
+    #expect(committed.refused == 0 && committed.granted == 800, "\(committed)")
+    // Neither the journal nor the log can take them.
+    let filler = disk.fill()
+    let full = verifyFromThreads(tries: 200)
+    #expect(full.refused > 0, "the full device refused no batch")
+
+    unlink(filler)
+    #expect(dup2(saved, fd) == fd)
+    close(saved)
+    let granted = committed.granted + full.granted
+    let after = try wait { done in ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done) }
+    #expect(after.isValid)
+    #expect(after.key?.credits == credits - granted - 1)
+    try ledger.awaitLog()
+    let accesses = try ledger.events(after: 0, limit: .max).filter { stored in
+        if case .accessed(let a) = stored.event.payload { return a.code == .valid && stored.event.keyID == key.id }
+        return false
+    }
+    #expect(accesses.count == Int(granted) + 1)
+    try ledger.awaitProjections()
+    try expectDecisionsEqualAFold(ledger, "after refused batches")
+    let head = try ledger.head().seq
+    ledger.close()
+    closed = true
+    ledger = try Ledger(path: disk.path, options: options)
+    closed = false
+    #expect(try ledger.head().seq == head)
+    #expect(try ledger.verifyChain().isIntact)
+    try expectDecisionsEqualAFold(ledger, "after a restart")
 }
