@@ -6,7 +6,8 @@
 # LMDB durable commits (tools/bench/floor.sh log), one pwrite and fdatasync per batch of a
 # zero-filled file (floor.sh file) and one O_DIRECT | O_DSYNC write of whole blocks per
 # batch, as the journal writes (floor.sh direct, the physical limit of durable logging), the
-# projections' largest lag during the run, then the same at 1 connection.
+# projections' largest lag during the run, the slowest batch, journal write and log commit
+# during it (from /metrics: where a stall was), then the same at 1 connection.
 #   tools/bench-http.sh [seconds, default 8] [--owner-limits]
 # --owner-limits gives each of the keys' 100 owners a shared rate limit (and a plan with one),
 # so every verification also checks and counts two owner windows.
@@ -81,10 +82,18 @@ watch_lag() {
 }
 batches() { curl -fs "127.0.0.1:$port/metrics" -H "Authorization: Bearer $token" | awk '
   /^keyledger_writer_batch_size_sum/ {s = $2} /^keyledger_writer_batch_size_count/ {c = $2} END { print s, c }'; }
+# The bound of the slowest histogram bucket a family's observations reached between two
+# /metrics dumps: where a stall was (the batch, its journal write, or the log's commit).
+slowest() {  # slowest FAMILY BEFORE AFTER
+  awk -v f="$1_bucket" 'FNR == 1 { file++ } index($1, f "{") == 1 {
+      match($1, /le="[^"]*"/); le = substr($1, RSTART + 4, RLENGTH - 5)
+      if (file == 1) b[le] = $2; else { d[le] = $2 - b[le]; order[++n] = le } }
+    END { total = d["+Inf"]; for (i = 1; i <= n; i++) if (d[order[i]] == total) { print (total > 0 ? "<= " order[i] " s" : "none"); exit } }' "$2" "$3"; }
 run() {
   local conns=$1
   local b0 b1
   b0=$(batches)
+  curl -fs "127.0.0.1:$port/metrics" -H "Authorization: Bearer $token" > "$dir/metrics-before.txt" || true
   touch "$dir/running"
   watch_lag > "$dir/lag.txt" &
   local watcher=$!
@@ -94,6 +103,7 @@ run() {
   after=$(events)
   rm -f "$dir/running"; wait $watcher
   b1=$(batches)
+  curl -fs "127.0.0.1:$port/metrics" -H "Authorization: Bearer $token" > "$dir/metrics-after.txt" || true
   batch=$(echo "$b0 $b1" | awk '{ d = $4 - $2; printf "%d", (d > 0 ? ($3 - $1) / d + 0.5 : 1) }')
   echo "keyledger POST /v1/verify, $conns connection(s):"
   echo "$out" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx|Socket errors" || true
@@ -101,6 +111,9 @@ run() {
   echo "key.accessed events recorded during the run: $((after - before))"
   cat "$dir/lag.txt"
   echo "mean batch during the run: $batch"
+  echo "slowest during the run: batch $(slowest keyledger_writer_commit_seconds "$dir/metrics-before.txt" "$dir/metrics-after.txt")," \
+    "journal write $(slowest keyledger_journal_write_seconds "$dir/metrics-before.txt" "$dir/metrics-after.txt")," \
+    "log commit $(slowest keyledger_log_commit_seconds "$dir/metrics-before.txt" "$dir/metrics-after.txt")"
 }
 run 32
 theirs=$(echo "$nginx" | awk '/Requests\/sec/ {print $2}')
