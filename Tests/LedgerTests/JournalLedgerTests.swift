@@ -36,6 +36,65 @@ private func digest(_ text: String) -> Digest {
     #expect(try f.ledger.idempotentAnswer(claim.key)?.seq == seq)
 }
 
+/// A ledger's options on a small device: a 256 KiB journal kept however little room is
+/// left, and no sweeps.
+private func smallDeviceOptions() -> LedgerOptions {
+    var options = LedgerOptions()
+    options.sweepInterval = nil
+    options.journalBytes = 256 << 10
+    options.journalMinimumFreeBytes = 0
+    return options
+}
+
+/// A key of `credits` credits, created and folded into the projections.
+private func createMetered(_ ledger: Ledger, credits: Int64) throws -> (KeyState, String) {
+    var spec = KeySpec(owner: "org_1", name: "metered")
+    spec.credits = credits
+    let created = try wait { done in ledger.createKey(spec, context: rootContext, completion: done) }
+    try ledger.awaitProjections()
+    return created
+}
+
+/// After verifications of `secret` (a key of `credits`) of which `granted` were
+/// acknowledged and the rest refused, with room on the device again: one more is granted,
+/// the log holds exactly the acknowledged ones and it, the decision state is what a fold of
+/// the log gives, and so again after a restart. Closes `ledger` (also when it throws) and
+/// returns the ledger opened again, for the caller to close.
+private func expectGrantedKept(
+    _ ledger: Ledger, at path: String, _ key: KeyID, _ secret: String, credits: Int64, granted: Int64,
+    options: LedgerOptions, sourceLocation: SourceLocation = #_sourceLocation
+) throws -> Ledger {
+    let head: UInt64
+    do {
+        let after = try wait { done in ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done) }
+        #expect(after.isValid, sourceLocation: sourceLocation)
+        #expect(after.key?.credits == credits - granted - 1, sourceLocation: sourceLocation)
+        try ledger.awaitLog()
+        let accesses = try ledger.events(after: 0, limit: .max).filter { stored in
+            if case .accessed(let a) = stored.event.payload { return a.code == .valid && stored.event.keyID == key }
+            return false
+        }
+        #expect(accesses.count == Int(granted) + 1, sourceLocation: sourceLocation)
+        try ledger.awaitProjections()
+        try expectDecisionsEqualAFold(ledger, "after refused batches", sourceLocation: sourceLocation)
+        head = try ledger.head().seq
+    } catch {
+        ledger.close()
+        throw error
+    }
+    ledger.close()
+    let reopened = try Ledger(path: path, options: options)
+    do {
+        #expect(try reopened.head().seq == head, sourceLocation: sourceLocation)
+        #expect(try reopened.verifyChain().isIntact, sourceLocation: sourceLocation)
+        try expectDecisionsEqualAFold(reopened, "after a restart", sourceLocation: sourceLocation)
+    } catch {
+        reopened.close()
+        throw error
+    }
+    return reopened
+}
+
 /// With a journal on a device that fills up: verifications acknowledged from the journal
 /// while LMDB cannot commit stay acknowledged (the generation commits once there is room),
 /// later ones are refused and change nothing, and the credits left are those of the
@@ -44,19 +103,13 @@ private func digest(_ text: String) -> Digest {
 func aFullDiskUnderTheJournalKeepsEveryAcknowledgedVerification() throws {
     guard let disk = SmallDisk() else { return }
     defer { disk.remove() }
-    var options = LedgerOptions()
-    options.sweepInterval = nil
-    options.journalBytes = 256 << 10
-    options.journalMinimumFreeBytes = 0
+    let options = smallDeviceOptions()
     var ledger = try Ledger(path: disk.path, options: options)
     var closed = false
     defer { if !closed { ledger.close() } }
     #expect(access(disk.path + "/journal", F_OK) == 0, "no journal was made")
     let credits: Int64 = 1_000_000
-    var spec = KeySpec(owner: "org_1", name: "metered")
-    spec.credits = credits
-    let (key, secret) = try wait { done in ledger.createKey(spec, context: rootContext, completion: done) }
-    try ledger.awaitProjections()
+    let (key, secret) = try createMetered(ledger, credits: credits)
 
     let filler = disk.fill()
     let (granted, refused) = try verifyUntilRefused(ledger, secret, tries: 5_000)
@@ -64,25 +117,10 @@ func aFullDiskUnderTheJournalKeepsEveryAcknowledgedVerification() throws {
     #expect(granted > 0, "nothing was acknowledged from the journal on the full device")
 
     unlink(filler)
-    let after = try wait { done in ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done) }
-    #expect(after.isValid)
-    #expect(after.key?.credits == credits - granted - 1)
-    try ledger.awaitLog()
-    let accesses = try ledger.events(after: 0, limit: .max).filter { stored in
-        if case .accessed(let a) = stored.event.payload { return a.code == .valid && stored.event.keyID == key.id }
-        return false
-    }
-    #expect(accesses.count == Int(granted) + 1)
-    try ledger.awaitProjections()
-    try expectDecisionsEqualAFold(ledger, "after refused batches")
-    let head = try ledger.head().seq
-    ledger.close()
     closed = true
-    ledger = try Ledger(path: disk.path, options: options)
+    ledger = try expectGrantedKept(
+        ledger, at: disk.path, key.id, secret, credits: credits, granted: granted, options: options)
     closed = false
-    #expect(try ledger.head().seq == head)
-    #expect(try ledger.verifyChain().isIntact)
-    try expectDecisionsEqualAFold(ledger, "after a restart")
 }
 
 /// A clean stop commits the open generation: the log's file holds every acknowledged
@@ -117,27 +155,21 @@ private func descriptor(of path: String) -> Int32? {
 }
 
 /// A journal that cannot be written (its descriptor swapped for a read-only one of the
-/// same file: every frame's write fails) loses nothing: each batch the journal refuses is
-/// made durable by the log's commit instead; once LMDB cannot commit either (a full
-/// device), the batch is refused and undone. Verifications come from 8 threads at once, so
-/// batches hold several. Every acknowledged verification is in the log and the credits
-/// are what a fold of it gives, after a restart too.
-@Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+/// same file: every frame's write fails) loses nothing and refuses nothing: each batch the
+/// journal refuses is made durable by the log's commit instead. Verifications come from 8
+/// threads at once, so batches hold several. Every acknowledged verification is in the log
+/// and the credits are what a fold of it gives, after a restart too. (A device too full
+/// for the log's commit as well is aFullDiskUnderTheJournalKeepsEveryAcknowledgedVerification's.)
+@Test
 func aJournalThatCannotBeWrittenFallsBackToTheLogsCommit() throws {
-    guard let disk = SmallDisk() else { return }
+    let disk = TempDirectory()
     defer { disk.remove() }
-    var options = LedgerOptions()
-    options.sweepInterval = nil
-    options.journalBytes = 256 << 10
-    options.journalMinimumFreeBytes = 0
+    let options = smallDeviceOptions()
     var ledger = try Ledger(path: disk.path, options: options)
     var closed = false
     defer { if !closed { ledger.close() } }
     let credits: Int64 = 1_000_000
-    var spec = KeySpec(owner: "org_1", name: "metered")
-    spec.credits = credits
-    let (key, secret) = try wait { done in ledger.createKey(spec, context: rootContext, completion: done) }
-    try ledger.awaitProjections()
+    let (key, secret) = try createMetered(ledger, credits: credits)
 
     let journalPath = disk.path + "/" + Journal.fileName
     let fd = try #require(descriptor(of: journalPath), "the journal is not open")
@@ -145,44 +177,18 @@ func aJournalThatCannotBeWrittenFallsBackToTheLogsCommit() throws {
     let readOnly = open(journalPath, O_RDONLY | O_CLOEXEC)
     #expect(saved >= 0 && readOnly >= 0 && dup2(readOnly, fd) == fd)
     close(readOnly)
-    let shared = ledger
-    func verifyFromThreads(tries: Int) -> (granted: Int64, refused: Int) {
-        let totals = Mutex<(granted: Int64, refused: Int)>((0, 0))
-        DispatchQueue.concurrentPerform(iterations: 8) { _ in
-            let (granted, refused) = (try? verifyUntilRefused(shared, secret, tries: tries)) ?? (0, 0)
-            totals.withLock { $0 = ($0.granted + granted, $0.refused + refused) }
-        }
-        return totals.withLock { $0 }
-    }
     // The journal refuses every frame; the log's commits take the batches.
-    let committed = verifyFromThreads(tries: 100)
-    #expect(committed.refused == 0 && committed.granted == 800, "\(committed)")
-    // Neither the journal nor the log can take them.
-    let filler = disk.fill()
-    let full = verifyFromThreads(tries: 200)
-    #expect(full.refused > 0, "the full device refused no batch")
-
-    unlink(filler)
+    let totals = Mutex<(granted: Int64, refused: Int)>((0, 0))
+    let shared = ledger
+    DispatchQueue.concurrentPerform(iterations: 8) { _ in
+        let (granted, refused) = (try? verifyUntilRefused(shared, secret, tries: 100)) ?? (0, 0)
+        totals.withLock { $0 = ($0.granted + granted, $0.refused + refused) }
+    }
+    let (granted, refused) = totals.withLock { $0 }
+    #expect(refused == 0 && granted == 800, "\(granted) granted, \(refused) refused")
     #expect(dup2(saved, fd) == fd)
     close(saved)
-    let granted = committed.granted + full.granted
-    let after = try wait { done in ledger.verify(secret: secret, VerifyRequest(), context: rootContext, completion: done) }
-    #expect(after.isValid)
-    #expect(after.key?.credits == credits - granted - 1)
-    try ledger.awaitLog()
-    let accesses = try ledger.events(after: 0, limit: .max).filter { stored in
-        if case .accessed(let a) = stored.event.payload { return a.code == .valid && stored.event.keyID == key.id }
-        return false
-    }
-    #expect(accesses.count == Int(granted) + 1)
-    try ledger.awaitProjections()
-    try expectDecisionsEqualAFold(ledger, "after refused batches")
-    let head = try ledger.head().seq
-    ledger.close()
     closed = true
-    ledger = try Ledger(path: disk.path, options: options)
+    ledger = try expectGrantedKept(ledger, at: disk.path, key.id, secret, credits: credits, granted: granted, options: options)
     closed = false
-    #expect(try ledger.head().seq == head)
-    #expect(try ledger.verifyChain().isIntact)
-    try expectDecisionsEqualAFold(ledger, "after a restart")
 }
