@@ -5,10 +5,18 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let bytes = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
     let split = Int(data[0]) % size
-    switch RequestHeadParser.next(in: bytes, resumingAt: 0, maxHeaderBytes: 16384, maxBodyBytes: 65536) {
-    case .complete(_, let length): precondition(length <= bytes.count, "a head longer than its bytes")
-    case .incomplete(let resume): precondition(resume <= bytes.count, "resuming past the bytes")
-    case .refused: break
+    // The second parse writes into the storage the first one's head left, as a connection's next request does.
+    var storage = HTTPHeaders()
+    for part in [bytes, UnsafeRawBufferPointer(rebasing: bytes[split...])] {
+        switch RequestHeadParser.next(
+            in: part, resumingAt: 0, maxHeaderBytes: 16384, maxBodyBytes: 65536, reusing: &storage)
+        {
+        case .complete(let head, let length):
+            precondition(length <= part.count, "a head longer than its bytes")
+            storage = head.headers
+        case .incomplete(let resume): precondition(resume <= part.count, "resuming past the bytes")
+        case .refused: break
+        }
     }
     var decoder = ChunkedDecoder()
     var body: [UInt8] = []
