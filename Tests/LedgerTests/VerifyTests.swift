@@ -95,6 +95,8 @@ import Testing
     }
     #expect(granted.load(ordering: .relaxed) == credits)
     #expect(refused.load(ordering: .relaxed) == 16 * 50 - credits)
+    // The key's object is read from the key-state projection, folded behind the log.
+    try f.ledger.awaitProjections()
     #expect(try f.ledger.key(key.id)?.credits == 0)
     #expect(f.headSeq == 1 + 16 * 50)
 }
