@@ -19,6 +19,26 @@ enum ASCII {
     private static let tokenLow: UInt64 = 0x03FF_6CFA_0000_0000  // ! # $ % & ' * + - . 0-9
     private static let tokenHigh: UInt64 = 0x57FF_FFFF_C7FF_FFFE  // A-Z ^ _ ` a-z | ~
 
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// Whether any of the eight bytes of `word` is `byte`, tested at once (SWAR), for
+    /// scans of field values. (In the arithmetic a borrow may also flag bytes above the
+    /// one that matches, so it says whether any byte does, not which: that is for a
+    /// byte-by-byte look.)
+    @inline(__always)
+    static func word(_ word: UInt64, hasByte byte: UInt8) -> Bool {
+        let zeroed = word ^ (ones &* UInt64(byte))
+        return (zeroed &- ones) & ~zeroed & highBits != 0
+    }
+
+    /// Whether any of the eight bytes of `word` is under `bound` (at most 0x80; bytes of
+    /// 0x80 and over never are), as ``word(_:hasByte:)``.
+    @inline(__always)
+    static func word(_ word: UInt64, hasByteBelow bound: UInt8) -> Bool {
+        (word &- ones &* UInt64(bound)) & ~word & highBits != 0
+    }
+
     /// One shift and test on the mask for the byte's half of ASCII, chosen without a
     /// branch (every byte of every field name passes here, twice).
     @inline(__always)

@@ -187,14 +187,10 @@ enum RequestHeadParser {
     /// after it decides.
     @inline(__always)
     private static func skipPlainWords(_ bytes: UnsafeRawPointer, from start: Int, to end: Int) -> Int {
-        let ones: UInt64 = 0x0101_0101_0101_0101
         var i = start
         while end - i >= 8 {
             let word = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            let deletes = word ^ (ones &* 0x7F)
-            // A byte's high bit: set when it is under 0x20 (and not 0x80 or over), or zero after the xor.
-            let flagged = ((word &- ones &* 0x20) & ~word) | ((deletes &- ones) & ~deletes)
-            guard flagged & (ones &* 0x80) == 0 else { return i }
+            guard !ASCII.word(word, hasByteBelow: ASCII.space), !ASCII.word(word, hasByte: 0x7F) else { return i }
             i += 8
         }
         return i

@@ -133,19 +133,17 @@ enum ResponseEncoder {
     }
 
     /// Whether `value` holds no CR, LF or NUL: eight bytes at a time, then byte by byte
-    /// (every field of every response is tested). A word holds a zero byte when
-    /// `(w - 0x0101...) & ~w & 0x8080...` is not 0; xor with CR, or LF, in every byte
-    /// makes those bytes the zeros.
+    /// (every field of every response is tested).
     static func holdsNoLineEndOrNUL(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = value.baseAddress else { return true }
-        let ones: UInt64 = 0x0101_0101_0101_0101
         var i = 0
         while value.count - i >= 8 {
             let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-            let returns = word ^ (ones &* UInt64(ASCII.carriageReturn))
-            let feeds = word ^ (ones &* UInt64(ASCII.lineFeed))
-            let zeros = ((word &- ones) & ~word) | ((returns &- ones) & ~returns) | ((feeds &- ones) & ~feeds)
-            if zeros & (ones &* 0x80) != 0 { return false }
+            if ASCII.word(word, hasByte: 0) || ASCII.word(word, hasByte: ASCII.carriageReturn)
+                || ASCII.word(word, hasByte: ASCII.lineFeed)
+            {
+                return false
+            }
             i += 8
         }
         while i < value.count {
