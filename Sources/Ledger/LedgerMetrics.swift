@@ -30,7 +30,7 @@ public final class LedgerMetrics: Sendable {
         }
     }
 
-    /// A consistent copy of every counter.
+    /// A copy of every counter (the decision counts are read under a lock of their own).
     public struct Snapshot: Sendable {
         public var batchSizes = Histogram(bounds: LedgerMetrics.batchBounds)
         public var commitSeconds = Histogram(bounds: LedgerMetrics.commitBounds)
