@@ -2,8 +2,10 @@
 # A/B of keyledger binaries over HTTP: interleaved rounds (A, B, A, B, ...), each on a fresh
 # ledger of 1,000 keys, with tools/bench-http.sh's wrk settings (1 thread, POST /v1/verify,
 # after a 1 s warm-up). Each round prints req/s, p50, p99 and the server's CPU per request
-# (all its threads, user + system, from /proc; system in brackets). Interleaving spreads the
-# machine's changing load over both binaries; compare them round by round.
+# (all its threads, user + system, from /proc; system in brackets) and the share of the
+# machine's CPU the hypervisor gave other guests meanwhile (stolen: a round with much of it
+# measured the host, not the binary). Interleaving spreads the machine's changing load over
+# both binaries; compare them round by round.
 #   tools/bench-http-ab.sh SECONDS ROUNDS CONNECTIONS BINARY...
 # Say, a copy of the release build before a change against the one after it.
 set -euo pipefail
@@ -24,12 +26,15 @@ for _ in $(seq "$rounds"); do
     load() { KL_SECRETS="$d/secrets.txt" wrk -t1 -c"$conns" -d"$1"s --latency -s tools/bench/verify.lua "http://127.0.0.1:$port/v1/verify"; }
     load 1 >/dev/null
     c0=$(awk '{print $14 + $15, $15}' /proc/$pid/stat)
+    st0=$(awk '/^cpu / {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
     out=$(load "$secs")
+    st1=$(awk '/^cpu / {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
     c1=$(awk '{print $14 + $15, $15}' /proc/$pid/stat)
     n=$(echo "$out" | awk '/requests in/ {print $1}')
     echo "$bin $(echo "$out" | awk '/Requests\/sec/ {r = $2} /^ +50%/ {p50 = $2} /^ +99%/ {p99 = $2}
       END {printf "%s req/s, p50 %s, p99 %s", r, p50, p99}') $(echo "$c0 $c1 $n $tick_us" | awk '
-      {printf "CPU %.1f us/req (system %.1f)", ($3 - $1) * $6 / $5, ($4 - $2) * $6 / $5}')"
+      {printf "CPU %.1f us/req (system %.1f)", ($3 - $1) * $6 / $5, ($4 - $2) * $6 / $5}'), $(echo "$st0 $st1" | awk '
+      {printf "%.0f%% stolen", ($4 > $2 ? 100 * ($3 - $1) / ($4 - $2) : 0)}')"
     kill $pid; wait $pid 2>/dev/null || true
     rm -rf "$d"
   done

@@ -7,7 +7,8 @@
 # zero-filled file (floor.sh file) and one O_DIRECT | O_DSYNC write of whole blocks per
 # batch, as the journal writes (floor.sh direct, the physical limit of durable logging), the
 # projections' largest lag during the run, the slowest batch, journal write and log commit
-# during it (from /metrics: where a stall was), then the same at 1 connection.
+# during it (from /metrics: where a stall was) and how busy the machine's cores were, then the
+# same at 1 connection.
 #   tools/bench-http.sh [seconds, default 8] [--owner-limits]
 # --owner-limits gives each of the keys' 100 owners a shared rate limit (and a plan with one),
 # so every verification also checks and counts two owner windows.
@@ -89,9 +90,12 @@ slowest() {  # slowest FAMILY BEFORE AFTER
       match($1, /le="[^"]*"/); le = substr($1, RSTART + 4, RLENGTH - 5)
       if (file == 1) b[le] = $2; else { d[le] = $2 - b[le]; order[++n] = le } }
     END { total = d["+Inf"]; for (i = 1; i <= n; i++) if (d[order[i]] == total) { print (total > 0 ? "<= " order[i] " s" : "none"); exit } }' "$2" "$3"; }
+# The machine's CPU ticks (all cores), from /proc/stat: busy, idle (with iowait), and stolen
+# by the hypervisor for other guests (a run with much stolen time measured the host).
+cpu_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6, $9 }' /proc/stat; }
 run() {
   local conns=$1
-  local b0 b1
+  local b0 b1 c0 c1
   b0=$(batches)
   curl -fs "127.0.0.1:$port/metrics" -H "Authorization: Bearer $token" > "$dir/metrics-before.txt" || true
   touch "$dir/running"
@@ -99,7 +103,9 @@ run() {
   local watcher=$!
   local before after out
   before=$(events)
+  c0=$(cpu_ticks)
   out=$(KL_SECRETS="$dir/secrets.txt" wrk -t1 -c$conns -d${secs}s --latency -s tools/bench/verify.lua "http://127.0.0.1:$port/v1/verify")
+  c1=$(cpu_ticks)
   after=$(events)
   rm -f "$dir/running"; wait $watcher
   b1=$(batches)
@@ -111,6 +117,8 @@ run() {
   echo "key.accessed events recorded during the run: $((after - before))"
   cat "$dir/lag.txt"
   echo "mean batch during the run: $batch"
+  # Idle cores while wrk waits on answers: the load is latency-bound, not CPU-bound.
+  echo "$c0 $c1" | awk '{ b = $4 - $1; i = $5 - $2; st = $6 - $3; t = b + i + st; if (t > 0) printf "machine CPU during the run (%d cores, wrk included): %.0f%% busy, %.0f%% idle, %.0f%% stolen by the host\n", '"$(nproc)"', 100 * b / t, 100 * i / t, 100 * st / t }'
   echo "slowest during the run: batch $(slowest keyledger_writer_commit_seconds "$dir/metrics-before.txt" "$dir/metrics-after.txt")," \
     "journal write $(slowest keyledger_journal_write_seconds "$dir/metrics-before.txt" "$dir/metrics-after.txt")," \
     "log commit $(slowest keyledger_log_commit_seconds "$dir/metrics-before.txt" "$dir/metrics-after.txt")"
