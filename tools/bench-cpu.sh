@@ -12,7 +12,8 @@
 # --per-thread` for system calls and context switches per request (counts, not times).
 # wrk's own CPU per request is counted too (its task clock). Then nginx
 # (../shared/limits/http-limit, the same wrk settings) is counted the same way, and the
-# ratio of CPU per request printed.
+# ratio of CPU per request printed, and the rate that CPU per request (wrk's included) allows
+# with every core busy, as a share of nginx's.
 #
 # callgrind (--callgrind): the server runs under valgrind; its counters are zeroed
 # after a warm-up and dumped after wrk, so each thread's user-space instructions per
@@ -141,3 +142,11 @@ awk -F, -v n="$requests" '$3 ~ /task-clock/ { t += $1 * ($2 == "msec" ? 1e6 : 1)
 ours=$(awk '/^\(all threads\)/ {print $3}' "$dir/ours.txt")
 theirs=$(awk '{print $3}' "$dir/theirs.txt")
 awk -v a="$ours" -v b="$theirs" 'BEGIN { if (a > 0 && b > 0) printf "CPU per request: %.1fx nginx'"'"'s (%s vs %s us)\n", a / b, a, b }'
+# The rate this CPU per request allows with every core busy (wrk's share included, as it
+# shares the cores), against nginx's rate in this run: whatever else limits the rate (the
+# synced write's latency, idle cores between waves of answers), it cannot pass this.
+load_us=$(awk -F, '$3 ~ /task-clock/ { t += $1 * ($2 == "msec" ? 1e6 : 1) } END { print t / 1000 }' "$dir/wrk.csv")
+awk -v a="$ours" -v w="$load_us" -v n="$requests" -v cores="$(nproc)" -v rate="$nrate" 'BEGIN {
+    if (a <= 0 || n <= 0 || rate <= 0) exit
+    ceiling = cores * 1e6 / (a + w / n)
+    printf "ceiling with %d cores busy: %.0f req/s (server %.2f + wrk %.2f us per request), %.1f%% of nginx'"'"'s %s\n", cores, ceiling, a, w / n, 100 * ceiling / rate, rate }'
