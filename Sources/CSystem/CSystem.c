@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -190,6 +192,28 @@ int csys_shutdown_write(int fd) { return shutdown(fd, SHUT_WR); }
 int csys_close(int fd) { return close(fd); }
 
 int csys_set_thread_nice(int nice) { return setpriority(PRIO_PROCESS, (id_t)gettid(), nice); }
+
+int csys_set_thread_idle_class(int idle) {
+    struct sched_param param = {0};
+    return sched_setscheduler(0, idle ? SCHED_IDLE : SCHED_OTHER, &param);
+}
+
+int csys_thread_id(void) { return (int)gettid(); }
+
+static void *idle_class_probe(void *argument) {
+    int nice = *(int *)argument;
+    intptr_t reversible = setpriority(PRIO_PROCESS, (id_t)gettid(), nice) == 0 && csys_set_thread_idle_class(1) == 0
+        && csys_set_thread_idle_class(0) == 0;
+    return (void *)reversible;
+}
+
+int csys_idle_class_is_reversible(int nice) {
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, idle_class_probe, &nice) != 0) return 0;
+    void *result = NULL;
+    if (pthread_join(thread, &result) != 0) return 0;
+    return result != NULL;
+}
 
 int csys_open_direct_write(const char *path) { return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC); }
 

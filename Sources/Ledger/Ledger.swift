@@ -34,6 +34,10 @@ public struct LedgerOptions: Sendable {
     /// Microseconds a batch smaller than the writer's last one waits for more commands
     /// before it is decided (0: none); a lone caller never waits.
     public var gatherMicros = 100
+    /// Seconds the oldest event not yet folded may wait before the projections' fold leaves
+    /// the idle scheduling class (in which it takes only the time the request path leaves)
+    /// for nice 10 until it has caught up; nil: the fold never uses the idle class.
+    public var foldIdleClassLag: Double? = 1
     /// The nice value of the writer's thread, the one every command waits on (0: the
     /// process's); below 0 needs `CAP_SYS_NICE`.
     public var requestNice: Int32 = 0
@@ -218,7 +222,7 @@ public final class Ledger: Sendable {
         }
         let projector = Projector(
             log: log, logEnvironment: logEnvironment, environment: projectionEnvironment, keys: keys, others: others,
-            checkpoints: checkpoints, maxWaiters: options.maxLongPolls)
+            checkpoints: checkpoints, maxWaiters: options.maxLongPolls, idleClassLag: options.foldIdleClassLag)
         self.projector = projector
         let snapshot = QuotaSnapshot()
         quotaSnapshot = snapshot

@@ -52,13 +52,18 @@ final class Projector: @unchecked Sendable {
     var gatherEvents: UInt64 { UInt64(maxEvents / 4) }
     /// True while the folding thread waits for more events to gather.
     private var gathering = false
+    /// The folding thread entered the idle class at its start, so it may move between
+    /// classes (on the folding thread only).
+    private var reversible = false
 
     var all: [any Projection] { [keys] + others }
 
     init(
         log: EventLog, logEnvironment: Environment, environment: Environment, keys: KeyStateProjection,
-        others: [any Projection], checkpoints: Checkpoints, maxEvents: Int = 20_000, maxWaiters: Int
+        others: [any Projection], checkpoints: Checkpoints, maxEvents: Int = 20_000, maxWaiters: Int,
+        idleClassLag: Double? = 1
     ) {
+        idleClassLagNanos = idleClassLag.map { UInt64(max(0, $0) * 1e9) }
         self.log = log
         self.logEnvironment = logEnvironment
         self.environment = environment
@@ -127,6 +132,16 @@ final class Projector: @unchecked Sendable {
 
     /// The nice value of the fold's thread (`man 2 setpriority`): 10 steps below the request path.
     let backgroundNice: Int32 = 10
+    /// Lag past which the fold leaves Linux's idle scheduling class (`SCHED_IDLE`, in which
+    /// it runs only in the time the request path leaves) and competes at ``backgroundNice``
+    /// until the lag is under a quarter of it; nil: the fold never uses the idle class.
+    let idleClassLagNanos: UInt64?
+    /// Whether the folding thread is in the idle class now (written on the folding thread).
+    private let inIdleClass = Atomic<Bool>(false)
+    /// Whether the fold runs in the idle class now.
+    var foldsInIdleClass: Bool { inIdleClass.load(ordering: .relaxed) }
+    /// The kernel's id of the folding thread while it runs (for tests: /proc/self/task/ID).
+    let foldThreadID = Atomic<Int32>(0)
 
     func start() {
         condition.lock()
@@ -135,12 +150,22 @@ final class Projector: @unchecked Sendable {
         DispatchQueue(label: "keyledger-projector").async { [self] in
             // Named for profilers: `perf stat -t` measures the fold's CPU on this thread.
             _ = csys_set_thread_name("kl-projector")
+            foldThreadID.store(csys_thread_id(), ordering: .relaxed)
             // Behind the request path: when the cores are busy, the threads a verification
             // waits on (event loop, writer) run first; the fold catches up in the
-            // gaps (its lag is a metric). The thread returns to Dispatch's pool at the end,
-            // so its priority is put back where the process may (raising needs privilege).
+            // gaps (its lag is a metric). In the idle class it takes no core a woken
+            // request thread wants (at nice 10 it still takes a share, in slices that
+            // delay the answers waiting behind it); it leaves the class when it falls
+            // behind, so the lag stays bounded on a saturated machine. The class is used
+            // only where the process may leave it again. The thread returns to Dispatch's
+            // pool at the end, so its priority is put back where the process may (raising
+            // needs privilege).
             _ = csys_set_thread_nice(backgroundNice)
+            if idleClassLagNanos != nil, csys_idle_class_is_reversible(backgroundNice) == 1 {
+                setIdleClass(true)
+            }
             run()
+            if inIdleClass.load(ordering: .relaxed) { setIdleClass(false) }
             _ = csys_set_thread_nice(0)
         }
     }
@@ -197,6 +222,7 @@ final class Projector: @unchecked Sendable {
             }
             hurried = false
             let target = logHead
+            let waited = commitTimes.first(where: { $0.seq > projected }).map { MonotonicTime.now().nanoseconds &- $0.nanos }
             if target <= projected && stopping {
                 finished = true
                 condition.broadcast()
@@ -205,6 +231,7 @@ final class Projector: @unchecked Sendable {
             }
             folding = true
             condition.unlock()
+            adjustClass(lagNanos: waited ?? 0)
             defer {
                 condition.lock()
                 folding = false
@@ -226,6 +253,26 @@ final class Projector: @unchecked Sendable {
                 if giveUp { return }
             }
         }
+    }
+
+    /// On the folding thread, before a round: leaves the idle class when the oldest event
+    /// to fold has waited past ``idleClassLagNanos``, and goes back once it waits under a
+    /// quarter of that (only where the idle class was entered at the start).
+    private func adjustClass(lagNanos: UInt64) {
+        guard let limit = idleClassLagNanos, reversible else { return }
+        let idle = inIdleClass.load(ordering: .relaxed)
+        if idle, lagNanos > limit {
+            setIdleClass(false)
+        } else if !idle, lagNanos < limit / 4 {
+            setIdleClass(true)
+        }
+    }
+
+    /// Moves the folding thread into or out of the idle class; records where it is.
+    private func setIdleClass(_ idle: Bool) {
+        guard csys_set_thread_idle_class(idle ? 1 : 0) == 0 else { return }
+        if idle { reversible = true }
+        inIdleClass.store(idle, ordering: .relaxed)
     }
 
     /// One transaction: the events after the smallest checkpoint, up to `target` and at

@@ -359,24 +359,70 @@ private func inLog(_ seq: UInt64, of keyID: KeyID, _ ledger: Ledger) -> Bool {
     #expect(try f.ledger.head().seq >= 425)
 }
 
+/// Field `field` (1-based, as in `man 5 proc`) of /proc/self/task/TID/stat.
+private func statField(_ field: Int, ofThread tid: Int32) -> Int? {
+    guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return nil }
+    // After "(comm) " comes field 3, the state.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    return fields.count > field - 3 ? Int(fields[field - 3]) : nil
+}
+
+/// Field `field` of each thread of this process named `name`.
+private func statField(_ field: Int, ofThreads name: String) -> [Int] {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+    return tasks.compactMap { tid -> Int? in
+        guard let comm = try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8),
+            comm.trimmingCharacters(in: .whitespacesAndNewlines) == name, let id = Int32(tid)
+        else { return nil }
+        return statField(field, ofThread: id)
+    }
+}
+
+/// The fold's thread's nice value (field 19) and scheduling policy (field 41: 0 SCHED_OTHER,
+/// 5 SCHED_IDLE).
+private func foldThread(_ projector: Projector) -> (nice: Int?, policy: Int?) {
+    let tid = projector.foldThreadID.load(ordering: .relaxed)
+    return (statField(19, ofThread: tid), statField(41, ofThread: tid))
+}
+
 /// The fold runs behind the request path: while a ledger is open for writing, the thread
-/// named `kl-projector` has nice 10 and the writer's keeps the process's (0 here).
+/// named `kl-projector` has nice 10 and, caught up, is in the idle scheduling class where
+/// the process may leave it again (root may: this suite runs as root); the writer's thread
+/// keeps the process's nice value (0 here) and class.
 @Test func theProjectorsThreadStepsAsideForTheWriters() throws {
     let f = try LedgerFixture()
     _ = try f.create()
-    func nice(of name: String) -> [Int] {
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        return tasks.compactMap { tid -> Int? in
-            guard let comm = try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8),
-                comm.trimmingCharacters(in: .whitespacesAndNewlines) == name,
-                let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { return nil }
-            // After "(comm) ": state is field 3; nice is field 19.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 16 ? Int(fields[16]) : nil
-        }
-    }
-    #expect(nice(of: "kl-projector").contains(10), "\(nice(of: "kl-projector"))")
-    #expect(!nice(of: "kl-writer").isEmpty && !nice(of: "kl-writer").contains(10))
+    let projector = try #require(f.ledger.projector)
+    let fold = foldThread(projector)
+    #expect(fold.nice == 10)
+    let writers = statField(19, ofThreads: "kl-writer")
+    #expect(!writers.isEmpty && !writers.contains(10))
+    #expect(statField(41, ofThreads: "kl-writer").allSatisfy { $0 == 0 })
+    if geteuid() == 0 { #expect(projector.foldsInIdleClass) }
+    #expect(fold.policy == (projector.foldsInIdleClass ? 5 : 0))
+}
+
+/// A fold that falls behind leaves the idle class, so that on a saturated machine it still
+/// gets its share at nice 10 and the lag stays bounded: with a limit of 0 s every round is
+/// behind, and after the first the thread is in SCHED_OTHER at nice 10 for good.
+@Test func aFoldThatFallsBehindLeavesTheIdleClass() throws {
+    var options = LedgerOptions()
+    options.foldIdleClassLag = 0
+    let f = try LedgerFixture(options: options)
+    let projector = try #require(f.ledger.projector)
+    _ = try f.create()
+    _ = try f.create()
+    #expect(!projector.foldsInIdleClass)
+    #expect(foldThread(projector).policy == 0)
+    #expect(foldThread(projector).nice == 10)
+    // Without the idle class at all: the same thread at nice 10.
+    var never = LedgerOptions()
+    never.foldIdleClassLag = nil
+    let g = try LedgerFixture(options: never)
+    _ = try g.create()
+    let other = try #require(g.ledger.projector)
+    #expect(!other.foldsInIdleClass)
+    #expect(foldThread(other).policy == 0 && foldThread(other).nice == 10)
 }

@@ -102,6 +102,19 @@ int csys_set_thread_name(const char *name);
    (a negative value) needs CAP_SYS_NICE. */
 int csys_set_thread_nice(int nice);
 
+/* Moves the calling thread into Linux's SCHED_IDLE class when `idle` (it then runs only
+   in the time the other threads leave, and yields the core at once when one wakes), back
+   into SCHED_OTHER otherwise; 0 on success, -1 with errno set. */
+int csys_set_thread_idle_class(int idle);
+
+/* The calling thread's id (the kernel's, as in /proc/self/task/TID). */
+int csys_thread_id(void);
+
+/* 1 when a thread of this process may leave SCHED_IDLE again with nice value `nice`
+   (leaving needs CAP_SYS_NICE or an RLIMIT_NICE that allows that nice value), 0 when not:
+   tried on a thread of its own, which ends. */
+int csys_idle_class_is_reversible(int nice);
+
 /* Opens `path` for writing around the page cache (O_WRONLY | O_DIRECT | O_CLOEXEC); -1 with
    errno set when it cannot (e.g. a file system without O_DIRECT). */
 int csys_open_direct_write(const char *path);
