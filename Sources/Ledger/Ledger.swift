@@ -36,7 +36,8 @@ public struct LedgerOptions: Sendable {
     public var gatherMicros = 100
     /// Seconds the oldest event not yet folded may wait before the projections' fold leaves
     /// the idle scheduling class (in which it takes only the time the request path leaves)
-    /// for nice 10 until it has caught up; nil: the fold never uses the idle class.
+    /// for nice 10 until it has caught up (a round a query waits for leaves it too); nil:
+    /// the fold never uses the idle class.
     public var foldIdleClassLag: Double? = 1
     /// The nice value of the writer's thread, the one every command waits on (0: the
     /// process's); below 0 needs `CAP_SYS_NICE`.

@@ -220,6 +220,7 @@ final class Projector: @unchecked Sendable {
                 // the lock held until `folding` is set).
                 if !paused || stopping { break }
             }
+            let awaited = hurried
             hurried = false
             let target = logHead
             let waited = commitTimes.first(where: { $0.seq > projected }).map { MonotonicTime.now().nanoseconds &- $0.nanos }
@@ -231,7 +232,7 @@ final class Projector: @unchecked Sendable {
             }
             folding = true
             condition.unlock()
-            adjustClass(lagNanos: waited ?? 0)
+            adjustClass(lagNanos: waited ?? 0, awaited: awaited)
             defer {
                 condition.lock()
                 folding = false
@@ -256,14 +257,16 @@ final class Projector: @unchecked Sendable {
     }
 
     /// On the folding thread, before a round: leaves the idle class when the oldest event
-    /// to fold has waited past ``idleClassLagNanos``, and goes back once it waits under a
-    /// quarter of that (only where the idle class was entered at the start).
-    private func adjustClass(lagNanos: UInt64) {
+    /// to fold has waited past ``idleClassLagNanos`` or a query waits for the round
+    /// (`awaited`: the fold is then on that request's path), and goes back for a round
+    /// nobody waits for once the oldest event waits under a quarter of the limit (only
+    /// where the idle class was entered at the start).
+    private func adjustClass(lagNanos: UInt64, awaited: Bool) {
         guard let limit = idleClassLagNanos, reversible else { return }
         let idle = inIdleClass.load(ordering: .relaxed)
-        if idle, lagNanos > limit {
+        if idle, awaited || lagNanos > limit {
             setIdleClass(false)
-        } else if !idle, lagNanos < limit / 4 {
+        } else if !idle, !awaited, lagNanos < limit / 4 {
             setIdleClass(true)
         }
     }
