@@ -61,7 +61,7 @@ final class Projector: @unchecked Sendable {
     init(
         log: EventLog, logEnvironment: Environment, environment: Environment, keys: KeyStateProjection,
         others: [any Projection], checkpoints: Checkpoints, maxEvents: Int = 20_000, maxWaiters: Int,
-        idleClassLag: Double? = 1
+        idleClassLag: Double?
     ) {
         idleClassLagNanos = idleClassLag.map { UInt64(max(0, $0) * 1e9) }
         self.log = log

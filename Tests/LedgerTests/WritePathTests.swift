@@ -398,18 +398,24 @@ private func verifyAndLetTheFoldCatchUp(_ f: LedgerFixture, _ secret: String) th
     #expect(projector.projected >= head)
 }
 
+/// A ledger with `foldIdleClassLag` set to `lag`, a key created (a round a query waited
+/// for) and verified once, folded in a round nobody waited for; with the key's secret.
+private func foldCaughtUp(idleClassLag lag: Double?) throws -> (LedgerFixture, Projector, String) {
+    var options = LedgerOptions()
+    options.foldIdleClassLag = lag
+    let f = try LedgerFixture(options: options)
+    let (_, secret) = try f.create()
+    try verifyAndLetTheFoldCatchUp(f, secret)
+    return (f, try #require(f.ledger.projector), secret)
+}
+
 /// The fold runs behind the request path: while a ledger is open for writing, the thread
 /// named `kl-projector` has nice 10 and, caught up with nobody waiting for it, is in the
 /// idle scheduling class where the process may leave it again (root may: this suite runs
 /// as root); the writer's thread keeps the process's nice value (0 here) and class.
 @Test func theProjectorsThreadStepsAsideForTheWriters() throws {
-    var options = LedgerOptions()
     // Back in the idle class below 2.5 s of lag: however slow the machine running the test.
-    options.foldIdleClassLag = 10
-    let f = try LedgerFixture(options: options)
-    let (_, secret) = try f.create()
-    try verifyAndLetTheFoldCatchUp(f, secret)
-    let projector = try #require(f.ledger.projector)
+    let (f, projector, _) = try foldCaughtUp(idleClassLag: 10)
     let fold = foldThread(projector)
     #expect(fold.nice == 10)
     let writers = statField(19, ofThreads: "kl-writer")
@@ -417,6 +423,7 @@ private func verifyAndLetTheFoldCatchUp(_ f: LedgerFixture, _ secret: String) th
     #expect(statField(41, ofThreads: "kl-writer").allSatisfy { $0 == 0 })
     if geteuid() == 0 { #expect(projector.foldsInIdleClass) }
     #expect(fold.policy == (projector.foldsInIdleClass ? 5 : 0))
+    withExtendedLifetime(f) {}
 }
 
 /// The fold leaves the idle class for nice 10 when a query waits for it (it is then on
@@ -424,33 +431,21 @@ private func verifyAndLetTheFoldCatchUp(_ f: LedgerFixture, _ secret: String) th
 /// still gets its share and the lag stays bounded: with a limit of 0 s every round is
 /// behind, and the thread stays in SCHED_OTHER at nice 10 for good.
 @Test func aFoldThatIsAwaitedOrFallsBehindLeavesTheIdleClass() throws {
-    var options = LedgerOptions()
-    options.foldIdleClassLag = 10
-    let awaited = try LedgerFixture(options: options)
-    let (_, secret) = try awaited.create()
-    try verifyAndLetTheFoldCatchUp(awaited, secret)
-    let projector = try #require(awaited.ledger.projector)
+    let (awaited, projector, secret) = try foldCaughtUp(idleClassLag: 10)
     #expect(projector.foldsInIdleClass == (geteuid() == 0))
     // `verify` of the fixture waits for the projections: that round runs at nice 10.
     _ = try awaited.verify(secret)
     #expect(!projector.foldsInIdleClass)
     #expect(foldThread(projector).policy == 0 && foldThread(projector).nice == 10)
 
-    options.foldIdleClassLag = 0
-    let behind = try LedgerFixture(options: options)
-    let (_, other) = try behind.create()
+    let (behind, late, other) = try foldCaughtUp(idleClassLag: 0)
     try verifyAndLetTheFoldCatchUp(behind, other)
-    try verifyAndLetTheFoldCatchUp(behind, other)
-    let late = try #require(behind.ledger.projector)
     #expect(!late.foldsInIdleClass)
     #expect(foldThread(late).policy == 0 && foldThread(late).nice == 10)
 
     // Without the idle class at all: the same thread at nice 10.
-    options.foldIdleClassLag = nil
-    let never = try LedgerFixture(options: options)
-    let (_, third) = try never.create()
-    try verifyAndLetTheFoldCatchUp(never, third)
-    let plain = try #require(never.ledger.projector)
+    let (never, plain, _) = try foldCaughtUp(idleClassLag: nil)
     #expect(!plain.foldsInIdleClass)
     #expect(foldThread(plain).policy == 0 && foldThread(plain).nice == 10)
+    withExtendedLifetime((awaited, behind, never)) {}
 }
