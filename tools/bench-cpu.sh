@@ -137,16 +137,17 @@ echo "nginx (limit): $nrate req/s"
   awk -F, -v rate="$ncounted" -v secs="$secs" '/^#/ || NF < 3 { next }
     $3 ~ /sys_enter/ { s += $1 } END { print s / (rate * secs) }' "$dir/nginx-count.csv"
 } | paste -sd' ' | awk '{ printf "%-22s %8.2f %8s %8s %10s %12.2f\n", "nginx (limit)", $1, "", "", "", $2 }' | tee "$dir/theirs.txt"
-awk -F, -v n="$requests" '$3 ~ /task-clock/ { t += $1 * ($2 == "msec" ? 1e6 : 1) }
-  END { printf "%-22s %10.2f   (the load generator)\n", "wrk", t / n / 1000 }' "$dir/wrk.csv"
+# wrk's CPU per request (its task clock over the requests it counted).
+wrk_us=$(awk -F, -v n="$requests" '$3 ~ /task-clock/ { t += $1 * ($2 == "msec" ? 1e6 : 1) }
+  END { print t / n / 1000 }' "$dir/wrk.csv")
+awk -v w="$wrk_us" 'BEGIN { printf "%-22s %10.2f   (the load generator)\n", "wrk", w }'
 ours=$(awk '/^\(all threads\)/ {print $3}' "$dir/ours.txt")
 theirs=$(awk '{print $3}' "$dir/theirs.txt")
 awk -v a="$ours" -v b="$theirs" 'BEGIN { if (a > 0 && b > 0) printf "CPU per request: %.1fx nginx'"'"'s (%s vs %s us)\n", a / b, a, b }'
 # The rate this CPU per request allows with every core busy (wrk's share included, as it
 # shares the cores), against nginx's rate in this run: whatever else limits the rate (the
 # synced write's latency, idle cores between waves of answers), it cannot pass this.
-load_us=$(awk -F, '$3 ~ /task-clock/ { t += $1 * ($2 == "msec" ? 1e6 : 1) } END { print t / 1000 }' "$dir/wrk.csv")
-awk -v a="$ours" -v w="$load_us" -v n="$requests" -v cores="$(nproc)" -v rate="$nrate" 'BEGIN {
-    if (a <= 0 || n <= 0 || rate <= 0) exit
-    ceiling = cores * 1e6 / (a + w / n)
-    printf "ceiling with %d cores busy: %.0f req/s (server %.2f + wrk %.2f us per request), %.1f%% of nginx'"'"'s %s\n", cores, ceiling, a, w / n, 100 * ceiling / rate, rate }'
+awk -v a="$ours" -v w="$wrk_us" -v cores="$(nproc)" -v rate="$nrate" 'BEGIN {
+    if (a <= 0 || rate <= 0) exit
+    ceiling = cores * 1e6 / (a + w)
+    printf "ceiling with %d cores busy: %.0f req/s (server %.2f + wrk %.2f us per request), %.1f%% of nginx'"'"'s %s\n", cores, ceiling, a, w, 100 * ceiling / rate, rate }'
