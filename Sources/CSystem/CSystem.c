@@ -43,6 +43,19 @@ int csys_epoll_wait(int epfd, csys_epoll_event *events, int max, int timeout_ms)
     return count;
 }
 
+int csys_epoll_wait_ns(int epfd, csys_epoll_event *events, int max, long long timeout_ns) {
+    struct epoll_event raw[1024];
+    if (max > 1024) max = 1024;
+    struct timespec ts = { .tv_sec = timeout_ns / 1000000000LL, .tv_nsec = timeout_ns % 1000000000LL };
+    int count = epoll_pwait2(epfd, raw, max, timeout_ns < 0 ? NULL : &ts, NULL);
+    if (count < 0) return errno == EINTR ? 0 : -1;
+    for (int i = 0; i < count; i++) {
+        events[i].events = raw[i].events;
+        events[i].data = raw[i].data.u64;
+    }
+    return count;
+}
+
 int csys_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
 int csys_eventfd_signal(int fd) {

@@ -35,11 +35,16 @@ final class EventLoop {
     var peerAddress = [CChar](repeating: 0, count: Int(CSYS_ADDRESS_LENGTH))
 
     private static let eventCapacity = 256
+    /// ``HTTPServerConfiguration/turn``, on the first loop only.
+    private let turn: (@Sendable () -> UInt64)?
+    /// Nanoseconds until `turn` wants to run again.
+    private var turnDue: UInt64 = .max
 
     /// - Parameters:
     ///   - epoll: an epoll instance already watching `mailbox.wakeFD` and the listeners
     ///     (see `EventLoop.prepare`); the loop closes it when it stops.
-    init(epoll: Int32, mailbox: Mailbox, shared: ServerShared, listeners: ListenerSet) {
+    init(epoll: Int32, mailbox: Mailbox, shared: ServerShared, listeners: ListenerSet, turn: (@Sendable () -> UInt64)? = nil) {
+        self.turn = turn
         self.epoll = epoll
         self.mailbox = mailbox
         self.shared = shared
@@ -82,13 +87,20 @@ final class EventLoop {
             _ = csys_close(epoll)
         }
         while true {
-            let wait = nextSweep > now ? Int32(min((nextSweep - now + 999_999) / 1_000_000, 1000)) : 0
-            let count = csys_epoll_wait(epoll, events, Int32(Self.eventCapacity), wait)
+            let count: Int32
+            if turn != nil {
+                let sweepIn = nextSweep > now ? min(nextSweep - now, 1_000_000_000) : 0
+                count = csys_epoll_wait_ns(epoll, events, Int32(Self.eventCapacity), Int64(min(sweepIn, turnDue, 1_000_000)))
+            } else {
+                let wait = nextSweep > now ? Int32(min((nextSweep - now + 999_999) / 1_000_000, 1000)) : 0
+                count = csys_epoll_wait(epoll, events, Int32(Self.eventCapacity), wait)
+            }
             now = csys_monotonic_nanos()
             for index in 0..<Int(max(count, 0)) {
                 dispatch(events[index])
             }
             if now >= nextSweep { sweep() }
+            if let turn { turnDue = turn() }
             drainMailbox()
             if stopRequested || (isShuttingDown && liveConnections == 0) { return }
         }

@@ -115,14 +115,15 @@ public final class HTTPServer: Sendable {
             }
             let listeners = ListenerSet(state.listeners, holders: count)
             var started: [Mailbox] = []
-            for (epoll, mailbox) in prepared {
+            for (index, (epoll, mailbox)) in prepared.enumerated() {
                 let shared = self.shared
+                let turn = index == 0 ? shared.configuration.turn : nil
                 shared.running.enter()
                 do {
                     let nice = shared.configuration.loopNice
                     try LoopThread.start {
                         if nice != 0 { _ = csys_set_thread_nice(nice) }
-                        EventLoop(epoll: epoll, mailbox: mailbox, shared: shared, listeners: listeners).run()
+                        EventLoop(epoll: epoll, mailbox: mailbox, shared: shared, listeners: listeners, turn: turn).run()
                         shared.running.leave()
                     }
                     started.append(mailbox)

@@ -52,6 +52,10 @@ public struct HTTPServerConfiguration: Sendable {
     /// response. Called on an event-loop thread; must not block. The default answers
     /// with the message as plain text.
     public var errorResponse: @Sendable (HTTPProtocolError) -> HTTPResponse
+    /// Called on the first event loop's thread once per turn, after the turn's events and
+    /// before its mailbox is drained; returns the nanoseconds until it wants to run again
+    /// (UInt64.max: only after the next event). nil: none.
+    public var turn: (@Sendable () -> UInt64)? = nil
 
     public init(
         maxHeaderBytes: Int = 16 * 1024,

@@ -97,12 +97,18 @@ final class Writer: @unchecked Sendable {
     /// The writer's thread id, and the seq of the job whose caller it answers now.
     private let writerThread = Atomic<UInt>(0)
     private var answering: UInt64?
+    /// Batches are run by ``pump()`` on a thread of the caller's (an event loop), not by a thread of the writer's.
+    let inline: Bool
+    /// When the oldest queued job was queued (monotonic nanoseconds); 0 with none queued.
+    private var queuedAt: UInt64 = 0
 
     init(
         environment: Environment, journal: JournaledWriter, journalMillis: Double, gatherMicros: Int = 0,
         executor: CommandExecutor, projector: Projector, observer: CommitObserver?, sweepInterval: Double?,
-        metrics: LedgerMetrics, notifier: CommitNotifier, head: UInt64, nice: Int32 = 0, warningLeads: [Int64] = []
+        metrics: LedgerMetrics, notifier: CommitNotifier, head: UInt64, nice: Int32 = 0, warningLeads: [Int64] = [],
+        inline: Bool = false
     ) {
+        self.inline = inline
         self.warningLeads = warningLeads
         self.metrics = metrics
         self.notifier = notifier
@@ -120,6 +126,7 @@ final class Writer: @unchecked Sendable {
         // A serial queue of its own: the block holds one thread for the writer's life.
         // A raised priority (a negative nice) is put back to 0 at the end: the thread
         // returns to Dispatch's pool.
+        if inline { return }
         DispatchQueue(label: "keyledger-writer", qos: .userInteractive).async { [unowned self] in
             if nice != 0 { _ = csys_set_thread_nice(nice) }
             self.run()
@@ -170,7 +177,9 @@ final class Writer: @unchecked Sendable {
             return
         }
         queue.append(job)
-        if queue.count == 1 || queue.count == gatherTarget { condition.signal() }
+        if inline {
+            if queue.count == 1 { queuedAt = csys_monotonic_nanos() }
+        } else if queue.count == 1 || queue.count == gatherTarget { condition.signal() }
         condition.unlock()
     }
 
@@ -194,8 +203,65 @@ final class Writer: @unchecked Sendable {
         condition.lock()
         stopping = true
         condition.broadcast()
-        while !finished { condition.wait() }
+        while !finished && !inline { condition.wait() }
         condition.unlock()
+    }
+
+    /// Inline mode: runs what is due on the calling thread (always the same one) and
+    /// returns the nanoseconds until something is due again (UInt64.max: nothing).
+    func pump() -> UInt64 {
+        if writerThread.load(ordering: .relaxed) == 0 {
+            writerThread.store(UInt(pthread_self()), ordering: .releasing)
+            publishDecisionSize()
+        }
+        var dueIn = UInt64.max
+        while true {
+            condition.lock()
+            if stopping {
+                finished = true
+                condition.broadcast()
+                condition.unlock()
+                return .max
+            }
+            let now = csys_monotonic_nanos()
+            if queue.isEmpty {
+                condition.unlock()
+                if journal.hasUncommitted {
+                    let deadline = journal.openedAt &+ generationNanos
+                    if hurried.exchange(false, ordering: .acquiringAndReleasing) || now >= deadline {
+                        commitGeneration()
+                    } else {
+                        dueIn = min(dueIn, deadline &- now)
+                    }
+                }
+                return dueIn
+            }
+            if gatherNanos > 0, queue.count < lastBatchSize, now &- queuedAt < gatherNanos {
+                let wait = gatherNanos &- (now &- queuedAt)
+                condition.unlock()
+                return min(dueIn, wait)
+            }
+            var batch: [Job]
+            if queue.count <= maxBatch {
+                swap(&queue, &spare)
+                batch = spare
+                spare.removeAll(keepingCapacity: true)
+            } else {
+                batch = Array(queue.prefix(maxBatch))
+                queue.removeFirst(maxBatch)
+            }
+            queuedAt = queue.isEmpty ? 0 : now
+            condition.unlock()
+            lastBatchSize = batch.count
+            process(batch)
+            batch.removeAll(keepingCapacity: true)
+            if journal.hasUncommitted,
+                csys_monotonic_nanos() &- journal.openedAt >= generationNanos
+                    || hurried.exchange(false, ordering: .acquiringAndReleasing)
+            {
+                commitGeneration()
+            }
+        }
     }
 
     private func run() {

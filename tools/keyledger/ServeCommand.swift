@@ -106,6 +106,8 @@ enum ServeCommand: CLICommand {
         try Ledger.requireExisting(path: path)
         var ledgerOptions = try ledgerOptions(parsed)
         ledgerOptions.requestNice = priority
+        let inline = getenv("KEYLEDGER_INLINE") != nil && !parsed.has("read-only")
+        ledgerOptions.inlineWriter = inline
         let ledger =
             parsed.has("read-only")
             ? try Ledger.openReadOnly(path: path, options: ledgerOptions) : try Ledger(path: path, options: ledgerOptions)
@@ -114,6 +116,7 @@ enum ServeCommand: CLICommand {
             throw UsageError("\(path) holds no ledger yet: run keyledger init --data \(path) first")
         }
         configuration.errorResponse = APIResponder.protocolErrorResponse
+        if inline { configuration.turn = { ledger.pumpWriter() } }
         let checkpoints = try treeCheckpoints(ledger, parsed)
         let (settings, deliverer): (NotificationSettings, Deliverer?)
         do {

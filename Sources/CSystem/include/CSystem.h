@@ -45,6 +45,8 @@ int csys_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
 
 /* epoll_wait into `events` (at most `max`, which may not exceed 1024). EINTR is reported as 0 events. */
 int csys_epoll_wait(int epfd, csys_epoll_event *events, int max, int timeout_ms);
+/* epoll_pwait2 with a timeout in nanoseconds (negative: none). EINTR is reported as 0 events. */
+int csys_epoll_wait_ns(int epfd, csys_epoll_event *events, int max, long long timeout_ns);
 
 /* eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC). */
 int csys_eventfd(void);
