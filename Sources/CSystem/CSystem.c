@@ -31,23 +31,22 @@ int csys_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
     return epoll_ctl(epfd, op, fd, &event);
 }
 
-int csys_epoll_wait(int epfd, csys_epoll_event *events, int max, int timeout_ms) {
-    struct epoll_event raw[1024];
-    if (max > 1024) max = 1024;
-    int count = epoll_wait(epfd, raw, max, timeout_ms);
-    if (count < 0) return errno == EINTR ? 0 : -1;
-    for (int i = 0; i < count; i++) {
-        events[i].events = raw[i].events;
-        events[i].data = raw[i].data.u64;
-    }
-    return count;
-}
+/* epoll_pwait2 (Linux 5.11) waits to the nanosecond; older kernels: epoll_wait, rounded up to the millisecond. */
+static int epoll_pwait2_missing;
 
-int csys_epoll_wait_ns(int epfd, csys_epoll_event *events, int max, long long timeout_ns) {
+int csys_epoll_wait(int epfd, csys_epoll_event *events, int max, long long timeout_ns) {
     struct epoll_event raw[1024];
     if (max > 1024) max = 1024;
-    struct timespec ts = { .tv_sec = timeout_ns / 1000000000LL, .tv_nsec = timeout_ns % 1000000000LL };
-    int count = epoll_pwait2(epfd, raw, max, timeout_ns < 0 ? NULL : &ts, NULL);
+    int count = -1;
+    if (!__atomic_load_n(&epoll_pwait2_missing, __ATOMIC_RELAXED)) {
+        struct timespec ts = { .tv_sec = timeout_ns / 1000000000LL, .tv_nsec = timeout_ns % 1000000000LL };
+        count = epoll_pwait2(epfd, raw, max, timeout_ns < 0 ? NULL : &ts, NULL);
+        if (count < 0 && errno == ENOSYS) __atomic_store_n(&epoll_pwait2_missing, 1, __ATOMIC_RELAXED);
+    }
+    if (count < 0 && __atomic_load_n(&epoll_pwait2_missing, __ATOMIC_RELAXED)) {
+        long long ms = timeout_ns < 0 ? -1 : (timeout_ns + 999999) / 1000000;
+        count = epoll_wait(epfd, raw, max, ms > 2147483647LL ? 2147483647 : (int)ms);
+    }
     if (count < 0) return errno == EINTR ? 0 : -1;
     for (int i = 0; i < count; i++) {
         events[i].events = raw[i].events;
@@ -231,6 +230,8 @@ int csys_idle_class_is_reversible(int nice) {
 int csys_open_direct_write(const char *path) { return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC); }
 
 int csys_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
+
+int csys_get_thread_name(char *name, size_t length) { return pthread_getname_np(pthread_self(), name, length); }
 
 uint64_t csys_monotonic_nanos(void) {
     struct timespec now;

@@ -35,16 +35,16 @@ final class EventLoop {
     var peerAddress = [CChar](repeating: 0, count: Int(CSYS_ADDRESS_LENGTH))
 
     private static let eventCapacity = 256
-    /// ``HTTPServerConfiguration/turn``, on the first loop only.
-    private let turn: (@Sendable () -> UInt64)?
-    /// Nanoseconds until `turn` wants to run again.
-    private var turnDue: UInt64 = .max
+    /// ``HTTPServerConfiguration/loopWork``, on the first loop only.
+    private let work: (any LoopWork)?
 
     /// - Parameters:
     ///   - epoll: an epoll instance already watching `mailbox.wakeFD` and the listeners
     ///     (see `EventLoop.prepare`); the loop closes it when it stops.
-    init(epoll: Int32, mailbox: Mailbox, shared: ServerShared, listeners: ListenerSet, turn: (@Sendable () -> UInt64)? = nil) {
-        self.turn = turn
+    init(
+        epoll: Int32, mailbox: Mailbox, shared: ServerShared, listeners: ListenerSet, work: (any LoopWork)? = nil
+    ) {
+        self.work = work
         self.epoll = epoll
         self.mailbox = mailbox
         self.shared = shared
@@ -79,7 +79,12 @@ final class EventLoop {
         mailbox.adoptCurrentThread()
         _ = csys_set_thread_name("http-loop")
         let events = UnsafeMutablePointer<csys_epoll_event>.allocate(capacity: Self.eventCapacity)
+        if let work {
+            let mailbox = self.mailbox
+            work.attach(wake: { mailbox.wake() })
+        }
         defer {
+            work?.detach()
             events.deallocate()
             for case let connection? in connections { forget(connection, closing: true) }
             releaseListeners()
@@ -87,20 +92,16 @@ final class EventLoop {
             _ = csys_close(epoll)
         }
         while true {
-            let count: Int32
-            if turn != nil {
-                let sweepIn = nextSweep > now ? min(nextSweep - now, 1_000_000_000) : 0
-                count = csys_epoll_wait_ns(epoll, events, Int32(Self.eventCapacity), Int64(min(sweepIn, turnDue, 1_000_000)))
-            } else {
-                let wait = nextSweep > now ? Int32(min((nextSweep - now + 999_999) / 1_000_000, 1000)) : 0
-                count = csys_epoll_wait(epoll, events, Int32(Self.eventCapacity), wait)
-            }
+            // The work's due time is asked last: whatever this turn queued for it counts.
+            let sweepIn = nextSweep > now ? min(nextSweep - now, 1_000_000_000) : 0
+            let wait = min(sweepIn, work?.dueIn() ?? .max)
+            let count = csys_epoll_wait(epoll, events, Int32(Self.eventCapacity), Int64(wait))
             now = csys_monotonic_nanos()
             for index in 0..<Int(max(count, 0)) {
                 dispatch(events[index])
             }
             if now >= nextSweep { sweep() }
-            if let turn { turnDue = turn() }
+            work?.runDue()
             drainMailbox()
             if stopRequested || (isShuttingDown && liveConnections == 0) { return }
         }

@@ -117,13 +117,13 @@ public final class HTTPServer: Sendable {
             var started: [Mailbox] = []
             for (index, (epoll, mailbox)) in prepared.enumerated() {
                 let shared = self.shared
-                let turn = index == 0 ? shared.configuration.turn : nil
+                let work = index == 0 ? shared.configuration.loopWork : nil
                 shared.running.enter()
                 do {
                     let nice = shared.configuration.loopNice
                     try LoopThread.start {
                         if nice != 0 { _ = csys_set_thread_nice(nice) }
-                        EventLoop(epoll: epoll, mailbox: mailbox, shared: shared, listeners: listeners, turn: turn).run()
+                        EventLoop(epoll: epoll, mailbox: mailbox, shared: shared, listeners: listeners, work: work).run()
                         shared.running.leave()
                     }
                     started.append(mailbox)

@@ -52,10 +52,9 @@ public struct HTTPServerConfiguration: Sendable {
     /// response. Called on an event-loop thread; must not block. The default answers
     /// with the message as plain text.
     public var errorResponse: @Sendable (HTTPProtocolError) -> HTTPResponse
-    /// Called on the first event loop's thread once per turn, after the turn's events and
-    /// before its mailbox is drained; returns the nanoseconds until it wants to run again
-    /// (UInt64.max: only after the next event). nil: none.
-    public var turn: (@Sendable () -> UInt64)? = nil
+    /// Work the first event loop runs between its turns (e.g. a ledger writer's batches):
+    /// nil, none.
+    public var loopWork: (any LoopWork)? = nil
 
     public init(
         maxHeaderBytes: Int = 16 * 1024,
@@ -109,4 +108,20 @@ extension Duration {
         guard seconds < 9_000_000_000 else { return UInt64.max / 2 }
         return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
     }
+}
+
+/// Work an event loop runs on its own thread between its turns: after the turn's events,
+/// before the answers they produced are written out. It must not block for long: every
+/// connection of the loop waits meanwhile.
+public protocol LoopWork: Sendable {
+    /// On the loop's thread, before its first turn. `wake` wakes the loop from any other
+    /// thread (it then runs ``runDue()`` soon).
+    func attach(wake: @escaping @Sendable () -> Void)
+    /// Runs what is due now.
+    func runDue()
+    /// Nanoseconds until something is due (0: now; `UInt64.max`: nothing until woken);
+    /// asked before the loop sleeps.
+    func dueIn() -> UInt64
+    /// On the loop's thread as it ends (its last ``runDue()`` is over).
+    func detach()
 }

@@ -72,6 +72,10 @@ final class Mailbox: Sendable {
         if wake { _ = csys_eventfd_signal(wakeFD) }
     }
 
+    /// Wakes the loop from `epoll_wait` without a message (e.g. for its ``LoopWork``).
+    /// Any thread but the loop's.
+    func wake() { _ = csys_eventfd_signal(wakeFD) }
+
     /// Moves every queued message into `batch`, which must be empty. Loop thread only.
     ///
     /// Finding nothing means the loop is going to sleep: a `post` from another thread

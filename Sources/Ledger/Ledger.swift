@@ -34,8 +34,6 @@ public struct LedgerOptions: Sendable {
     /// Microseconds a batch smaller than the writer's last one waits for more commands
     /// before it is decided (0: none); a lone caller never waits.
     public var gatherMicros = 100
-    /// Batches run on the thread that calls ``Ledger/pumpWriter()`` (one event loop), not on a writer thread.
-    public var inlineWriter = false
     /// Seconds the oldest event not yet folded may wait before the projections' fold leaves
     /// the idle scheduling class (in which it takes only the time the request path leaves)
     /// for nice 10 until it has caught up (a round a query waits for leaves it too); nil:
@@ -256,7 +254,7 @@ public final class Ledger: Sendable {
             executor: executor, projector: projector, observer: options.onCommit,
             sweepInterval: options.sweepInterval, metrics: metrics, notifier: notifier, head: head,
             nice: options.requestNice,
-            warningLeads: options.expiryWarnings, inline: options.inlineWriter)
+            warningLeads: options.expiryWarnings)
         self.writer = writer
         auditFlusher = AuditFlusher(trail: auditTrail, writer: writer, clock: clock)
     }
@@ -324,9 +322,6 @@ public final class Ledger: Sendable {
         }
         if lockFD >= 0 { Glibc.close(lockFD) }
     }
-
-    /// Inline writer: runs due batches on the calling thread; nanoseconds until due again.
-    public func pumpWriter() -> UInt64 { writer?.pump() ?? .max }
 
     /// False when the ledger was opened with ``openReadOnly(path:options:)``.
     public var isWritable: Bool { writer != nil }

@@ -7,17 +7,25 @@ import Projections
 import Store
 import Synchronization
 
-/// The single writer: one thread drains the command queue in batches; each batch is
-/// decided in memory, appended to the log's open write transaction and made durable with
-/// one synced write of the journal (``JournaledWriter``), and then its callers are
-/// answered, on the same thread; every few milliseconds one LMDB commit makes the batches
-/// since the last one visible to readers and the projector. Under load, batches grow and
-/// the sync is shared; a batch smaller than the last one waits a moment for its peers
-/// (``gatherNanos``). The projections are folded behind by the ``Projector``.
+/// The single writer: one thread at a time drains the command queue in batches; each
+/// batch is decided in memory, appended to the log's open write transaction and made
+/// durable with one synced write of the journal (``JournaledWriter``), and then its
+/// callers are answered, on the same thread; every few milliseconds one LMDB commit makes
+/// the batches since the last one visible to readers and the projector. Under load,
+/// batches grow and the sync is shared; a batch smaller than the last one waits a moment
+/// for its peers (``gatherNanos``). The projections are folded behind by the ``Projector``.
+///
+/// The thread is the writer's own, or an event loop's (``attach(wake:)``): the loop then
+/// decides the batches its requests make between its turns (``runDue()``), so a request
+/// crosses no thread on its way to the synced write and back. The loop hands the work
+/// back to a thread of the writer's when it ends (``detach()``). Either way one thread
+/// owns the executor and the log's open write transaction (LMDB binds a write
+/// transaction to the thread that began it): ownership passes only with no generation open.
 final class Writer: @unchecked Sendable {
-    // Safe to share: `queue`, `gatherTarget`, `stopping` and `finished` are only touched
-    // with `condition` locked; `executor`, `lastBatchSize` and `answering` are used on the
-    // writer's thread only.
+    // Safe to share: `queue`, `chores`, `gatherTarget`, `queuedAt`, `stopping`, `finished`,
+    // `mode`, `threadRunning`, `attachRequested` and `wake` are only touched with
+    // `condition` locked; `executor`, `journal`, `lastBatchSize`, `nextSweep` and
+    // `answering` are used by the owning thread only.
     struct Job: Sendable {
         var command: Command
         var context: CommandContext
@@ -53,6 +61,19 @@ final class Writer: @unchecked Sendable {
     private var chores: [@Sendable () -> Void] = []
     private var stopping = false
     private var finished = false
+    /// Who runs the batches: a thread of the writer's, or the event loop that attached.
+    private enum Mode { case thread, loop }
+    private var mode = Mode.thread
+    /// The writer's own thread runs (it ends when a loop attaches, or at the stop).
+    private var threadRunning = true
+    /// A loop waits in ``attach(wake:)`` for the writer's thread to hand over.
+    private var attachRequested = false
+    /// Wakes the attached loop from another thread (its eventfd).
+    private var wake: (@Sendable () -> Void)?
+    /// When the oldest queued job was queued (monotonic nanoseconds), for the loop's gather.
+    private var queuedAt: UInt64 = 0
+    /// The writer's thread's nice value.
+    private let nice: Int32
     /// The most jobs one transaction takes; bounds latency under a flood.
     let maxBatch = 4096
     /// Nanoseconds a batch smaller than the last one waits for more jobs before it is
@@ -70,8 +91,10 @@ final class Writer: @unchecked Sendable {
     /// generation commits after the batch under way, not at its deadline (``hurry()``).
     private let hurried = Atomic<Bool>(false)
 
-    /// Seconds between expiry checks while idle; nil: no sweeping.
-    private let sweepInterval: Double?
+    /// Nanoseconds between expiry checks while idle; nil: no sweeping.
+    private let sweepNanos: UInt64?
+    /// When the next expiry check is due (monotonic nanoseconds).
+    private var nextSweep: UInt64 = 0
     /// Lead times of expiry warnings, in seconds (Writer+ExpiryWarnings.swift).
     let warningLeads: [Int64]
 
@@ -97,18 +120,12 @@ final class Writer: @unchecked Sendable {
     /// The writer's thread id, and the seq of the job whose caller it answers now.
     private let writerThread = Atomic<UInt>(0)
     private var answering: UInt64?
-    /// Batches are run by ``pump()`` on a thread of the caller's (an event loop), not by a thread of the writer's.
-    let inline: Bool
-    /// When the oldest queued job was queued (monotonic nanoseconds); 0 with none queued.
-    private var queuedAt: UInt64 = 0
 
     init(
         environment: Environment, journal: JournaledWriter, journalMillis: Double, gatherMicros: Int = 0,
         executor: CommandExecutor, projector: Projector, observer: CommitObserver?, sweepInterval: Double?,
-        metrics: LedgerMetrics, notifier: CommitNotifier, head: UInt64, nice: Int32 = 0, warningLeads: [Int64] = [],
-        inline: Bool = false
+        metrics: LedgerMetrics, notifier: CommitNotifier, head: UInt64, nice: Int32 = 0, warningLeads: [Int64] = []
     ) {
-        self.inline = inline
         self.warningLeads = warningLeads
         self.metrics = metrics
         self.notifier = notifier
@@ -120,25 +137,43 @@ final class Writer: @unchecked Sendable {
         self.executor = executor
         self.projector = projector
         self.observer = observer
-        self.sweepInterval = sweepInterval
+        sweepNanos = sweepInterval.map { UInt64(max(0, $0) * 1e9) }
+        self.nice = nice
         committed.store(head, ordering: .releasing)
         visible.store(head, ordering: .releasing)
-        // A serial queue of its own: the block holds one thread for the writer's life.
-        // A raised priority (a negative nice) is put back to 0 at the end: the thread
-        // returns to Dispatch's pool.
-        if inline { return }
+        startThread()
+    }
+
+    /// Starts the writer's thread (`threadRunning` already true).
+    private func startThread() {
+        let nice = self.nice
+        // A serial queue of its own: the block holds one thread until the writer stops or
+        // a loop attaches. A raised priority (a negative nice) is put back to 0 at the end:
+        // the thread returns to Dispatch's pool.
         DispatchQueue(label: "keyledger-writer", qos: .userInteractive).async { [unowned self] in
+            // Its pool name back at the end, so `ps -L` shows no writer thread after a loop took over.
+            var poolName = [CChar](repeating: 0, count: 16)
+            _ = csys_get_thread_name(&poolName, poolName.count)
             if nice != 0 { _ = csys_set_thread_nice(nice) }
             self.run()
             if nice != 0 { _ = csys_set_thread_nice(0) }
+            _ = csys_set_thread_name(poolName)
         }
+    }
+
+    /// True on the thread that runs the batches now.
+    private var onOwnerThread: Bool { pthread_self() == writerThread.load(ordering: .acquiring) }
+
+    /// The attached loop's wake-up when it must be woken to run what the caller (on
+    /// another thread) just queued; nil in thread mode or on the loop itself. With
+    /// `condition` locked.
+    private func loopToWake() -> (@Sendable () -> Void)? {
+        mode == .loop && !onOwnerThread ? wake : nil
     }
 
     /// The seq of the job whose completion runs now, when called from that completion
     /// (on the writer's thread); nil elsewhere.
-    var seqOfAnswer: UInt64? {
-        pthread_self() == writerThread.load(ordering: .acquiring) ? answering : nil
-    }
+    var seqOfAnswer: UInt64? { onOwnerThread ? answering : nil }
 
     /// Waits (blocking the caller) until the log's readers see `seq`, for up to `seconds`;
     /// false when they do not by then.
@@ -161,7 +196,9 @@ final class Writer: @unchecked Sendable {
         hurried.store(true, ordering: .releasing)
         condition.lock()
         condition.signal()
+        let wakeLoop = loopToWake()
         condition.unlock()
+        wakeLoop?()
     }
 
     /// The kept answer of the idempotent command `key`, while it is durable in the journal
@@ -177,101 +214,199 @@ final class Writer: @unchecked Sendable {
             return
         }
         queue.append(job)
-        if inline {
-            if queue.count == 1 { queuedAt = csys_monotonic_nanos() }
-        } else if queue.count == 1 || queue.count == gatherTarget { condition.signal() }
+        var wakeLoop: (@Sendable () -> Void)?
+        if queue.count == 1 || queue.count == gatherTarget {
+            if mode == .loop {
+                if queue.count == 1 { queuedAt = csys_monotonic_nanos() }
+                wakeLoop = loopToWake()
+            } else {
+                condition.signal()
+            }
+        }
         condition.unlock()
+        wakeLoop?()
     }
 
     /// Runs `body` on the writer's thread between two batches and waits for it.
     func onWriterThread(_ body: @escaping @Sendable (CommandExecutor) -> Void) {
+        condition.lock()
+        if mode == .loop && onOwnerThread {
+            // Called on the attached loop, between its turns: the loop is the writer's thread.
+            condition.unlock()
+            commitGeneration()
+            body(executor)
+            return
+        }
         let done = DispatchSemaphore(value: 0)
         let executor = self.executor
-        condition.lock()
         chores.append {
             body(executor)
             done.signal()
         }
         condition.signal()
+        let wakeLoop = loopToWake()
         condition.unlock()
+        wakeLoop?()
         done.wait()
     }
 
-    /// Finishes every queued job and answers it, then ends the writer's thread. Returns
-    /// when it has ended.
+    /// Finishes every queued job and answers it, then ends the writer's work (its thread,
+    /// or its turns on the attached loop). Returns when it has ended.
     func stop() {
         condition.lock()
         stopping = true
         condition.broadcast()
-        while !finished && !inline { condition.wait() }
+        let here = mode == .loop && onOwnerThread
+        let wakeLoop = loopToWake()
+        condition.unlock()
+        if here { runDue() }
+        wakeLoop?()
+        condition.lock()
+        while !finished { condition.wait() }
         condition.unlock()
     }
 
-    /// Inline mode: runs what is due on the calling thread (always the same one) and
-    /// returns the nanoseconds until something is due again (UInt64.max: nothing).
-    func pump() -> UInt64 {
-        if writerThread.load(ordering: .relaxed) == 0 {
-            writerThread.store(UInt(pthread_self()), ordering: .releasing)
-            publishDecisionSize()
-        }
-        var dueIn = UInt64.max
-        while true {
-            condition.lock()
-            if stopping {
-                finished = true
-                condition.broadcast()
-                condition.unlock()
-                return .max
-            }
-            let now = csys_monotonic_nanos()
-            if queue.isEmpty {
-                condition.unlock()
-                if journal.hasUncommitted {
-                    let deadline = journal.openedAt &+ generationNanos
-                    if hurried.exchange(false, ordering: .acquiringAndReleasing) || now >= deadline {
-                        commitGeneration()
-                    } else {
-                        dueIn = min(dueIn, deadline &- now)
-                    }
-                }
-                return dueIn
-            }
-            if gatherNanos > 0, queue.count < lastBatchSize, now &- queuedAt < gatherNanos {
-                let wait = gatherNanos &- (now &- queuedAt)
-                condition.unlock()
-                return min(dueIn, wait)
-            }
-            var batch: [Job]
-            if queue.count <= maxBatch {
-                swap(&queue, &spare)
-                batch = spare
-                spare.removeAll(keepingCapacity: true)
-            } else {
-                batch = Array(queue.prefix(maxBatch))
-                queue.removeFirst(maxBatch)
-            }
-            queuedAt = queue.isEmpty ? 0 : now
+    // MARK: Batches on an event loop
+
+    /// Makes the calling thread (an event loop) the one that runs the batches, from its
+    /// turns (``runDue()``), once the writer's thread has committed its open generation
+    /// and ended. `wake` wakes that loop from any other thread; a job queued, a chore or a
+    /// waiting reader from another thread calls it. Nothing changes after a stop.
+    func attach(wake: @escaping @Sendable () -> Void) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard mode == .thread, !finished else { return }
+        attachRequested = true
+        condition.broadcast()
+        while threadRunning { condition.wait() }
+        attachRequested = false
+        guard !finished else { return }
+        writerThread.store(UInt(pthread_self()), ordering: .releasing)
+        self.wake = wake
+        mode = .loop
+        queuedAt = queue.isEmpty ? 0 : csys_monotonic_nanos()
+    }
+
+    /// The attached loop ends: its open generation commits (on the thread that began it)
+    /// and a thread of the writer's runs the batches again, until the stop.
+    func detach() {
+        condition.lock()
+        guard mode == .loop, onOwnerThread else {
             condition.unlock()
-            lastBatchSize = batch.count
-            process(batch)
-            batch.removeAll(keepingCapacity: true)
-            if journal.hasUncommitted,
-                csys_monotonic_nanos() &- journal.openedAt >= generationNanos
-                    || hurried.exchange(false, ordering: .acquiringAndReleasing)
-            {
+            return
+        }
+        let stopped = finished
+        condition.unlock()
+        if !stopped { commitGeneration() }
+        condition.lock()
+        mode = .thread
+        wake = nil
+        let restart = !finished
+        threadRunning = restart
+        condition.unlock()
+        if restart { startThread() }
+    }
+
+    /// What the attached loop does next.
+    private enum Step {
+        /// Nothing before this many nanoseconds (UInt64.max: until woken).
+        case wait(UInt64)
+        case chores, commit, sweep, batch, finish
+    }
+
+    /// With `condition` locked, on the attached loop: what is due at `now`.
+    private func step(_ now: UInt64) -> Step {
+        if !chores.isEmpty { return .chores }
+        if queue.isEmpty {
+            if stopping { return .finish }
+            if journal.hasUncommitted {
+                let deadline = journal.openedAt &+ generationNanos
+                if hurried.load(ordering: .acquiring) || now >= deadline { return .commit }
+                return .wait(deadline &- now)
+            }
+            guard sweepNanos != nil else { return .wait(.max) }
+            return now >= nextSweep ? .sweep : .wait(nextSweep &- now)
+        }
+        if !stopping, gatherNanos > 0, queue.count < lastBatchSize, now &- queuedAt < gatherNanos {
+            // Another thread's job that completes the gather wakes the loop.
+            gatherTarget = min(lastBatchSize, maxBatch)
+            return .wait(gatherNanos &- (now &- queuedAt))
+        }
+        return .batch
+    }
+
+    /// Nanoseconds until the attached loop has work of the writer's to run (0: now;
+    /// UInt64.max: nothing until woken); UInt64.max on any other thread.
+    func dueIn() -> UInt64 {
+        let now = csys_monotonic_nanos()
+        condition.lock()
+        defer { condition.unlock() }
+        guard mode == .loop, !finished, onOwnerThread else { return .max }
+        if case .wait(let nanos) = step(now) { return nanos }
+        return 0
+    }
+
+    /// On the attached loop: runs every batch, chore, commit and expiry check due now, and
+    /// returns when nothing more is (see ``dueIn()``). Does nothing on any other thread.
+    func runDue() {
+        var batch: [Job] = []
+        while true {
+            let now = csys_monotonic_nanos()
+            condition.lock()
+            guard mode == .loop, !finished, onOwnerThread else {
+                condition.unlock()
+                return
+            }
+            switch step(now) {
+            case .wait:
+                condition.unlock()
+                return
+            case .chores:
+                let due = chores
+                chores.removeAll()
+                condition.unlock()
+                // A chore may read the log or write it: the open generation commits first.
                 commitGeneration()
+                for chore in due { chore() }
+            case .commit:
+                condition.unlock()
+                hurried.store(false, ordering: .releasing)
+                commitGeneration()
+            case .sweep:
+                queueSweep()
+                condition.unlock()
+            case .finish:
+                condition.unlock()
+                finishStop()
+                return
+            case .batch:
+                takeBatch(into: &batch)
+                queuedAt = queue.isEmpty ? 0 : now
+                condition.unlock()
+                runBatch(&batch)
             }
         }
     }
+
+    // MARK: Batches on the writer's thread
 
     private func run() {
         _ = csys_set_thread_name("kl-writer")
         writerThread.store(UInt(pthread_self()), ordering: .releasing)
         publishDecisionSize()
-        var nextSweep = MonotonicTime.now()
         var batch: [Job] = []
         while true {
             condition.lock()
+            if attachRequested && !stopping {
+                // A loop takes the batches over: it begins its own generation.
+                condition.unlock()
+                commitGeneration()
+                condition.lock()
+                threadRunning = false
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
             if !chores.isEmpty {
                 // A chore may read the log or write it: the open generation commits first.
                 condition.unlock()
@@ -284,7 +419,7 @@ final class Writer: @unchecked Sendable {
                 chore()
                 condition.lock()
             }
-            while queue.isEmpty && chores.isEmpty && !stopping {
+            while queue.isEmpty && chores.isEmpty && !stopping && !attachRequested {
                 if journal.hasUncommitted {
                     // The open generation commits at its deadline, or earlier for a stop, a
                     // chore or a waiting reader.
@@ -298,61 +433,84 @@ final class Writer: @unchecked Sendable {
                     }
                     continue
                 }
-                guard let interval = sweepInterval else {
+                guard sweepNanos != nil else {
                     condition.wait()
                     continue
                 }
-                if !condition.wait(until: nextSweep) || MonotonicTime.now() >= nextSweep {
-                    nextSweep = MonotonicTime.now().adding(seconds: interval)
-                    let now = executor.clock.now()
-                    if executor.decisions.hasExpiring(atOrBefore: now) || executor.quotas.hasDue(atOrBefore: now) {
-                        queue.append(
-                            Job(command: .expireDue, context: CommandContext(actor: .sweeper), completion: { _, _ in }))
-                    }
-                    if let warn = warningJob() { queue.append(warn) }
+                if !condition.wait(until: MonotonicTime(nanoseconds: nextSweep)) || csys_monotonic_nanos() >= nextSweep
+                {
+                    queueSweep()
                 }
             }
-            if !chores.isEmpty {
+            if !chores.isEmpty || (attachRequested && !stopping) {
                 condition.unlock()
                 continue
             }
             if !stopping { gather() }
             if queue.isEmpty && stopping {
-                // The last batches' generation commits; if that fails, they stay in the
-                // journal and the next open applies them. (No job is queued after a stop.)
-                if journal.hasUncommitted {
-                    condition.unlock()
-                    commitGeneration()
-                    condition.lock()
-                }
-                if journal.hasUncommitted {
-                    Log.warning("stopping with batches the log's file lacks: the next open applies them from the journal")
-                }
-                finished = true
-                condition.broadcast()
                 condition.unlock()
+                finishStop()
                 return
             }
-            if queue.count <= maxBatch {
-                // Swap the queue for the spare array: no copy under the lock.
-                swap(&queue, &spare)
-                batch = spare
-                spare.removeAll(keepingCapacity: true)
-            } else {
-                batch = Array(queue.prefix(maxBatch))
-                queue.removeFirst(maxBatch)
-            }
+            takeBatch(into: &batch)
             condition.unlock()
-            lastBatchSize = batch.count
-            process(batch)
-            batch.removeAll(keepingCapacity: true)
-            if journal.hasUncommitted,
-                csys_monotonic_nanos() &- journal.openedAt >= generationNanos
-                    || hurried.exchange(false, ordering: .acquiringAndReleasing)
-            {
-                commitGeneration()
-            }
+            runBatch(&batch)
         }
+    }
+
+    /// With `condition` locked: queues the expiry check and the expiry warnings that are
+    /// due, and sets the next check's time.
+    private func queueSweep() {
+        nextSweep = csys_monotonic_nanos() &+ (sweepNanos ?? 0)
+        let now = executor.clock.now()
+        if executor.decisions.hasExpiring(atOrBefore: now) || executor.quotas.hasDue(atOrBefore: now) {
+            queue.append(Job(command: .expireDue, context: CommandContext(actor: .sweeper), completion: { _, _ in }))
+        }
+        if let warn = warningJob() { queue.append(warn) }
+        if !queue.isEmpty { queuedAt = csys_monotonic_nanos() }
+    }
+
+    /// With `condition` locked and jobs queued: moves the next batch into `batch` (empty).
+    private func takeBatch(into batch: inout [Job]) {
+        gatherTarget = 0
+        if queue.count <= maxBatch {
+            // Swap the queue for the spare array: no copy under the lock.
+            swap(&queue, &spare)
+            batch = spare
+            spare.removeAll(keepingCapacity: true)
+        } else {
+            batch = Array(queue.prefix(maxBatch))
+            queue.removeFirst(maxBatch)
+        }
+    }
+
+    /// Decides, syncs and answers `batch`, empties it, and commits the open generation
+    /// when its time has come or a reader waits.
+    private func runBatch(_ batch: inout [Job]) {
+        lastBatchSize = batch.count
+        process(batch)
+        batch.removeAll(keepingCapacity: true)
+        if journal.hasUncommitted,
+            csys_monotonic_nanos() &- journal.openedAt >= generationNanos
+                || hurried.exchange(false, ordering: .acquiringAndReleasing)
+        {
+            commitGeneration()
+        }
+    }
+
+    /// The stop, once every queued job is answered: the last batches' generation commits
+    /// (if that fails, they stay in the journal and the next open applies them), and the
+    /// writer's work ends. (No job is queued after a stop.)
+    private func finishStop() {
+        commitGeneration()
+        if journal.hasUncommitted {
+            Log.warning("stopping with batches the log's file lacks: the next open applies them from the journal")
+        }
+        condition.lock()
+        finished = true
+        threadRunning = false
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// With `condition` locked and jobs queued: waits, for at most `gatherNanos`, until the

@@ -40,6 +40,7 @@ final class RestartableServer {
         let ledger = try Ledger(path: directory, options: options)
         var configuration = HTTPServerConfiguration()
         configuration.errorResponse = APIResponder.protocolErrorResponse
+        configuration.loopWork = WriterOnLoop(ledger)
         let server = HTTPServer(configuration: configuration, responder: APIResponder(ledger: ledger, logRequests: false, notifications: notifications))
         let port = try server.bindTCP(host: "127.0.0.1", port: 0)
         try server.start()

@@ -29,6 +29,8 @@ final class ServerFixture {
         ledger = try Ledger(path: directory, options: options)
         var configuration = HTTPServerConfiguration()
         configuration.errorResponse = APIResponder.protocolErrorResponse
+        // As `keyledger serve` runs it by default: the writer's batches on the first loop.
+        configuration.loopWork = WriterOnLoop(ledger)
         configure(&configuration)
         var settings = NotificationSettings()
         settings.key = WebhookKey(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) })

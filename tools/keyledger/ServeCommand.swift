@@ -78,6 +78,10 @@ enum ServeCommand: CLICommand {
             "gather-us", "US", configuration: true, default: 100, in: 0...10_000,
             "microseconds a batch of commands smaller than the writer's last one waits for more before its "
                 + "synced write (one write then covers them all); a lone client never waits; 0: no waiting"),
+        .text(
+            "writer", "WHERE", configuration: true, default: "loop",
+            "where batches of commands are decided and synced: loop (on the first event loop, between its turns: "
+                + "no hand-off between threads) or thread (a writer thread of its own)"),
         .flag("read-only", "open the ledger read-only: reads answered, writes 503, nothing on disk changes"),
         .flag("quiet", "no request log lines"),
     ] + notificationOptions
@@ -103,11 +107,15 @@ enum ServeCommand: CLICommand {
             _ = csys_set_thread_nice(0)
         }
         configuration.loopNice = priority
+        let writerOnLoop: Bool
+        switch parsed.value("writer") ?? "loop" {
+        case "loop": writerOnLoop = true
+        case "thread": writerOnLoop = false
+        case let other: throw UsageError("--writer is loop or thread, not \(other)")
+        }
         try Ledger.requireExisting(path: path)
         var ledgerOptions = try ledgerOptions(parsed)
         ledgerOptions.requestNice = priority
-        let inline = getenv("KEYLEDGER_INLINE") != nil && !parsed.has("read-only")
-        ledgerOptions.inlineWriter = inline
         let ledger =
             parsed.has("read-only")
             ? try Ledger.openReadOnly(path: path, options: ledgerOptions) : try Ledger(path: path, options: ledgerOptions)
@@ -116,7 +124,7 @@ enum ServeCommand: CLICommand {
             throw UsageError("\(path) holds no ledger yet: run keyledger init --data \(path) first")
         }
         configuration.errorResponse = APIResponder.protocolErrorResponse
-        if inline { configuration.turn = { ledger.pumpWriter() } }
+        if writerOnLoop { configuration.loopWork = WriterOnLoop(ledger) }
         let checkpoints = try treeCheckpoints(ledger, parsed)
         let (settings, deliverer): (NotificationSettings, Deliverer?)
         do {

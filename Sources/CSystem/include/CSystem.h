@@ -43,10 +43,9 @@ int csys_epoll_create(void);
 /* epoll_ctl with an event built from `events` and `data`. */
 int csys_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
 
-/* epoll_wait into `events` (at most `max`, which may not exceed 1024). EINTR is reported as 0 events. */
-int csys_epoll_wait(int epfd, csys_epoll_event *events, int max, int timeout_ms);
-/* epoll_pwait2 with a timeout in nanoseconds (negative: none). EINTR is reported as 0 events. */
-int csys_epoll_wait_ns(int epfd, csys_epoll_event *events, int max, long long timeout_ns);
+/* epoll_wait into `events` (at most `max`, which may not exceed 1024) for up to `timeout_ns`
+   nanoseconds (negative: no limit). EINTR is reported as 0 events. */
+int csys_epoll_wait(int epfd, csys_epoll_event *events, int max, long long timeout_ns);
 
 /* eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC). */
 int csys_eventfd(void);
@@ -98,6 +97,8 @@ int csys_close(int fd);
 
 /* Names the calling thread (at most 15 bytes are kept), for ps, top and debuggers. */
 int csys_set_thread_name(const char *name);
+/* The calling thread's name into `name` (16 bytes at least). */
+int csys_get_thread_name(char *name, size_t length);
 
 /* Sets the calling thread's nice value (Linux: per thread), e.g. 10 for work that may wait
    behind the request path; 0 on success, -1 with errno set otherwise. Raising a priority
