@@ -280,7 +280,8 @@ final class Writer: @unchecked Sendable {
         condition.broadcast()
         while threadRunning { condition.wait() }
         attachRequested = false
-        guard !finished else { return }
+        // Another loop may have attached meanwhile: the first keeps the work.
+        guard !finished, mode == .thread else { return }
         writerThread.store(UInt(pthread_self()), ordering: .releasing)
         self.wake = wake
         mode = .loop

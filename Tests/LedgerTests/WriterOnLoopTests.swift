@@ -70,6 +70,13 @@ private func create(
     return try #require(answer.withLock { $0 })
 }
 
+/// Generations that commit only when asked to (60 s), so a test sees who commits them.
+private let lastingGenerations = {
+    var options = LedgerOptions()
+    options.journalMillis = 60_000
+    return options
+}()
+
 /// With a loop attached, the batches of commands queued by other threads run on the loop
 /// (their answers come from its thread), woken by the wake-up it gave; no writer thread
 /// waits for them.
@@ -102,9 +109,7 @@ private func create(
 /// A reader on another thread that waits for acknowledged events wakes the loop, which
 /// commits the open generation at once instead of at its deadline (here 60 s away).
 @Test func aWaitingReaderWakesTheLoopToCommit() throws {
-    var options = LedgerOptions()
-    options.journalMillis = 60_000
-    let f = try LedgerFixture(options: options)
+    let f = try LedgerFixture(options: lastingGenerations)
     let loop = TestLoop(f.ledger)
     defer { loop.end() }
     _ = try create(f.ledger, on: loop).0.get()
@@ -119,9 +124,7 @@ private func create(
 /// Work for the writer's thread from another thread (a chore) runs on the loop, after the
 /// open generation committed; so does a backup's.
 @Test func choresFromOtherThreadsRunOnTheLoop() throws {
-    var options = LedgerOptions()
-    options.journalMillis = 60_000
-    let f = try LedgerFixture(options: options)
+    let f = try LedgerFixture(options: lastingGenerations)
     let loop = TestLoop(f.ledger)
     defer { loop.end() }
     let (key, _) = try create(f.ledger, on: loop).0.get()
@@ -137,14 +140,18 @@ private func create(
     #expect(ran)
     #expect(writer.visibleHead == writer.committedHead)
     #expect(f.ledger.decisionViews()[key.id]?.status == .active)
+    // A backup's chore commits what the loop acknowledged since: the copy holds it.
+    _ = try create(f.ledger, on: loop).0.get()
+    let copy = TempDirectory()
+    defer { copy.remove() }
+    let copied = try f.ledger.backup(to: copy.path + "/ledger")
+    #expect(copied.seq == writer.committedHead)
 }
 
 /// A loop that ends gives the batches back to a thread of the writer's: what it
 /// acknowledged is in the log, and later commands are answered without it.
 @Test func aLoopThatEndsGivesTheBatchesBackToAThread() throws {
-    var options = LedgerOptions()
-    options.journalMillis = 60_000
-    let f = try LedgerFixture(options: options)
+    let f = try LedgerFixture(options: lastingGenerations)
     let loop = TestLoop(f.ledger)
     let (created, onLoop) = try create(f.ledger, on: loop)
     #expect(onLoop)
@@ -161,9 +168,7 @@ private func create(
 /// The writer's thread hands over with no generation open: what it acknowledged before a
 /// loop attached is readable at once, and the loop begins a generation of its own.
 @Test func theWritersThreadCommitsItsGenerationBeforeALoopTakesOver() throws {
-    var options = LedgerOptions()
-    options.journalMillis = 60_000
-    let f = try LedgerFixture(options: options)
+    let f = try LedgerFixture(options: lastingGenerations)
     let ledger = f.ledger
     // Not `f.create()`: its read-your-writes wait would commit the generation.
     _ = try wait { done in ledger.createKey(KeySpec(owner: "org_1", name: "k"), context: rootContext, completion: done) }
@@ -182,9 +187,7 @@ private func create(
 @Test func closingTheLedgerUnderAnAttachedLoopFinishesOnTheLoop() throws {
     let directory = TempDirectory()
     defer { directory.remove() }
-    var options = LedgerOptions()
-    options.journalMillis = 60_000
-    let ledger = try LedgerFixture.open(directory.path, clock: ManualClock(), options: options)
+    let ledger = try LedgerFixture.open(directory.path, clock: ManualClock(), options: lastingGenerations)
     let loop = TestLoop(ledger)
     defer { loop.end() }
     _ = try create(ledger, on: loop).0.get()
