@@ -76,6 +76,12 @@ final class Writer: @unchecked Sendable {
     private let nice: Int32
     /// The most jobs one transaction takes; bounds latency under a flood.
     let maxBatch = 4096
+    /// The most jobs one batch takes on an attached loop: bounds the loop's turn, which its
+    /// other connections wait out (a few ms at several µs a decision), at the price of more
+    /// synced writes under a flood.
+    let loopMaxBatch = 512
+    /// With `condition` locked: the most jobs the next batch takes.
+    private var batchLimit: Int { mode == .loop ? loopMaxBatch : maxBatch }
     /// Nanoseconds a batch smaller than the last one waits for more jobs before it is
     /// decided (0: none). Its callers' peers are on their way: their answers left with the
     /// last batch. One synced write then covers them all, which spends less of the
@@ -330,7 +336,7 @@ final class Writer: @unchecked Sendable {
         }
         if !stopping, gatherNanos > 0, queue.count < lastBatchSize, now &- queuedAt < gatherNanos {
             // Another thread's job that completes the gather wakes the loop.
-            gatherTarget = min(lastBatchSize, maxBatch)
+            gatherTarget = min(lastBatchSize, batchLimit)
             return .wait(gatherNanos &- (now &- queuedAt))
         }
         return .batch
@@ -383,8 +389,12 @@ final class Writer: @unchecked Sendable {
             case .batch:
                 takeBatch(into: &batch)
                 queuedAt = queue.isEmpty ? 0 : now
+                let more = !queue.isEmpty
                 condition.unlock()
                 runBatch(&batch)
+                // A flood: the loop writes this batch's answers out and reads its sockets
+                // before it takes the next.
+                if more { return }
             }
         }
     }
@@ -474,14 +484,15 @@ final class Writer: @unchecked Sendable {
     /// With `condition` locked and jobs queued: moves the next batch into `batch` (empty).
     private func takeBatch(into batch: inout [Job]) {
         gatherTarget = 0
-        if queue.count <= maxBatch {
+        let limit = batchLimit
+        if queue.count <= limit {
             // Swap the queue for the spare array: no copy under the lock.
             swap(&queue, &spare)
             batch = spare
             spare.removeAll(keepingCapacity: true)
         } else {
-            batch = Array(queue.prefix(maxBatch))
-            queue.removeFirst(maxBatch)
+            batch = Array(queue.prefix(limit))
+            queue.removeFirst(limit)
         }
     }
 

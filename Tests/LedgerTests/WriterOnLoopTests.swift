@@ -201,3 +201,43 @@ private let lastingGenerations = {
     }
     #expect(ledger.writerWorkDueIn() == .max)
 }
+
+/// A flood queued while the loop is busy is decided in batches of at most
+/// `loopMaxBatch` on the loop (not the writer thread's 4,096), one batch per turn, so the
+/// loop's other connections wait out a few milliseconds, not the whole flood.
+@Test func aFloodIsDecidedInBoundedBatchesOnTheLoop() throws {
+    let sizes = Mutex<[Int]>([])
+    var options = LedgerOptions()
+    options.onCommit = { _, size, _ in sizes.withLock { $0.append(size) } }
+    let f = try LedgerFixture(options: options)
+    let loop = TestLoop(f.ledger)
+    defer { loop.end() }
+    let (_, secret) = try create(f.ledger, on: loop).0.get()
+    let writer = try #require(f.ledger.writer)
+    sizes.withLock { $0.removeAll() }
+    // Hold the loop in a chore while the flood is queued.
+    let holding = DispatchSemaphore(value: 0)
+    let release = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async {
+        writer.onWriterThread { _ in
+            holding.signal()
+            release.wait()
+        }
+    }
+    #expect(holding.wait(timeout: .now() + 5) == .success)
+    let flood = writer.loopMaxBatch * 2 + 300
+    let done = DispatchGroup()
+    for _ in 0..<flood {
+        done.enter()
+        f.ledger.verify(secret: secret, VerifyRequest(), context: rootContext) { _ in done.leave() }
+    }
+    release.signal()
+    #expect(done.wait(timeout: .now() + 20) == .success)
+    let deadline = ContinuousClock.now + .seconds(5)
+    while sizes.withLock({ $0.reduce(0, +) }) < flood, ContinuousClock.now < deadline {
+        Thread.sleep(forTimeInterval: 0.001)
+    }
+    let seen = sizes.withLock { $0 }
+    #expect(seen.reduce(0, +) == flood)
+    #expect(seen.max() == writer.loopMaxBatch, "\(seen)")
+}
