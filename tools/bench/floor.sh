@@ -13,7 +13,12 @@
 #   tools/bench/floor.sh direct DIR BATCH SECONDS    the same records as the journal writes
 #                                                    them: O_DIRECT | O_DSYNC, whole 4 KiB
 #                                                    blocks, one write per batch
-# Each prints one line; its "= N/s" or "= N events/s" figure is the floor.
+#   tools/bench/floor.sh wakeup [ROUNDS]             two threads passing a token through
+#                                                    eventfds, each asleep in epoll_wait:
+#                                                    what a hand-off between threads costs,
+#                                                    unpinned, on one CPU and across two
+#                                                    (wakeup_floor.c; three lines)
+# Each storage floor prints one line; its "= N/s" or "= N events/s" figure is the floor.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
@@ -25,5 +30,6 @@ case "${1:-}" in
   log) probe log_floor; "$work/log_floor" "$2" "$work/scratch" "$3" "$4" ;;
   file) probe log_floor; "$work/log_floor" "$2" "$work/scratch" "$3" "$4" file ;;
   direct) probe log_floor; "$work/log_floor" "$2" "$work/scratch" "$3" "$4" direct ;;
-  *) echo "usage: floor.sh replay DIR | floor.sh verify BATCH SECONDS | floor.sh log|file|direct DIR BATCH SECONDS" >&2; exit 2 ;;
+  wakeup) gcc -O2 -Wall -Werror -o "$work/wakeup_floor" "$here/wakeup_floor.c" -lpthread; "$work/wakeup_floor" "${2:-2000}" ;;
+  *) echo "usage: floor.sh replay DIR | floor.sh verify BATCH SECONDS | floor.sh log|file|direct DIR BATCH SECONDS | floor.sh wakeup [ROUNDS]" >&2; exit 2 ;;
 esac
