@@ -22,18 +22,24 @@ private func settle(_ sizes: borrowing Mutex<[Int]>, _ commands: Int) {
     }
 }
 
-/// The writer's last batch held 8 commands: queued while a chore holds the writer.
-private func batchOfEight(_ ledger: Ledger, _ secret: String) throws {
-    let writer = try #require(ledger.writer)
-    let held = DispatchSemaphore(value: 0)
+/// Holds the writer (its thread, or the loop it is attached to) in a chore until the
+/// returned semaphore is signalled: commands queued meanwhile wait for it together.
+func holdWriter(_ writer: Writer) throws -> DispatchSemaphore {
     let holding = DispatchSemaphore(value: 0)
+    let release = DispatchSemaphore(value: 0)
     DispatchQueue.global().async {
         writer.onWriterThread { _ in
             holding.signal()
-            held.wait()
+            release.wait()
         }
     }
-    holding.wait()
+    try #require(holding.wait(timeout: .now() + 5) == .success, "the writer was not held within 5 s")
+    return release
+}
+
+/// The writer's last batch held 8 commands: queued while a chore holds the writer.
+private func batchOfEight(_ ledger: Ledger, _ secret: String) throws {
+    let held = try holdWriter(try #require(ledger.writer))
     let done = DispatchGroup()
     submit(8, secret, ledger, done)
     held.signal()

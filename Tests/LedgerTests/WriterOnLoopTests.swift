@@ -216,15 +216,7 @@ private let lastingGenerations = {
     let writer = try #require(f.ledger.writer)
     sizes.withLock { $0.removeAll() }
     // Hold the loop in a chore while the flood is queued.
-    let holding = DispatchSemaphore(value: 0)
-    let release = DispatchSemaphore(value: 0)
-    DispatchQueue.global().async {
-        writer.onWriterThread { _ in
-            holding.signal()
-            release.wait()
-        }
-    }
-    #expect(holding.wait(timeout: .now() + 5) == .success)
+    let release = try holdWriter(writer)
     let flood = writer.loopMaxBatch * 2 + 300
     let done = DispatchGroup()
     for _ in 0..<flood {
