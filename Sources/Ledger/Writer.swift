@@ -324,20 +324,22 @@ final class Writer: @unchecked Sendable {
     /// With `condition` locked, on the attached loop: what is due at `now`.
     private func step(_ now: UInt64) -> Step {
         if !chores.isEmpty { return .chores }
+        // The expiry check is due by the clock, busy or idle.
+        if sweepNanos != nil, !stopping, now >= nextSweep { return .sweep }
+        let sweepIn = sweepNanos == nil ? UInt64.max : nextSweep &- now
         if queue.isEmpty {
             if stopping { return .finish }
             if journal.hasUncommitted {
                 let deadline = journal.openedAt &+ generationNanos
                 if hurried.load(ordering: .acquiring) || now >= deadline { return .commit }
-                return .wait(deadline &- now)
+                return .wait(min(deadline &- now, sweepIn))
             }
-            guard sweepNanos != nil else { return .wait(.max) }
-            return now >= nextSweep ? .sweep : .wait(nextSweep &- now)
+            return .wait(sweepIn)
         }
         if !stopping, gatherNanos > 0, queue.count < lastBatchSize, now &- queuedAt < gatherNanos {
             // Another thread's job that completes the gather wakes the loop.
             gatherTarget = min(lastBatchSize, batchLimit)
-            return .wait(gatherNanos &- (now &- queuedAt))
+            return .wait(min(gatherNanos &- (now &- queuedAt), sweepIn))
         }
         return .batch
     }
@@ -430,6 +432,8 @@ final class Writer: @unchecked Sendable {
                 chore()
                 condition.lock()
             }
+            // The expiry check is due by the clock, busy or idle (below: the idle wait for it).
+            if sweepNanos != nil, !stopping, csys_monotonic_nanos() >= nextSweep { queueSweep() }
             while queue.isEmpty && chores.isEmpty && !stopping && !attachRequested {
                 if journal.hasUncommitted {
                     // The open generation commits at its deadline, or earlier for a stop, a

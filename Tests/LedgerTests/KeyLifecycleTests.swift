@@ -1,7 +1,9 @@
+import Dispatch
 import Events
 import Glibc
 import Ledger
 import Projections
+import Synchronization
 import Testing
 
 @Test func aCreatedKeyHasItsAttributesAndOneEvent() throws {
@@ -242,4 +244,61 @@ import Testing
     #expect(try f.ledger.key(key.id)?.status == .expired)
     let last = try #require(try f.ledger.event(at: f.headSeq))
     #expect(last.event.type == .expired && last.event.actor == .sweeper)
+}
+
+/// Keeps eight verifications of `secret` in flight (each answer queues the next) until the
+/// returned function is called; it returns whether they all stopped within 10 s.
+func sustainVerifications(_ ledger: Ledger, _ secret: String) -> @Sendable () -> Bool {
+    let running = Atomic<Bool>(true)
+    let inFlight = DispatchGroup()
+    @Sendable func next() {
+        guard running.load(ordering: .relaxed) else { return inFlight.leave() }
+        ledger.verify(secret: secret, VerifyRequest(), context: rootContext) { _ in next() }
+    }
+    for _ in 0..<8 {
+        inFlight.enter()
+        next()
+    }
+    return {
+        running.store(false, ordering: .relaxed)
+        return inFlight.wait(timeout: .now() + 10) == .success
+    }
+}
+
+/// A key that expires in 10 s, beside one to verify, in a ledger reopened with a sweeper
+/// checking every 50 ms: (the fixture, the key to verify's secret, the expiring key).
+func expiryUnderLoadFixture() throws -> (LedgerFixture, String, KeyID) {
+    let f = try LedgerFixture()
+    let (_, secret) = try f.create()
+    let (expiring, _) = try f.create { $0.ttlSeconds = 10 }
+    f.ledger.close()
+    var options = LedgerOptions()
+    options.clock = f.clock
+    options.sweepInterval = 0.05
+    f.ledger = try Ledger(path: f.directory.path, options: options)
+    return (f, secret, expiring.id)
+}
+
+/// Under sustained verifications, moves the clock past `id`'s expiry and waits up to 3 s
+/// for the sweeper to expire it; true when it did.
+func expiresUnderLoad(_ f: LedgerFixture, _ secret: String, _ id: KeyID) throws -> Bool {
+    let stop = sustainVerifications(f.ledger, secret)
+    usleep(200_000)
+    f.clock.advance(seconds: 11)
+    var waited = 0
+    while try f.ledger.key(id)?.status != .expired, waited < 60 {
+        usleep(50_000)
+        waited += 1
+    }
+    let stopped = stop()
+    #expect(stopped, "the verifications did not stop")
+    return try f.ledger.key(id)?.status == .expired
+}
+
+/// The sweeper's checks are due by the clock, not only when the writer is idle: under
+/// commands that never let the queue empty, a key whose expiry passes is still expired
+/// within a few sweep intervals.
+@Test func theSweeperExpiresAKeyUnderSustainedLoad() throws {
+    let (f, secret, id) = try expiryUnderLoadFixture()
+    #expect(try expiresUnderLoad(f, secret, id))
 }

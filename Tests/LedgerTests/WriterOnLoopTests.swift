@@ -233,3 +233,12 @@ private let lastingGenerations = {
     #expect(seen.reduce(0, +) == flood)
     #expect(seen.max() == writer.loopMaxBatch, "\(seen)")
 }
+
+/// On the loop too the sweeper's checks are due by the clock: under sustained commands a
+/// key whose expiry passes is expired within a few sweep intervals.
+@Test func theSweeperExpiresAKeyUnderLoadOnTheLoop() throws {
+    let (f, secret, id) = try expiryUnderLoadFixture()
+    let loop = TestLoop(f.ledger)
+    defer { loop.end() }
+    #expect(try expiresUnderLoad(f, secret, id))
+}
