@@ -168,11 +168,8 @@ extension CommandExecutor {
     func dueWarnings(leads: [Int64], now: Int64) -> [(KeyID, Int64)] {
         guard let longest = leads.max() else { return [] }
         var due: [(KeyID, Int64)] = []
-        for id in decisions.expiring(atOrBefore: now &+ longest &* 1_000_000, limit: Int.max) {
-            guard let position = decisions.position(of: id) else { continue }
-            let state = decisions.decisionView(position)
-            guard let expiresAt = state.expiresAt, expiresAt > now,
-                let lead = ExpiryWarnings.leadDue(leads: leads, expiresAt: expiresAt, now: now)
+        for (id, expiresAt) in decisions.expiries(atOrBefore: now &+ longest &* 1_000_000, limit: Int.max) {
+            guard expiresAt > now, let lead = ExpiryWarnings.leadDue(leads: leads, expiresAt: expiresAt, now: now)
             else { continue }
             if let given = notices.warning(id), given.expiresAt == expiresAt, given.lead <= lead { continue }
             due.append((id, lead))

@@ -208,6 +208,12 @@ struct DecisionState: ~Copyable {
 
     /// Up to `limit` keys whose expiry has passed at `now` and that are not expired yet.
     mutating func expiring(atOrBefore now: Int64, limit: Int) -> [KeyID] {
+        expiries(atOrBefore: now, limit: limit).map(\.id)
+    }
+
+    /// Up to `limit` keys not expired yet whose expiry is at or before `now`, with it,
+    /// soonest first (no key's whole state is read: the sweeper's warnings scan many).
+    mutating func expiries(atOrBefore now: Int64, limit: Int) -> [(id: KeyID, at: Int64)] {
         var due: [(Int64, UInt32)] = []
         while due.count < limit, let (at, position) = expiries.top, at <= now {
             expiries.pop()
@@ -215,7 +221,7 @@ struct DecisionState: ~Copyable {
             if e.expiresAt == at, !e.status.isFinal { due.append((at, position)) }
         }
         for (at, position) in due { expiries.push(at, position) }
-        return due.map { keys[Int($0.1)].id }
+        return due.map { (keys[Int($0.1)].id, $0.0) }
     }
 
     /// True when some key's expiry has passed at `now` (the sweeper's check).

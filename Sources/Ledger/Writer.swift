@@ -101,6 +101,11 @@ final class Writer: @unchecked Sendable {
     private let sweepNanos: UInt64?
     /// When the next expiry check is due (monotonic nanoseconds).
     private var nextSweep: UInt64 = 0
+    /// When a check made while busy may scan for expiry warnings again (monotonic ns).
+    private var nextBusyWarnings: UInt64 = 0
+    /// Nanoseconds between the warnings' scans while the writer is busy: their leads are
+    /// days long, and the scan reads every key expiring within the longest.
+    private static let busyWarningNanos: UInt64 = 10_000_000_000
     /// Lead times of expiry warnings, in seconds (Writer+ExpiryWarnings.swift).
     let warningLeads: [Int64]
 
@@ -476,13 +481,20 @@ final class Writer: @unchecked Sendable {
     /// With `condition` locked: queues the expiry check and the expiry warnings that are
     /// due, and sets the next check's time.
     private func queueSweep() {
-        nextSweep = csys_monotonic_nanos() &+ (sweepNanos ?? 0)
+        let monotonic = csys_monotonic_nanos()
+        nextSweep = monotonic &+ (sweepNanos ?? 0)
+        // Busy: the warnings' scan (every key expiring within the longest lead) runs at
+        // most every `busyWarningNanos`; idle, at every check.
+        let busy = !queue.isEmpty || journal.hasUncommitted
         let now = executor.clock.now()
         if executor.decisions.hasExpiring(atOrBefore: now) || executor.quotas.hasDue(atOrBefore: now) {
             queue.append(Job(command: .expireDue, context: CommandContext(actor: .sweeper), completion: { _, _ in }))
         }
-        if let warn = warningJob() { queue.append(warn) }
-        if !queue.isEmpty { queuedAt = csys_monotonic_nanos() }
+        if !busy || monotonic >= nextBusyWarnings {
+            nextBusyWarnings = monotonic &+ Self.busyWarningNanos
+            if let warn = warningJob() { queue.append(warn) }
+        }
+        if !queue.isEmpty { queuedAt = monotonic }
     }
 
     /// With `condition` locked and jobs queued: moves the next batch into `batch` (empty).
