@@ -27,25 +27,19 @@ func anonymousResidentBytes(of pid: Int32) -> Int? {
 /// into memory (a `/healthz` flood needs no credential, but grows a debug build too
 /// slowly for a test to see). The flood stops as soon as the bound is passed.
 @Test func pipelinedFloodThatReadsNothingLeavesTheServerSmall() throws {
-    let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let binary = URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("keyledger").path
     var template = Array("/tmp/keyledger-flood-XXXXXX".utf8CString)
     let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let root = try Ledger.initialize(path: dir)
-    let port = UInt16.random(in: 20000...40000)
-    let server = Process()
-    server.executableURL = URL(fileURLWithPath: binary)
-    server.arguments = ["serve", "--data", dir, "--listen", "127.0.0.1:\(port)", "--quiet"]
-    server.standardError = FileHandle.nullDevice
-    try server.run()
-    defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-    var probe: RawClient?
-    for _ in 0..<100 where probe == nil {
-        probe = try? RawClient(port: port)
-        if probe == nil { Thread.sleep(forTimeInterval: 0.05) }
+    // Port 0 and the port the server logs: a port picked at random here may be one the
+    // kernel gave another test's connection meanwhile.
+    let (server, logPath) = try startKeyledger(["serve", "--data", dir, "--listen", "127.0.0.1:0", "--quiet"])
+    defer {
+        if server.isRunning { kill(server.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(atPath: logPath)
     }
-    let setup = try #require(probe)
+    let port = try #require(try servingPort(logPath), "serve did not start")
+    let setup = try RawClient(port: port)
     let auth = ["Authorization": "Bearer \(root)"]
     let note = String(repeating: "n", count: 400)
     for index in 0..<100 {

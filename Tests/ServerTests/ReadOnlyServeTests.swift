@@ -8,8 +8,6 @@ import Testing
 /// refuses to start): reads are answered, the chain check names the bad seq, writes are
 /// 503 and nothing is appended.
 @Test func serveReadOnlyServesADamagedLedgerForInvestigation() throws {
-    let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let binary = URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("keyledger").path
     var template = Array("/tmp/keyledger-readonly-XXXXXX".utf8CString)
     let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -33,22 +31,16 @@ import Testing
         try txn.put(environment.table("events"), key, value)
     }
 
-    let port = UInt16.random(in: 20000...40000)
-    let server = Process()
-    server.executableURL = URL(fileURLWithPath: binary)
-    server.arguments = ["serve", "--data", dir, "--listen", "127.0.0.1:\(port)", "--quiet", "--read-only"]
-    server.standardError = FileHandle.nullDevice
-    try server.run()
+    // Port 0 and the port the server logs (a random one may be another test's).
+    let (server, logPath) = try startKeyledger([
+        "serve", "--data", dir, "--listen", "127.0.0.1:0", "--quiet", "--read-only",
+    ])
     defer {
         server.terminate()
         server.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: logPath)
     }
-    var client: RawClient?
-    for _ in 0..<300 where client == nil {
-        client = try? RawClient(port: port)
-        if client == nil { Thread.sleep(forTimeInterval: 0.05) }
-    }
-    let c = try #require(client)
+    let c = try RawClient(port: try #require(try servingPort(logPath), "serve --read-only did not start"))
     let auth = ["Authorization": "Bearer \(root)"]
     let events = try c.call("GET", "/v1/events", headers: auth)
     #expect(events.status == 200 && events.list.count == 4)

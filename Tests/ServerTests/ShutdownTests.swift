@@ -6,24 +6,15 @@ import Testing
 /// SIGTERM while gateways are verifying: the server exits 0, and every verification
 /// that was answered VALID has its `key.accessed` in the log.
 @Test func sigtermDuringLoadLosesNoAcknowledgedRequest() throws {
-    let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let binary = URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("keyledger").path
     var template = Array("/tmp/keyledger-sigterm-XXXXXX".utf8CString)
     let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let root = try Ledger.initialize(path: dir)
-    let port = UInt16.random(in: 20000...40000)
-    let server = Process()
-    server.executableURL = URL(fileURLWithPath: binary)
-    server.arguments = ["serve", "--data", dir, "--listen", "127.0.0.1:\(port)", "--quiet"]
-    server.standardError = FileHandle.nullDevice
-    try server.run()
-    var client: RawClient?
-    for _ in 0..<100 where client == nil {
-        client = try? RawClient(port: port)
-        if client == nil { Thread.sleep(forTimeInterval: 0.05) }
-    }
-    let setup = try #require(client)
+    // Port 0 and the port the server logs (a random one may be another test's).
+    let (server, logPath) = try startKeyledger(["serve", "--data", dir, "--listen", "127.0.0.1:0", "--quiet"])
+    defer { try? FileManager.default.removeItem(atPath: logPath) }
+    let port = try #require(try servingPort(logPath), "serve did not start")
+    let setup = try RawClient(port: port)
     let created = try setup.call(
         "POST", "/v1/keys", json: #"{"owner":"org_1","name":"load"}"#, headers: ["Authorization": "Bearer \(root)"])
     let secret = created.data["secret"] as? String ?? ""

@@ -37,7 +37,9 @@ func servingPort(_ path: String) throws -> UInt16? {
     var url: String?
     for _ in 0..<400 where url == nil {
         url =
-            try stderrLines(path).compactMap(logObject).first { $0["message"] as? String == "serving" }?["url"]
+            try stderrLines(path).compactMap(logObject).first {
+                ($0["message"] as? String).map { $0 == "serving" || $0 == "serving read-only" } ?? false
+            }?["url"]
             as? String
         if url == nil { Thread.sleep(forTimeInterval: 0.025) }
     }
