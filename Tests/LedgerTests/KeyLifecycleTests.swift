@@ -227,21 +227,12 @@ import Testing
 @Test func theBackgroundSweeperExpiresAKeyOnItsOwn() throws {
     let f = try LedgerFixture()
     let (key, _) = try f.create { $0.ttlSeconds = 10 }
-    f.ledger.close()
-    var options = LedgerOptions()
-    options.clock = f.clock
-    options.sweepInterval = 0.05
-    f.ledger = try Ledger(path: f.directory.path, options: options)
+    try f.reopen(sweepingEvery: 0.05)
     let head = f.headSeq
     usleep(300_000)
     #expect(f.headSeq == head, "the sweeper appended with nothing due")
     f.clock.advance(seconds: 11)
-    var waited = 0
-    while try f.ledger.key(key.id)?.status != .expired, waited < 100 {
-        usleep(50_000)
-        waited += 1
-    }
-    #expect(try f.ledger.key(key.id)?.status == .expired)
+    #expect(try awaitExpired(f.ledger, key.id, seconds: 5))
     let last = try #require(try f.ledger.event(at: f.headSeq))
     #expect(last.event.type == .expired && last.event.actor == .sweeper)
 }
@@ -271,12 +262,27 @@ func expiryUnderLoadFixture() throws -> (LedgerFixture, String, KeyID) {
     let f = try LedgerFixture()
     let (_, secret) = try f.create()
     let (expiring, _) = try f.create { $0.ttlSeconds = 10 }
-    f.ledger.close()
-    var options = LedgerOptions()
-    options.clock = f.clock
-    options.sweepInterval = 0.05
-    f.ledger = try Ledger(path: f.directory.path, options: options)
+    try f.reopen(sweepingEvery: 0.05)
     return (f, secret, expiring.id)
+}
+
+extension LedgerFixture {
+    /// Closes the ledger and opens it again with the fixture's clock and a sweeper that
+    /// checks every `interval` seconds.
+    func reopen(sweepingEvery interval: Double) throws {
+        ledger.close()
+        var options = LedgerOptions()
+        options.clock = clock
+        options.sweepInterval = interval
+        ledger = try Ledger(path: directory.path, options: options)
+    }
+}
+
+/// Waits up to `seconds` for key `id` to be expired in the projections; true when it is.
+func awaitExpired(_ ledger: Ledger, _ id: KeyID, seconds: Double) throws -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while try ledger.key(id)?.status != .expired, ContinuousClock.now < deadline { usleep(50_000) }
+    return try ledger.key(id)?.status == .expired
 }
 
 /// Under sustained verifications, moves the clock past `id`'s expiry and waits up to 3 s
@@ -285,14 +291,10 @@ func expiresUnderLoad(_ f: LedgerFixture, _ secret: String, _ id: KeyID) throws 
     let stop = sustainVerifications(f.ledger, secret)
     usleep(200_000)
     f.clock.advance(seconds: 11)
-    var waited = 0
-    while try f.ledger.key(id)?.status != .expired, waited < 60 {
-        usleep(50_000)
-        waited += 1
-    }
+    let expired = try awaitExpired(f.ledger, id, seconds: 3)
     let stopped = stop()
     #expect(stopped, "the verifications did not stop")
-    return try f.ledger.key(id)?.status == .expired
+    return expired
 }
 
 /// The sweeper's checks are due by the clock, not only when the writer is idle: under
